@@ -1,0 +1,27 @@
+# `make run`: set up .venv and run the service on embedded defaults in this folder.
+# `make test`: set up .venv and the system packages the tests use, then run every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test bench
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	$(PY) daemon.py $(ARGS)
+
+test: $(VENV)/.dev
+	bash scripts/install-system-deps.sh
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev
+	bash scripts/install-system-deps.sh
+	for b in bench/*.py; do $(PY) $$b || exit 1; done

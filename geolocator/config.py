@@ -1,0 +1,232 @@
+"""Configuration: settings declared as data, loaded from config.toml into a frozen `Config`.
+
+Every setting has a default, so geolocator runs with no file at all. Unknown keys and wrong
+types are `ConfigError`s that name the key and the file. Relative paths resolve against the
+folder of the config file (or the current folder when there is none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from geolocator.errors import ConfigError
+
+DEFAULT_IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str  # the TOML type expected; Path means a string resolved to a path
+    item: type | None = None  # element type, for lists
+
+
+SETTINGS: dict[str, tuple[Setting, ...]] = {
+    "paths": (
+        Setting("inbox", "inbox", "Folder to watch for new photos.", Path),
+        Setting("library", "library", "Where located and unlocated photos are moved.", Path),
+        Setting("failed", "failed", "Where unreadable files are moved, with the reason recorded.", Path),
+        Setting("duplicates", "duplicates", "Where files whose content is already recorded are moved.", Path),
+        Setting("database", "geolocator.json", "The TinyDB file holding one record per photo.", Path),
+    ),
+    "watch": (
+        Setting("recursive", True, "Also watch folders inside the inbox.", bool),
+        Setting("polling", False, "Poll instead of inotify (for network shares).", bool),
+        Setting("settle_seconds", 2.0, "A file is ready once its size and mtime are unchanged this long.", float),
+        Setting("rescan_minutes", 10.0, "Rescan the inbox this often as a safety net (0 turns it off).", float),
+        Setting("ignore", list(DEFAULT_IGNORE), "Name patterns never processed (temporary and hidden files).", list, str),
+    ),
+    "library": (
+        Setting("layout", "{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from the capture time, else the file time.", str),
+    ),
+    "ollama": (
+        Setting("enabled", True, "Ask the vision model where photos without GPS were taken.", bool),
+        Setting("host", "http://127.0.0.1:11434", "Ollama server address.", str),
+        Setting("model", "qwen2.5vl", "Vision model to ask (must be pulled: `ollama pull MODEL`).", str),
+        Setting("timeout", 120.0, "Seconds to wait for one answer before trying later.", float),
+        Setting("max_image_px", 1344, "Longest side of the image sent to the model, in pixels.", int),
+    ),
+    "viewer": (
+        Setting("enabled", True, "Serve the map page.", bool),
+        Setting("host", "127.0.0.1", "Address the map page listens on (keep 127.0.0.1 unless you need it elsewhere).", str),
+        Setting("port", 8765, "Port of the map page.", int),
+        Setting("tile_url", OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.", str),
+        Setting("tile_attribution", OSM_ATTRIBUTION, "Attribution shown for the tiles.", str),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    inbox: Path
+    library: Path
+    failed: Path
+    duplicates: Path
+    database: Path
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    recursive: bool
+    polling: bool
+    settle_seconds: float
+    rescan_minutes: float
+    ignore: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    layout: str
+
+
+@dataclass(frozen=True)
+class OllamaConfig:
+    enabled: bool
+    host: str
+    model: str
+    timeout: float
+    max_image_px: int
+
+
+@dataclass(frozen=True)
+class ViewerConfig:
+    enabled: bool
+    host: str
+    port: int
+    tile_url: str
+    tile_attribution: str
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: PathsConfig
+    watch: WatchConfig
+    library: LibraryConfig
+    ollama: OllamaConfig
+    viewer: ViewerConfig
+    source: Path | None  # the file it was read from; None for embedded defaults
+
+    def replace(self, section: str, **changes: Any) -> "Config":
+        """A copy with some settings of one section changed (for tests and CLI flags)."""
+        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
+
+
+_SECTION_TYPES = {
+    "paths": PathsConfig,
+    "watch": WatchConfig,
+    "library": LibraryConfig,
+    "ollama": OllamaConfig,
+    "viewer": ViewerConfig,
+}
+
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list", Path: "a path string"}
+
+
+def _check_type(setting: Setting, value: Any, where: str) -> Any:
+    kind = setting.kind
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    expected = str if kind is Path else kind
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}")
+    if kind is list:
+        for item in value:
+            if not isinstance(item, setting.item):
+                raise ConfigError(f"{where}: expected a list of {_TYPE_NAMES[setting.item]}, found {item!r}")
+        return tuple(value)
+    return value
+
+
+def _validate(section: str, values: dict[str, Any], where: str) -> None:
+    if section == "viewer" and not 0 < values["port"] < 65536:
+        raise ConfigError(f"{where}: [viewer] port must be between 1 and 65535, got {values['port']}")
+    if section == "ollama":
+        if values["max_image_px"] < 64:
+            raise ConfigError(f"{where}: [ollama] max_image_px must be at least 64, got {values['max_image_px']}")
+        if values["timeout"] <= 0:
+            raise ConfigError(f"{where}: [ollama] timeout must be positive, got {values['timeout']}")
+    if section == "watch" and (values["settle_seconds"] < 0 or values["rescan_minutes"] < 0):
+        raise ConfigError(f"{where}: [watch] settle_seconds and rescan_minutes cannot be negative")
+    if section == "library":
+        from geolocator.naming import check_layout  # the layout's own rules live beside its use
+
+        problem = check_layout(values["layout"])
+        if problem:
+            raise ConfigError(f"{where}: [library] layout: {problem}")
+
+
+def build_config(data: dict[str, Any], base_dir: Path, source: Path | None) -> Config:
+    """Turn parsed TOML into a Config; `base_dir` anchors relative paths."""
+    where = str(source) if source else "embedded defaults"
+    for section in data:
+        if section not in SETTINGS:
+            known = ", ".join(f"[{s}]" for s in SETTINGS)
+            raise ConfigError(f"{where}: unknown section [{section}] (known: {known})")
+        if not isinstance(data[section], dict):
+            raise ConfigError(f"{where}: {section} must be a table [{section}]")
+    sections: dict[str, Any] = {}
+    for section, settings in SETTINGS.items():
+        given = dict(data.get(section, {}))
+        names = {s.name for s in settings}
+        for key in given:
+            if key not in names:
+                raise ConfigError(f"{where}: unknown key '{key}' in [{section}] (known: {', '.join(sorted(names))})")
+        values: dict[str, Any] = {}
+        for setting in settings:
+            value = given.get(setting.name, setting.default)
+            value = _check_type(setting, value, f"{where}: [{section}] {setting.name}")
+            if setting.kind is Path:
+                value = (base_dir / Path(value).expanduser()).resolve()
+            values[setting.name] = value
+        _validate(section, values, where)
+        sections[section] = _SECTION_TYPES[section](**values)
+    return Config(**sections, source=source)
+
+
+def load_config(path: Path | None, cwd: Path | None = None) -> Config:
+    """Load `path`, or the embedded defaults (relative to `cwd`) when `path` is None."""
+    if path is None:
+        return build_config({}, (cwd or Path.cwd()).resolve(), None)
+    path = path.expanduser().resolve()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return build_config(data, path.parent, path)
+
+
+def render_default_toml() -> str:
+    """The shipped config.toml: every key, commented, with its default and help."""
+    lines = [
+        "# geolocator configuration. Every key is optional: the values shown are the defaults.",
+        "# Relative paths are relative to the folder of this file.",
+    ]
+    for section, settings in SETTINGS.items():
+        lines += ["", f"[{section}]"]
+        for setting in settings:
+            lines.append(f"# {setting.help}")
+            lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,58 @@
+"""`daemon.py locate FILE...`: one JSON line per file; reads only, moves and records nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, TextIO
+
+from geolocator import places
+from geolocator.config import Config
+from geolocator.errors import GeolocatorError
+from geolocator.metadata import read_metadata
+from geolocator.record import AIEstimate, PhotoMetadata, Source
+
+log = logging.getLogger(__name__)
+
+
+def describe_file(given: str, metadata: PhotoMetadata | None, estimate: AIEstimate | None, error: str | None) -> dict[str, Any]:
+    """The JSON object printed for one file: `file` exactly as given."""
+    line: dict[str, Any] = {"file": given, "lat": None, "lon": None, "source": None, "place": None}
+    if metadata is not None:
+        line.update(taken_at=metadata.taken_at, altitude=metadata.altitude, camera=metadata.camera)
+        if metadata.has_location:
+            line.update(lat=metadata.lat, lon=metadata.lon, source=Source.EXIF.value, place=places.describe(metadata.lat, metadata.lon))
+    else:
+        line.update(taken_at=None, altitude=None, camera=None)
+    if estimate is not None:
+        line.update(confidence=estimate.confidence, radius_km=estimate.radius_km, description=estimate.description, model=estimate.model)
+        if estimate.has_location:
+            line.update(lat=estimate.lat, lon=estimate.lon, source=Source.AI.value, place=estimate.place)
+    line["error"] = error
+    return line
+
+
+def run_locate(files: list[str], config: Config, use_ai: bool, out: TextIO) -> int:
+    """Print where each file was taken. Exit 1 when any file could not be read or placed for now."""
+    ai = None
+    if use_ai and config.ollama.enabled:
+        from geolocator.ai import AILocator
+
+        ai = AILocator(config.ollama)
+    failures = 0
+    for given in files:
+        metadata = estimate = error = None
+        try:
+            metadata = read_metadata(Path(given))
+            if ai is not None and not metadata.has_location:
+                estimate = ai.estimate(Path(given))
+        except GeolocatorError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug must not stop the remaining files
+            log.exception("unexpected error on %s", given)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        failures += error is not None
+        out.write(json.dumps(describe_file(given, metadata, estimate, error), ensure_ascii=False) + "\n")
+        out.flush()
+    return 1 if failures else 0

@@ -1,0 +1,116 @@
+"""The typed record that travels through the pipeline and is what the store keeps."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    LOCATED = "located"
+    UNLOCATED = "unlocated"  # the AI looked and could not place it
+    PENDING = "pending"  # waiting for the AI (Ollama unreachable): retried with backoff
+    FAILED = "failed"  # unreadable file: moved to failed/
+    DUPLICATE = "duplicate"  # same content as an earlier record: moved to duplicates/
+
+
+class Source(str, enum.Enum):
+    EXIF = "exif"  # any metadata the file carries: EXIF, XMP, sidecar, QuickTime atoms
+    AI = "ai"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class PhotoMetadata:
+    """What a file says about itself. lat/lon are both None when it carries no usable location."""
+
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    taken_at: str | None = None  # ISO 8601, with the UTC offset when the file records one
+    make: str | None = None
+    model: str | None = None
+    gps_origin: str | None = None  # where the point was read: "exif", "xmp", "sidecar", "quicktime"
+
+    @property
+    def has_location(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    @property
+    def camera(self) -> str | None:
+        parts = [p for p in (self.make, self.model) if p]
+        if len(parts) == 2 and parts[1].lower().startswith(parts[0].lower()):
+            return parts[1]  # "Canon" + "Canon EOS 40D" -> "Canon EOS 40D"
+        return " ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class AIEstimate:
+    """The outcome of asking the vision model. lat/lon None means the model could not place it."""
+
+    lat: float | None
+    lon: float | None
+    confidence: float  # 0..1, derived from what was resolved, not the model's own say-so
+    radius_km: float | None  # uncertainty radius drawn on the map
+    description: str | None
+    place: str | None  # "City, Region, Country" as resolved
+    model: str
+    prompt_version: str
+    raw_answer: str  # the model's text, exactly as received
+    decisions: tuple[str, ...] = ()  # why each decision was taken, in order
+
+    @property
+    def has_location(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+@dataclass
+class PhotoRecord:
+    """One photo, keyed by the sha256 of its content. Stored as a flat JSON object."""
+
+    id: str
+    sha256: str
+    name: str  # original file name as it arrived in the inbox
+    path: str | None  # relative to the library (or to failed/ or duplicates/, per status)
+    status: Status
+    source: Source | None = None
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    place: str | None = None
+    taken_at: str | None = None
+    camera: str | None = None
+    confidence: float | None = None
+    radius_km: float | None = None
+    description: str | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    ai_raw: str | None = None
+    ai_decisions: list[str] = field(default_factory=list)
+    error: str | None = None  # why it failed, is pending or unlocated: one line
+    duplicate_of: str | None = None
+    attempts: int = 0  # AI attempts so far
+    retry_at: str | None = None  # ISO time of the next AI attempt, for pending records
+    added_at: str = ""
+    updated_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["status"] = self.status.value
+        data["source"] = self.source.value if self.source else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PhotoRecord":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["status"] = Status(values["status"])
+        values["source"] = Source(values["source"]) if values.get("source") else None
+        return cls(**values)
+
+
+def record_id(sha256: str) -> str:
+    """The short, URL-safe id of a record: the first 16 hex digits of its content hash."""
+    return sha256[:16]

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Debian packages the tests and benchmarks use: exiftool (fixtures, reference reads) and
+# chromium (browser tests). Installs only what is missing; needs root or sudo.
+set -euo pipefail
+need=()
+command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
+command -v chromium >/dev/null || need+=(chromium)
+((${#need[@]})) || exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing Debian packages: ${need[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
