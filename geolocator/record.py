@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -66,9 +66,13 @@ class AIEstimate:
         return self.lat is not None and self.lon is not None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class PhotoRecord:
-    """One photo, keyed by the sha256 of its content. Stored as a flat JSON object."""
+    """One photo, keyed by the sha256 of its content. Stored as a flat JSON object.
+
+    Immutable: change one with `dataclasses.replace`, so a stored record is never altered behind
+    the store's back.
+    """
 
     id: str
     sha256: str
@@ -88,7 +92,7 @@ class PhotoRecord:
     model: str | None = None
     prompt_version: str | None = None
     ai_raw: str | None = None
-    ai_decisions: list[str] = field(default_factory=list)
+    ai_decisions: tuple[str, ...] = ()
     error: str | None = None  # why it failed, is pending or unlocated: one line
     duplicate_of: str | None = None
     attempts: int = 0  # AI attempts so far
@@ -97,18 +101,23 @@ class PhotoRecord:
     updated_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
         data["status"] = self.status.value
         data["source"] = self.source.value if self.source else None
+        data["ai_decisions"] = list(self.ai_decisions)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PhotoRecord":
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in _FIELD_SET}
         values["status"] = Status(values["status"])
         values["source"] = Source(values["source"]) if values.get("source") else None
+        values["ai_decisions"] = tuple(values.get("ai_decisions") or ())
         return cls(**values)
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(PhotoRecord))
+_FIELD_SET = frozenset(_FIELD_NAMES)
 
 
 def record_id(sha256: str) -> str:
