@@ -143,7 +143,9 @@ class Gazetteer:
         """ISO code of a country named in any common way, or None."""
         if not name:
             return None
-        return self._country_codes.get(normalize(name))
+        key = normalize(name)
+        # "U.S.A." -> "u s a" -> "usa"
+        return self._country_codes.get(key) or self._country_codes.get(key.replace(" ", ""))
 
     def find(self, country: str | None = None, region: str | None = None, city: str | None = None) -> Match | None:
         """Resolve the most specific named level that exists; None when nothing matches."""
