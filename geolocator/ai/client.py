@@ -1,0 +1,168 @@
+"""The I/O edge: ask a local Ollama vision model where a photo was taken.
+
+`AILocator.estimate(path)` prepares the image (`imageprep`), sends it with the prompt and the
+JSON schema (`prompt`) through the official `ollama` client, and hands the text to `answer`.
+
+Before the first request, and again after any failure, it checks the server once: `/api/version`
+(is Ollama there?) and `/api/show` (is the model pulled, and can it see images?). The check is
+cached while requests succeed, so a steady stream of photos costs one chat request each.
+
+Errors mean exactly one thing each, so the caller can act on them:
+
+- AIUnavailable ("try later"): Ollama unreachable, timed out, busy (503), failing (5xx),
+  or answering something that is not Ollama's API. Never "this photo has no location".
+- ModelMissing (an AIUnavailable): the model is not pulled (404) or cannot see images; the
+  message names the fix, e.g. `ollama pull qwen2.5vl`.
+- HTTP 400 on a chat request: Ollama rejected the request itself. With images this is nearly
+  always the image overflowing the model's context window, so we retry once at half the size;
+  if that is rejected too it is an AIUnavailable whose message says to lower
+  [ollama] max_image_px or update Ollama/the model. It is not "no location" (the photo was
+  never seen) and retrying later is right once the configuration is fixed.
+- UnreadableImage: the file cannot be decoded (nothing to do with Ollama).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import ollama
+
+from geolocator.ai import answer, imageprep, prompt
+from geolocator.config import OllamaConfig
+from geolocator.errors import AIUnavailable, ModelMissing
+from geolocator.record import AIEstimate
+
+log = logging.getLogger(__name__)
+
+SUGGESTED_VISION_MODEL = "qwen2.5vl"
+NUM_CTX = 8192  # a 1344 px image is ~2,300 qwen2.5vl tokens; the prompt ~350; the answer <= NUM_PREDICT
+NUM_PREDICT = 512
+KEEP_ALIVE = "10m"  # keep the model loaded between photos of a batch, free it when idle
+MIN_RETRY_PX = 448  # below this a smaller image would not help a model that rejects the request
+
+
+class AILocator:
+    """Estimates where a photo was taken with the configured Ollama vision model. Thread-safe."""
+
+    def __init__(self, config: OllamaConfig) -> None:
+        self.config = config
+        self.model = config.model
+        self.host = config.host
+        self._client = ollama.Client(host=config.host, timeout=config.timeout)
+        self._lock = threading.Lock()
+        self._ready: str | None = None  # the last successful check's description
+
+    # -- public ----------------------------------------------------------------------------
+    def check(self) -> str:
+        """One line describing a ready server and model; raises AIUnavailable / ModelMissing."""
+        try:
+            version = self._version()
+            show = self._call(self._client.show, self.model)
+        except AIUnavailable:
+            with self._lock:
+                self._ready = None
+            raise
+        capabilities = list(show.capabilities) if show.capabilities is not None else None
+        if capabilities is not None and "vision" not in capabilities:
+            raise ModelMissing(
+                f"model '{self.model}' on {self.host} cannot see images (capabilities: {', '.join(capabilities) or 'none'}): "
+                f"set [ollama] model to a vision model, e.g. run `ollama pull {SUGGESTED_VISION_MODEL}`"
+            )
+        seen = "vision" if capabilities is not None else "vision capability not reported by this Ollama version"
+        description = f"Ollama {version} at {self.host}, model '{self.model}' ({seen})"
+        with self._lock:
+            self._ready = description
+        return description
+
+    def estimate(self, path: Path) -> AIEstimate:
+        """Where `path` was taken, as far as the model can tell (lat/lon None: it could not)."""
+        image = imageprep.prepare_image(path, self.config.max_image_px)  # UnreadableImage before any network
+        if self._ready is None:
+            self.check()
+        try:
+            text = self._chat(image)
+        except ollama.ResponseError as exc:
+            if exc.status_code != 400 or self.config.max_image_px // 2 < MIN_RETRY_PX:
+                raise self._unavailable(exc) from None
+            smaller = self.config.max_image_px // 2
+            log.info("%s: Ollama rejected the request (%s); retrying at %d px", path.name, exc.error, smaller)
+            try:
+                text = self._chat(imageprep.prepare_image(path, smaller))
+            except ollama.ResponseError as again:
+                raise self._unavailable(again) from None
+        return answer.interpret(text, model=self.model, prompt_version=prompt.PROMPT_VERSION)
+
+    # -- internals -------------------------------------------------------------------------
+    def _chat(self, image: bytes) -> str:
+        """The model's answer text. ResponseError is left to the caller; the rest is mapped."""
+        try:
+            response = self._client.chat(
+                model=self.model,
+                messages=[{"role": "user", "content": prompt.PROMPT, "images": [image]}],
+                format=prompt.SCHEMA,
+                options={"temperature": 0, "num_ctx": NUM_CTX, "num_predict": NUM_PREDICT},
+                think=False,
+                keep_alive=KEEP_ALIVE,
+            )
+        except ollama.ResponseError:
+            with self._lock:
+                self._ready = None
+            raise
+        except Exception as exc:
+            raise self._unavailable(exc) from None
+        if response.done_reason == "length":
+            log.warning("the model's answer was cut at %d tokens", NUM_PREDICT)
+        return response.message.content or ""
+
+    def _version(self) -> str:
+        # The official client has no version(); reuse its HTTP client (same host, timeout, headers).
+        try:
+            reply = self._client._client.get("/api/version")
+            reply.raise_for_status()
+            return str(reply.json().get("version", "?"))
+        except httpx.HTTPStatusError as exc:
+            raise self._unavailable(ollama.ResponseError(exc.response.text, exc.response.status_code)) from None
+        except ValueError:
+            raise AIUnavailable(f"{self.host} answered /api/version with something that is not JSON: is it an Ollama server?") from None
+        except Exception as exc:
+            raise self._unavailable(exc) from None
+
+    def _call(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except Exception as exc:
+            raise self._unavailable(exc) from None
+
+    def _unavailable(self, exc: BaseException) -> AIUnavailable:
+        """Map any failure of a request to the error the caller can act on; forget the check."""
+        with self._lock:
+            self._ready = None
+        host, model = self.host, self.model
+        if isinstance(exc, ollama.ResponseError):
+            status, reason = exc.status_code, exc.error
+            if status == 404:
+                return ModelMissing(f"model '{model}' is not installed on {host}: run `ollama pull {model}`")
+            if status == 400:
+                return AIUnavailable(
+                    f"Ollama at {host} rejected the request for model '{model}' (HTTP 400: {reason}): the image "
+                    f"may overflow the model's context; lower [ollama] max_image_px (now {self.config.max_image_px}) "
+                    f"or update Ollama and the model"
+                )
+            if status == 503:
+                return AIUnavailable(f"Ollama at {host} is busy (HTTP 503: {reason}): try later")
+            if status >= 500:
+                return AIUnavailable(f"Ollama at {host} failed (HTTP {status}: {reason}): try later")
+            return AIUnavailable(f"Ollama at {host} answered HTTP {status}: {reason}: try later")
+        if isinstance(exc, httpx.TimeoutException):
+            return AIUnavailable(f"Ollama at {host} did not answer within {self.config.timeout:g} s: try later (or raise [ollama] timeout)")
+        if isinstance(exc, (ConnectionError, httpx.ConnectError)):
+            return AIUnavailable(f"cannot connect to Ollama at {host}: start it (`ollama serve` or `systemctl start ollama`) or fix [ollama] host; try later")
+        if isinstance(exc, httpx.HTTPError):
+            return AIUnavailable(f"Ollama at {host} dropped the request ({type(exc).__name__}: {exc}): try later")
+        if isinstance(exc, ValueError):  # a reply that is not the API's JSON (pydantic errors are ValueErrors)
+            return AIUnavailable(f"{host} answered something that is not Ollama's API ({type(exc).__name__}): is it an Ollama server?")
+        raise exc
