@@ -1,0 +1,121 @@
+"""What a photo or video says about itself: GPS, altitude, capture time, camera.
+
+`read_metadata(path)` sniffs the format once from the first bytes, locates the metadata in the
+container (containers.py, bmff.py, quicktime.py), decodes EXIF with exifread (exif.py), and only
+when EXIF has no usable location looks at embedded XMP and then NAME.xmp sidecars (xmp.py).
+The GPS maths is pure (gps.py, dates.py). Corrupt or unsupported files raise UnreadableImage with a
+one-line reason; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from geolocator.errors import UnreadableImage
+from geolocator.metadata import bmff, containers, xmp
+from geolocator.metadata.exif import ExifFields, fields_from_values, read_tiff_blocks
+from geolocator.metadata.formats import HEAD_SIZE, Kind, describe_start, sniff
+from geolocator.metadata.layout import Layout
+from geolocator.metadata.quicktime import read_quicktime
+from geolocator.record import PhotoMetadata
+
+__all__ = ["read_metadata", "Kind"]
+
+log = logging.getLogger(__name__)
+
+_LOCATORS: dict[Kind, Callable[[BinaryIO, int], Layout]] = {
+    Kind.JPEG: containers.locate_jpeg,
+    Kind.TIFF: containers.locate_tiff,
+    Kind.PNG: containers.locate_png,
+    Kind.WEBP: containers.locate_webp,
+    Kind.RAF: containers.locate_raf,
+    Kind.JXL: bmff.locate_jxl,
+    Kind.HEIF: bmff.locate_heif,
+    Kind.CR3: bmff.locate_cr3,
+}
+
+
+def read_metadata(path: Path) -> PhotoMetadata:
+    """Read GPS, altitude, capture time and camera from `path`.
+
+    A recognised file without GPS gives lat/lon None. Raises UnreadableImage (and nothing else)
+    for a file that is missing, empty, not a regular file, unreadable, of a format we do not
+    read, or corrupt.
+    """
+    with _open(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(HEAD_SIZE)
+        if not head:
+            raise UnreadableImage("file is empty")
+        kind = sniff(head)
+        if kind is None:
+            raise UnreadableImage(f"not a supported image or video (starts with {describe_start(head)})")
+        try:
+            fields, origin = _read(fh, size, kind)
+        except UnreadableImage:
+            raise
+        except OSError as exc:
+            raise UnreadableImage(f"cannot read {kind.value}: {exc.strerror or exc}") from exc
+        except Exception as exc:  # exifread, struct, zlib...: a corrupt file, never a crash
+            log.debug("corrupt %s %s", kind.value, path, exc_info=True)
+            reason = " ".join(str(exc).split())[:200]
+            raise UnreadableImage(f"corrupt {kind.value}: {type(exc).__name__}{': ' + reason if reason else ''}") from exc
+    if fields.lat is None:
+        sidecar = xmp.read_sidecar(path)
+        if sidecar is not None:
+            fields, origin = _merge(fields, origin, sidecar, "sidecar")
+    return PhotoMetadata(
+        lat=fields.lat,
+        lon=fields.lon,
+        altitude=fields.altitude,
+        taken_at=fields.taken_at,
+        make=fields.make,
+        model=fields.model,
+        gps_origin=origin if fields.lat is not None else None,
+    )
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise UnreadableImage("is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableImage("not a regular file")  # a FIFO or device would block or never end
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise UnreadableImage("no such file") from None
+    except PermissionError:
+        raise UnreadableImage("permission denied") from None
+    except OSError as exc:
+        raise UnreadableImage(f"cannot open: {exc.strerror or exc}") from None
+
+
+def _read(fh: BinaryIO, size: int, kind: Kind) -> tuple[ExifFields, str]:
+    if kind is Kind.QUICKTIME:
+        return read_quicktime(fh, size), "quicktime"
+    layout = _LOCATORS[kind](fh, size)
+    values, ifd_xmp = read_tiff_blocks(fh, size, layout.tiff)
+    fields = fields_from_values(values)
+    origin = "exif"
+    if fields.lat is None and (layout.xmp or ifd_xmp):
+        embedded = xmp.read_embedded(fh, [*layout.xmp, *ifd_xmp])
+        if embedded is not None:
+            fields, origin = _merge(fields, origin, embedded, "xmp")
+    return fields, origin
+
+
+def _merge(base: ExifFields, base_origin: str, extra: ExifFields, extra_origin: str) -> tuple[ExifFields, str]:
+    """`base` with the location of `extra` when it has one, and its other fields where `base` has none."""
+    fill = {name: getattr(extra, name) for name in ("taken_at", "make", "model") if getattr(base, name) is None}
+    if extra.lat is not None:
+        return dataclasses.replace(base, lat=extra.lat, lon=extra.lon, altitude=extra.altitude, **fill), extra_origin
+    if base.altitude is None and extra.altitude is not None:
+        fill["altitude"] = extra.altitude
+    return dataclasses.replace(base, **fill), base_origin

@@ -1,0 +1,151 @@
+"""Locating EXIF (TIFF blocks) and XMP packets in JPEG, PNG, WebP and RAF files.
+
+Our own segment/chunk walks, one pass each, reading headers only. exifread's locators see only
+the first ~4 KB of JPEG segments and assume an "Exif\\0\\0" prefix in WebP; walking ourselves also
+finds the XMP packet in the same pass. Decoding the TIFF blocks is exifread's (see exif.py).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import BinaryIO
+
+from geolocator.errors import UnreadableImage
+from geolocator.metadata.layout import Layout, Span, TiffBlock
+from geolocator.metadata.tiffhead import tiff_at
+
+XMP_JPEG_ID = b"http://ns.adobe.com/xap/1.0/\0"
+MAX_SEGMENTS = 10_000
+MAX_XMP = 8 << 20
+
+
+def locate_jpeg(fh: BinaryIO, size: int, start: int = 0) -> Layout:
+    """APP1 Exif and APP1 XMP segments, up to the start of the image data (SOS)."""
+    layout = Layout()
+    pos = start + 2  # after SOI
+    for _ in range(MAX_SEGMENTS):
+        fh.seek(pos)
+        marker = fh.read(4)
+        if len(marker) < 4:
+            if layout.tiff or layout.xmp:
+                return layout
+            raise UnreadableImage(f"truncated JPEG: ends at byte {pos} inside the header segments ({size} bytes)")
+        if marker[0] != 0xFF:
+            if layout.tiff or layout.xmp:
+                return layout
+            raise UnreadableImage(f"corrupt JPEG: no segment marker at byte {pos}")
+        code = marker[1]
+        if code == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if code in (0x01, 0xD8) or 0xD0 <= code <= 0xD7:  # markers without a length
+            pos += 2
+            continue
+        if code in (0xDA, 0xD9):  # start of scan / end of image: no metadata after this
+            return layout
+        (length,) = struct.unpack(">H", marker[2:4])
+        if length < 2:
+            raise UnreadableImage(f"corrupt JPEG: segment 0xFF{code:02X} at byte {pos} has length {length}")
+        if code == 0xE1:
+            ident = fh.read(len(XMP_JPEG_ID))
+            if ident.startswith(b"Exif\0") and not layout.tiff:
+                found = tiff_at(fh, pos + 10)
+                if found is not None:
+                    layout.tiff.append(TiffBlock(found))
+            elif ident == XMP_JPEG_ID:
+                layout.xmp.append(Span(pos + 4 + len(XMP_JPEG_ID), length - 2 - len(XMP_JPEG_ID)))
+        pos += 2 + length
+    return layout
+
+
+def locate_tiff(fh: BinaryIO, size: int) -> Layout:
+    return Layout(tiff=[TiffBlock(0)])
+
+
+def locate_raf(fh: BinaryIO, size: int) -> Layout:
+    """Fujifilm RAF: the header points (big-endian, at byte 84) to an embedded JPEG with the EXIF."""
+    fh.seek(84)
+    pointer = fh.read(8)
+    if len(pointer) < 8:
+        raise UnreadableImage("truncated RAF: header ends before the JPEG pointer")
+    offset, length = struct.unpack(">II", pointer)
+    fh.seek(offset)
+    if offset + 4 > size or fh.read(3) != b"\xff\xd8\xff":
+        raise UnreadableImage(f"corrupt RAF: no JPEG at byte {offset}")
+    return locate_jpeg(fh, size, start=offset)
+
+
+def locate_png(fh: BinaryIO, size: int) -> Layout:
+    """eXIf chunk and the iTXt "XML:com.adobe.xmp" chunk, anywhere before IEND."""
+    layout = Layout()
+    pos = 8
+    for index in range(MAX_SEGMENTS * 10):
+        fh.seek(pos)
+        header = fh.read(8)
+        if len(header) < 8:
+            if index == 0:
+                raise UnreadableImage("truncated PNG: no IHDR chunk")
+            return layout  # truncated after the header: keep what was found
+        length, kind = struct.unpack(">I4s", header)
+        if index == 0 and kind != b"IHDR":
+            raise UnreadableImage(f"corrupt PNG: first chunk is {kind!r}, not IHDR")
+        if kind == b"IEND":
+            break
+        if kind == b"eXIf" and not layout.tiff:
+            found = tiff_at(fh, pos + 8)
+            if found is not None:
+                layout.tiff.append(TiffBlock(found))
+        elif kind == b"iTXt" and length < MAX_XMP:
+            if fh.read(18) == b"XML:com.adobe.xmp\0":
+                fh.seek(pos + 8)
+                layout.xmp.append(png_itxt_text(fh.read(length)))
+        pos += 12 + length
+    return layout
+
+
+def png_itxt_text(chunk: bytes) -> bytes:
+    """The text of an iTXt chunk's data: keyword\\0 flag method language\\0 translated\\0 text."""
+    keyword_end = chunk.find(b"\0")
+    if keyword_end < 0 or keyword_end + 3 > len(chunk):
+        return b""
+    compressed = chunk[keyword_end + 1]
+    rest = chunk[keyword_end + 3 :]
+    language_end = rest.find(b"\0")
+    translated_end = rest.find(b"\0", language_end + 1) if language_end >= 0 else -1
+    if translated_end < 0:
+        return b""
+    text = rest[translated_end + 1 :]
+    if compressed:
+        try:
+            inflater = zlib.decompressobj()
+            text = inflater.decompress(text, MAX_XMP)
+        except zlib.error:
+            return b""
+    return text
+
+
+def locate_webp(fh: BinaryIO, size: int) -> Layout:
+    """EXIF and "XMP " chunks of an extended (VP8X) WebP; a simple WebP carries none."""
+    layout = Layout()
+    fh.seek(4)
+    (riff_size,) = struct.unpack("<I", fh.read(4))
+    end = min(size, 8 + riff_size)
+    pos = 12
+    for index in range(MAX_SEGMENTS):
+        if pos + 8 > end:
+            if index == 0:
+                raise UnreadableImage("truncated WebP: no image chunk")
+            break
+        fh.seek(pos)
+        kind, length = struct.unpack("<4sI", fh.read(8))
+        if index == 0 and kind not in (b"VP8 ", b"VP8L", b"VP8X"):
+            raise UnreadableImage(f"corrupt WebP: first chunk is {kind!r}")
+        if kind == b"EXIF" and not layout.tiff:
+            found = tiff_at(fh, pos + 8)
+            if found is not None:
+                layout.tiff.append(TiffBlock(found))
+        elif kind == b"XMP ":
+            layout.xmp.append(Span(pos + 8, length))
+        pos += 8 + length + (length & 1)
+    return layout

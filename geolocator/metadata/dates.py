@@ -1,0 +1,53 @@
+"""Pure date handling: EXIF "YYYY:MM:DD HH:MM:SS" (+ offset) to ISO 8601, invalid dates to None."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+_DATETIME = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
+_OFFSET = re.compile(r"^\s*(Z|[+-]\d{2}:?\d{2})\s*$")
+# A zone written at the end of the date itself, as XMP and QuickTime keys do.
+_TRAILING_ZONE = re.compile(r"(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})\s*$")
+
+
+def normalise_offset(text: str | None) -> str | None:
+    """"+0530", "+05:30" -> "+05:30"; "Z" -> "+00:00"; anything else (e.g. "   :  ") -> None."""
+    if not text:
+        return None
+    match = _OFFSET.match(text)
+    if not match:
+        return None
+    zone = match.group(1)
+    if zone == "Z":
+        return "+00:00"
+    zone = zone.replace(":", "")
+    hours, minutes = int(zone[1:3]), int(zone[3:5])
+    if hours > 14 or minutes > 59:
+        return None
+    return f"{zone[0]}{hours:02d}:{minutes:02d}"
+
+
+def iso_datetime(text: str | None, offset: str | None = None) -> str | None:
+    """ISO 8601 from an EXIF/XMP date: "2021-04-11T15:47:53-05:00", or naive without an offset.
+
+    The offset comes from `offset` (OffsetTimeOriginal and friends) or else from the end of
+    `text` itself. Dates that are not real dates ("0000:00:00 00:00:00", blanks) give None.
+    """
+    if not text:
+        return None
+    match = _DATETIME.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+    try:
+        moment = datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    if year < 1800:
+        return None
+    zone = normalise_offset(offset)
+    if zone is None:
+        trailing = _TRAILING_ZONE.search(text[match.end() :])
+        zone = normalise_offset(trailing.group(1)) if trailing else None
+    return moment.isoformat() + (zone or "")
