@@ -228,8 +228,8 @@ def _prose_coordinates(text: str) -> tuple[float, float] | None:
     if lat is not None and lon is not None:
         return lat, lon
     text = text.replace("−", "-")
-    labelled_lat = re.search(r"\blat(?:itude)?\b\W{0,3}(?:is|of|about|approx\.?|approximately|~|≈)?\s*(" + _NUMBER + ")", text, re.I)
-    labelled_lon = re.search(r"\b(?:lon(?:g(?:itude)?)?|lng)\b\W{0,3}(?:is|of|about|approx\.?|approximately|~|≈)?\s*(" + _NUMBER + ")", text, re.I)
+    labelled_lat = re.search(r"\blat(?:itude)?\b[^\w\-+]{0,3}(?:is|of|about|approx\.?|approximately|~|≈)?\s*(" + _NUMBER + ")", text, re.I)
+    labelled_lon = re.search(r"\b(?:lon(?:g(?:itude)?)?|lng)\b[^\w\-+]{0,3}(?:is|of|about|approx\.?|approximately|~|≈)?\s*(" + _NUMBER + ")", text, re.I)
     if labelled_lat and labelled_lon:
         return float(labelled_lat.group(1).replace("+", "")), float(labelled_lon.group(1).replace("+", ""))
     bare = re.search(r"(?<![\d.])([-+]?\d{1,3}\.\d+)\s*,\s*([-+]?\d{1,3}\.\d+)(?![\d.])", text)
