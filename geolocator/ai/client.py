@@ -160,7 +160,7 @@ class AILocator:
         if isinstance(exc, httpx.TimeoutException):
             return AIUnavailable(f"Ollama at {host} did not answer within {self.config.timeout:g} s: try later (or raise [ollama] timeout)")
         if isinstance(exc, (ConnectionError, httpx.ConnectError)):
-            return AIUnavailable(f"cannot connect to Ollama at {host}: start it (`ollama serve` or `systemctl start ollama`) or fix [ollama] host; try later")
+            return AIUnavailable(f"cannot connect to Ollama at {host}: start it (`ollama serve` or `systemctl start ollama`) or fix [ollama] host")
         if isinstance(exc, httpx.HTTPError):
             return AIUnavailable(f"Ollama at {host} dropped the request ({type(exc).__name__}: {exc}): try later")
         if isinstance(exc, ValueError):  # a reply that is not the API's JSON (pydantic errors are ValueErrors)
