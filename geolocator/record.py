@@ -97,6 +97,7 @@ class PhotoRecord:
     duplicate_of: str | None = None
     attempts: int = 0  # AI attempts so far
     retry_at: str | None = None  # ISO time of the next AI attempt, for pending records
+    moving_from: str | None = None  # intent: set (to the inbox path) until the move to `path` is done
     added_at: str = ""
     updated_at: str = ""
 

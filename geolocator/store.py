@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -238,6 +238,28 @@ class Store:
             if self._journal_lines > max(MIN_COMPACT_LINES, len(self._records) // 4):
                 self._start_compaction()
         return stored
+
+    def update(self, record_id: str, change: Callable[[PhotoRecord | None], PhotoRecord | None]) -> PhotoRecord | None:
+        """Read-modify-write one record atomically: `change(current)` returns the new record, or
+        None to leave it as it is. Writers that take seconds between reading and writing (the AI
+        worker) use this so they never undo a change made meanwhile (a manual fix)."""
+        with self._lock:
+            current = self._records.get(record_id)
+            new = change(current)
+            if new is None or new is current:
+                return current
+            return self.put(new)
+
+    def update_many(self, record_ids: Iterable[str], change: Callable[[PhotoRecord], PhotoRecord | None]) -> list[PhotoRecord]:
+        """`update` for many records, written with one fsync. Missing ids are skipped."""
+        with self._lock:
+            changed = []
+            for record_id in record_ids:
+                current = self._records.get(record_id)
+                new = change(current) if current is not None else None
+                if new is not None and new is not current:
+                    changed.append(new)
+            return self.put_many(changed) if changed else []
 
     # -- compaction --------------------------------------------------------------------------
     def _start_compaction(self) -> None:
