@@ -8,8 +8,9 @@
   * after a close-after-write (inotify IN_CLOSE_WRITE) or a rename into the inbox, the content
     is complete: `CLOSE_QUIET` (0.2 s), only to catch a writer that immediately reopens;
   * a writer seen writing again after it closed, and every file known only from created or
-    modified events or from a scan (polling, moves from another filesystem tree, the backlog):
-    `settle_seconds`. A scanned file whose mtime is already older than that is ready at once.
+    modified events or from a scan (polling, the backlog): `settle_seconds` since the last
+    change, counted from the file's mtime when first seen, so a file moved in from elsewhere
+    on the same filesystem (old mtime, no close-write) or found by a scan is ready at once.
 - Ignored: names matching `watch.ignore` (fnmatch), anything inside a folder whose name matches
   (hidden folders), and the library/failed/duplicates folders should they sit in the inbox.
 - Backlog at start, and a rescan every `rescan_minutes` (missed events, inotify overflow).
@@ -198,6 +199,10 @@ class Watcher:
             candidate = self._add(src, now)
             if candidate is not None:
                 candidate.closed, candidate.quiet_since = True, now
+        elif isinstance(event, FileCreatedEvent) and src not in self._candidates:
+            # New here: quiet since its mtime (a file moved in keeps its old mtime and is ready
+            # at once; one being written has a fresh mtime and waits).
+            self._add(src, now, self._age(src))
         elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
             candidate = self._add(src, now)
             if candidate is not None:
@@ -239,16 +244,19 @@ class Watcher:
             candidate = self._candidates[path] = Candidate(quiet_since=now - age)
         return candidate
 
+    @staticmethod
+    def _age(path: Path) -> float:
+        """Seconds since the file was last modified (0 if it is gone or dated in the future)."""
+        try:
+            return max(0.0, time.time() - path.stat().st_mtime)
+        except OSError:
+            return 0.0
+
     def _scan(self, folder: Path) -> None:
-        now, wall = time.monotonic(), time.time()
+        now = time.monotonic()
         for path in iter_inbox(folder, self.config.ignore, self.config.recursive, self._exclude):
-            if path in self._candidates or path in self._in_flight:
-                continue
-            try:
-                age = max(0.0, wall - path.stat().st_mtime)
-            except FileNotFoundError:
-                continue
-            self._add(path, now, age)
+            if path not in self._candidates and path not in self._in_flight:
+                self._add(path, now, self._age(path))
 
     def _check(self) -> None:
         now = time.monotonic()

@@ -1,0 +1,235 @@
+"""The ingest pipeline and the mover on real files and a real store (no mocks of our modules)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from geolocator import mover
+from geolocator.config import build_config
+from geolocator.pipeline import AI_DISABLED, WAITING_FOR_AI, NotSettled, Pipeline, Task, capture_time, locate
+from geolocator.record import PhotoMetadata, Source, Status, record_id
+from geolocator.store import Store
+from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
+
+
+def make_config(root: Path, ai: bool = False, **watch):
+    data = {"ollama": {"enabled": ai}, "viewer": {"enabled": False}, "watch": {"settle_seconds": 0.5, **watch}}
+    return build_config(data, root, None)
+
+
+@pytest.fixture
+def config(tmp_path, corpus):
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def env(config):
+    store = Store(config.paths.database)
+    pipeline = Pipeline(store, config)
+    for folder in (config.paths.inbox, config.paths.library, config.paths.failed, config.paths.duplicates):
+        folder.mkdir(parents=True, exist_ok=True)
+    yield config, store, pipeline
+    store.close()
+
+
+def aged(path: Path, seconds: float = 3600) -> Path:
+    """Make a file look long finished (older than any settle time)."""
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+    return path
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_a_photo_with_gps_is_located_named_and_moved_by_capture_date(env):
+    config, store, pipeline = env
+    src = copy_corpus(GPS_JPEGS[0], config.paths.inbox / "DSCN0010.jpg")
+    record = pipeline.process(src)
+    pipeline.flush()
+    stored = store.get(record.id)
+    assert stored.status is Status.LOCATED and stored.source is Source.EXIF
+    assert stored.path == "2008/10/DSCN0010.jpg" and stored.moving_from is None
+    assert "Italy" in stored.place
+    assert (config.paths.library / stored.path).is_file() and not src.exists()
+    assert stored.id == record_id(stored.sha256)
+
+
+def test_without_gps_the_photo_is_pending_for_the_ai_or_unlocated_without_it(tmp_path, corpus):
+    for ai, status, reason in ((True, Status.PENDING, WAITING_FOR_AI), (False, Status.UNLOCATED, AI_DISABLED)):
+        config = make_config(tmp_path / str(ai), ai=ai)
+        with Store(config.paths.database) as store:
+            pipeline = Pipeline(store, config)
+            src = copy_corpus(NO_GPS_JPEG, config.paths.inbox / "c.jpg")
+            record = pipeline.process(src)
+            assert (record.status, record.error) == (status, reason)
+            assert record.path == "2008/05/c.jpg"  # the capture date
+            assert (config.paths.library / record.path).is_file()
+
+
+def test_without_a_capture_date_the_file_time_decides_the_folder(env):
+    config, store, pipeline = env
+    src = write_jpeg(config.paths.inbox / "synthetic.jpg", 1)
+    when = time.mktime((2019, 7, 4, 12, 0, 0, 0, 0, -1))
+    os.utime(src, (when, when))
+    assert pipeline.process(src).path == "2019/07/synthetic.jpg"
+
+
+def test_two_different_files_with_the_same_name_are_both_kept(env):
+    config, store, pipeline = env
+    first = pipeline.process(copy_corpus(GPS_JPEGS[0], config.paths.inbox / "a" / "IMG.jpg"))
+    second = pipeline.process(copy_corpus(GPS_JPEGS[0], config.paths.inbox / "b" / "IMG.jpg", extra=b"other"))
+    assert (first.path, second.path) == ("2008/10/IMG.jpg", "2008/10/IMG-2.jpg")
+    assert first.id != second.id and len(store) == 2
+
+
+def test_the_same_content_twice_goes_to_duplicates_with_its_own_record(env):
+    config, store, pipeline = env
+    original = pipeline.process(copy_corpus(GPS_JPEGS[1], config.paths.inbox / "one.jpg"))
+    again = pipeline.process(copy_corpus(GPS_JPEGS[1], config.paths.inbox / "sub" / "two.jpg"))
+    third = pipeline.process(copy_corpus(GPS_JPEGS[1], config.paths.inbox / "two.jpg"))
+    pipeline.flush()
+    assert again.status is Status.DUPLICATE and again.duplicate_of == original.id
+    assert again.sha256 == original.sha256 and len({original.id, again.id, third.id}) == 3
+    assert (again.path, third.path) == ("two.jpg", "two-2.jpg")
+    assert tree(config.paths.duplicates) == ["two-2.jpg", "two.jpg"]
+    assert store.get(original.id).status is Status.LOCATED  # the original's record is untouched
+    assert store.counts()["duplicate"] == 2
+
+
+def test_a_corrupt_file_goes_to_failed_with_the_reason(env):
+    config, store, pipeline = env
+    src = config.paths.inbox / "broken.jpg"
+    src.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    record = pipeline.process(aged(src))
+    assert record.status is Status.FAILED and record.error
+    assert (config.paths.failed / "broken.jpg").read_bytes().startswith(b"\xff\xd8")
+    assert store.get(record.id).error == record.error
+
+
+def test_a_young_unreadable_file_is_not_failed_but_given_time(env):
+    config, store, pipeline = env
+    src = config.paths.inbox / "half.jpg"
+    src.write_bytes(b"\xff\xd8\xff")  # a copy that has barely started
+    with pytest.raises(NotSettled):
+        pipeline.process(src)
+    assert src.exists() and len(store) == 0
+
+
+def test_a_file_that_vanished_is_skipped(env):
+    config, store, pipeline = env
+    assert pipeline.process(config.paths.inbox / "gone.jpg") is None
+    assert len(store) == 0
+
+
+def test_locate_is_pure_and_keeps_what_the_file_says():
+    task = Task(source=Path("x.jpg"), name="x.jpg", size=1, mtime=0, sha256="ab" * 32, metadata=PhotoMetadata(lat=1.0, lon=2.0, taken_at="2020-01-02T03:04:05+02:00", make="Canon", model="Canon EOS"))
+    record = locate(task, ai_enabled=True, describe=lambda lat, lon: f"{lat},{lon}")
+    assert (record.status, record.source, record.place, record.camera) == (Status.LOCATED, Source.EXIF, "1.0,2.0", "Canon EOS")
+    assert capture_time(task.metadata, 0).month == 1
+
+
+# -- crash recovery: the states a kill -9 can leave, built exactly --------------------------------
+def crashed_after_intent(config, src):
+    """Run the stages up to the intent record, then stop as a kill would."""
+    with Store(config.paths.database) as store:
+        pipeline = Pipeline(store, config)
+        st = src.stat()
+        task = Task(source=src, name=src.name, size=st.st_size, mtime=st.st_mtime)
+        task = pipeline.locate_stage(pipeline.read_stage(pipeline.duplicate_stage(pipeline.hash_stage(task))))
+        record, dest = pipeline.claim_stage(task)
+    return record, dest
+
+
+def recover(config):
+    with Store(config.paths.database) as store:
+        Pipeline(store, config).recover()
+        return {r.id: r for r in store.all()}
+
+
+def test_recovery_finishes_a_move_that_never_started(config):
+    src = copy_corpus(GPS_JPEGS[2], config.paths.inbox / "x.jpg")
+    record, dest = crashed_after_intent(config, src)
+    assert record.moving_from == str(src) and not dest.exists()
+    records = recover(config)
+    assert records[record.id].moving_from is None and dest.is_file() and not src.exists()
+
+
+def test_recovery_after_link_before_unlink_keeps_one_copy(config):
+    src = copy_corpus(GPS_JPEGS[2], config.paths.inbox / "x.jpg")
+    record, dest = crashed_after_intent(config, src)
+    os.link(src, dest)  # the first half of a same-filesystem move
+    records = recover(config)
+    assert records[record.id].moving_from is None and dest.is_file() and not src.exists()
+
+
+def test_recovery_after_the_move_just_clears_the_intent(config):
+    src = copy_corpus(GPS_JPEGS[2], config.paths.inbox / "x.jpg")
+    record, dest = crashed_after_intent(config, src)
+    os.rename(src, dest)
+    (dest.parent / f"{mover.TEMP_PREFIX}dead{mover.TEMP_SUFFIX}").write_bytes(b"partial copy")
+    records = recover(config)
+    assert records[record.id].moving_from is None
+    assert tree(config.paths.library) == [dest.relative_to(config.paths.library).as_posix()]  # the stale temporary copy is gone
+
+
+def test_recovery_when_the_file_is_gone_says_so(config):
+    src = copy_corpus(GPS_JPEGS[2], config.paths.inbox / "x.jpg")
+    record, dest = crashed_after_intent(config, src)
+    src.unlink()
+    records = recover(config)
+    assert records[record.id].status is Status.FAILED and records[record.id].moving_from is None
+    assert "disappeared" in records[record.id].error
+
+
+def test_a_move_that_failed_is_resumed_not_duplicated(config):
+    src = copy_corpus(GPS_JPEGS[3], config.paths.inbox / "y.jpg")
+    record, dest = crashed_after_intent(config, src)
+    with Store(config.paths.database) as store:
+        # The same file seen again (a rescan) without a restart in between: resume the intent.
+        again = Pipeline(store, config).process(src)
+        assert again.id == record.id and dest.is_file() and not src.exists()
+        assert len(store) == 1
+
+
+# -- the mover ------------------------------------------------------------------------------------
+def test_move_never_overwrites(tmp_path):
+    (tmp_path / "dest").mkdir()
+    (tmp_path / "dest" / "a.jpg").write_bytes(b"existing")
+    (tmp_path / "a.jpg").write_bytes(b"new")
+    with pytest.raises(FileExistsError):
+        mover.move_noreplace(tmp_path / "a.jpg", tmp_path / "dest" / "a.jpg")
+    assert (tmp_path / "a.jpg").read_bytes() == b"new"
+    moved = mover.move(tmp_path / "a.jpg", tmp_path / "dest")
+    assert moved.name == "a-2.jpg" and moved.read_bytes() == b"new"
+    assert (tmp_path / "dest" / "a.jpg").read_bytes() == b"existing"
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a second filesystem (/dev/shm)")
+def test_move_across_filesystems_copies_then_removes_the_source(tmp_path):
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as other:
+        src = Path(other) / "b.jpg"
+        src.write_bytes(b"x" * 100_000)
+        if os.stat(other).st_dev == os.stat(tmp_path).st_dev:
+            pytest.skip("/dev/shm is on the same filesystem here")
+        (tmp_path / "b.jpg").write_bytes(b"taken")
+        moved = mover.move(src, tmp_path)
+        assert moved.name == "b-2.jpg" and moved.read_bytes() == b"x" * 100_000 and not src.exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["b-2.jpg", "b.jpg"]  # no temp left
+
+
+def test_the_pipeline_moves_across_filesystems(tmp_path, corpus):
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as other:
+        config = build_config({"paths": {"inbox": other}, "ollama": {"enabled": False}}, tmp_path, None)
+        with Store(config.paths.database) as store:
+            src = copy_corpus(GPS_JPEGS[0], Path(other) / "p.jpg")
+            record = Pipeline(store, config).process(src)
+            assert (config.paths.library / record.path).is_file() and not src.exists()
