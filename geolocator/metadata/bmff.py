@@ -49,7 +49,7 @@ def iter_boxes(fh: BinaryIO, start: int, end: int) -> Iterator[Box]:
         elif size == 0:
             size = end - pos
         if size < header_size:
-            raise UnreadableImage(f"corrupt box {kind!r} at byte {pos}: size {size}")
+            raise UnreadableImage(f"corrupt ISO-BMFF box '{kind.decode('latin-1')}' at byte {pos}: size {size}")
         yield Box(kind, pos + header_size, min(pos + size, end))
         pos += size
 

@@ -8,7 +8,6 @@ IFD loops), since every IFD is visited at most once and every entry count is bou
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -16,8 +15,6 @@ from exifread.core.exif_header import ExifHeader
 
 from geolocator.metadata import dates, gps
 from geolocator.metadata.layout import Role, Span, TiffBlock
-
-log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 1000  # entries per IFD; real files have < 100
 MAX_COUNT = 4096  # values per tag we decode; ours have at most a few dozen
