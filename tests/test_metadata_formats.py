@@ -211,6 +211,7 @@ FIXTURES: dict[str, bytes] = {
     ),
     "xmp_only.jpg": jpeg_with(b"http://ns.adobe.com/xap/1.0/\0" + xmp_packet("51,30.5083N", "0,7.65W")),
     "xmp_decimal.jpg": jpeg_with(b"Exif\0\0" + tiff(L, camera()), b"http://ns.adobe.com/xap/1.0/\0" + xmp_packet("33.8568S", "151.2153E")),
+    "xmp_in_ifd0.tif": tiff(L, {**camera(), 0x02BC: (1, len(xmp_packet("1,30N", "2,15E")), xmp_packet("1,30N", "2,15E"))}),
     "no_gps.jpg": exif_jpeg(tiff(L, camera())),
     "no_exif.jpg": plain_jpeg(),
 }
