@@ -5,8 +5,9 @@
   below needs no locks and an exception can never kill the observer.
 - A file is ready once it has been quiet long enough. Quiet = size and mtime unchanged and no
   write event. How long:
-  * after a close-after-write (inotify IN_CLOSE_WRITE) or a rename into the inbox, the content
-    is complete: `CLOSE_QUIET` (0.2 s), only to catch a writer that immediately reopens;
+  * after a close-after-write (inotify IN_CLOSE_WRITE), a rename inside the inbox, or a rename
+    in from outside (inotify: "created" with no open), the content is complete: `CLOSE_QUIET`
+    (0.2 s), only to catch a writer that immediately reopens;
   * a writer seen writing again after it closed, and every file known only from created or
     modified events or from a scan (polling, the backlog): `settle_seconds` since the last
     change, counted from the file's mtime when first seen, so a file moved in from elsewhere
@@ -39,6 +40,7 @@ from watchdog.events import (
     FileDeletedEvent,
     FileModifiedEvent,
     FileMovedEvent,
+    FileOpenedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
 )
@@ -73,11 +75,12 @@ class Candidate:
     quiet_since: float  # monotonic time of the last change seen
     closed: bool = False  # a close-write or rename-in was the last thing seen
     reopened: bool = False  # written again after a close: give it the full settle time
+    fresh: bool = False  # inotify said "created" and nothing else yet: renamed in, unless an open follows
     sig: tuple[int, int] | None = None  # (size, mtime_ns) at the last look
 
 
 class _Enqueue(FileSystemEventHandler):
-    def __init__(self, inbox: "queue.SimpleQueue[tuple[str, object]]") -> None:
+    def __init__(self, inbox: "queue.Queue[tuple[str, object]]") -> None:
         self._inbox = inbox
 
     def dispatch(self, event: FileSystemEvent) -> None:  # never raises
@@ -101,13 +104,14 @@ class Watcher:
         self.config = config
         self._on_ready = on_ready
         self._exclude = [Path(p) for p in exclude]
-        self._messages: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self._messages: queue.Queue[tuple[str, object]] = queue.Queue()  # unfinished_tasks: idle()
         self._candidates: dict[Path, Candidate] = {}
         self._in_flight: set[Path] = set()
         self._dirty: set[Path] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer = None
+        self._inotify = observe and not config.polling
         if observe:
             self._observer = PollingObserver(timeout=poll_interval) if config.polling else Observer()
             self._observer.schedule(_Enqueue(self._messages), str(inbox), recursive=config.recursive)
@@ -146,7 +150,7 @@ class Watcher:
 
     def idle(self) -> bool:
         """Nothing pending, nothing in flight, no unhandled event (best effort, for tests)."""
-        return self._busy == 0 and self._messages.empty()
+        return self._busy == 0 and self._messages.unfinished_tasks == 0
 
     # -- the settler thread ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -162,16 +166,22 @@ class Watcher:
         if self._rescan_every and now >= self._next_rescan:
             self._messages.put(("scan", None))
         timeout = TICK if self._candidates else 1.0
+        handled = 0
         try:
             kind, payload = self._messages.get(timeout=timeout)
+            handled += 1
             self._handle(kind, payload)
             while True:  # drain the burst before looking at files
                 kind, payload = self._messages.get_nowait()
+                handled += 1
                 self._handle(kind, payload)
         except queue.Empty:
             pass
-        self._check()
-        self._busy = len(self._candidates) + len(self._in_flight)
+        finally:
+            self._check()
+            self._busy = len(self._candidates) + len(self._in_flight)
+            for _ in range(handled):
+                self._messages.task_done()
 
     def _handle(self, kind: str, payload: object) -> None:
         now = time.monotonic()
@@ -198,15 +208,26 @@ class Watcher:
         if isinstance(event, FileClosedEvent):
             candidate = self._add(src, now)
             if candidate is not None:
-                candidate.closed, candidate.quiet_since = True, now
-        elif isinstance(event, FileCreatedEvent) and src not in self._candidates:
-            # New here: quiet since its mtime (a file moved in keeps its old mtime and is ready
-            # at once; one being written has a fresh mtime and waits).
-            self._add(src, now, self._age(src))
-        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
+                candidate.closed, candidate.fresh, candidate.quiet_since = True, False, now
+        elif isinstance(event, FileCreatedEvent):
+            self._candidates.pop(src, None)  # (re)created: whatever a scan saw there is gone
+            # New here. inotify reports a file renamed in from outside the inbox as "created"
+            # with no open: complete, unless an open follows at once (a writer creating it).
+            # Polling cannot tell: quiet counts from the mtime, so an old file is ready at once.
+            candidate = self._add(src, now, self._age(src))
+            if candidate is not None and self._inotify:
+                candidate.closed = candidate.fresh = True
+        elif isinstance(event, FileOpenedEvent):
+            candidate = self._candidates.get(src)
+            if candidate is not None and candidate.fresh:
+                candidate.closed = candidate.fresh = False
+                candidate.quiet_since = now
+        elif isinstance(event, FileModifiedEvent):
             candidate = self._add(src, now)
             if candidate is not None:
-                if candidate.closed:
+                if candidate.fresh:
+                    candidate.closed = candidate.fresh = False
+                elif candidate.closed:
                     candidate.closed, candidate.reopened = False, True
                 candidate.quiet_since = now
         elif isinstance(event, FileMovedEvent):
@@ -272,7 +293,9 @@ class Watcher:
             sig = (st.st_size, st.st_mtime_ns)
             if candidate.sig is not None and sig != candidate.sig:  # written without an event (polling)
                 candidate.quiet_since = now
-                if candidate.closed:
+                if candidate.fresh:
+                    candidate.closed = candidate.fresh = False
+                elif candidate.closed:
                     candidate.closed, candidate.reopened = False, True
             candidate.sig = sig
             quiet = CLOSE_QUIET if candidate.closed and not candidate.reopened else self.config.settle_seconds
