@@ -1,0 +1,244 @@
+"""The whole service: real observers, real store, real files; the daemon as a subprocess for
+signals and kill -9. Waits are `expect` polls with deadlines, never bare sleeps."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from geolocator.aiworker import Backoff
+from geolocator.config import build_config
+from geolocator.record import Source, Status
+from geolocator.service import Service
+from geolocator.store import Store, load_records, open_tinydb
+from expect import expect, never
+from fake_ollama import FakeOllama
+from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, jpeg_bytes, write_jpeg
+
+REPO = Path(__file__).resolve().parent.parent
+DAEMON = [sys.executable, str(REPO / "daemon.py")]
+
+
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def config_for(root: Path, *, ai: str | None = None, settle: float = 0.5, **sections):
+    data = {
+        "watch": {"settle_seconds": settle, **sections.pop("watch", {})},
+        "ollama": {"enabled": ai is not None, **({"host": ai, "timeout": 5.0} if ai else {})},
+        "viewer": {"enabled": False},
+        **sections,
+    }
+    return build_config(data, root, None)
+
+
+def write_toml(path: Path, *, ai: bool = False, settle: float = 0.3, viewer_port: int | None = None) -> Path:
+    viewer = f"enabled = true\nport = {viewer_port}" if viewer_port else "enabled = false"
+    path.write_text(f"[watch]\nsettle_seconds = {settle}\n[ollama]\nenabled = {'true' if ai else 'false'}\n[viewer]\n{viewer}\n")
+    return path
+
+
+@pytest.fixture
+def service(tmp_path, corpus):
+    running = []
+
+    def start(**kwargs) -> Service:
+        svc = Service(config_for(tmp_path, **kwargs), backoff=Backoff(base=0.2, cap=1.0)).start()
+        running.append(svc)
+        return svc
+
+    yield start
+    for svc in running:
+        svc.stop()
+
+
+def record_for(store: Store, name: str):
+    return next((r for r in store.all() if r.name == name and not r.moving_from), None)
+
+
+def test_photos_dropped_in_every_way_end_up_recorded_and_filed(service, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    old = time.time() - 3600
+    before = copy_corpus(GPS_JPEGS[0], inbox / "before-start.jpg")
+    os.utime(before, (old, old))
+    svc = service()
+    store = svc.store
+
+    copy_corpus(GPS_JPEGS[1], tmp_path / "staging" / "copied.jpg")
+    shutil.copyfile(tmp_path / "staging" / "copied.jpg", inbox / "copied.jpg")  # copy-in
+    moved = copy_corpus(GPS_JPEGS[2], tmp_path / "elsewhere" / "moved.jpg")
+    os.rename(moved, inbox / "moved.jpg")  # move-in
+    copy_corpus(GPS_JPEGS[3], inbox / "trip" / "day1" / "nested.jpg")  # nested folders
+    copy_corpus(GPS_JPEGS[4], inbox / "a" / "same.jpg")
+    copy_corpus(GPS_JPEGS[4], inbox / "b" / "same.jpg", extra=b"different bytes")  # same name, other content
+    (inbox / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe1 this is not a photo" * 10)  # corrupt
+    write_jpeg(inbox / "no-gps.jpg", 1)
+    for ignored in ("download.jpg.part", ".hidden.jpg", "~$lock.jpg", "x.tmp", "y.crdownload"):
+        (inbox / ignored).write_bytes(jpeg_bytes(2))
+
+    names = ["before-start.jpg", "copied.jpg", "moved.jpg", "nested.jpg", "broken.jpg", "no-gps.jpg"]
+    expect(lambda: all(record_for(store, n) for n in names) and len([r for r in store.all() if r.name == "same.jpg" and not r.moving_from]) == 2, timeout=15, what="every photo recorded")
+    located = {n: record_for(store, n) for n in names}
+    for name in ("before-start.jpg", "copied.jpg", "moved.jpg", "nested.jpg"):
+        assert located[name].status is Status.LOCATED and (tmp_path / "library" / located[name].path).is_file()
+    assert located["broken.jpg"].status is Status.FAILED and (tmp_path / "failed" / "broken.jpg").is_file()
+    assert located["no-gps.jpg"].status is Status.UNLOCATED
+    assert sorted(Path(r.path).name for r in store.all() if r.name == "same.jpg") == ["same-2.jpg", "same.jpg"]
+
+    # the same content again: filed under duplicates/, with its own record pointing at the original
+    copy_corpus(GPS_JPEGS[1], inbox / "copied-again.jpg")
+    duplicate = expect(lambda: record_for(store, "copied-again.jpg"), timeout=10)
+    assert duplicate.status is Status.DUPLICATE and duplicate.duplicate_of == located["copied.jpg"].id
+    assert (tmp_path / "duplicates" / "copied-again.jpg").is_file()
+
+    expect(svc.idle, timeout=5)
+    assert sorted(p.name for p in files_under(inbox)) == sorted([".hidden.jpg", "download.jpg.part", "x.tmp", "y.crdownload", "~$lock.jpg"])
+
+
+def test_a_slow_chunked_write_is_not_processed_before_it_is_complete(service, tmp_path):
+    svc = service(settle=0.6)
+    target = tmp_path / "inbox" / "slow.jpg"
+    data = (tmp_path / "src.jpg")
+    copy_corpus(GPS_JPEGS[0], data)
+    content = data.read_bytes()
+    step = len(content) // 8 + 1
+    with target.open("wb") as fh:
+        for i in range(0, len(content), step):
+            fh.write(content[i : i + step])
+            fh.flush()
+            # mid-write: nothing recorded, nothing moved
+            never(lambda: len(svc.store) or not target.exists(), 0.3, what="a half-written file processed")
+    record = expect(lambda: record_for(svc.store, "slow.jpg"), timeout=10)
+    assert record.status is Status.LOCATED and record.sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_an_ollama_outage_leaves_photos_pending_then_they_are_placed(tmp_path, corpus):
+    with FakeOllama() as fake:
+        fake.down()
+        config = config_for(tmp_path, ai=fake.url)
+        with Service(config, backoff=Backoff(base=0.2, cap=1.0)) as svc:
+            inbox = tmp_path / "inbox"
+            write_jpeg(inbox / "mystery.jpg", 3)
+            write_jpeg(inbox / "by-hand.jpg", 4)
+            pending = expect(lambda: (r := record_for(svc.store, "mystery.jpg")) and r.attempts >= 1 and r, timeout=10, what="a failed AI attempt")
+            assert pending.status is Status.PENDING and "AI unavailable" in pending.error and pending.retry_at
+            assert (tmp_path / "library" / pending.path).is_file()  # moved and recorded meanwhile
+            # photos with GPS do not wait for the AI
+            copy_corpus(GPS_JPEGS[0], inbox / "gps.jpg")
+            assert expect(lambda: record_for(svc.store, "gps.jpg"), timeout=5).status is Status.LOCATED
+            # someone places one by hand meanwhile: the AI must never overwrite it
+            hand = expect(lambda: record_for(svc.store, "by-hand.jpg"), timeout=5)
+            svc.store.update(hand.id, lambda r: dataclasses.replace(r, status=Status.LOCATED, source=Source.MANUAL, lat=1.0, lon=2.0))
+            fake.up()
+            placed = expect(lambda: (r := svc.store.get(pending.id)).status is not Status.PENDING and r, timeout=15, what="the retry")
+            assert placed.status is Status.LOCATED and placed.source is Source.AI and placed.place and placed.retry_at is None
+            assert svc.store.get(hand.id).source is Source.MANUAL and svc.store.get(hand.id).lat == 1.0
+            assert svc.store.counts()["pending"] == 0
+
+
+# -- the daemon as a process -------------------------------------------------------------------------
+def start_daemon(config: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("NOTIFY_SOCKET", None)
+    return subprocess.Popen(DAEMON + list(args) + ["--config", str(config)], cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sigterm_finishes_cleanly_with_a_valid_database(tmp_path, corpus):
+    port = free_port()
+    config = write_toml(tmp_path / "config.toml", viewer_port=port)
+    inbox = tmp_path / "inbox"
+    proc = start_daemon(config)
+    try:
+        assert proc.stdout.readline().strip() == f"map: http://127.0.0.1:{port}/"
+        for n in range(20):
+            write_jpeg(inbox / f"p{n}.jpg", n)
+        copy_corpus(GPS_JPEGS[0], inbox / "gps.jpg")
+        expect(lambda: not files_under(inbox), timeout=20, what="the inbox to empty")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "SIGTERM" in err and "Traceback" not in err
+    table = open_tinydb(tmp_path / "geolocator.json").table("photos")
+    assert len(table) == 21 and not (tmp_path / "geolocator.json.journal").exists()
+
+
+def assert_nothing_lost(root: Path, contents: dict[str, bytes]) -> None:
+    """Every input's content exactly once across library/failed/duplicates (a duplicate input is
+    its own file), inbox empty, one record per file, every record's path existing."""
+    assert not files_under(root / "inbox")
+    filed = [p for folder in ("library", "failed", "duplicates") for p in files_under(root / folder)]
+    assert not [p for p in filed if p.name.startswith(".geolocator-")], "temporary copies left"
+    filed_hashes = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in filed)
+    expected = sorted(hashlib.sha256(c).hexdigest() for c in contents.values())
+    assert filed_hashes == expected
+    records = load_records(root / "geolocator.json")
+    assert len(records) == len(filed) == len(contents)
+    roots = {Status.FAILED: "failed", Status.DUPLICATE: "duplicates"}
+    paths = sorted(str(root / roots.get(r.status, "library") / r.path) for r in records.values())
+    assert paths == sorted(str(p) for p in filed)
+    assert not [r for r in records.values() if r.moving_from]
+
+
+def test_kill_9_at_random_moments_loses_nothing_and_records_nothing_twice(tmp_path, corpus):
+    config = write_toml(tmp_path / "config.toml", settle=0.2)
+    inbox = tmp_path / "inbox"
+    contents: dict[str, bytes] = {}
+    for n in range(240):
+        name = f"d{n % 7}/IMG_{n % 40:03d}.jpg"  # colliding names across and within folders
+        data = jpeg_bytes(n) if n % 10 else (REPO.parent / "shared/corpus/exif-samples/jpg" / GPS_JPEGS[n % 5]).read_bytes() + bytes([n])
+        if n % 31 == 0:
+            data = contents[next(iter(contents))] if contents else data  # same content again
+        if n == 17:
+            data = b"not an image at all" * 50
+        path = inbox / f"{n:03d}" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        contents[str(path)] = data
+    old = time.time() - 60
+    for path in contents:
+        os.utime(path, (old, old))
+    rng = random.Random(4)
+    kills = 0
+    for _ in range(6):
+        proc = start_daemon(config)
+        try:
+            time.sleep(rng.uniform(0.5, 1.6))  # the moment of the crash is the point of the test
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            kills += 1
+        finally:
+            proc.kill()
+            proc.communicate()
+        if not files_under(inbox):
+            break
+    proc = start_daemon(config)
+    try:
+        expect(lambda: not files_under(inbox), timeout=60, what="the inbox to empty after restart")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert kills >= 2
+    assert_nothing_lost(tmp_path, contents)
