@@ -242,3 +242,18 @@ def test_kill_9_at_random_moments_loses_nothing_and_records_nothing_twice(tmp_pa
     assert proc.returncode == 0, err
     assert kills >= 2
     assert_nothing_lost(tmp_path, contents)
+
+
+def test_scan_processes_the_inbox_prints_a_summary_and_exits(tmp_path, corpus):
+    config = write_toml(tmp_path / "config.toml")
+    inbox = tmp_path / "inbox"
+    copy_corpus(GPS_JPEGS[0], inbox / "a.jpg")
+    copy_corpus(GPS_JPEGS[0], inbox / "sub" / "a.jpg")  # same content
+    copy_corpus(NO_GPS_JPEG, inbox / "b.jpg")
+    (inbox / "c.jpg").write_bytes(b"garbage")
+    (inbox / "d.part").write_bytes(b"partial")
+    proc = subprocess.run(DAEMON + ["scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.stdout == "scan: 1 located, 1 unlocated, 0 pending, 1 failed, 1 duplicate\n"
+    assert proc.returncode == 1  # a file failed
+    assert [p.name for p in files_under(inbox)] == ["d.part"]
+    assert len(load_records(tmp_path / "geolocator.json")) == 4

@@ -1,0 +1,85 @@
+"""systemd integration: the units verify, and the daemon speaks sd_notify."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from expect import expect
+
+REPO = Path(__file__).resolve().parent.parent
+UNITS = REPO / "systemd"
+
+
+def verify(unit: Path, tmp_path: Path, user: bool) -> subprocess.CompletedProcess:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+    # Point the unit at this checkout so ExecStart's program exists.
+    text = unit.read_text().replace("%h/geolocator/.venv/bin/python", sys.executable).replace("/opt/geolocator/.venv/bin/python", sys.executable)
+    text = text.replace("%h/geolocator", str(REPO)).replace("/opt/geolocator", str(REPO))
+    local = tmp_path / unit.name
+    local.write_text(text)
+    env = dict(os.environ)
+    args = ["systemd-analyze", "verify"]
+    if user:
+        runtime = tmp_path / "run"
+        runtime.mkdir(mode=0o700)
+        env["XDG_RUNTIME_DIR"] = str(runtime)
+        args.append("--user")
+    return subprocess.run(args + [str(local)], capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("name, user", [("geolocator.service", False), ("geolocator-user.service", True)])
+def test_the_units_verify_cleanly(tmp_path, name, user):
+    result = verify(UNITS / name, tmp_path, user)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_the_system_unit_is_notify_with_a_watchdog_and_hardened():
+    text = (UNITS / "geolocator.service").read_text()
+    for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=60", "Restart=on-failure", "User=geolocator", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"):
+        assert f"\n{line}\n" in text, line
+
+
+def test_the_daemon_notifies_ready_status_watchdog_and_stopping(tmp_path, corpus):
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(0.1)
+    messages: list[str] = []
+
+    def received() -> list[str]:
+        try:
+            while True:
+                messages.append(sock.recv(4096).decode())
+        except (socket.timeout, BlockingIOError):
+            pass
+        return messages
+
+    config = tmp_path / "config.toml"
+    config.write_text("[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
+    env = dict(os.environ, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="400000")
+    env.pop("WATCHDOG_PID", None)
+    proc = subprocess.Popen([sys.executable, str(REPO / "daemon.py"), "--config", str(config)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        expect(lambda: any(m.startswith("READY=1") for m in received()), timeout=30, what="READY=1")
+        ready = next(m for m in messages if m.startswith("READY=1"))
+        assert "STATUS=0 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate" in ready
+        expect(lambda: sum(m == "WATCHDOG=1" for m in received()) >= 2, timeout=5, what="watchdog pings every 0.2 s")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        received()
+    finally:
+        proc.kill()
+        proc.communicate()
+        sock.close()
+    assert proc.returncode == 0
+    assert any(m.startswith("STOPPING=1") for m in messages)
