@@ -102,10 +102,13 @@ def _copy_to_temp(src: Path, folder: Path) -> Path:
     return tmp
 
 
-def move_noreplace(src: Path, dest: Path) -> None:
+def move_noreplace(src: Path, dest: Path, durable: bool = True) -> None:
     """Move `src` to exactly `dest`; FileExistsError (and nothing changed) when `dest` exists.
 
-    Durable when it returns: the destination folder and the source folder are fsynced.
+    Durable when it returns: the destination folder and the source folder are fsynced. With
+    `durable=False` a same-filesystem move leaves that to the caller (who can fsync each folder
+    once for a batch of moves); a copy across filesystems is always made durable before the
+    source is removed.
     """
     try:
         linked = _place(src, dest)
@@ -118,11 +121,13 @@ def move_noreplace(src: Path, dest: Path) -> None:
                 tmp.unlink()
         finally:
             tmp.unlink(missing_ok=True)
-        linked = True  # the source is still there
-    fsync_dir(dest.parent)
+        linked = durable = True  # the source is still there: the copy must be safe first
+    if durable:
+        fsync_dir(dest.parent)
     if linked:
         src.unlink()
-    fsync_dir(src.parent)
+    if durable:
+        fsync_dir(src.parent)
 
 
 def move(src: Path, folder: Path, name: str | None = None) -> Path:
