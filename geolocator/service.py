@@ -245,7 +245,7 @@ def scan(config: Config) -> int:
         tty = sys.stderr.isatty()
         pending: list[PhotoRecord] = []
         with tqdm(files, desc="scan", unit="photo", disable=not tty, leave=False) as bar:
-            for path in bar:
+            for number, path in enumerate(bar, 1):
                 record = None
                 for _ in range(2):  # a second go once a young, unreadable file has settled
                     if not _wait_settled(path, config.watch.settle_seconds):
@@ -259,7 +259,7 @@ def scan(config: Config) -> int:
                     counts[record.status.value] += 1
                     if record.status is Status.PENDING:
                         pending.append(record)
-                if len(pipeline._unfinished) >= FLUSH_EVERY:
+                if number % FLUSH_EVERY == 0:
                     pipeline.flush()
         pipeline.flush()
         if pending and config.ollama.enabled:

@@ -112,6 +112,7 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._observer = None
         self._inotify = observe and not config.polling
+        self._poll_interval = poll_interval
         if observe:
             self._observer = PollingObserver(timeout=poll_interval) if config.polling else Observer()
             self._observer.schedule(_Enqueue(self._messages), str(inbox), recursive=config.recursive)
@@ -123,7 +124,18 @@ class Watcher:
     def start(self) -> None:
         """Start watching, then take in the backlog (so nothing written meanwhile is missed)."""
         if self._observer is not None:
-            self._observer.start()
+            try:
+                self._observer.start()
+            except OSError as exc:  # e.g. out of inotify watches (fs.inotify.max_user_watches)
+                log.warning("cannot watch %s with inotify (%s): polling instead", self.inbox, exc)
+                try:
+                    self._observer.stop()  # whatever part of it started
+                except Exception:
+                    pass
+                self._observer = PollingObserver(timeout=self._poll_interval)
+                self._observer.schedule(_Enqueue(self._messages), str(self.inbox), recursive=self.config.recursive)
+                self._inotify = False
+                self._observer.start()
         self._messages.put(("scan", None))
         self._thread = threading.Thread(target=self._run, name="inbox-settler")
         self._thread.start()
@@ -209,6 +221,7 @@ class Watcher:
             candidate = self._add(src, now)
             if candidate is not None:
                 candidate.closed, candidate.fresh, candidate.quiet_since = True, False, now
+                candidate.sig = None  # a change seen before this close is not a write after it
         elif isinstance(event, FileCreatedEvent):
             self._candidates.pop(src, None)  # (re)created: whatever a scan saw there is gone
             # New here. inotify reports a file renamed in from outside the inbox as "created"
