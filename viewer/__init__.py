@@ -1,0 +1,6 @@
+"""The map viewer: a Bottle app (`create_app`) and a waitress server to run it (`ViewerServer`)."""
+
+from viewer.app import create_app
+from viewer.server import ViewerServer
+
+__all__ = ["create_app", "ViewerServer"]

@@ -1,0 +1,62 @@
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="geolocator-token" content="{{token}}">
+<meta name="geolocator-tiles" content="{{tile_url}}">
+<meta name="geolocator-attribution" content="{{tile_attribution}}">
+<meta name="geolocator-columns" content="{{columns}}">
+<title>geolocator — map</title>
+<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
+<link rel="stylesheet" href="/static/vendor/leaflet.markercluster/MarkerCluster.css">
+<link rel="stylesheet" href="/static/vendor/leaflet.markercluster/MarkerCluster.Default.css">
+<link rel="stylesheet" href="/static/app.css">
+</head>
+<body>
+<aside id="side">
+  <header>
+    <h1>geolocator</h1>
+    <dl id="counts">
+      <div><dt>located</dt><dd data-count="located">…</dd></div>
+      <div class="sub"><dt><span class="dot exif"></span>EXIF</dt><dd data-count="located_exif">…</dd></div>
+      <div class="sub"><dt><span class="dot ai"></span>AI</dt><dd data-count="located_ai">…</dd></div>
+      <div class="sub"><dt><span class="dot manual"></span>manual</dt><dd data-count="located_manual">…</dd></div>
+      <div><dt>unlocated</dt><dd data-count="unlocated">…</dd></div>
+      <div><dt>pending</dt><dd data-count="pending">…</dd></div>
+      <div><dt>failed</dt><dd data-count="failed">…</dd></div>
+      <div><dt>duplicate</dt><dd data-count="duplicate">…</dd></div>
+    </dl>
+  </header>
+  <form id="filters" autocomplete="off">
+    <input type="search" name="q" placeholder="Find by file name" aria-label="Find by file name">
+    <fieldset>
+      <legend>Source</legend>
+      <label><input type="checkbox" name="source" value="exif" checked> <span class="dot exif"></span>EXIF</label>
+      <label><input type="checkbox" name="source" value="ai" checked> <span class="dot ai"></span>AI</label>
+      <label><input type="checkbox" name="source" value="manual" checked> <span class="dot manual"></span>manual</label>
+    </fieldset>
+    <fieldset>
+      <legend>Taken</legend>
+      <label>from <input type="date" name="from"></label>
+      <label>to <input type="date" name="to"></label>
+    </fieldset>
+    <p id="shown" aria-live="polite"></p>
+  </form>
+  <nav id="tabs" role="tablist">
+    <button type="button" role="tab" data-tab="photos" aria-selected="true">On the map</button>
+    <button type="button" role="tab" data-tab="unlocated" aria-selected="false">Unlocated</button>
+    <button type="button" role="tab" data-tab="failed" aria-selected="false">Failed</button>
+  </nav>
+  <div id="list" class="vlist" tabindex="0"><div class="vlist-space"></div></div>
+</aside>
+<main>
+  <div id="map"></div>
+  <div id="notice" hidden></div>
+</main>
+<script src="/static/vendor/leaflet/leaflet.js"></script>
+<script src="/static/vendor/leaflet.markercluster/leaflet.markercluster.js"></script>
+<script src="/static/app.js"></script>
+</body>
+</html>

@@ -1,0 +1,79 @@
+"""JPEG thumbnails, made once per photo and kept in a cache folder beside the database.
+
+A record's id is a prefix of its content hash, so a thumbnail never goes stale: the cache key is
+the id. Writes go to a temp file in the cache folder and are renamed into place, so a reader
+never sees half a thumbnail and two threads making the same one at once do no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+try:  # HEIC/HEIF support; pinned in requirements.txt, but keep the viewer alive without it
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover
+    pillow_heif = None
+
+log = logging.getLogger(__name__)
+
+THUMB_PX = 320
+QUALITY = 80
+
+
+class Thumbnails:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._unreadable: set[str] = set()  # ids whose file Pillow cannot open: don't retry each request
+
+    def path(self, record_id: str) -> Path:
+        return self.folder / f"{record_id}.jpg"
+
+    def get(self, record_id: str, source: Path) -> Path | None:
+        """The cached thumbnail of `source`, made now if missing; None if the image can't be read."""
+        target = self.path(record_id)
+        if target.is_file():
+            return target
+        if record_id in self._unreadable:
+            return None
+        with self._locks_guard:
+            lock = self._locks.setdefault(record_id, threading.Lock())
+        with lock:  # one maker per id; the others wait and then find the file
+            if target.is_file():
+                return target
+            try:
+                self._make(source, target)
+            except Exception as exc:  # Pillow raises many types for a bad file
+                log.info("no thumbnail for %s: %s", source, exc)
+                self._unreadable.add(record_id)
+                return None
+            finally:
+                with self._locks_guard:
+                    self._locks.pop(record_id, None)
+        return target
+
+    def _make(self, source: Path, target: Path) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with Image.open(source) as image:
+            image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG: decode at a reduced scale
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((THUMB_PX, THUMB_PX))
+            if image.mode != "RGB":
+                image = image.convert("RGB")
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=self.folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    image.save(fh, "JPEG", quality=QUALITY, optimize=True)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
