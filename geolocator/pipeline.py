@@ -33,6 +33,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import stat
 import threading
 import time
 import uuid
@@ -278,8 +279,9 @@ class Pipeline:
         or None when the file vanished or could not be moved (it stays in the inbox; logged).
         Raises NotSettled for a young unreadable file."""
         try:
-            st = source.stat()
-            if not source.is_file():
+            st = source.lstat()
+            if not stat.S_ISREG(st.st_mode):  # symlinks, sockets...: not ours to move
+                log.info("%s is not a regular file: left alone", source)
                 return None
             task = Task(source=source, name=source.name, size=st.st_size, mtime=st.st_mtime)
             task = self.hash_stage(task)

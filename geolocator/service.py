@@ -142,8 +142,9 @@ class Service:
         return summary(self.store.counts()) if self.store is not None else "stopped"
 
     def healthy(self) -> bool:
-        """For the systemd watchdog: every ingest worker alive."""
-        return all(t.is_alive() for t in self._threads) and not self._stopping.is_set()
+        """For the systemd watchdog: the watcher and every ingest worker alive."""
+        watching = self.watcher is not None and self.watcher.alive()
+        return watching and all(t.is_alive() for t in self._threads) and not self._stopping.is_set()
 
     def idle(self) -> bool:
         return self._queue.unfinished_tasks == 0 and (self.watcher is None or self.watcher.idle())

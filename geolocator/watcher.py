@@ -160,6 +160,11 @@ class Watcher:
     def rescan(self) -> None:
         self._messages.put(("scan", None))
 
+    def alive(self) -> bool:
+        """Both the observer and the settler are running (for the systemd watchdog)."""
+        observer_ok = self._observer is None or self._observer.is_alive()
+        return observer_ok and self._thread is not None and self._thread.is_alive()
+
     def idle(self) -> bool:
         """Nothing pending, nothing in flight, no unhandled event (best effort, for tests)."""
         return self._busy == 0 and self._messages.unfinished_tasks == 0

@@ -233,3 +233,11 @@ def test_the_pipeline_moves_across_filesystems(tmp_path, corpus):
             src = copy_corpus(GPS_JPEGS[0], Path(other) / "p.jpg")
             record = Pipeline(store, config).process(src)
             assert (config.paths.library / record.path).is_file() and not src.exists()
+
+
+def test_a_symlink_in_the_inbox_is_left_alone(env, tmp_path):
+    config, store, pipeline = env
+    target = copy_corpus(GPS_JPEGS[0], tmp_path / "elsewhere.jpg")
+    (config.paths.inbox / "link.jpg").symlink_to(target)
+    assert pipeline.process(config.paths.inbox / "link.jpg") is None
+    assert target.is_file() and (config.paths.inbox / "link.jpg").is_symlink() and len(store) == 0

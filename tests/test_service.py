@@ -257,3 +257,10 @@ def test_scan_processes_the_inbox_prints_a_summary_and_exits(tmp_path, corpus):
     assert proc.returncode == 1  # a file failed
     assert [p.name for p in files_under(inbox)] == ["d.part"]
     assert len(load_records(tmp_path / "geolocator.json")) == 4
+
+
+def test_the_service_reports_healthy_while_running(service):
+    svc = service()
+    assert svc.healthy()
+    svc.stop()
+    assert not svc.healthy()
