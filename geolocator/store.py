@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
@@ -64,12 +65,12 @@ def _fsync_dir(folder: Path) -> None:
 def write_snapshot(path: Path, records: Iterable[dict[str, Any]]) -> None:
     """Atomically replace `path` with a TinyDB document holding `records`."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with tmp.open("wb") as fh:
         # One record per line: still plain JSON for TinyDB, and `load_records` can stream it.
-        fh.write(SNAPSHOT_HEAD)
+        fh.write(SNAPSHOT_HEAD.encode())
         for index, record in enumerate(records):
-            fh.write(("," if index else "") + "\n" + json.dumps(doc_id(record["id"])) + ":" + json.dumps(record, ensure_ascii=False))
-        fh.write("\n}}\n")
+            fh.write(b'%s\n"%s":%s' % (b"," if index else b"", doc_id(record["id"]).encode(), orjson.dumps(record)))
+        fh.write(b"\n}}\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -86,7 +87,7 @@ def _read_snapshot(path: Path) -> list[PhotoRecord]:
                 if line in (b"}}", b""):
                     continue
                 _, _, body = line.partition(b":")  # the key is a quoted integer: no colon in it
-                records.append(PhotoRecord.from_dict(json.loads(body)))
+                records.append(PhotoRecord.from_dict(orjson.loads(body)))
             return records
         fh.seek(0)
         data = json.load(fh)  # written by another TinyDB storage: one document
@@ -146,7 +147,7 @@ def _replay(journal: Path, records: dict[str, PhotoRecord]) -> None:
         if not line.strip():
             continue
         try:
-            record = PhotoRecord.from_dict(json.loads(line))
+            record = PhotoRecord.from_dict(orjson.loads(line))
         except (ValueError, KeyError, TypeError):
             if number == len(lines):  # a torn final write: the change it held never completed
                 log.warning("ignoring an incomplete last line in %s", journal)
@@ -225,7 +226,7 @@ class Store:
         for record in records:
             copy = dataclasses.replace(record, updated_at=now, added_at=record.added_at or now)
             stored.append(copy)
-        payload = b"".join(json.dumps(r.to_dict(), ensure_ascii=False).encode() + b"\n" for r in stored)
+        payload = b"".join(orjson.dumps(r.to_dict()) + b"\n" for r in stored)
         with self._lock:
             self._journal.write(payload)
             self._journal.flush()
