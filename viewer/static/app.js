@@ -23,6 +23,7 @@
     placing: null, // id waiting for a click on the map
     selected: null,
     uncertainty: null,
+    dragging: null, // the marker whose pin can be dragged
     fitted: false,
   };
 
@@ -298,6 +299,7 @@
   }
 
   async function select(id, fly) {
+    stopDragging();
     state.selected = id;
     list.draw();
     const row = state.rows.get(id);
@@ -318,13 +320,27 @@
         marker.bindPopup(content, { minWidth: 260, maxWidth: 320, autoPanPadding: [30, 30] }).openPopup();
         showUncertainty(detail);
       };
-      if (fly) cluster.zoomToShowLayer(marker, open); else open();
+      if (fly) reveal(marker, open); else open();
     } else {
       clearUncertainty();
       const at = detail.lat !== null && detail.lon !== null ? [detail.lat, detail.lon] : map.getCenter();
       if (fly && detail.lat !== null) map.flyTo(at, Math.max(map.getZoom(), 10), { duration: 0.6 });
       L.popup({ minWidth: 260, maxWidth: 320 }).setLatLng(at).setContent(content).openOn(map);
     }
+  }
+
+  /** Zoom/spiderfy until the marker itself is shown, then `then()` once. markercluster's
+   * zoomToShowLayer never calls back when its pan is a no-op, so a timer backs it up. */
+  function reveal(marker, then) {
+    let called = false;
+    const once = () => { if (!called) { called = true; then(); } };
+    if (marker._icon && map.getBounds().contains(marker.getLatLng())) { once(); return; }
+    cluster.zoomToShowLayer(marker, once);
+    setTimeout(() => {
+      if (called) return;
+      if (!marker._icon) map.setView(marker.getLatLng(), map.getMaxZoom(), { animate: false });
+      setTimeout(once, 300);
+    }, 1500);
   }
 
   function showUncertainty(detail) {
@@ -336,10 +352,13 @@
     }
   }
 
-  map.on('popupclose', () => {
-    clearUncertainty();
-    for (const marker of state.markers.values()) if (marker.dragging && marker.dragging.enabled()) marker.dragging.disable();
-  });
+  // Dragging closes the popup (Leaflet does that on dragstart), so the pin stays draggable
+  // until it is dropped or another photo is selected.
+  map.on('popupclose', clearUncertainty);
+  function stopDragging() {
+    if (state.dragging && state.dragging.dragging) state.dragging.dragging.disable();
+    state.dragging = null;
+  }
 
   function fmtCoord(lat, lon) {
     return lat.toFixed(5) + ', ' + lon.toFixed(5);
@@ -363,8 +382,8 @@
       if (value === null || value === undefined || value === '') continue;
       dl.append(el('dt', {}, label), el('dd', { dataset: { field: label.toLowerCase() } }, value));
     }
-    const thumb = el('img', { class: 'thumb', alt: '', src: d.thumb_url, width: 280 });
-    thumb.addEventListener('error', () => thumb.remove());
+    const thumb = d.has_file ? el('img', { class: 'thumb', alt: '', src: d.thumb_url, width: 280 }) : null;
+    if (thumb) thumb.addEventListener('error', () => thumb.remove());
     const body = el('div', { class: 'popup', dataset: { id: d.id } },
       d.has_file ? el('a', { href: d.image_url, target: '_blank', rel: 'noopener noreferrer' }, thumb) : null,
       el('h3', { class: 'popup-name' }, d.name),
@@ -394,9 +413,11 @@
 
   function startDragging(d, marker, message) {
     message.textContent = 'Drag the marker to where the photo was taken.';
+    stopDragging();
+    state.dragging = marker;
     marker.dragging.enable();
     marker.once('dragend', () => {
-      marker.dragging.disable();
+      stopDragging();
       const p = marker.getLatLng().wrap();
       saveLocation(d.id, p.lat, p.lng, null);
     });
