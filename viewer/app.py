@@ -186,7 +186,10 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
     def on_error(error: bottle.HTTPError) -> str:
         secure_headers()
         bottle.response.content_type = "application/json"
-        return json.dumps({"error": error.body or error.status_line})
+        message = error.body if isinstance(error.body, str) else ""
+        if message.startswith("Not found"):  # the router's 404 quotes the path: never echo it
+            message = "not found"
+        return json.dumps({"error": message or error.status_line})
 
     for code in (400, 403, 404, 405, 409, 413, 421, 500):
         app.error(code)(on_error)
@@ -246,6 +249,8 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
     @app.get("/static/<path:path>")
     def static(path: str) -> bottle.HTTPResponse:
         response = bottle.static_file(path, root=str(STATIC))
+        if response.status_code == 403:  # bottle's answer to a path outside the root
+            raise bottle.HTTPError(404, "not found")
         if response.status_code == 200:
             response.set_header("Cache-Control", "max-age=3600" if path.startswith("vendor/") else "no-cache")
         return response

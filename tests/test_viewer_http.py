@@ -1,0 +1,390 @@
+"""The viewer over real HTTP: a running ViewerServer on 127.0.0.1:0 and a real store."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import http.client
+import json
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from geolocator.config import load_config
+from geolocator.record import PhotoRecord, Source, Status
+from geolocator.store import Store
+from viewer import ViewerServer, create_app
+from viewer.app import MAP_COLUMNS, content_security_policy, tile_origin
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def rid(n: int) -> str:
+    return f"{n:016x}"
+
+
+class Client:
+    """Raw HTTP, so nothing is normalised away (paths, headers, encodings)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=20)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            data = response.read()
+            if response.getheader("Content-Encoding") == "gzip":
+                data = gzip.decompress(data)
+            return response.status, response, data
+        finally:
+            conn.close()
+
+    def get(self, path: str, **headers):
+        return self.request("GET", path, headers=headers)
+
+    def json(self, path: str):
+        status, _, data = self.get(path)
+        assert status == 200, (path, status, data)
+        return json.loads(data)
+
+
+@pytest.fixture
+def env(tmp_path, corpus):
+    config = load_config(None, cwd=tmp_path).replace("viewer", tile_url="https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    library = config.paths.library
+    (library / "2008").mkdir(parents=True)
+    config.paths.failed.mkdir()
+    samples = sorted((corpus / "exif-samples" / "jpg" / "gps").glob("*.jpg"))
+    shutil.copy(samples[0], library / "2008" / "a.jpg")
+    (config.paths.failed / "broken.jpg").write_bytes(b"not a jpeg")
+    (config.paths.failed / "page.html").write_bytes(b"<script>alert(1)</script>")
+    (tmp_path / "secret.txt").write_text("secret")
+    heic = sorted((corpus).rglob("*.heic")) + sorted((corpus).rglob("*.HEIC"))
+    records = [
+        PhotoRecord(id=rid(1), sha256=rid(1) * 4, name="a.jpg", path="2008/a.jpg", status=Status.LOCATED,
+                    source=Source.EXIF, lat=43.46, lon=11.88, taken_at="2008-10-22T16:29:49", place="Arezzo"),
+        PhotoRecord(id=rid(2), sha256=rid(2) * 4, name="ai.jpg", path="2008/missing.jpg", status=Status.LOCATED,
+                    source=Source.AI, lat=48.85, lon=2.35, radius_km=12.5, confidence=0.7, model="m", description="Paris"),
+        PhotoRecord(id=rid(3), sha256=rid(3) * 4, name="u.jpg", path="2008/a.jpg", status=Status.UNLOCATED, error="no clue"),
+        PhotoRecord(id=rid(4), sha256=rid(4) * 4, name="broken.jpg", path="broken.jpg", status=Status.FAILED, error="bad"),
+        PhotoRecord(id=rid(5), sha256=rid(5) * 4, name="evil.jpg", path="../../secret.txt", status=Status.LOCATED,
+                    source=Source.EXIF, lat=1.0, lon=1.0),
+        PhotoRecord(id=rid(6), sha256=rid(6) * 4, name="abs.jpg", path=str(tmp_path / "secret.txt"), status=Status.LOCATED,
+                    source=Source.EXIF, lat=1.0, lon=2.0),
+        PhotoRecord(id=rid(7), sha256=rid(7) * 4, name='pa"ge\r\n.html', path="page.html", status=Status.FAILED, error="not an image"),
+        PhotoRecord(id=rid(8), sha256=rid(8) * 4, name="d.jpg", path="d.jpg", status=Status.DUPLICATE, duplicate_of=rid(1)),
+    ]
+    if heic:
+        shutil.copy(heic[0], library / "2008" / "h.heic")
+        records.append(PhotoRecord(id=rid(9), sha256=rid(9) * 4, name="h.heic", path="2008/h.heic",
+                                   status=Status.LOCATED, source=Source.EXIF, lat=10.0, lon=10.0))
+    store = Store(config.paths.database)
+    store.put_many(records)
+    app = create_app(store, config)
+    server = ViewerServer(app, "127.0.0.1", 0).start()
+    env = {"config": config, "store": store, "server": server, "client": Client(server.url),
+           "token": app.config["geolocator.token"], "heic": bool(heic), "tmp": tmp_path}
+    yield env
+    env["server"].stop()  # a test may have restarted them
+    env["store"].close()
+
+
+def post_location(env, record_id: str, body, token: str | None = "default", **headers):
+    hdrs = {"Content-Type": "application/json"}
+    if token == "default":
+        token = env["token"]
+    if token is not None:
+        hdrs["X-Geolocator-Token"] = token
+    hdrs.update(headers)
+    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return env["client"].request("POST", f"/api/images/{record_id}/location", body=payload, headers=hdrs)
+
+
+# -- API shapes ----------------------------------------------------------------------------------
+
+def test_images_lists_every_record_with_its_fields(env):
+    data = env["client"].json("/api/images")
+    assert len(data) == len(env["store"])
+    by_id = {d["id"]: d for d in data}
+    assert by_id[rid(1)] == env["store"].get(rid(1)).to_dict()
+    slim = env["client"].json("/api/images?fields=id,lat,lon&status=located")
+    assert all(set(d) == {"id", "lat", "lon"} for d in slim)
+    assert len(slim) == env["store"].counts()["located"]
+    assert env["client"].get("/api/images?fields=id,password")[0] == 400
+    assert env["client"].get("/api/images?status=lost")[0] == 400
+
+
+def test_map_rows_are_compact_and_incremental(env):
+    client, store = env["client"], env["store"]
+    data = client.json("/api/map")
+    assert data["columns"] == list(MAP_COLUMNS) and data["full"] is True
+    assert len(data["rows"]) == len(store)
+    assert data["counts"]["located"] == store.counts()["located"]
+    assert data["counts"]["located_ai"] == 1
+    row = dict(zip(data["columns"], next(r for r in data["rows"] if r[0] == rid(2))))
+    assert row == {"id": rid(2), "status": "located", "source": "ai", "lat": 48.85, "lon": 2.35, "date": None,
+                   "name": "ai.jpg", "radius_km": 12.5, "error": None}
+    # Nothing changed: an empty delta.
+    same = client.json(f"/api/map?since={data['seq']}&instance={data['instance']}")
+    assert same["rows"] == [] and same["full"] is False
+    store.put(dataclasses.replace(store.get(rid(3)), error="still no clue"))
+    delta = client.json(f"/api/map?since={data['seq']}&instance={data['instance']}")
+    assert [r[0] for r in delta["rows"]] == [rid(3)] and delta["seq"] > data["seq"]
+    # A seq from another run of the server: the whole set again.
+    assert client.json(f"/api/map?since=0&instance=0000")["full"] is True
+    assert client.get("/api/map?since=abc")[0] == 400
+
+
+def test_json_is_gzipped_when_accepted(env):
+    env["store"].put_many(
+        PhotoRecord(id=rid(1000 + i), sha256=rid(1000 + i) * 4, name=f"n{i}.jpg", path=None, status=Status.LOCATED,
+                    source=Source.EXIF, lat=i / 10, lon=i / 10) for i in range(50))
+    for path in ("/api/map", "/api/images", "/api/images.geojson"):
+        status, response, data = env["client"].get(path, **{"Accept-Encoding": "gzip, deflate"})
+        assert status == 200 and response.getheader("Content-Encoding") == "gzip", path
+        assert "Accept-Encoding" in response.getheader("Vary")
+        assert json.loads(data)
+        status, response, _ = env["client"].get(path)
+        assert response.getheader("Content-Encoding") is None
+
+
+def test_one_record_in_full(env):
+    data = env["client"].json(f"/api/images/{rid(2)}")
+    assert data["model"] == "m" and data["thumb_url"] == f"/thumb/{rid(2)}" and data["image_url"] == f"/image/{rid(2)}"
+    assert data["has_file"] is False
+    assert env["client"].json(f"/api/images/{rid(1)}")["has_file"] is True
+
+
+def test_geojson_is_a_valid_feature_collection_of_located_photos(env):
+    status, response, data = env["client"].get("/api/images.geojson")
+    assert status == 200 and response.getheader("Content-Type").startswith("application/geo+json")
+    fc = json.loads(data)
+    assert fc["type"] == "FeatureCollection"
+    located = {r.id for r in env["store"].with_status(Status.LOCATED)}
+    assert {f["id"] for f in fc["features"]} == located
+    for feature in fc["features"]:
+        assert feature["type"] == "Feature" and feature["geometry"]["type"] == "Point"
+        lon, lat = feature["geometry"]["coordinates"]
+        record = env["store"].get(feature["id"])
+        assert (lat, lon) == (record.lat, record.lon)  # GeoJSON order: longitude first
+        assert -180 <= lon <= 180 and -90 <= lat <= 90
+        assert feature["properties"]["source"] == record.source.value
+
+
+# -- unknown ids, traversal ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    f"/api/images/{rid(99)}", "/api/images/XYZ", "/api/images/0123", "/api/images/000000000000000A",
+    f"/thumb/{rid(99)}", "/thumb/notanid", f"/image/{rid(99)}", "/image/1234567890abcdef0",
+    "/image/..%2f..%2fetc%2fpasswd", "/image/..%252f..%252fetc%252fpasswd", "/image/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/image/../../etc/passwd", "/image/..\\..\\etc\\passwd", "/thumb/..%2f..%2fsecret.txt",
+    "/static/..%2f..%2fapp.py", "/static/../app.py", "/static/%2e%2e/app.py", "/static/vendor/../../app.py",
+])
+def test_unknown_ids_and_traversal_answer_404(env, path):
+    status, _, data = env["client"].get(path)
+    assert status == 404, (path, status)
+    assert b"secret" not in data and b"import" not in data and b"root:" not in data
+
+
+@pytest.mark.parametrize("record_id", [rid(5), rid(6)])
+def test_tampered_paths_never_leave_the_library(env, record_id):
+    for route in ("image", "thumb"):
+        status, _, data = env["client"].get(f"/{route}/{record_id}")
+        assert status == 404 and b"secret" not in data
+    assert env["client"].json(f"/api/images/{record_id}")["has_file"] is False
+
+
+def test_images_are_served_from_their_status_folder(env):
+    status, response, data = env["client"].get(f"/image/{rid(1)}")
+    assert status == 200 and response.getheader("Content-Type") == "image/jpeg"
+    assert data == (env["config"].paths.library / "2008" / "a.jpg").read_bytes()
+    status, _, data = env["client"].get(f"/image/{rid(4)}")  # failed/ folder
+    assert status == 200 and data == b"not a jpeg"
+    assert env["client"].get(f"/image/{rid(8)}")[0] == 404  # duplicates/ has no such file
+
+
+def test_a_non_image_file_is_never_rendered_on_our_origin(env):
+    status, response, data = env["client"].get(f"/image/{rid(7)}")
+    assert status == 200
+    assert response.getheader("Content-Type") == "application/octet-stream"
+    disposition = response.getheader("Content-Disposition")
+    assert disposition.startswith("attachment") and "\r" not in disposition and disposition.count('"') == 2
+
+
+# -- thumbnails ------------------------------------------------------------------------------------
+
+def test_thumbnail_is_made_once_and_then_served_from_the_cache(env, monkeypatch):
+    from PIL import Image
+
+    from viewer import thumbnails
+
+    cache = env["config"].paths.database.parent / "thumbnails" / f"{rid(1)}.jpg"
+    status, response, data = env["client"].get(f"/thumb/{rid(1)}")
+    assert status == 200 and response.getheader("Content-Type") == "image/jpeg"
+    assert cache.is_file() and cache.read_bytes() == data
+    with Image.open(cache) as image:
+        assert max(image.size) <= thumbnails.THUMB_PX
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the thumbnail was made again")
+
+    monkeypatch.setattr(thumbnails.Thumbnails, "_make", fail)
+    status, _, again = env["client"].get(f"/thumb/{rid(1)}")
+    assert status == 200 and again == data
+    assert not list(cache.parent.glob("*.tmp"))
+
+
+def test_concurrent_thumbnail_requests_agree(env):
+    results = []
+
+    def fetch():
+        results.append(env["client"].get(f"/thumb/{rid(3)}")[::2])
+
+    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {status for status, _ in results} == {200}
+    assert len({data for _, data in results}) == 1
+
+
+def test_thumbnail_applies_exif_orientation_and_reads_heic(env, tmp_path):
+    from PIL import Image
+
+    library = env["config"].paths.library
+    image = Image.new("RGB", (400, 200), "red")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    image.save(library / "2008" / "rot.jpg", exif=exif)
+    env["store"].put(PhotoRecord(id=rid(10), sha256=rid(10) * 4, name="rot.jpg", path="2008/rot.jpg",
+                                 status=Status.LOCATED, source=Source.EXIF, lat=0.0, lon=0.0))
+    status, _, data = env["client"].get(f"/thumb/{rid(10)}")
+    assert status == 200
+    thumb = tmp_path / "t.jpg"
+    thumb.write_bytes(data)
+    with Image.open(thumb) as t:
+        assert t.size[1] > t.size[0]  # portrait once the orientation is applied
+    if env["heic"]:
+        status, response, _ = env["client"].get(f"/thumb/{rid(9)}")
+        assert status == 200 and response.getheader("Content-Type") == "image/jpeg"
+
+
+def test_unreadable_file_has_no_thumbnail(env):
+    assert env["client"].get(f"/thumb/{rid(4)}")[0] == 404
+
+
+# -- headers ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/", "/api/images", f"/thumb/{rid(1)}", "/static/app.js", "/nope", f"/api/images/{rid(99)}"])
+def test_every_response_carries_the_security_headers(env, path):
+    _, response, _ = env["client"].get(path)
+    csp = response.getheader("Content-Security-Policy")
+    assert csp and "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    for directive in ("object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"):
+        assert directive in csp
+    assert "https://*.tile.example.org" in re.search(r"img-src ([^;]+)", csp).group(1)
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert response.getheader("Referrer-Policy") == "no-referrer"
+
+
+def test_tile_origin_for_the_csp():
+    assert tile_origin("https://tile.openstreetmap.org/{z}/{x}/{y}.png") == "https://tile.openstreetmap.org"
+    assert tile_origin("https://{s}.tile.example.org/{z}/{x}/{y}.png") == "https://*.tile.example.org"
+    assert tile_origin("http://localhost:8080/tiles/{z}/{x}/{y}.png") == "http://localhost:8080"
+    assert tile_origin("") is None and tile_origin("javascript:alert(1)") is None
+    assert "img-src 'self' data:;" in content_security_policy("")
+
+
+def test_page_embeds_the_token_and_escapes_config(env):
+    status, _, data = env["client"].get("/")
+    page = data.decode()
+    assert status == 200 and env["token"] in page
+    assert "<script>" not in page.replace("<script src=", "")  # no inline script at all
+    assert "//unpkg" not in page and "cdn" not in page.lower()
+
+
+def test_a_foreign_host_header_is_refused(env):
+    port = urlsplit(env["server"].url).port
+    assert env["client"].get("/", Host=f"evil.example:{port}")[0] == 421
+    assert env["client"].get("/", Host=f"localhost:{port}")[0] == 200
+
+
+# -- manual fix ------------------------------------------------------------------------------------
+
+def test_manual_fix_needs_the_token(env):
+    assert post_location(env, rid(3), {"lat": 1, "lon": 2}, token=None)[0] == 403
+    assert post_location(env, rid(3), {"lat": 1, "lon": 2}, token="wrong")[0] == 403
+    port = urlsplit(env["server"].url).port
+    assert post_location(env, rid(3), {"lat": 1, "lon": 2}, Origin="http://evil.example")[0] == 403
+    assert post_location(env, rid(3), {"lat": 1, "lon": 2}, Origin=f"http://127.0.0.1:{port}")[0] == 200
+    assert env["store"].get(rid(3)).source is Source.MANUAL
+
+
+def test_manual_fix_is_stored_and_survives_a_restart(env):
+    status, _, data = post_location(env, rid(3), {"lat": 41.8902, "lon": 12.4922})
+    assert status == 200
+    answer = json.loads(data)
+    assert answer["source"] == "manual" and answer["status"] == "located" and "Rome" in answer["place"]
+    record = env["store"].get(rid(3))
+    assert (record.status, record.source, record.lat, record.lon, record.error) == (Status.LOCATED, Source.MANUAL, 41.8902, 12.4922, None)
+    env["server"].stop()
+    env["store"].close()
+    store = Store(env["config"].paths.database)
+    try:
+        assert store.get(rid(3)).source is Source.MANUAL and store.get(rid(3)).lat == 41.8902
+    finally:
+        store.close()
+    env["store"] = Store(env["config"].paths.database)  # the fixture closes what it holds
+    env["server"] = ViewerServer(create_app(env["store"], env["config"]), "127.0.0.1", 0).start()
+
+
+def test_manual_fix_on_an_ai_point_drops_its_uncertainty(env):
+    assert post_location(env, rid(2), {"lat": 48.86, "lon": 2.29})[0] == 200
+    record = env["store"].get(rid(2))
+    assert record.source is Source.MANUAL and record.radius_km is None and record.model == "m"
+
+
+@pytest.mark.parametrize("body", [
+    {"lat": 91, "lon": 0}, {"lat": -90.5, "lon": 0}, {"lat": 0, "lon": 180.01}, {"lat": 0, "lon": -181},
+    {"lat": "1", "lon": 2}, {"lat": True, "lon": 2}, {"lat": None, "lon": 2}, {"lat": 1}, [1, 2], "x",
+    b"not json", b'{"lat": NaN, "lon": 1}', b'{"lat": Infinity, "lon": 1}',
+])
+def test_invalid_coordinates_are_refused(env, body):
+    assert post_location(env, rid(3), body)[0] == 400
+    assert env["store"].get(rid(3)).status is Status.UNLOCATED
+
+
+def test_manual_fix_of_unknown_or_failed_photos(env):
+    assert post_location(env, rid(99), {"lat": 1, "lon": 1})[0] == 404
+    assert post_location(env, "nothex", {"lat": 1, "lon": 1})[0] == 404
+    assert post_location(env, rid(4), {"lat": 1, "lon": 1})[0] == 409
+
+
+def test_get_is_not_allowed_on_the_fix_endpoint(env):
+    assert env["client"].get(f"/api/images/{rid(3)}/location")[0] in (404, 405)
+
+
+# -- server ----------------------------------------------------------------------------------------
+
+def test_server_reports_its_port_and_stops(tmp_path):
+    config = load_config(None, cwd=tmp_path)
+    with Store(config.paths.database) as store:
+        server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+        url = server.url
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url) and not url.endswith(":0/")
+        client = Client(url)
+        conn = http.client.HTTPConnection(client.host, client.port, timeout=5)
+        conn.request("GET", "/api/map")  # a kept-alive connection must not keep the server up
+        conn.getresponse().read()
+        server.stop()
+        conn.close()
+        with pytest.raises(OSError):
+            Client(url).get("/")
