@@ -54,8 +54,11 @@ class ViewerServer:
             return
         # Close the sockets from inside the event loop (the trigger runs thunks there), so the
         # loop never polls a descriptor another thread closed under it; an empty map ends it.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout)
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            thread.join(timeout)
+        except OSError:  # the trigger is already closed (the server closed itself): fall back below
+            pass
         server.task_dispatcher.shutdown(timeout=timeout)
         if thread.is_alive():  # pragma: no cover - the loop did not wake: close from here
             wasyncore.close_all(server._map)
