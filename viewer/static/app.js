@@ -92,13 +92,18 @@
   // addLayers() has no completion callback: chunkProgress reports the last chunk.
   const afterAdd = [];
   const cluster = L.markerClusterGroup({
+    // 100k markers take seconds to cluster: work in slices so the page stays responsive, and
+    // don't sleep between slices (the default 50 ms pause costs a second at 100k).
     chunkedLoading: true,
-    chunkInterval: 150,
+    chunkInterval: 200,
+    chunkDelay: 1,
+    // Fewer zoom levels to index: from 17 on, photos are shown one by one (spiderfied if stacked).
+    disableClusteringAtZoom: 17,
     chunkProgress: (done, total) => {
       if (done === total) afterAdd.splice(0).forEach((fn) => fn());
     },
     showCoverageOnHover: false,
-    maxClusterRadius: 60,
+    maxClusterRadius: 70,
     spiderfyOnMaxZoom: true,
     removeOutsideVisibleBounds: true,
   });
@@ -248,6 +253,7 @@
       state.rows.set(id, row);
       if (row[C.status] === 'located' && row[C.lat] !== null) state.markers.set(id, markerFor(row));
     }
+    if (data.full) performance.mark('geolocator:markers');
     state.instance = data.instance;
     state.seq = data.seq;
     showCounts(data.counts);
@@ -268,11 +274,47 @@
     map.fitBounds(L.latLngBounds([south, west], [north, east]).pad(0.1), { maxZoom: 12, animate: false });
   }
 
+  /** Until markercluster has indexed every marker (seconds at 100k), paint a quick overview:
+   * the same cluster icons, from a one-pass grid count at the current zoom. Not interactive;
+   * replaced by the real clusters as soon as they are ready. */
+  function paintOverview(rows) {
+    const f = currentFilter();
+    const zoom = map.getZoom();
+    const cell = 70;
+    const grid = new Map();
+    for (const r of rows) {
+      if (!passes(r, f)) continue;
+      const p = map.project([r[C.lat], r[C.lon]], zoom);
+      const key = Math.floor(p.x / cell) + ':' + Math.floor(p.y / cell);
+      let g = grid.get(key);
+      if (!g) grid.set(key, (g = { n: 0, lat: 0, lon: 0, source: r[C.source] }));
+      g.n += 1; g.lat += r[C.lat]; g.lon += r[C.lon];
+    }
+    const layer = L.layerGroup();
+    for (const g of grid.values()) {
+      const icon = g.n === 1
+        ? ICONS[g.source] || ICONS.none
+        : L.divIcon({
+          className: 'marker-cluster overview marker-cluster-' + (g.n < 10 ? 'small' : g.n < 100 ? 'medium' : 'large'),
+          iconSize: [40, 40], html: el('div', {}, el('span', {}, String(g.n))),
+        });
+      layer.addLayer(L.marker([g.lat / g.n, g.lon / g.n], { icon, interactive: false, keyboard: false }));
+    }
+    return layer.addTo(map);
+  }
+
   async function load() {
+    performance.mark('geolocator:fetch');
     const response = await fetch('/api/map');
     const data = await response.json();
+    performance.mark('geolocator:data');
     fitOnce(data.rows);
+    const overview = data.rows.length > 2000 ? paintOverview(data.rows) : null;
+    performance.mark('geolocator:overview');
+    if (overview) await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve))); // let it paint
     await apply(data);
+    if (overview) overview.remove();
+    performance.mark('geolocator:ready');
     document.body.dataset.ready = 'true';
     setTimeout(poll, POLL_MS);
   }
