@@ -437,8 +437,8 @@
 
   function fixForm(d, marker) {
     const message = el('p', { class: 'fix-message', role: 'status' });
-    const lat = el('input', { name: 'lat', type: 'number', step: 'any', min: -90, max: 90, required: true, placeholder: 'latitude', value: d.lat ?? '' });
-    const lon = el('input', { name: 'lon', type: 'number', step: 'any', min: -180, max: 180, required: true, placeholder: 'longitude', value: d.lon ?? '' });
+    const lat = el('input', { name: 'lat', type: 'number', step: 'any', min: -90, max: 90, required: true, placeholder: 'latitude', value: d.lat === null ? '' : +d.lat.toFixed(6) });
+    const lon = el('input', { name: 'lon', type: 'number', step: 'any', min: -180, max: 180, required: true, placeholder: 'longitude', value: d.lon === null ? '' : +d.lon.toFixed(6) });
     const form = el('form', { class: 'fix' },
       el('p', { class: 'fix-title' }, d.status === 'located' ? 'Correct the location' : 'Place this photo'),
       el('div', { class: 'fix-row' }, lat, lon, el('button', { type: 'submit' }, 'Save')),
@@ -520,6 +520,6 @@
     select(id, true);
   }
 
-  window.geolocator = { map, cluster, state }; // for debugging from the console (and the tests)
+  window.geolocator = { map, cluster, state, select }; // for debugging from the console (and the tests)
   load().catch((err) => notice('Could not load the photos: ' + err.message, true));
 })();
