@@ -327,3 +327,18 @@ def test_new_photos_appear_without_a_reload(page, viewer):
                                  status=Status.LOCATED, source=Source.EXIF, lat=35.68, lon=139.69))
     wait_until(page, f"document.querySelector('#counts [data-count=located]').textContent === '{total + 1}'")
     assert page.locator("#list .vrow", has_text="fresh.jpg").count() == 1 or page.get_attribute("#list", "data-total") == str(total + 1)
+
+
+def test_a_large_library_paints_an_overview_then_the_real_clusters(page, viewer):
+    rng = random.Random(3)
+    viewer.store.put_many(
+        PhotoRecord(id=rid(10_000 + i), sha256=rid(10_000 + i) * 4, name=f"bulk_{i:05d}.jpg", path=None,
+                    status=Status.LOCATED, source=Source.EXIF, lat=rng.uniform(-60, 70), lon=rng.uniform(-180, 180))
+        for i in range(3000))
+    open_map(page, viewer)
+    assert page.evaluate("performance.getEntriesByName('geolocator:overview').length") == 1
+    assert page.locator(".marker-cluster.overview").count() == 0  # replaced once markercluster was done
+    clustered = sum(int(t) for t in page.locator(".marker-cluster span").all_text_contents())
+    single = page.locator(".leaflet-marker-pane .photo-marker").count()
+    assert clustered + single == located(viewer.store)
+    assert page.locator("#list .vrow").count() < 40
