@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", parents=[common], help="run the service (the default): watch the inbox, process photos, serve the map")
     commands.add_parser("scan", parents=[common], help="process what is in the inbox now, then exit (summary line at the end)")
     commands.add_parser("check", parents=[common], help="validate the config, the folders and Ollama; exit non-zero on any problem")
+    commands.add_parser("map", parents=[common], help="serve only the map page over the database (while the service is stopped)")
     locate = commands.add_parser(
         "locate",
         parents=[common],
@@ -69,6 +70,10 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
         from geolocator.checks import run_checks
 
         return run_checks(config, out=sys.stdout)
+    if command == "map":
+        from viewer.standalone import serve
+
+        return serve(config)
     from geolocator import service
 
     return service.scan(config) if command == "scan" else service.run(config)

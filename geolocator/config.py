@@ -57,7 +57,7 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
     "viewer": (
         Setting("enabled", True, "Serve the map page.", bool),
         Setting("host", "127.0.0.1", "Address the map page listens on (keep 127.0.0.1 unless you need it elsewhere).", str),
-        Setting("port", 8765, "Port of the map page.", int),
+        Setting("port", 8765, "Port of the map page (0: any free port, shown at start).", int),
         Setting("tile_url", OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.", str),
         Setting("tile_attribution", OSM_ATTRIBUTION, "Attribution shown for the tiles.", str),
     ),
@@ -146,8 +146,8 @@ def _check_type(setting: Setting, value: Any, where: str) -> Any:
 
 
 def _validate(section: str, values: dict[str, Any], where: str) -> None:
-    if section == "viewer" and not 0 < values["port"] < 65536:
-        raise ConfigError(f"{where}: [viewer] port must be between 1 and 65535, got {values['port']}")
+    if section == "viewer" and not 0 <= values["port"] < 65536:
+        raise ConfigError(f"{where}: [viewer] port must be between 0 and 65535, got {values['port']}")
     if section == "ollama":
         if values["max_image_px"] < 64:
             raise ConfigError(f"{where}: [ollama] max_image_px must be at least 64, got {values['max_image_px']}")

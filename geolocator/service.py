@@ -112,7 +112,6 @@ class Service:
             self.viewer = None
             return
         self.map_url = self.viewer.url
-        log.info("map: %s", self.map_url)
 
     def stop(self) -> None:
         self._stopping.set()

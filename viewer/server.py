@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
 from waitress import wasyncore
 from waitress.server import create_server
-
-log = logging.getLogger(__name__)
 
 
 class ViewerServer:
@@ -44,7 +41,6 @@ class ViewerServer:
         )
         self._thread = threading.Thread(target=self._server.run, name="viewer-http")
         self._thread.start()
-        log.info("map viewer at %s", self.url)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
