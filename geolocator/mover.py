@@ -22,6 +22,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from geolocator.folders import fsync_dir
 from geolocator.naming import numbered_name
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,6 @@ TEMP_SUFFIX = ".partial"
 _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
 _LINK_UNSUPPORTED = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def free_name(folder: Path, name: str, taken: set[Path] | frozenset[Path] = frozenset()) -> Path:

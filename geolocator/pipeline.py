@@ -45,6 +45,7 @@ from pathlib import Path, PurePosixPath
 from geolocator import mover
 from geolocator.config import Config
 from geolocator.errors import UnreadableImage
+from geolocator.folders import Folders, fsync_dir
 from geolocator.naming import layout_folder
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
 from geolocator.store import Store
@@ -72,34 +73,6 @@ class Task:
     error: str | None = None  # why the file cannot be read
     original: PhotoRecord | None = None  # the record whose content this file repeats
     record: PhotoRecord | None = None  # what will be stored (path filled in by claim)
-
-
-@dataclass(frozen=True)
-class Folders:
-    inbox: Path
-    library: Path
-    failed: Path
-    duplicates: Path
-
-    @classmethod
-    def from_config(cls, config: Config) -> "Folders":
-        p = config.paths
-        return cls(p.inbox, p.library, p.failed, p.duplicates)
-
-    def root(self, status: Status) -> Path:
-        """The folder a record's `path` is relative to."""
-        if status is Status.FAILED:
-            return self.failed
-        if status is Status.DUPLICATE:
-            return self.duplicates
-        return self.library
-
-    def file_of(self, record: PhotoRecord) -> Path | None:
-        return self.root(record.status) / record.path if record.path else None
-
-    def create(self) -> None:
-        for folder in (self.inbox, self.library, self.failed, self.duplicates):
-            folder.mkdir(parents=True, exist_ok=True)
 
 
 # -- pure stages -----------------------------------------------------------------------------------
@@ -312,7 +285,7 @@ class Pipeline:
             folders, self._touched = self._touched, set()
         for folder in folders:
             try:
-                mover.fsync_dir(folder)
+                fsync_dir(folder)
             except FileNotFoundError:
                 pass  # an inbox sub-folder removed meanwhile: its entry is gone either way
         if not ids:
@@ -345,7 +318,7 @@ class Pipeline:
         if dest.is_file() and ((source.exists() and os.path.samefile(source, dest)) or sha256_file(dest) == record.sha256):
             if src_is_ours:  # interrupted between link and unlink (or copy and unlink)
                 source.unlink()
-                mover.fsync_dir(source.parent)
+                fsync_dir(source.parent)
             self.finalise_stage(record)
         elif src_is_ours:
             st = source.stat()

@@ -23,7 +23,8 @@ from geolocator.aiworker import AIWorker, Backoff
 from geolocator.config import Config
 from geolocator.errors import AIUnavailable, UnreadableImage
 from geolocator.notify import Notifier
-from geolocator.pipeline import NotSettled, Pipeline, Folders
+from geolocator.folders import Folders
+from geolocator.pipeline import NotSettled, Pipeline
 from geolocator.record import PhotoRecord, Status
 from geolocator.store import Store
 from geolocator.watcher import Watcher, iter_inbox

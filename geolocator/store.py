@@ -32,6 +32,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from geolocator.errors import GeolocatorError
+from geolocator.folders import fsync_dir
 from geolocator.record import PhotoRecord, Status
 
 log = logging.getLogger(__name__)
@@ -54,14 +55,6 @@ def doc_id(record_id: str) -> str:
     return str(int(record_id[:15], 16))
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_snapshot(path: Path, records: Iterable[dict[str, Any]]) -> None:
     """Atomically replace `path` with a TinyDB document holding `records`."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -74,7 +67,7 @@ def write_snapshot(path: Path, records: Iterable[dict[str, Any]]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _read_snapshot(path: Path) -> list[PhotoRecord]:

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 import bottle
 
 from geolocator.config import Config
+from geolocator.folders import Folders
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import Store
 from viewer.thumbnails import Thumbnails
@@ -149,10 +150,7 @@ class _SeqCache:
 def create_app(store: Store, config: Config) -> bottle.Bottle:
     app = bottle.Bottle()
     paths = config.paths
-    roots = {
-        Status.LOCATED: paths.library, Status.UNLOCATED: paths.library, Status.PENDING: paths.library,
-        Status.FAILED: paths.failed, Status.DUPLICATE: paths.duplicates,
-    }
+    folders = Folders.from_config(config)
     thumbs = Thumbnails(paths.database.parent / "thumbnails")
     token = secrets.token_urlsafe(32)
     instance = secrets.token_hex(8)  # changes on restart: tells the page its seq is from another run
@@ -211,11 +209,19 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
             raise bottle.HTTPError(404, "no such photo")
         return record
 
+    def file_or_404(rid: str) -> tuple[PhotoRecord, Path, Path]:
+        """The record, its folder and its file's path relative to it; 404 when any is missing."""
+        record = record_or_404(rid)
+        located = file_of(record)
+        if located is None:
+            raise bottle.HTTPError(404, "no file for this photo")
+        return record, *located
+
     def file_of(record: PhotoRecord) -> tuple[Path, Path] | None:
         """(root, path relative to it) of the record's file, only if it resolves inside the root."""
         if not record.path:
             return None
-        root = roots[record.status].resolve()
+        root = folders.root(record.status).resolve()
         try:
             full = (root / record.path).resolve()
         except (OSError, ValueError):
@@ -349,11 +355,8 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
     # -- files -------------------------------------------------------------------------------
     @app.get("/thumb/<rid>")
     def thumb(rid: str) -> bottle.HTTPResponse:
-        record = record_or_404(rid)
-        located = file_of(record)
-        if located is None:
-            raise bottle.HTTPError(404, "no file for this photo")
-        made = thumbs.get(record.id, located[0] / located[1])
+        record, root, rel = file_or_404(rid)
+        made = thumbs.get(record.id, root / rel)
         if made is None:
             raise bottle.HTTPError(404, "no thumbnail for this file")
         response = bottle.static_file(made.name, root=str(thumbs.folder), mimetype="image/jpeg")
@@ -362,11 +365,7 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
 
     @app.get("/image/<rid>")
     def image(rid: str) -> bottle.HTTPResponse:
-        record = record_or_404(rid)
-        located = file_of(record)
-        if located is None:
-            raise bottle.HTTPError(404, "no file for this photo")
-        root, rel = located
+        record, root, rel = file_or_404(rid)
         mimetype = INLINE_TYPES.get(rel.suffix.lower())
         if mimetype is None:  # not a known image type: never let the browser render it on our origin
             return bottle.static_file(str(rel), root=str(root), mimetype="application/octet-stream", download=re.sub(r"[^\w.\- ]", "_", record.name) or True)

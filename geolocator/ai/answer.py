@@ -147,16 +147,7 @@ def _fields_from_mapping(obj: dict) -> dict[str, Any]:
             lat, lon = _pair(pair)
             if lat is not None:
                 break
-    return {
-        "country": _name(flat.get("country")),
-        "region": _name(flat.get("region")),
-        "city": _name(flat.get("city")),
-        "landmark": _name(flat.get("landmark")),
-        "lat": lat,
-        "lon": lon,
-        "confidence": _confidence(flat.get("confidence")),
-        "description": _description(flat.get("description")),
-    }
+    return _cleaned(flat, lat, lon)
 
 
 def _pair(value: Any) -> tuple[float | None, float | None]:
@@ -246,15 +237,20 @@ def _fields_from_prose(text: str) -> dict[str, Any]:
     ):
         labelled.setdefault(_ALIASES[match.group(1).lower()], match.group(2))
     lat, lon = _prose_coordinates(text) or (None, None)
+    return _cleaned(labelled, lat, lon)
+
+
+def _cleaned(found: dict[str, Any], lat: float | None, lon: float | None) -> dict[str, Any]:
+    """The answer's fields with names, confidence and description cleaned of non-answers."""
     return {
-        "country": _name(labelled.get("country")),
-        "region": _name(labelled.get("region")),
-        "city": _name(labelled.get("city")),
-        "landmark": _name(labelled.get("landmark")),
+        "country": _name(found.get("country")),
+        "region": _name(found.get("region")),
+        "city": _name(found.get("city")),
+        "landmark": _name(found.get("landmark")),
         "lat": lat,
         "lon": lon,
-        "confidence": _confidence(labelled.get("confidence")),
-        "description": _description(labelled.get("description")),
+        "confidence": _confidence(found.get("confidence")),
+        "description": _description(found.get("description")),
     }
 
 

@@ -1,0 +1,48 @@
+"""Where photos live: the four folders, which one a record's path is relative to, and
+making a folder's entries durable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from geolocator.config import Config
+from geolocator.record import PhotoRecord, Status
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make the folder's entries (a rename, a link, a new file) survive a power cut."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Folders:
+    inbox: Path
+    library: Path
+    failed: Path
+    duplicates: Path
+
+    @classmethod
+    def from_config(cls, config: Config) -> "Folders":
+        p = config.paths
+        return cls(p.inbox, p.library, p.failed, p.duplicates)
+
+    def root(self, status: Status) -> Path:
+        """The folder a record's `path` is relative to."""
+        if status is Status.FAILED:
+            return self.failed
+        if status is Status.DUPLICATE:
+            return self.duplicates
+        return self.library
+
+    def file_of(self, record: PhotoRecord) -> Path | None:
+        return self.root(record.status) / record.path if record.path else None
+
+    def create(self) -> None:
+        for folder in (self.inbox, self.library, self.failed, self.duplicates):
+            folder.mkdir(parents=True, exist_ok=True)
