@@ -68,6 +68,20 @@ class Match:
     radius_km: float  # how far from the point the named area reaches (90th percentile of its places)
 
 
+# Words GeoNames appends to first-level division names ("Cuzco Department", "Lima Province")
+# that people and models usually leave out.
+ADMIN_WORDS = frozenset(
+    "department province region prefecture state oblast governorate county district voivodeship "
+    "municipality canton krai autonomous community republic territory division of the".split()
+)
+
+
+def region_key(name: str) -> str:
+    """`normalize`, less administrative words: "Cuzco Department" and "cuzco" meet."""
+    words = [w for w in normalize(name).split() if w not in ADMIN_WORDS]
+    return " ".join(words) or normalize(name)
+
+
 def normalize(name: str) -> str:
     """Case-, accent- and punctuation-insensitive key for place names."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
@@ -112,7 +126,7 @@ class Gazetteer:
         for index, (city, region, code) in enumerate(zip(self._city, self._region, self._code)):
             self._by_city.setdefault(normalize(city), []).append(index)
             if region:
-                self._by_region.setdefault((code, normalize(region)), []).append(index)
+                self._by_region.setdefault((code, region_key(region)), []).append(index)
             self._by_country.setdefault(code, []).append(index)
         self._country_codes = {normalize(name): code for code, name in self.country_names.items()}
         self._country_codes.update({normalize(code): code for code in self.country_names})
@@ -155,14 +169,14 @@ class Gazetteer:
         if city:
             candidates = [i for i in self._by_city.get(normalize(city), []) if code is None or self._code[i] == code]
             if region and candidates:
-                wanted = normalize(region)
-                in_region = [i for i in candidates if self._region[i] and normalize(self._region[i]) == wanted]
+                wanted = region_key(region)
+                in_region = [i for i in candidates if self._region[i] and region_key(self._region[i]) == wanted]
                 candidates = in_region or candidates
             if candidates:
                 best = self.place(max(candidates, key=lambda i: self._population[i]))
                 return Match(best.lat, best.lon, "city", best.label, best.country_code, _city_radius_km(best.population))
         if region and code:
-            members = self._by_region.get((code, normalize(region)))
+            members = self._by_region.get((code, region_key(region)))
             if members:
                 return self._area_match(members, "region", f"{self._region[members[0]]}, {self.country_names[code]}", code)
         if code and code in self._by_country:

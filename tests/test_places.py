@@ -66,3 +66,14 @@ def test_country_names_are_matched_loosely():
         assert g.country_code(name) == "US", name
     assert g.country_code("ivory coast") == "CI"
     assert g.country_code("") is None
+
+
+def test_regions_are_found_without_their_administrative_suffix():
+    g = places.gazetteer()
+    cuzco = g.find(country="Peru", region="Cuzco")
+    assert cuzco.level == "region" and "Cuzco" in cuzco.label
+    assert g.find(country="Peru", region="Cuzco Department") == cuzco
+    assert g.find(country="Japan", region="Kyoto Prefecture").level == "region"
+    # Springfield, Illinois rather than the larger Springfield, Missouri.
+    springfield = g.find(country="USA", region="Illinois", city="Springfield")
+    assert springfield.level == "city" and "Illinois" in springfield.label

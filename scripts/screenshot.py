@@ -1,0 +1,80 @@
+"""Render docs/screenshot.png: the sample corpus run through the real `scan`, shown in chromium.
+
+Photos with GPS are placed from their own metadata. No vision model can run here, so the photos
+without GPS are answered by the test suite's fake Ollama server (tests/fake_ollama.py) with a
+few scripted places: the page is real, those AI answers are not. Tiles cannot load offline, so
+the bundled world outline shows.
+
+    .venv/bin/python scripts/screenshot.py [OUT.png]
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from fake_ollama import FakeOllama  # noqa: E402
+from geolocator import service  # noqa: E402
+from geolocator.config import load_config  # noqa: E402
+from geolocator.store import Store  # noqa: E402
+from viewer import ViewerServer, create_app  # noqa: E402
+
+CORPUS = REPO.parent / "shared" / "corpus" / "exif-samples"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SAMPLES = ["jpg/gps", "heic", "heic/mobile", "jpg/mobile", "jpg/Canon_40D.jpg", "jpg/Nikon_D70.jpg", "jpg/Pentax_K10D.jpg", "jpg/corrupted.jpg", "jpg/tests/35-empty.jpg"]
+AI_ANSWERS = [
+    {"country": "Japan", "region": "Kyoto", "city": "Kyoto", "landmark": "Fushimi Inari-taisha", "latitude": 34.9671, "longitude": 135.7727, "confidence": 0.8, "description": "Rows of vermilion torii gates on a wooded hillside."},
+    {"country": "Peru", "region": "Cusco", "city": None, "landmark": None, "latitude": None, "longitude": None, "confidence": 0.5, "description": "Andean terraces and stone walls at altitude."},
+    {"country": "Iceland", "region": None, "city": None, "landmark": None, "latitude": None, "longitude": None, "confidence": 0.4, "description": "Black sand beach with basalt columns."},
+    {"country": None, "region": None, "city": None, "landmark": None, "latitude": None, "longitude": None, "confidence": 0.0, "description": "A plain grey test chart: no clue to a place."},
+]
+
+
+def gather(inbox: Path) -> None:
+    for sample in SAMPLES:
+        source = CORPUS / sample
+        for photo in sorted(source.iterdir()) if source.is_dir() else [source]:
+            if photo.is_file() and photo.suffix.lower() in (".jpg", ".heic", ".heif"):
+                shutil.copy2(photo, inbox / photo.name)
+
+
+def main(out: Path) -> int:
+    with tempfile.TemporaryDirectory() as tmp, FakeOllama() as fake:
+        root = Path(tmp)
+        (root / "config.toml").write_text(f'[ollama]\nhost = "{fake.url}"\n[viewer]\nport = 0\ntile_url = "http://tiles.invalid/{{z}}/{{x}}/{{y}}.png"\n')
+        config = load_config(root / "config.toml")
+        config.paths.inbox.mkdir()
+        gather(config.paths.inbox)
+        fake.answer(*(json.dumps(a) for a in AI_ANSWERS))
+        service.scan(config.replace("watch", settle_seconds=0.0))
+        with Store(config.paths.database) as store:
+            server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+            try:
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+                    page = browser.new_page(viewport={"width": 1280, "height": 760})
+                    page.route("http://tiles.invalid/**", lambda route: route.abort())
+                    page.goto(server.url)
+                    page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+                    page.locator("#list .vrow", has_text=Path(SAMPLES[4]).name).first.click()
+                    page.wait_for_selector(".leaflet-popup", timeout=5000)
+                    time.sleep(1.0)  # the fly-to animation
+                    page.screenshot(path=str(out))
+                    browser.close()
+            finally:
+                server.stop()
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshot.png"))
