@@ -56,8 +56,12 @@ def setup_logging(verbose: bool) -> None:
     # Plain lines: journald adds time and unit; a terminal user gets the time too.
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if sys.stderr.isatty() else "%(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt, stream=sys.stderr)
-    for noisy in ("exifread", "httpx", "httpcore", "PIL", "watchdog", "waitress"):
+    for noisy in ("httpx", "httpcore", "PIL", "watchdog", "waitress"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Their warnings repeat what we report better: exifread's on a corrupt file (we log one clear
+    # reason), waitress's queue depth when the page polls during a burst of photos.
+    for repetitive in ("exifread", "waitress.queue"):
+        logging.getLogger(repetitive).setLevel(logging.ERROR)
 
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
