@@ -136,6 +136,15 @@ def as_duplicate(task: Task, original: PhotoRecord) -> PhotoRecord:
     )
 
 
+def reimport(previous: PhotoRecord, fresh: PhotoRecord) -> PhotoRecord:
+    """The record for content seen before whose file has since gone (the user deleted it and
+    dropped it in again): the new reading, under the same id, keeping a manual location."""
+    record = dataclasses.replace(fresh, id=previous.id, added_at=previous.added_at)
+    if previous.source is Source.MANUAL and fresh.status is not Status.FAILED:
+        record = dataclasses.replace(record, status=Status.LOCATED, source=Source.MANUAL, lat=previous.lat, lon=previous.lon, place=previous.place, error=None)
+    return record
+
+
 def _describe_lazily(lat: float, lon: float) -> str:
     """places.describe, imported on first use: numpy and scipy stay off the start-up path."""
     from geolocator.places import describe
@@ -206,8 +215,11 @@ class Pipeline:
             existing = self.store.get(record_id(task.sha256))
             if existing is not None and existing.moving_from == str(task.source):
                 return existing, None  # our own unfinished intent (a move that failed earlier)
-            if existing is not None:
+            if existing is not None and self.has_file(existing):
                 record = as_duplicate(task, existing)
+            elif existing is not None and task.record is not None:
+                record = reimport(existing, task.record)
+                log.info("%s: its earlier copy (%s) is no longer there: imported again", task.name, existing.path)
             else:
                 assert task.record is not None
                 record = task.record
@@ -242,6 +254,13 @@ class Pipeline:
             with self._claim_lock:
                 self._reserved.discard(dest)
 
+    def has_file(self, record: PhotoRecord) -> bool:
+        """Whether a recorded photo's file is still where the record says (or on its way there)."""
+        if record.moving_from:
+            return True
+        path = self.folders.file_of(record)
+        return path is not None and path.is_file()
+
     def finalise_stage(self, record: PhotoRecord) -> None:
         with self._unfinished_lock:
             self._unfinished.append(record.id)
@@ -259,7 +278,7 @@ class Pipeline:
             task = Task(source=source, name=source.name, size=st.st_size, mtime=st.st_mtime)
             task = self.hash_stage(task)
             task = self.duplicate_stage(task)
-            if task.original is None:
+            if task.original is None or not self.has_file(task.original):
                 task = self.locate_stage(self.read_stage(task))
             record, dest = self.claim_stage(task)
             if dest is None:

@@ -241,3 +241,23 @@ def test_a_symlink_in_the_inbox_is_left_alone(env, tmp_path):
     (config.paths.inbox / "link.jpg").symlink_to(target)
     assert pipeline.process(config.paths.inbox / "link.jpg") is None
     assert target.is_file() and (config.paths.inbox / "link.jpg").is_symlink() and len(store) == 0
+
+
+def test_content_whose_file_was_deleted_is_imported_again_not_called_a_duplicate(env):
+    config, store, pipeline = env
+    first = pipeline.process(copy_corpus(GPS_JPEGS[0], config.paths.inbox / "a.jpg"))
+    pipeline.flush()
+    # A manual fix, then the user deletes the photo from the library and drops it in again.
+    store.put(dataclasses.replace(store.get(first.id), source=Source.MANUAL, lat=1.5, lon=2.5, place="Somewhere"))
+    (config.paths.library / first.path).unlink()
+    again = pipeline.process(copy_corpus(GPS_JPEGS[0], config.paths.inbox / "a-again.jpg"))
+    pipeline.flush()
+    stored = store.get(first.id)
+    assert again.id == first.id and stored.status is Status.LOCATED
+    assert (stored.source, stored.lat, stored.lon) == (Source.MANUAL, 1.5, 2.5)  # the fix is kept
+    assert stored.name == "a-again.jpg" and (config.paths.library / stored.path).is_file()
+    assert tree(config.paths.duplicates) == []
+    assert len(store) == 1
+    # While the file is there, the same content is a duplicate as before.
+    third = pipeline.process(copy_corpus(GPS_JPEGS[0], config.paths.inbox / "a-third.jpg"))
+    assert third.status is Status.DUPLICATE and third.duplicate_of == first.id
