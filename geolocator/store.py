@@ -89,6 +89,52 @@ def _read_snapshot(path: Path) -> list[PhotoRecord]:
     return [PhotoRecord.from_dict(doc) for doc in data.get(TABLE, {}).values()]
 
 
+def acquire_lock(path: Path) -> BinaryIO:
+    """The exclusive right to write the database at `path`; close the file to give it back."""
+    lock = path.with_name(path.name + ".lock").open("ab")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise StoreError(f"database {path} is in use by another geolocator process") from None
+    return lock
+
+
+class Journal:
+    """The append-only journal, written all-or-nothing.
+
+    A batch that fails to reach the disk (ENOSPC, EIO) is cut off again before the error is
+    raised, so a change the caller was told had failed can never surface after a restart. Raw
+    `os.write` calls: no buffer can hold failed bytes back for the next write to flush.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fsync_dir(path.parent)  # the file's name is durable before anything relies on it
+        self.broken = False  # a failed batch could not be cut off: no more writes this run
+
+    def append(self, payload: bytes) -> None:
+        if self.broken:
+            raise StoreError(f"journal {self.path} could not be repaired after a failed write: restart geolocator")
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, start)
+                os.fsync(self._fd)
+            except OSError:
+                self.broken = True
+            raise
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class JournalStorage(Storage):
     """A TinyDB Storage over the snapshot and its journal.
 
@@ -105,9 +151,10 @@ class JournalStorage(Storage):
         return {TABLE: {doc_id(rid): r.to_dict() for rid, r in records.items()}}
 
     def write(self, data: dict[str, Any]) -> None:
-        write_snapshot(self.path, data.get(TABLE, {}).values())
-        for journal in _journals(self.path):
-            journal.unlink(missing_ok=True)
+        with acquire_lock(self.path):  # never behind a running geolocator's back
+            write_snapshot(self.path, data.get(TABLE, {}).values())
+            for journal in _journals(self.path):
+                journal.unlink(missing_ok=True)
 
     def close(self) -> None:
         pass
@@ -155,7 +202,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = self._acquire_lock(path)
+        self._lock_file = acquire_lock(path)
         self._lock = threading.RLock()
         self._records = load_records(path)
         self._seq = 0  # bumps on every change; lets the viewer ask for what changed since
@@ -164,18 +211,9 @@ class Store:
         self._journal_path, self._old_journal_path = _journals(path)[1], _journals(path)[0]
         if self._old_journal_path.exists() or self._journal_path.exists():
             self._compact_now()  # fold whatever a previous run left into the snapshot
-        self._journal: BinaryIO = self._journal_path.open("ab")
+        self._journal = Journal(self._journal_path)
         self._journal_lines = 0
 
-    @staticmethod
-    def _acquire_lock(path: Path) -> BinaryIO:
-        lock = path.with_name(path.name + ".lock").open("ab")
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise StoreError(f"database {path} is in use by another geolocator process") from None
-        return lock
 
     # -- reads -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -221,9 +259,7 @@ class Store:
             stored.append(copy)
         payload = b"".join(orjson.dumps(r.to_dict()) + b"\n" for r in stored)
         with self._lock:
-            self._journal.write(payload)
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
+            self._journal.append(payload)  # all or nothing; raises before memory changes
             for copy in stored:
                 self._seq += 1
                 self._records[copy.id] = copy
@@ -270,7 +306,7 @@ class Store:
             self._journal_path.unlink()
         else:
             os.replace(self._journal_path, self._old_journal_path)
-        self._journal = self._journal_path.open("ab")
+        self._journal = Journal(self._journal_path)
         self._journal_lines = 0
         # Records are immutable, so a shallow copy is a consistent snapshot to serialise outside the lock.
         snapshot = list(self._records.values())

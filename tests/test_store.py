@@ -93,3 +93,52 @@ def test_update_is_read_modify_write(tmp_path):
         assert store.update("missing", lambda cur: None) is None
         done = store.update_many([first.id, "missing"], lambda cur: dataclasses.replace(cur, error="x"))
         assert [r.error for r in done] == ["x"]
+
+
+FAILED_WRITE_SCRIPT = r"""
+import resource, signal, sys
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from test_store import make
+from geolocator.store import Store
+
+store = Store(Path(sys.argv[1]))
+store.put(make(1))
+journal = Path(sys.argv[1] + ".journal")
+# The disk "fills up": a size limit just past what is written (EFBIG, like ENOSPC, from write).
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = journal.stat().st_size + 100
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+try:
+    store.put(make(2, description="x" * 500))
+except OSError as exc:
+    print("put 2 failed:", exc.errno)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+store.put(make(3))  # the disk has room again
+print("in memory:", sorted(r.name for r in store.all()))
+"""
+
+
+def test_a_write_that_failed_never_surfaces_later(tmp_path):
+    # The journal is cut back to its last good line when a write fails, so a record the caller
+    # was told had not been stored does not appear after a restart.
+    db = tmp_path / "geolocator.json"
+    result = subprocess.run(
+        [sys.executable, "-c", FAILED_WRITE_SCRIPT, str(db), str(Path(__file__).parent)],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )
+    assert "put 2 failed: 27" in result.stdout, result.stdout + result.stderr
+    assert "in memory: ['1.jpg', '3.jpg']" in result.stdout
+    assert sorted(r.name for r in load_records(db).values()) == ["1.jpg", "3.jpg"]
+
+
+def test_tinydb_api_writes_wait_for_a_running_geolocator(tmp_path):
+    db = tmp_path / "geolocator.json"
+    with Store(db) as store:
+        store.put(make(1))
+        with pytest.raises(StoreError, match="in use"):
+            open_tinydb(db).table("photos").insert({"name": "x"})
+        assert len(load_records(db)) == 1
+    table = open_tinydb(db).table("photos")  # once it has stopped, scripts may write
+    table.truncate()
+    assert load_records(db) == {}
