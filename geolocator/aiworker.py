@@ -62,10 +62,15 @@ def apply_estimate(current: PhotoRecord | None, estimate: AIEstimate) -> PhotoRe
 
 
 def apply_unavailable(current: PhotoRecord | None, reason: str, backoff: Backoff) -> PhotoRecord | None:
+    return apply_retry(current, f"AI unavailable, will retry: {reason}", backoff)
+
+
+def apply_retry(current: PhotoRecord | None, error: str, backoff: Backoff) -> PhotoRecord | None:
+    """Still pending, with the reason, asked again after this record's own backoff."""
     if current is None or current.status is not Status.PENDING or current.source is Source.MANUAL:
         return None
     attempts = current.attempts + 1
-    return dataclasses.replace(current, attempts=attempts, retry_at=iso_in(backoff.delay(attempts)), error=f"AI unavailable, will retry: {reason}")
+    return dataclasses.replace(current, attempts=attempts, retry_at=iso_in(backoff.delay(attempts)), error=error)
 
 
 def apply_unreadable(current: PhotoRecord | None, reason: str) -> PhotoRecord | None:
@@ -145,6 +150,11 @@ class AIWorker:
         except (UnreadableImage, FileNotFoundError) as exc:
             if not self._stopping.is_set():
                 self.store.update(record.id, lambda cur: apply_unreadable(cur, str(exc)))
+            return 0.0
+        except Exception as exc:  # a bug on this photo: back it off alone, the queue goes on
+            log.exception("AI estimate of %s failed unexpectedly", record.name)
+            reason = f"internal error, will retry: {type(exc).__name__}: {exc}"[:300]
+            self.store.update(record.id, lambda cur: apply_retry(cur, reason, self.backoff))
             return 0.0
         self._failures = 0
         if self._stopping.is_set():

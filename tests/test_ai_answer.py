@@ -114,3 +114,12 @@ def test_raw_answer_and_provenance_are_kept_verbatim() -> None:
 def test_a_long_description_is_cut() -> None:
     estimate = judge(json.dumps({"country": "Chile", "description": "word " * 200}))
     assert len(estimate.description) <= 300 and estimate.description.endswith("…")
+
+
+def test_an_absurd_answer_is_bounded_and_never_raises():
+    from geolocator.ai.answer import MAX_ANSWER_CHARS
+
+    for text in ("[" * 200_000, '{"a":' * 100_000, "x" * 1_000_000):
+        result = interpret(text, model="m", prompt_version="p")
+        assert result.lat is None and len(result.raw_answer) == MAX_ANSWER_CHARS
+        assert "cut to" in result.decisions[0]

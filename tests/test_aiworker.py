@@ -55,3 +55,37 @@ def test_due_takes_the_oldest_ready_records_and_skips_moves_in_progress():
         pending(5, status=Status.LOCATED),
     ]
     assert [r.name for r in due(records, now)] == ["2.jpg", "4.jpg"]
+
+
+def test_a_photo_whose_estimate_fails_unexpectedly_does_not_hold_up_the_others(tmp_path):
+    # The worker with a real store; the model call is the test's own function, one that breaks
+    # on one photo the way a bug would (an exception nobody planned for).
+    import threading
+    from pathlib import Path
+
+    from geolocator.aiworker import AIWorker
+    from geolocator.store import Store
+
+    asked: list[str] = []
+    done = threading.Event()
+
+    def locate(path: Path) -> AIEstimate:
+        asked.append(path.name)
+        if path.name == "1.jpg":
+            raise RecursionError("maximum recursion depth exceeded")
+        done.set()
+        return estimate()
+
+    with Store(tmp_path / "db.json") as store:
+        store.put_many([pending(1), pending(2)])
+        worker = AIWorker(store, locate, lambda r: tmp_path / r.name, Backoff(base=60))
+        worker.start()
+        try:
+            assert done.wait(10), asked
+        finally:
+            worker.stop()
+        first, second = store.get(pending(1).id), store.get(pending(2).id)
+        assert asked == ["1.jpg", "2.jpg"]  # asked once, then backed off, not retried at once
+        assert first.status is Status.PENDING and first.attempts == 1 and first.retry_at
+        assert "internal error" in first.error and "RecursionError" in first.error
+        assert second.status is Status.LOCATED

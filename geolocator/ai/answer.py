@@ -99,7 +99,7 @@ def _json_candidates(text: str):
         for candidate in (text, _without_trailing_commas(text)):
             try:
                 obj, _ = decoder.raw_decode(candidate, start)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 continue
             if isinstance(obj, dict):
                 yield "embedded json", obj
@@ -110,7 +110,7 @@ def _loads(text: str) -> dict | None:
     for candidate in (text, _without_trailing_commas(text)):
         try:
             obj = json.loads(candidate)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(obj, list) and obj and isinstance(obj[0], dict):
             obj = obj[0]
@@ -288,11 +288,17 @@ def _description(value: Any) -> str | None:
 # -- judging ---------------------------------------------------------------------------------
 
 
+MAX_ANSWER_CHARS = 16_000  # far above what NUM_PREDICT tokens allow; stored and served with the record
+
+
 def interpret(text: str, *, model: str, prompt_version: str, places: Gazetteer | None = None) -> AIEstimate:
     """The estimate the model's `text` supports, with the reasons for each decision."""
     g = places or gazetteer()
-    parsed = parse_answer(text)
     decisions: list[str] = []
+    if len(text) > MAX_ANSWER_CHARS:  # not a sane answer (num_predict bounds a real one): keep it bounded
+        decisions.append(f"answer cut to its first {MAX_ANSWER_CHARS} of {len(text)} characters")
+        text = text[:MAX_ANSWER_CHARS]
+    parsed = parse_answer(text)
     if parsed.form == "nothing":
         decisions.append("empty answer" if not text.strip() else "no place name or coordinates found in the answer")
         return _unlocated(parsed, text, model, prompt_version, decisions)
