@@ -120,3 +120,20 @@ def test_truncated_and_empty_files_are_unreadable(tmp_path: Path) -> None:
     for path in (truncated, empty):
         with pytest.raises(UnreadableImage, match=path.name):
             prepare_image(path)
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow notices it too
+def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path):
+    # A tiny PNG that declares 12000 x 12000 pixels: decoding it would take ~0.5 GB.
+    import resource
+
+    from geolocator.errors import UnreadableImage
+    from geolocator.images import MAX_DECODE_PIXELS
+
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (12000, 12000)).save(bomb, optimize=True)
+    assert bomb.stat().st_size < 1_000_000 and 12000 * 12000 > MAX_DECODE_PIXELS
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(UnreadableImage, match="too large to decode safely"):
+        prepare_image(bomb)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # kB: nothing decoded

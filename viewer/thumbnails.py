@@ -13,14 +13,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
-try:  # HEIC/HEIF support; pinned in requirements.txt, but keep the viewer alive without it
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-except ImportError:  # pragma: no cover
-    pillow_heif = None
+from geolocator.errors import UnreadableImage
+from geolocator.images import jpeg_copy
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +48,12 @@ class Thumbnails:
                 return target
             try:
                 self._make(source, target)
-            except Exception as exc:  # Pillow raises many types for a bad file
-                log.info("no thumbnail for %s: %s", source, exc)
-                self._unreadable.add(record_id)
+            except UnreadableImage as exc:
+                log.info("no thumbnail: %s", exc)
+                self._unreadable.add(record_id)  # don't decode it again on every request
+                return None
+            except OSError as exc:  # writing the cache failed (disk full?): try again next time
+                log.error("cannot write the thumbnail %s: %s", target, exc)
                 return None
             finally:
                 with self._locks_guard:
@@ -62,18 +61,13 @@ class Thumbnails:
         return target
 
     def _make(self, source: Path, target: Path) -> None:
+        data = jpeg_copy(source, THUMB_PX, QUALITY, Image.Resampling.BICUBIC)
         self.folder.mkdir(parents=True, exist_ok=True)
-        with Image.open(source) as image:
-            image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG: decode at a reduced scale
-            image = ImageOps.exif_transpose(image)
-            image.thumbnail((THUMB_PX, THUMB_PX))
-            if image.mode != "RGB":
-                image = image.convert("RGB")
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=self.folder)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    image.save(fh, "JPEG", quality=QUALITY, optimize=True)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
