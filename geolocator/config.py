@@ -8,6 +8,7 @@ folder of the config file (or the current folder when there is none).
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,8 @@ def _check_type(setting: Setting, value: Any, where: str) -> Any:
     kind = setting.kind
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if kind is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     expected = str if kind is Path else kind
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}")
@@ -155,6 +158,8 @@ def _validate(section: str, values: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: [ollama] timeout must be positive, got {values['timeout']}")
     if section == "watch" and (values["settle_seconds"] < 0 or values["rescan_minutes"] < 0):
         raise ConfigError(f"{where}: [watch] settle_seconds and rescan_minutes cannot be negative")
+    if section == "ollama" and values["timeout"] > 86400:
+        raise ConfigError(f"{where}: [ollama] timeout must be at most 86400 seconds (a day), got {values['timeout']}")
     if section == "library":
         from geolocator.naming import check_layout  # the layout's own rules live beside its use
 
@@ -188,7 +193,20 @@ def build_config(data: dict[str, Any], base_dir: Path, source: Path | None) -> C
             values[setting.name] = value
         _validate(section, values, where)
         sections[section] = _SECTION_TYPES[section](**values)
+    _check_folders_differ(sections["paths"], where)
     return Config(**sections, source=source)
+
+
+def _check_folders_differ(paths: PathsConfig, where: str) -> None:
+    """Two roles in one folder would move files round in circles (a library that is the inbox)."""
+    folders = {"inbox": paths.inbox, "library": paths.library, "failed": paths.failed, "duplicates": paths.duplicates}
+    seen: dict[Path, str] = {}
+    for key, folder in folders.items():
+        if folder in seen:
+            raise ConfigError(f"{where}: [paths] {key} and {seen[folder]} are the same folder ({folder}): each needs its own")
+        seen[folder] = key
+    if paths.database in seen:
+        raise ConfigError(f"{where}: [paths] database ({paths.database}) is a folder of geolocator's: name a file")
 
 
 def load_config(path: Path | None, cwd: Path | None = None) -> Config:

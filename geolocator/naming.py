@@ -29,9 +29,19 @@ def layout_folder(layout: str, when: datetime) -> PurePosixPath:
     return PurePosixPath(layout.format(year=f"{when.year:04d}", month=f"{when.month:02d}", day=f"{when.day:02d}"))
 
 
+NAME_MAX_BYTES = 255  # the limit of ext4, XFS, btrfs, APFS, NTFS (in UTF-8 bytes)
+
+
 def numbered_name(name: str, number: int) -> str:
-    """`IMG_1.jpg`, 2 -> `IMG_1-2.jpg`: the name tried when `name` is taken."""
+    """`IMG_1.jpg`, 2 -> `IMG_1-2.jpg`: the name tried when `name` is taken.
+
+    The stem is shortened (never the extension, never mid-character) when the number would push
+    the name past what a filesystem allows.
+    """
     path = PurePosixPath(name)
     suffix = "".join(path.suffixes[-1:])
     stem = name[: len(name) - len(suffix)] if suffix else name
-    return f"{stem}-{number}{suffix}"
+    tail = f"-{number}{suffix}"
+    room = NAME_MAX_BYTES - len(tail.encode())
+    stem = stem.encode()[: max(room, 1)].decode(errors="ignore")
+    return f"{stem}{tail}"

@@ -11,6 +11,7 @@ flushed, AI worker, viewer, store (folded into the snapshot).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import signal
 import sys
@@ -32,6 +33,7 @@ from geolocator.watcher import Watcher, iter_inbox
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 64  # intents cleared with one fsync per this many photos (or when the queue is idle)
+LEFT = "left"  # scan's count of files that stayed in the inbox
 STATUS_ORDER = (Status.LOCATED, Status.UNLOCATED, Status.PENDING, Status.FAILED, Status.DUPLICATE)
 
 
@@ -233,7 +235,7 @@ def _wait_settled(path: Path, settle: float) -> bool:
 
 def scan(config: Config) -> int:
     """Process what is in the inbox now, ask the AI about what it placed pending, and exit.
-    Prints a summary line; exit 1 when some file failed."""
+    Prints a summary line; exit 1 when some file failed or had to be left in the inbox."""
     from tqdm import tqdm
 
     folders = Folders.from_config(config)
@@ -260,13 +262,16 @@ def scan(config: Config) -> int:
                     counts[record.status.value] += 1
                     if record.status is Status.PENDING:
                         pending.append(record)
+                elif os.path.lexists(path):  # could not be processed now (logged): say so, exit 1
+                    counts[LEFT] += 1
                 if number % FLUSH_EVERY == 0:
                     pipeline.flush()
         pipeline.flush()
         if pending and config.ollama.enabled:
             _scan_ai(store, folders, config, pending, counts, tty)
-    print(f"scan: {summary(counts)}", flush=True)
-    return 1 if counts[Status.FAILED.value] else 0
+    left = f", {counts[LEFT]} left in the inbox (see the log)" if counts[LEFT] else ""
+    print(f"scan: {summary(counts)}{left}", flush=True)
+    return 1 if counts[Status.FAILED.value] or counts[LEFT] else 0
 
 
 def _scan_ai(store: Store, folders: Folders, config: Config, pending: list[PhotoRecord], counts: Counter[str], tty: bool) -> None:

@@ -39,3 +39,13 @@ def test_check_layout(layout, problem):
 )
 def test_numbered_name_keeps_the_extension(name, number, expected):
     assert numbered_name(name, number) == expected
+
+
+def test_numbered_name_stays_within_the_filesystem_limit():
+    longest = "b" * 251 + ".jpg"  # 255 bytes: as long as a name can be
+    numbered = numbered_name(longest, 2)
+    assert len(numbered.encode()) <= 255 and numbered.endswith("-2.jpg")
+    accented = "é" * 125 + ".jpeg"  # 255 bytes in UTF-8, two per letter
+    numbered = numbered_name(accented, 10)
+    assert len(numbered.encode()) <= 255 and numbered.endswith("é-10.jpeg")
+    numbered.encode().decode()  # cut between characters, never inside one

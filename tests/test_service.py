@@ -264,3 +264,13 @@ def test_the_service_reports_healthy_while_running(service):
     assert svc.healthy()
     svc.stop()
     assert not svc.healthy()
+
+
+def test_scan_says_when_a_file_had_to_stay_in_the_inbox(tmp_path, corpus):
+    config = write_toml(tmp_path / "config.toml")
+    inbox = tmp_path / "inbox"
+    copy_corpus(GPS_JPEGS[0], inbox / "a.jpg")
+    (inbox / "link.jpg").symlink_to(inbox / "a.jpg")  # not ours to move: it stays
+    proc = subprocess.run(DAEMON + ["scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.stdout == "scan: 1 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate, 1 left in the inbox (see the log)\n"
+    assert proc.returncode == 1
