@@ -46,6 +46,7 @@ from geolocator import mover
 from geolocator.config import Config
 from geolocator.errors import UnreadableImage
 from geolocator.folders import Folders, fsync_dir
+from geolocator.metadata.complete import looks_complete
 from geolocator.naming import layout_folder
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
 from geolocator.store import Store
@@ -192,10 +193,11 @@ class Pipeline:
         return dataclasses.replace(task, original=self.store.get(record_id(task.sha256)))
 
     def read_stage(self, task: Task) -> Task:
+        young = time.time() - task.mtime < self.settle_seconds
         try:
-            return dataclasses.replace(task, metadata=self._read(task.source))
+            metadata = self._read(task.source)
         except UnreadableImage as exc:
-            if time.time() - task.mtime < self.settle_seconds:
+            if young:
                 raise NotSettled(str(exc)) from None
             return dataclasses.replace(task, error=str(exc) or "unreadable")
         except FileNotFoundError:
@@ -203,6 +205,9 @@ class Pipeline:
         except Exception as exc:  # a reader bug: record it against the file, keep going
             log.exception("reading %s failed unexpectedly", task.source)
             return dataclasses.replace(task, error=f"internal error while reading: {type(exc).__name__}: {exc}")
+        if young and not looks_complete(task.source):  # a writer's first part, closed between chunks
+            raise NotSettled("the file looks cut short")
+        return dataclasses.replace(task, metadata=metadata)
 
     def locate_stage(self, task: Task) -> Task:
         return dataclasses.replace(task, record=locate(task, self.ai_enabled, self._describe))

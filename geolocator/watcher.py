@@ -15,6 +15,8 @@
 - Ignored: names matching `watch.ignore` (fnmatch), anything inside a folder whose name matches
   (hidden folders), and the library/failed/duplicates folders should they sit in the inbox.
 - Backlog at start, and a rescan every `rescan_minutes` (missed events, inotify overflow).
+- A file someone holds open (more opens than closes seen) is not taken, however quiet, until it
+  is closed or has been unchanged for `OPEN_PATIENCE` (a reader that never lets go).
 - A path handed over stays "in flight" until the worker calls `done()`; events meanwhile are
   remembered and the path looked at again afterwards.
 """
@@ -36,6 +38,7 @@ from watchdog.events import (
     DirCreatedEvent,
     DirMovedEvent,
     FileClosedEvent,
+    FileClosedNoWriteEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
@@ -52,6 +55,7 @@ from geolocator.config import WatchConfig
 log = logging.getLogger(__name__)
 
 CLOSE_QUIET = 0.2  # seconds after a close-write (or rename in) before a file is taken
+OPEN_PATIENCE = 120.0  # a file someone keeps open is taken only after this long without a change
 TICK = 0.05  # how often pending files are looked at
 
 
@@ -77,6 +81,7 @@ class Candidate:
     reopened: bool = False  # written again after a close: give it the full settle time
     fresh: bool = False  # inotify said "created" and nothing else yet: renamed in, unless an open follows
     sig: tuple[int, int] | None = None  # (size, mtime_ns) at the last look
+    opens: int = 0  # opens minus closes seen (inotify): > 0 while a writer may still hold it
 
 
 class _Enqueue(FileSystemEventHandler):
@@ -226,6 +231,7 @@ class Watcher:
             candidate = self._add(src, now)
             if candidate is not None:
                 candidate.closed, candidate.fresh, candidate.quiet_since = True, False, now
+                candidate.opens = max(0, candidate.opens - 1)  # 0 too for a writer that opened it before we watched
                 candidate.sig = None  # a change seen before this close is not a write after it
         elif isinstance(event, FileCreatedEvent):
             self._candidates.pop(src, None)  # (re)created: whatever a scan saw there is gone
@@ -237,9 +243,15 @@ class Watcher:
                 candidate.closed = candidate.fresh = True
         elif isinstance(event, FileOpenedEvent):
             candidate = self._candidates.get(src)
-            if candidate is not None and candidate.fresh:
-                candidate.closed = candidate.fresh = False
-                candidate.quiet_since = now
+            if candidate is not None:
+                candidate.opens += 1
+                if candidate.fresh:
+                    candidate.closed = candidate.fresh = False
+                    candidate.quiet_since = now
+        elif isinstance(event, FileClosedNoWriteEvent):
+            candidate = self._candidates.get(src)
+            if candidate is not None:
+                candidate.opens = max(0, candidate.opens - 1)
         elif isinstance(event, FileModifiedEvent):
             candidate = self._add(src, now)
             if candidate is not None:
@@ -317,6 +329,10 @@ class Watcher:
                     candidate.closed, candidate.reopened = False, True
             candidate.sig = sig
             quiet = CLOSE_QUIET if candidate.closed and not candidate.reopened else self.config.settle_seconds
+            if candidate.opens > 0:  # still open (a writer pausing, or a reader that keeps it)
+                if now - candidate.quiet_since < OPEN_PATIENCE:
+                    continue
+                log.warning("%s has been open without a change for %.0f s: taking it", path, OPEN_PATIENCE)
             if now - candidate.quiet_since >= quiet:
                 del self._candidates[path]
                 self._in_flight.add(path)

@@ -125,6 +125,38 @@ def test_a_slow_chunked_write_is_not_processed_before_it_is_complete(service, tm
     assert record.status is Status.LOCATED and record.sha256 == hashlib.sha256(content).hexdigest()
 
 
+def test_a_writer_that_keeps_the_file_open_through_long_pauses_is_waited_for(service, tmp_path):
+    # Pauses longer than settle_seconds, the file open all along: taken only once closed.
+    svc = service(settle=0.5)
+    target = tmp_path / "inbox" / "open.jpg"
+    content = copy_corpus(GPS_JPEGS[1], tmp_path / "src.jpg").read_bytes()
+    third = len(content) // 3 + 1
+    with target.open("wb") as fh:
+        for i in range(0, len(content), third):
+            fh.write(content[i : i + third])
+            fh.flush()
+            never(lambda: len(svc.store) or not target.exists(), 1.2, what="a file still open for writing processed")
+    record = expect(lambda: record_for(svc.store, "open.jpg"), timeout=10)
+    assert record.sha256 == hashlib.sha256(content).hexdigest()
+    assert (svc.config.paths.library / record.path).read_bytes() == content
+
+
+def test_a_writer_that_closes_between_chunks_never_splits_a_photo(service, tmp_path):
+    # Appends in three goes, closing in between (pauses shorter than settle_seconds): the first
+    # part reads as a photo with GPS, but it is cut short, so it waits until the file is whole.
+    svc = service(settle=1.5)
+    target = tmp_path / "inbox" / "append.jpg"
+    content = copy_corpus(GPS_JPEGS[2], tmp_path / "src.jpg").read_bytes()
+    third = len(content) // 3 + 1
+    for i in range(0, len(content), third):
+        with target.open("ab") as fh:
+            fh.write(content[i : i + third])
+        never(lambda: len(svc.store) or not target.exists(), 0.5, what="part of a photo processed")
+    record = expect(lambda: record_for(svc.store, "append.jpg"), timeout=10)
+    assert record.status is Status.LOCATED and record.sha256 == hashlib.sha256(content).hexdigest()
+    assert len(svc.store) == 1 and files_under(svc.config.paths.failed) == []
+
+
 def test_an_ollama_outage_leaves_photos_pending_then_they_are_placed(tmp_path, corpus):
     with FakeOllama() as fake:
         fake.down()
