@@ -307,14 +307,18 @@ class Pipeline:
         with self._unfinished_lock:
             ids, self._unfinished = self._unfinished, []
             folders, self._touched = self._touched, set()
-        for folder in folders:
-            try:
-                fsync_dir(folder)
-            except FileNotFoundError:
-                pass  # an inbox sub-folder removed meanwhile: its entry is gone either way
-        if not ids:
-            return []
-        done = self.store.update_many(ids, lambda r: dataclasses.replace(r, moving_from=None) if r.moving_from else None)
+        try:
+            for folder in folders:
+                try:
+                    fsync_dir(folder)
+                except FileNotFoundError:
+                    pass  # an inbox sub-folder removed meanwhile: its entry is gone either way
+            done = self.store.update_many(ids, lambda r: dataclasses.replace(r, moving_from=None) if r.moving_from else None) if ids else []
+        except BaseException:
+            with self._unfinished_lock:  # not cleared: keep them for the next flush
+                self._unfinished[:0] = ids
+                self._touched |= folders
+            raise
         if self._on_finalised is not None and done:
             self._on_finalised(done)
         return done
@@ -325,6 +329,8 @@ class Pipeline:
         intents = [r for r in self.store.all() if r.moving_from]
         for record in intents:
             try:
+                # Only now, before any worker runs, can a temp copy be known to be abandoned.
+                mover.remove_stale_temps((self.folders.root(record.status) / record.path).parent)
                 self._resolve(record)
             except OSError as exc:
                 log.error("cannot finish moving %s to %s now: %s", record.moving_from, record.path, exc)
@@ -337,7 +343,6 @@ class Pipeline:
         assert record.moving_from is not None and record.path is not None
         source = Path(record.moving_from)
         dest = self.folders.root(record.status) / record.path
-        mover.remove_stale_temps(dest.parent)
         src_is_ours = source.is_file() and sha256_file(source) == record.sha256
         if dest.is_file() and ((source.exists() and os.path.samefile(source, dest)) or sha256_file(dest) == record.sha256):
             if src_is_ours:  # interrupted between link and unlink (or copy and unlink)
