@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from geolocator.errors import ConfigError
 
@@ -160,12 +162,32 @@ def _validate(section: str, values: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: [watch] settle_seconds and rescan_minutes cannot be negative")
     if section == "ollama" and values["timeout"] > 86400:
         raise ConfigError(f"{where}: [ollama] timeout must be at most 86400 seconds (a day), got {values['timeout']}")
+    if section == "viewer" and values["tile_url"]:
+        problem = _tile_url_problem(values["tile_url"])
+        if problem:
+            raise ConfigError(f"{where}: [viewer] tile_url: {problem}")
     if section == "library":
         from geolocator.naming import check_layout  # the layout's own rules live beside its use
 
         problem = check_layout(values["layout"])
         if problem:
             raise ConfigError(f"{where}: [library] layout: {problem}")
+
+
+def _tile_url_problem(url: str) -> str | None:
+    """Why `url` is not a usable tile URL template, or None. It also feeds the page's
+    Content-Security-Policy, so its host must be a plain host name."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"must start with http:// or https://, got {url!r}"
+    if not re.fullmatch(r"(\{s\}\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?", parts.netloc):
+        return f"the host must be a plain name (optionally {{s}}. first and a :port), got {parts.netloc!r}"
+    if any(ch in url for ch in " ;,'\"<>\\"):
+        return "must not contain spaces, quotes, ';', ',', '<', '>' or backslashes"
+    missing = [f for f in ("{z}", "{x}", "{y}") if f not in url]
+    if missing:
+        return f"needs {', '.join(missing)} (e.g. https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png)"
+    return None
 
 
 def build_config(data: dict[str, Any], base_dir: Path, source: Path | None) -> Config:

@@ -47,6 +47,9 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
         ("[watch]\nsettle_seconds = nan\n", "[watch] settle_seconds: expected a finite number"),
         ("[ollama]\ntimeout = 1e308\n", "[ollama] timeout must be at most 86400"),
         ("[paths]\nlibrary = 'inbox'\n", "[paths] library and inbox are the same folder"),
+        ("[viewer]\ntile_url = 'https://a.example.com;script-src */{z}/{x}/{y}'\n", "[viewer] tile_url: the host must be a plain name"),
+        ("[viewer]\ntile_url = 'ftp://tiles/{z}/{x}/{y}'\n", "[viewer] tile_url: must start with http"),
+        ("[viewer]\ntile_url = 'https://tiles.example.org/{z}/{x}.png'\n", "[viewer] tile_url: needs {y}"),
         ("[paths]\nfailed = 'x'\nduplicates = 'x/'\n", "[paths] duplicates and failed are the same folder"),
         ("paths = 3\n", "paths must be a table"),
         ("[paths\n", "not valid TOML"),
@@ -83,3 +86,9 @@ def test_rendered_defaults_parse_back_to_the_defaults(tmp_path):
     from_file, embedded = load_config(path), load_config(None, cwd=path.parent)
     for section in SETTINGS:
         assert getattr(from_file, section) == getattr(embedded, section), section
+
+
+def test_usual_tile_urls_are_accepted(tmp_path):
+    for url in ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "https://{s}.tile.example.org/{z}/{x}/{y}.png",
+                "http://localhost:8080/tiles/{z}/{x}/{y}.png", ""):
+        assert load_config(write(tmp_path, f"[viewer]\ntile_url = '{url}'\n")).viewer.tile_url == url

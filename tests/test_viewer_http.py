@@ -388,3 +388,24 @@ def test_server_reports_its_port_and_stops(tmp_path):
         conn.close()
         with pytest.raises(OSError):
             Client(url).get("/")
+
+
+def test_bound_to_every_interface_only_ip_literals_and_this_machines_names_are_served(tmp_path):
+    import socket
+
+    config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0")
+    with Store(config.paths.database) as store:
+        server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+        try:
+            client, port = Client(server.url), urlsplit(server.url).port
+            for host in ("192.168.1.20", "[::1]", "localhost", socket.gethostname()):
+                assert client.get("/api/images", Host=f"{host}:{port}")[0] == 200, host
+            assert client.get("/api/images", Host=f"rebind.attacker.example:{port}")[0] == 421
+        finally:
+            server.stop()
+
+
+def test_manual_fix_bodies_too_large_or_too_deep_are_refused_cleanly(env):
+    assert post_location(env, rid(3), b'{"lat": 1, "lon": 2, "pad": "' + b"x" * 5000 + b'"}')[0] == 413
+    assert post_location(env, rid(3), b"[" * 3000)[0] == 400
+    assert env["store"].get(rid(3)).source is None  # nothing changed

@@ -24,11 +24,13 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hmac
+import ipaddress
 import json
 import logging
 import math
 import re
 import secrets
+import socket
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -51,6 +53,7 @@ TEMPLATES = HERE / "templates"
 ID_RE = re.compile(r"^[0-9a-f]{16}$")
 TOKEN_HEADER = "X-Geolocator-Token"
 GZIP_MIN = 1024
+MAX_BODY = 4096  # a manual fix is a few dozen bytes of JSON
 # Columns of /api/map rows, in order. The page reads them by name from "columns".
 MAP_COLUMNS = ("id", "status", "source", "lat", "lon", "date", "name", "radius_km", "error")
 # Served inline from /image/<id>; anything else is sent as an attachment (never as HTML/JS/SVG).
@@ -147,6 +150,14 @@ class _SeqCache:
             return self._value
 
 
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def create_app(store: Store, config: Config) -> bottle.Bottle:
     app = bottle.Bottle()
     paths = config.paths
@@ -156,7 +167,11 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
     instance = secrets.token_hex(8)  # changes on restart: tells the page its seq is from another run
     csp = content_security_policy(config.viewer.tile_url)
     bound = config.viewer.host.strip().lower()
-    allowed_hosts = None if bound in WILDCARD_HOSTS else {"localhost", "127.0.0.1", "::1", bound.strip("[]")}
+    # Host names a request may carry. Bound to every interface, a page is also reached by this
+    # machine's own names or an IP literal; any other name is a DNS-rebinding page's.
+    allowed_hosts = {"localhost", "127.0.0.1", "::1", bound.strip("[]")}
+    if bound in WILDCARD_HOSTS:
+        allowed_hosts |= {socket.gethostname().lower(), socket.getfqdn().lower(), socket.gethostname().lower() + ".local"}
     app.config["geolocator.token"] = token
 
     # -- every response ----------------------------------------------------------------------
@@ -169,14 +184,12 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
 
     @app.hook("before_request")
     def check_host() -> None:
-        if allowed_hosts is None:
-            return
         host = bottle.request.environ.get("HTTP_HOST", "")
         try:
-            name = urlsplit("//" + host).hostname or ""
+            name = (urlsplit("//" + host).hostname or "").lower()
         except ValueError:
             name = ""
-        if name.lower() not in allowed_hosts:
+        if name not in allowed_hosts and not (bound in WILDCARD_HOSTS and _is_ip(name)):
             raise bottle.HTTPError(421, "unknown host")  # a DNS-rebinding page, or a misdirected request
 
     app.add_hook("after_request", secure_headers)
@@ -189,7 +202,7 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
             message = "not found"
         return json.dumps({"error": message or error.status_line})
 
-    for code in (400, 403, 404, 405, 409, 413, 421, 500):
+    for code in (400, 403, 404, 405, 409, 413, 416, 421, 500):
         app.error(code)(on_error)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -326,9 +339,12 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
         record = record_or_404(rid)
         if record.status in (Status.FAILED, Status.DUPLICATE):
             raise bottle.HTTPError(409, f"a {record.status.value} photo cannot be placed")
+        raw = request.body.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            raise bottle.HTTPError(413, f"body larger than {MAX_BODY} bytes")
         try:
-            body = json.loads(request.body.read(4096) or b"null")
-        except ValueError:
+            body = json.loads(raw or b"null")
+        except (ValueError, RecursionError):
             raise bottle.HTTPError(400, "body must be JSON") from None
         lat, lon = (body.get("lat"), body.get("lon")) if isinstance(body, dict) else (None, None)
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (lat, lon)):
@@ -343,12 +359,17 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
         except Exception:  # the place name is a nicety; the point is what matters
             log.exception("no place name for %s, %s", lat, lon)
             place = None
-        current = store.get(record.id) or record  # the pipeline may have updated it meanwhile
-        fixed = dataclasses.replace(
-            current, status=Status.LOCATED, source=Source.MANUAL, lat=lat, lon=lon, place=place,
-            confidence=None, radius_km=None, error=None, retry_at=None,
-        )
-        stored = store.put(fixed)
+        def fix(current: PhotoRecord | None) -> PhotoRecord | None:  # applied under the store's lock
+            if current is None or current.status in (Status.FAILED, Status.DUPLICATE):
+                return None
+            return dataclasses.replace(
+                current, status=Status.LOCATED, source=Source.MANUAL, lat=lat, lon=lon, place=place,
+                confidence=None, radius_km=None, error=None, retry_at=None,
+            )
+
+        stored = store.update(record.id, fix)
+        if stored is None or stored.source is not Source.MANUAL:
+            raise bottle.HTTPError(409, "the photo changed meanwhile: reload and try again")
         log.info("manual location for %s (%s): %.6f, %.6f", stored.id, stored.name, lat, lon)
         return send_json(stored.to_dict())
 

@@ -4,6 +4,7 @@
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <meta name="geolocator-token" content="{{token}}">
 <meta name="geolocator-tiles" content="{{tile_url}}">
 <meta name="geolocator-attribution" content="{{tile_attribution}}">
