@@ -7,7 +7,6 @@ and keeps photos pending until it is back.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -71,28 +70,24 @@ def _database(path: Path) -> str:
     except OSError as exc:
         raise CheckFailed(f"{folder}: cannot create the database folder ({exc.strerror or exc}): set [paths] database in the config") from None
     _writable(folder, "[paths] database")
-    if not path.exists():
-        return f"{path} (will be created)"
-    if not path.is_file():
+    if path.exists() and not path.is_file():
         raise CheckFailed(f"{path}: exists but is not a file: move it aside or set [paths] database in the config")
-    try:
-        with path.open("rb") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise CheckFailed(f"{path}: cannot read it ({exc.strerror or exc}): fix its permissions") from None
-    except ValueError as exc:
-        raise CheckFailed(f"{path}: not valid JSON ({exc}): restore it from a backup or move it aside to start a new one") from None
-    if not isinstance(data, dict) or not all(isinstance(table, dict) for table in data.values()):
-        raise CheckFailed(f"{path}: valid JSON but not a TinyDB database (expected an object of tables): move it aside")
-    if not os.access(path, os.W_OK):
+    if path.exists() and not os.access(path, os.W_OK):
         raise CheckFailed(f"{path}: not writable: fix its permissions")
-    from geolocator.store import load_records  # the store's own reader: records and journal replay
+    from geolocator.store import StoreError, acquire_lock, load_records  # the store's own reader: snapshot and journal
 
     try:
         records = len(load_records(path))
     except GeolocatorError as exc:
         raise CheckFailed(f"{exc}: restore it from a backup or move it aside to start a new one") from None
-    return f"{path} (valid, {records} record{'s' if records != 1 else ''})"
+    try:
+        with acquire_lock(path):
+            running = ""
+    except StoreError:
+        running = ", in use by a running geolocator"
+    if records == 0 and not path.exists() and not running:
+        return f"{path} (will be created)"
+    return f"{path} (valid, {records} record{'s' if records != 1 else ''}{running})"
 
 
 def _ollama(config: Config) -> str:

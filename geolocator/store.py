@@ -172,7 +172,7 @@ def load_records(path: Path) -> dict[str, PhotoRecord]:
     except FileNotFoundError:
         records = {}
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"database {path} is not a readable geolocator database: {exc}") from None
+        raise StoreError(f"database {path} is not a readable geolocator database (not valid JSON, or not a TinyDB file): {exc}") from None
     for journal in _journals(path):
         _replay(journal, records)
     return records

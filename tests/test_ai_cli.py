@@ -116,3 +116,17 @@ def test_check_fails_on_a_read_only_inbox(tmp_path: Path) -> None:
     out = io.StringIO()
     assert run_checks(config, out) == 1
     assert "FAIL inbox:" in out.getvalue() and "not writable" in out.getvalue()
+
+
+def test_check_sees_the_records_of_a_running_geolocator(tmp_path: Path) -> None:
+    from geolocator.record import PhotoRecord, Status
+    from geolocator.store import Store
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text("[ollama]\nenabled = false\n")
+    with Store(tmp_path / "geolocator.json") as store:  # running: its records only in the journal yet
+        store.put(PhotoRecord(id="0" * 16, sha256="0" * 64, name="a.jpg", path="a.jpg", status=Status.UNLOCATED))
+        result = subprocess.run([sys.executable, str(REPO / "daemon.py"), "check", "--config", str(config_file)],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(valid, 1 record, in use by a running geolocator)" in result.stdout
