@@ -1,5 +1,5 @@
-"""Where photos live: the four folders, which one a record's path is relative to, and
-making a folder's entries durable."""
+"""Where photos live: the four folders, which one a record's path is relative to, the
+thumbnail cache, and making a folder's entries durable."""
 
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ class Folders:
     library: Path
     failed: Path
     duplicates: Path
+    database: Path
 
     @classmethod
     def from_config(cls, config: Config) -> "Folders":
         p = config.paths
-        return cls(p.inbox, p.library, p.failed, p.duplicates)
+        return cls(p.inbox, p.library, p.failed, p.duplicates, p.database)
 
     def root(self, status: Status) -> Path:
         """The folder a record's `path` is relative to."""
@@ -39,6 +40,11 @@ class Folders:
         if status is Status.DUPLICATE:
             return self.duplicates
         return self.library
+
+    @property
+    def thumbnails(self) -> Path:
+        """The map's thumbnail cache: beside the database, made on first use."""
+        return self.database.parent / "thumbnails"
 
     def file_of(self, record: PhotoRecord) -> Path | None:
         return self.root(record.status) / record.path if record.path else None

@@ -27,7 +27,7 @@ from geolocator.notify import Notifier
 from geolocator.folders import Folders
 from geolocator.pipeline import NotSettled, Pipeline
 from geolocator.record import PhotoRecord, Status
-from geolocator.store import Store
+from geolocator.store import Store, database_files
 from geolocator.watcher import Watcher, iter_inbox
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,9 @@ def summary(counts: dict[str, int]) -> str:
 
 
 def _own_files(config: Config) -> list[Path]:
-    """Paths inside the inbox that are never photos: our folders and database files."""
-    db = config.paths.database
-    return [config.paths.library, config.paths.failed, config.paths.duplicates] + [
-        db.with_name(db.name + suffix) for suffix in ("", ".journal", ".journal.old", ".lock")
-    ] + [db.with_name(f".{db.name}.tmp")]
+    """Paths that may sit inside the inbox but are never photos: our folders and database files."""
+    folders = Folders.from_config(config)
+    return [folders.library, folders.failed, folders.duplicates, folders.thumbnails, *database_files(folders.database)]
 
 
 def _warm_places() -> None:

@@ -55,9 +55,22 @@ def doc_id(record_id: str) -> str:
     return str(int(record_id[:15], 16))
 
 
+def _snapshot_tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def database_files(path: Path) -> list[Path]:
+    """Every file the store keeps for the database at `path` (for the watcher to leave alone)."""
+    return [path, _snapshot_tmp(path), _lock_path(path), *_journals(path)]
+
+
 def write_snapshot(path: Path, records: Iterable[dict[str, Any]]) -> None:
     """Atomically replace `path` with a TinyDB document holding `records`."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = _snapshot_tmp(path)
     with tmp.open("wb") as fh:
         # One record per line: still plain JSON for TinyDB, and `load_records` can stream it.
         fh.write(SNAPSHOT_HEAD.encode())
@@ -91,7 +104,7 @@ def _read_snapshot(path: Path) -> list[PhotoRecord]:
 
 def acquire_lock(path: Path) -> BinaryIO:
     """The exclusive right to write the database at `path`; close the file to give it back."""
-    lock = path.with_name(path.name + ".lock").open("ab")
+    lock = _lock_path(path).open("ab")
     try:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -208,12 +221,11 @@ class Store:
         self._seq = 0  # bumps on every change; lets the viewer ask for what changed since
         self._changed: dict[str, int] = {rid: 0 for rid in self._records}
         self._compacting: threading.Thread | None = None
-        self._journal_path, self._old_journal_path = _journals(path)[1], _journals(path)[0]
+        self._old_journal_path, self._journal_path = _journals(path)
         if self._old_journal_path.exists() or self._journal_path.exists():
             self._compact_now()  # fold whatever a previous run left into the snapshot
         self._journal = Journal(self._journal_path)
         self._journal_lines = 0
-
 
     # -- reads -------------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -160,9 +160,8 @@ def _is_ip(name: str) -> bool:
 
 def create_app(store: Store, config: Config) -> bottle.Bottle:
     app = bottle.Bottle()
-    paths = config.paths
     folders = Folders.from_config(config)
-    thumbs = Thumbnails(paths.database.parent / "thumbnails")
+    thumbs = Thumbnails(folders.thumbnails)
     token = secrets.token_urlsafe(32)
     instance = secrets.token_hex(8)  # changes on restart: tells the page its seq is from another run
     csp = content_security_policy(config.viewer.tile_url)
