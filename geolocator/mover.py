@@ -110,10 +110,9 @@ def move_noreplace(src: Path, dest: Path, durable: bool = True) -> None:
             raise
         tmp = _copy_to_temp(src, dest.parent)
         try:
-            if _place(tmp, dest):
-                tmp.unlink()
+            _place(tmp, dest)
         finally:
-            tmp.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)  # linked: drop the temp name; renamed: already gone
         linked = durable = True  # the source is still there: the copy must be safe first
     if durable:
         fsync_dir(dest.parent)
@@ -121,20 +120,6 @@ def move_noreplace(src: Path, dest: Path, durable: bool = True) -> None:
         src.unlink()
     if durable:
         fsync_dir(src.parent)
-
-
-def move(src: Path, folder: Path, name: str | None = None) -> Path:
-    """Move `src` into `folder` as `name` (default: its own), numbering the name on collision
-    (`IMG.jpg` -> `IMG-2.jpg`). Never overwrites. Returns where it went."""
-    folder.mkdir(parents=True, exist_ok=True)
-    name = name or src.name
-    while True:
-        dest = free_name(folder, name)
-        try:
-            move_noreplace(src, dest)
-            return dest
-        except FileExistsError:
-            continue  # taken since we looked: try the next number
 
 
 def remove_stale_temps(folder: Path) -> int:

@@ -208,7 +208,8 @@ def test_move_never_overwrites(tmp_path):
     with pytest.raises(FileExistsError):
         mover.move_noreplace(tmp_path / "a.jpg", tmp_path / "dest" / "a.jpg")
     assert (tmp_path / "a.jpg").read_bytes() == b"new"
-    moved = mover.move(tmp_path / "a.jpg", tmp_path / "dest")
+    moved = mover.free_name(tmp_path / "dest", "a.jpg")
+    mover.move_noreplace(tmp_path / "a.jpg", moved)
     assert moved.name == "a-2.jpg" and moved.read_bytes() == b"new"
     assert (tmp_path / "dest" / "a.jpg").read_bytes() == b"existing"
 
@@ -221,7 +222,8 @@ def test_move_across_filesystems_copies_then_removes_the_source(tmp_path):
         if os.stat(other).st_dev == os.stat(tmp_path).st_dev:
             pytest.skip("/dev/shm is on the same filesystem here")
         (tmp_path / "b.jpg").write_bytes(b"taken")
-        moved = mover.move(src, tmp_path)
+        moved = mover.free_name(tmp_path, "b.jpg")
+        mover.move_noreplace(src, moved)
         assert moved.name == "b-2.jpg" and moved.read_bytes() == b"x" * 100_000 and not src.exists()
         assert sorted(p.name for p in tmp_path.iterdir()) == ["b-2.jpg", "b.jpg"]  # no temp left
 
