@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import mmap
 import struct
+import sys
 from pathlib import Path
+from typing import BinaryIO
 
+from geolocator.errors import UnreadableImage
+from geolocator.metadata.bmff import iter_boxes
+from geolocator.metadata.containers import jpeg_segments
 from geolocator.metadata.formats import HEAD_SIZE, Kind, sniff
 
 _BMFF = (Kind.HEIF, Kind.CR3, Kind.QUICKTIME)
-# JPEG markers without a length field (RSTn, SOI, EOI, TEM).
-_STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}
 
 
 def looks_complete(path: Path) -> bool:
@@ -29,51 +32,40 @@ def looks_complete(path: Path) -> bool:
         size = fh.seek(0, 2)
         if kind is None or size == 0:
             return True  # not an image we read: the reader will say so
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            if kind is Kind.JPEG:
-                return _jpeg_complete(data)
-            if kind in _BMFF:
-                return _boxes_complete(data, size)
-            if kind is Kind.PNG:
+        if kind is Kind.JPEG:
+            return _jpeg_complete(fh, size)
+        if kind in _BMFF:
+            return _boxes_complete(fh, size)
+        if kind is Kind.WEBP:
+            return struct.unpack("<I", head[4:8])[0] + 8 <= size
+        if kind is Kind.PNG:
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 return data.rfind(b"IEND") > 8
-            if kind is Kind.WEBP:
-                return struct.unpack_from("<I", data, 4)[0] + 8 <= size
     return True
 
 
-def _jpeg_complete(data: mmap.mmap) -> bool:
+def _jpeg_complete(fh: BinaryIO, size: int) -> bool:
     """An EOI marker (FFD9) somewhere after the first start-of-scan (FFDA)."""
-    offset = 2
-    while offset + 4 <= len(data):
-        if data[offset] != 0xFF:
-            return False  # not at a marker: the header itself is damaged or cut
-        marker = data[offset + 1]
-        if marker == 0xFF:  # fill byte
-            offset += 1
-            continue
-        if marker in _STANDALONE:
-            offset += 2
-            continue
-        length = struct.unpack_from(">H", data, offset + 2)[0]
-        if marker == 0xDA:  # the scan: entropy-coded data follows, ended by EOI
-            return data.find(b"\xff\xd9", offset + 2 + length) != -1
-        offset += 2 + length
-    return False  # cut before the image data
+    try:
+        for pos, code, length in jpeg_segments(fh, size):
+            if code == 0xD9:
+                return True  # an end before any image data: odd, but not cut short
+            if code == 0xDA:  # entropy-coded data follows, ended by EOI
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    return data.find(b"\xff\xd9", pos + 2 + length) != -1
+    except UnreadableImage:  # the header itself is cut or damaged
+        return False
+    return False
 
 
-def _boxes_complete(data: mmap.mmap, size: int) -> bool:
-    offset = 0
-    while offset < size:
-        if offset + 8 > size:
-            return False
-        box = struct.unpack_from(">I", data, offset)[0]
-        if box == 1:  # a 64-bit size follows the type
-            if offset + 16 > size:
-                return False
-            box = struct.unpack_from(">Q", data, offset + 8)[0]
-        elif box == 0:  # the box runs to the end of the file
-            return True
-        if box < 8:
-            return False
-        offset += box
-    return offset == size
+def _boxes_complete(fh: BinaryIO, size: int) -> bool:
+    """Top-level boxes that end exactly at the end of the file."""
+    end = 0
+    try:
+        for box in iter_boxes(fh, 0, sys.maxsize):  # unbounded: a box's true end, not clipped to the file
+            if box.end == sys.maxsize:
+                return True  # size 0: the box runs to the end of the file
+            end = box.end
+    except UnreadableImage:  # a box smaller than its own header
+        return False
+    return end == size

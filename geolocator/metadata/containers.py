@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from geolocator.errors import UnreadableImage
@@ -20,21 +21,22 @@ MAX_SEGMENTS = 10_000
 MAX_XMP = 8 << 20
 
 
-def locate_jpeg(fh: BinaryIO, size: int, start: int = 0) -> Layout:
-    """APP1 Exif and APP1 XMP segments, up to the start of the image data (SOS)."""
-    layout = Layout()
+class HeaderCut(UnreadableImage):
+    """A JPEG's header segments stop short: the file ends, or no marker stands where one must."""
+
+
+def jpeg_segments(fh: BinaryIO, size: int, start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """(offset, marker, length) of each segment of the JPEG at `start`, after SOI, up to and
+    including the start of scan (SOS) or the end of image (EOI, length 0), whichever comes first.
+    Raises HeaderCut where the segments stop short, UnreadableImage for an impossible length."""
     pos = start + 2  # after SOI
     for _ in range(MAX_SEGMENTS):
         fh.seek(pos)
         marker = fh.read(4)
         if len(marker) < 4:
-            if layout.tiff or layout.xmp:
-                return layout
-            raise UnreadableImage(f"truncated JPEG: ends at byte {pos} inside the header segments ({size} bytes)")
+            raise HeaderCut(f"truncated JPEG: ends at byte {pos} inside the header segments ({size} bytes)")
         if marker[0] != 0xFF:
-            if layout.tiff or layout.xmp:
-                return layout
-            raise UnreadableImage(f"corrupt JPEG: no segment marker at byte {pos}")
+            raise HeaderCut(f"corrupt JPEG: no segment marker at byte {pos}")
         code = marker[1]
         if code == 0xFF:  # fill byte
             pos += 1
@@ -42,12 +44,27 @@ def locate_jpeg(fh: BinaryIO, size: int, start: int = 0) -> Layout:
         if code in (0x01, 0xD8) or 0xD0 <= code <= 0xD7:  # markers without a length
             pos += 2
             continue
-        if code in (0xDA, 0xD9):  # start of scan / end of image: no metadata after this
-            return layout
+        if code == 0xD9:  # end of image
+            yield pos, code, 0
+            return
         (length,) = struct.unpack(">H", marker[2:4])
+        if code == 0xDA:  # start of scan: the image data follows, no metadata after this
+            yield pos, code, length
+            return
         if length < 2:
             raise UnreadableImage(f"corrupt JPEG: segment 0xFF{code:02X} at byte {pos} has length {length}")
-        if code == 0xE1:
+        yield pos, code, length
+        pos += 2 + length
+
+
+def locate_jpeg(fh: BinaryIO, size: int, start: int = 0) -> Layout:
+    """APP1 Exif and APP1 XMP segments, up to the start of the image data (SOS)."""
+    layout = Layout()
+    try:
+        for pos, code, length in jpeg_segments(fh, size, start):
+            if code != 0xE1:
+                continue
+            fh.seek(pos + 4)
             ident = fh.read(len(XMP_JPEG_ID))
             if ident.startswith(b"Exif\0") and not layout.tiff:
                 found = tiff_at(fh, pos + 10)
@@ -55,7 +72,10 @@ def locate_jpeg(fh: BinaryIO, size: int, start: int = 0) -> Layout:
                     layout.tiff.append(TiffBlock(found))
             elif ident == XMP_JPEG_ID:
                 layout.xmp.append(Span(pos + 4 + len(XMP_JPEG_ID), length - 2 - len(XMP_JPEG_ID)))
-        pos += 2 + length
+    except HeaderCut:
+        if layout.tiff or layout.xmp:
+            return layout  # what the intact part holds
+        raise
     return layout
 
 
