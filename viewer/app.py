@@ -16,7 +16,7 @@ Routes
 Safety: ids must match ^[0-9a-f]{16}$ and a file must resolve inside its root, else 404; every
 response carries a strict Content-Security-Policy; POSTs need the per-app token in the
 X-Geolocator-Token header and a same-origin (or absent) Origin; the Host header must name a
-loopback/bound host (DNS-rebinding guard) unless the viewer listens on a wildcard address.
+loopback/bound host, or on a wildcard bind this machine's name or an IP literal (DNS-rebinding guard).
 """
 
 from __future__ import annotations

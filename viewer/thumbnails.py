@@ -29,7 +29,7 @@ class Thumbnails:
         self.folder = folder
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._unreadable: set[str] = set()  # ids whose file Pillow cannot open: don't retry each request
+        self._unreadable: set[str] = set()  # ids whose file cannot be decoded: don't retry each request
 
     def path(self, record_id: str) -> Path:
         return self.folder / f"{record_id}.jpg"
