@@ -32,6 +32,7 @@ LANDMARK_RADIUS_KM = 3.0  # a named landmark whose point falls inside the named 
 COORDINATES_ONLY_RADIUS_KM = 250.0  # bare coordinates with no place name to check them against
 CONFLICT_PENALTY = 0.6  # confidence factor when the model's point contradicted its own place name
 MAX_DESCRIPTION = 300
+MAX_ANSWER_CHARS = 16_000  # far above what NUM_PREDICT tokens allow; stored and served with the record
 
 _PLACEHOLDERS = {
     "", "unknown", "n a", "na", "none", "null", "nil", "not sure", "unsure", "uncertain", "unclear",
@@ -286,10 +287,6 @@ def _description(value: Any) -> str | None:
 
 
 # -- judging ---------------------------------------------------------------------------------
-
-
-MAX_ANSWER_CHARS = 16_000  # far above what NUM_PREDICT tokens allow; stored and served with the record
-
 
 def interpret(text: str, *, model: str, prompt_version: str, places: Gazetteer | None = None) -> AIEstimate:
     """The estimate the model's `text` supports, with the reasons for each decision."""
