@@ -1,10 +1,10 @@
 # `make run`: set up .venv and run the service on embedded defaults in this folder.
-# `make test`: set up .venv and the system packages the tests use, then run every test.
+# `make test`: set up .venv and the system packages the tests use, then lint (ruff), type-check (mypy) and run every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench
+.PHONY: run test lint bench
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,13 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	bash scripts/install-system-deps.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.dev
 	bash scripts/install-system-deps.sh

@@ -9,7 +9,6 @@ per-photo cost at 100k records <= 1.5x that at 1k; start-up <= 2 s and RSS <= 30
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import logging

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from geolocator.errors import AIUnavailable, ModelMissing, UnreadableImage
@@ -38,7 +38,7 @@ class Backoff:
 
 
 def iso_in(seconds: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
 def apply_estimate(current: PhotoRecord | None, estimate: AIEstimate) -> PhotoRecord | None:
@@ -135,7 +135,7 @@ class AIWorker:
             upcoming = [r.retry_at for r in pending if r.retry_at]
             if not upcoming:
                 return 60.0
-            wait = (datetime.fromisoformat(min(upcoming)) - datetime.now(timezone.utc)).total_seconds()
+            wait = (datetime.fromisoformat(min(upcoming)) - datetime.now(UTC)).total_seconds()
             return min(60.0, max(0.05, wait))
         record = ready[0]
         path = self._file_of(record)
@@ -149,7 +149,7 @@ class AIWorker:
             return self._unavailable(record, exc, error=False)
         except (UnreadableImage, FileNotFoundError) as exc:
             if not self._stopping.is_set():
-                self.store.update(record.id, lambda cur: apply_unreadable(cur, str(exc)))
+                self.store.update(record.id, lambda cur, reason=str(exc): apply_unreadable(cur, reason))
             return 0.0
         except Exception as exc:  # a bug on this photo: back it off alone, the queue goes on
             log.exception("AI estimate of %s failed unexpectedly", record.name)

@@ -117,7 +117,7 @@ class Config:
     viewer: ViewerConfig
     source: Path | None  # the file it was read from; None for embedded defaults
 
-    def replace(self, section: str, **changes: Any) -> "Config":
+    def replace(self, section: str, **changes: Any) -> Config:
         """A copy with some settings of one section changed (for tests and CLI flags)."""
         return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
 

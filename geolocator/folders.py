@@ -29,7 +29,7 @@ class Folders:
     database: Path
 
     @classmethod
-    def from_config(cls, config: Config) -> "Folders":
+    def from_config(cls, config: Config) -> Folders:
         p = config.paths
         return cls(p.inbox, p.library, p.failed, p.duplicates, p.database)
 

@@ -71,8 +71,7 @@ class Match:
 # Words GeoNames appends to first-level division names ("Cuzco Department", "Lima Province")
 # that people and models usually leave out.
 ADMIN_WORDS = frozenset(
-    "department province region prefecture state oblast governorate county district voivodeship "
-    "municipality canton krai autonomous community republic territory division of the".split()
+    ["department", "province", "region", "prefecture", "state", "oblast", "governorate", "county", "district", "voivodeship", "municipality", "canton", "krai", "autonomous", "community", "republic", "territory", "division", "of", "the"]
 )
 
 

@@ -109,7 +109,7 @@ class PhotoRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "PhotoRecord":
+    def from_dict(cls, data: dict[str, Any]) -> PhotoRecord:
         """A record from its stored form; unknown keys are ignored, missing optional ones defaulted.
 
         Fills the slots directly rather than through the frozen `__init__`: loading 100k

@@ -23,8 +23,8 @@ from pathlib import Path
 from geolocator.aiworker import AIWorker, Backoff
 from geolocator.config import Config
 from geolocator.errors import AIUnavailable, UnreadableImage
-from geolocator.notify import Notifier
 from geolocator.folders import Folders
+from geolocator.notify import Notifier
 from geolocator.pipeline import NotSettled, Pipeline
 from geolocator.record import PhotoRecord, Status
 from geolocator.store import Store, database_files
@@ -75,7 +75,7 @@ class Service:
         self.map_url: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "Service":
+    def start(self) -> Service:
         self.folders.create()
         self.store = Store(self.config.paths.database)
         try:
@@ -131,7 +131,7 @@ class Service:
             self.store.close()
             self.store = None
 
-    def __enter__(self) -> "Service":
+    def __enter__(self) -> Service:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -285,10 +285,10 @@ def _scan_ai(store: Store, folders: Folders, config: Config, pending: list[Photo
             estimate = locator.estimate(folders.file_of(record))
         except AIUnavailable as exc:
             log.warning("AI unavailable: %s; %d photo(s) stay pending for the service to retry", exc, len(pending))
-            store.update(record.id, lambda cur: apply_unavailable(cur, str(exc), backoff))
+            store.update(record.id, lambda cur, reason=str(exc): apply_unavailable(cur, reason, backoff))
             return
         except (UnreadableImage, FileNotFoundError) as exc:
-            stored = store.update(record.id, lambda cur: apply_unreadable(cur, str(exc)))
+            stored = store.update(record.id, lambda cur, reason=str(exc): apply_unreadable(cur, reason))
         else:
             stored = store.update(record.id, lambda cur: apply_estimate(cur, estimate))
         if stored is not None and stored.status is not Status.PENDING:

@@ -85,7 +85,7 @@ class Candidate:
 
 
 class _Enqueue(FileSystemEventHandler):
-    def __init__(self, inbox: "queue.Queue[tuple[str, object]]") -> None:
+    def __init__(self, inbox: queue.Queue[tuple[str, object]]) -> None:
         self._inbox = inbox
 
     def dispatch(self, event: FileSystemEvent) -> None:  # never raises

@@ -20,9 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from fake_ollama import FakeOllama  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from fake_ollama import FakeOllama  # noqa: E402
 from geolocator import service  # noqa: E402
 from geolocator.config import load_config  # noqa: E402
 from geolocator.store import Store  # noqa: E402

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
 from PIL import Image
 
-from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
 from geolocator.checks import run_checks
 from geolocator.config import load_config
 

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
 from PIL import Image
 
-from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
 from geolocator.ai import AILocator
 from geolocator.ai.prompt import PROMPT, PROMPT_VERSION, SCHEMA
 from geolocator.config import OllamaConfig

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
 from PIL import Image
 
-from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
 from geolocator.ai import AILocator
 from geolocator.ai.imageprep import prepare_image
 from geolocator.config import OllamaConfig
@@ -132,7 +132,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path):
 
     bomb = tmp_path / "bomb.png"
     Image.new("L", (12000, 12000)).save(bomb, optimize=True)
-    assert bomb.stat().st_size < 1_000_000 and 12000 * 12000 > MAX_DECODE_PIXELS
+    assert bomb.stat().st_size < 1_000_000 and MAX_DECODE_PIXELS < 12000 * 12000
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(UnreadableImage, match="too large to decode safely"):
         prepare_image(bomb)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from geolocator.aiworker import Backoff, apply_estimate, apply_unavailable, apply_unreadable, due
 from geolocator.record import AIEstimate, PhotoRecord, Source, Status
@@ -38,7 +38,7 @@ def test_an_outage_backs_off_exponentially_up_to_the_cap():
     assert [backoff.delay(n) for n in (1, 2, 3, 7, 20)] == [30, 60, 120, 1800, 1800]
     record = pending()
     for attempt in range(1, 4):
-        before = datetime.now(timezone.utc)
+        before = datetime.now(UTC)
         record = apply_unavailable(record, "connection refused", backoff)
         retry_at = datetime.fromisoformat(record.retry_at)
         assert record.attempts == attempt and record.status is Status.PENDING and "connection refused" in record.error

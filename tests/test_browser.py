@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
-from concurrent.futures import ThreadPoolExecutor
 import random
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -98,7 +98,7 @@ class Viewer:
         self.store: Store | None = None
         self.server: ViewerServer | None = None
 
-    def start(self) -> "Viewer":
+    def start(self) -> Viewer:
         self.store = Store(self.config.paths.database)
         self.server = ViewerServer(create_app(self.store, self.config), "127.0.0.1", 0).start()
         return self

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
 
 from geolocator import mover
 from geolocator.config import build_config
 from geolocator.pipeline import AI_DISABLED, WAITING_FOR_AI, NotSettled, Pipeline, Task, capture_time, locate
 from geolocator.record import PhotoMetadata, Source, Status, record_id
 from geolocator.store import Store
-from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
 
 
 def make_config(root: Path, ai: bool = False, **watch):

@@ -16,15 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
+from expect import expect, never
+from fake_ollama import FakeOllama
+from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, jpeg_bytes, write_jpeg
 
 from geolocator.aiworker import Backoff
 from geolocator.config import build_config
 from geolocator.record import Source, Status
 from geolocator.service import Service
 from geolocator.store import Store, load_records, open_tinydb
-from expect import expect, never
-from fake_ollama import FakeOllama
-from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, jpeg_bytes, write_jpeg
 
 REPO = Path(__file__).resolve().parent.parent
 DAEMON = [sys.executable, str(REPO / "daemon.py")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -66,9 +65,8 @@ def test_a_second_process_cannot_open_a_database_in_use(tmp_path):
         script = f"import sys; sys.path.insert(0, {str(REPO)!r})\nfrom pathlib import Path\nfrom geolocator.store import Store\nStore(Path({str(db)!r}))"
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
         assert proc.returncode != 0 and "in use by another geolocator process" in proc.stderr
-    with pytest.raises(StoreError):
-        with Store(db):
-            Store(db)
+    with pytest.raises(StoreError), Store(db):
+        Store(db)
 
 
 def test_tinydb_reads_the_file_as_it_is(tmp_path):

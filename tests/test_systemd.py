@@ -8,11 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-
 from expect import expect
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,7 +58,7 @@ def test_the_daemon_notifies_ready_status_watchdog_and_stopping(tmp_path, corpus
         try:
             while True:
                 messages.append(sock.recv(4096).decode())
-        except (socket.timeout, BlockingIOError):
+        except (TimeoutError, BlockingIOError):
             pass
         return messages
 

@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -138,7 +137,7 @@ def test_map_rows_are_compact_and_incremental(env):
     delta = client.json(f"/api/map?since={data['seq']}&instance={data['instance']}")
     assert [r[0] for r in delta["rows"]] == [rid(3)] and delta["seq"] > data["seq"]
     # A seq from another run of the server: the whole set again.
-    assert client.json(f"/api/map?since=0&instance=0000")["full"] is True
+    assert client.json("/api/map?since=0&instance=0000")["full"] is True
     assert client.get("/api/map?since=abc")[0] == 400
 
 

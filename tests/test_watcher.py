@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
+from expect import expect, never
+from photos import jpeg_bytes
 
 from geolocator.config import WatchConfig
 from geolocator.watcher import CLOSE_QUIET, Watcher, is_ignored, iter_inbox
-from expect import expect, never
-from photos import jpeg_bytes
 
 IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
 

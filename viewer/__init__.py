@@ -3,4 +3,4 @@
 from viewer.app import create_app
 from viewer.server import ViewerServer
 
-__all__ = ["create_app", "ViewerServer"]
+__all__ = ["ViewerServer", "create_app"]

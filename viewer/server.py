@@ -31,7 +31,7 @@ class ViewerServer:
             host = f"[{host}]"
         return f"http://{host}:{self._server.effective_port}/"
 
-    def start(self) -> "ViewerServer":
+    def start(self) -> ViewerServer:
         if self._server is not None:
             raise RuntimeError("the viewer is already started")
         # Binds now, so a busy port fails here rather than in the thread.
@@ -61,7 +61,7 @@ class ViewerServer:
             thread.join(timeout)
         self._server = self._thread = None
 
-    def __enter__(self) -> "ViewerServer":
+    def __enter__(self) -> ViewerServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -25,7 +25,7 @@ from geolocator.metadata.layout import Layout
 from geolocator.metadata.quicktime import read_quicktime
 from geolocator.record import PhotoMetadata
 
-__all__ = ["read_metadata", "Kind"]
+__all__ = ["Kind", "read_metadata"]
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ Only box headers and the few small boxes above are read; mdat is skipped by seek
 from __future__ import annotations
 
 import struct
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from geolocator.metadata import dates, gps
@@ -21,7 +21,7 @@ _KEY_LOCATION = b"com.apple.quicktime.location.ISO6709"
 _KEY_DATE = b"com.apple.quicktime.creationdate"
 _KEY_MAKE = b"com.apple.quicktime.make"
 _KEY_MODEL = b"com.apple.quicktime.model"
-_EPOCH_1904 = datetime(1904, 1, 1, tzinfo=timezone.utc)
+_EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
 
 
 def _meta_children_start(fh: BinaryIO, meta: Box) -> int:

@@ -16,7 +16,7 @@ def tiff_at(fh: BinaryIO, offset: int, search: int = 0) -> int | None:
     data = fh.read(max(search, 6) + 8)
     if data.startswith(EXIF_PREFIX) and tiff_byte_order(data[6:14]):
         return offset + 6
-    for at in range(0, max(search, 0) + 1):
+    for at in range(max(search, 0) + 1):
         if tiff_byte_order(data[at : at + 8]):
             return offset + at
     return None
