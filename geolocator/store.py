@@ -38,12 +38,15 @@ from geolocator.record import PhotoRecord, Status
 log = logging.getLogger(__name__)
 
 TABLE = "photos"
-SNAPSHOT_HEAD = '{"%s": {' % TABLE
+SNAPSHOT_HEAD = f'{{"{TABLE}": {{'
 MIN_COMPACT_LINES = 1000
 
 
 class StoreError(GeolocatorError):
-    """The database cannot be opened (locked by another process, unreadable, corrupt)."""
+    """The database cannot be opened (locked by another process, unreadable, corrupt, or its
+    folder cannot be written). The user must act before geolocator can run: exit 2."""
+
+    exit_code = 2
 
 
 def utc_now() -> str:
@@ -63,9 +66,14 @@ def _lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
+def _new_journal(path: Path) -> Path:
+    """Where the next journal is created during rotation, before it takes the live name."""
+    return path.with_name(path.name + ".journal.new")
+
+
 def database_files(path: Path) -> list[Path]:
     """Every file the store keeps for the database at `path` (for the watcher to leave alone)."""
-    return [path, _snapshot_tmp(path), _lock_path(path), *_journals(path)]
+    return [path, _snapshot_tmp(path), _lock_path(path), _new_journal(path), *_journals(path)]
 
 
 def write_snapshot(path: Path, records: Iterable[dict[str, Any]]) -> None:
@@ -88,12 +96,16 @@ def _read_snapshot(path: Path) -> list[PhotoRecord]:
     with path.open("rb") as fh:
         if fh.readline().rstrip(b"\n") == SNAPSHOT_HEAD.encode():
             records = []
-            for line in fh:
-                line = line.rstrip(b"\n").rstrip(b",")
-                if line in (b"}}", b""):
-                    continue
+            for raw in fh:
+                line = raw.rstrip(b"\n").rstrip(b",")
+                if line == b"}}":
+                    break
                 _, _, body = line.partition(b":")  # the key is a quoted integer: no colon in it
                 records.append(PhotoRecord.from_dict(orjson.loads(body)))
+            else:  # cut after a complete record: every line parses, yet records are missing
+                raise ValueError("it ends before its closing '}}' (cut short)")
+            if fh.read().strip():
+                raise ValueError("data after its closing '}}'")
             return records
         fh.seek(0)
         data = json.load(fh)  # written by another TinyDB storage: one document
@@ -124,7 +136,11 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        fsync_dir(path.parent)  # the file's name is durable before anything relies on it
+        try:
+            fsync_dir(path.parent)  # the file's name is durable before anything relies on it
+        except OSError:
+            os.close(self._fd)
+            raise
         self.broken = False  # a failed batch could not be cut off: no more writes this run
 
     def append(self, payload: bytes) -> None:
@@ -143,6 +159,10 @@ class Journal:
             except OSError:
                 self.broken = True
             raise
+
+    def renamed(self, path: Path) -> None:
+        """Record that the file was renamed to `path` (the descriptor follows the file)."""
+        self.path = path
 
     def close(self) -> None:
         os.close(self._fd)
@@ -214,18 +234,31 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = acquire_lock(path)
-        self._lock = threading.RLock()
-        self._records = load_records(path)
-        self._seq = 0  # bumps on every change; lets the viewer ask for what changed since
-        self._changed: dict[str, int] = {rid: 0 for rid in self._records}
-        self._compacting: threading.Thread | None = None
-        self._old_journal_path, self._journal_path = _journals(path)
-        if self._old_journal_path.exists() or self._journal_path.exists():
-            self._compact_now()  # fold whatever a previous run left into the snapshot
-        self._journal = Journal(self._journal_path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file = acquire_lock(path)
+        except OSError as exc:
+            raise _unwritable(path, exc) from None
+        try:
+            self._lock = threading.RLock()
+            self._records = load_records(path)
+            self._seq = 0  # bumps on every change; lets the viewer ask for what changed since
+            self._changed: dict[str, int] = {rid: 0 for rid in self._records}
+            self._compacting: threading.Thread | None = None
+            self._old_journal_path, self._journal_path = _journals(path)
+            self._new_journal_path = _new_journal(path)
+            self._new_journal_path.unlink(missing_ok=True)  # an interrupted rotation's, never written to
+            if self._old_journal_path.exists() or self._journal_path.exists():
+                self._compact_now()  # fold whatever a previous run left into the snapshot
+            self._journal = Journal(self._journal_path)
+        except OSError as exc:
+            self._lock_file.close()
+            raise _unwritable(path, exc) from None
+        except BaseException:
+            self._lock_file.close()
+            raise
         self._journal_lines = 0
+        self._write_error: str | None = None  # why the last write failed; None once one succeeds
 
     # -- reads -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -253,6 +286,11 @@ class Store:
     def seq(self) -> int:
         return self._seq
 
+    @property
+    def problem(self) -> str | None:
+        """Why the store cannot write now (the service is unhealthy meanwhile), or None."""
+        return self._write_error
+
     def changed_since(self, seq: int) -> tuple[list[PhotoRecord], int]:
         """Records changed after `seq`, and the seq to ask from next time."""
         with self._lock:
@@ -271,7 +309,15 @@ class Store:
             stored.append(copy)
         payload = b"".join(orjson.dumps(r.to_dict()) + b"\n" for r in stored)
         with self._lock:
-            self._journal.append(payload)  # all or nothing; raises before memory changes
+            try:
+                self._journal.append(payload)  # all or nothing; raises before memory changes
+            except OSError as exc:
+                self._write_error = f"cannot write the database {self._journal.path}: {exc.strerror or exc}"
+                raise
+            except StoreError as exc:
+                self._write_error = str(exc)
+                raise
+            self._write_error = None
             for copy in stored:
                 self._seq += 1
                 self._records[copy.id] = copy
@@ -308,22 +354,44 @@ class Store:
         """Rotate the journal and write the snapshot in the background. Caller holds the lock."""
         if self._compacting is not None and self._compacting.is_alive():
             return
-        self._journal.close()
-        if self._old_journal_path.exists():
-            # An earlier compaction failed: keep its journal and add this one behind it.
-            with self._old_journal_path.open("ab") as old:
-                old.write(self._journal_path.read_bytes())
-                old.flush()
-                os.fsync(old.fileno())
-            self._journal_path.unlink()
-        else:
-            os.replace(self._journal_path, self._old_journal_path)
-        self._journal = Journal(self._journal_path)
+        try:
+            self._rotate()
+        except OSError as exc:  # no space or inodes now: the live journal goes on, retried later
+            log.warning("cannot rotate the journal of %s now (%s); it keeps growing until there is room", self.path, exc.strerror or exc)
+            return
         self._journal_lines = 0
         # Records are immutable, so a shallow copy is a consistent snapshot to serialise outside the lock.
         snapshot = list(self._records.values())
         self._compacting = threading.Thread(target=self._finish_compaction, args=(snapshot,), name="store-compaction")
         self._compacting.start()
+
+    def _rotate(self) -> None:
+        """Move the live journal's lines to the old journal and start an empty live one.
+
+        The new journal is created first, under a name replay ignores; until it exists, nothing
+        changes and writes go on to the live journal. The live descriptor is closed only once
+        the new one has taken the live name, so a write never meets a closed descriptor.
+        """
+        fresh = Journal(self._new_journal_path)
+        try:
+            if self._old_journal_path.exists():
+                # An earlier compaction failed: add this journal behind its (all or nothing;
+                # a line replayed twice sets the same record twice, harmlessly).
+                old = Journal(self._old_journal_path)
+                try:
+                    old.append(self._journal_path.read_bytes())
+                finally:
+                    old.close()
+            else:
+                os.replace(self._journal_path, self._old_journal_path)
+            os.replace(self._new_journal_path, self._journal_path)
+        except BaseException:
+            fresh.close()
+            self._new_journal_path.unlink(missing_ok=True)
+            raise
+        fresh.renamed(self._journal_path)
+        self._journal.close()
+        self._journal = fresh
 
     def _finish_compaction(self, snapshot: list[PhotoRecord]) -> None:
         try:
@@ -338,19 +406,31 @@ class Store:
         self._journal_path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Wait for a running compaction, fold the journal into the snapshot, release the lock."""
+        """Wait for a running compaction, fold the journal into the snapshot, release the lock.
+
+        Folding is only tidying: when it fails (a full disk), every change is still in the
+        journal and the next start folds it, so closing always completes.
+        """
         with self._lock:
             if self._compacting is not None:
                 self._compacting.join()
             self._journal.close()
-            self._compact_now()
-            self._lock_file.close()
+            try:
+                self._compact_now()
+            except OSError as exc:
+                log.warning("could not fold the journal into %s (%s); the journal keeps every change", self.path, exc.strerror or exc)
+            finally:
+                self._lock_file.close()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _unwritable(path: Path, exc: OSError) -> StoreError:
+    return StoreError(f"cannot write the database {path}: {exc.strerror or exc}: free some space or fix its folder's permissions")
 
 
 def open_tinydb(path: Path) -> TinyDB:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import signal
@@ -11,10 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from smallfs import fill_inodes, fill_space, small_fs
 from tinydb import TinyDB
 
 from geolocator.record import PhotoRecord, Source, Status, record_id
-from geolocator.store import Store, StoreError, load_records, open_tinydb
+from geolocator.store import MIN_COMPACT_LINES, Store, StoreError, load_records, open_tinydb
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -140,3 +142,77 @@ def test_tinydb_api_writes_wait_for_a_running_geolocator(tmp_path):
     table = open_tinydb(db).table("photos")  # once it has stopped, scripts may write
     table.truncate()
     assert load_records(db) == {}
+
+
+# -- a snapshot that does not end as written ---------------------------------------------------------
+def test_a_snapshot_cut_after_a_complete_record_is_refused_and_left_untouched(tmp_path):
+    db = tmp_path / "geolocator.json"
+    with Store(db) as store:
+        store.put_many([make(n) for n in range(10)])
+    whole = db.read_bytes()
+    lines = whole.split(b"\n")
+    cut = b"\n".join(lines[:6]) + b"\n"  # head and five complete records; no closing '}}'
+    db.write_bytes(cut)
+    with pytest.raises(StoreError, match="cut short"):
+        Store(db)
+    with pytest.raises(StoreError, match="cut short"):
+        load_records(db)
+    assert db.read_bytes() == cut  # never rewritten as a valid, shorter snapshot
+    db.write_bytes(whole + b'"1":{}\n')  # anything after the end is not ours either
+    with pytest.raises(StoreError, match="after its closing"):
+        Store(db)
+
+
+def test_scan_on_a_cut_snapshot_exits_2_with_one_line_and_keeps_the_file(tmp_path):
+    db = tmp_path / "geolocator.json"
+    with Store(db) as store:
+        store.put_many([make(n) for n in range(10)])
+    cut = db.read_bytes().rsplit(b"\n}}", 1)[0]
+    db.write_bytes(cut)
+    config = tmp_path / "config.toml"
+    config.write_text("[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
+    proc = subprocess.run([sys.executable, str(REPO / "daemon.py"), "scan", "--config", str(config)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "cut short" in proc.stderr and "Traceback" not in proc.stderr
+    assert db.read_bytes() == cut
+
+
+# -- a full disk -------------------------------------------------------------------------------------
+def test_a_journal_rotation_without_an_inode_keeps_writing_the_old_journal(tmp_path):
+    with small_fs(tmp_path / "fs", size="8m", inodes=16) as fs:
+        db = fs / "geolocator.json"
+        with Store(db) as store:
+            fillers = fill_inodes(fs)  # rotation cannot create the new journal now
+            assert fillers
+            store.put_many([make(n) for n in range(MIN_COMPACT_LINES + 1)])  # past the rotation threshold
+            store.put(make(5000))  # still written: never to a closed descriptor
+            store.put(make(5001))
+            assert store.problem is None
+            assert len(load_records(db)) == MIN_COMPACT_LINES + 3  # on disk, as acknowledged
+            for filler in fillers:
+                filler.unlink()
+            store.put(make(5002))  # room again: this write rotates and compacts
+            assert not db.with_name(db.name + ".journal.new").exists()
+        assert len(load_records(db)) == MIN_COMPACT_LINES + 4
+        assert not db.with_name(db.name + ".journal").exists()
+
+
+def test_a_store_that_cannot_write_says_why_until_it_can_again_and_closes_anyway(tmp_path):
+    with small_fs(tmp_path / "fs", size="1m", inodes=64) as fs:
+        db = fs / "geolocator.json"
+        store = Store(db)
+        store.put(make(1))
+        filler = fill_space(fs)
+        with pytest.raises(OSError) as failed:
+            store.put(make(2, description="x" * 20000))  # more than the journal's last page holds
+        assert failed.value.errno == errno.ENOSPC
+        assert "No space left on device" in (store.problem or "")
+        store.close()  # folding into the snapshot fails on a full disk: closing still completes
+        assert sorted(r.name for r in load_records(db).values()) == ["1.jpg"]
+        with pytest.raises(StoreError, match="No space left on device"):
+            Store(db)  # a restart on the full disk: one clear error
+        filler.unlink()
+        with Store(db) as store:
+            store.put(make(3))
+            assert store.problem is None
+        assert sorted(r.name for r in load_records(db).values()) == ["1.jpg", "3.jpg"]
