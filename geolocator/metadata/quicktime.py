@@ -1,15 +1,19 @@
 """Location, time and camera of MOV/MP4/3GP movies, from their QuickTime atoms.
 
-  moov/udta/©xyz                     ISO 6709 string (Android phones, many cameras, 3GP)
   moov/meta/keys + ilst              com.apple.quicktime.location.ISO6709 and friends (iPhone)
   moov/udta/meta/keys + ilst         the same, as some editors move it
+  moov/udta/©xyz                     ISO 6709 string (Android phones, many cameras, 3GP)
+  moov/udta/loci, moov/trak/udta/loci  3GPP location box (3GPP TS 26.244, Android, cameras)
   moov/mvhd                          creation time (UTC), the last resort for the time
-Only box headers and the few small boxes above are read; mdat is skipped by seeking.
+The location sources are tried in that order. Only box headers and the few small boxes above
+are read; mdat is skipped by seeking.
 """
 
 from __future__ import annotations
 
+import enum
 import struct
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
@@ -21,7 +25,51 @@ _KEY_LOCATION = b"com.apple.quicktime.location.ISO6709"
 _KEY_DATE = b"com.apple.quicktime.creationdate"
 _KEY_MAKE = b"com.apple.quicktime.make"
 _KEY_MODEL = b"com.apple.quicktime.model"
+_WANTED_KEYS = frozenset({_KEY_LOCATION, _KEY_DATE, _KEY_MAKE, _KEY_MODEL})
 _EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
+MAX_KEYED_VALUE = 4096  # bytes kept of one ilst value; ours are a few dozen
+
+
+class LociRole(enum.Enum):
+    """What the point of a 3GPP loci box is (TS 26.244, 8.9): only the first two are places
+    the video shows; a fictional location is not where it was taken."""
+
+    SHOOTING = 0
+    REAL = 1
+    FICTIONAL = 2
+
+
+_LOCI_ROLES = {member.value: member for member in LociRole}
+
+
+@dataclass(frozen=True)
+class Loci:
+    lat: float
+    lon: float
+    altitude: float
+    role: LociRole | None  # None: a reserved role value
+
+
+def _loci_string(data: bytes, pos: int) -> int | None:
+    """Where the null-terminated string at `pos` ends (after its terminator): UTF-16 when it
+    starts with the byte-order mark FE FF (ended by a 16-bit null), else UTF-8."""
+    if data[pos : pos + 2] == b"\xfe\xff":
+        for at in range(pos + 2, len(data) - 1, 2):
+            if data[at : at + 2] == b"\0\0":
+                return at + 2
+        return None
+    end = data.find(b"\0", pos)
+    return end + 1 if end >= 0 else None
+
+
+def parse_loci(payload: bytes) -> Loci | None:
+    """Pure: a loci full box's payload (version/flags, 16-bit language, name string, role byte,
+    longitude, latitude, altitude as signed 16.16 fixed point, body and notes strings)."""
+    after_name = _loci_string(payload, 6)
+    if after_name is None or after_name + 13 > len(payload):
+        return None
+    role, lon, lat, alt = struct.unpack(">Biii", payload[after_name : after_name + 13])
+    return Loci(lat=lat / 65536, lon=lon / 65536, altitude=alt / 65536, role=_LOCI_ROLES.get(role))
 
 
 def _meta_children_start(fh: BinaryIO, meta: Box) -> int:
@@ -32,9 +80,10 @@ def _meta_children_start(fh: BinaryIO, meta: Box) -> int:
 
 
 def _keyed_values(fh: BinaryIO, meta: Box) -> dict[bytes, bytes]:
-    """{key name: raw value} from a meta box's keys and ilst."""
+    """{key name: raw value} of the keys we use, from a meta box's keys and ilst. Only the
+    values of those keys are read, so a file with thousands of items costs no memory."""
     keys: list[bytes] = []
-    items: dict[int, bytes] = {}
+    ilst: Box | None = None
     for box in iter_boxes(fh, _meta_children_start(fh, meta), meta.end):
         if box.type == b"keys":
             data = read_payload(fh, box)
@@ -46,12 +95,19 @@ def _keyed_values(fh: BinaryIO, meta: Box) -> dict[bytes, bytes]:
                 keys.append(data[pos + 8 : pos + size])
                 pos += size
         elif box.type == b"ilst":
-            for item in iter_boxes(fh, box.start, box.end):
-                index = int.from_bytes(item.type, "big")
-                data_box = find_box(fh, item.start, item.end, b"data")
-                if data_box is not None:
-                    items[index] = read_payload(fh, data_box, skip=8, limit=4096)  # after type and locale
-    return {keys[index - 1]: value for index, value in items.items() if 0 < index <= len(keys)}
+            ilst = box
+    wanted = {index + 1: key for index, key in enumerate(keys) if key in _WANTED_KEYS}
+    values: dict[bytes, bytes] = {}
+    if ilst is None or not wanted:
+        return values
+    for item in iter_boxes(fh, ilst.start, ilst.end):
+        key = wanted.get(int.from_bytes(item.type, "big"))
+        if key is None or key in values:
+            continue
+        data_box = find_box(fh, item.start, item.end, b"data")
+        if data_box is not None:
+            values[key] = read_payload(fh, data_box, skip=8, limit=MAX_KEYED_VALUE)  # after type and locale
+    return values
 
 
 def _udta_text(payload: bytes) -> str:
@@ -87,9 +143,10 @@ def read_quicktime(fh: BinaryIO, size: int) -> ExifFields:
     moov = find_box(fh, 0, size, b"moov")
     if moov is None:
         return ExifFields()
-    xyz: str | None = None
     keyed: dict[bytes, bytes] = {}
     udta_text: dict[bytes, str] = {}
+    loci: list[Loci] = []  # the movie's own first, then its tracks'
+    track_loci: list[Loci] = []
     created: str | None = None
     for box in iter_boxes(fh, moov.start, moov.end):
         if box.type == b"mvhd":
@@ -102,7 +159,18 @@ def read_quicktime(fh: BinaryIO, size: int) -> ExifFields:
                     udta_text[child.type] = _udta_text(read_payload(fh, child, limit=4096))
                 elif child.type == b"meta":
                     keyed = {**keyed, **_keyed_values(fh, child)}
-    parsed = gps.parse_iso6709(_decode(keyed.get(_KEY_LOCATION))) or gps.parse_iso6709(udta_text.get(b"\xa9xyz"))
+                elif child.type == b"loci":
+                    loci.extend(_parsed_loci(fh, child))
+        elif box.type == b"trak" and not track_loci:
+            udta = find_box(fh, box.start, box.end, b"udta")
+            loci_box = find_box(fh, udta.start, udta.end, b"loci") if udta is not None else None
+            if loci_box is not None:
+                track_loci.extend(_parsed_loci(fh, loci_box))
+    parsed = (
+        gps.parse_iso6709(_decode(keyed.get(_KEY_LOCATION)))
+        or gps.parse_iso6709(udta_text.get(b"\xa9xyz"))
+        or next(((p.lat, p.lon, p.altitude) for p in (*loci, *track_loci) if p.role in (LociRole.SHOOTING, LociRole.REAL)), None)
+    )
     point = gps.valid_point(parsed[0], parsed[1]) if parsed else None
     return ExifFields(
         lat=point[0] if point else None,
@@ -112,3 +180,8 @@ def read_quicktime(fh: BinaryIO, size: int) -> ExifFields:
         make=_decode(keyed.get(_KEY_MAKE)) or (udta_text.get(b"\xa9mak") or "").strip() or None,
         model=_decode(keyed.get(_KEY_MODEL)) or (udta_text.get(b"\xa9mod") or "").strip() or None,
     )
+
+
+def _parsed_loci(fh: BinaryIO, box: Box) -> list[Loci]:
+    parsed = parse_loci(read_payload(fh, box, limit=4096))
+    return [parsed] if parsed is not None else []
