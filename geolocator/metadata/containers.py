@@ -7,6 +7,7 @@ finds the XMP packet in the same pass. Decoding the TIFF blocks is exifread's (s
 
 from __future__ import annotations
 
+import logging
 import struct
 import zlib
 from collections.abc import Iterator
@@ -16,9 +17,13 @@ from geolocator.errors import UnreadableImage
 from geolocator.metadata.layout import Layout, Span, TiffBlock
 from geolocator.metadata.tiffhead import tiff_at
 
+log = logging.getLogger(__name__)
+
 XMP_JPEG_ID = b"http://ns.adobe.com/xap/1.0/\0"
 MAX_SEGMENTS = 10_000
 MAX_XMP = 8 << 20
+MAX_STRAY = 1 << 20  # stray bytes skipped between JPEG segments, in all, before we give up
+_STRAY_CHUNK = 64 << 10
 
 
 class HeaderCut(UnreadableImage):
@@ -28,20 +33,30 @@ class HeaderCut(UnreadableImage):
 def jpeg_segments(fh: BinaryIO, size: int, start: int = 0) -> Iterator[tuple[int, int, int]]:
     """(offset, marker, length) of each segment of the JPEG at `start`, after SOI, up to and
     including the start of scan (SOS) or the end of image (EOI, length 0), whichever comes first.
-    Raises HeaderCut where the segments stop short, UnreadableImage for an impossible length."""
+
+    Stray bytes between segments are skipped up to the next 0xFF, as exiftool and libjpeg do
+    (at most MAX_STRAY bytes in all, so junk cannot make this slow). Raises HeaderCut where the
+    segments stop short, UnreadableImage for an impossible length."""
     pos = start + 2  # after SOI
+    stray_budget = MAX_STRAY
     for _ in range(MAX_SEGMENTS):
         fh.seek(pos)
         marker = fh.read(4)
         if len(marker) < 4:
             raise HeaderCut(f"truncated JPEG: ends at byte {pos} inside the header segments ({size} bytes)")
         if marker[0] != 0xFF:
-            raise HeaderCut(f"corrupt JPEG: no segment marker at byte {pos}")
+            found = _next_ff(fh, pos, stray_budget)
+            if found is None:
+                raise HeaderCut(f"corrupt JPEG: no segment marker at byte {pos} nor in the {min(stray_budget, size - pos)} bytes after it")
+            log.debug("JPEG: skipped %d stray bytes at byte %d", found - pos, pos)
+            stray_budget -= found - pos
+            pos = found
+            continue
         code = marker[1]
         if code == 0xFF:  # fill byte
             pos += 1
             continue
-        if code in (0x01, 0xD8) or 0xD0 <= code <= 0xD7:  # markers without a length
+        if code in (0x00, 0x01, 0xD8) or 0xD0 <= code <= 0xD7:  # markers without a length (0x00: a stuffed 0xFF)
             pos += 2
             continue
         if code == 0xD9:  # end of image
@@ -55,6 +70,22 @@ def jpeg_segments(fh: BinaryIO, size: int, start: int = 0) -> Iterator[tuple[int
             raise UnreadableImage(f"corrupt JPEG: segment 0xFF{code:02X} at byte {pos} has length {length}")
         yield pos, code, length
         pos += 2 + length
+    raise HeaderCut(f"corrupt JPEG: more than {MAX_SEGMENTS} segments before the image data")
+
+
+def _next_ff(fh: BinaryIO, pos: int, budget: int) -> int | None:
+    """The offset of the first 0xFF byte at or after `pos`, looking at most `budget` bytes ahead."""
+    searched = 0
+    while searched < budget:
+        fh.seek(pos + searched)
+        chunk = fh.read(min(_STRAY_CHUNK, budget - searched))
+        if not chunk:
+            return None
+        at = chunk.find(b"\xff")
+        if at >= 0:
+            return pos + searched + at
+        searched += len(chunk)
+    return None
 
 
 def locate_jpeg(fh: BinaryIO, size: int, start: int = 0) -> Layout:
