@@ -4,8 +4,10 @@ and for the map's thumbnails).
 JPEGs are decoded at a reduced scale (`Image.draft`), which makes a 12 MP photo several times
 faster to shrink than a full decode. Other formats decode at full size, so a pixel budget
 guards against decompression bombs (a 140 kB PNG can declare 12000x12000 pixels). Raw camera
-files Pillow cannot decode are read through the JPEG preview they embed. HEIC/HEIF through
-pillow_heif. Every failure is an UnreadableImage with the reason.
+files Pillow cannot decode are read through the JPEG preview they embed, searched for in the
+first RAW_SEARCH_BYTES only and read in chunks, so a 2 GB file costs a few MB of memory. HEIC/HEIF
+through pillow_heif. Files are opened with `open_regular` (never a FIFO or a device). Every
+failure is an UnreadableImage with the reason.
 """
 
 from __future__ import annotations
@@ -13,17 +15,25 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from typing import BinaryIO
 
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from geolocator.errors import UnreadableImage
+from geolocator.fileio import open_regular
 
 pillow_heif.register_heif_opener()
 
 MAX_DECODE_PIXELS = 60_000_000  # after draft scaling: ~180 MB as RGB; a 50 MP TIFF/PNG/HEIC still fits
 RAW_EXTENSIONS = {".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".orf", ".rw2", ".raf", ".pef", ".srw", ".raw", ".rwl", ".3fr", ".iiq", ".x3f", ".erf", ".kdc", ".mrw", ".mos"}
 MIN_PREVIEW_PX = 320  # a raw's embedded preview smaller than this is a thumbnail, not worth sending
+RAW_SEARCH_BYTES = 64 * 1024 * 1024  # raws keep their previews near the start; never search further
+MAX_PREVIEW_BYTES = 32 * 1024 * 1024  # the largest embedded JPEG we read (a full-size preview is ~2-12 MB)
+MAX_PREVIEW_CANDIDATES = 32  # JPEG start markers tried (nested thumbnails, false hits in sensor data)
+_PROBE_BYTES = 256 * 1024  # enough for a JPEG's headers (APP segments are at most 64 kB each)
+_CHUNK = 1024 * 1024
+_SOI = b"\xff\xd8\xff"
 _ORIENTATION = 0x0112
 
 
@@ -32,9 +42,17 @@ def jpeg_copy(path: Path, max_px: int, quality: int, resample: Image.Resampling 
 
     Raises UnreadableImage (with the reason) when the file cannot be decoded.
     """
+    return encode_jpeg(decode(path, max_px, resample), quality)
+
+
+def decode(path: Path, max_px: int, resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
+    """`path` decoded: upright, RGB, longest side <= max_px. Raises UnreadableImage with the reason."""
     try:
-        image = _open(path, max_px)
-        return _encode(image, max_px, quality, resample)
+        with open_regular(path) as fh:
+            image = _open(fh, path, max_px)
+            image = _to_rgb(ImageOps.exif_transpose(image))
+            image.thumbnail((max_px, max_px), resample)
+            return image
     except UnreadableImage:
         raise
     except Image.DecompressionBombError as exc:
@@ -45,15 +63,23 @@ def jpeg_copy(path: Path, max_px: int, quality: int, resample: Image.Resampling 
         raise UnreadableImage(f"{path.name}: cannot decode image: {exc}") from None
 
 
-def _open(path: Path, max_px: int) -> Image.Image:
+def encode_jpeg(image: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    # No exif=, icc_profile= or comment=: Pillow writes none of them unless asked.
+    image.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
+
+
+def _open(fh: BinaryIO, path: Path, max_px: int) -> Image.Image:
+    """The decoded image (or a raw's preview), loaded while `fh` is open."""
     if path.suffix.lower() in RAW_EXTENSIONS:
-        preview = _raw_preview(path)
+        preview = _raw_preview(fh, max_px)
         if preview is not None:
             return preview
     try:
-        image = Image.open(path)
+        image = Image.open(fh)
     except UnidentifiedImageError:
-        preview = _raw_preview(path)
+        preview = _raw_preview(fh, max_px)
         if preview is None:
             raise
         return preview
@@ -62,7 +88,10 @@ def _open(path: Path, max_px: int) -> Image.Image:
     if width * height > MAX_DECODE_PIXELS:
         image.close()
         raise UnreadableImage(f"{path.name}: {width}x{height} pixels is too large to decode safely (limit {MAX_DECODE_PIXELS // 1_000_000} MP)")
-    image.load()
+    try:
+        image.load()
+    except RuntimeError as exc:  # pillow_heif reports libheif's refusals so ("Security limit exceeded: ...")
+        raise UnreadableImage(f"{path.name}: cannot decode image: {exc}") from None
     return image
 
 
@@ -74,56 +103,65 @@ def _draft(image: Image.Image, max_px: int) -> None:
         image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
 
 
-def _raw_preview(path: Path) -> Image.Image | None:
+def _raw_preview(fh: BinaryIO, max_px: int) -> Image.Image | None:
     """The largest JPEG embedded in a raw file, oriented like the raw; None when there is none."""
-    data = path.read_bytes()
-    best: Image.Image | None = None
-    start, tries = 0, 0
-    while tries < 32:
-        start = data.find(b"\xff\xd8\xff", start)
-        if start < 0:
-            break
-        tries += 1
+    sizes: list[tuple[int, int]] = []  # (area, offset)
+    for offset in _jpeg_starts(fh):
+        fh.seek(offset)
         try:
-            candidate = Image.open(io.BytesIO(data[start:]))
-            if candidate.format == "JPEG" and (best is None or _area(candidate) > _area(best)):
-                candidate.load()
-                best = candidate
+            with Image.open(io.BytesIO(fh.read(_PROBE_BYTES))) as candidate:
+                if candidate.format == "JPEG":
+                    sizes.append((candidate.size[0] * candidate.size[1], offset))
         except (OSError, ValueError, SyntaxError):
-            pass
-        start += 3
-    if best is None or max(best.size) < MIN_PREVIEW_PX:
-        return None
-    if not best.getexif().get(_ORIENTATION):
-        orientation = _tiff_orientation(path)
-        if orientation:
-            exif = best.getexif()
-            exif[_ORIENTATION] = orientation
-            best.info["exif"] = exif.tobytes()
-    return best
+            continue
+    for _, offset in sorted(sizes, reverse=True):
+        fh.seek(offset)
+        try:
+            best = Image.open(io.BytesIO(fh.read(MAX_PREVIEW_BYTES)))
+            if max(best.size) < MIN_PREVIEW_PX:
+                return None
+            _draft(best, max_px)
+            best.load()
+        except (OSError, ValueError, SyntaxError):
+            continue
+        if not best.getexif().get(_ORIENTATION):
+            orientation = _tiff_orientation(fh)
+            if orientation:
+                exif = best.getexif()
+                exif[_ORIENTATION] = orientation
+                best.info["exif"] = exif.tobytes()
+        return best
+    return None
 
 
-def _area(image: Image.Image) -> int:
-    return image.size[0] * image.size[1]
+def _jpeg_starts(fh: BinaryIO) -> list[int]:
+    """Offsets of JPEG start markers in the first RAW_SEARCH_BYTES, read a chunk at a time."""
+    found: list[int] = []
+    fh.seek(0)
+    position, tail = 0, b""
+    while position < RAW_SEARCH_BYTES and len(found) < MAX_PREVIEW_CANDIDATES:
+        chunk = fh.read(min(_CHUNK, RAW_SEARCH_BYTES - position))
+        if not chunk:
+            break
+        data, base = tail + chunk, position - len(tail)
+        start = data.find(_SOI)
+        while start >= 0 and len(found) < MAX_PREVIEW_CANDIDATES:
+            found.append(base + start)
+            start = data.find(_SOI, start + 1)
+        tail = data[-(len(_SOI) - 1):]  # a marker cut by the chunk boundary is found next time
+        position += len(chunk)
+    return found
 
 
-def _tiff_orientation(path: Path) -> int | None:
+def _tiff_orientation(fh: BinaryIO) -> int | None:
     """The Orientation of a TIFF-based raw's first IFD, read without decoding any pixels."""
+    fh.seek(0)
     try:
-        with Image.open(path) as container:
-            return container.getexif().get(_ORIENTATION)
+        with Image.open(fh) as container:
+            value = container.getexif().get(_ORIENTATION)
+            return int(value) if value else None
     except (OSError, ValueError, SyntaxError):
         return None
-
-
-def _encode(image: Image.Image, max_px: int, quality: int, resample: Image.Resampling) -> bytes:
-    image = ImageOps.exif_transpose(image)
-    image = _to_rgb(image)
-    image.thumbnail((max_px, max_px), resample)
-    out = io.BytesIO()
-    # No exif=, icc_profile= or comment=: Pillow writes none of them unless asked.
-    image.save(out, "JPEG", quality=quality, optimize=True)
-    return out.getvalue()
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -11,6 +11,13 @@ Use it as a context manager (or through the `fake_ollama` fixture in a test modu
         fake.hang(3.0, times=1)                 # the next request waits 3 s before answering
         fake.down(); ...; fake.up()             # stop listening (connection refused), then listen
                                                 # again on the same port: an outage and recovery
+        fake.misbehave(Trick.ENDLESS)           # a hostile or broken server, to /api/chat by default:
+        fake.misbehave(Trick.HUGE, size=800 << 20)   # ENDLESS: chunked NDJSON that never ends; HUGE:
+        fake.misbehave(Trick.DRIP, interval=0.2)     # one answer of `size` bytes; DRIP: a byte every
+        fake.misbehave(Trick.DRIP_HEADERS)           # `interval` s of the body (or of endless headers);
+        fake.misbehave(Trick.REDIRECT, location=u)   # REDIRECT: HTTP 307 to `location`.
+        fake.misbehave(None)                    # behave again. Big answers are generated as they
+                                                # are sent: the fake itself stays small.
         fake.requests                           # every request: Request(method, path, body)
         fake.chat_requests[-1].images()         # the decoded images of the last chat request
 
@@ -28,11 +35,13 @@ any hang at once and joins the server thread, so no thread outlives a test.
 from __future__ import annotations
 
 import base64
+import contextlib
+import enum
 import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -65,6 +74,23 @@ class Request:
         return [base64.b64decode(image) for message in messages for image in message.get("images") or []]
 
 
+class Trick(enum.Enum):
+    ENDLESS = "endless"
+    HUGE = "huge"
+    DRIP = "drip"
+    DRIP_HEADERS = "drip headers"
+    REDIRECT = "redirect"
+
+
+@dataclass(frozen=True)
+class _Misbehaviour:
+    trick: Trick
+    size: int = 800 << 20
+    interval: float = 1.0
+    location: str = "http://127.0.0.1:9/api/chat"
+    sent: list[int] = field(default_factory=lambda: [0])  # bytes of the body sent so far (mutable cell)
+
+
 def _full_name(name: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
@@ -92,6 +118,8 @@ class FakeOllama:
         self._answers: list[str] = [DEFAULT_ANSWER]
         self._failure: tuple[int, str, _Rule] | None = None
         self._hang: tuple[float, _Rule] | None = None
+        self._trick: tuple[_Misbehaviour, _Rule] | None = None
+        self.tricks_played: list[_Misbehaviour] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -158,6 +186,11 @@ class FakeOllama:
         with self._lock:
             self._hang = None if seconds is None else (seconds, _Rule(times, (path,) if path else None))
 
+    def misbehave(self, trick: Trick | None, times: int | None = None, path: str | None = "/api/chat", **params: Any) -> None:
+        """Answer with `trick` (see the module docstring) `times` times or until `misbehave(None)`."""
+        with self._lock:
+            self._trick = None if trick is None else (_Misbehaviour(trick, **params), _Rule(times, (path,) if path else None))
+
     def install(self, name: str, capabilities: list[str] | None = None) -> None:
         with self._lock:
             self.models[_full_name(name)] = list(capabilities or ["completion", "vision"])
@@ -171,9 +204,13 @@ class FakeOllama:
         return [r for r in self.requests if r.path == "/api/chat"]
 
     # -- serving (called from the handler threads) ---------------------------------------------
-    def _respond(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def _respond(self, method: str, path: str, body: Any) -> tuple[int, Any] | _Misbehaviour:
         with self._lock:
             self.requests.append(Request(method, path, body))
+            if self._trick and self._trick[1].applies(path):
+                self._trick[1].use()
+                self.tricks_played.append(self._trick[0])
+                return self._trick[0]
             hang = failure = None
             if self._hang and self._hang[1].applies(path):
                 self._hang[1].use()
@@ -276,7 +313,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str, body: Any) -> None:
         fake = self.server.fake
-        status, payload = fake._respond(method, self.path.split("?")[0], body)
+        response = fake._respond(method, self.path.split("?")[0], body)
+        if isinstance(response, _Misbehaviour):
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client stopped reading
+                self._misbehave(response, fake._stopping)
+            self.close_connection = True
+            return
+        status, payload = response
         stream = isinstance(body, dict) and body.get("stream", True) and self.path == "/api/chat" and status == 200
         if stream:  # NDJSON: the content, then the final object with the statistics
             first = {**payload, "done": False, "done_reason": None}
@@ -284,6 +327,57 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, None, (json.dumps(first) + "\n" + json.dumps(last) + "\n").encode(), "application/x-ndjson")
         else:
             self._send(status, payload)
+
+    def _misbehave(self, trick: _Misbehaviour, stopping: threading.Event) -> None:
+        match trick.trick:
+            case Trick.REDIRECT:
+                self.send_response(307)
+                self.send_header("Location", trick.location)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+            case Trick.ENDLESS:  # NDJSON parts that never end, as a streamed chat answer would
+                self._start(200, "application/x-ndjson", {"Transfer-Encoding": "chunked"})
+                line = json.dumps({"model": "qwen2.5vl", "message": {"role": "assistant", "content": "la " * 20}, "done": False}).encode() + b"\n"
+                chunk = b"%x\r\n%s\r\n" % (len(line) * 64, line * 64)
+                while not stopping.is_set():
+                    self.wfile.write(chunk)
+                    trick.sent[0] += len(line) * 64
+            case Trick.HUGE:  # one JSON answer of trick.size bytes: a string of "a"s
+                self._start(200, "application/json", {"Content-Length": str(trick.size)})
+                head, tail = b'{"model": "qwen2.5vl", "message": {"role": "assistant", "content": "', b'"}, "done": true}'
+                self.wfile.write(head)
+                block, left = b"a" * 65536, trick.size - len(head) - len(tail)
+                while left > 0 and not stopping.is_set():
+                    self.wfile.write(block[: min(left, len(block))])
+                    left -= len(block)
+                    trick.sent[0] = trick.size - left
+                self.wfile.write(tail)
+            case Trick.DRIP:  # a valid answer, a byte every trick.interval seconds
+                data = json.dumps({"model": "qwen2.5vl", "message": {"role": "assistant", "content": DEFAULT_ANSWER}, "done": True}).encode()
+                self._start(200, "application/json", {"Content-Length": str(len(data))})
+                for i in range(len(data)):
+                    if stopping.wait(trick.interval):
+                        return
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+                    trick.sent[0] = i + 1
+            case Trick.DRIP_HEADERS:  # the status line, then a header that never ends
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                self.wfile.flush()
+                while not stopping.wait(trick.interval):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                    trick.sent[0] += 1
+
+    def _start(self, status: int, kind: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
 
     def _send(self, status: int, payload: Any, data: bytes | None = None, kind: str = "application/json; charset=utf-8") -> None:
         data = data if data is not None else json.dumps(payload).encode()

@@ -19,6 +19,12 @@ Errors mean exactly one thing each, so the caller can act on them:
   [ollama] max_image_px or update Ollama/the model. It is not "no location" (the photo was
   never seen) and retrying later is right once the configuration is fixed.
 - UnreadableImage: the file cannot be decoded (nothing to do with Ollama).
+
+Every request is bounded by `transport.BoundedTransport`: the whole request, not each read, ends
+within [ollama] timeout; at most MAX_RESPONSE_BYTES are read; a redirect is refused, never
+followed. A server that breaks these (an endless or huge answer, a byte-a-second drip, a
+redirect) is an AIUnavailable naming what it did. Proxies from the environment are not used:
+their transport would escape these bounds, and Ollama runs on this machine or the LAN.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import httpx
 import ollama
 
 from geolocator.ai import answer, imageprep, prompt
+from geolocator.ai.transport import BoundedTransport, Redirected, ResponseTooLarge, refuse_redirect
 from geolocator.config import OllamaConfig
 from geolocator.errors import AIUnavailable, ModelMissing
 from geolocator.record import AIEstimate
@@ -43,6 +50,11 @@ NUM_CTX = 8192  # a 1344 px image is ~2,300 qwen2.5vl tokens; the prompt ~350; t
 NUM_PREDICT = 512
 KEEP_ALIVE = "10m"  # keep the model loaded between photos of a batch, free it when idle
 MIN_RETRY_PX = 448  # below this a smaller image would not help a model that rejects the request
+MAX_RESPONSE_BYTES = 512 * 1024  # a real answer is < 4 kB; /api/show with a long licence ~50 kB
+PROBE_SECONDS = 5.0  # /api/version answers at once when Ollama is up
+# What a request can raise that `_unavailable` explains (pydantic's errors are ValueErrors); anything
+# else is a bug and propagates.
+REQUEST_ERRORS = (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError, Redirected, ResponseTooLarge)
 
 
 class AILocator:
@@ -52,7 +64,15 @@ class AILocator:
         self.config = config
         self.model = config.model
         self.host = config.host
-        self._client = ollama.Client(host=config.host, timeout=config.timeout)
+        self._transport = BoundedTransport()
+        self._client = ollama.Client(
+            host=config.host,
+            timeout=config.timeout,
+            follow_redirects=False,
+            transport=self._transport,
+            trust_env=False,
+            event_hooks={"response": [refuse_redirect]},
+        )
         self._lock = threading.Lock()
         self._ready: str | None = None  # the last successful check's description
 
@@ -60,7 +80,7 @@ class AILocator:
     def check(self) -> str:
         """One line describing a ready server and model; raises AIUnavailable / ModelMissing."""
         try:
-            version = self._version()
+            version = self._version(self.config.timeout)
             show = self._call(self._client.show, self.model)
         except AIUnavailable:
             with self._lock:
@@ -77,6 +97,10 @@ class AILocator:
         with self._lock:
             self._ready = description
         return description
+
+    def probe(self) -> str:
+        """Ollama's version, asked cheaply (one small GET, a few seconds at most); raises AIUnavailable."""
+        return self._version(min(PROBE_SECONDS, self.config.timeout))
 
     def estimate(self, path: Path) -> AIEstimate:
         """Where `path` was taken, as far as the model can tell (lat/lon None: it could not)."""
@@ -100,41 +124,45 @@ class AILocator:
     def _chat(self, image: bytes) -> str:
         """The model's answer text. ResponseError is left to the caller; the rest is mapped."""
         try:
-            response = self._client.chat(
-                model=self.model,
-                messages=[{"role": "user", "content": prompt.PROMPT, "images": [image]}],
-                format=prompt.SCHEMA,
-                options={"temperature": 0, "num_ctx": NUM_CTX, "num_predict": NUM_PREDICT},
-                think=False,
-                keep_alive=KEEP_ALIVE,
-            )
+            with self._transport.budget(self.config.timeout, MAX_RESPONSE_BYTES):
+                response = self._client.chat(
+                    model=self.model,
+                    messages=[{"role": "user", "content": prompt.PROMPT, "images": [image]}],
+                    format=prompt.SCHEMA,
+                    options={"temperature": 0, "num_ctx": NUM_CTX, "num_predict": NUM_PREDICT},
+                    think=False,
+                    keep_alive=KEEP_ALIVE,
+                )
         except ollama.ResponseError:
             with self._lock:
                 self._ready = None
             raise
-        except Exception as exc:
+        except REQUEST_ERRORS as exc:
             raise self._unavailable(exc) from None
         if response.done_reason == "length":
             log.warning("the model's answer was cut at %d tokens", NUM_PREDICT)
         return response.message.content or ""
 
-    def _version(self) -> str:
+    def _version(self, seconds: float) -> str:
         # The official client has no version(); reuse its HTTP client (same host, timeout, headers).
         try:
-            reply = self._client._client.get("/api/version")
+            with self._transport.budget(seconds, MAX_RESPONSE_BYTES):
+                reply = self._client._client.get("/api/version")
             reply.raise_for_status()
-            return str(reply.json().get("version", "?"))
+            data = reply.json()
+            return str(data.get("version", "?")) if isinstance(data, dict) else "?"
         except httpx.HTTPStatusError as exc:
             raise self._unavailable(ollama.ResponseError(exc.response.text, exc.response.status_code)) from None
         except ValueError:
             raise AIUnavailable(f"{self.host} answered /api/version with something that is not JSON: is it an Ollama server?") from None
-        except Exception as exc:
+        except REQUEST_ERRORS as exc:
             raise self._unavailable(exc) from None
 
     def _call(self, method: Any, *args: Any) -> Any:
         try:
-            return method(*args)
-        except Exception as exc:
+            with self._transport.budget(self.config.timeout, MAX_RESPONSE_BYTES):
+                return method(*args)
+        except REQUEST_ERRORS as exc:
             raise self._unavailable(exc) from None
 
     def _unavailable(self, exc: BaseException) -> AIUnavailable:
@@ -157,6 +185,10 @@ class AILocator:
             if status >= 500:
                 return AIUnavailable(f"Ollama at {host} failed (HTTP {status}: {reason}): try later")
             return AIUnavailable(f"Ollama at {host} answered HTTP {status}: {reason}: try later")
+        if isinstance(exc, Redirected):
+            return AIUnavailable(f"{host} answered with a redirect ({exc}), which is not followed: set [ollama] host to the Ollama server's own address")
+        if isinstance(exc, ResponseTooLarge):
+            return AIUnavailable(f"Ollama at {host} sent {exc} in one answer; reading stopped there (a real answer is a few kB): is it an Ollama server? Try later")
         if isinstance(exc, httpx.TimeoutException):
             return AIUnavailable(f"Ollama at {host} did not answer within {self.config.timeout:g} s: try later (or raise [ollama] timeout)")
         if isinstance(exc, (ConnectionError, httpx.ConnectError)):
