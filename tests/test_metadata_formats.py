@@ -4,6 +4,7 @@ reading of the same file (`exiftool -n -j`), so the expected values are not ours
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -398,14 +399,14 @@ def test_corrupt_files_raise_unreadable_image(tmp_path, name):
 
 @pytest.mark.timeout(20)
 def test_not_a_file(tmp_path):
-    with pytest.raises(UnreadableImage, match="is a directory"):
+    with pytest.raises(UnreadableImage, match=r"not a regular file \(a folder\)"):
         read_metadata(tmp_path)
     with pytest.raises(UnreadableImage, match="no such file"):
         read_metadata(tmp_path / "missing.jpg")
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)
-    with pytest.raises(UnreadableImage, match="not a regular file"):
-        read_metadata(fifo)  # must not block waiting for a writer
+    with pytest.raises(UnreadableImage, match=r"not a regular file \(a FIFO\)"):
+        read_metadata(fifo)  # must not block waiting for a writer (test_metadata_bounds.py runs it in a process)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -430,10 +431,8 @@ def test_pathological_ifds_end_quickly(tmp_path):
     for name, data in cases.items():
         path = tmp_path / name
         path.write_bytes(exif_jpeg(data) if name != "past.tif" else data)
-        try:
+        with contextlib.suppress(UnreadableImage):
             read_metadata(path)
-        except UnreadableImage:
-            pass
 
 
 @pytest.mark.timeout(20)

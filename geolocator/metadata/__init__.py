@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from geolocator.errors import UnreadableImage
+from geolocator.fileio import NotRegularFile, open_regular
 from geolocator.metadata import bmff, containers, xmp
 from geolocator.metadata.exif import ExifFields, fields_from_values, read_tiff_blocks
 from geolocator.metadata.formats import HEAD_SIZE, Kind, describe_start, sniff
@@ -83,12 +83,9 @@ def read_metadata(path: Path) -> PhotoMetadata:
 
 def _open(path: Path) -> BinaryIO:
     try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise UnreadableImage("is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            raise UnreadableImage("not a regular file")  # a FIFO or device would block or never end
-        return open(path, "rb")
+        return open_regular(path)
+    except NotRegularFile as exc:  # a FIFO, device, socket or folder: never waited on
+        raise UnreadableImage(exc.strerror or "not a regular file") from None
     except FileNotFoundError:
         raise UnreadableImage("no such file") from None
     except PermissionError:

@@ -78,6 +78,11 @@ class _Reader:
         self.pos += size
         return int.from_bytes(chunk, "big")
 
+    def skip(self, size: int) -> None:
+        if self.pos + size > len(self.data):
+            raise UnreadableImage(f"corrupt HEIF: {self.what} box is truncated")
+        self.pos += size
+
     def cstring(self) -> bytes:
         end = self.data.find(b"\0", self.pos)
         end = len(self.data) if end < 0 else end
@@ -137,13 +142,12 @@ def _parse_iloc(data: bytes) -> dict[int, tuple[int, int, int]]:
         reader.uint(2)  # data reference index
         base = reader.uint(base_offset_size)
         extents = reader.uint(2)
-        first: tuple[int, int] | None = None
-        for _ in range(extents):
-            reader.uint(index_size)
-            extent = (reader.uint(offset_size), reader.uint(length_size))
-            first = first or extent
-        if first is not None:
-            locations[item_id] = (method, base + first[0], first[1])
+        if not extents:
+            continue
+        reader.uint(index_size)
+        first = (reader.uint(offset_size), reader.uint(length_size))
+        reader.skip((extents - 1) * (index_size + offset_size + length_size))  # one step, even for 65535 empty extents
+        locations[item_id] = (method, base + first[0], first[1])
     return locations
 
 
@@ -161,11 +165,11 @@ def locate_heif(fh: BinaryIO, size: int) -> Layout:
     locations: dict[int, tuple[int, int, int]] = {}
     idat_start = None
     for box in iter_boxes(fh, meta.start + 4, meta.end):  # meta is a full box: skip version/flags
-        if box.type == b"iinf":
+        if box.type == b"iinf" and not items:
             items = _parse_iinf(read_payload(fh, box, limit=4 << 20))
-        elif box.type == b"iloc":
+        elif box.type == b"iloc" and not locations:
             locations = _parse_iloc(read_payload(fh, box, limit=4 << 20))
-        elif box.type == b"idat":
+        elif box.type == b"idat" and idat_start is None:
             idat_start = box.start
     for item_id, item in items.items():
         if item_id not in locations:
@@ -187,7 +191,7 @@ def locate_heif(fh: BinaryIO, size: int) -> Layout:
                 if found is not None:
                     layout.tiff.append(TiffBlock(found))
         elif item.type == b"mime" and b"rdf+xml" in item.content_type:
-            layout.xmp.append(Span(offset, length))
+            layout.add_xmp(Span(offset, length))
     return layout
 
 
@@ -196,15 +200,14 @@ def locate_cr3(fh: BinaryIO, size: int) -> Layout:
     each a complete TIFF structure; a top-level XMP uuid box holds the XMP packet."""
     layout = Layout()
     for top in iter_boxes(fh, 0, size):
-        if top.type == b"moov":
-            for box in iter_boxes(fh, top.start, top.end):
-                if box.type == b"uuid" and read_payload(fh, box, limit=16) == CANON_UUID:
-                    for cmt in iter_boxes(fh, box.start + 16, box.end):
-                        role = _CMT_ROLES.get(cmt.type)
-                        if role is not None and tiff_at(fh, cmt.start) is not None:
-                            layout.tiff.append(TiffBlock(cmt.start, role))
+        if top.type == b"moov" and not layout.tiff:
+            canon = next((box for box in iter_boxes(fh, top.start, top.end) if box.type == b"uuid" and read_payload(fh, box, limit=16) == CANON_UUID), None)
+            for cmt in iter_boxes(fh, canon.start + 16, canon.end) if canon is not None else ():
+                role = _CMT_ROLES.get(cmt.type)
+                if role is not None and tiff_at(fh, cmt.start) is not None:
+                    layout.tiff.append(TiffBlock(cmt.start, role))
         elif top.type == b"uuid" and read_payload(fh, top, limit=16) == XMP_UUID:
-            layout.xmp.append(Span(top.start + 16, top.end - top.start - 16))
+            layout.add_xmp(Span(top.start + 16, top.end - top.start - 16))
         elif top.type == b"mdat":
             break  # metadata comes before the image data in CR3
     return layout
@@ -223,5 +226,5 @@ def locate_jxl(fh: BinaryIO, size: int) -> Layout:
             if found is not None:
                 layout.tiff.append(TiffBlock(found))
         elif box.type == b"xml ":
-            layout.xmp.append(Span(box.start, box.end - box.start))
+            layout.add_xmp(Span(box.start, box.end - box.start))
     return layout

@@ -102,7 +102,7 @@ def locate_jpeg(fh: BinaryIO, size: int, start: int = 0) -> Layout:
                 if found is not None:
                     layout.tiff.append(TiffBlock(found))
             elif ident == XMP_JPEG_ID:
-                layout.xmp.append(Span(pos + 4 + len(XMP_JPEG_ID), length - 2 - len(XMP_JPEG_ID)))
+                layout.add_xmp(Span(pos + 4 + len(XMP_JPEG_ID), length - 2 - len(XMP_JPEG_ID)))
     except HeaderCut:
         if layout.tiff or layout.xmp:
             return layout  # what the intact part holds
@@ -117,10 +117,10 @@ def locate_tiff(fh: BinaryIO, size: int) -> Layout:
 def locate_raf(fh: BinaryIO, size: int) -> Layout:
     """Fujifilm RAF: the header points (big-endian, at byte 84) to an embedded JPEG with the EXIF."""
     fh.seek(84)
-    pointer = fh.read(8)
-    if len(pointer) < 8:
+    pointer = fh.read(4)
+    if len(pointer) < 4:
         raise UnreadableImage("truncated RAF: header ends before the JPEG pointer")
-    offset, length = struct.unpack(">II", pointer)
+    (offset,) = struct.unpack(">I", pointer)
     fh.seek(offset)
     if offset + 4 > size or fh.read(3) != b"\xff\xd8\xff":
         raise UnreadableImage(f"corrupt RAF: no JPEG at byte {offset}")
@@ -147,10 +147,9 @@ def locate_png(fh: BinaryIO, size: int) -> Layout:
             found = tiff_at(fh, pos + 8)
             if found is not None:
                 layout.tiff.append(TiffBlock(found))
-        elif kind == b"iTXt" and length < MAX_XMP:
-            if fh.read(18) == b"XML:com.adobe.xmp\0":
-                fh.seek(pos + 8)
-                layout.xmp.append(png_itxt_text(fh.read(length)))
+        elif kind == b"iTXt" and length < MAX_XMP and layout.wants_xmp and fh.read(18) == b"XML:com.adobe.xmp\0":
+            fh.seek(pos + 8)
+            layout.add_xmp(png_itxt_text(fh.read(length)))
         pos += 12 + length
     return layout
 
@@ -197,6 +196,6 @@ def locate_webp(fh: BinaryIO, size: int) -> Layout:
             if found is not None:
                 layout.tiff.append(TiffBlock(found))
         elif kind == b"XMP ":
-            layout.xmp.append(Span(pos + 8, length))
+            layout.add_xmp(Span(pos + 8, length))
         pos += 8 + length + (length & 1)
     return layout

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 from exifread.core.exif_header import ExifHeader
 
 from geolocator.metadata import dates, gps
-from geolocator.metadata.layout import Role, Span, TiffBlock
+from geolocator.metadata.layout import MAX_PACKETS, Role, Span, TiffBlock
 
 MAX_ENTRIES = 1000  # entries per IFD; real files have < 100
 MAX_COUNT = 4096  # values per tag we decode; ours have at most a few dozen
@@ -74,7 +74,7 @@ class _TiffWalk:
                 pointers.append((hdr.s2n(entry + 8, 4), Role.EXIF if tag == _EXIF_POINTER else Role.GPS))
             elif role is Role.IFD0 and tag == _XMP_TAG:
                 count = hdr.s2n(entry + 4, 4)
-                if count > 4:
+                if count > 4 and len(self.xmp) < MAX_PACKETS:
                     self.xmp.append(Span(self.offset + hdr.s2n(entry + 8, 4), count))
             elif tag in wanted and wanted[tag] not in self.values and hdr.s2n(entry + 4, 4) <= MAX_COUNT:
                 name = wanted[tag]

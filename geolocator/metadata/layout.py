@@ -26,9 +26,20 @@ class Span:
     length: int
 
 
+MAX_PACKETS = 4  # XMP packets kept per file: one is the rule, a few are seen, thousands are an attack
+
+
 @dataclass
 class Layout:
     tiff: list[TiffBlock] = field(default_factory=list)
     # XMP packets: where they are (decoded only when EXIF has no GPS), or their text when the
     # container had to be unpacked to find them (a compressed PNG iTXt chunk).
     xmp: list[Span | bytes] = field(default_factory=list)
+
+    @property
+    def wants_xmp(self) -> bool:
+        return len(self.xmp) < MAX_PACKETS
+
+    def add_xmp(self, packet: Span | bytes) -> None:
+        if self.wants_xmp:
+            self.xmp.append(packet)

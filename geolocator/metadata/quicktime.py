@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
@@ -28,6 +28,8 @@ _KEY_MODEL = b"com.apple.quicktime.model"
 _WANTED_KEYS = frozenset({_KEY_LOCATION, _KEY_DATE, _KEY_MAKE, _KEY_MODEL})
 _EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
 MAX_KEYED_VALUE = 4096  # bytes kept of one ilst value; ours are a few dozen
+MAX_TRACKS = 32  # tracks searched for a loci box; real movies have a handful
+MAX_LOCI = 8  # loci boxes read from the movie's user data (one per language)
 
 
 class LociRole(enum.Enum):
@@ -143,33 +145,23 @@ def read_quicktime(fh: BinaryIO, size: int) -> ExifFields:
     moov = find_box(fh, 0, size, b"moov")
     if moov is None:
         return ExifFields()
-    keyed: dict[bytes, bytes] = {}
-    udta_text: dict[bytes, str] = {}
-    loci: list[Loci] = []  # the movie's own first, then its tracks'
-    track_loci: list[Loci] = []
-    created: str | None = None
+    # Only the first box of each kind is read, and a few tracks: repeats in a crafted file cost nothing.
+    firsts: dict[bytes, Box] = {}
+    tracks: list[Box] = []
     for box in iter_boxes(fh, moov.start, moov.end):
-        if box.type == b"mvhd":
-            created = _mvhd_time(fh, box)
-        elif box.type == b"meta":
-            keyed = {**_keyed_values(fh, box), **keyed}
-        elif box.type == b"udta":
-            for child in iter_boxes(fh, box.start, box.end):
-                if child.type in (b"\xa9xyz", b"\xa9mak", b"\xa9mod"):
-                    udta_text[child.type] = _udta_text(read_payload(fh, child, limit=4096))
-                elif child.type == b"meta":
-                    keyed = {**keyed, **_keyed_values(fh, child)}
-                elif child.type == b"loci":
-                    loci.extend(_parsed_loci(fh, child))
-        elif box.type == b"trak" and not track_loci:
-            udta = find_box(fh, box.start, box.end, b"udta")
-            loci_box = find_box(fh, udta.start, udta.end, b"loci") if udta is not None else None
-            if loci_box is not None:
-                track_loci.extend(_parsed_loci(fh, loci_box))
+        if box.type == b"trak":
+            if len(tracks) < MAX_TRACKS:
+                tracks.append(box)
+        else:
+            firsts.setdefault(box.type, box)
+    created = _mvhd_time(fh, firsts[b"mvhd"]) if b"mvhd" in firsts else None
+    user = _user_data(fh, firsts[b"udta"]) if b"udta" in firsts else _UserData()
+    keyed = {**user.keyed, **(_keyed_values(fh, firsts[b"meta"]) if b"meta" in firsts else {})}
+    loci = [*user.loci, *_track_loci(fh, tracks)] if not user.loci else user.loci
     parsed = (
         gps.parse_iso6709(_decode(keyed.get(_KEY_LOCATION)))
-        or gps.parse_iso6709(udta_text.get(b"\xa9xyz"))
-        or next(((p.lat, p.lon, p.altitude) for p in (*loci, *track_loci) if p.role in (LociRole.SHOOTING, LociRole.REAL)), None)
+        or gps.parse_iso6709(user.text.get(b"\xa9xyz"))
+        or next(((p.lat, p.lon, p.altitude) for p in loci if p.role in (LociRole.SHOOTING, LociRole.REAL)), None)
     )
     point = gps.valid_point(parsed[0], parsed[1]) if parsed else None
     return ExifFields(
@@ -177,9 +169,39 @@ def read_quicktime(fh: BinaryIO, size: int) -> ExifFields:
         lon=point[1] if point else None,
         altitude=gps.signed_altitude(parsed[2], 0) if point and parsed else None,
         taken_at=dates.iso_datetime(_decode(keyed.get(_KEY_DATE))) or created,
-        make=_decode(keyed.get(_KEY_MAKE)) or (udta_text.get(b"\xa9mak") or "").strip() or None,
-        model=_decode(keyed.get(_KEY_MODEL)) or (udta_text.get(b"\xa9mod") or "").strip() or None,
+        make=_decode(keyed.get(_KEY_MAKE)) or (user.text.get(b"\xa9mak") or "").strip() or None,
+        model=_decode(keyed.get(_KEY_MODEL)) or (user.text.get(b"\xa9mod") or "").strip() or None,
     )
+
+
+@dataclass(frozen=True)
+class _UserData:
+    text: dict[bytes, str] = field(default_factory=dict)  # ©xyz, ©mak, ©mod
+    keyed: dict[bytes, bytes] = field(default_factory=dict)  # from udta/meta
+    loci: list[Loci] = field(default_factory=list)
+
+
+def _user_data(fh: BinaryIO, udta: Box) -> _UserData:
+    text: dict[bytes, str] = {}
+    loci: list[Loci] = []
+    meta: Box | None = None
+    for child in iter_boxes(fh, udta.start, udta.end):
+        if child.type in (b"\xa9xyz", b"\xa9mak", b"\xa9mod") and child.type not in text:
+            text[child.type] = _udta_text(read_payload(fh, child, limit=4096))
+        elif child.type == b"meta" and meta is None:
+            meta = child
+        elif child.type == b"loci" and len(loci) < MAX_LOCI:  # one per language
+            loci.extend(_parsed_loci(fh, child))
+    return _UserData(text, _keyed_values(fh, meta) if meta is not None else {}, loci)
+
+
+def _track_loci(fh: BinaryIO, tracks: list[Box]) -> list[Loci]:
+    for track in tracks:
+        udta = find_box(fh, track.start, track.end, b"udta")
+        loci = find_box(fh, udta.start, udta.end, b"loci") if udta is not None else None
+        if loci is not None:
+            return _parsed_loci(fh, loci)
+    return []
 
 
 def _parsed_loci(fh: BinaryIO, box: Box) -> list[Loci]:

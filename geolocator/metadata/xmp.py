@@ -13,6 +13,7 @@ from typing import BinaryIO
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from geolocator.fileio import open_regular
 from geolocator.metadata import dates, gps
 from geolocator.metadata.exif import ExifFields
 from geolocator.metadata.layout import Span
@@ -127,7 +128,7 @@ def read_sidecar(path: Path) -> ExifFields | None:
     """The first sidecar that exists and parses; unreadable sidecars are skipped, not errors."""
     for candidate in sidecar_paths(path):
         try:
-            with open(candidate, "rb") as fh:
+            with open_regular(candidate) as fh:  # a FIFO named NAME.xmp must not block
                 if not os.fstat(fh.fileno()).st_size:
                     continue
                 data = fh.read(MAX_PACKET)
