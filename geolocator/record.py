@@ -84,6 +84,9 @@ class PhotoRecord:
     lon: float | None = None
     altitude: float | None = None
     place: str | None = None
+    city: str | None = None  # the label's fields (places.PlaceName), for searching and grouping
+    region: str | None = None
+    country_code: str | None = None
     taken_at: str | None = None
     camera: str | None = None
     confidence: float | None = None
