@@ -13,7 +13,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from geolocator.errors import ConfigError
@@ -143,10 +143,12 @@ def _check_type(setting: Setting, value: Any, where: str) -> Any:
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}")
     if kind is list:
-        for item in value:
-            if not isinstance(item, setting.item):
-                raise ConfigError(f"{where}: expected a list of {_TYPE_NAMES[setting.item]}, found {item!r}")
-        return tuple(value)
+        item_kind = setting.item or str
+        items = cast("list[Any]", value)
+        for item in items:
+            if not isinstance(item, item_kind):
+                raise ConfigError(f"{where}: expected a list of {_TYPE_NAMES[item_kind]}, found {item!r}")
+        return tuple(items)
     return value
 
 

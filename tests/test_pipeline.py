@@ -75,7 +75,7 @@ def test_without_gps_the_photo_is_pending_for_the_ai_or_unlocated_without_it(tmp
 
 
 def test_without_a_capture_date_the_file_time_decides_the_folder(env):
-    config, store, pipeline = env
+    config, _, pipeline = env
     src = write_jpeg(config.paths.inbox / "synthetic.jpg", 1)
     when = time.mktime((2019, 7, 4, 12, 0, 0, 0, 0, -1))
     os.utime(src, (when, when))
@@ -136,69 +136,6 @@ def test_locate_is_pure_and_keeps_what_the_file_says():
     assert capture_time(task.metadata, 0).month == 1
 
 
-# -- crash recovery: the states a kill -9 can leave, built exactly --------------------------------
-def crashed_after_intent(config, src):
-    """Run the stages up to the intent record, then stop as a kill would."""
-    with Store(config.paths.database) as store:
-        pipeline = Pipeline(store, config)
-        st = src.stat()
-        task = Task(source=src, name=src.name, size=st.st_size, mtime=st.st_mtime)
-        task = pipeline.locate_stage(pipeline.read_stage(pipeline.duplicate_stage(pipeline.hash_stage(task))))
-        record, dest = pipeline.claim_stage(task)
-    return record, dest
-
-
-def recover(config):
-    with Store(config.paths.database) as store:
-        Pipeline(store, config).recover()
-        return {r.id: r for r in store.all()}
-
-
-def test_recovery_finishes_a_move_that_never_started(config):
-    src = copy_corpus(GPS_JPEGS[2], config.paths.inbox / "x.jpg")
-    record, dest = crashed_after_intent(config, src)
-    assert record.moving_from == str(src) and not dest.exists()
-    records = recover(config)
-    assert records[record.id].moving_from is None and dest.is_file() and not src.exists()
-
-
-def test_recovery_after_link_before_unlink_keeps_one_copy(config):
-    src = copy_corpus(GPS_JPEGS[2], config.paths.inbox / "x.jpg")
-    record, dest = crashed_after_intent(config, src)
-    os.link(src, dest)  # the first half of a same-filesystem move
-    records = recover(config)
-    assert records[record.id].moving_from is None and dest.is_file() and not src.exists()
-
-
-def test_recovery_after_the_move_just_clears_the_intent(config):
-    src = copy_corpus(GPS_JPEGS[2], config.paths.inbox / "x.jpg")
-    record, dest = crashed_after_intent(config, src)
-    os.rename(src, dest)
-    (dest.parent / f"{mover.TEMP_PREFIX}dead{mover.TEMP_SUFFIX}").write_bytes(b"partial copy")
-    records = recover(config)
-    assert records[record.id].moving_from is None
-    assert tree(config.paths.library) == [dest.relative_to(config.paths.library).as_posix()]  # the stale temporary copy is gone
-
-
-def test_recovery_when_the_file_is_gone_says_so(config):
-    src = copy_corpus(GPS_JPEGS[2], config.paths.inbox / "x.jpg")
-    record, dest = crashed_after_intent(config, src)
-    src.unlink()
-    records = recover(config)
-    assert records[record.id].status is Status.FAILED and records[record.id].moving_from is None
-    assert "disappeared" in records[record.id].error
-
-
-def test_a_move_that_failed_is_resumed_not_duplicated(config):
-    src = copy_corpus(GPS_JPEGS[3], config.paths.inbox / "y.jpg")
-    record, dest = crashed_after_intent(config, src)
-    with Store(config.paths.database) as store:
-        # The same file seen again (a rescan) without a restart in between: resume the intent.
-        again = Pipeline(store, config).process(src)
-        assert again.id == record.id and dest.is_file() and not src.exists()
-        assert len(store) == 1
-
-
 # -- the mover ------------------------------------------------------------------------------------
 def test_move_never_overwrites(tmp_path):
     (tmp_path / "dest").mkdir()
@@ -213,27 +150,41 @@ def test_move_never_overwrites(tmp_path):
     assert (tmp_path / "dest" / "a.jpg").read_bytes() == b"existing"
 
 
-@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a second filesystem (/dev/shm)")
-def test_move_across_filesystems_copies_then_removes_the_source(tmp_path):
+@pytest.fixture
+def other_filesystem(tmp_path):
+    """A folder on another filesystem than tmp_path (tmpfs /dev/shm), or skip where there is none."""
+    if not Path("/dev/shm").is_dir():
+        pytest.skip("needs a second filesystem (/dev/shm)")
     with tempfile.TemporaryDirectory(dir="/dev/shm") as other:
-        src = Path(other) / "b.jpg"
-        src.write_bytes(b"x" * 100_000)
         if os.stat(other).st_dev == os.stat(tmp_path).st_dev:
-            pytest.skip("/dev/shm is on the same filesystem here")
-        (tmp_path / "b.jpg").write_bytes(b"taken")
-        moved = mover.free_name(tmp_path, "b.jpg")
-        mover.move_noreplace(src, moved)
-        assert moved.name == "b-2.jpg" and moved.read_bytes() == b"x" * 100_000 and not src.exists()
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["b-2.jpg", "b.jpg"]  # no temp left
+            pytest.skip("/dev/shm is on the same filesystem as the test's folder here")
+        yield Path(other)
 
 
-def test_the_pipeline_moves_across_filesystems(tmp_path, corpus):
-    with tempfile.TemporaryDirectory(dir="/dev/shm") as other:
-        config = build_config({"paths": {"inbox": other}, "ollama": {"enabled": False}}, tmp_path, None)
-        with Store(config.paths.database) as store:
-            src = copy_corpus(GPS_JPEGS[0], Path(other) / "p.jpg")
-            record = Pipeline(store, config).process(src)
-            assert (config.paths.library / record.path).is_file() and not src.exists()
+def test_move_across_filesystems_copies_then_removes_the_source(tmp_path, other_filesystem):
+    src = other_filesystem / "b.jpg"
+    src.write_bytes(b"x" * 100_000)
+    (tmp_path / "b.jpg").write_bytes(b"taken")
+    moved = mover.free_name(tmp_path, "b.jpg")
+    mover.move_noreplace(src, moved)
+    assert moved.name == "b-2.jpg" and moved.read_bytes() == b"x" * 100_000 and not src.exists()
+    assert os.stat(moved).st_dev != os.stat(other_filesystem).st_dev  # it really crossed devices
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b-2.jpg", "b.jpg"]  # no temp left
+
+
+def test_the_pipeline_moves_across_filesystems(tmp_path, corpus, other_filesystem):
+    config = build_config({"paths": {"inbox": str(other_filesystem)}, "ollama": {"enabled": False}}, tmp_path, None)
+    with Store(config.paths.database) as store:
+        src = copy_corpus(GPS_JPEGS[0], other_filesystem / "p.jpg")
+        content = src.read_bytes()
+        pipeline = Pipeline(store, config)
+        record = pipeline.process(src)
+        pipeline.flush()
+        dest = config.paths.library / record.path
+        assert os.stat(dest).st_dev != os.stat(other_filesystem).st_dev  # it really crossed devices
+        assert dest.read_bytes() == content and not src.exists()
+        assert store.get(record.id).moving_from is None
+        assert [p.name for p in dest.parent.iterdir()] == ["p.jpg"]  # no temporary copy left beside it
 
 
 def test_a_symlink_in_the_inbox_is_left_alone(env, tmp_path):

@@ -37,7 +37,7 @@ def looks_complete(path: Path) -> bool:
         if kind in _BMFF:
             return _boxes_complete(fh, size)
         if kind is Kind.WEBP:
-            return struct.unpack("<I", head[4:8])[0] + 8 <= size
+            return int(struct.unpack("<I", head[4:8])[0]) + 8 <= size
         if kind is Kind.PNG:
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 return data.rfind(b"IEND") > 8
