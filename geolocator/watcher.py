@@ -1,10 +1,10 @@
 """Watching the inbox: decides WHEN a file is ready; the pipeline decides what to do with it.
 
 - watchdog's Observer (inotify) or PollingObserver (`watch.polling`, for network shares). The
-  event handler only enqueues: everything else happens on one "settler" thread, so the state
-  below needs no locks and an exception can never kill the observer.
+  event handler only enqueues a message: everything else happens on one "settler" thread, so the
+  state below needs no locks and an exception can never kill the observer.
 - A file is ready once it has been quiet long enough. Quiet = size and mtime unchanged and no
-  write event. How long:
+  write event. How long depends on its `Phase`, what was last seen of it:
   * after a close-after-write (inotify IN_CLOSE_WRITE), a rename inside the inbox, or a rename
     in from outside (inotify: "created" with no open), the content is complete: `CLOSE_QUIET`
     (0.2 s), only to catch a writer that immediately reopens;
@@ -15,14 +15,19 @@
 - Ignored: names matching `watch.ignore` (fnmatch), anything inside a folder whose name matches
   (hidden folders), and the library/failed/duplicates folders should they sit in the inbox.
 - Backlog at start, and a rescan every `rescan_minutes` (missed events, inotify overflow).
+- The inbox deleted (or moved away) and made again: watchdog stops watching it, so the watch is
+  set up again as soon as the folder is back, and the folder scanned.
 - A file someone holds open (more opens than closes seen) is not taken, however quiet, until it
   is closed or has been unchanged for `OPEN_PATIENCE` (a reader that never lets go).
 - A path handed over stays "in flight" until the worker calls `done()`; events meanwhile are
   remembered and the path looked at again afterwards.
+- Names need not be UTF-8: paths carry undecodable bytes as surrogates (os.fsdecode), which
+  os.fsencode turns back into the real bytes; log lines show them as \\xNN.
 """
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 import logging
 import os
@@ -36,6 +41,7 @@ from pathlib import Path
 
 from watchdog.events import (
     DirCreatedEvent,
+    DirDeletedEvent,
     DirMovedEvent,
     FileClosedEvent,
     FileClosedNoWriteEvent,
@@ -48,6 +54,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from geolocator.config import WatchConfig
@@ -56,7 +63,9 @@ log = logging.getLogger(__name__)
 
 CLOSE_QUIET = 0.2  # seconds after a close-write (or rename in) before a file is taken
 OPEN_PATIENCE = 120.0  # a file someone keeps open is taken only after this long without a change
-TICK = 0.05  # how often pending files are looked at
+TICK = 0.05  # how often pending files are looked at (and a missing inbox looked for)
+INBOX_CHECK = 1.0  # how often the inbox is checked to be the folder being watched
+REWATCH_RETRY = 10.0  # after a failure to watch the inbox again, try again this much later
 
 
 def is_ignored(relative: Path, patterns: Iterable[str]) -> bool:
@@ -74,22 +83,119 @@ def iter_inbox(inbox: Path, patterns: tuple[str, ...], recursive: bool = True, e
                 yield Path(folder, name)
 
 
+def shown(path: Path) -> str:
+    """`path` for a log line: bytes that are not UTF-8 as \\xNN, control characters escaped (no forged lines)."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+# -- what is known of a pending file (pure) ------------------------------------------------------
+class Phase(enum.Enum):
+    """What was last seen of a pending file; decides how long it must stay quiet."""
+
+    ARRIVED = "arrived"  # inotify "created" and nothing since: renamed in from outside, unless an open follows
+    CLOSED = "closed"  # closed after writing, or renamed inside the inbox: the content is complete
+    SEEN = "seen"  # known only from created/modified events or a scan
+    REWRITTEN = "rewritten"  # written again after a close, or the worker found it not ready: settle time from now on
+
+
+class Change(enum.Enum):
+    OPENED = "opened"
+    WRITTEN = "written"  # a modify event, or size/mtime changed without one
+    CLOSED = "closed"  # closed after writing, or renamed to this path
+    NOT_READY = "not ready"  # the worker could not take it yet
+
+
+def after(phase: Phase, change: Change) -> Phase:
+    """The phase of a file in `phase` once `change` is seen."""
+    match change:
+        case Change.OPENED:  # an arrived file being opened is being written, not renamed in
+            return Phase.SEEN if phase is Phase.ARRIVED else phase
+        case Change.WRITTEN:
+            return Phase.REWRITTEN if phase in (Phase.CLOSED, Phase.REWRITTEN) else Phase.SEEN
+        case Change.CLOSED:
+            return phase if phase is Phase.REWRITTEN else Phase.CLOSED
+        case Change.NOT_READY:
+            return Phase.REWRITTEN
+
+
+def quiet_needed(phase: Phase, settle_seconds: float) -> float:
+    """Seconds a file in `phase` must stay unchanged before it is taken."""
+    match phase:
+        case Phase.ARRIVED | Phase.CLOSED:
+            return CLOSE_QUIET
+        case Phase.SEEN | Phase.REWRITTEN:
+            return settle_seconds
+
+
 @dataclass
 class Candidate:
+    """A pending file (owned by the settler thread)."""
+
+    phase: Phase
     quiet_since: float  # monotonic time of the last change seen
-    closed: bool = False  # a close-write or rename-in was the last thing seen
-    reopened: bool = False  # written again after a close: give it the full settle time
-    fresh: bool = False  # inotify said "created" and nothing else yet: renamed in, unless an open follows
     sig: tuple[int, int] | None = None  # (size, mtime_ns) at the last look
-    opens: int = 0  # opens minus closes seen (inotify): > 0 while a writer may still hold it
+    opens: int = 0  # opens minus closes seen (inotify): a count, as a reader and a writer may both hold it
+
+    def see(self, change: Change, now: float) -> None:
+        self.phase = after(self.phase, change)
+        self.quiet_since = now
+
+
+# -- messages to the settler thread --------------------------------------------------------------
+@dataclass(frozen=True)
+class Observed:
+    event: FileSystemEvent
+
+
+@dataclass(frozen=True)
+class Done:
+    path: Path
+
+
+@dataclass(frozen=True)
+class NotReady:
+    path: Path
+
+
+@dataclass(frozen=True)
+class Rescan:
+    pass
+
+
+@dataclass(frozen=True)
+class Wake:
+    pass
+
+
+Message = Observed | Done | NotReady | Rescan | Wake
+
+
+@dataclass(frozen=True)
+class WatchStatus:
+    """What the settler thread holds, published after each step (read from any thread)."""
+
+    pending: int = 0  # files waiting to be quiet
+    in_flight: int = 0  # handed over, the worker not done yet
+    changed_in_flight: int = 0  # changed while in flight: looked at again once done
+    watching: bool = False  # an observer is watching the inbox (False while the inbox is missing)
 
 
 class _Enqueue(FileSystemEventHandler):
-    def __init__(self, inbox: queue.Queue[tuple[str, object]]) -> None:
-        self._inbox = inbox
+    def __init__(self, messages: queue.Queue[Message]) -> None:
+        self._messages = messages
 
     def dispatch(self, event: FileSystemEvent) -> None:  # never raises
-        self._inbox.put(("event", event))
+        self._messages.put(Observed(event))
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of `folder`, or None when it is not there as a folder."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
 class Watcher:
@@ -109,70 +215,123 @@ class Watcher:
         self.config = config
         self._on_ready = on_ready
         self._exclude = [Path(p) for p in exclude]
-        self._messages: queue.Queue[tuple[str, object]] = queue.Queue()  # unfinished_tasks: idle()
+        self._messages: queue.Queue[Message] = queue.Queue()  # unfinished_tasks: idle()
         self._candidates: dict[Path, Candidate] = {}
         self._in_flight: set[Path] = set()
         self._dirty: set[Path] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer = None
+        self._observe = observe
+        self._observer: BaseObserver | None = None
+        self._watch: ObservedWatch | None = None  # None while the inbox is not watched
+        self._watched_as: tuple[int, int] | None = None  # the inbox's identity when the watch was set up
+        self._next_inbox_check = 0.0
         self._inotify = observe and not config.polling
         self._poll_interval = poll_interval
-        if observe:
-            self._observer = PollingObserver(timeout=poll_interval) if config.polling else Observer()
-            self._observer.schedule(_Enqueue(self._messages), str(inbox), recursive=config.recursive)
         self._rescan_every = config.rescan_minutes * 60
         self._next_rescan = 0.0
-        self._busy = 0
+        self._status = WatchStatus()
 
     # -- control (any thread) --------------------------------------------------------------------
     def start(self) -> None:
         """Start watching, then take in the backlog (so nothing written meanwhile is missed)."""
-        if self._observer is not None:
-            try:
-                self._observer.start()
-            except OSError as exc:  # e.g. out of inotify watches (fs.inotify.max_user_watches)
-                log.warning("cannot watch %s with inotify (%s): polling instead", self.inbox, exc)
-                try:
-                    self._observer.stop()  # whatever part of it started
-                except Exception:
-                    pass
-                self._observer = PollingObserver(timeout=self._poll_interval)
-                self._observer.schedule(_Enqueue(self._messages), str(self.inbox), recursive=self.config.recursive)
-                self._inotify = False
-                self._observer.start()
-        self._messages.put(("scan", None))
+        if self._observe:
+            self._start_observer()
+        self._messages.put(Rescan())
         self._thread = threading.Thread(target=self._run, name="inbox-settler")
         self._thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        self._messages.put(("wake", None))
+        self._messages.put(Wake())
+        if self._thread is not None:
+            self._thread.join()  # first: the settler may be setting up a watch
         if self._observer is not None:
             self._observer.stop()
             self._observer.join()
-        if self._thread is not None:
-            self._thread.join()
 
     def done(self, path: Path) -> None:
         """The worker finished with `path` (moved, or left in the inbox)."""
-        self._messages.put(("done", path))
+        self._messages.put(Done(path))
 
     def recheck(self, path: Path) -> None:
         """The worker found `path` not ready: give it the full settle time again."""
-        self._messages.put(("recheck", path))
+        self._messages.put(NotReady(path))
 
     def rescan(self) -> None:
-        self._messages.put(("scan", None))
+        self._messages.put(Rescan())
 
     def alive(self) -> bool:
         """Both the observer and the settler are running (for the systemd watchdog)."""
         observer_ok = self._observer is None or self._observer.is_alive()
         return observer_ok and self._thread is not None and self._thread.is_alive()
 
+    def status(self) -> WatchStatus:
+        return self._status
+
     def idle(self) -> bool:
         """Nothing pending, nothing in flight, no unhandled event (best effort, for tests)."""
-        return self._busy == 0 and self._messages.unfinished_tasks == 0
+        status = self._status
+        return status.pending == 0 and status.in_flight == 0 and self._messages.unfinished_tasks == 0
+
+    # -- the observer ----------------------------------------------------------------------------
+    def _start_observer(self) -> None:
+        if self._inotify:
+            observer: BaseObserver | None = None
+            try:
+                observer = Observer()
+                self._observer = observer
+                self._watch_inbox()
+                observer.start()
+                return
+            except OSError as exc:  # e.g. out of inotify instances or watches (fs.inotify.max_user_*)
+                log.warning("cannot watch %s with inotify (%s): polling instead", shown(self.inbox), exc)
+                if observer is not None:
+                    observer.stop()  # ends its inotify reader thread
+                self._inotify = False
+        self._observer = PollingObserver(timeout=self._poll_interval)
+        self._watch_inbox()
+        self._observer.start()
+
+    def _watch_inbox(self) -> None:
+        """Schedule the inbox on the observer (raises OSError when that cannot be done)."""
+        if self._observer is None:
+            return
+        identity = _identity(self.inbox)
+        self._watch = self._observer.schedule(_Enqueue(self._messages), str(self.inbox), recursive=self.config.recursive)
+        self._watched_as = identity
+
+    def _drop_watch(self) -> None:
+        if self._observer is not None and self._watch is not None:
+            self._observer.unschedule(self._watch)  # its emitter may have stopped already
+        self._watch = None
+
+    def _keep_watching(self, now: float) -> None:
+        """Set the watch up again when the inbox was deleted or replaced (watchdog stops watching it)."""
+        if self._observer is None or now < self._next_inbox_check:
+            return
+        self._next_inbox_check = now + (INBOX_CHECK if self._watch is not None else TICK)
+        identity = _identity(self.inbox)
+        if self._watch is not None:
+            if identity == self._watched_as:
+                return
+            log.warning("the inbox %s was replaced: watching the new folder", shown(self.inbox))
+            self._drop_watch()
+        if identity is None:
+            return
+        try:
+            self._watch_inbox()
+        except OSError as exc:  # gone again already, or out of inotify watches: tried again soon
+            self._next_inbox_check = now + REWATCH_RETRY
+            log.warning("cannot watch the inbox %s yet (%s)", shown(self.inbox), exc)
+            return
+        log.info("the inbox %s is back: watching it again", shown(self.inbox))
+        self._scan(self.inbox)
+
+    def _inbox_deleted(self) -> None:
+        log.warning("the inbox %s was deleted: it will be watched again once it is back", shown(self.inbox))
+        self._drop_watch()
+        self._next_inbox_check = 0.0
 
     # -- the settler thread ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -186,92 +345,90 @@ class Watcher:
     def _step(self) -> None:
         now = time.monotonic()
         if self._rescan_every and now >= self._next_rescan:
-            self._messages.put(("scan", None))
-        timeout = TICK if self._candidates else 1.0
+            self._messages.put(Rescan())
+        timeout = TICK if self._candidates or (self._observer is not None and self._watch is None) else 1.0
         handled = 0
         try:
-            kind, payload = self._messages.get(timeout=timeout)
+            message = self._messages.get(timeout=timeout)
             handled += 1
-            self._handle(kind, payload)
+            self._handle(message)
             while True:  # drain the burst before looking at files
-                kind, payload = self._messages.get_nowait()
+                message = self._messages.get_nowait()
                 handled += 1
-                self._handle(kind, payload)
+                self._handle(message)
         except queue.Empty:
             pass
         finally:
-            self._check()
-            self._busy = len(self._candidates) + len(self._in_flight)
-            for _ in range(handled):
-                self._messages.task_done()
+            try:
+                now = time.monotonic()
+                self._keep_watching(now)
+                self._check(now)
+            finally:
+                self._status = WatchStatus(len(self._candidates), len(self._in_flight), len(self._dirty), self._watch is not None)
+                for _ in range(handled):
+                    self._messages.task_done()
 
-    def _handle(self, kind: str, payload: object) -> None:
+    def _handle(self, message: Message) -> None:
         now = time.monotonic()
-        if kind == "event":
-            self._on_event(payload, now)  # type: ignore[arg-type]
-        elif kind == "done":
-            path = payload
-            self._in_flight.discard(path)  # type: ignore[arg-type]
-            if path in self._dirty:
-                self._dirty.discard(path)  # type: ignore[arg-type]
-                self._add(path, now)  # type: ignore[arg-type]
-        elif kind == "recheck":
-            self._in_flight.discard(payload)  # type: ignore[arg-type]
-            self._dirty.discard(payload)  # type: ignore[arg-type]
-            candidate = self._add(payload, now)  # type: ignore[arg-type]
-            if candidate is not None:
-                candidate.reopened = True
-        elif kind == "scan":
-            self._scan(self.inbox)
-            self._next_rescan = now + self._rescan_every
+        match message:
+            case Observed(event):
+                self._on_event(event, now)
+            case Done(path):
+                self._in_flight.discard(path)
+                if path in self._dirty:
+                    self._dirty.discard(path)
+                    self._add(path, now)
+            case NotReady(path):
+                self._in_flight.discard(path)
+                self._dirty.discard(path)
+                if (candidate := self._add(path, now)) is not None:
+                    candidate.see(Change.NOT_READY, now)
+            case Rescan():
+                self._scan(self.inbox)
+                self._next_rescan = now + self._rescan_every
+            case Wake():
+                pass
 
     def _on_event(self, event: FileSystemEvent, now: float) -> None:
         src = Path(os.fsdecode(event.src_path))
-        if isinstance(event, FileClosedEvent):
-            candidate = self._add(src, now)
-            if candidate is not None:
-                candidate.closed, candidate.fresh, candidate.quiet_since = True, False, now
-                candidate.opens = max(0, candidate.opens - 1)  # 0 too for a writer that opened it before we watched
-                candidate.sig = None  # a change seen before this close is not a write after it
-        elif isinstance(event, FileCreatedEvent):
-            self._candidates.pop(src, None)  # (re)created: whatever a scan saw there is gone
-            # New here. inotify reports a file renamed in from outside the inbox as "created"
-            # with no open: complete, unless an open follows at once (a writer creating it).
-            # Polling cannot tell: quiet counts from the mtime, so an old file is ready at once.
-            candidate = self._add(src, now, self._age(src))
-            if candidate is not None and self._inotify:
-                candidate.closed = candidate.fresh = True
-        elif isinstance(event, FileOpenedEvent):
-            candidate = self._candidates.get(src)
-            if candidate is not None:
-                candidate.opens += 1
-                if candidate.fresh:
-                    candidate.closed = candidate.fresh = False
-                    candidate.quiet_since = now
-        elif isinstance(event, FileClosedNoWriteEvent):
-            candidate = self._candidates.get(src)
-            if candidate is not None:
-                candidate.opens = max(0, candidate.opens - 1)
-        elif isinstance(event, FileModifiedEvent):
-            candidate = self._add(src, now)
-            if candidate is not None:
-                if candidate.fresh:
-                    candidate.closed = candidate.fresh = False
-                elif candidate.closed:
-                    candidate.closed, candidate.reopened = False, True
-                candidate.quiet_since = now
-        elif isinstance(event, FileMovedEvent):
-            self._candidates.pop(src, None)
-            dest = Path(os.fsdecode(event.dest_path))
-            candidate = self._add(dest, now)
-            if candidate is not None:  # a rename is atomic: the content is complete
-                candidate.closed, candidate.quiet_since = True, now
-        elif isinstance(event, FileDeletedEvent):
-            self._candidates.pop(src, None)
-        elif isinstance(event, (DirCreatedEvent, DirMovedEvent)):
-            folder = Path(os.fsdecode(event.dest_path)) if isinstance(event, DirMovedEvent) else src
-            if self._watched(folder):
-                self._scan(folder)
+        match event:
+            case FileClosedEvent():
+                if (candidate := self._add(src, now)) is not None:
+                    candidate.see(Change.CLOSED, now)
+                    candidate.opens = max(0, candidate.opens - 1)  # 0 too for a writer that opened it before we watched
+                    candidate.sig = None  # a change seen before this close is not a write after it
+            case FileCreatedEvent():
+                self._candidates.pop(src, None)  # (re)created: whatever a scan saw there is gone
+                # New here. inotify reports a file renamed in from outside the inbox as "created"
+                # with no open: complete, unless an open follows at once (a writer creating it).
+                # Polling cannot tell: quiet counts from the mtime, so an old file is ready at once.
+                self._add(src, now, self._age(src), Phase.ARRIVED if self._inotify else Phase.SEEN)
+            case FileOpenedEvent():
+                if (candidate := self._candidates.get(src)) is not None:
+                    candidate.opens += 1
+                    if candidate.phase is Phase.ARRIVED:
+                        candidate.see(Change.OPENED, now)
+            case FileClosedNoWriteEvent():
+                if (candidate := self._candidates.get(src)) is not None:
+                    candidate.opens = max(0, candidate.opens - 1)
+            case FileModifiedEvent():
+                if (candidate := self._add(src, now)) is not None:
+                    candidate.see(Change.WRITTEN, now)
+            case FileMovedEvent(dest_path=dest_path):
+                self._candidates.pop(src, None)
+                if (candidate := self._add(Path(os.fsdecode(dest_path)), now)) is not None:
+                    candidate.see(Change.CLOSED, now)  # a rename is atomic: the content is complete
+            case FileDeletedEvent():
+                self._candidates.pop(src, None)
+            case DirDeletedEvent() if src == self.inbox:  # watchdog has stopped watching it
+                self._inbox_deleted()
+            case DirCreatedEvent():
+                if self._watched(src):
+                    self._scan(src)
+            case DirMovedEvent(dest_path=dest_path):
+                folder = Path(os.fsdecode(dest_path))
+                if self._watched(folder):
+                    self._scan(folder)
 
     def _watched(self, path: Path) -> bool:
         try:
@@ -284,7 +441,7 @@ class Watcher:
             return False
         return not any(path == ex or ex in path.parents for ex in self._exclude)
 
-    def _add(self, path: Path, now: float, age: float = 0.0) -> Candidate | None:
+    def _add(self, path: Path, now: float, age: float = 0.0, phase: Phase = Phase.SEEN) -> Candidate | None:
         if not self._watched(path):
             return None
         if path in self._in_flight:
@@ -292,7 +449,7 @@ class Watcher:
             return None
         candidate = self._candidates.get(path)
         if candidate is None:
-            candidate = self._candidates[path] = Candidate(quiet_since=now - age)
+            candidate = self._candidates[path] = Candidate(phase, quiet_since=now - age)
         return candidate
 
     @staticmethod
@@ -309,12 +466,15 @@ class Watcher:
             if path not in self._candidates and path not in self._in_flight:
                 self._add(path, now, self._age(path))
 
-    def _check(self) -> None:
-        now = time.monotonic()
+    def _check(self, now: float) -> None:
         for path, candidate in list(self._candidates.items()):
             try:
                 st = os.stat(path)
             except (FileNotFoundError, NotADirectoryError):
+                del self._candidates[path]
+                continue
+            except OSError as exc:  # unreadable folder on its way, name too long...: the next rescan tries again
+                log.warning("cannot look at %s (%s): skipped until the next rescan", shown(path), exc)
                 del self._candidates[path]
                 continue
             if not stat.S_ISREG(st.st_mode):
@@ -322,18 +482,13 @@ class Watcher:
                 continue
             sig = (st.st_size, st.st_mtime_ns)
             if candidate.sig is not None and sig != candidate.sig:  # written without an event (polling)
-                candidate.quiet_since = now
-                if candidate.fresh:
-                    candidate.closed = candidate.fresh = False
-                elif candidate.closed:
-                    candidate.closed, candidate.reopened = False, True
+                candidate.see(Change.WRITTEN, now)
             candidate.sig = sig
-            quiet = CLOSE_QUIET if candidate.closed and not candidate.reopened else self.config.settle_seconds
             if candidate.opens > 0:  # still open (a writer pausing, or a reader that keeps it)
                 if now - candidate.quiet_since < OPEN_PATIENCE:
                     continue
-                log.warning("%s has been open without a change for %.0f s: taking it", path, OPEN_PATIENCE)
-            if now - candidate.quiet_since >= quiet:
+                log.warning("%s has been open without a change for %.0f s: taking it", shown(path), OPEN_PATIENCE)
+            if now - candidate.quiet_since >= quiet_needed(candidate.phase, self.config.settle_seconds):
                 del self._candidates[path]
                 self._in_flight.add(path)
                 self._on_ready(path)
