@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""`daemon.py locate --no-ai`, whole process, beside exiftool reading the same files.
+
+    .venv/bin/python bench/locate_speed.py [--files N] [--repeats R]
+
+One photo: the wall time of `daemon.py locate --no-ai PHOTO` (Python start-up, imports, opening
+the place index, reading, naming the place) against `exiftool -n -j -GPSLatitude -GPSLongitude
+PHOTO`; target: ours ≤ 2.5× exiftool's. A batch: N copies (900 by default) of the corpus JPEGs
+that carry GPS, in one `locate` process against one exiftool process reading an argfile; target:
+ours ≥ 8× faster. Best of R runs each, page cache warm, the place index built beforehand (as
+after the first run ever).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+SINGLE_TARGET = 2.5  # ours / exiftool's, at most
+BATCH_TARGET = 8.0  # exiftool's / ours, at least
+
+
+def gps_jpegs() -> list[Path]:
+    truth = json.loads((CORPUS / "exif-samples.truth.json").read_text())
+    return [CORPUS / item["file"] for item in truth if item["lat"] is not None and item["type"] == "JPEG"]
+
+
+def best_wall(argv: list[str], repeats: int) -> tuple[float, str]:
+    best, out = float("inf"), ""
+    for _ in range(repeats):
+        start = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO)
+        best = min(best, time.perf_counter() - start)
+        out = done.stdout
+    return best, out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, default=900)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    if shutil.which("exiftool") is None:
+        print("exiftool is not installed (apt-get install libimage-exiftool-perl)")
+        return 2
+    sources = gps_jpegs()
+    locate = [sys.executable, str(REPO / "daemon.py"), "locate", "--no-ai"]
+    exiftool = ["exiftool", "-n", "-j", "-q", "-GPSLatitude", "-GPSLongitude"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        files = []
+        for i in range(args.files):
+            source = sources[i % len(sources)]
+            target = work / f"{i:04d}_{source.name}"
+            shutil.copyfile(source, target)
+            files.append(target)
+        argfile = work / "files.args"
+        argfile.write_text("".join(f"{path}\n" for path in files))
+        subprocess.run([*locate, str(files[0])], capture_output=True, check=True, cwd=REPO)  # builds the place index if missing
+        for path in files:
+            path.read_bytes()  # page cache warm for both
+
+        one = str(files[0])
+        ours_one, line = best_wall([*locate, one], args.repeats)
+        theirs_one, _ = best_wall([*exiftool, one], args.repeats)
+        ours_all, out = best_wall([*locate, *map(str, files)], args.repeats)
+        theirs_all, their_out = best_wall([*exiftool, "-@", str(argfile)], args.repeats)
+
+    placed = sum(json.loads(row)["place"] is not None for row in out.splitlines())
+    their_located = sum(isinstance(item.get("GPSLatitude"), (int, float)) for item in json.loads(their_out))
+    print(f"one photo ({Path(one).name[5:]}): {json.loads(line)['place']}")
+    print(f"  locate --no-ai {ours_one * 1000:7.1f} ms   exiftool {theirs_one * 1000:7.1f} ms   ours/exiftool {ours_one / theirs_one:5.2f}× (target ≤ {SINGLE_TARGET}×)")
+    print(f"{args.files} photos in one process: {placed} placed by us, {their_located} located by exiftool")
+    print(
+        f"  locate --no-ai {ours_all:7.3f} s    exiftool {theirs_all:7.3f} s    "
+        f"exiftool/ours {theirs_all / ours_all:5.2f}× (target ≥ {BATCH_TARGET}×); {ours_all / args.files * 1e6:.0f} µs per photo"
+    )
+    ok = ours_one / theirs_one <= SINGLE_TARGET and theirs_all / ours_all >= BATCH_TARGET and placed == args.files
+    print("targets met" if ok else "TARGETS NOT MET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
