@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from geolocator.errors import ConfigError
 
 DEFAULT_IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
+INCOMPLETE_SECONDS = 120.0  # how long a file that looks cut short may stay unchanged before it is failed
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
@@ -44,6 +45,12 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("recursive", True, "Also watch folders inside the inbox.", bool),
         Setting("polling", False, "Poll instead of inotify (for network shares).", bool),
         Setting("settle_seconds", 2.0, "A file is ready once its size and mtime are unchanged this long.", float),
+        Setting(
+            "incomplete_seconds",
+            INCOMPLETE_SECONDS,
+            "A file that looks cut short (a JPEG without its end, boxes past the end) is filed only once unchanged this long: into failed/, as incomplete.",
+            float,
+        ),
         Setting("rescan_minutes", 10.0, "Rescan the inbox this often as a safety net (0 turns it off).", float),
         Setting("ignore", list(DEFAULT_IGNORE), "Name patterns never processed (temporary and hidden files).", list, str),
     ),
@@ -83,6 +90,7 @@ class WatchConfig:
     settle_seconds: float
     rescan_minutes: float
     ignore: tuple[str, ...]
+    incomplete_seconds: float = INCOMPLETE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -160,8 +168,10 @@ def _validate(section: str, values: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: [ollama] max_image_px must be at least 64, got {values['max_image_px']}")
         if values["timeout"] <= 0:
             raise ConfigError(f"{where}: [ollama] timeout must be positive, got {values['timeout']}")
-    if section == "watch" and (values["settle_seconds"] < 0 or values["rescan_minutes"] < 0):
-        raise ConfigError(f"{where}: [watch] settle_seconds and rescan_minutes cannot be negative")
+    if section == "watch":
+        for key in ("settle_seconds", "incomplete_seconds", "rescan_minutes"):
+            if values[key] < 0:
+                raise ConfigError(f"{where}: [watch] {key} cannot be negative, got {values[key]}")
     if section == "ollama" and values["timeout"] > 86400:
         raise ConfigError(f"{where}: [ollama] timeout must be at most 86400 seconds (a day), got {values['timeout']}")
     if section == "viewer" and values["tile_url"]:

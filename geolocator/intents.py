@@ -16,6 +16,7 @@ both exist with the same content, and clears the intent once the file is at its 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -42,10 +43,35 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(cast(io.BufferedReader, fh), "sha256").hexdigest()
 
 
+_BASE64 = "base64:"
+
+
+def encode_path(path: Path) -> str:
+    """An absolute path as text the store can hold (JSON: valid UTF-8) and `decode_path` turns
+    back into exactly the same bytes: verbatim when it is valid UTF-8, else base64 of its bytes
+    (a name from a FAT card, b"A\\xe9t\\xe9.jpg"). An absolute path never starts with "base64:"."""
+    if not path.is_absolute():
+        raise ValueError(f"an intent needs an absolute path, got {path}")
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, held as lone surrogates (PEP 383)
+        return _BASE64 + base64.urlsafe_b64encode(os.fsencode(path)).decode("ascii")
+    return text
+
+
+def decode_path(text: str) -> Path:
+    if text.startswith(_BASE64):
+        return Path(os.fsdecode(base64.urlsafe_b64decode(text[len(_BASE64) :])))
+    if not text.startswith("/"):
+        raise ValueError(f"not a stored path: {text!r}")
+    return Path(text)
+
+
 def source_of(intent: PhotoRecord) -> Path:
     if intent.moving_from is None:
         raise ValueError(f"record {intent.id} carries no intent")
-    return Path(intent.moving_from)
+    return decode_path(intent.moving_from)
 
 
 class Intents:
@@ -67,7 +93,7 @@ class Intents:
         root = self.folders.root(record.status)
         dest = mover.free_name(folder, record.name, self._reserved | ({skip} if skip else set()))
         folder.mkdir(parents=True, exist_ok=True)
-        intent = dataclasses.replace(record, path=dest.relative_to(root).as_posix(), moving_from=str(source))
+        intent = dataclasses.replace(record, path=dest.relative_to(root).as_posix(), moving_from=encode_path(source))
         if intent != record:
             intent = self.store.put(intent)
         self._reserved.add(dest)

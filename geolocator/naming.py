@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import string
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -38,10 +39,45 @@ def numbered_name(name: str, number: int) -> str:
     The stem is shortened (never the extension, never mid-character) when the number would push
     the name past what a filesystem allows.
     """
+    return _fit(name, f"-{number}")
+
+
+def fit_name(name: str) -> str:
+    """`name`, its stem shortened if it is longer than a filesystem allows (in UTF-8 bytes)."""
+    return name if len(name.encode()) <= NAME_MAX_BYTES else _fit(name, "")
+
+
+def _fit(name: str, addition: str) -> str:
+    """`name` with `addition` before its extension, the stem cut to keep within NAME_MAX_BYTES."""
     path = PurePosixPath(name)
     suffix = "".join(path.suffixes[-1:])
     stem = name[: len(name) - len(suffix)] if suffix else name
-    tail = f"-{number}{suffix}"
+    tail = f"{addition}{suffix}"
     room = NAME_MAX_BYTES - len(tail.encode())
     stem = stem.encode()[: max(room, 1)].decode(errors="ignore")
     return f"{stem}{tail}"
+
+
+def readable_name(name: str) -> str:
+    """A valid UTF-8 name for a file name as the OS gave it (undecodable bytes arrive as lone
+    surrogates, PEP 383). Names from old ZIPs and FAT cards are mostly Windows-1252, so each
+    byte that is not part of valid UTF-8 is read as Windows-1252 (U+FFFD where that has no
+    character): b"A\\xe9t\\xe9.jpg" -> "Aété.jpg". Valid UTF-8 names come back unchanged."""
+    raw = os.fsencode(name)
+    parts: list[str] = []
+    while raw:
+        try:
+            parts.append(raw.decode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            parts.append(raw[: exc.start].decode("utf-8"))
+            parts.extend(_legacy_char(byte) for byte in raw[exc.start : exc.end])
+            raw = raw[exc.end :]
+    return fit_name("".join(parts))
+
+
+def _legacy_char(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D have no character in Windows-1252
+        return "\ufffd"

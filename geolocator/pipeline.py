@@ -35,9 +35,9 @@ from typing import TypeVar
 from geolocator.config import Config
 from geolocator.errors import UnreadableImage
 from geolocator.folders import Folders
-from geolocator.intents import Intents, sha256_file
+from geolocator.intents import Intents, encode_path, sha256_file
 from geolocator.metadata.complete import looks_complete
-from geolocator.naming import layout_folder
+from geolocator.naming import layout_folder, readable_name
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
 from geolocator.store import Store
 
@@ -76,8 +76,8 @@ class Claim(enum.Enum):
 class Task:
     """One inbox file on its way through the stages; each stage fills in what it learnt."""
 
-    source: Path
-    name: str
+    source: Path  # as the OS names it (undecodable bytes as surrogates): used for every file operation
+    name: str  # readable, valid UTF-8: the record's name and the destination's
     size: int
     mtime: float
     sha256: str | None = None
@@ -240,7 +240,7 @@ class Pipeline:
         """Decide the final record and its destination, and store it as an intent (fsynced)."""
         with self.intents.lock:
             existing = self.store.get(record_id(task.content_hash))
-            if existing is not None and existing.moving_from == str(task.source):
+            if existing is not None and existing.moving_from == encode_path(task.source):
                 return dataclasses.replace(task, record=existing, claim=Claim.RESUMED)  # a move that failed earlier
             if existing is not None and self.has_file(existing):
                 record = as_duplicate(task, existing)
@@ -285,7 +285,7 @@ class Pipeline:
             if not stat.S_ISREG(st.st_mode):  # symlinks, sockets...: not ours to move
                 log.info("%s is not a regular file: left alone", source)
                 return None
-            task = self.run(Task(source=source, name=source.name, size=st.st_size, mtime=st.st_mtime))
+            task = self.run(Task(source=source, name=readable_name(source.name), size=st.st_size, mtime=st.st_mtime))
         except FileNotFoundError:
             log.info("%s disappeared before it could be processed", source)
             return None

@@ -1,10 +1,11 @@
 """Destination naming: pure functions."""
 
+import os
 from datetime import datetime
 
 import pytest
 
-from geolocator.naming import check_layout, layout_folder, numbered_name
+from geolocator.naming import check_layout, fit_name, layout_folder, numbered_name, readable_name
 
 
 def test_layout_folder_uses_zero_padded_fields():
@@ -49,3 +50,26 @@ def test_numbered_name_stays_within_the_filesystem_limit():
     numbered = numbered_name(accented, 10)
     assert len(numbered.encode()) <= 255 and numbered.endswith("é-10.jpeg")
     numbered.encode().decode()  # cut between characters, never inside one
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"A\xe9t\xe9.jpg", "Aété.jpg"),  # Windows-1252 / Latin-1 from a FAT card or an old ZIP
+        ("Été.jpg".encode(), "Été.jpg"),  # valid UTF-8 is kept as it is
+        (b"mixed-\xc3\xa9-\xe9.jpg", "mixed-é-é.jpg"),  # only the invalid bytes are read as 1252
+        (b"\x81.jpg", "\ufffd.jpg"),  # no character in Windows-1252
+        (b"\x93quoted\x94.jpg", "\u201cquoted\u201d.jpg"),
+    ],
+)
+def test_readable_name_turns_any_bytes_into_valid_utf8(raw, expected):
+    name = readable_name(os.fsdecode(raw))  # as os.listdir gives it: undecodable bytes as surrogates
+    assert name == expected
+    name.encode("utf-8")  # never raises: the store and the destination can hold it
+
+
+def test_a_readable_name_longer_in_utf8_than_its_bytes_is_cut_to_fit():
+    raw = b"\xe9" * 251 + b".jpg"  # 255 bytes on the card, 506 once each byte is a two-byte "é"
+    name = readable_name(os.fsdecode(raw))
+    assert len(name.encode()) <= 255 and name.endswith("é.jpg") and set(name[:-4]) == {"é"}
+    assert fit_name("short.jpg") == "short.jpg"

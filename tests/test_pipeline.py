@@ -13,9 +13,10 @@ from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
 
 from geolocator import mover
 from geolocator.config import build_config
+from geolocator.intents import decode_path
 from geolocator.pipeline import AI_DISABLED, WAITING_FOR_AI, NotSettled, Pipeline, Task, capture_time, locate
 from geolocator.record import PhotoMetadata, Source, Status, record_id
-from geolocator.store import Store
+from geolocator.store import Store, load_records
 
 
 def make_config(root: Path, ai: bool = False, **watch):
@@ -213,3 +214,44 @@ def test_content_whose_file_was_deleted_is_imported_again_not_called_a_duplicate
     # While the file is there, the same content is a duplicate as before.
     third = pipeline.process(copy_corpus(GPS_JPEGS[0], config.paths.inbox / "a-third.jpg"))
     assert third.status is Status.DUPLICATE and third.duplicate_of == first.id
+
+
+# -- file names that are not valid UTF-8 (FAT cards, old ZIPs) ----------------------------------------
+def put_bytes_named(folder: Path, raw_name: bytes, content: bytes) -> Path:
+    """A real file whose name is exactly `raw_name`; returns its path as os.listdir gives it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(os.path.join(os.fsencode(folder), raw_name), "xb") as fh:
+        fh.write(content)
+    (listed,) = [name for name in os.listdir(folder) if os.fsencode(name) == raw_name]
+    return folder / listed
+
+
+def test_a_name_that_is_not_utf8_is_filed_under_a_readable_name(env, corpus):
+    config, _, pipeline = env
+    content = (corpus / "exif-samples/jpg" / GPS_JPEGS[0]).read_bytes()
+    src = put_bytes_named(config.paths.inbox, b"A\xe9t\xe9.jpg", content)
+    record = pipeline.process(src)
+    pipeline.flush()
+    assert (record.status, record.name, record.path) == (Status.LOCATED, "Aété.jpg", "2008/10/Aété.jpg")
+    assert os.listdir(config.paths.inbox) == []  # the real bytes were moved
+    assert (config.paths.library / "2008" / "10" / "Aété.jpg").read_bytes() == content
+    assert load_records(config.paths.database)[record.id].name == "Aété.jpg"  # stored, and read back
+    # A second one of the same bytes name with other content: numbered, still valid UTF-8.
+    again = pipeline.process(put_bytes_named(config.paths.inbox, b"A\xe9t\xe9.jpg", content + b"other"))
+    assert again.path == "2008/10/Aété-2.jpg"
+
+
+def test_a_non_utf8_source_survives_a_crash_between_intent_and_move(config, corpus):
+    content = (corpus / "exif-samples/jpg" / GPS_JPEGS[1]).read_bytes()
+    src = put_bytes_named(config.paths.inbox, b"\x93caf\xe9\x94.jpg", content)
+    with Store(config.paths.database) as store:
+        pipeline = Pipeline(store, config)
+        st = src.stat()
+        task = pipeline.run(Task(source=src, name="x", size=st.st_size, mtime=st.st_mtime), [s for s in pipeline.stages if s.name != "move"])
+    intent = load_records(config.paths.database)[task.record.id]  # as a kill -9 now leaves it
+    assert intent.moving_from.startswith("base64:") and os.fsencode(decode_path(intent.moving_from)) == os.fsencode(src)
+    with Store(config.paths.database) as store:
+        assert Pipeline(store, config).recover() == 1
+        recovered = store.get(intent.id)
+    assert recovered.moving_from is None and (config.paths.library / recovered.path).read_bytes() == content
+    assert os.listdir(config.paths.inbox) == []
