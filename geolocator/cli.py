@@ -1,18 +1,16 @@
-"""Command line: parses arguments, sets up logging, and is the one place that turns
-exceptions into user-facing messages and exit codes."""
+"""Command line: parses arguments, sets up logging, runs one command of `geolocator.commands`,
+and is the one place that turns exceptions into user-facing messages and exit codes."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from geolocator import __version__
 from geolocator.config import Config, load_config
 from geolocator.errors import GeolocatorError
-
-log = logging.getLogger("geolocator")
+from geolocator.logs import escape, setup_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # some file or check failed
@@ -27,6 +25,23 @@ With no command it runs the service: watcher, workers and the map page. With no 
 on embedded defaults in the current folder (inbox/, library/, failed/, duplicates/,
 geolocator.json), creating the folders."""
 
+# (name, one-line help, description shown by `daemon.py NAME --help`)
+COMMANDS = (
+    ("run", "run the service (the default): watch the inbox, process photos, serve the map",
+     "Run the service until SIGTERM or Ctrl-C: watch the inbox, locate, record and file every photo that "
+     "arrives, ask the AI about photos without GPS, and serve the map page. Speaks sd_notify under systemd."),
+    ("scan", "process what is in the inbox now, then exit (summary line at the end)",
+     "Process every file in the inbox now, as the service would (locate, record, move), ask the AI about "
+     "photos without GPS, print one summary line and exit. Exit status 1 when a file failed or stayed in the inbox."),
+    ("check", "validate the config, the folders, the database, the map's port and Ollama; exit non-zero on any problem",
+     "Check that this installation is ready to run, one line per check (ok or FAIL with the fix): the config, "
+     "each folder, the database, the map's address and Ollama. Only looks: creates no folder or file. "
+     "Exit status 1 on any FAIL."),
+    ("map", "serve only the map page over the database (while the service is stopped)",
+     "Serve only the map page over the database, until Ctrl-C, for browsing while the service is stopped "
+     "(the running service serves its own map)."),
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -36,10 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daemon.py", description=DESCRIPTION, parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"geolocator {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", parents=[common], help="run the service (the default): watch the inbox, process photos, serve the map")
-    commands.add_parser("scan", parents=[common], help="process what is in the inbox now, then exit (summary line at the end)")
-    commands.add_parser("check", parents=[common], help="validate the config, the folders and Ollama; exit non-zero on any problem")
-    commands.add_parser("map", parents=[common], help="serve only the map page over the database (while the service is stopped)")
+    for name, short, description in COMMANDS:
+        commands.add_parser(name, parents=[common], help=short, description=description)
     locate = commands.add_parser(
         "locate",
         parents=[common],
@@ -52,35 +65,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(verbose: bool) -> None:
-    # Plain lines: journald adds time and unit; a terminal user gets the time too.
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if sys.stderr.isatty() else "%(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt, stream=sys.stderr)
-    for noisy in ("httpx", "httpcore", "PIL", "watchdog", "waitress"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Their warnings repeat what we report better: exifread's on a corrupt file (we log one clear
-    # reason), waitress's queue depth when the page polls during a burst of photos.
-    for repetitive in ("exifread", "waitress.queue"):
-        logging.getLogger(repetitive).setLevel(logging.ERROR)
-
-
 def dispatch(args: argparse.Namespace, config: Config) -> int:
-    command = args.command or "run"
-    if command == "locate":
-        from geolocator.locate import run_locate
+    # Each command is imported only when it runs: `locate --no-ai` never loads the AI or the map.
+    match args.command or "run":
+        case "locate":
+            from geolocator.commands import locate
 
-        return run_locate(args.files, config, use_ai=not args.no_ai, out=sys.stdout)
-    if command == "check":
-        from geolocator.checks import run_checks
+            return locate.main(args.files, config, use_ai=not args.no_ai, out=sys.stdout)
+        case "check":
+            from geolocator.commands import check
 
-        return run_checks(config, out=sys.stdout)
-    if command == "map":
-        from viewer.standalone import serve
+            return check.main(config, out=sys.stdout)
+        case "map":
+            from geolocator.commands import map as map_command
 
-        return serve(config)
-    from geolocator import service
+            return map_command.main(config)
+        case "scan":
+            from geolocator.commands import scan
 
-    return service.scan(config) if command == "scan" else service.run(config)
+            return scan.main(config)
+        case _:
+            from geolocator.commands import run
+
+            return run.main(config)
+
+
+def fail(message: str, code: int) -> int:
+    """The one line a user sees for an error (no traceback), and the exit code."""
+    sys.stderr.write(f"geolocator: {escape(message)}\n")
+    sys.stderr.flush()
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return dispatch(args, load_config(args.config))
     except GeolocatorError as exc:
-        print(f"geolocator: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return fail(str(exc), exc.exit_code)
+    except OSError as exc:  # the disk full, a folder unreadable: the system's own words, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        return fail(f"{where}{exc.strerror or exc}", EXIT_FAILED)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

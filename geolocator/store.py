@@ -125,6 +125,19 @@ def acquire_lock(path: Path) -> BinaryIO:
     return lock
 
 
+def database_in_use(path: Path) -> bool:
+    """Whether a running geolocator holds the database at `path`. Creates nothing: a lock file
+    that does not exist is held by no one."""
+    try:
+        with _lock_path(path).open("rb") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return False
+    except BlockingIOError:
+        return True
+    return False
+
+
 class Journal:
     """The append-only journal, written all-or-nothing.
 

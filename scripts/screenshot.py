@@ -23,7 +23,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from fake_ollama import FakeOllama  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from geolocator import service  # noqa: E402
+from geolocator.commands import scan  # noqa: E402
 from geolocator.config import load_config  # noqa: E402
 from geolocator.store import Store  # noqa: E402
 from viewer import ViewerServer, create_app  # noqa: E402
@@ -55,7 +55,7 @@ def main(out: Path) -> int:
         config.paths.inbox.mkdir()
         gather(config.paths.inbox)
         fake.answer(*(json.dumps(a) for a in AI_ANSWERS))
-        service.scan(config.replace("watch", settle_seconds=0.0))
+        scan.main(config.replace("watch", settle_seconds=0.0))
         with Store(config.paths.database) as store:
             server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
             try:

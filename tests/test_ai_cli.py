@@ -13,7 +13,7 @@ import pytest
 from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
 from PIL import Image
 
-from geolocator.checks import run_checks
+from geolocator.commands.check import main as run_checks
 from geolocator.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,9 +67,9 @@ def test_check_passes_with_a_ready_server(fake_ollama: FakeOllama, tmp_path: Pat
     result = daemon("check", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["ok"] * 7
+    assert [line.split()[0] for line in lines] == ["ok"] * 8
     assert lines[0] == f"ok   config: {config}"
-    assert all((tmp_path / name).is_dir() for name in ("inbox", "library", "failed", "duplicates"))
+    assert not any((tmp_path / name).exists() for name in ("inbox", "library", "failed", "duplicates"))  # check only looks
     assert "ok   ollama: Ollama 0.12.6" in result.stdout and "'qwen2.5vl' (vision)" in result.stdout
 
 
@@ -85,7 +85,7 @@ def test_check_fails_on_a_server_that_is_down(tmp_path: Path) -> None:
     result = daemon("check", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
     assert "FAIL ollama: cannot connect to Ollama" in result.stdout and "ollama serve" in result.stdout
-    assert result.stdout.count("ok   ") == 6  # everything else passed
+    assert result.stdout.count("ok   ") == 7  # everything else passed
 
 
 def test_check_with_ollama_disabled_and_embedded_defaults(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import pytest
 from expect import expect, never
 from fake_ollama import FakeOllama
 from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, jpeg_bytes, write_jpeg
+from smallfs import fill_space, small_fs
 
 from geolocator.aiworker import Backoff
 from geolocator.config import build_config
@@ -188,6 +189,17 @@ def start_daemon(config: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(DAEMON + list(args) + ["--config", str(config)], cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def wait_ready(proc: subprocess.Popen) -> str:
+    """Read the daemon's log until it says it is ready (its signal handlers are in place);
+    returns what it logged so far."""
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if " ready: " in line:
+            return "".join(lines)
+    raise AssertionError("the daemon exited before it was ready:\n" + "".join(lines))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -206,7 +218,7 @@ def test_sigterm_finishes_cleanly_with_a_valid_database(tmp_path, corpus):
         copy_corpus(GPS_JPEGS[0], inbox / "gps.jpg")
         expect(lambda: not files_under(inbox), timeout=20, what="the inbox to empty")
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=20)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
@@ -232,6 +244,10 @@ def assert_nothing_lost(root: Path, contents: dict[str, bytes]) -> None:
     assert not [r for r in records.values() if r.moving_from]
 
 
+def filed(root: Path) -> int:
+    return sum(len(files_under(root / folder)) for folder in ("library", "failed", "duplicates"))
+
+
 def test_kill_9_at_random_moments_loses_nothing_and_records_nothing_twice(tmp_path, corpus):
     config = write_toml(tmp_path / "config.toml", settle=0.2)
     inbox = tmp_path / "inbox"
@@ -251,11 +267,15 @@ def test_kill_9_at_random_moments_loses_nothing_and_records_nothing_twice(tmp_pa
     for path in contents:
         os.utime(path, (old, old))
     rng = random.Random(4)
+    # Each crash comes once the daemon has filed a few more photos (plus a random delay), so it
+    # lands mid-ingest however fast the machine starts and files.
+    stops = sorted(rng.sample(range(5, 200), 6))
     kills = 0
-    for _ in range(6):
+    for stop in stops:
         proc = start_daemon(config)
         try:
-            time.sleep(rng.uniform(0.5, 1.6))  # the moment of the crash is the point of the test
+            expect(lambda stop=stop: proc.poll() is not None or filed(tmp_path) >= stop, timeout=60, what=f"{stop} photos filed")
+            time.sleep(rng.uniform(0, 0.05))  # the moment of the crash is the point of the test
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             kills += 1
@@ -266,6 +286,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_records_nothing_twice(tmp_pa
             break
     proc = start_daemon(config)
     try:
+        wait_ready(proc)  # the kills may have emptied the inbox already: SIGTERM must meet a started daemon
         expect(lambda: not files_under(inbox), timeout=60, what="the inbox to empty after restart")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
@@ -284,18 +305,36 @@ def test_scan_processes_the_inbox_prints_a_summary_and_exits(tmp_path, corpus):
     copy_corpus(NO_GPS_JPEG, inbox / "b.jpg")
     (inbox / "c.jpg").write_bytes(b"garbage")
     (inbox / "d.part").write_bytes(b"partial")
-    proc = subprocess.run(DAEMON + ["scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run([*DAEMON, "scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.stdout == "scan: 1 located, 1 unlocated, 0 pending, 1 failed, 1 duplicate\n"
     assert proc.returncode == 1  # a file failed
     assert [p.name for p in files_under(inbox)] == ["d.part"]
     assert len(load_records(tmp_path / "geolocator.json")) == 4
 
 
-def test_the_service_reports_healthy_while_running(service):
+def test_a_store_that_cannot_write_makes_the_service_unhealthy_until_it_can(service, tmp_path, corpus):
+    with small_fs(tmp_path / "fs", size="1m", inodes=64) as fs:
+        svc = service(paths={"database": str(fs / "geolocator.json")})
+        assert svc.healthy() and svc.problem() is None
+        filler = fill_space(fs)
+        copy_corpus(GPS_JPEGS[0], tmp_path / "inbox" / "a.jpg", extra=b"x" * 20000)  # its record outgrows the journal's last page
+        problem = expect(svc.problem, timeout=10, what="the service to notice the full disk")
+        assert "cannot write the database" in problem and "No space left on device" in problem
+        assert not svc.healthy() and svc.status().startswith(f"unhealthy: {problem}; ")
+        assert (tmp_path / "inbox" / "a.jpg").is_file() and not files_under(tmp_path / "library")  # nothing lost meanwhile
+        filler.unlink()
+        copy_corpus(GPS_JPEGS[1], tmp_path / "inbox" / "b.jpg")
+        expect(lambda: record_for(svc.store, "b.jpg"), timeout=10, what="a photo filed once there is room")
+        assert svc.healthy()
+        svc.stop()
+        assert svc.problem() == "stopped" and not svc.healthy()
+
+
+def test_a_watcher_that_stopped_makes_the_service_unhealthy(service):
     svc = service()
     assert svc.healthy()
-    svc.stop()
-    assert not svc.healthy()
+    svc.watcher.stop()  # as if its observer thread had died
+    assert svc.problem() == "the inbox is no longer watched" and not svc.healthy()
 
 
 def test_scan_says_when_a_file_had_to_stay_in_the_inbox(tmp_path, corpus):
@@ -303,6 +342,6 @@ def test_scan_says_when_a_file_had_to_stay_in_the_inbox(tmp_path, corpus):
     inbox = tmp_path / "inbox"
     copy_corpus(GPS_JPEGS[0], inbox / "a.jpg")
     (inbox / "link.jpg").symlink_to(inbox / "a.jpg")  # not ours to move: it stays
-    proc = subprocess.run(DAEMON + ["scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run([*DAEMON, "scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.stdout == "scan: 1 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate, 1 left in the inbox (see the log)\n"
     assert proc.returncode == 1

@@ -11,11 +11,12 @@ import threading
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
 from geolocator.store import Store
-from viewer.app import create_app
-from viewer.server import ViewerServer
 
 
-def serve(config: Config) -> int:
+def main(config: Config) -> int:
+    from viewer.app import create_app
+    from viewer.server import ViewerServer
+
     with Store(config.paths.database) as store:
         server = ViewerServer(create_app(store, config), config.viewer.host, config.viewer.port)
         try:

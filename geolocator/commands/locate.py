@@ -21,7 +21,7 @@ def describe_file(given: str, metadata: PhotoMetadata | None, estimate: AIEstima
     line: dict[str, Any] = {"file": given, "lat": None, "lon": None, "source": None, "place": None}
     if metadata is not None:
         line.update(taken_at=metadata.taken_at, altitude=metadata.altitude, camera=metadata.camera)
-        if metadata.has_location:
+        if metadata.lat is not None and metadata.lon is not None:
             line.update(lat=metadata.lat, lon=metadata.lon, source=Source.EXIF.value, place=places.describe(metadata.lat, metadata.lon))
     else:
         line.update(taken_at=None, altitude=None, camera=None)
@@ -33,7 +33,7 @@ def describe_file(given: str, metadata: PhotoMetadata | None, estimate: AIEstima
     return line
 
 
-def run_locate(files: list[str], config: Config, use_ai: bool, out: TextIO) -> int:
+def main(files: list[str], config: Config, use_ai: bool, out: TextIO) -> int:
     """Print where each file was taken. Exit 1 when any file could not be read or placed for now."""
     ai = None
     if use_ai and config.ollama.enabled:

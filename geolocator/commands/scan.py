@@ -1,0 +1,107 @@
+"""`daemon.py scan`: process what is in the inbox now, ask the AI about what it placed pending,
+print one summary line, and exit (1 when some file failed or had to stay in the inbox).
+
+One file that cannot be processed (whatever the reason, a bug included) is logged and counted
+as left in the inbox; every later file is still processed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from geolocator.aiworker import AIWorker, Backoff
+from geolocator.config import Config
+from geolocator.folders import Folders
+from geolocator.pipeline import NotSettled, Pipeline
+from geolocator.record import PhotoRecord, Status
+from geolocator.service import FLUSH_EVERY, own_files, summary
+from geolocator.store import Store
+from geolocator.watcher import iter_inbox
+
+log = logging.getLogger(__name__)
+
+LEFT = "left"  # the count of files that stayed in the inbox
+
+
+def main(config: Config) -> int:
+    from tqdm import tqdm
+
+    folders = Folders.from_config(config)
+    folders.create()
+    counts: Counter[str] = Counter()
+    tty = sys.stderr.isatty()
+    with Store(config.paths.database) as store:
+        pipeline = Pipeline(store, config)
+        pipeline.recover()
+        files = list(iter_inbox(folders.inbox, config.watch.ignore, config.watch.recursive, own_files(config)))
+        pending: list[PhotoRecord] = []
+        with tqdm(files, desc="scan", unit="photo", disable=not tty, leave=False) as bar:
+            for number, path in enumerate(bar, 1):
+                record = _process(pipeline, path, config.watch.settle_seconds)
+                if record is not None:
+                    counts[record.status.value] += 1
+                    if record.status is Status.PENDING:
+                        pending.append(record)
+                elif os.path.lexists(path):  # could not be processed now (logged): say so, exit 1
+                    counts[LEFT] += 1
+                if number % FLUSH_EVERY == 0:
+                    pipeline.flush()
+        pipeline.flush()
+        if pending and config.ollama.enabled:
+            _ask_ai(store, folders, config, len(pending), tty)
+            for record in pending:
+                now = store.get(record.id)
+                if now is not None and now.status is not Status.PENDING:
+                    counts[Status.PENDING.value] -= 1
+                    counts[now.status.value] += 1
+    left = f", {counts[LEFT]} left in the inbox (see the log)" if counts[LEFT] else ""
+    print(f"scan: {summary(counts)}{left}", flush=True)
+    return 1 if counts[Status.FAILED.value] or counts[LEFT] else 0
+
+
+def _process(pipeline: Pipeline, path: Path, settle: float) -> PhotoRecord | None:
+    """One file, given a second go once a young, unreadable file has settled. Never raises for
+    one file's sake: the scan goes on."""
+    try:
+        for _ in range(2):
+            if not _wait_settled(path, settle):
+                return None
+            try:
+                return pipeline.process(path)
+            except NotSettled:
+                continue
+    except Exception:  # a bug on this file must not stop the scan
+        log.exception("processing %s failed unexpectedly; %s", path, "it stays in the inbox" if os.path.lexists(path) else "it was moved")
+    return None
+
+
+def _wait_settled(path: Path, settle: float) -> bool:
+    """Wait until the file has not been modified for `settle` seconds; False if it vanished."""
+    while True:
+        try:
+            age = time.time() - path.lstat().st_mtime
+        except FileNotFoundError:
+            return False
+        if age >= settle:
+            return True
+        time.sleep(min(settle - age, 0.5))
+
+
+def _ask_ai(store: Store, folders: Folders, config: Config, pending: int, tty: bool) -> None:
+    """The AI worker's own step, driven here until nothing is due or Ollama cannot answer (its
+    records stay pending, with the reason, for the service to retry)."""
+    from tqdm import tqdm
+
+    from geolocator.ai import AILocator
+
+    worker = AIWorker(store, AILocator(config.ollama).estimate, folders.file_of, Backoff())
+    with tqdm(total=pending, desc="AI", unit="photo", disable=not tty, leave=False) as bar:
+        for _ in range(len(store.with_status(Status.PENDING))):  # each step settles one record
+            if worker.step() > 0:  # nothing due any more, or Ollama unavailable
+                return
+            bar.update()
