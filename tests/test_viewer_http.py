@@ -17,7 +17,8 @@ from geolocator.config import load_config
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import Store
 from viewer import ViewerServer, create_app
-from viewer.app import MAP_COLUMNS, content_security_policy, tile_origin
+from viewer.guard import content_security_policy, tile_origin
+from viewer.rows import MAP_COLUMNS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -112,7 +113,9 @@ def test_images_lists_every_record_with_its_fields(env):
     data = env["client"].json("/api/images")
     assert len(data) == len(env["store"])
     by_id = {d["id"]: d for d in data}
-    assert by_id[rid(1)] == env["store"].get(rid(1)).to_dict()
+    expected = env["store"].get(rid(1)).to_dict()
+    del expected["moving_from"]  # a server path: never sent (see the test below)
+    assert by_id[rid(1)] == expected
     slim = env["client"].json("/api/images?fields=id,lat,lon&status=located")
     assert all(set(d) == {"id", "lat", "lon"} for d in slim)
     assert len(slim) == env["store"].counts()["located"]
@@ -177,6 +180,26 @@ def test_geojson_is_a_valid_feature_collection_of_located_photos(env):
         assert feature["properties"]["source"] == record.source.value
 
 
+def test_the_api_never_shows_server_paths(env):
+    """Issue 8 item 17: no absolute path (`moving_from`, a tampered `path`, our folders in an error)."""
+    config, store, tmp = env["config"], env["store"], env["tmp"]
+    inbox = config.paths.inbox
+    store.put(PhotoRecord(id=rid(20), sha256=rid(20) * 4, name="moving.jpg", path="2008/moving.jpg", status=Status.LOCATED,
+                          source=Source.EXIF, lat=1.0, lon=1.0, moving_from=str(inbox / "moving.jpg")))
+    store.put(PhotoRecord(id=rid(21), sha256=rid(21) * 4, name="gone.jpg", path=None, status=Status.FAILED,
+                          error=f"[Errno 13] Permission denied: '{inbox / 'gone.jpg'}'"))
+    for path in ("/api/images", f"/api/images/{rid(20)}", f"/api/images/{rid(21)}", f"/api/images/{rid(6)}", "/api/map",
+                 "/api/images.geojson"):
+        status, _, data = env["client"].get(path)
+        assert status == 200 and str(tmp).encode() not in data, path
+        assert b"moving_from" not in data, path
+    assert env["client"].json(f"/api/images/{rid(21)}")["error"] == "[Errno 13] Permission denied: 'inbox/gone.jpg'"
+    assert env["client"].json(f"/api/images/{rid(6)}")["path"] is None  # an absolute path in a tampered record
+    assert env["client"].json(f"/api/images/{rid(5)}")["path"] is None  # one that climbs out
+    assert env["client"].json(f"/api/images/{rid(20)}")["path"] == "2008/moving.jpg"
+    assert env["client"].get("/api/images?fields=id,moving_from")[0] == 400
+
+
 # -- unknown ids, traversal ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", [
@@ -210,7 +233,7 @@ def test_images_are_served_from_their_status_folder(env):
 
 
 def test_a_non_image_file_is_never_rendered_on_our_origin(env):
-    status, response, data = env["client"].get(f"/image/{rid(7)}")
+    status, response, _ = env["client"].get(f"/image/{rid(7)}")
     assert status == 200
     assert response.getheader("Content-Type") == "application/octet-stream"
     disposition = response.getheader("Content-Disposition")
@@ -331,7 +354,12 @@ def test_manual_fix_is_stored_and_survives_a_restart(env):
     status, _, data = post_location(env, rid(3), {"lat": 41.8902, "lon": 12.4922})
     assert status == 200
     answer = json.loads(data)
-    assert answer["source"] == "manual" and answer["status"] == "located" and "Rome" in answer["place"]
+    record = answer["record"]
+    assert record["source"] == "manual" and record["status"] == "located" and "Rome" in record["place"]
+    # The map row comes from the server, in the columns /api/map uses: the page never builds one.
+    assert dict(zip(MAP_COLUMNS, answer["row"])) == {
+        "id": rid(3), "status": "located", "source": "manual", "lat": 41.8902, "lon": 12.4922, "date": None,
+        "name": "u.jpg", "radius_km": None, "error": None}
     record = env["store"].get(rid(3))
     assert (record.status, record.source, record.lat, record.lon, record.error) == (Status.LOCATED, Source.MANUAL, 41.8902, 12.4922, None)
     env["server"].stop()
@@ -368,7 +396,8 @@ def test_manual_fix_of_unknown_or_failed_photos(env):
 
 
 def test_get_is_not_allowed_on_the_fix_endpoint(env):
-    assert env["client"].get(f"/api/images/{rid(3)}/location")[0] in (404, 405)
+    status, response, _ = env["client"].get(f"/api/images/{rid(3)}/location")
+    assert status == 405 and response.getheader("Allow") == "POST"
 
 
 # -- server ----------------------------------------------------------------------------------------
@@ -408,3 +437,103 @@ def test_manual_fix_bodies_too_large_or_too_deep_are_refused_cleanly(env):
     assert post_location(env, rid(3), b'{"lat": 1, "lon": 2, "pad": "' + b"x" * 5000 + b'"}')[0] == 413
     assert post_location(env, rid(3), b"[" * 3000)[0] == 400
     assert env["store"].get(rid(3)).source is None  # nothing changed
+
+
+# -- slow clients and bodies refused from their headers (issue 8 item 10) ------------------------
+
+def raw_request(url: str, head: bytes, timeout: float = 5.0) -> tuple[int, bytes]:
+    """Send only `head` (request line and headers), never a body; read the answer until the server closes."""
+    import socket
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(head)
+        data = b""
+        while chunk := sock.recv(65536):  # the server must answer and close without waiting for the body
+            data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
+def big_post_head(env, record_id: str, length: int, token: str | None = None, extra: str = "") -> bytes:
+    port = urlsplit(env["server"].url).port
+    lines = [f"POST /api/images/{record_id}/location HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json",
+             f"Content-Length: {length}"]
+    if token:
+        lines.append(f"X-Geolocator-Token: {token}")
+    return ("\r\n".join(lines) + extra + "\r\n\r\n").encode()
+
+
+def files_under(*folders) -> set:
+    return {p for folder in folders if folder.exists() for p in folder.rglob("*")}
+
+
+def test_a_huge_unauthenticated_post_is_refused_from_its_headers(env, tmp_path, monkeypatch):
+    import tempfile
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where a server or Bottle would spool a body
+    config = env["config"]
+    watched = (config.paths.inbox, config.paths.library, config.paths.failed, config.paths.database.parent)
+    before = files_under(*watched)
+    mb900 = 900 * 1024 * 1024
+    status, data = raw_request(env["server"].url, big_post_head(env, rid(3), mb900))
+    assert status == 403 and b"token" in data
+    # With the token, the size alone refuses it; a body without a length is refused too.
+    status, data = raw_request(env["server"].url, big_post_head(env, rid(3), mb900, env["token"]))
+    assert status == 413 and b"larger than 4096" in data
+    status, _ = raw_request(env["server"].url, big_post_head(env, rid(3), 0, env["token"], "\r\nTransfer-Encoding: chunked"))
+    assert status == 411
+    assert not list(spool.iterdir())
+    assert files_under(*watched) == before
+    assert env["store"].get(rid(3)).source is None
+    # The server still answers.
+    assert env["client"].get("/api/map")[0] == 200
+
+
+def test_a_hundred_slow_clients_do_not_lock_the_page(env):
+    import contextlib
+    import socket
+    import time
+
+    parts = urlsplit(env["server"].url)
+    with contextlib.ExitStack() as stack:
+        slow = []
+        for i in range(120):
+            sock = stack.enter_context(socket.create_connection((parts.hostname, parts.port), timeout=5))
+            if i % 2:  # half send part of their headers and stall; half send nothing at all
+                sock.sendall(f"GET /api/map HTTP/1.1\r\nHost: {parts.netloc}\r\nX-Slow: ".encode())
+            slow.append(sock)
+        for path in ("/", "/api/map", f"/api/images/{rid(1)}", f"/thumb/{rid(1)}"):
+            started = time.monotonic()
+            status, _, _ = env["client"].get(path)
+            assert status == 200 and time.monotonic() - started < 2, path
+        # A write, too.
+        assert post_location(env, rid(3), {"lat": 1, "lon": 2})[0] == 200
+
+
+def test_headers_that_never_finish_are_cut_off(tmp_path):
+    import select
+    import socket
+    import time
+
+    config = load_config(None, cwd=tmp_path)
+    with Store(config.paths.database) as store:
+        server = ViewerServer(create_app(store, config), "127.0.0.1", 0, timeout=1.0).start()
+        try:
+            parts = urlsplit(server.url)
+            with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+                started = time.monotonic()
+                sock.sendall(b"GET / HTTP/1.1\r\n")
+                closed_after = None
+                while closed_after is None and time.monotonic() - started < 5:
+                    try:
+                        sock.sendall(b"X")  # a header byte every 0.2 s: each read is quick, the whole never ends
+                        readable, _, _ = select.select([sock], [], [], 0.2)
+                        if readable and sock.recv(1024) == b"":
+                            closed_after = time.monotonic() - started
+                    except OSError:  # reset: closed with our bytes unread
+                        closed_after = time.monotonic() - started
+                assert closed_after is not None and 0.9 < closed_after < 2.5, closed_after
+        finally:
+            server.stop()

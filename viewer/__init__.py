@@ -1,4 +1,4 @@
-"""The map viewer: a Bottle app (`create_app`) and a waitress server to run it (`ViewerServer`)."""
+"""The map viewer: a Bottle app (`create_app`) and a cheroot server to run it (`ViewerServer`)."""
 
 from viewer.app import create_app
 from viewer.server import ViewerServer

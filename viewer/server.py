@@ -1,45 +1,92 @@
-"""Serve a WSGI app with waitress in a background thread, and stop it cleanly."""
+"""Serve the WSGI app with cheroot in a background thread, and stop it cleanly.
+
+cheroot, not waitress: waitress reads (and spools to disk) a whole request body before it calls
+the app, so a refusal decided from the headers (403 without the token, 413 over the limit) would
+come after a 900 MB body was written to a temporary file. cheroot calls the app once the headers
+are in; the app refuses without reading, and `_Request` then closes the connection instead of
+reading the rest of the body to keep it alive. Slow clients are kept away from the workers by
+`gate.HeaderGate`.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
-from waitress import wasyncore
-from waitress.server import create_server
+from cheroot import server as cheroot_server
+from cheroot import wsgi
+
+from viewer.gate import HeaderGate
+
+TIMEOUT = 10.0  # seconds: an idle connection, one socket read, the headers to arrive
+MAX_HEADERS = 16384
+BACKLOG = 256
+
+log = logging.getLogger(__name__)
+
+
+class _Request(cheroot_server.HTTPRequest):
+    def send_headers(self) -> None:
+        # Answered before the body was read (a refused upload): close, never read the rest to keep alive.
+        if self.chunked_read or getattr(self.rfile, "remaining", 0) > 0:
+            self.close_connection = True
+        super().send_headers()
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
+
+
+class _Server(wsgi.Server):
+    ConnectionClass = _Connection
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = HeaderGate(super().process_conn, self.put_conn, limit=MAX_HEADERS, deadline=self.timeout)
+
+    def process_conn(self, conn: Any) -> None:
+        self.gate.admit(conn)
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        log.log(level, "%s", msg, exc_info=traceback)  # cheroot writes to stderr by default
 
 
 class ViewerServer:
     """`ViewerServer(app, "127.0.0.1", 0).start()` listens at once; `.url` names the real port."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8765, threads: int = 4) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8765, threads: int = 8, timeout: float = TIMEOUT) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.threads = threads
-        self._server: Any = None
+        self.timeout = timeout
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the viewer is not started")
-        host = self._server.effective_host
-        if host in ("0.0.0.0", "::"):
-            host = "127.0.0.1"  # listening everywhere: loopback reaches it from here
+        host, port = self._server.bind_addr[:2]
+        if host in ("0.0.0.0", "::"):  # noqa: S104 - listening everywhere: loopback reaches it from here
+            host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self._server.effective_port}/"
+        return f"http://{host}:{port}/"
 
     def start(self) -> ViewerServer:
         if self._server is not None:
             raise RuntimeError("the viewer is already started")
-        # Binds now, so a busy port fails here rather than in the thread.
-        self._server = create_server(
-            self.app, host=self.host, port=self.port, threads=self.threads,
-            ident="geolocator", clear_untrusted_proxy_headers=True, channel_timeout=30,
+        server = _Server(
+            (self.host, self.port), self.app, numthreads=self.threads, server_name="geolocator",
+            timeout=self.timeout, request_queue_size=BACKLOG,
         )
-        self._thread = threading.Thread(target=self._server.run, name="viewer-http")
+        server.max_request_header_size = MAX_HEADERS
+        server.prepare()  # binds now, so a busy port fails here rather than in the thread
+        server.gate.start()
+        self._server = server
+        self._thread = threading.Thread(target=server.serve, name="viewer-http")
         self._thread.start()
         return self
 
@@ -48,17 +95,10 @@ class ViewerServer:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
-        # Close the sockets from inside the event loop (the trigger runs thunks there), so the
-        # loop never polls a descriptor another thread closed under it; an empty map ends it.
-        try:
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            thread.join(timeout)
-        except OSError:  # the trigger is already closed (the server closed itself): fall back below
-            pass
-        server.task_dispatcher.shutdown(timeout=timeout)
-        if thread.is_alive():  # pragma: no cover - the loop did not wake: close from here
-            wasyncore.close_all(server._map)
-            thread.join(timeout)
+        server.shutdown_timeout = timeout
+        server.stop()
+        server.gate.stop()
+        thread.join(timeout)
         self._server = self._thread = None
 
     def __enter__(self) -> ViewerServer:

@@ -1,0 +1,144 @@
+"""The JSON API.
+
+- `GET /api/map[?since=SEQ&instance=I]`  compact rows for the page (`rows.MAP_COLUMNS`); with
+  `since`, only the rows changed after that store seq
+- `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
+- `GET /api/images/<id>`                  one record, plus its thumbnail and image URLs
+- `GET /api/images.geojson`               FeatureCollection of the located photos
+- `POST /api/images/<id>/location`        manual fix: JSON {"lat", "lon"}; answers the record and its map row
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from typing import Any
+
+import bottle
+
+from geolocator.record import PhotoRecord, Source, Status
+from viewer.context import Context
+from viewer.respond import send_json
+from viewer.routes import route
+from viewer.rows import MAP_COLUMNS, PUBLIC_FIELDS, SeqCache, counts, feature, map_row, public_record
+
+log = logging.getLogger(__name__)
+
+MAX_FIX_BODY = 4096  # a manual fix is a few dozen bytes of JSON
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def parse_point(raw: bytes) -> tuple[float, float]:
+    """(lat, lon) from a fix's JSON body, or HTTPError 400 saying what is wrong."""
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, RecursionError):
+        raise bottle.HTTPError(400, "body must be JSON") from None
+    lat, lon = (_finite(body.get("lat")), _finite(body.get("lon"))) if isinstance(body, dict) else (None, None)
+    if lat is None or lon is None:
+        raise bottle.HTTPError(400, "lat and lon must be numbers")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise bottle.HTTPError(400, "lat must be within -90..90 and lon within -180..180")
+    return lat, lon
+
+
+def _place(lat: float, lon: float) -> str | None:
+    try:
+        from geolocator.places import describe
+
+        return describe(lat, lon)
+    except Exception:  # the place name is a nicety; the point is what matters
+        log.exception("no place name for %s, %s", lat, lon)
+        return None
+
+
+def install(app: bottle.Bottle, ctx: Context) -> None:
+    store = ctx.store
+    map_cache = SeqCache(lambda records, seq: {
+        "instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records),
+        "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in records],
+    })
+    geojson_cache = SeqCache(lambda records, seq: {
+        "type": "FeatureCollection",
+        "features": [feature(r) for r in records if r.status is Status.LOCATED and r.lat is not None and r.lon is not None],
+    })
+
+    @route(app, "GET", "/api/map")
+    def api_map() -> bytes:
+        since = bottle.request.query.get("since")
+        if since is None:
+            raw, gz = map_cache.get(store)
+            return send_json(raw=raw, gz=gz)
+        try:
+            since_seq = int(since)
+        except ValueError:
+            raise bottle.HTTPError(400, "since must be an integer") from None
+        if bottle.request.query.get("instance") not in (None, ctx.instance) or since_seq > store.seq:
+            raw, gz = map_cache.get(store)  # the store was reopened: the page's seq means nothing here
+            return send_json(raw=raw, gz=gz)
+        changed, seq = store.changed_since(since_seq)
+        return send_json({
+            "instance": ctx.instance, "seq": seq, "full": False, "counts": counts(store.all()) if changed else None,
+            "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in changed],
+        })
+
+    @route(app, "GET", "/api/images")
+    def api_images() -> bytes:
+        fields = [f for f in bottle.request.query.get("fields", "").split(",") if f] or list(PUBLIC_FIELDS)
+        unknown = [f for f in fields if f not in PUBLIC_FIELDS]
+        if unknown:
+            raise bottle.HTTPError(400, f"unknown fields: {', '.join(unknown)}")
+        status = bottle.request.query.get("status")
+        if status is not None and status not in {s.value for s in Status}:
+            raise bottle.HTTPError(400, "unknown status")
+        out = []
+        for r in store.all():
+            if status is None or r.status.value == status:
+                d = public_record(r, ctx.names)
+                out.append({f: d[f] for f in fields})
+        return send_json(out)
+
+    @route(app, "GET", "/api/images.geojson")
+    def api_geojson() -> bytes:
+        raw, gz = geojson_cache.get(store)
+        body = send_json(raw=raw, gz=gz)
+        bottle.response.content_type = "application/geo+json"
+        return body
+
+    @route(app, "GET", "/api/images/<rid>")
+    def api_image(rid: str) -> bytes:
+        record = ctx.record_or_404(rid)
+        data: dict[str, Any] = public_record(record, ctx.names)
+        data["thumb_url"] = f"/thumb/{record.id}"
+        data["image_url"] = f"/image/{record.id}"
+        data["has_file"] = ctx.file_of(record) is not None
+        return send_json(data)
+
+    @route(app, "POST", "/api/images/<rid>/location", max_body=MAX_FIX_BODY)
+    def api_fix_location(rid: str) -> bytes:
+        record = ctx.record_or_404(rid)
+        if record.status in (Status.FAILED, Status.DUPLICATE):
+            raise bottle.HTTPError(409, f"a {record.status.value} photo cannot be placed")
+        lat, lon = parse_point(bottle.request.body.read(MAX_FIX_BODY))
+        place = _place(lat, lon)
+
+        def fix(current: PhotoRecord | None) -> PhotoRecord | None:  # applied under the store's lock
+            if current is None or current.status in (Status.FAILED, Status.DUPLICATE):
+                return None
+            return dataclasses.replace(
+                current, status=Status.LOCATED, source=Source.MANUAL, lat=lat, lon=lon, place=place,
+                confidence=None, radius_km=None, error=None, retry_at=None,
+            )
+
+        stored = store.update(record.id, fix)
+        if stored is None or stored.source is not Source.MANUAL:
+            raise bottle.HTTPError(409, "the photo changed meanwhile: reload and try again")
+        log.info("manual location for %s (%s): %.6f, %.6f", stored.id, stored.name, lat, lon)
+        return send_json({"record": public_record(stored, ctx.names), "row": map_row(stored, ctx.names)})

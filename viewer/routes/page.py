@@ -1,0 +1,39 @@
+"""`GET /`: the page, rendered once per app; `GET /static/<path>`: its scripts, styles and vendored libraries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bottle
+
+from viewer.context import Context
+from viewer.routes import route
+from viewer.rows import MAP_COLUMNS
+
+HERE = Path(__file__).resolve().parent.parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+
+
+def install(app: bottle.Bottle, ctx: Context) -> None:
+    page: str = bottle.SimpleTemplate(name="index", lookup=[str(TEMPLATES)]).render(
+        token=ctx.token,
+        tile_url=ctx.config.viewer.tile_url,
+        tile_attribution=ctx.config.viewer.tile_attribution,
+        columns=",".join(MAP_COLUMNS),
+    )
+
+    @route(app, "GET", "/")
+    def index() -> str:
+        bottle.response.set_header("Cache-Control", "no-store")
+        return page
+
+    @route(app, "GET", "/static/<path:path>")
+    def static(path: str) -> bottle.HTTPResponse:
+        response = bottle.static_file(path, root=str(STATIC))
+        match response.status_code:
+            case 403:  # static_file's answer to a path outside the root
+                raise bottle.HTTPError(404, "not found")
+            case 200:
+                response.set_header("Cache-Control", "max-age=3600" if path.startswith("vendor/") else "no-cache")
+        return response
