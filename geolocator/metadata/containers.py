@@ -131,6 +131,7 @@ def locate_png(fh: BinaryIO, size: int) -> Layout:
     """eXIf chunk and the iTXt "XML:com.adobe.xmp" chunk, anywhere before IEND."""
     layout = Layout()
     pos = 8
+    kept = 0  # XMP text held, inflated: MAX_XMP in all, however many compressed chunks there are
     for index in range(MAX_SEGMENTS * 10):
         fh.seek(pos)
         header = fh.read(8)
@@ -147,15 +148,18 @@ def locate_png(fh: BinaryIO, size: int) -> Layout:
             found = tiff_at(fh, pos + 8)
             if found is not None:
                 layout.tiff.append(TiffBlock(found))
-        elif kind == b"iTXt" and length < MAX_XMP and layout.wants_xmp and fh.read(18) == b"XML:com.adobe.xmp\0":
+        elif kind == b"iTXt" and length < MAX_XMP and layout.wants_xmp and kept < MAX_XMP and fh.read(18) == b"XML:com.adobe.xmp\0":
             fh.seek(pos + 8)
-            layout.add_xmp(png_itxt_text(fh.read(length)))
+            text = png_itxt_text(fh.read(length), MAX_XMP - kept)
+            kept += len(text)
+            layout.add_xmp(text)
         pos += 12 + length
     return layout
 
 
-def png_itxt_text(chunk: bytes) -> bytes:
-    """The text of an iTXt chunk's data: keyword\\0 flag method language\\0 translated\\0 text."""
+def png_itxt_text(chunk: bytes, limit: int) -> bytes:
+    """The text of an iTXt chunk's data (keyword\\0 flag method language\\0 translated\\0 text),
+    at most `limit` bytes of it."""
     keyword_end = chunk.find(b"\0")
     if keyword_end < 0 or keyword_end + 3 > len(chunk):
         return b""
@@ -169,10 +173,10 @@ def png_itxt_text(chunk: bytes) -> bytes:
     if compressed:
         try:
             inflater = zlib.decompressobj()
-            text = inflater.decompress(text, MAX_XMP)
+            text = inflater.decompress(text, limit)
         except zlib.error:
             return b""
-    return text
+    return text[:limit]
 
 
 def locate_webp(fh: BinaryIO, size: int) -> Layout:
