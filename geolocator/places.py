@@ -48,7 +48,8 @@ class Place:
 
     @property
     def label(self) -> str:
-        return join_label(self.city, self.region, self.country)
+        """"City, Region, Country" as GeoNames has them (used for places a model named)."""
+        return ", ".join(p for p in (self.city, self.region, self.country) if p)
 
 
 @dataclass(frozen=True)
