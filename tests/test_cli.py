@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -37,3 +38,51 @@ def test_map_serves_the_database_until_interrupted(tmp_path):
         proc.wait(timeout=20)
     assert proc.returncode == 130
     assert (tmp_path / "geolocator.json").exists()  # the store was closed: folded into its snapshot
+
+
+def test_every_command_describes_itself_in_its_help():
+    for command in ("run", "scan", "check", "locate", "map"):
+        result = subprocess.run([sys.executable, str(REPO / "daemon.py"), command, "--help"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0
+        usage, _, rest = result.stdout.partition("\n\n")
+        description = rest.split("\n\n")[0]
+        assert usage.startswith(f"usage: daemon.py {command}") and not description.startswith("options:"), (command, result.stdout)
+        assert len(description.split()) >= 10, (command, description)
+
+
+def check(tmp_path, config_text: str) -> subprocess.CompletedProcess:
+    config = tmp_path / "config.toml"
+    config.write_text(config_text)
+    return subprocess.run([sys.executable, str(REPO / "daemon.py"), "check", "--config", str(config)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+
+
+def test_check_only_looks_it_creates_nothing(tmp_path):
+    result = check(tmp_path, '[paths]\ninbox = "photos/in"\n[ollama]\nenabled = false\n[viewer]\nport = 0\n')
+    assert result.returncode == 0, result.stdout
+    assert "ok   inbox: " in result.stdout and "photos/in (missing; will be created at start)" in result.stdout
+    assert "ok   database: " in result.stdout and "(will be created)" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # no folder, no database, no lock file
+
+
+def test_check_notices_that_the_maps_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = check(tmp_path, f"[ollama]\nenabled = false\n[viewer]\nport = {port}\n")
+    assert result.returncode == 1
+    assert f"FAIL map: cannot listen on 127.0.0.1:{port} (Address already in use): stop what uses it or set [viewer] port in the config" in result.stdout
+    assert result.stdout.count("ok   ") == 7  # everything else passed
+
+
+FORBIDDEN_FOR_LOCATE = ("geolocator.ai", "ollama", "httpx", "httpcore", "PIL", "pillow_heif", "numpy", "scipy", "viewer", "bottle", "cheroot", "waitress", "tqdm", "watchdog", "tinydb")
+
+
+def test_locate_without_ai_imports_only_what_it_uses(corpus):
+    photo = corpus / "exif-samples" / "jpg" / "gps" / "DSCN0010.jpg"
+    result = subprocess.run([sys.executable, "-X", "importtime", str(REPO / "daemon.py"), "locate", "--no-ai", str(photo)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and json.loads(result.stdout)["source"] == "exif", result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:") and "|" in line}
+    assert "geolocator.commands.locate" in imported  # the measurement itself works
+    heavy = sorted(m for m in imported if m.split(".")[0] in FORBIDDEN_FOR_LOCATE or m.startswith("geolocator.ai"))
+    assert heavy == []

@@ -345,3 +345,24 @@ def test_scan_says_when_a_file_had_to_stay_in_the_inbox(tmp_path, corpus):
     proc = subprocess.run([*DAEMON, "scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.stdout == "scan: 1 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate, 1 left in the inbox (see the log)\n"
     assert proc.returncode == 1
+
+
+def test_scan_files_a_name_that_is_not_utf8_and_every_file_after_it(tmp_path, corpus):
+    config = write_toml(tmp_path / "config.toml")
+    inbox = tmp_path / "inbox"
+    copy_corpus(GPS_JPEGS[0], inbox / "B.jpg")
+    copy_corpus(GPS_JPEGS[1], inbox / "C.jpg")
+    latin1 = os.path.join(os.fsencode(inbox), b"A\xe9t\xe9.jpg")  # from an old ZIP or a FAT card
+    with open(latin1, "wb") as fh:
+        fh.write(copy_corpus(GPS_JPEGS[2], tmp_path / "src.jpg").read_bytes())
+    forged = inbox / "D.jpg\nERROR geolocator: forged.jpg"  # a newline in a name must not forge a log line
+    copy_corpus(GPS_JPEGS[3], forged)
+    proc = subprocess.run([*DAEMON, "scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.stdout == "scan: 4 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate\n", proc.stderr
+    assert proc.returncode == 0
+    assert not files_under(inbox)
+    names = sorted(r.name for r in load_records(tmp_path / "geolocator.json").values())
+    assert names == sorted(["B.jpg", "C.jpg", "Aété.jpg", "D.jpg\nERROR geolocator: forged.jpg"])
+    assert "Traceback" not in proc.stderr
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
+    assert "D.jpg\\x0aERROR geolocator: forged.jpg" in proc.stderr  # written, escaped, on its own line

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from expect import expect
+from expect import expect, never
+from photos import GPS_JPEGS, copy_corpus
+from smallfs import fill_space, small_fs
 
 REPO = Path(__file__).resolve().parent.parent
 UNITS = REPO / "systemd"
@@ -32,7 +34,7 @@ def verify(unit: Path, tmp_path: Path, user: bool) -> subprocess.CompletedProces
         runtime.mkdir(mode=0o700)
         env["XDG_RUNTIME_DIR"] = str(runtime)
         args.append("--user")
-    return subprocess.run(args + [str(local)], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([*args, str(local)], capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.mark.parametrize("name, user", [("geolocator.service", False), ("geolocator-user.service", True)])
@@ -43,7 +45,8 @@ def test_the_units_verify_cleanly(tmp_path, name, user):
 
 def test_the_system_unit_is_notify_with_a_watchdog_and_hardened():
     text = (UNITS / "geolocator.service").read_text()
-    for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=60", "Restart=on-failure", "User=geolocator", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"):
+    required = ("Type=notify", "NotifyAccess=main", "WatchdogSec=60", "Restart=on-failure", "User=geolocator", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes")
+    for line in (*required, "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"):
         assert f"\n{line}\n" in text, line
 
 
@@ -81,3 +84,57 @@ def test_the_daemon_notifies_ready_status_watchdog_and_stopping(tmp_path, corpus
         sock.close()
     assert proc.returncode == 0
     assert any(m.startswith("STOPPING=1") for m in messages)
+
+
+class NotifySocket:
+    """The socket systemd listens on for sd_notify messages, as a test reads it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.05)
+        self.messages: list[str] = []
+
+    def received(self) -> list[str]:
+        try:
+            while True:
+                self.messages.append(self._sock.recv(4096).decode())
+        except (TimeoutError, BlockingIOError):
+            pass
+        return self.messages
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def test_a_full_disk_stops_the_watchdog_sigterm_still_ends_and_a_restart_says_one_line(tmp_path, corpus):
+    with small_fs(tmp_path / "fs", size="1m", inodes=64) as fs:
+        config = tmp_path / "config.toml"
+        config.write_text(f'[paths]\ndatabase = "{fs / "geolocator.json"}"\n[watch]\nsettle_seconds = 0.2\n[ollama]\nenabled = false\n[viewer]\nport = 0\n')
+        notify = NotifySocket(tmp_path / "notify.sock")
+        env = dict(os.environ, NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC="400000")
+        env.pop("WATCHDOG_PID", None)
+        proc = subprocess.Popen([sys.executable, str(REPO / "daemon.py"), "--config", str(config)], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            expect(lambda: any(m.startswith("READY=1") for m in notify.received()), timeout=30, what="READY=1")
+            filler = fill_space(fs)
+            copy_corpus(GPS_JPEGS[0], tmp_path / "inbox" / "a.jpg", extra=b"x" * 20000)
+            unhealthy = expect(lambda: next((m for m in notify.received() if m.startswith("STATUS=unhealthy")), None), timeout=15, what="an unhealthy STATUS")
+            assert "cannot write the database" in unhealthy and "No space left on device" in unhealthy
+            pings = notify.received().count("WATCHDOG=1")
+            never(lambda: notify.received().count("WATCHDOG=1") > pings, 1.0, what="a watchdog ping while unhealthy")
+            proc.send_signal(signal.SIGTERM)  # on the full disk: the flush and the fold fail, stopping must not
+            _, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+            proc.communicate()
+            notify.close()
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+        assert (tmp_path / "inbox" / "a.jpg").is_file()  # not taken: it waits for room
+
+        restart = subprocess.run([sys.executable, str(REPO / "daemon.py"), "--config", str(config)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert restart.returncode == 2
+        assert restart.stderr.count("\n") == 1 and "No space left on device" in restart.stderr, restart.stderr
+        filler.unlink()

@@ -73,8 +73,9 @@ def _folder(folder: Path, key: str) -> str:
 def _writable(folder: Path, setting: str) -> None:
     """Really write (and remove) a file: os.access() says yes to root on read-only mounts."""
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".geolocator-check-"):
-            pass
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".geolocator-check-") as probe:
+            probe.write(b"x")  # a byte too: a full disk still lets an empty file be created
+            probe.flush()
     except OSError as exc:
         raise CheckFailed(f"{folder}: not writable ({exc.strerror or exc}): fix its permissions or set {setting} in the config") from None
 
