@@ -236,12 +236,14 @@ class AIWorker:
 
     def _unavailable(self, record: PhotoRecord, exc: Exception, error: bool) -> float:
         self._failures += 1
-        self._seen_down = False  # a probe must fail before one that succeeds can end this pause
-        self._next_probe = time.monotonic() + self._probe_seconds
+        # Probe at once: if Ollama is unreachable, a later probe that succeeds means it is back; if it
+        # answers, the request failed for another reason (busy, failing) and the backoff stands.
+        self._seen_down = False
+        self._next_probe = time.monotonic()
         (log.error if error or self._failures == 1 else log.warning)("AI unavailable (%d pending photos wait): %s", len(self.store.with_status(Status.PENDING)), exc)
         if not self._stopping.is_set():
             self.store.update(record.id, lambda cur: apply_unavailable(cur, str(exc), self.backoff))
         delay = self.backoff.delay(self._failures)
         self._paused_until = time.monotonic() + delay
-        return delay
+        return 0.0 if self._probe else delay
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_ollama import FakeOllama
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -39,3 +41,10 @@ def no_leaked_threads():
             break
         time.sleep(0.05)
     assert not leaked, f"test leaked threads: {[t.name for t in leaked]}"
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllama]:
+    """A running FakeOllama (tests/fake_ollama.py) with 'qwen2.5vl' installed (vision); stopped after the test."""
+    with FakeOllama() as fake:
+        yield fake

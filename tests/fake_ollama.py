@@ -1,7 +1,7 @@
 """A small, real HTTP server that speaks the part of Ollama's API geolocator uses.
 
-Use it as a context manager (or through the `fake_ollama` fixture in a test module that does
-`from fake_ollama import FakeOllama, fake_ollama`; tests/ is on sys.path):
+Use it as a context manager, or through the `fake_ollama` fixture of tests/conftest.py
+(`from fake_ollama import FakeOllama` for the type; tests/ is on sys.path):
 
     with FakeOllama() as fake:                  # listens on 127.0.0.1, a free port
         config = OllamaConfig(True, fake.url, "qwen2.5vl", 5.0, 1344)
@@ -40,12 +40,9 @@ import enum
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 DEFAULT_ANSWER = json.dumps(
     {
@@ -391,10 +388,3 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
             pass
         self.close_connection = True
-
-
-@pytest.fixture
-def fake_ollama() -> Iterator[FakeOllama]:
-    """A running FakeOllama with 'qwen2.5vl' installed (vision); stopped after the test."""
-    with FakeOllama() as fake:
-        yield fake

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
+from fake_ollama import FakeOllama
 from PIL import Image
 
 from geolocator.commands.check import main as run_checks

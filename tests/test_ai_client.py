@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
+from fake_ollama import FakeOllama
 from PIL import Image
 
 from geolocator.ai import AILocator
@@ -175,7 +175,7 @@ def test_model_removed_after_the_check_is_model_missing(fake_ollama: FakeOllama,
     locator = AILocator(config(fake_ollama.url))
     locator.check()
     fake_ollama.remove("qwen2.5vl")
-    with pytest.raises(ModelMissing, match="ollama pull qwen2.5vl"):
+    with pytest.raises(ModelMissing, match=r"ollama pull qwen2\.5vl"):
         locator.estimate(photo)
 
 
@@ -255,7 +255,7 @@ def test_http_400_retries_once_at_half_size_then_explains(fake_ollama: FakeOllam
 def test_unreadable_file_is_reported_before_any_request(fake_ollama: FakeOllama, tmp_path: Path) -> None:
     junk = tmp_path / "junk.jpg"
     junk.write_bytes(b"this is not a photo")
-    with pytest.raises(UnreadableImage, match="junk.jpg"):
+    with pytest.raises(UnreadableImage, match=r"junk\.jpg"):
         AILocator(config(fake_ollama.url)).estimate(junk)
     assert fake_ollama.requests == []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_ollama import FakeOllama, fake_ollama  # noqa: F401  (fixture)
+from fake_ollama import FakeOllama
 from PIL import Image
 
 from geolocator.ai import AILocator
@@ -59,7 +59,7 @@ def test_orientation_is_applied_in_every_direction(tmp_path: Path) -> None:
         source.save(path, quality=95, exif=exif.tobytes())
         image = Image.open(io.BytesIO(prepare_image(path)))
         assert image.size == ((200, 100) if orientation in (1, 3) else (100, 200))
-        red, green, blue = image.getpixel(corner)
+        red, _green, blue = image.getpixel(corner)
         assert blue > 200 and red < 60, (orientation, image.getpixel(corner))
 
 
@@ -106,7 +106,7 @@ def test_a_raw_file_is_read_through_its_embedded_preview(tmp_path: Path) -> None
 def test_a_raw_file_without_preview_is_unreadable_with_a_reason(tmp_path: Path) -> None:
     raw = tmp_path / "IMG_0002.NEF"
     raw.write_bytes(b"MM\x00*" + b"\x00" * 4000)
-    with pytest.raises(UnreadableImage, match="IMG_0002.NEF"):
+    with pytest.raises(UnreadableImage, match=r"IMG_0002\.NEF"):
         prepare_image(raw)
 
 

@@ -1,12 +1,26 @@
-"""The AI retry queue's pure rules: what an answer or an outage does to a record."""
+"""The AI retry queue: its pure rules (what an answer or an outage does to a record), then the worker
+with a real store, the real client and the fake Ollama."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import struct
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from geolocator.aiworker import Backoff, apply_estimate, apply_unavailable, apply_unreadable, due
+import pytest
+from fake_ollama import FakeOllama
+from PIL import Image
+
+from geolocator.ai import AILocator
+from geolocator.aiworker import AIWorker, Backoff, apply_estimate, apply_resume, apply_unavailable, apply_unreadable, due, waits_for_ollama
+from geolocator.config import OllamaConfig
 from geolocator.record import AIEstimate, PhotoRecord, Source, Status
+from geolocator.store import Store
 
 
 def pending(n: int = 1, **changes) -> PhotoRecord:
@@ -60,12 +74,6 @@ def test_due_takes_the_oldest_ready_records_and_skips_moves_in_progress():
 def test_a_photo_whose_estimate_fails_unexpectedly_does_not_hold_up_the_others(tmp_path):
     # The worker with a real store; the model call is the test's own function, one that breaks
     # on one photo the way a bug would (an exception nobody planned for).
-    import threading
-    from pathlib import Path
-
-    from geolocator.aiworker import AIWorker
-    from geolocator.store import Store
-
     asked: list[str] = []
     done = threading.Event()
 
@@ -89,3 +97,106 @@ def test_a_photo_whose_estimate_fails_unexpectedly_does_not_hold_up_the_others(t
         assert first.status is Status.PENDING and first.attempts == 1 and first.retry_at
         assert "internal error" in first.error and "RecursionError" in first.error
         assert second.status is Status.LOCATED
+
+
+# -- the worker with a real store, the real client and the fake Ollama -------------------------------
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> float:
+    """Seconds until `condition()` holds; fails the test after `timeout`."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, "condition not met in time"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def heic_claiming(path: Path, width: int, height: int) -> Path:
+    """A real HEIC whose image-spatial-extents box ('ispe') claims width x height."""
+    import pillow_heif
+
+    pillow_heif.from_pillow(Image.new("RGB", (64, 48), (10, 200, 30))).save(path)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"ispe")
+    data[at + 8 : at + 16] = struct.pack(">II", width, height)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def locator_for(url: str) -> AILocator:
+    return AILocator(OllamaConfig(enabled=True, host=url, model="qwen2.5vl", timeout=2.0, max_image_px=1344))
+
+
+def test_only_records_waiting_for_ollama_resume() -> None:
+    waiting = apply_unavailable(pending(1), "cannot connect", Backoff())
+    retrying = dataclasses.replace(pending(2), attempts=1, retry_at="2999-01-01T00:00:00.000+00:00", error="internal error, will retry: KeyError")
+    assert waits_for_ollama(waiting) and not waits_for_ollama(retrying) and not waits_for_ollama(pending(3))
+    resumed = apply_resume(waiting)
+    assert resumed is not None and resumed.retry_at is None and resumed.attempts == 1 and resumed.error == waiting.error
+    assert due([resumed], "2024-01-01T00:00:00.000+00:00") == [resumed]
+    for record in (retrying, pending(3), dataclasses.replace(waiting, source=Source.MANUAL), None):
+        assert apply_resume(record) is None
+
+
+def test_photos_waiting_for_ollama_resume_within_the_probe_interval_when_it_comes_back(fake_ollama: FakeOllama, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="geolocator.aiworker")
+    for n in (1, 2, 3):
+        Image.new("RGB", (200, 150), (n, 100, 200)).save(tmp_path / f"{n}.jpg")
+    locator = locator_for(fake_ollama.url)
+    fake_ollama.down()
+    with Store(tmp_path / "db.json") as store:
+        store.put_many([pending(1), pending(2), pending(3)])
+        worker = AIWorker(store, locator.estimate, lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe=locator.probe, probe_seconds=0.3)
+        worker.start()
+        try:
+            wait_until(lambda: any("Ollama probe: cannot connect" in r.getMessage() for r in caplog.records))
+            waiting = store.get(pending(1).id)
+            assert waiting is not None and waiting.status is Status.PENDING and "cannot connect to Ollama" in (waiting.error or "")
+            assert datetime.fromisoformat(waiting.retry_at or "") - datetime.now(UTC) > timedelta(seconds=500)  # 10 min backoff
+            fake_ollama.up()
+            seconds = wait_until(lambda: all(r.status is Status.LOCATED for r in store.all()))
+        finally:
+            worker.stop()
+    assert seconds < 0.3 + 2.0  # one probe interval and three answers, not the 10-minute backoff
+    paths = [r.path for r in fake_ollama.requests]
+    assert paths[0] == "/api/version" and paths.count("/api/chat") == 3  # probed, then asked
+
+
+def test_a_server_that_answers_the_probe_but_fails_requests_keeps_its_backoff(fake_ollama: FakeOllama, tmp_path: Path) -> None:
+    Image.new("RGB", (200, 150), (1, 100, 200)).save(tmp_path / "1.jpg")
+    locator = locator_for(fake_ollama.url)
+    fake_ollama.fail(503, path="/api/chat")
+    with Store(tmp_path / "db.json") as store:
+        store.put_many([pending(1)])
+        worker = AIWorker(store, locator.estimate, lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe=locator.probe, probe_seconds=0.1)
+        worker.start()
+        try:
+            wait_until(lambda: [r.path for r in fake_ollama.requests].count("/api/version") >= 5)  # four probes after the check
+        finally:
+            worker.stop()
+        record = store.get(pending(1).id)
+    assert len(fake_ollama.chat_requests) == 1  # probes answered, yet the busy server was not asked again
+    assert record is not None and record.status is Status.PENDING and "busy" in (record.error or "")
+
+
+def test_a_heic_whose_header_claims_60000_px_is_unreadable_with_the_reason_not_retried(fake_ollama: FakeOllama, tmp_path: Path) -> None:
+    heic_claiming(tmp_path / "1.jpg", 60000, 60000)  # the name is the record's; the content a HEIC
+    asked = threading.Event()
+    locator = locator_for(fake_ollama.url)
+
+    def locate(path: Path) -> AIEstimate:
+        asked.set()
+        return locator.estimate(path)
+
+    with Store(tmp_path / "db.json") as store:
+        store.put_many([pending(1)])
+        worker = AIWorker(store, locate, lambda r: tmp_path / r.name, Backoff(base=0.05, cap=0.1))
+        worker.start()
+        try:
+            wait_until(lambda: store.get(pending(1).id).status is Status.UNLOCATED)  # type: ignore[union-attr]
+        finally:
+            worker.stop()
+        record = store.get(pending(1).id)
+    assert record is not None and record.attempts == 1 and record.retry_at is None
+    assert "could not read the image" in (record.error or "") and "60000x60000" in (record.error or "")
+    assert fake_ollama.chat_requests == []
