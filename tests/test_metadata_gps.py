@@ -26,7 +26,7 @@ def test_dms_to_degrees(components, expected):
 
 @pytest.mark.parametrize(
     "components",
-    [[], [(1, 1)] * 4, [(51, 1), (30, 0), (0, 1)], [(51, 0)], [math.nan, 0, 0], [math.inf, 0, 0], ["51", 0, 0], [(1, 2, 3)]],
+    [[], [(1, 1)] * 4, [(51, 1), (30, 0), (0, 1)], [(51, 0)], [math.nan, 0, 0], [math.inf, 0, 0], ["51", 0, 0], [(1, 2, 3)], [(10**400, 1)], [("1", 1)], [True, 0, 0]],
 )
 def test_unusable_components_give_none(components):
     assert gps.dms_to_degrees(components) is None
@@ -161,3 +161,19 @@ def test_iso_datetime(text, offset, expected):
 )
 def test_sniff_by_magic(head, kind):
     assert sniff(head) is kind
+
+
+def test_overflowing_sidecar_altitude_is_no_altitude_not_a_crash(tmp_path):
+    """A 400-digit XMP rational is too big for a float: no altitude, the position still read."""
+    from PIL import Image
+
+    from geolocator.metadata import read_metadata
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg", "JPEG")
+    (tmp_path / "a.xmp").write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="10,30N" exif:GPSLongitude="20,15E"'
+        f' exif:GPSAltitude="{10**400}/1"/></rdf:RDF></x:xmpmeta>'
+    )
+    meta = read_metadata(tmp_path / "a.jpg")
+    assert (meta.lat, meta.lon, meta.altitude) == (10.5, 20.25, None)

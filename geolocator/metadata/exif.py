@@ -78,7 +78,7 @@ class _TiffWalk:
                     self.xmp.append(Span(self.offset + hdr.s2n(entry + 8, 4), count))
             elif tag in wanted and wanted[tag] not in self.values and hdr.s2n(entry + 4, 4) <= MAX_COUNT:
                 name = wanted[tag]
-                hdr._process_tag(ifd, role.value, (name, None), entry, tag, name, 0, "UNDEF")
+                hdr._process_tag(ifd, role.value, (name, None), entry, tag, name, False, "UNDEF")
                 decoded = hdr.tags.pop(f"{role.value} {name}", None)
                 if decoded is not None:
                     self.values[name] = decoded.values
@@ -100,9 +100,8 @@ def _components(value: Any) -> list[gps.Component]:
     if not isinstance(value, list):
         return []
     out: list[gps.Component] = []
-    for item in value:
-        if isinstance(item, tuple) and len(item) == 1:  # FLOAT/DOUBLE fields
-            item = item[0]
+    for raw in value:
+        item = raw[0] if isinstance(raw, tuple) and len(raw) == 1 else raw  # FLOAT/DOUBLE fields
         if hasattr(item, "numerator") and hasattr(item, "denominator") and not isinstance(item, int):
             out.append((item.numerator, item.denominator))
         elif isinstance(item, (int, float)):

@@ -15,15 +15,20 @@ from collections.abc import Sequence
 Component = tuple[int, int] | int | float
 
 
-def component_value(component: Component) -> float | None:
-    """One rational or number as a float; None for a zero denominator, NaN or infinity."""
+def component_value(component: object) -> float | None:
+    """One rational or number as a float; None for a zero denominator, NaN, infinity, a value
+    too big for a float, or anything that is not a number or a (numerator, denominator) pair
+    (the values come from files, so any object is taken)."""
     if isinstance(component, tuple):
-        if len(component) != 2:
+        if len(component) != 2 or not all(isinstance(part, (int, float)) and not isinstance(part, bool) for part in component):
             return None
         num, den = component
         if not den:
             return None
-        value = num / den
+        try:
+            value: float = num / den
+        except OverflowError:  # e.g. a 400-digit XMP numerator
+            return None
     elif isinstance(component, (int, float)) and not isinstance(component, bool):
         value = float(component)
     else:
@@ -40,7 +45,7 @@ def dms_to_degrees(components: Sequence[Component]) -> float | None:
     if not 1 <= len(components) <= 3:
         return None
     total = 0.0
-    for component, scale in zip(components, (1.0, 60.0, 3600.0)):
+    for component, scale in zip(components, (1.0, 60.0, 3600.0), strict=False):
         value = component_value(component)
         if value is None:
             return None
