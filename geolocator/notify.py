@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 
 import sdnotify
 
@@ -14,14 +15,14 @@ log = logging.getLogger(__name__)
 
 
 class Notifier:
-    def __init__(self, environ: dict[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         self.enabled = bool(env.get("NOTIFY_SOCKET"))
         self._notifier = sdnotify.SystemdNotifier() if self.enabled else None
         self.watchdog_interval = self._watchdog_interval(env)
 
     @staticmethod
-    def _watchdog_interval(env: dict[str, str] | os._Environ) -> float | None:
+    def _watchdog_interval(env: Mapping[str, str]) -> float | None:
         """Half of WATCHDOG_USEC, in seconds, when systemd expects pings from this process."""
         usec, pid = env.get("WATCHDOG_USEC"), env.get("WATCHDOG_PID")
         if not usec or (pid and pid != str(os.getpid())):

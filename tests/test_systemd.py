@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +141,18 @@ def test_a_full_disk_stops_the_watchdog_sigterm_still_ends_and_a_restart_says_on
         assert restart.returncode == 2
         assert restart.stderr.count("\n") == 1 and "No space left on device" in restart.stderr, restart.stderr
         filler.unlink()
+
+
+def test_the_system_unit_makes_a_setgid_inbox_its_group_can_drop_photos_into(tmp_path):
+    text = (UNITS / "geolocator.service").read_text()
+    assert "\nStateDirectoryMode=0750\n" in text  # the group may reach the inbox
+    line = next(line for line in text.splitlines() if line.startswith("ExecStartPre=+"))
+    argv = line.removeprefix("ExecStartPre=+").split()
+    assert argv[-1] == "/var/lib/geolocator/inbox" and argv[argv.index("-g") + 1] == "geolocator"
+    # Run the unit's own command, for this test's user and folder instead of geolocator's.
+    me, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    argv = [{"geolocator": me}.get(a, a) for a in argv[:-1]] + [str(tmp_path / "inbox")]
+    argv[argv.index("-g") + 1] = group
+    (tmp_path / "inbox").mkdir(mode=0o700)  # already there from an earlier start, narrower
+    subprocess.run(argv, check=True, timeout=30)
+    assert stat.S_IMODE((tmp_path / "inbox").stat().st_mode) == 0o2770  # setgid, group-writable
