@@ -20,6 +20,8 @@ class Source(str, enum.Enum):
     EXIF = "exif"  # any metadata the file carries: EXIF, XMP, sidecar, QuickTime atoms
     AI = "ai"
     MANUAL = "manual"
+    TRACK = "track"  # interpolated on a GPS track (GPX, KML, NMEA, GeoJSON, Takeout)
+    NEARBY = "nearby"  # from located photos taken just before and after
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class PhotoRecord:
     prompt_version: str | None = None
     ai_raw: str | None = None
     ai_decisions: tuple[str, ...] = ()
+    taken_utc: str | None = None  # ISO 8601 capture time in UTC, when some basis gave it
+    time_basis: str | None = None  # which: a geolocator.capture_time.TimeBasis value
+    decisions: tuple[str, ...] = ()  # why a track or nearby placement was (or was not) taken
     error: str | None = None  # why it failed, is pending or unlocated: one line
     duplicate_of: str | None = None
     attempts: int = 0  # AI attempts so far
@@ -109,6 +114,7 @@ class PhotoRecord:
         data["status"] = self.status.value
         data["source"] = self.source.value if self.source else None
         data["ai_decisions"] = list(self.ai_decisions)
+        data["decisions"] = list(self.decisions)
         return data
 
     @classmethod
@@ -128,6 +134,7 @@ class PhotoRecord:
         _SLOT_SETTERS_BY_NAME["status"](record, Status(data["status"]))
         _SLOT_SETTERS_BY_NAME["source"](record, Source(source) if source else None)
         _SLOT_SETTERS_BY_NAME["ai_decisions"](record, tuple(data.get("ai_decisions") or ()))
+        _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data.get("decisions") or ()))
         return record
 
 
