@@ -1,0 +1,36 @@
+// Every request the page makes. Rows and records come from the server as they are: never rebuilt here.
+import { TOKEN } from './state.js';
+
+export async function fetchMap(since, instance) {
+  const query = since === undefined ? '' : '?since=' + since + '&instance=' + encodeURIComponent(instance);
+  const response = await fetch('/api/map' + query);
+  if (!response.ok) throw new Error(response.statusText);
+  return response.json();
+}
+
+export async function fetchRecord(id) {
+  const response = await fetch('/api/images/' + encodeURIComponent(id));
+  if (!response.ok) throw new Error(response.statusText);
+  return response.json();
+}
+
+/** POST a manual fix. Resolves to {record, row} (the stored record and its map row), or throws
+ * an Error whose message is ready to show. */
+export async function saveLocation(id, lat, lon) {
+  let response;
+  try {
+    response = await fetch('/api/images/' + encodeURIComponent(id) + '/location', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Geolocator-Token': TOKEN },
+      body: JSON.stringify({ lat, lon }),
+    });
+  } catch (err) {
+    throw new Error('Could not reach geolocator.');
+  }
+  if (response.status === 403) throw new Error('geolocator was restarted: reload the page to edit.');
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    throw new Error('Not saved: ' + (problem.error || response.statusText));
+  }
+  return response.json();
+}
