@@ -366,3 +366,29 @@ def test_scan_files_a_name_that_is_not_utf8_and_every_file_after_it(tmp_path, co
     assert "Traceback" not in proc.stderr
     assert not [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
     assert "D.jpg\\x0aERROR geolocator: forged.jpg" in proc.stderr  # written, escaped, on its own line
+
+
+def scan_with_ai(tmp_path: Path, host: str) -> subprocess.CompletedProcess:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[watch]\nsettle_seconds = 0.2\n[ollama]\nhost = "{host}"\ntimeout = 5\n[viewer]\nenabled = false\n')
+    return subprocess.run([*DAEMON, "scan", "--config", str(config)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+def test_scan_asks_the_ai_about_photos_without_gps_and_leaves_them_pending_while_it_is_down(tmp_path, corpus):
+    inbox = tmp_path / "inbox"
+    write_jpeg(inbox / "kyoto.jpg", 1)
+    write_jpeg(inbox / "nowhere.jpg", 2)
+    with FakeOllama() as fake:
+        fake.answer(
+            '{"country": "Japan", "region": "Kyoto", "city": "Kyoto", "landmark": null, "latitude": 34.9671, "longitude": 135.7727, "confidence": 0.8, "description": "Torii gates."}',
+            '{"country": null, "region": null, "city": null, "landmark": null, "latitude": null, "longitude": null, "confidence": 0.0, "description": "A grey chart."}',
+        )
+        proc = scan_with_ai(tmp_path, fake.url)
+        assert proc.stdout == "scan: 1 located, 1 unlocated, 0 pending, 0 failed, 0 duplicate\n", proc.stderr
+        assert proc.returncode == 0
+        write_jpeg(inbox / "later.jpg", 3)
+        fake.down()
+        proc = scan_with_ai(tmp_path, fake.url)
+    assert proc.stdout == "scan: 0 located, 0 unlocated, 1 pending, 0 failed, 0 duplicate\n", proc.stderr
+    later = next(r for r in load_records(tmp_path / "geolocator.json").values() if r.name == "later.jpg")
+    assert later.status is Status.PENDING and "AI unavailable" in later.error and later.attempts == 1  # the worker's own handling
