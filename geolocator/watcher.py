@@ -301,13 +301,9 @@ class Watcher:
         self._watch = self._observer.schedule(_Enqueue(self._messages), str(self.inbox), recursive=self.config.recursive)
         self._watched_as = identity
 
-    def _drop_watch(self) -> None:
-        if self._observer is not None and self._watch is not None:
-            self._observer.unschedule(self._watch)  # its emitter may have stopped already
-        self._watch = None
-
     def _keep_watching(self, now: float) -> None:
-        """Set the watch up again when the inbox was deleted or replaced (watchdog stops watching it)."""
+        """Set the watch up again once the inbox is back after it was deleted or moved away (watchdog
+        stops watching a deleted folder, and inotify follows a moved one to where it went)."""
         if self._observer is None or now < self._next_inbox_check:
             return
         self._next_inbox_check = now + (INBOX_CHECK if self._watch is not None else TICK)
@@ -315,22 +311,23 @@ class Watcher:
         if self._watch is not None:
             if identity == self._watched_as:
                 return
-            log.warning("the inbox %s was replaced: watching the new folder", shown(self.inbox))
-            self._drop_watch()
+            self._inbox_lost("moved away or replaced")
         if identity is None:
             return
         try:
             self._watch_inbox()
-        except OSError as exc:  # gone again already, or out of inotify watches: tried again soon
+        except OSError as exc:  # gone again already, or out of inotify watches
             self._next_inbox_check = now + REWATCH_RETRY
-            log.warning("cannot watch the inbox %s yet (%s)", shown(self.inbox), exc)
+            log.warning("cannot watch the inbox %s (%s): trying again in %.0f s", shown(self.inbox), exc, REWATCH_RETRY)
             return
-        log.info("the inbox %s is back: watching it again", shown(self.inbox))
+        log.info("watching the inbox %s again", shown(self.inbox))
         self._scan(self.inbox)
 
-    def _inbox_deleted(self) -> None:
-        log.warning("the inbox %s was deleted: it will be watched again once it is back", shown(self.inbox))
-        self._drop_watch()
+    def _inbox_lost(self, how: str) -> None:
+        log.warning("the inbox %s was %s: it is watched again as soon as it is there", shown(self.inbox), how)
+        if self._observer is not None and self._watch is not None:
+            self._observer.unschedule(self._watch)  # its emitter may have stopped already
+        self._watch = None
         self._next_inbox_check = 0.0
 
     # -- the settler thread ----------------------------------------------------------------------
@@ -420,8 +417,8 @@ class Watcher:
                     candidate.see(Change.CLOSED, now)  # a rename is atomic: the content is complete
             case FileDeletedEvent():
                 self._candidates.pop(src, None)
-            case DirDeletedEvent() if src == self.inbox:  # watchdog has stopped watching it
-                self._inbox_deleted()
+            case DirDeletedEvent() if src == self.inbox and self._watch is not None:  # watchdog stopped watching it
+                self._inbox_lost("deleted")
             case DirCreatedEvent():
                 if self._watched(src):
                     self._scan(src)

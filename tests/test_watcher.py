@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -13,7 +14,7 @@ from expect import expect, never
 from photos import jpeg_bytes
 
 from geolocator.config import WatchConfig
-from geolocator.watcher import CLOSE_QUIET, Watcher, is_ignored, iter_inbox
+from geolocator.watcher import CLOSE_QUIET, Change, Phase, Watcher, after, is_ignored, iter_inbox, quiet_needed, shown
 
 IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
 
@@ -24,10 +25,12 @@ class Ready:
     def __init__(self) -> None:
         self.items: list[tuple[Path, int, float]] = []
         self.lock = threading.Lock()
+        self.then = lambda path: None  # what the worker does next (e.g. watcher.done)
 
     def __call__(self, path: Path) -> None:
         with self.lock:
             self.items.append((path, path.stat().st_size if path.exists() else -1, time.monotonic()))
+        self.then(path)
 
     def paths(self) -> list[Path]:
         with self.lock:
@@ -68,7 +71,7 @@ def watch(inbox):
 
 
 def test_a_copied_in_file_is_ready_soon_after_close_without_waiting_the_settle_time(inbox, watch, tmp_path):
-    watcher, ready = watch(settle=5.0)
+    _, ready = watch(settle=5.0)
     outside = tmp_path / "photo.jpg"
     outside.write_bytes(jpeg_bytes(1))
     began = time.monotonic()
@@ -80,7 +83,7 @@ def test_a_copied_in_file_is_ready_soon_after_close_without_waiting_the_settle_t
 
 
 def test_a_slow_chunked_write_is_not_ready_before_it_is_complete(inbox, watch):
-    watcher, ready = watch(settle=0.6)
+    _, ready = watch(settle=0.6)
     target = inbox / "slow.jpg"
     data = jpeg_bytes(2) * 20
     chunks = [data[i : i + len(data) // 10] for i in range(0, len(data), len(data) // 10)]
@@ -94,7 +97,7 @@ def test_a_slow_chunked_write_is_not_ready_before_it_is_complete(inbox, watch):
 
 
 def test_a_writer_that_closes_and_reopens_gets_the_full_settle_time(inbox, watch):
-    watcher, ready = watch(settle=1.0)
+    _, ready = watch(settle=1.0)
     target = inbox / "reopened.jpg"
     data = jpeg_bytes(3) * 10
     for i in range(0, len(data), len(data) // 6):
@@ -107,7 +110,7 @@ def test_a_writer_that_closes_and_reopens_gets_the_full_settle_time(inbox, watch
 
 
 def test_moved_in_from_another_folder_and_nested_folders(inbox, watch, tmp_path):
-    watcher, ready = watch(settle=5.0)
+    _, ready = watch(settle=5.0)
     outside = tmp_path / "elsewhere" / "moved.jpg"
     outside.parent.mkdir()
     outside.write_bytes(jpeg_bytes(4))
@@ -125,7 +128,7 @@ def test_moved_in_from_another_folder_and_nested_folders(inbox, watch, tmp_path)
 
 
 def test_temporary_and_hidden_names_are_left_alone_until_renamed(inbox, watch):
-    watcher, ready = watch(settle=0.3)
+    _, ready = watch(settle=0.3)
     ignored = [inbox / "d.jpg.part", inbox / "e.crdownload", inbox / ".hidden.jpg", inbox / "~lock.jpg", inbox / "x.tmp", inbox / ".sync" / "inside.jpg"]
     for path in ignored:
         path.parent.mkdir(exist_ok=True)
@@ -141,12 +144,12 @@ def test_files_present_before_start_are_taken_at_once(inbox, watch):
     for n in range(5):
         (inbox / f"old{n}.jpg").write_bytes(jpeg_bytes(n))
         os.utime(inbox / f"old{n}.jpg", (old, old))
-    watcher, ready = watch(settle=30.0)
+    _, ready = watch(settle=30.0)
     expect(lambda: len(ready.paths()) == 5, timeout=3, what="the backlog")
 
 
 def test_polling_waits_for_size_and_mtime_to_settle(inbox, watch):
-    watcher, ready = watch(settle=0.5, polling=True)
+    _, ready = watch(settle=0.5, polling=True)
     target = inbox / "polled.jpg"
     with target.open("wb") as fh:
         for n in range(4):
@@ -182,10 +185,14 @@ def test_a_path_in_flight_is_looked_at_again_if_it_changes(inbox, watch):
     target = inbox / "again.jpg"
     target.write_bytes(jpeg_bytes(11))
     expect(lambda: ready.get(target), timeout=3)
-    target.write_bytes(jpeg_bytes(12))  # a new file at the same path while the first is "processed"
-    time.sleep(0.3)
+    new_content = jpeg_bytes(12) * 2
+    target.write_bytes(new_content)  # a new file at the same path while the first is "processed"
+    expect(lambda: watcher.status().changed_in_flight == 1, timeout=3, what="the change seen while in flight")
+    assert ready.paths() == [target]  # not handed over again while the worker holds it
     watcher.done(target)
-    expect(lambda: len([p for p in ready.paths() if p == target]) == 2, timeout=3)
+    expect(lambda: len(ready.paths()) == 2, timeout=3, what="the changed file handed over again")
+    assert ready.paths() == [target, target]
+    assert ready.items[1][1] == len(new_content)
 
 
 def test_ignore_rules_cover_folders_on_the_way():
@@ -201,3 +208,106 @@ def test_iter_inbox_skips_excluded_and_ignored(tmp_path):
     (tmp_path / ".cache" / "y.jpg").write_bytes(b"1")
     (tmp_path / "z.jpg").write_bytes(b"1")
     assert list(iter_inbox(tmp_path, IGNORE, exclude=[tmp_path / "library"])) == [tmp_path / "z.jpg"]
+
+
+# -- names that are not UTF-8 ---------------------------------------------------------------------
+NOT_UTF8 = [b"A\xe9t\xe9.jpg", b"D\xfcsseldorf/\xff\xfe.jpg", b"ok/caf\xc3\xa9.jpg"]  # Latin-1 from a FAT card; the last is UTF-8
+
+
+def make_bytes_files(inbox: Path, names: list[bytes], seed: int = 20) -> set[bytes]:
+    """Create files through bytes paths, as a card reader or an old ZIP leaves them."""
+    made = set()
+    for n, name in enumerate(names):
+        full = os.fsencode(inbox) + b"/" + name
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as fh:
+            fh.write(jpeg_bytes(seed + n))
+        made.add(full)
+    return made
+
+
+def handed_bytes(ready: Ready) -> list[bytes]:
+    return [os.fsencode(p) for p in ready.paths()]
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
+def test_names_that_are_not_utf8_are_handed_over_at_every_rescan_without_errors(inbox, watch, caplog, polling):
+    caplog.set_level(logging.DEBUG, logger="geolocator.watcher")
+    watcher, ready = watch(settle=0.2, polling=polling, rescan_minutes=0.3 / 60)
+    ready.then = watcher.done  # the worker leaves each file in the inbox: every rescan finds it again
+    made = make_bytes_files(inbox, NOT_UTF8)
+    expect(lambda: set(handed_bytes(ready)) == made, timeout=5, what="every file handed over by its real bytes")
+    for path in ready.paths():
+        assert path.exists() and path.stat().st_size > 0  # the path given opens the real file
+    rounds = lambda: min(handed_bytes(ready).count(name) for name in made)  # noqa: E731
+    expect(lambda: rounds() >= 3, timeout=5, what="each file handed over again at later rescans")
+    assert set(handed_bytes(ready)) == made
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_names_that_are_not_utf8_in_the_backlog_are_taken(inbox, watch):
+    made = make_bytes_files(inbox, NOT_UTF8)
+    old = time.time() - 3600
+    for name in made:
+        os.utime(name, (old, old))
+    _, ready = watch(settle=30.0)
+    expect(lambda: sorted(handed_bytes(ready)) == sorted(made), timeout=3, what="the backlog by its real bytes")
+
+
+def test_log_lines_show_undecodable_bytes_and_never_break_a_line():
+    assert shown(Path(os.fsdecode(b"/in/A\xe9t\xe9.jpg"))) == "/in/A\\xe9t\\xe9.jpg"
+    assert shown(Path("/in/caf\u00e9\nFAKE: line.jpg")) == "/in/caf\u00e9\\nFAKE: line.jpg"
+
+
+# -- the inbox deleted, moved away, made again ------------------------------------------------------
+@pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
+def test_a_deleted_and_recreated_inbox_is_watched_again_at_once(inbox, watch, caplog, polling):
+    caplog.set_level(logging.INFO, logger="geolocator.watcher")
+    settle = 0.5 if polling else 3.0
+    watcher, ready = watch(settle=settle, polling=polling)  # no rescans: only the watch can see new files
+    expect(lambda: watcher.status().watching, timeout=3, what="the inbox watched")
+    shutil.rmtree(inbox)
+    expect(lambda: not watcher.status().watching, timeout=3, what="the deletion noticed")
+    assert "was deleted" in caplog.text
+    inbox.mkdir()
+    (inbox / "first.jpg").write_bytes(jpeg_bytes(30))  # dropped at once: the watch, or the scan after it, sees it
+    expect(lambda: ready.get(inbox / "first.jpg"), timeout=settle + 3, what="the file dropped into the new inbox")
+    expect(lambda: watcher.status().watching, timeout=1, what="the new inbox watched")
+    assert f"watching the inbox {inbox} again" in caplog.text
+    began = time.monotonic()
+    (inbox / "second.jpg").write_bytes(jpeg_bytes(31))
+    _, at = expect(lambda: ready.get(inbox / "second.jpg"), timeout=settle + 3, what="a file dropped later, seen by the new watch")
+    if not polling:  # a close-write event, not a scan: well within the settle time
+        assert at - began < settle - 1
+
+
+def test_an_inbox_moved_away_and_made_again_is_watched_in_its_new_place(inbox, watch, caplog, tmp_path):
+    caplog.set_level(logging.INFO, logger="geolocator.watcher")
+    watcher, ready = watch(settle=3.0)
+    expect(lambda: watcher.status().watching, timeout=3, what="the inbox watched")
+    moved = tmp_path / "old-inbox"
+    os.rename(inbox, moved)
+    inbox.mkdir()
+    expect(lambda: "moved away or replaced" in caplog.text and watcher.status().watching, timeout=3, what="the new inbox watched")
+    (moved / "left-behind.jpg").write_bytes(jpeg_bytes(32))
+    (inbox / "new.jpg").write_bytes(jpeg_bytes(33))
+    expect(lambda: ready.get(inbox / "new.jpg"), timeout=2, what="a file in the new inbox, from its close-write")
+    never(lambda: len(ready.paths()) > 1, 0.5, what="a file outside the inbox handed over")
+
+
+# -- the phases, as a table ------------------------------------------------------------------------
+def test_phase_transitions():
+    table = {
+        (Phase.ARRIVED, Change.OPENED): Phase.SEEN,  # being written where it was created
+        (Phase.CLOSED, Change.OPENED): Phase.CLOSED,  # a reader: the open count holds it
+        (Phase.ARRIVED, Change.WRITTEN): Phase.SEEN,
+        (Phase.SEEN, Change.WRITTEN): Phase.SEEN,
+        (Phase.CLOSED, Change.WRITTEN): Phase.REWRITTEN,  # written again after a close
+        (Phase.SEEN, Change.CLOSED): Phase.CLOSED,
+        (Phase.ARRIVED, Change.CLOSED): Phase.CLOSED,
+        (Phase.REWRITTEN, Change.CLOSED): Phase.REWRITTEN,  # once rewritten, closes no longer shortcut the settle time
+        (Phase.CLOSED, Change.NOT_READY): Phase.REWRITTEN,
+    }
+    for (phase, change), expected in table.items():
+        assert after(phase, change) is expected, (phase, change)
+    assert [quiet_needed(p, 7.0) for p in Phase] == [CLOSE_QUIET if p in (Phase.ARRIVED, Phase.CLOSED) else 7.0 for p in Phase]
