@@ -5,6 +5,12 @@ container (containers.py, bmff.py, quicktime.py), decodes EXIF with exifread (ex
 when EXIF has no usable location looks at embedded XMP and then NAME.xmp sidecars (xmp.py).
 The GPS maths is pure (gps.py, dates.py). Corrupt or unsupported files raise UnreadableImage with a
 one-line reason; nothing else escapes.
+
+Files are opened with fileio.open_regular (a FIFO named like a photo or a sidecar is refused at
+once, never waited on), and every read is bounded whatever the file's size: headers and the few
+small blocks we need are read by seeking, XMP packets are capped (4 per file, 8 MB each), box
+and segment walks are capped, and stray bytes between JPEG segments are searched for at most
+1 MiB in all. tests/test_metadata_bounds.py measures this on sparse multi-gigabyte files.
 """
 
 from __future__ import annotations
