@@ -1,6 +1,6 @@
 """Ingest of one file: one typed `Task` through a list of stages, each `Task -> Task`.
 
-    hash -> original -> read -> locate -> claim -> move
+    complete -> hash -> original -> read -> locate -> claim -> move
 
 The stage list is data (`Pipeline.stages`, like beets' importer stages); each stage says when
 it applies, adds what it learnt to a new `Task` (frozen) and hands it on. Moving without losing
@@ -36,7 +36,7 @@ from geolocator.config import Config
 from geolocator.errors import UnreadableImage
 from geolocator.folders import Folders
 from geolocator.intents import Intents, encode_path, sha256_file
-from geolocator.metadata.complete import looks_complete
+from geolocator.metadata.complete import missing_end
 from geolocator.naming import layout_folder, readable_name
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
 from geolocator.store import Store
@@ -50,8 +50,13 @@ T = TypeVar("T")
 
 
 class NotSettled(Exception):
-    """The file could not be read and was written moments ago: probably still being written.
-    The watcher gives it the full settle time before trying again."""
+    """The file is probably still being written (unreadable and written moments ago, or cut
+    short and changed within `incomplete_seconds`). The watcher gives it the full settle time
+    before trying again; `retry_in` says when the answer can next change (seconds)."""
+
+    def __init__(self, reason: str, retry_in: float = 0.0) -> None:
+        super().__init__(reason)
+        self.retry_in = retry_in
 
 
 class StageOrderError(RuntimeError):
@@ -194,18 +199,32 @@ class Pipeline:
         self.layout = config.library.layout
         self.ai_enabled = config.ollama.enabled
         self.settle_seconds = config.watch.settle_seconds
+        self.incomplete_seconds = config.watch.incomplete_seconds
         self._read = read
         self._describe = describe or _describe_lazily
         self.stages: tuple[Stage, ...] = (
+            Stage("complete", self.check_complete),
             Stage("hash", self.hash),
             Stage("original", self.find_original),
-            Stage("read", self.read, when=self.is_new_content),
+            Stage("read", self.read, when=lambda task: task.error is None and self.is_new_content(task)),
             Stage("locate", self.locate, when=self.is_new_content),
             Stage("claim", self.claim),
             Stage("move", self.move),
         )
 
     # -- stages ----------------------------------------------------------------------------------
+    def check_complete(self, task: Task) -> Task:
+        """A file that looks cut short waits until it has not changed for `incomplete_seconds`
+        (a writer that closes between chunks is still at work), then is failed as incomplete:
+        never filed as a photo, never split into pieces."""
+        why = missing_end(task.source)
+        if why is None:
+            return task
+        unchanged = time.time() - task.mtime
+        if unchanged < self.incomplete_seconds:
+            raise NotSettled(f"{why}: waiting until it has not changed for {self.incomplete_seconds:g} s", self.incomplete_seconds - unchanged)
+        return dataclasses.replace(task, error=f"incomplete: {why} (unchanged for {unchanged:.0f} s)")
+
     def hash(self, task: Task) -> Task:
         return dataclasses.replace(task, sha256=sha256_file(task.source))
 
@@ -222,15 +241,13 @@ class Pipeline:
             metadata = self._read(task.source)
         except UnreadableImage as exc:
             if young:
-                raise NotSettled(str(exc)) from None
+                raise NotSettled(str(exc), self.settle_seconds) from None
             return dataclasses.replace(task, error=str(exc) or "unreadable")
         except FileNotFoundError:
             raise
         except Exception as exc:  # a reader bug: record it against the file, keep going
             log.exception("reading %s failed unexpectedly", task.source)
             return dataclasses.replace(task, error=f"internal error while reading: {type(exc).__name__}: {exc}")
-        if young and not looks_complete(task.source):  # a writer's first part, closed between chunks
-            raise NotSettled("the file looks cut short")
         return dataclasses.replace(task, metadata=metadata)
 
     def locate(self, task: Task) -> Task:

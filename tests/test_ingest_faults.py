@@ -3,12 +3,15 @@ real watchdog observers, a real store, real files, real FIFOs, the daemon as a s
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from pathlib import Path
 
 import pytest
-from expect import expect
+from expect import expect, never
 from photos import GPS_JPEGS
+from PIL import Image
 
 from geolocator.aiworker import Backoff
 from geolocator.config import build_config
@@ -60,3 +63,44 @@ def test_a_name_that_is_not_utf8_is_filed_by_the_service(service, corpus):
     assert all(r.status is Status.LOCATED for r in records.values())
     assert sorted(p.name for p in files_under(svc.config.paths.library)) == ["Aété.jpg", "ÿþ.jpg"]
     assert load_records(svc.config.paths.database).keys() == records.keys()
+
+
+def big_gps_jpeg(corpus: Path, size: tuple[int, int] = (1400, 1000)) -> bytes:
+    """A real JPEG of about 1.5 MB (noise compresses badly) carrying a corpus photo's EXIF GPS."""
+    exif = Image.open(corpus / "exif-samples/jpg" / GPS_JPEGS[0]).getexif()
+    out = io.BytesIO()
+    Image.effect_noise(size, 60).convert("RGB").save(out, "JPEG", quality=95, exif=exif)
+    return out.getvalue()
+
+
+def test_a_writer_that_closes_and_pauses_longer_than_settle_ends_as_one_located_photo(service, corpus):
+    # The reported fault: open, append 256 KB, close, wait longer than settle_seconds, again.
+    # Its first part reads as a photo with GPS; it must wait, and end as ONE complete photo.
+    svc = service(settle=0.3, incomplete=5.0)
+    content = big_gps_jpeg(corpus)
+    chunk = 256 << 10
+    assert len(content) > 4 * chunk
+    target = svc.config.paths.inbox / "resumed.jpg"
+    for start in range(0, len(content) - chunk, chunk):
+        with target.open("ab") as fh:
+            fh.write(content[start : start + chunk])
+        never(lambda: len(svc.store) or not target.exists(), 0.6, what="part of a photo filed")  # 2 x settle_seconds
+    with target.open("ab") as fh:
+        fh.write(content[start + chunk :])  # the last part
+    records = expect(lambda: len(settled(svc)) == 1 and settled(svc), timeout=15, what="the photo filed")
+    (record,) = records.values()
+    assert record.status is Status.LOCATED and record.sha256 == hashlib.sha256(content).hexdigest()
+    assert (svc.config.paths.library / record.path).read_bytes() == content
+    assert files_under(svc.config.paths.failed) == [] and files_under(svc.config.paths.duplicates) == []
+
+
+def test_a_writer_that_never_finishes_ends_in_failed_as_incomplete(service, corpus):
+    svc = service(settle=0.2, incomplete=1.5)
+    content = big_gps_jpeg(corpus, (600, 400))
+    target = svc.config.paths.inbox / "abandoned.jpg"
+    target.write_bytes(content[: len(content) // 2])
+    never(lambda: len(svc.store), 1.0, what="a cut file filed before incomplete_seconds")
+    records = expect(lambda: len(settled(svc)) == 1 and settled(svc), timeout=10, what="the cut file filed")
+    (record,) = records.values()
+    assert record.status is Status.FAILED and record.error.startswith("incomplete: JPEG without its end marker")
+    assert (svc.config.paths.failed / "abandoned.jpg").read_bytes() == content[: len(content) // 2]

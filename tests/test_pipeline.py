@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+from expect import expect
 from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
 
 from geolocator import mover
 from geolocator.config import build_config
+from geolocator.errors import ConfigError
 from geolocator.intents import decode_path
 from geolocator.pipeline import AI_DISABLED, WAITING_FOR_AI, NotSettled, Pipeline, Task, capture_time, locate
 from geolocator.record import PhotoMetadata, Source, Status, record_id
@@ -255,3 +257,37 @@ def test_a_non_utf8_source_survives_a_crash_between_intent_and_move(config, corp
         recovered = store.get(intent.id)
     assert recovered.moving_from is None and (config.paths.library / recovered.path).read_bytes() == content
     assert os.listdir(config.paths.inbox) == []
+
+
+# -- files that look cut short ---------------------------------------------------------------------
+def test_a_photo_cut_short_waits_then_is_failed_as_incomplete_never_located(tmp_path, corpus):
+    config = make_config(tmp_path, settle_seconds=0.1, incomplete_seconds=1.0)
+    with Store(config.paths.database) as store:
+        pipeline = Pipeline(store, config)
+        whole = (corpus / "exif-samples/jpg" / GPS_JPEGS[0]).read_bytes()
+        src = config.paths.inbox / "cut.jpg"
+        src.parent.mkdir(parents=True)
+        src.write_bytes(whole[: len(whole) // 2])  # its EXIF and GPS are whole, its image data is not
+        with pytest.raises(NotSettled) as waiting:
+            pipeline.process(src)
+        assert "JPEG without its end marker" in str(waiting.value) and 0 < waiting.value.retry_in <= 1.0
+        assert len(store) == 0 and src.exists()
+
+        def try_again():
+            try:
+                return pipeline.process(src)
+            except NotSettled:
+                return None
+
+        record = expect(try_again, timeout=5, what="the cut file to be filed once unchanged")
+        assert record.status is Status.FAILED and record.error.startswith("incomplete: JPEG without its end marker")
+        assert record.source is None and record.lat is None  # never a located photo
+        assert (config.paths.failed / "cut.jpg").read_bytes() == whole[: len(whole) // 2]
+
+
+def test_incomplete_seconds_is_validated_like_the_other_settings(tmp_path):
+    assert make_config(tmp_path).watch.incomplete_seconds == 120.0  # the default
+    with pytest.raises(ConfigError, match=r"\[watch\] incomplete_seconds cannot be negative"):
+        make_config(tmp_path, incomplete_seconds=-1)
+    with pytest.raises(ConfigError, match=r"\[watch\] incomplete_seconds: expected a number"):
+        make_config(tmp_path, incomplete_seconds="soon")

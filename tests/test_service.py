@@ -85,7 +85,8 @@ def test_photos_dropped_in_every_way_end_up_recorded_and_filed(service, tmp_path
     copy_corpus(GPS_JPEGS[3], inbox / "trip" / "day1" / "nested.jpg")  # nested folders
     copy_corpus(GPS_JPEGS[4], inbox / "a" / "same.jpg")
     copy_corpus(GPS_JPEGS[4], inbox / "b" / "same.jpg", extra=b"different bytes")  # same name, other content
-    (inbox / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe1 this is not a photo" * 10)  # corrupt
+    (inbox / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe1 this is not a photo" * 10)  # corrupt, and cut short:
+    os.utime(inbox / "broken.jpg", (old, old))  # old, so not a copy still growing (that waits incomplete_seconds)
     write_jpeg(inbox / "no-gps.jpg", 1)
     for ignored in ("download.jpg.part", ".hidden.jpg", "~$lock.jpg", "x.tmp", "y.crdownload"):
         (inbox / ignored).write_bytes(jpeg_bytes(2))
