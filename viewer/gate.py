@@ -64,6 +64,7 @@ class HeaderGate:
         self._waiting: dict[Any, float] = {}  # connection -> when it must have sent its headers
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set when a connection starts waiting, or to stop
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -72,6 +73,7 @@ class HeaderGate:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
         with self._lock:
@@ -98,6 +100,7 @@ class HeaderGate:
                     full = len(self._waiting) >= self._max_waiting
                     if not full:
                         self._waiting.setdefault(conn, time.monotonic() + self._deadline)
+                        self._wake.set()
                 if full:
                     log.warning("too many connections sending their headers slowly: closing one")
                     conn.close()
@@ -106,6 +109,11 @@ class HeaderGate:
         while not self._stop.wait(self._interval):
             with self._lock:
                 waiting = list(self._waiting.items())
+                if not waiting:
+                    self._wake.clear()
+            if not waiting:
+                self._wake.wait()  # nothing to look at: sleep until a connection waits here
+                continue
             now = time.monotonic()
             for conn, deadline in waiting:
                 state = arrived(conn.socket, self._limit)
