@@ -22,7 +22,7 @@ Floats32 = npt.NDArray[np.float32]
 # A file holding more points than this is refused, not half read: see `TrackLimits`.
 DEFAULT_MAX_POINTS = 3_000_000
 DEFAULT_MAX_BYTES = 1 << 30  # streamed formats (JSON, KML, NMEA)
-DEFAULT_MAX_DOM_BYTES = 64 << 20  # formats parsed whole in memory (GPX via gpxpy)
+DEFAULT_MAX_DOM_BYTES = 16 << 20  # GPX: gpxpy holds ~2 kB a point, so 16 MiB (~150k points) peaks near 300 MB
 
 
 class TrackFormat(str, enum.Enum):
