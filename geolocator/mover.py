@@ -22,6 +22,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from geolocator.fileio import open_regular
 from geolocator.folders import fsync_dir
 from geolocator.naming import numbered_name
 
@@ -84,7 +85,7 @@ def _place(existing: Path, dest: Path) -> bool:
 def _copy_to_temp(src: Path, folder: Path) -> Path:
     tmp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}"
     try:
-        with src.open("rb") as fin, open(tmp, "xb") as fout:
+        with open_regular(src, follow_symlinks=False) as fin, open(tmp, "xb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
             fout.flush()
             os.fsync(fout.fileno())

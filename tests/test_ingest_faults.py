@@ -6,18 +6,24 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from expect import expect, never
-from photos import GPS_JPEGS
+from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus
 from PIL import Image
 
 from geolocator.aiworker import Backoff
 from geolocator.config import build_config
+from geolocator.folders import Folders
+from geolocator.pipeline import Pipeline
 from geolocator.record import Status
 from geolocator.service import Service
-from geolocator.store import load_records
+from geolocator.store import Store, load_records
 
 
 def files_under(root: Path) -> list[Path]:
@@ -104,3 +110,50 @@ def test_a_writer_that_never_finishes_ends_in_failed_as_incomplete(service, corp
     (record,) = records.values()
     assert record.status is Status.FAILED and record.error.startswith("incomplete: JPEG without its end marker")
     assert (svc.config.paths.failed / "abandoned.jpg").read_bytes() == content[: len(content) // 2]
+
+
+# -- FIFOs where a photo or a sidecar is expected ----------------------------------------------------
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_a_fifo_named_like_a_sidecar_never_blocks_the_pipeline(tmp_path, corpus):
+    config = build_config({"ollama": {"enabled": False}, "viewer": {"enabled": False}}, tmp_path, None)
+    Folders.from_config(config).create()
+    inbox = config.paths.inbox
+    photo = copy_corpus(NO_GPS_JPEG, inbox / "a.jpg")  # no GPS in the file: the sidecar is looked at
+    os.mkfifo(inbox / "a.xmp")
+    os.mkfifo(inbox / "a.jpg.xmp")
+    outcome: list[object] = []
+    with Store(config.paths.database) as store:
+        worker = threading.Thread(target=lambda: outcome.append(Pipeline(store, config).process(photo)), daemon=True)
+        worker.start()
+        worker.join(timeout=10)
+        if worker.is_alive():  # blocked in open(): free it by opening the other end, then fail
+            for fifo in ("a.xmp", "a.jpg.xmp"):
+                os.close(os.open(inbox / fifo, os.O_WRONLY | os.O_NONBLOCK))
+            pytest.fail("the pipeline blocked on a FIFO named like a sidecar")
+    (record,) = outcome
+    assert record.status is Status.UNLOCATED and (config.paths.library / record.path).is_file()
+    assert sorted(os.listdir(inbox)) == ["a.jpg.xmp", "a.xmp"]  # left alone, not ours to move
+
+
+def test_fifos_beside_photos_stop_neither_ingest_nor_sigterm(tmp_path, corpus):
+    (tmp_path / "config.toml").write_text("[watch]\nsettle_seconds = 0.2\n[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
+    inbox = tmp_path / "inbox"
+    for n, name in enumerate(("a", "b", "c")):  # more pairs than ingest workers
+        copy_corpus(NO_GPS_JPEG, inbox / f"{name}.jpg", extra=bytes([n]))
+        os.mkfifo(inbox / f"{name}.xmp")
+    os.mkfifo(inbox / "fifo.jpg")  # and one named like a photo
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("NOTIFY_SOCKET", None)
+    proc = subprocess.Popen([sys.executable, str(REPO / "daemon.py"), "--config", str(tmp_path / "config.toml")], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        expect(lambda: sorted(os.listdir(inbox)) == ["a.xmp", "b.xmp", "c.xmp", "fifo.jpg"], timeout=20, what="the three photos filed")
+        expect(lambda: len(files_under(tmp_path / "library")) == 3, timeout=5, what="the photos in the library")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
