@@ -118,6 +118,12 @@ def test_kmz_reads_doc_kml_and_refuses_other_zips(tmp_path: Path) -> None:
     assert result.format is TrackFormat.KMZ and result.point_count == 10
     with pytest.raises(TrackTooBig, match="unpacks to"):
         read_track(kmz, TrackLimits(max_bytes=kmz.stat().st_size + 1))  # the zip fits; its KML does not
+    # An archive whose KML comes after 64 KiB of other entries is still recognised.
+    late = tmp_path / "late.kmz"
+    with zipfile.ZipFile(late, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("files/photo.jpg", os.urandom(100_000))
+        z.writestr("doc.kml", kml_text())
+    assert track_format(late) is TrackFormat.KMZ and read_track(late).point_count == 10
     other = tmp_path / "photos.zip"
     with zipfile.ZipFile(other, "w") as z:
         z.writestr("a.txt", "hello")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from geolocator.fileio import open_regular
 from geolocator.tracks.jsontracks import read_json, sniff_json
 from geolocator.tracks.model import NotATrack, PointBudget, TrackError, TrackFile, TrackFormat, TrackLimits, TrackTooBig
 from geolocator.tracks.nmea import SENTENCE, read_nmea
-from geolocator.tracks.xmltracks import read_gpx, read_kml, read_kmz
+from geolocator.tracks.xmltracks import kml_in_zip, read_gpx, read_kml, read_kmz
 
 HEAD_BYTES = 64 * 1024
 DEFAULT_LIMITS = TrackLimits()
@@ -24,7 +25,7 @@ _XML_ROOTS = {b"gpx": TrackFormat.GPX, b"kml": TrackFormat.KML}
 def sniff(head: bytes) -> TrackFormat | None:
     """The track format of a file from its first bytes, or None when it is none we know."""
     if head.startswith(b"PK\x03\x04"):
-        return TrackFormat.KMZ if b".kml" in head.lower() else None
+        return TrackFormat.KMZ if b".kml" in head.lower() else None  # see _sniff_open
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"<"):
         return _xml_root(text)
@@ -49,7 +50,16 @@ def track_format(path: str | Path) -> TrackFormat | None:
     """The track format of the file at `path` by its content, or None (a photo, a .json of
     something else...). Reads at most 64 KiB."""
     with open_regular(path) as fh:
-        return sniff(fh.read(HEAD_BYTES))
+        return _sniff_open(fh)
+
+
+def _sniff_open(fh: BinaryIO) -> TrackFormat | None:
+    """`sniff` on the head; a zip whose first entries are not KML is asked its directory."""
+    head = fh.read(HEAD_BYTES)
+    found = sniff(head)
+    if found is None and head.startswith(b"PK\x03\x04") and kml_in_zip(fh):
+        return TrackFormat.KMZ
+    return found
 
 
 def read_track(path: str | Path, limits: TrackLimits = DEFAULT_LIMITS) -> TrackFile:
@@ -58,7 +68,7 @@ def read_track(path: str | Path, limits: TrackLimits = DEFAULT_LIMITS) -> TrackF
     budget = PointBudget(limits.max_points)
     with open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
-        fmt = sniff(fh.read(HEAD_BYTES))
+        fmt = _sniff_open(fh)
         if fmt is None:
             raise NotATrack(f"{Path(path).name}: not a track (no GPX, KML, KMZ, NMEA, GeoJSON or Takeout content)")
         if size > limits.max_bytes:

@@ -71,11 +71,24 @@ def _add_gpx_point(out: TrackBuilder, point: gpxpy.gpx.GPXTrackPoint | gpxpy.gpx
     out.add(when.timestamp(), point.latitude, point.longitude, point.elevation, accuracy)
 
 
+def kml_in_zip(fh: IO[bytes]) -> bool:
+    """Whether the zip archive `fh` holds a .kml at its top level (read from its directory)."""
+    try:
+        with zipfile.ZipFile(fh) as archive:
+            return bool(_kml_entries(archive))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError):
+        return False
+
+
+def _kml_entries(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [i for i in archive.infolist() if i.filename.lower().endswith(".kml") and "/" not in i.filename]
+
+
 def read_kmz(fh: IO[bytes], budget: PointBudget, max_bytes: int) -> tuple[Track, ...]:
     """The KML inside: doc.kml, else the first .kml at the top level, as Google Earth does."""
     try:
         with zipfile.ZipFile(fh) as archive:
-            names = [i for i in archive.infolist() if i.filename.lower().endswith(".kml") and "/" not in i.filename]
+            names = _kml_entries(archive)
             if not names:
                 raise NotATrack("a zip archive without a .kml file")
             inner = next((i for i in names if i.filename.lower() == "doc.kml"), names[0])
