@@ -62,6 +62,14 @@ def test_gpx_segments_are_tracks_sorted_with_hdop_accuracy(tmp_path: Path) -> No
         first.lats[0] = 0
 
 
+def test_gpx_in_a_declared_latin_1_encoding(tmp_path: Path) -> None:
+    text = gpx_text([(T0, 48.85, 2.29)]).replace("UTF-8", "ISO-8859-1").replace("<name>Walk</name>", "<name>Café</name>")
+    (track,) = read_track(_write(tmp_path, "latin.gpx", text.encode("latin-1"))).tracks
+    assert track.name == "Café"
+    with pytest.raises(TrackError, match="malformed GPX"):
+        read_track(_write(tmp_path, "odd.gpx", text.replace("ISO-8859-1", "x-no-such-codec").encode("latin-1")))
+
+
 def test_gpx_refusals(tmp_path: Path) -> None:
     bomb = '<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><gpx version="1.1"><wpt lat="1" lon="1"><name>&b;</name></wpt></gpx>'
     with pytest.raises(TrackError, match="DTD"):

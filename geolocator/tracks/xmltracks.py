@@ -31,6 +31,7 @@ from geolocator.tracks.values import iso_utc
 # GPS receivers' horizontal error is about HDOP × 5 m (a typical user-equivalent range error).
 HDOP_METRES = 5.0
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
 def read_gpx(fh: IO[bytes], size: int, budget: PointBudget, max_dom_bytes: int) -> tuple[Track, ...]:
@@ -42,9 +43,10 @@ def read_gpx(fh: IO[bytes], size: int, budget: PointBudget, max_dom_bytes: int) 
     root_at = data.find(b"<gpx")
     if _DTD.search(data, 0, root_at if root_at >= 0 else len(data)):
         raise TrackError("GPX with a DTD: refused (a GPX file never needs one)")
-    try:
-        gpx = gpxpy.parse(data.decode("utf-8"))
-    except (gpxpy.gpx.GPXException, UnicodeDecodeError, ValueError) as exc:
+    declared = _ENCODING.match(data.removeprefix(b"\xef\xbb\xbf"))
+    try:  # gpxpy takes text: decoded as the XML declaration says (UTF-8 when it says nothing)
+        gpx = gpxpy.parse(data.decode(declared.group(1).decode() if declared else "utf-8"))
+    except (gpxpy.gpx.GPXException, UnicodeDecodeError, LookupError, ValueError) as exc:
         raise TrackError(f"malformed GPX: {_one_line(exc)}") from None
     tracks: list[Track | None] = []
     for track in gpx.tracks:
