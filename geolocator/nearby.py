@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from geolocator.places_index import haversine_km
-from geolocator.record import Source
+from geolocator.record import PhotoRecord, Source
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,16 @@ class NearbyPlacement:
     @property
     def placed(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+
+def neighbour_from_record(record: PhotoRecord) -> Neighbour | None:
+    """The record as a neighbour, or None when it has no location, source or UTC time. Its
+    day is its wall clock's (`taken_at`), as `CaptureTime.local_day` gives for the photo."""
+    if record.lat is None or record.lon is None or record.source is None or not record.taken_utc:
+        return None
+    utc = datetime.fromisoformat(record.taken_utc)
+    day = datetime.fromisoformat(record.taken_at).date() if record.taken_at else utc.date()
+    return Neighbour(record.id, utc, day, record.camera, record.lat, record.lon, record.source, record.radius_km)
 
 
 def place_nearby(utc: datetime, local_day: date, camera: str | None, neighbours: Iterable[Neighbour], rules: NearbyRules = NearbyRules()) -> NearbyPlacement:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,9 +12,9 @@ from photos import write_jpeg
 
 from geolocator.capture_time import capture_time
 from geolocator.metadata import read_metadata
-from geolocator.nearby import NearbyRules, Neighbour, place_nearby
+from geolocator.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
 from geolocator.places_index import haversine_km
-from geolocator.record import Source
+from geolocator.record import PhotoRecord, Source, Status
 
 NOON = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)  # 12:00 in Paris
 DAY = date(2024, 6, 1)
@@ -118,3 +119,14 @@ def test_from_photos_exiftool_writes(tmp_path: Path) -> None:
     other_camera = place_nearby(when.utc, when.local_day, "Nikon Z6", neighbours)
     assert other_camera.placed and other_camera.used == ("a.jpg", "c.jpg")
     assert other_camera.lat == pytest.approx(48.8584 + 7 / 24 * 0.0016, abs=1e-6)
+
+
+def test_neighbour_from_a_stored_record() -> None:
+    base = PhotoRecord(id="abc", sha256="abc" * 21 + "a", name="a.jpg", path="2024/06/a.jpg", status=Status.LOCATED)
+    late = replace(base, source=Source.EXIF, lat=48.8584, lon=2.2945, camera=CANON, taken_at="2024-06-02T00:10:00+02:00", taken_utc="2024-06-01T22:10:00+00:00")
+    n = neighbour_from_record(late)
+    assert n == Neighbour("abc", datetime(2024, 6, 1, 22, 10, tzinfo=UTC), date(2024, 6, 2), CANON, 48.8584, 2.2945, Source.EXIF, None)
+    assert neighbour_from_record(replace(late, taken_at=None)) == replace(n, local_day=DAY)  # no wall clock: UTC's day
+    assert neighbour_from_record(replace(late, taken_utc=None)) is None
+    assert neighbour_from_record(replace(late, lat=None)) is None
+    assert neighbour_from_record(base) is None
