@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from timezonefinder import TimezoneFinder
 
+from geolocator.metadata.dates import normalise_offset
 from geolocator.tracks.interpolate import MatchRules, TrackFix, locate_on_tracks
 from geolocator.tracks.model import Track
 
@@ -99,6 +100,15 @@ def gps_timestamp(date_stamp: str | None, time_stamp: Sequence[float] | None) ->
     if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
         return None
     return (day + timedelta(hours=hours, minutes=minutes, seconds=seconds)).replace(tzinfo=UTC)
+
+
+def parse_utc_offset(text: str) -> timedelta:
+    """A configured offset, "+02:00", "-0530" or "Z", as a timedelta; ValueError otherwise."""
+    zone = normalise_offset(text)
+    if zone is None:
+        raise ValueError(f"not a UTC offset (like +02:00): {text!r}")
+    delta = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return -delta if zone[0] == "-" else delta
 
 
 @functools.cache

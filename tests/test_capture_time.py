@@ -12,7 +12,7 @@ import pytest
 from photos import write_jpeg
 from test_tracks_parse import gpx_text
 
-from geolocator.capture_time import TimeBasis, capture_time, gps_timestamp, zone_at
+from geolocator.capture_time import TimeBasis, capture_time, gps_timestamp, parse_utc_offset, zone_at
 from geolocator.metadata import read_metadata
 from geolocator.tracks.model import Track
 from geolocator.tracks.parse import read_track
@@ -125,3 +125,12 @@ def test_zone_lookup_and_gps_stamp_values() -> None:
 @pytest.mark.parametrize("text", ["", "not a date"])
 def test_unreadable_time(text: str) -> None:
     assert capture_time(text, camera_utc_offset=timedelta(hours=1)) is None
+
+
+def test_configured_offset_text() -> None:
+    assert parse_utc_offset("+02:00") == timedelta(hours=2)
+    assert parse_utc_offset("-0530") == -timedelta(hours=5, minutes=30)
+    assert parse_utc_offset("Z") == timedelta(0)
+    for bad in ["2", "+25:00", "CET", ""]:
+        with pytest.raises(ValueError, match="not a UTC offset"):
+            parse_utc_offset(bad)
