@@ -20,6 +20,7 @@ from geolocator.errors import ConfigError
 
 DEFAULT_IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
 INCOMPLETE_SECONDS = 120.0  # how long a file that looks cut short may stay unchanged before it is failed
+MAX_UPLOAD_MB = 1 << 20  # a terabyte: beyond that the setting is a typo
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
@@ -56,6 +57,12 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
     ),
     "library": (
         Setting("layout", "{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from the capture time, else the file time.", str),
+        Setting(
+            "sidecars",
+            True,
+            "Write each location not read from the file itself (manual, AI, track, nearby) to an XMP sidecar NAME.EXT.xmp beside the photo, for digiKam, darktable and exiftool.",
+            bool,
+        ),
     ),
     "ollama": (
         Setting("enabled", True, "Ask the vision model where photos without GPS were taken.", bool),
@@ -70,6 +77,8 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("port", 8765, "Port of the map page (0: any free port, shown at start).", int),
         Setting("tile_url", OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.", str),
         Setting("tile_attribution", OSM_ATTRIBUTION, "Attribution shown for the tiles.", str),
+        Setting("password_hash", "", "Password for the map page, as a salted hash: set it with `daemon.py password`. Required when host is not a loopback address.", str),
+        Setting("max_upload_mb", 500, "Largest upload the page accepts in one request, in megabytes.", int),
     ),
 }
 
@@ -96,6 +105,7 @@ class WatchConfig:
 @dataclass(frozen=True)
 class LibraryConfig:
     layout: str
+    sidecars: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,8 @@ class ViewerConfig:
     port: int
     tile_url: str
     tile_attribution: str
+    password_hash: str = ""
+    max_upload_mb: int = 500
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,8 @@ def _validate(section: str, values: dict[str, Any], where: str) -> None:
                 raise ConfigError(f"{where}: [watch] {key} cannot be negative, got {values[key]}")
     if section == "ollama" and values["timeout"] > 86400:
         raise ConfigError(f"{where}: [ollama] timeout must be at most 86400 seconds (a day), got {values['timeout']}")
+    if section == "viewer":
+        _validate_viewer_access(values, where)
     if section == "viewer" and values["tile_url"]:
         problem = _tile_url_problem(values["tile_url"])
         if problem:
@@ -184,6 +198,18 @@ def _validate(section: str, values: dict[str, Any], where: str) -> None:
         problem = check_layout(values["layout"])
         if problem:
             raise ConfigError(f"{where}: [library] layout: {problem}")
+
+
+def _validate_viewer_access(values: dict[str, Any], where: str) -> None:
+    if not 1 <= values["max_upload_mb"] <= MAX_UPLOAD_MB:
+        raise ConfigError(f"{where}: [viewer] max_upload_mb must be between 1 and {MAX_UPLOAD_MB}, got {values['max_upload_mb']}")
+    if values["password_hash"]:
+        from geolocator.auth import PasswordError, check_password_hash
+
+        try:
+            check_password_hash(values["password_hash"])
+        except PasswordError as exc:
+            raise ConfigError(f"{where}: [viewer] {exc}") from None
 
 
 def _tile_url_problem(url: str) -> str | None:
