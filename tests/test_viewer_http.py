@@ -330,7 +330,8 @@ def test_page_embeds_the_token_and_escapes_config(env):
     page = data.decode()
     assert status == 200 and env["token"] in page
     assert "<script>" not in page.replace("<script src=", "")  # no inline script at all
-    assert "//unpkg" not in page and "cdn" not in page.lower()
+    rest = page.replace(env["token"], "")  # a random token may spell anything, "cdn" included
+    assert "//unpkg" not in rest and "cdn" not in rest.lower()
 
 
 def test_a_foreign_host_header_is_refused(env):
