@@ -5,8 +5,10 @@ JPEGs are decoded at a reduced scale (`Image.draft`), which makes a 12 MP photo 
 faster to shrink than a full decode. Other formats decode at full size, so a pixel budget
 guards against decompression bombs (a 140 kB PNG can declare 12000x12000 pixels). Raw camera
 files Pillow cannot decode are read through the JPEG preview they embed, searched for in the
-first RAW_SEARCH_BYTES only and read in chunks, so a 2 GB file costs a few MB of memory. HEIC/HEIF
-through pillow_heif. Files are opened with `open_regular` (never a FIFO or a device). Every
+first RAW_SEARCH_BYTES only and read in chunks, so a 2 GB file costs a few MB of memory. A JPEG's
+header segments are walked first with the metadata reader's bounded walker: Pillow would skip junk
+between them a byte at a time (minutes for a 2 GB file). HEIC/HEIF through pillow_heif, which
+reads the whole file into memory: ISO-BMFF files over MAX_BMFF_BYTES are refused. Files are opened with `open_regular` (never a FIFO or a device). Every
 failure is an UnreadableImage with the reason.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,6 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from geolocator.errors import UnreadableImage
 from geolocator.fileio import open_regular
+from geolocator.metadata.containers import jpeg_segments
 
 pillow_heif.register_heif_opener()
 
@@ -31,6 +35,7 @@ MIN_PREVIEW_PX = 320  # a raw's embedded preview smaller than this is a thumbnai
 RAW_SEARCH_BYTES = 64 * 1024 * 1024  # raws keep their previews near the start; never search further
 MAX_PREVIEW_BYTES = 32 * 1024 * 1024  # the largest embedded JPEG we read (a full-size preview is ~2-12 MB)
 MAX_PREVIEW_CANDIDATES = 32  # JPEG start markers tried (nested thumbnails, false hits in sensor data)
+MAX_BMFF_BYTES = 128 * 1024 * 1024  # HEIC/AVIF decoders read the file whole; a phone's HEIC is 1-10 MB
 _PROBE_BYTES = 256 * 1024  # enough for a JPEG's headers (APP segments are at most 64 kB each)
 _CHUNK = 1024 * 1024
 _SOI = b"\xff\xd8\xff"
@@ -53,8 +58,10 @@ def decode(path: Path, max_px: int, resample: Image.Resampling = Image.Resamplin
             image = _to_rgb(ImageOps.exif_transpose(image))
             image.thumbnail((max_px, max_px), resample)
             return image
-    except UnreadableImage:
-        raise
+    except UnreadableImage as exc:
+        if str(exc).startswith(path.name):
+            raise
+        raise UnreadableImage(f"{path.name}: {exc}") from None
     except Image.DecompressionBombError as exc:
         raise UnreadableImage(f"{path.name}: image too large to decode safely ({exc})") from None
     except UnidentifiedImageError:
@@ -76,6 +83,7 @@ def _open(fh: BinaryIO, path: Path, max_px: int) -> Image.Image:
         preview = _raw_preview(fh, max_px)
         if preview is not None:
             return preview
+    _check_header(fh, path)
     try:
         image = Image.open(fh)
     except UnidentifiedImageError:
@@ -93,6 +101,20 @@ def _open(fh: BinaryIO, path: Path, max_px: int) -> Image.Image:
     except RuntimeError as exc:  # pillow_heif reports libheif's refusals so ("Security limit exceeded: ...")
         raise UnreadableImage(f"{path.name}: cannot decode image: {exc}") from None
     return image
+
+
+def _check_header(fh: BinaryIO, path: Path) -> None:
+    """Refuse, cheaply, what would make Pillow or its plugins read far into a huge file."""
+    size = os.fstat(fh.fileno()).st_size
+    fh.seek(0)
+    head = fh.read(12)
+    fh.seek(0)
+    if head.startswith(b"\xff\xd8\xff"):
+        for _ in jpeg_segments(fh, size):  # raises UnreadableImage when the segments are junk
+            pass
+        fh.seek(0)
+    elif head[4:8] == b"ftyp" and size > MAX_BMFF_BYTES:
+        raise UnreadableImage(f"{path.name}: an ISO-BMFF file (HEIC/AVIF/video) of {size >> 20} MB, over the {MAX_BMFF_BYTES >> 20} MB we decode")
 
 
 def _draft(image: Image.Image, max_px: int) -> None:

@@ -37,9 +37,10 @@ def within_model_bounds(image: Image.Image, max_px: int) -> Image.Image:
     width, height = image.size
     short, long = min(width, height), max(width, height)
     if short < MIN_SIDE_PX:
-        scale = min(MIN_SIDE_PX / short, max(1.0, max_px / long))
-        width, height = max(1, round(width * scale)), max(1, round(height * scale))
-        image = image.resize((width, height), Image.Resampling.BICUBIC)
+        scale = min(MIN_SIDE_PX / short, max_px / long)
+        if scale > 1:
+            width, height = round(width * scale), round(height * scale)
+            image = image.resize((width, height), Image.Resampling.BICUBIC)
     long = max(width, height)
     floor = max(MIN_SIDE_PX, math.ceil(long / MAX_ASPECT))
     if min(width, height) >= floor:
