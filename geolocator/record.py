@@ -68,6 +68,56 @@ class AIEstimate:
         return self.lat is not None and self.lon is not None
 
 
+class ChangeKind(str, enum.Enum):
+    EARLIER = "earlier"  # the location the record had before its history was kept
+    SET = "set"  # a new location (manual, AI, track, nearby, file)
+    REVERT = "revert"  # an earlier location restored
+
+
+@dataclass(frozen=True, slots=True)
+class LocationChange:
+    """One entry of a record's location history: the location it took on, when, and by whom.
+
+    `n` numbers the entries (never reused, even once old ones are dropped); `prev` is the `n`
+    of the entry a revert goes back to, so repeated reverts walk back rather than toggle.
+    lat/lon None means the record was left without a location.
+    """
+
+    n: int
+    prev: int | None
+    kind: ChangeKind
+    at: str  # ISO 8601 time of the change
+    by: str  # who or what made it: "page", "cli", "ai", "track", "nearby", "import"...
+    source: Source | None = None
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    place: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country_code: str | None = None
+    confidence: float | None = None
+    radius_km: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form; None values are left out to keep long histories small."""
+        data = {name: getattr(self, name) for name in _CHANGE_FIELDS}
+        data["kind"] = self.kind.value
+        data["source"] = self.source.value if self.source else None
+        return {key: value for key, value in data.items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LocationChange:
+        source = data.get("source")
+        values: dict[str, Any] = {name: data.get(name) for name in _CHANGE_FIELDS}
+        values["kind"] = ChangeKind(data["kind"])
+        values["source"] = Source(source) if source else None
+        return cls(**values)
+
+
+_CHANGE_FIELDS = tuple(f.name for f in dataclasses.fields(LocationChange))
+
+
 @dataclass(frozen=True, slots=True)
 class PhotoRecord:
     """One photo, keyed by the sha256 of its content. Stored as a flat JSON object.
@@ -98,6 +148,7 @@ class PhotoRecord:
     prompt_version: str | None = None
     ai_raw: str | None = None
     ai_decisions: tuple[str, ...] = ()
+    history: tuple[LocationChange, ...] = ()  # every location it took on, oldest first (geolocator.history)
     taken_utc: str | None = None  # ISO 8601 capture time in UTC, when some basis gave it
     time_basis: str | None = None  # which: a geolocator.capture_time.TimeBasis value
     decisions: tuple[str, ...] = ()  # why a track or nearby placement was (or was not) taken
@@ -113,6 +164,7 @@ class PhotoRecord:
         data = {name: getattr(self, name) for name in _FIELD_NAMES}
         data["status"] = self.status.value
         data["source"] = self.source.value if self.source else None
+        data["history"] = [change.to_dict() for change in self.history]
         data["ai_decisions"] = list(self.ai_decisions)
         data["decisions"] = list(self.decisions)
         return data
@@ -133,6 +185,8 @@ class PhotoRecord:
         source = data.get("source")
         _SLOT_SETTERS_BY_NAME["status"](record, Status(data["status"]))
         _SLOT_SETTERS_BY_NAME["source"](record, Source(source) if source else None)
+        history = data.get("history")
+        _SLOT_SETTERS_BY_NAME["history"](record, tuple(LocationChange.from_dict(change) for change in history) if history else ())
         _SLOT_SETTERS_BY_NAME["ai_decisions"](record, tuple(data.get("ai_decisions") or ()))
         _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data.get("decisions") or ()))
         return record
