@@ -1,7 +1,8 @@
 """The I/O edge: ask a local Ollama vision model where a photo was taken.
 
 `AILocator.estimate(path)` prepares the image (`imageprep`), sends it with the prompt and the
-JSON schema (`prompt`) through the official `ollama` client, and hands the text to `answer`.
+JSON schema (`prompt`) through the official `ollama` client; `parse` reads the answer's text and
+`judge` weighs it against the gazetteer.
 
 Before the first request, and again after any failure, it checks the server once: `/api/version`
 (is Ollama there?) and `/api/show` (is the model pulled, and can it see images?). The check is
@@ -37,7 +38,9 @@ from typing import Any
 import httpx
 import ollama
 
-from geolocator.ai import answer, imageprep, prompt
+from geolocator.ai import imageprep, prompt
+from geolocator.ai.judge import Asked, judge
+from geolocator.ai.parse import parse
 from geolocator.ai.transport import BoundedTransport, Redirected, ResponseTooLarge, refuse_redirect
 from geolocator.config import OllamaConfig
 from geolocator.errors import AIUnavailable, ModelMissing
@@ -118,7 +121,7 @@ class AILocator:
                 text = self._chat(imageprep.prepare_image(path, smaller))
             except ollama.ResponseError as again:
                 raise self._unavailable(again) from None
-        return answer.interpret(text, model=self.model, prompt_version=prompt.PROMPT_VERSION)
+        return judge(parse(text), Asked(self.model, prompt.PROMPT_VERSION, text))
 
     # -- internals -------------------------------------------------------------------------
     def _chat(self, image: bytes) -> str:

@@ -1,54 +1,25 @@
-"""The pure judgement of the model's text: parsing, validation and reconciliation with the gazetteer."""
+"""Judging a `Parsed` answer against the gazetteer: validation, reconciliation, confidence and radius."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
+from geolocator.ai.judge import CONFIDENCE_CAP, Asked, interpret
+from geolocator.ai.judge import judge as judge_parsed
+from geolocator.ai.parse import MAX_ANSWER_CHARS, Form, Parsed
+from geolocator.record import AIEstimate
 
-from geolocator.ai.answer import CONFIDENCE_CAP, interpret, parse_answer
 
-
-def judge(text: str):
+def judge(text: str) -> AIEstimate:
     return interpret(text, model="m", prompt_version="v")
 
 
-@pytest.mark.parametrize(
-    "text, lat, lon",
-    [
-        ('{"latitude": 48.85, "longitude": 2.35}', 48.85, 2.35),
-        ('{"lat": "48.85", "lng": "2.35"}', 48.85, 2.35),
-        ('{"location": {"lat": 48.85, "lon": 2.35}}', 48.85, 2.35),
-        ('{"coordinates": [48.85, 2.35]}', 48.85, 2.35),
-        ('{"latitude": "33.87° S", "longitude": "151.21° E"}', -33.87, 151.21),
-        ('{"latitude": 48.85, "longitude": 2.35,}', 48.85, 2.35),
-        ("Sure.\n```\n{\"latitude\": 48.85, \"longitude\": 2.35}\n```", 48.85, 2.35),
-        ('My guess: {"latitude": 48.85, "longitude": 2.35} (approximate)', 48.85, 2.35),
-        ("lat 48.85, lon 2.35", 48.85, 2.35),
-        ("Latitude: -22.95, Longitude: -43.21", -22.95, -43.21),
-        ("48.8584° N, 2.2945° E", 48.8584, 2.2945),
-        ("40°41'21\"N 74°2'40\"W", pytest.approx(40.68917, abs=1e-4), pytest.approx(-74.04444, abs=1e-4)),
-        ("The point is (35.68, 139.69).", 35.68, 139.69),
-    ],
-)
-def test_coordinates_are_read_in_every_form(text: str, lat: float, lon: float) -> None:
-    parsed = parse_answer(text)
-    assert (parsed.lat, parsed.lon) == (lat, lon)
-
-
-@pytest.mark.parametrize("value", ["unknown", "Unknown", "N/A", "n/a", "", "  ", "none", "null", "Not sure", "unknown (maybe Spain)", None, 42])
-def test_placeholders_are_absent(value) -> None:
-    assert parse_answer(json.dumps({"country": value, "city": "Lyon"})).country is None
-
-
-def test_hedges_are_stripped_from_names() -> None:
-    parsed = parse_answer('{"country": "Probably Spain", "city": "Seville (likely)"}')
-    assert (parsed.country, parsed.city) == ("Spain", "Seville")
-
-
-@pytest.mark.parametrize("value, expected", [(0.7, 0.7), (70, 0.7), ("70%", 0.7), ("high", 0.8), ("low", 0.2), (-1, None), ("sure", None), (True, None)])
-def test_model_confidence_forms(value, expected) -> None:
-    assert parse_answer(json.dumps({"country": "Spain", "confidence": value})).confidence == expected
+def test_the_judge_takes_the_small_value_not_the_text() -> None:
+    parsed = Parsed(Form.JSON, 40, country="Japan", city="Kyoto", lat=35.01, lon=135.77, confidence=0.6, clues="signs: kanji")
+    estimate = judge_parsed(parsed, Asked("m", "v", "the text as given"))
+    assert (estimate.lat, estimate.lon, estimate.confidence) == (35.01, 135.77, 0.6)
+    assert estimate.raw_answer == "the text as given" and estimate.description == "Clues: signs: kanji"
+    assert estimate.decisions[0] == "read the answer as json"
 
 
 def test_the_model_confidence_lowers_ours_but_never_raises_it() -> None:
@@ -116,10 +87,13 @@ def test_a_long_description_is_cut() -> None:
     assert len(estimate.description) <= 300 and estimate.description.endswith("…")
 
 
-def test_an_absurd_answer_is_bounded_and_never_raises():
-    from geolocator.ai.answer import MAX_ANSWER_CHARS
-
+def test_an_absurd_answer_is_bounded_and_never_raises() -> None:
     for text in ("[" * 200_000, '{"a":' * 100_000, "x" * 1_000_000):
         result = interpret(text, model="m", prompt_version="p")
         assert result.lat is None and len(result.raw_answer) == MAX_ANSWER_CHARS
         assert "cut to" in result.decisions[0]
+
+
+def test_clues_follow_the_description() -> None:
+    estimate = judge(json.dumps({"clues": {"driving_side": "left", "vegetation": "palms"}, "country": "Fiji", "description": "A beach."}))
+    assert estimate.description == "A beach. Clues: driving side: left; vegetation: palms"
