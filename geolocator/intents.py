@@ -24,17 +24,21 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from geolocator import mover
 from geolocator.fileio import open_regular
 from geolocator.folders import Folders, fsync_dir
+from geolocator.naming import readable_name, sidecar_name
 from geolocator.record import PhotoRecord, Status
 from geolocator.store import Store
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def sha256_file(path: Path) -> str:
@@ -74,6 +78,26 @@ def source_of(intent: PhotoRecord) -> Path:
     return decode_path(intent.moving_from)
 
 
+@dataclass(frozen=True)
+class _Done:
+    """Moves carried out whose intent can be cleared: the photo's, and/or some sidecars'."""
+
+    record_id: str
+    moving_from: str | None
+    sidecar_moves: tuple[tuple[str, str], ...]
+
+
+def _replaced(items: tuple[T, ...], old: T, new: T | None) -> tuple[T, ...]:
+    """`items` with `old` replaced by `new` (dropped when `new` is None)."""
+    out: list[T] = []
+    for item in items:
+        if item != old:
+            out.append(item)
+        elif new is not None:
+            out.append(new)
+    return tuple(out)
+
+
 class Intents:
     """The intents of moves in progress, the names they reserved, and the lock under which a
     destination is chosen. Safe to use from several threads."""
@@ -82,22 +106,67 @@ class Intents:
         self.store = store
         self.folders = folders
         self.lock = threading.Lock()  # choosing a destination and writing its intent are one step
+        self.sources: set[Path] = set()  # inbox files (photos and sidecars) being moved; under `lock`
         self._on_finalised = on_finalised
-        self._reserved: set[Path] = set()  # destinations of moves in progress
-        self._unfinished: list[str] = []  # moved, intent not yet cleared
+        self._reserved: set[Path] = set()  # destinations of moves in progress; under `lock`
+        self._unfinished: list[_Done] = []  # moved, intent not yet cleared
         self._touched: set[Path] = set()  # folders to fsync before clearing those intents
         self._unfinished_lock = threading.Lock()
 
-    def reserve(self, record: PhotoRecord, folder: Path, source: Path, skip: Path | None = None) -> PhotoRecord:
-        """Pick a free name in `folder` and write the intent. Caller holds `lock`."""
+    # -- choosing names (caller holds `lock`) -----------------------------------------------------
+    def reserve(self, record: PhotoRecord, folder: Path, source: Path, sidecars: Sequence[Path] = (), skip: Path | None = None) -> PhotoRecord:
+        """Pick a free name in `folder` for the photo and its sidecars (named after it), and
+        write the intent. Caller holds `lock`."""
         root = self.folders.root(record.status)
-        dest = mover.free_name(folder, record.name, self._reserved | ({skip} if skip else set()))
+        sidecar_names = [readable_name(sidecar.name) for sidecar in sidecars]
+
+        def companions(photo_name: str) -> list[str]:
+            return [sidecar_name(record.name, name, photo_name) for name in sidecar_names]
+
+        dest = mover.free_name(folder, record.name, self._reserved | ({skip} if skip else set()), companions)
         folder.mkdir(parents=True, exist_ok=True)
-        intent = dataclasses.replace(record, path=dest.relative_to(root).as_posix(), moving_from=encode_path(source))
+        moves = tuple(((folder / name).relative_to(root).as_posix(), encode_path(sidecar)) for name, sidecar in zip(companions(dest.name), sidecars, strict=True))
+        pending = {path for path, _ in record.sidecar_moves}
+        kept = tuple(path for path in record.sidecars if path not in pending)
+        intent = dataclasses.replace(
+            record,
+            path=dest.relative_to(root).as_posix(),
+            moving_from=encode_path(source),
+            sidecars=kept + tuple(path for path, _ in moves),
+            sidecar_moves=moves,
+        )
         if intent != record:
             intent = self.store.put(intent)
-        self._reserved.add(dest)
+        self._hold(intent)
         return intent
+
+    def join(self, record: PhotoRecord, sidecar: Path, name: str) -> PhotoRecord:
+        """Reserve `name` (or the next free one) beside a filed photo for a sidecar that came
+        after it, and write the intent. Caller holds `lock`."""
+        root = self.folders.root(record.status)
+        dest = mover.free_name(self.destination(record).parent, name, self._reserved)
+        move = (dest.relative_to(root).as_posix(), encode_path(sidecar))
+        intent = self.store.put(dataclasses.replace(record, sidecars=(*record.sidecars, move[0]), sidecar_moves=(*record.sidecar_moves, move)))
+        self._hold(intent)
+        return intent
+
+    def _hold(self, intent: PhotoRecord) -> None:
+        root = self.folders.root(intent.status)
+        if intent.moving_from is not None:
+            self._reserved.add(self.destination(intent))
+            self.sources.add(source_of(intent))
+        for path, source in intent.sidecar_moves:
+            self._reserved.add(root / path)
+            self.sources.add(decode_path(source))
+
+    def _release(self, intent: PhotoRecord) -> None:
+        root = self.folders.root(intent.status)
+        if intent.moving_from is not None:
+            self._reserved.discard(self.destination(intent))
+            self.sources.discard(source_of(intent))
+        for path, source in intent.sidecar_moves:
+            self._reserved.discard(root / path)
+            self.sources.discard(decode_path(source))
 
     def destination(self, intent: PhotoRecord) -> Path:
         dest = self.folders.file_of(intent)
@@ -105,9 +174,10 @@ class Intents:
             raise ValueError(f"record {intent.id} has no destination")
         return dest
 
+    # -- moving ------------------------------------------------------------------------------------
     def move(self, intent: PhotoRecord) -> PhotoRecord:
-        """Carry out a reserved move without overwriting; if the name got taken meanwhile,
-        reserve the next one. Returns the intent as finally written."""
+        """Carry out a reserved move, the photo and then its sidecars, without overwriting; if a
+        name got taken meanwhile, reserve the next one. Returns the intent as finally written."""
         source, dest = source_of(intent), self.destination(intent)
         try:
             while True:
@@ -116,43 +186,99 @@ class Intents:
                     break
                 except FileExistsError:
                     with self.lock:
-                        self._reserved.discard(dest)
-                        intent = self.reserve(intent, dest.parent, source, skip=dest)
+                        self._release(intent)
+                        intent = self.reserve(intent, dest.parent, source, [decode_path(s) for _, s in intent.sidecar_moves], skip=dest)
                         dest = self.destination(intent)
+            self._touch(source.parent, dest.parent)
+            intent = self._move_sidecars(intent, intent.sidecar_moves)
         finally:
             with self.lock:
-                self._reserved.discard(dest)
-        with self._unfinished_lock:
-            self._touched.update((source.parent, dest.parent))
+                self._release(intent)
         self._finished(intent)
         return intent
 
+    def move_sidecars(self, intent: PhotoRecord) -> PhotoRecord:
+        """Carry out the sidecar moves `join` reserved."""
+        try:
+            intent = self._move_sidecars(intent, intent.sidecar_moves)
+        finally:
+            with self.lock:
+                self._release(intent)
+        self._finished(intent)
+        return intent
+
+    def _move_sidecars(self, intent: PhotoRecord, moves: Sequence[tuple[str, str]]) -> PhotoRecord:
+        root = self.folders.root(intent.status)
+        for planned in moves:
+            move = planned
+            source, dest = decode_path(move[1]), root / move[0]
+            while True:
+                try:
+                    mover.move_noreplace(source, dest, durable=False)
+                    self._touch(source.parent, dest.parent)
+                    break
+                except FileExistsError:  # taken since it was reserved: the next free name
+                    with self.lock:
+                        self._reserved.discard(dest)
+                        dest = mover.free_name(dest.parent, dest.name, self._reserved)
+                        self._reserved.add(dest)
+                        new = (dest.relative_to(root).as_posix(), move[1])
+                        intent = self.store.put(
+                            dataclasses.replace(intent, sidecars=_replaced(intent.sidecars, move[0], new[0]), sidecar_moves=_replaced(intent.sidecar_moves, move, new))
+                        )
+                        move = new
+                except FileNotFoundError:
+                    log.warning("the sidecar %s vanished before it could follow its photo", source)
+                    intent = self.store.put(dataclasses.replace(intent, sidecars=_replaced(intent.sidecars, move[0], None), sidecar_moves=_replaced(intent.sidecar_moves, move, None)))
+                    break
+        return intent
+
+    def _touch(self, *folders: Path) -> None:
+        with self._unfinished_lock:
+            self._touched.update(folders)
+
     def _finished(self, intent: PhotoRecord) -> None:
         with self._unfinished_lock:
-            self._unfinished.append(intent.id)
+            self._unfinished.append(_Done(intent.id, intent.moving_from, intent.sidecar_moves))
 
+    # -- clearing ----------------------------------------------------------------------------------
     def flush(self) -> list[PhotoRecord]:
         """Clear the intents of finished moves (one fsync for all of them)."""
         with self._unfinished_lock:
-            ids, self._unfinished = self._unfinished, []
+            dones, self._unfinished = self._unfinished, []
             folders, self._touched = self._touched, set()
+        by_id: dict[str, list[_Done]] = {}
+        for done in dones:
+            by_id.setdefault(done.record_id, []).append(done)
+
+        def clear(record: PhotoRecord) -> PhotoRecord | None:
+            moving_from, moves = record.moving_from, record.sidecar_moves
+            for done in by_id[record.id]:
+                if done.moving_from is not None and done.moving_from == moving_from:
+                    moving_from = None
+                moves = tuple(move for move in moves if move not in done.sidecar_moves)
+            if (moving_from, moves) == (record.moving_from, record.sidecar_moves):
+                return None
+            return dataclasses.replace(record, moving_from=moving_from, sidecar_moves=moves)
+
         try:
             for folder in folders:
                 with contextlib.suppress(FileNotFoundError):  # an inbox sub-folder removed meanwhile
                     fsync_dir(folder)
-            done = self.store.update_many(ids, lambda r: dataclasses.replace(r, moving_from=None) if r.moving_from else None) if ids else []
+            cleared = self.store.update_many(list(by_id), clear) if by_id else []
         except BaseException:
             with self._unfinished_lock:  # not cleared: keep them for the next flush
-                self._unfinished[:0] = ids
+                self._unfinished[:0] = dones
                 self._touched |= folders
             raise
-        if self._on_finalised is not None and done:
-            self._on_finalised(done)
-        return done
+        if self._on_finalised is not None and cleared:
+            self._on_finalised(cleared)
+        return cleared
 
+    # -- after a crash -----------------------------------------------------------------------------
     def recover(self) -> int:
         """Resolve every intent a previous run left (call before watching). Returns how many."""
-        intents = [r for r in self.store.all() if r.moving_from]
+        intents = [r for r in self.store.all() if r.moving_from or r.sidecar_moves]
         for intent in intents:
             try:
                 # Only now, before any worker runs, can a temp copy be known to be abandoned.
@@ -166,21 +292,44 @@ class Intents:
         return len(intents)
 
     def resolve(self, intent: PhotoRecord) -> PhotoRecord:
-        """Finish an intent whatever state its move was left in."""
-        source, dest = source_of(intent), self.destination(intent)
-        src_is_ours = source.is_file() and sha256_file(source) == intent.sha256
-        if dest.is_file() and ((source.exists() and os.path.samefile(source, dest)) or sha256_file(dest) == intent.sha256):
-            if src_is_ours:  # interrupted between link and unlink (or copy and unlink)
-                source.unlink()
+        """Finish an intent whatever state its moves were left in."""
+        if intent.moving_from is not None:
+            source, dest = source_of(intent), self.destination(intent)
+            src_is_ours = source.is_file() and sha256_file(source) == intent.sha256
+            if dest.is_file() and ((source.exists() and os.path.samefile(source, dest)) or sha256_file(dest) == intent.sha256):
+                if src_is_ours:  # interrupted between link and unlink (or copy and unlink)
+                    source.unlink()
+                    fsync_dir(source.parent)
+            elif src_is_ours:  # the move never happened (the sidecars follow the photo: neither did theirs)
+                with self.lock:
+                    if dest.exists():  # our name was taken by something else: claim another
+                        intent = self.reserve(intent, dest.parent, source, [decode_path(s) for _, s in intent.sidecar_moves], skip=dest)
+                    else:
+                        self._hold(intent)
+                return self.move(intent)
+            else:
+                log.error("%s vanished while being moved to %s; recording it as failed", source, dest)
+                failed = dataclasses.replace(intent, status=Status.FAILED, path=None, moving_from=None, sidecars=(), sidecar_moves=(), error="the file disappeared while it was being moved")
+                return self.store.put(failed)
+        return self._resolve_sidecars(intent)
+
+    def _resolve_sidecars(self, intent: PhotoRecord) -> PhotoRecord:
+        root = self.folders.root(intent.status)
+        for move in intent.sidecar_moves:
+            source, dest = decode_path(move[1]), root / move[0]
+            if source.is_file() and dest.is_file() and (os.path.samefile(source, dest) or sha256_file(source) == sha256_file(dest)):
+                source.unlink()  # interrupted between link and unlink
                 fsync_dir(source.parent)
-            self._finished(intent)
-            return intent
-        if src_is_ours:
-            with self.lock:
-                if dest.exists():  # our name was taken by something else: claim another
-                    intent = self.reserve(intent, dest.parent, source, skip=dest)
-                else:
-                    self._reserved.add(dest)
-            return self.move(intent)
-        log.error("%s vanished while being moved to %s; recording it as failed", source, dest)
-        return self.store.put(dataclasses.replace(intent, status=Status.FAILED, path=None, moving_from=None, error="the file disappeared while it was being moved"))
+            elif source.is_file():
+                with self.lock:
+                    self._hold(intent)
+                try:
+                    intent = self._move_sidecars(intent, [move])
+                finally:
+                    with self.lock:
+                        self._release(intent)
+            elif not dest.is_file():
+                log.warning("the sidecar %s vanished while it was being moved", source)
+                intent = self.store.put(dataclasses.replace(intent, sidecars=_replaced(intent.sidecars, move[0], None), sidecar_moves=_replaced(intent.sidecar_moves, move, None)))
+        self._finished(intent)
+        return intent

@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from geolocator.fileio import open_regular
@@ -36,13 +37,20 @@ _AT_FDCWD = -100
 _LINK_UNSUPPORTED = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
 
 
-def free_name(folder: Path, name: str, taken: set[Path] | frozenset[Path] = frozenset()) -> Path:
+def free_name(
+    folder: Path,
+    name: str,
+    taken: set[Path] | frozenset[Path] = frozenset(),
+    companions: Callable[[str], Iterable[str]] = lambda name: (),
+) -> Path:
     """The first of `name`, `name-2`, `name-3`... that neither exists in `folder` nor is in
-    `taken` (names reserved by moves in progress). Only a hint: `move_noreplace` is the check."""
+    `taken` (names reserved by moves in progress), and whose `companions` (the names its
+    sidecars will get) are free too. Only a hint: `move_noreplace` is the check."""
     number = 1
     while True:
         candidate = folder / (name if number == 1 else numbered_name(name, number))
-        if candidate not in taken and not os.path.lexists(candidate):
+        wanted = [candidate, *(folder / other for other in companions(candidate.name))]
+        if not any(path in taken or os.path.lexists(path) for path in wanted):
             return candidate
         number += 1
 

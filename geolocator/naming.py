@@ -81,3 +81,21 @@ def _legacy_char(byte: int) -> str:
         return bytes([byte]).decode("cp1252")
     except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D have no character in Windows-1252
         return "\ufffd"
+
+
+SIDECAR_SUFFIX = ".xmp"
+
+
+def is_sidecar(name: str) -> bool:
+    """NAME.xmp or NAME.EXT.xmp, in either case."""
+    return len(name) > len(SIDECAR_SUFFIX) and name.lower().endswith(SIDECAR_SUFFIX)
+
+
+def sidecar_name(photo: str, sidecar: str, new_photo: str) -> str:
+    """The name of `sidecar` (of the photo named `photo`) beside that photo filed as `new_photo`:
+    NAME.EXT.xmp follows the whole name, NAME.xmp the name without its extension; the sidecar's
+    own ".xmp"/".XMP" is kept. ("a.jpg", "a.jpg.xmp", "a-2.jpg") -> "a-2.jpg.xmp"."""
+    tail = sidecar[-len(SIDECAR_SUFFIX) :]
+    if sidecar[: -len(SIDECAR_SUFFIX)] == photo:
+        return fit_name(new_photo + tail)
+    return fit_name(PurePosixPath(new_photo).stem + tail)

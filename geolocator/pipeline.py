@@ -1,6 +1,9 @@
 """Ingest of one file: one typed `Task` through a list of stages, each `Task -> Task`.
 
-    complete -> hash -> original -> read -> locate -> claim -> move
+    complete -> pair -> hash -> original -> read -> locate -> claim -> move
+
+`complete` holds back photos that look cut short; `pair` is for .xmp sidecars, which travel with
+their photo (geolocator.sidecars) and are never filed on their own unless their photo never comes.
 
 The stage list is data (`Pipeline.stages`, like beets' importer stages); each stage says when
 it applies, adds what it learnt to a new `Task` (frozen) and hands it on. Moving without losing
@@ -23,6 +26,7 @@ import dataclasses
 import enum
 import hashlib
 import logging
+import os
 import stat
 import time
 import uuid
@@ -37,14 +41,16 @@ from geolocator.errors import UnreadableImage
 from geolocator.folders import Folders
 from geolocator.intents import Intents, encode_path, sha256_file
 from geolocator.metadata.complete import missing_end
-from geolocator.naming import layout_folder, readable_name
+from geolocator.naming import is_sidecar, layout_folder, readable_name, sidecar_name
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
+from geolocator.sidecars import RecentlyFiled, photo_beside, sidecars_of
 from geolocator.store import Store
 
 log = logging.getLogger(__name__)
 
 WAITING_FOR_AI = "waiting for the AI"
 AI_DISABLED = "no location in the file, and the AI is turned off ([ollama] enabled = false)"
+SIDECAR_WITHOUT_PHOTO = "sidecar without photo"
 
 T = TypeVar("T")
 
@@ -74,6 +80,12 @@ class Claim(enum.Enum):
 
     NEW = "new"  # an intent written now
     RESUMED = "resumed"  # this very file's intent from an earlier attempt that did not finish
+    JOINED = "joined"  # a sidecar following its photo, filed moments before
+
+
+class Role(enum.Enum):
+    PHOTO = "photo"  # anything that is not a sidecar: a photo, a video, a file we cannot read
+    SIDECAR = "sidecar"  # NAME.xmp / NAME.EXT.xmp: travels with its photo
 
 
 # -- the typed task ------------------------------------------------------------------------------
@@ -85,12 +97,21 @@ class Task:
     name: str  # readable, valid UTF-8: the record's name and the destination's
     size: int
     mtime: float
+    arrived: float  # st_ctime: the last change of any kind, a rename into the inbox included
+    role: Role = Role.PHOTO
+    joins: str | None = None  # a sidecar: the id of the photo's record it follows
     sha256: str | None = None
     original: PhotoRecord | None = None  # the record whose content this file repeats
     metadata: PhotoMetadata | None = None
     error: str | None = None  # why the file cannot be read
     record: PhotoRecord | None = None  # what will be stored; the intent once claimed
     claim: Claim | None = None
+
+    @classmethod
+    def arriving(cls, source: Path, st: os.stat_result) -> Task:
+        """The task for an inbox file as `lstat` found it."""
+        role = Role.SIDECAR if is_sidecar(source.name) else Role.PHOTO
+        return cls(source=source, name=readable_name(source.name), size=st.st_size, mtime=st.st_mtime, arrived=st.st_ctime, role=role)
 
     @property
     def content_hash(self) -> str:
@@ -200,14 +221,17 @@ class Pipeline:
         self.ai_enabled = config.ollama.enabled
         self.settle_seconds = config.watch.settle_seconds
         self.incomplete_seconds = config.watch.incomplete_seconds
+        self.ignore = config.watch.ignore
+        self.recently_filed = RecentlyFiled(keep=self.incomplete_seconds)  # under intents.lock
         self._read = read
         self._describe = describe or _describe_lazily
         self.stages: tuple[Stage, ...] = (
-            Stage("complete", self.check_complete),
-            Stage("hash", self.hash),
-            Stage("original", self.find_original),
-            Stage("read", self.read, when=lambda task: task.error is None and self.is_new_content(task)),
-            Stage("locate", self.locate, when=self.is_new_content),
+            Stage("complete", self.check_complete, when=lambda task: task.role is Role.PHOTO),
+            Stage("pair", self.pair, when=lambda task: task.role is Role.SIDECAR),
+            Stage("hash", self.hash, when=lambda task: task.joins is None),
+            Stage("original", self.find_original, when=lambda task: task.joins is None),
+            Stage("read", self.read, when=lambda task: task.role is Role.PHOTO and task.error is None and self.is_new_content(task)),
+            Stage("locate", self.locate, when=lambda task: task.joins is None and self.is_new_content(task)),
             Stage("claim", self.claim),
             Stage("move", self.move),
         )
@@ -224,6 +248,24 @@ class Pipeline:
         if unchanged < self.incomplete_seconds:
             raise NotSettled(f"{why}: waiting until it has not changed for {self.incomplete_seconds:g} s", self.incomplete_seconds - unchanged)
         return dataclasses.replace(task, error=f"incomplete: {why} (unchanged for {unchanged:.0f} s)")
+
+    def pair(self, task: Task) -> Task:
+        """A sidecar waits while its photo is in the inbox (the photo's claim takes it along),
+        follows a photo filed moments before, or, alone for `incomplete_seconds` since it
+        arrived, is failed as a sidecar without photo."""
+        with self.intents.lock:
+            if task.source in self.intents.sources:
+                raise NotSettled("moving with its photo", self.settle_seconds)
+            photo = photo_beside(task.source, self.ignore)
+            if photo is not None:
+                raise NotSettled(f"waiting for its photo {readable_name(photo.name)}", self.settle_seconds)
+            joins = self.recently_filed.photo_of(task.source)
+        if joins is not None:
+            return dataclasses.replace(task, joins=joins)
+        alone = time.time() - task.arrived
+        if alone < self.incomplete_seconds:
+            raise NotSettled(f"a sidecar waiting for its photo (up to {self.incomplete_seconds:g} s)", self.incomplete_seconds - alone)
+        return dataclasses.replace(task, error=SIDECAR_WITHOUT_PHOTO)
 
     def hash(self, task: Task) -> Task:
         return dataclasses.replace(task, sha256=sha256_file(task.source))
@@ -254,7 +296,10 @@ class Pipeline:
         return dataclasses.replace(task, record=locate(task, self.ai_enabled, self._describe))
 
     def claim(self, task: Task) -> Task:
-        """Decide the final record and its destination, and store it as an intent (fsynced)."""
+        """Decide the final record and its destination, and store it as an intent (fsynced).
+        A photo's sidecars lying beside it are claimed with it."""
+        if task.joins is not None:
+            return self._claim_join(task, task.joins)
         with self.intents.lock:
             existing = self.store.get(record_id(task.content_hash))
             if existing is not None and existing.moving_from == encode_path(task.source):
@@ -267,16 +312,32 @@ class Pipeline:
             else:
                 record = _need(task.record, "the located record")
             folder = self.folders.root(record.status) / subfolder(record, task.metadata, task.mtime, self.layout)
-            intent = self.intents.reserve(record, folder, task.source)
+            sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO else ()
+            intent = self.intents.reserve(record, folder, task.source, sidecars)
         return dataclasses.replace(task, record=intent, claim=Claim.NEW)
+
+    def _claim_join(self, task: Task, photo_id: str) -> Task:
+        with self.intents.lock:
+            photo = self.store.get(photo_id)
+            dest = self.folders.file_of(photo) if photo is not None and photo.moving_from is None else None
+            if photo is None or dest is None or not dest.is_file():
+                raise NotSettled("its photo is no longer where it was filed", self.settle_seconds)
+            intent = self.intents.join(photo, task.source, sidecar_name(photo.name, task.name, dest.name))
+        return dataclasses.replace(task, record=intent, claim=Claim.JOINED)
 
     def move(self, task: Task) -> Task:
         intent = _need(task.record, "the intent")
         match _need(task.claim, "the claim"):
             case Claim.NEW:
-                return dataclasses.replace(task, record=self.intents.move(intent))
+                record = self.intents.move(intent)
             case Claim.RESUMED:
-                return dataclasses.replace(task, record=self.intents.resolve(intent))
+                record = self.intents.resolve(intent)
+            case Claim.JOINED:
+                return dataclasses.replace(task, record=self.intents.move_sidecars(intent))
+        if task.role is Role.PHOTO and record.path is not None:
+            with self.intents.lock:
+                self.recently_filed.add(task.source, record.id)
+        return dataclasses.replace(task, record=record)
 
     def has_file(self, record: PhotoRecord) -> bool:
         """Whether a recorded photo's file is still where the record says (or on its way there)."""
@@ -295,14 +356,15 @@ class Pipeline:
 
     def process(self, source: Path) -> PhotoRecord | None:
         """Ingest one inbox file. Returns its record (still carrying the intent until `flush`),
-        or None when the file vanished or could not be moved (it stays in the inbox; logged).
-        Raises NotSettled for a young unreadable file."""
+        or None when the file vanished or could not be moved (it stays in the inbox; logged) or
+        was a sidecar that followed its photo (recorded on the photo's record). Raises
+        NotSettled for a file that may still be changing, or a sidecar waiting for its photo."""
         try:
             st = source.lstat()
             if not stat.S_ISREG(st.st_mode):  # symlinks, sockets...: not ours to move
                 log.info("%s is not a regular file: left alone", source)
                 return None
-            task = self.run(Task(source=source, name=readable_name(source.name), size=st.st_size, mtime=st.st_mtime))
+            task = self.run(Task.arriving(source, st))
         except FileNotFoundError:
             log.info("%s disappeared before it could be processed", source)
             return None
@@ -312,6 +374,9 @@ class Pipeline:
             log.error("cannot process %s now (left in the inbox, retried later): %s", source, exc)
             return None
         record = _need(task.record, "the record")
+        if task.claim is Claim.JOINED:  # not a file of its own: part of its photo's record
+            log.info("%s followed its photo %s -> %s", task.name, record.name, record.sidecars[-1] if record.sidecars else "?")
+            return None
         log.info("%s -> %s/%s (%s)", task.name, self.folders.root(record.status).name, record.path, record.status.value)
         return record
 

@@ -157,6 +157,8 @@ class PhotoRecord:
     attempts: int = 0  # AI attempts so far
     retry_at: str | None = None  # ISO time of the next AI attempt, for pending records
     moving_from: str | None = None  # intent: set (to the inbox path) until the move to `path` is done
+    sidecars: tuple[str, ...] = ()  # the photo's .xmp sidecars that came with it, relative like `path`
+    sidecar_moves: tuple[tuple[str, str], ...] = ()  # intent: (sidecar path, its inbox path) until moved
     added_at: str = ""
     updated_at: str = ""
 
@@ -166,6 +168,8 @@ class PhotoRecord:
         data["source"] = self.source.value if self.source else None
         data["history"] = [change.to_dict() for change in self.history]
         data["ai_decisions"] = list(self.ai_decisions)
+        data["sidecars"] = list(self.sidecars)
+        data["sidecar_moves"] = [list(move) for move in self.sidecar_moves]
         data["decisions"] = list(self.decisions)
         return data
 
@@ -188,6 +192,8 @@ class PhotoRecord:
         history = data.get("history")
         _SLOT_SETTERS_BY_NAME["history"](record, tuple(LocationChange.from_dict(change) for change in history) if history else ())
         _SLOT_SETTERS_BY_NAME["ai_decisions"](record, tuple(data.get("ai_decisions") or ()))
+        _SLOT_SETTERS_BY_NAME["sidecars"](record, tuple(data.get("sidecars") or ()))
+        _SLOT_SETTERS_BY_NAME["sidecar_moves"](record, tuple((str(path), str(source)) for path, source in data.get("sidecar_moves") or ()))
         _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data.get("decisions") or ()))
         return record
 

@@ -52,7 +52,7 @@ def service(tmp_path, corpus):
 def settled(svc: Service) -> dict:
     """The records once the inbox is empty and every intent is cleared."""
     records = {r.id: r for r in svc.store.all()}
-    if files_under(svc.config.paths.inbox) or any(r.moving_from for r in records.values()):
+    if files_under(svc.config.paths.inbox) or any(r.moving_from or r.sidecar_moves for r in records.values()):
         return {}
     return records
 
@@ -134,6 +134,7 @@ def test_a_fifo_named_like_a_sidecar_never_blocks_the_pipeline(tmp_path, corpus)
             pytest.fail("the pipeline blocked on a FIFO named like a sidecar")
     (record,) = outcome
     assert record.status is Status.UNLOCATED and (config.paths.library / record.path).is_file()
+    assert record.sidecars == ()  # a FIFO never travels as a sidecar
     assert sorted(os.listdir(inbox)) == ["a.jpg.xmp", "a.xmp"]  # left alone, not ours to move
 
 
@@ -157,3 +158,41 @@ def test_fifos_beside_photos_stop_neither_ingest_nor_sigterm(tmp_path, corpus):
         proc.wait()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+# -- sidecars -----------------------------------------------------------------------------------------
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
+
+
+def test_sidecars_reach_the_library_with_their_photo_in_any_order_of_arrival(service, corpus):
+    svc = service(settle=0.2, incomplete=5.0)
+    inbox, library = svc.config.paths.inbox, svc.config.paths.library
+    # the photo first; its sidecar once the photo has been filed
+    copy_corpus(GPS_JPEGS[0], inbox / "first.jpg")
+    expect(lambda: not (inbox / "first.jpg").exists(), timeout=10, what="first.jpg filed")
+    (inbox / "first.jpg.xmp").write_bytes(XMP + b"1")
+    # the sidecar first; its photo after more than settle_seconds
+    (inbox / "later.xmp").write_bytes(XMP + b"2")
+    never(lambda: not (inbox / "later.xmp").exists(), 0.6, what="a sidecar filed without its photo")
+    copy_corpus(GPS_JPEGS[1], inbox / "later.jpg")
+    # both at once
+    copy_corpus(GPS_JPEGS[2], inbox / "both.jpg")
+    (inbox / "both.jpg.xmp").write_bytes(XMP + b"3")
+    records = expect(lambda: len(settled(svc)) == 3 and settled(svc), timeout=15, what="three photos filed")
+    by_name = {r.name: r for r in records.values()}
+    assert sorted(by_name) == ["both.jpg", "first.jpg", "later.jpg"]
+    for name, sidecar, note in (("first.jpg", "first.jpg.xmp", b"1"), ("later.jpg", "later.xmp", b"2"), ("both.jpg", "both.jpg.xmp", b"3")):
+        record = by_name[name]
+        assert record.status is Status.LOCATED and record.sidecars == (f"{Path(record.path).parent}/{sidecar}",)
+        assert (library / record.sidecars[0]).read_bytes() == XMP + note
+    assert files_under(svc.config.paths.failed) == [] and files_under(svc.config.paths.duplicates) == []
+
+
+def test_a_sidecar_whose_photo_never_comes_ends_in_failed(service):
+    svc = service(settle=0.2, incomplete=1.0)
+    (svc.config.paths.inbox / "orphan.xmp").write_bytes(XMP)
+    never(lambda: len(svc.store), 0.6, what="the sidecar filed before incomplete_seconds")
+    records = expect(lambda: len(settled(svc)) == 1 and settled(svc), timeout=10, what="the sidecar filed")
+    (record,) = records.values()
+    assert (record.status, record.error) == (Status.FAILED, "sidecar without photo")
+    assert (svc.config.paths.failed / "orphan.xmp").read_bytes() == XMP

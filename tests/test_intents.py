@@ -64,9 +64,7 @@ def crashed_after_intent(config, src):
     """Run the stages up to the intent record, then stop as a kill would."""
     with Store(config.paths.database) as store:
         pipeline = Pipeline(store, config)
-        st = src.stat()
-        task = Task(source=src, name=src.name, size=st.st_size, mtime=st.st_mtime)
-        task = pipeline.run(task, [stage for stage in pipeline.stages if stage.name != "move"])
+        task = pipeline.run(Task.arriving(src, src.lstat()), [stage for stage in pipeline.stages if stage.name != "move"])
         return task.record, pipeline.intents.destination(task.record)
 
 

@@ -133,7 +133,8 @@ def test_a_file_that_vanished_is_skipped(env):
 
 
 def test_locate_is_pure_and_keeps_what_the_file_says():
-    task = Task(source=Path("x.jpg"), name="x.jpg", size=1, mtime=0, sha256="ab" * 32, metadata=PhotoMetadata(lat=1.0, lon=2.0, taken_at="2020-01-02T03:04:05+02:00", make="Canon", model="Canon EOS"))
+    metadata = PhotoMetadata(lat=1.0, lon=2.0, taken_at="2020-01-02T03:04:05+02:00", make="Canon", model="Canon EOS")
+    task = Task(source=Path("x.jpg"), name="x.jpg", size=1, mtime=0, arrived=0, sha256="ab" * 32, metadata=metadata)
     record = locate(task, ai_enabled=True, describe=lambda lat, lon: f"{lat},{lon}")
     assert (record.status, record.source, record.place, record.camera) == (Status.LOCATED, Source.EXIF, "1.0,2.0", "Canon EOS")
     assert capture_time(task.metadata, 0).month == 1
@@ -248,8 +249,7 @@ def test_a_non_utf8_source_survives_a_crash_between_intent_and_move(config, corp
     src = put_bytes_named(config.paths.inbox, b"\x93caf\xe9\x94.jpg", content)
     with Store(config.paths.database) as store:
         pipeline = Pipeline(store, config)
-        st = src.stat()
-        task = pipeline.run(Task(source=src, name="x", size=st.st_size, mtime=st.st_mtime), [s for s in pipeline.stages if s.name != "move"])
+        task = pipeline.run(Task.arriving(src, src.lstat()), [s for s in pipeline.stages if s.name != "move"])
     intent = load_records(config.paths.database)[task.record.id]  # as a kill -9 now leaves it
     assert intent.moving_from.startswith("base64:") and os.fsencode(decode_path(intent.moving_from)) == os.fsencode(src)
     with Store(config.paths.database) as store:

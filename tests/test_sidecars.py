@@ -1,0 +1,146 @@
+""".xmp sidecars dropped into the inbox travel with their photo, whatever the order of arrival;
+one whose photo never comes is failed with a record. Real files, a real store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from expect import expect
+from photos import GPS_JPEGS, copy_corpus
+
+from geolocator.config import build_config
+from geolocator.folders import Folders
+from geolocator.pipeline import SIDECAR_WITHOUT_PHOTO, NotSettled, Pipeline, Task
+from geolocator.record import Status
+from geolocator.store import Store, load_records
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
+
+
+@pytest.fixture
+def config(tmp_path, corpus):
+    config = build_config({"watch": {"incomplete_seconds": 0.5}, "ollama": {"enabled": False}, "viewer": {"enabled": False}}, tmp_path, None)
+    Folders.from_config(config).create()
+    return config
+
+
+@pytest.fixture
+def env(config):
+    with Store(config.paths.database) as store:
+        yield config, store, Pipeline(store, config)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def sidecar(path: Path, note: bytes = b"") -> Path:
+    path.write_bytes(XMP + note)
+    return path
+
+
+def test_sidecars_beside_a_photo_move_with_it_and_are_recorded_on_it(env):
+    config, store, pipeline = env
+    inbox = config.paths.inbox
+    photo = copy_corpus(GPS_JPEGS[0], inbox / "a.jpg")
+    sidecar(inbox / "a.xmp", b"lightroom")
+    sidecar(inbox / "a.jpg.XMP", b"darktable")
+    record = pipeline.process(photo)
+    pipeline.flush()
+    stored = load_records(config.paths.database)[record.id]
+    assert stored.path == "2008/10/a.jpg" and sorted(stored.sidecars) == ["2008/10/a.jpg.XMP", "2008/10/a.xmp"]
+    assert stored.moving_from is None and stored.sidecar_moves == ()
+    assert tree(config.paths.library) == {
+        "2008/10/a.jpg": (Path(photo.parent.parent / "library" / "2008/10/a.jpg")).read_bytes(),
+        "2008/10/a.jpg.XMP": XMP + b"darktable",
+        "2008/10/a.xmp": XMP + b"lightroom",
+    }
+    assert os.listdir(inbox) == [] and len(store) == 1  # no record of their own
+
+
+def test_a_sidecar_is_renamed_with_its_photo_on_a_clash(env):
+    config, _, pipeline = env
+    inbox, folder = config.paths.inbox, config.paths.library / "2008" / "10"
+    folder.mkdir(parents=True)
+    (folder / "a.xmp").write_bytes(b"someone else's sidecar")  # only the sidecar's name is taken
+    photo = copy_corpus(GPS_JPEGS[0], inbox / "a.jpg")
+    sidecar(inbox / "a.xmp")
+    sidecar(inbox / "a.jpg.xmp")
+    record = pipeline.process(photo)
+    assert record.path == "2008/10/a-2.jpg" and sorted(record.sidecars) == ["2008/10/a-2.jpg.xmp", "2008/10/a-2.xmp"]
+    assert (folder / "a.xmp").read_bytes() == b"someone else's sidecar" and not (folder / "a.jpg").exists()
+    assert (folder / "a-2.xmp").read_bytes() == XMP and (folder / "a-2.jpg.xmp").read_bytes() == XMP
+
+
+def test_a_sidecar_that_arrives_first_waits_for_its_photo(env):
+    config, store, pipeline = env
+    inbox = config.paths.inbox
+    xmp = sidecar(inbox / "b.xmp")
+    with pytest.raises(NotSettled, match="waiting for its photo"):
+        pipeline.process(xmp)  # alone so far: waits (incomplete_seconds) for its photo
+    photo = copy_corpus(GPS_JPEGS[1], inbox / "b.jpg")
+    with pytest.raises(NotSettled, match=r"waiting for its photo b\.jpg"):
+        pipeline.process(xmp)
+    record = pipeline.process(photo)
+    assert record.sidecars == ("2008/10/b.xmp",) and not xmp.exists()
+    assert pipeline.process(xmp) is None and len(store) == 1  # gone with its photo
+
+
+def test_a_sidecar_that_arrives_just_after_its_photo_follows_it(env):
+    config, store, pipeline = env
+    inbox = config.paths.inbox
+    record = pipeline.process(copy_corpus(GPS_JPEGS[2], inbox / "c.jpg"))
+    pipeline.flush()
+    assert record.sidecars == ()
+    xmp = sidecar(inbox / "c.jpg.xmp")
+    assert pipeline.process(xmp) is None  # not a file of its own
+    pipeline.flush()
+    stored = load_records(config.paths.database)[record.id]
+    assert stored.sidecars == (f"{Path(record.path).parent}/c.jpg.xmp",) and stored.sidecar_moves == ()
+    assert (config.paths.library / stored.sidecars[0]).read_bytes() == XMP
+    assert len(store) == 1 and tree(config.paths.failed) == {} and os.listdir(inbox) == []
+
+
+def test_a_sidecar_whose_photo_never_comes_is_failed_with_a_record(env):
+    config, store, pipeline = env
+    xmp = sidecar(config.paths.inbox / "lonely.xmp")
+
+    def attempt():
+        try:
+            return pipeline.process(xmp)
+        except NotSettled:
+            return None
+
+    record = expect(attempt, timeout=5, what="the lonely sidecar filed")
+    assert (record.status, record.error, record.path) == (Status.FAILED, SIDECAR_WITHOUT_PHOTO, "lonely.xmp")
+    assert tree(config.paths.failed) == {"lonely.xmp": XMP} and len(store) == 1
+
+
+def test_the_sidecar_of_a_duplicate_goes_with_it_to_duplicates(env):
+    config, store, pipeline = env
+    inbox = config.paths.inbox
+    original = pipeline.process(copy_corpus(GPS_JPEGS[3], inbox / "d.jpg"))
+    again = copy_corpus(GPS_JPEGS[3], inbox / "again" / "d.jpg")
+    sidecar(inbox / "again" / "d.xmp", b"edited")
+    duplicate = pipeline.process(again)
+    assert duplicate.status is Status.DUPLICATE and duplicate.duplicate_of == original.id
+    assert duplicate.sidecars == ("d.xmp",) and tree(config.paths.duplicates) == {"d.jpg": again.parent.parent.parent.joinpath("duplicates/d.jpg").read_bytes(), "d.xmp": XMP + b"edited"}
+    assert len(store) == 2
+
+
+def test_a_crash_after_the_photo_moved_but_before_its_sidecar_is_finished_at_restart(config):
+    inbox = config.paths.inbox
+    photo = copy_corpus(GPS_JPEGS[4], inbox / "e.jpg")
+    xmp = sidecar(inbox / "e.xmp")
+    with Store(config.paths.database) as store:
+        pipeline = Pipeline(store, config)
+        intent = pipeline.run(Task.arriving(photo, photo.lstat()), [s for s in pipeline.stages if s.name != "move"]).record
+    assert intent.sidecar_moves == (("2008/10/e.xmp", str(xmp)),)
+    os.rename(photo, config.paths.library / intent.path)  # the photo moved, then the kill
+    with Store(config.paths.database) as again:
+        assert Pipeline(again, config).recover() == 1
+        stored = again.get(intent.id)
+    assert stored.moving_from is None and stored.sidecar_moves == () and stored.sidecars == ("2008/10/e.xmp",)
+    assert (config.paths.library / "2008/10/e.xmp").read_bytes() == XMP and os.listdir(inbox) == []
