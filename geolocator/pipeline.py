@@ -301,6 +301,8 @@ class Pipeline:
         if task.joins is not None:
             return self._claim_join(task, task.joins)
         with self.intents.lock:
+            if task.error == SIDECAR_WITHOUT_PHOTO and (task.source in self.intents.sources or photo_beside(task.source, self.ignore)):
+                raise NotSettled("its photo has just arrived", self.settle_seconds)  # it takes the sidecar along
             existing = self.store.get(record_id(task.content_hash))
             if existing is not None and existing.moving_from == encode_path(task.source):
                 return dataclasses.replace(task, record=existing, claim=Claim.RESUMED)  # a move that failed earlier

@@ -144,3 +144,24 @@ def test_a_crash_after_the_photo_moved_but_before_its_sidecar_is_finished_at_res
         stored = again.get(intent.id)
     assert stored.moving_from is None and stored.sidecar_moves == () and stored.sidecars == ("2008/10/e.xmp",)
     assert (config.paths.library / "2008/10/e.xmp").read_bytes() == XMP and os.listdir(inbox) == []
+
+
+def test_a_photo_arriving_as_its_lonely_sidecar_is_about_to_be_failed_still_gets_it(env):
+    config, store, pipeline = env
+    inbox = config.paths.inbox
+    xmp = sidecar(inbox / "late.xmp")
+    before_claim = [s for s in pipeline.stages if s.name not in ("claim", "move")]
+
+    def judged_alone():
+        try:
+            return pipeline.run(Task.arriving(xmp, xmp.lstat()), before_claim)
+        except NotSettled:
+            return None
+
+    task = expect(judged_alone, timeout=5, what="the sidecar judged to be without photo")
+    assert task.error == SIDECAR_WITHOUT_PHOTO
+    photo = copy_corpus(GPS_JPEGS[0], inbox / "late.jpg")  # ... and now its photo arrives
+    with pytest.raises(NotSettled, match="its photo has just arrived"):
+        pipeline.claim(task)
+    assert pipeline.process(photo).sidecars == ("2008/10/late.xmp",)
+    assert len(store) == 1 and tree(config.paths.failed) == {}
