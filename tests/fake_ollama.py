@@ -46,6 +46,14 @@ from typing import Any
 
 DEFAULT_ANSWER = json.dumps(
     {
+        "clues": {
+            "signs": "French on a plaque",
+            "driving_side": None,
+            "road_markings": None,
+            "vegetation": "plane trees",
+            "architecture": "wrought-iron lattice tower",
+            "terrain": "flat river plain",
+        },
         "country": "France",
         "region": "Île-de-France",
         "city": "Paris",

@@ -46,8 +46,11 @@ def test_clean_schema_answer_and_the_request_it_took(fake_ollama: FakeOllama, ph
     assert estimate.place == "Eiffel Tower, Paris, Île-de-France, France"
     assert estimate.confidence == 0.8  # the landmark cap, below the model's own 0.9
     assert estimate.radius_km == 3.0
-    assert estimate.description == "The Eiffel Tower seen from the Champ de Mars."
-    assert estimate.model == "qwen2.5vl" and estimate.prompt_version == PROMPT_VERSION
+    assert estimate.description == (
+        "The Eiffel Tower seen from the Champ de Mars. Clues: signs: French on a plaque; vegetation: plane trees; "
+        "architecture: wrought-iron lattice tower; terrain: flat river plain"
+    )
+    assert estimate.model == "qwen2.5vl" and estimate.prompt_version == PROMPT_VERSION == "clues-first-1"
     assert json.loads(estimate.raw_answer)["city"] == "Paris"
     assert any("within its" in d for d in estimate.decisions)
 
@@ -56,7 +59,10 @@ def test_clean_schema_answer_and_the_request_it_took(fake_ollama: FakeOllama, ph
     body = fake_ollama.chat_requests[0].body
     assert body["model"] == "qwen2.5vl" and body["stream"] is False
     assert body["format"] == SCHEMA
-    assert list(body["format"]["properties"])[:4] == ["country", "region", "city", "landmark"]
+    # clues first, then the place from broadest to most specific, then the coordinates
+    assert list(body["format"]["properties"]) == ["clues", "country", "region", "city", "landmark", "latitude", "longitude", "confidence", "description"]
+    assert list(body["format"]["properties"]["clues"]["properties"]) == ["signs", "driving_side", "road_markings", "vegetation", "architecture", "terrain"]
+    assert body["format"]["required"] == list(body["format"]["properties"])
     assert body["options"]["temperature"] == 0 and body["options"]["num_ctx"] >= 4096 and body["options"]["num_predict"] > 0
     assert body["think"] is False and body["keep_alive"] == "10m"
     message = body["messages"][0]

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 SUGGESTED_VISION_MODEL = "qwen2.5vl"
 NUM_CTX = 8192  # a 1344 px image is ~2,300 qwen2.5vl tokens; the prompt ~350; the answer <= NUM_PREDICT
-NUM_PREDICT = 512
+NUM_PREDICT = 768  # the clues (~150 tokens) come first: the place and coordinates must still fit
 KEEP_ALIVE = "10m"  # keep the model loaded between photos of a batch, free it when idle
 MIN_RETRY_PX = 448  # below this a smaller image would not help a model that rejects the request
 MAX_RESPONSE_BYTES = 512 * 1024  # a real answer is < 4 kB; /api/show with a long licence ~50 kB
