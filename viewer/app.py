@@ -3,7 +3,8 @@
 It is assembled from small parts:
 - `guard.Guard`, a Bottle plugin: security headers and CSP, the Host check, token and Origin on
   writes, body limits decided from the headers;
-- `routes.page` (the HTML and static files), `routes.api` (JSON), `routes.files` (thumbnails, photos);
+- `routes.page` (the HTML and static files), `routes.api` (JSON), `routes.files` (thumbnails, photos),
+  `routes.search` (place search, the list's details);
 - `context.Context`: the store, folders and token they share; `rows`: the shapes they send.
 """
 
@@ -15,7 +16,7 @@ from geolocator.config import Config
 from geolocator.store import Store
 from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
-from viewer.routes import api, files, page
+from viewer.routes import api, files, page, search, uploads
 
 
 def create_app(store: Store, config: Config) -> bottle.Bottle:
@@ -23,6 +24,6 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
     app = bottle.Bottle()
     app.config["geolocator.token"] = ctx.token
     app.install(Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host)))
-    for routes in (page, api, files):
+    for routes in (page, api, files, search, uploads):
         routes.install(app, ctx)
     return app

@@ -25,8 +25,12 @@ QUALITY = 80
 
 
 class Thumbnails:
-    def __init__(self, folder: Path) -> None:
+    """`px`/`quality`: the size of the copies kept (320 px thumbnails; the photo viewer's previews are larger)."""
+
+    def __init__(self, folder: Path, px: int = THUMB_PX, quality: int = QUALITY) -> None:
         self.folder = folder
+        self.px = px
+        self.quality = quality
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._unreadable: set[str] = set()  # ids whose file cannot be decoded: don't retry each request
@@ -61,7 +65,7 @@ class Thumbnails:
         return target
 
     def _make(self, source: Path, target: Path) -> None:
-        data = jpeg_copy(source, THUMB_PX, QUALITY, Image.Resampling.BICUBIC)
+        data = jpeg_copy(source, self.px, self.quality, Image.Resampling.BICUBIC)
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=self.folder)
         try:

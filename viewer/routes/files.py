@@ -1,22 +1,33 @@
-"""`GET /thumb/<id>` (a JPEG made once and cached) and `GET /image/<id>` (the file itself, from
-library/, failed/ or duplicates/ by the record's status). Anything that is not a known image type
-is sent as an attachment, never rendered on our origin."""
+"""`GET /thumb/<id>` (a JPEG made once and cached), `GET /image/<id>` (the file itself, from
+library/, failed/ or duplicates/ by the record's status) and `GET /preview/<id>` (what the photo
+viewer shows: the file itself when every browser draws it, else a large JPEG made once on the server
+by the bounded decoder, for HEIC, AVIF, TIFF and raw files). Anything that is not a known image or
+video type is sent as an attachment, never rendered on our origin. `static_file` answers Range
+requests, so a video can be played and sought."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import bottle
 
 from viewer.context import Context
 from viewer.routes import route
+from viewer.thumbnails import Thumbnails
 
 # Served inline from /image/<id>; anything else is sent as an attachment (never as HTML/JS/SVG).
 INLINE_TYPES = {
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
     ".webp": "image/webp", ".avif": "image/avif", ".bmp": "image/bmp", ".tif": "image/tiff",
     ".tiff": "image/tiff", ".heic": "image/heic", ".heif": "image/heif",
+    ".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime",
 }
+# What the viewer may show as it is; every other image gets a JPEG preview.
+BROWSER_TYPES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
+VIDEO_TYPES = {".mp4", ".m4v", ".mov"}
+PREVIEW_PX = 2048
+PREVIEW_QUALITY = 85
 
 
 def _sent(response: bottle.HTTPResponse) -> bottle.HTTPResponse:
@@ -25,16 +36,35 @@ def _sent(response: bottle.HTTPResponse) -> bottle.HTTPResponse:
     return response
 
 
+def _cached(made: Path) -> bottle.HTTPResponse:
+    response = _sent(bottle.static_file(made.name, root=str(made.parent), mimetype="image/jpeg"))
+    response.set_header("Cache-Control", "max-age=86400, immutable")  # keyed by content hash
+    return response
+
+
 def install(app: bottle.Bottle, ctx: Context) -> None:
+    previews = Thumbnails(ctx.folders.thumbnails / "previews", PREVIEW_PX, PREVIEW_QUALITY)
+
     @route(app, "GET", "/thumb/<rid>")
     def thumb(rid: str) -> bottle.HTTPResponse:
         record, root, rel = ctx.file_or_404(rid)
         made = ctx.thumbs.get(record.id, root / rel)
         if made is None:
             raise bottle.HTTPError(404, "no thumbnail for this file")
-        response = _sent(bottle.static_file(made.name, root=str(ctx.thumbs.folder), mimetype="image/jpeg"))
-        response.set_header("Cache-Control", "max-age=86400, immutable")  # keyed by content hash
-        return response
+        return _cached(made)
+
+    @route(app, "GET", "/preview/<rid>")
+    def preview(rid: str) -> bottle.HTTPResponse:
+        record, root, rel = ctx.file_or_404(rid)
+        suffix = rel.suffix.lower()
+        if suffix in BROWSER_TYPES:
+            return _sent(bottle.static_file(str(rel), root=str(root), mimetype=INLINE_TYPES[suffix]))
+        if suffix in VIDEO_TYPES:
+            raise bottle.HTTPError(404, "a video has no still preview: play /image/")
+        made = previews.get(record.id, root / rel)
+        if made is None:
+            raise bottle.HTTPError(404, "no preview for this file")
+        return _cached(made)
 
     @route(app, "GET", "/image/<rid>")
     def image(rid: str) -> bottle.HTTPResponse:

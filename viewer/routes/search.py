@@ -1,0 +1,101 @@
+"""Search and the details the photo browser shows beside the map rows.
+
+- `GET /api/places?q=Lisbon`  the offline gazetteer's answer for a place name (a city, else a
+  country) and the ids of the located photos whose place names it: {"query", "match", "ids"}
+- `GET /api/brief?ids=a,b,...`  for the rows a list is drawing (at most MAX_BRIEF): each photo's
+  place, capture time and, for a duplicate, the name of the photo it duplicates
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import bottle
+
+from geolocator.places import Match, gazetteer, normalize
+from geolocator.record import PhotoRecord, Status
+from viewer.context import ID_RE, Context
+from viewer.respond import send_json
+from viewer.routes import route
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY = 100
+MAX_BRIEF = 200  # a list draws a few dozen rows at a time
+
+
+@dataclass(frozen=True)
+class PlaceQuery:
+    text: str  # as typed, trimmed
+    key: str  # normalised: what place names are compared by
+
+
+def parse_query(raw: str) -> PlaceQuery:
+    text = raw.strip()
+    if not text or len(text) > MAX_QUERY:
+        raise bottle.HTTPError(400, f"q must be 1 to {MAX_QUERY} characters")
+    return PlaceQuery(text, normalize(text))
+
+
+def place_names(query: PlaceQuery, place: str | None) -> bool:
+    """Whether a record's place ("Baixa, Lisbon, Lisbon, Portugal") has the query as one of its parts."""
+    return bool(place and query.key) and any(normalize(part) == query.key for part in (place or "").split(","))
+
+
+def matching_ids(query: PlaceQuery, records: list[PhotoRecord]) -> list[str]:
+    return [r.id for r in records if r.status is Status.LOCATED and place_names(query, r.place)]
+
+
+def lookup(query: PlaceQuery) -> Match | None:
+    """The place as a city, else as a country; None when the gazetteer knows neither."""
+    try:
+        places = gazetteer()
+    except OSError:  # the index could not be built or opened: searching by file name still works
+        log.exception("the place index is not available")
+        return None
+    return places.find(city=query.text) or places.find(country=query.text)
+
+
+def brief(record: PhotoRecord, original: PhotoRecord | None) -> dict[str, Any]:
+    return {
+        "place": record.place,
+        "taken_at": record.taken_at,
+        "duplicate_of": record.duplicate_of,
+        "duplicate_name": original.name if original else None,
+    }
+
+
+def parse_ids(raw: str) -> list[str]:
+    ids = [i for i in raw.split(",") if i]
+    if len(ids) > MAX_BRIEF:
+        raise bottle.HTTPError(400, f"at most {MAX_BRIEF} ids")
+    if not all(ID_RE.match(i) for i in ids):
+        raise bottle.HTTPError(400, "ids are 16 hex digits, comma-separated")
+    return ids
+
+
+def install(app: bottle.Bottle, ctx: Context) -> None:
+    store = ctx.store
+
+    @route(app, "GET", "/api/places")
+    def api_places() -> bytes:
+        query = parse_query(bottle.request.query.get("q", ""))
+        match = lookup(query)
+        return send_json({
+            "query": query.text,
+            "match": None if match is None else {
+                "lat": match.lat, "lon": match.lon, "level": match.level, "label": match.label, "radius_km": match.radius_km,
+            },
+            "ids": matching_ids(query, store.all()),
+        })
+
+    @route(app, "GET", "/api/brief")
+    def api_brief() -> bytes:
+        out = {}
+        for rid in parse_ids(bottle.request.query.get("ids", "")):
+            record = store.get(rid)
+            if record is not None:
+                out[rid] = brief(record, store.get(record.duplicate_of) if record.duplicate_of else None)
+        return send_json(out)
