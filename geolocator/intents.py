@@ -12,6 +12,10 @@ A crash before 1 leaves the file in the inbox and no record: it is simply redone
 intent says where the file comes from and goes to: `recover()` (run at start, before anything
 is watched) finishes the move if the file is still in the inbox, removes the inbox copy if
 both exist with the same content, and clears the intent once the file is at its destination.
+
+A photo's sidecars ride on the same intent: `sidecar_moves` lists (destination, inbox path)
+pairs, moved right after the photo and cleared by the same flush. Inbox paths are stored with
+`encode_path`, so a name that is not valid UTF-8 comes back as exactly the same bytes.
 """
 
 from __future__ import annotations
