@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from geolocator import places
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
 from geolocator.metadata import read_metadata
 from geolocator.record import AIEstimate, PhotoMetadata, Source
+
+if TYPE_CHECKING:  # the AI is imported only when it is used
+    from geolocator.ai import AILocator
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +45,27 @@ def main(files: list[str], config: Config, use_ai: bool, out: TextIO) -> int:
         ai = AILocator(config.ollama)
     failures = 0
     for given in files:
-        metadata = estimate = error = None
-        try:
-            metadata = read_metadata(Path(given))
-            if ai is not None and not metadata.has_location:
-                estimate = ai.estimate(Path(given))
-        except GeolocatorError as exc:
-            error = str(exc)
-        except Exception as exc:  # a bug must not stop the remaining files
-            log.exception("unexpected error on %s", given)
-            error = f"internal error: {type(exc).__name__}: {exc}"
-        failures += error is not None
-        out.write(json.dumps(describe_file(given, metadata, estimate, error), ensure_ascii=False) + "\n")
+        line = locate_file(given, Path(given), ai)
+        failures += line["error"] is not None
+        out.write(json_line(line))
         out.flush()
     return 1 if failures else 0
+
+
+def locate_file(given: str, path: Path, ai: AILocator | None) -> dict[str, Any]:
+    """The object printed for the file at `path`, named `given` (the map page's `/api/locate` too)."""
+    metadata = estimate = error = None
+    try:
+        metadata = read_metadata(path)
+        if ai is not None and not metadata.has_location:
+            estimate = ai.estimate(path)
+    except GeolocatorError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug must not stop the remaining files
+        log.exception("unexpected error on %s", given)
+        error = f"internal error: {type(exc).__name__}: {exc}"
+    return describe_file(given, metadata, estimate, error)
+
+
+def json_line(line: dict[str, Any]) -> str:
+    return json.dumps(line, ensure_ascii=False) + "\n"

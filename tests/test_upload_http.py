@@ -1,0 +1,246 @@
+"""Uploads and locate-without-keeping over real HTTP: a real service (watcher, workers, store,
+cheroot) or a bare viewer over an unwatched inbox, multipart bodies sent by http.client."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from expect import expect
+from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
+
+from geolocator.config import build_config
+from geolocator.record import Status
+from geolocator.service import Service
+from geolocator.store import Store
+from viewer import ViewerServer, create_app
+
+pytestmark = pytest.mark.timeout(90)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def multipart_body(files: list[tuple[str, bytes]], field: str = "file") -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    out = b""
+    for name, data in files:
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{quoted}\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return out, f"multipart/form-data; boundary={boundary}"
+
+
+class Page:
+    """What the page does: POSTs with its token, from its own origin."""
+
+    def __init__(self, url: str, token: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port, self.token = parts.hostname, parts.port, token
+        self.origin = f"http://{self.host}:{self.port}"
+
+    def post(self, path: str, files: list[tuple[str, bytes]], *, token: str | None = "page", origin: str | None = "page"):
+        body, content_type = multipart_body(files)
+        headers = {"Content-Type": content_type}
+        if token:
+            headers["X-Geolocator-Token"] = self.token if token == "page" else token
+        if origin:
+            headers["Origin"] = self.origin if origin == "page" else origin
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def upload(self, files, **kw):
+        status, data = self.post("/api/upload", files, **kw)
+        assert status == 200, data
+        return json.loads(data)["files"]
+
+
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def config_for(root: Path, **viewer):
+    return build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"enabled": False},
+                         "viewer": {"enabled": True, "port": 0, "tile_url": "", **viewer}}, root, None)
+
+
+@pytest.fixture
+def service(tmp_path):
+    svc = Service(config_for(tmp_path)).start()
+    yield svc, Page(svc.map_url, svc.viewer.app.config["geolocator.token"])
+    svc.stop()
+
+
+@pytest.fixture
+def bare(tmp_path):
+    """The viewer alone: the inbox is not watched, so whatever an upload leaves there stays to be looked at."""
+    config = config_for(tmp_path, max_upload_mb=1)
+    config.paths.inbox.mkdir()
+    store = Store(config.paths.database)
+    app = create_app(store, config)
+    server = ViewerServer(app, "127.0.0.1", 0).start()
+    yield config, Page(server.url, app.config["geolocator.token"])
+    server.stop()
+    store.close()
+
+
+def gps_photo(n: int) -> bytes:
+    return (CORPUS_JPG / GPS_JPEGS[n]).read_bytes()
+
+
+def test_without_the_token_nothing_is_written(bare):
+    config, page = bare
+    for kw in ({"token": None}, {"token": "wrong"}, {"origin": "http://evil.example"}):
+        status, data = page.post("/api/upload", [("a.jpg", jpeg_bytes(1))], **kw)
+        assert status == 403, (kw, data)
+    assert files_under(config.paths.inbox) == []
+
+
+def test_an_upload_is_filed_like_an_inbox_drop(service, tmp_path):
+    svc, page = service
+    photo = gps_photo(0)
+    [sent] = page.upload([("DSCN0010.jpg", photo)])
+    assert sent["saved_as"] == "DSCN0010.jpg" and sent["error"] is None and sent["known"] is False
+    assert sent["id"] == hashlib.sha256(photo).hexdigest()[:16] and sent["size"] == len(photo)
+    record = expect(lambda: (r := svc.store.get(sent["id"])) and not r.moving_from and r, timeout=15, what="the upload filed")
+    assert record.status is Status.LOCATED and record.name == "DSCN0010.jpg"
+    assert (tmp_path / "library" / record.path).read_bytes() == photo
+    expect(svc.idle, timeout=5)
+    assert files_under(tmp_path / "inbox") == []  # no temporary file left behind
+    # The same photo again is known (the page flies to the recorded one) and filed as a duplicate.
+    [again] = page.upload([("again.jpg", photo)])
+    assert again["id"] == sent["id"] and again["known"] is True
+    expect(lambda: any(r.name == "again.jpg" and r.status is Status.DUPLICATE for r in svc.store.all()), timeout=15)
+
+
+def test_hostile_names_stay_inside_the_inbox(bare, tmp_path):
+    config, page = bare
+    names = ["../../x.jpg", "..\\..\\win.jpg", "/etc/abs.jpg", ".hidden.jpg", "a\x07b\x1b[31m\tc\u202e.jpg", "..", "", "x" * 400 + ".jpg"]
+    files = page.upload([(name, jpeg_bytes(i)) for i, name in enumerate(names)])
+    saved = [f["saved_as"] for f in files]
+    assert saved[:5] == ["x.jpg", "win.jpg", "abs.jpg", "hidden.jpg", "ab[31mc.jpg"]
+    assert saved[5] == "upload" and saved[6] == "upload-2"
+    assert saved[7].endswith(".jpg") and len(saved[7].encode()) <= 255
+    assert sorted(p.name for p in files_under(config.paths.inbox)) == sorted(saved)
+    assert all(p.parent == config.paths.inbox for p in files_under(config.paths.inbox))
+    assert not (tmp_path.parent / "x.jpg").exists() and not Path("/etc/abs.jpg").exists()
+    # A name the watcher would ignore forever is refused, not left in the inbox.
+    [part] = page.upload([("photo.jpg.part", jpeg_bytes(99))])
+    assert part["saved_as"] is None and "ignored" in part["error"]
+    assert len(files_under(config.paths.inbox)) == len(names)
+
+
+def raw_post(url: str, head: str) -> tuple[int, bytes]:
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
+def test_over_the_limit_is_refused_from_the_headers(bare):
+    config, page = bare
+    url = f"http://127.0.0.1:{page.port}/"
+    head = ("POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            "Content-Length: {length}\r\n{token}\r\n")
+    # 900 MB announced and never sent: answered at once from the headers.
+    status, data = raw_post(url, head.format(port=page.port, length=900 << 20, token=f"X-Geolocator-Token: {page.token}\r\n"))
+    assert status == 413 and b"larger than" in data
+    status, _ = raw_post(url, head.format(port=page.port, length=900 << 20, token=""))
+    assert status == 403
+    # A real body just over the 1 MB limit: the server answers and closes without reading it.
+    body, content_type = multipart_body([("big.jpg", b"\xff" * (1 << 20))])
+    with socket.create_connection(("127.0.0.1", page.port), timeout=10) as sock:
+        sock.sendall((f"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1:{page.port}\r\nContent-Type: {content_type}\r\n"
+                      f"Content-Length: {len(body)}\r\nX-Geolocator-Token: {page.token}\r\n\r\n").encode())
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(body)
+        assert sock.recv(65536).split(b" ", 2)[1] == b"413"
+    assert files_under(config.paths.inbox) == []
+
+
+def test_a_body_cut_short_leaves_nothing(bare):
+    config, page = bare
+    body, content_type = multipart_body([("cut.jpg", jpeg_bytes(3) * 50)])
+    parts = urlsplit(f"http://127.0.0.1:{page.port}/")
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall((f"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1:{page.port}\r\nContent-Type: {content_type}\r\n"
+                      f"Content-Length: {len(body)}\r\nX-Geolocator-Token: {page.token}\r\n\r\n").encode() + body[: len(body) // 2])
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.split(b" ", 2)[1] in (b"400", b"500") or data == b""
+    expect(lambda: files_under(config.paths.inbox) == [], timeout=5, what="the partial temporary file removed")
+
+
+def test_concurrent_uploads_with_clashing_names_never_overwrite(bare):
+    config, page = bare
+    photos = [jpeg_bytes(100 + i) for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda p: page.upload([("same.jpg", p)])[0], photos))
+    saved = [a["saved_as"] for a in answers]
+    assert len(set(saved)) == len(photos) and "same.jpg" in saved
+    on_disk = {p.name: p.read_bytes() for p in files_under(config.paths.inbox)}
+    assert sorted(on_disk) == sorted(saved)
+    for answer, photo in zip(answers, photos, strict=True):
+        assert on_disk[answer["saved_as"]] == photo
+
+
+def test_concurrent_uploads_are_all_filed(service, tmp_path):
+    svc, page = service
+    photos = [jpeg_bytes(200 + i) for i in range(8)] + [gps_photo(i) for i in range(1, 4)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda p: page.upload([("same.jpg", p)])[0], photos))
+    ids = {a["id"] for a in answers}
+    assert len(ids) == len(photos)
+    expect(lambda: all((r := svc.store.get(i)) and not r.moving_from for i in ids), timeout=30, what="every upload filed")
+    filed = {svc.store.get(i).path for i in ids}
+    assert len(filed) == len(photos)
+    expect(svc.idle, timeout=5)
+    assert files_under(tmp_path / "inbox") == []
+
+
+def test_locate_answers_what_the_command_prints_and_keeps_nothing(bare, tmp_path):
+    _, page = bare
+    import tempfile
+
+    def leftovers():
+        return sorted(Path(tempfile.gettempdir()).glob("geolocator-locate-*"))
+
+    before, temps = files_under(tmp_path), leftovers()
+    names = ("DSCN0010.jpg", "Canon_40D.jpg")
+    photos = [(names[0], gps_photo(0)), (names[1], (CORPUS_JPG / "Canon_40D.jpg").read_bytes()), ("broken.jpg", b"not a photo")]
+    status, data = page.post("/api/locate", photos)
+    assert status == 200
+    answered = [json.loads(line) for line in data.decode().splitlines()]
+    assert answered[0]["source"] == "exif" and answered[1]["lat"] is None and answered[2]["error"]
+    # The command on the same files, under the same names.
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    for name, content in photos:
+        (folder / name).write_bytes(content)
+    cli = subprocess.run([sys.executable, str(REPO / "daemon.py"), "locate", "--no-ai", *[n for n, _ in photos]],
+                         cwd=folder, capture_output=True, text=True, timeout=60)
+    assert data.decode() == cli.stdout
+    for name, _ in photos:
+        (folder / name).unlink()
+    folder.rmdir()
+    assert files_under(tmp_path) == before
+    assert leftovers() == temps

@@ -1,0 +1,176 @@
+"""Photos sent by the page: a multipart body read straight from the socket, each file part
+written to a hidden temporary file, fsynced, then given its real name without overwriting.
+
+The body is never spooled by anyone else: `receive` reads `wsgi.input` in chunks and feeds
+them to multipart's push parser (no buffering of part bodies), so memory stays at one chunk
+whatever the size. A file part goes to `.upload-<random>.part` in the target folder (a name the
+watcher ignores), and only once complete and fsynced is it linked to its sanitised name
+(`mover.move_noreplace`: EEXIST means taken, so `name-2`, `name-3`... are tried). A body cut
+short or malformed removes the temporary file of the part in progress (ours, never a photo);
+files already placed stay where they are and are reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import multipart
+
+from geolocator.folders import fsync_dir
+from geolocator.mover import move_noreplace
+from geolocator.naming import fit_name, numbered_name
+from geolocator.record import record_id
+from geolocator.watcher import is_ignored
+
+CHUNK = 256 * 1024
+FIELD = "file"  # the name of the parts that carry files
+MAX_PARTS = 1000
+MAX_CLASHES = 10_000  # name-2 ... name-10000: past that, something is wrong
+TEMP_PREFIX = ".upload-"
+TEMP_SUFFIX = ".part"
+FALLBACK_NAME = "upload"
+
+
+class UploadError(ValueError):
+    """The request cannot be read as an upload; the message says why."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """One file part: the name it was sent with, and where it went (or why it did not)."""
+
+    sent_as: str
+    saved_as: str | None = None
+    id: str | None = None  # the record id its content will get (the first 16 hex digits of its SHA-256)
+    size: int = 0
+    error: str | None = None
+
+
+def safe_name(sent: str) -> str:
+    """A plain file name from what a client sent: no folders (`../../x.jpg` -> `x.jpg`, Windows
+    paths too), no control or format characters, not hidden (the watcher ignores dotfiles), not
+    longer than a filesystem allows. Never empty."""
+    base = sent.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
+    base = base.strip().lstrip(".").strip()
+    return fit_name(base) if base else FALLBACK_NAME
+
+
+def temp_name() -> str:
+    return f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}"
+
+
+def temp_is_ignored(patterns: Iterable[str]) -> bool:
+    """Whether the watcher leaves our temporary files alone with these ignore patterns."""
+    return is_ignored(Path(temp_name()), tuple(patterns))
+
+
+def boundary_of(content_type: str) -> str:
+    kind, options = multipart.parse_options_header(content_type)
+    boundary = options.get("boundary", "")
+    if kind != "multipart/form-data" or not boundary:
+        raise UploadError("send multipart/form-data with one or more parts named 'file'")
+    return str(boundary)
+
+
+def place(temp: Path, folder: Path, name: str) -> str:
+    """Give the complete file `temp` the name `name` in `folder`, or `name-2`... when taken; the name used."""
+    for number in range(1, MAX_CLASHES + 1):
+        candidate = name if number == 1 else numbered_name(name, number)
+        try:
+            move_noreplace(temp, folder / candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise UploadError(f"{name}: no free name left in the folder")
+
+
+class _Part:
+    """The file part being received: its temporary file and running hash."""
+
+    def __init__(self, folder: Path, sent_as: str) -> None:
+        self.sent_as = sent_as
+        self.temp = folder / temp_name()
+        self.file: IO[bytes] = open(self.temp, "xb")  # noqa: SIM115 - closed in finish/abandon
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray) -> None:
+        self.file.write(data)
+        self.hash.update(data)
+        self.size += len(data)
+
+    def finish(self) -> Path:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        return self.temp
+
+    def abandon(self) -> None:
+        self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temp.unlink()  # our own unfinished temporary file
+
+
+def _read_exactly(stream: Any, length: int) -> Iterable[bytes]:
+    remaining = length
+    while remaining > 0:
+        chunk = stream.read(min(CHUNK, remaining))
+        if not chunk:
+            raise UploadError(f"the body ended {remaining} bytes short of its Content-Length")
+        remaining -= len(chunk)
+        yield chunk
+
+
+def receive(stream: Any, length: int, content_type: str, folder: Path, *, ignore: Iterable[str] = (), keep: bool = True) -> list[Received]:
+    """Read a multipart body of `length` bytes from `stream` and put each `file` part into `folder`.
+
+    With `keep=False` a part stays under its temporary name (for a caller that only reads it and
+    then removes it: see `/api/locate`); `saved_as` is then that temporary name. A name matching
+    the watcher's `ignore` patterns would never be processed, so such a part is refused (its
+    `error` says why). Raises UploadError for a body that is not a readable multipart stream.
+    """
+    patterns = tuple(ignore)
+    parser = multipart.PushMultipartParser(boundary_of(content_type), length, max_segment_count=MAX_PARTS)
+    done: list[Received] = []
+    current: _Part | None = None
+    skipping: Received | None = None
+    try:
+        for chunk in _read_exactly(stream, length):
+            for event in parser.parse(chunk):
+                if isinstance(event, multipart.MultipartSegment):
+                    if event.name != FIELD or event.filename is None:
+                        continue  # another field: read past it
+                    name = safe_name(event.filename)
+                    if is_ignored(Path(name), patterns):
+                        skipping = Received(event.filename, error=f"{name}: names like this are ignored in the inbox ([watch] ignore)")
+                    else:
+                        current = _Part(folder, event.filename)
+                elif event is None:  # the end of a part
+                    if current is not None:
+                        temp = current.finish()
+                        saved = place(temp, folder, safe_name(current.sent_as)) if keep else temp.name
+                        done.append(Received(current.sent_as, saved, record_id(current.hash.hexdigest()), current.size))
+                        current = None
+                    elif skipping is not None:
+                        done.append(skipping)
+                        skipping = None
+                elif current is not None:
+                    current.write(event)
+        parser.close()
+    except multipart.MultipartError as exc:
+        raise UploadError(f"not a readable multipart body: {exc}") from None
+    finally:
+        if current is not None:
+            current.abandon()
+    if keep and done:
+        fsync_dir(folder)
+    return done

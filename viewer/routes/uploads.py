@@ -1,0 +1,91 @@
+"""Photos from the page.
+
+- `POST /api/upload`  multipart, parts named `file`: each file into the inbox, filed like any photo
+  dropped there. Answers `{"files": [{"sent_as", "saved_as", "id", "size", "error"}]}`; `id` is the
+  record the photo will get, for the page to follow it.
+- `POST /api/locate`  the same body: answers exactly what `daemon.py locate` prints for each file
+  (JSON lines) and keeps nothing: the files live in a private temporary folder while they are read.
+
+Both need the page's token and a same-origin Origin (the guard), and are refused from their
+headers over `[viewer] max_upload_mb`. The body is read here, from `wsgi.input` (see
+`viewer.incoming`): bottle's `request.body` would spool it to a temporary file first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import bottle
+
+from viewer.context import Context
+from viewer.incoming import Received, UploadError, receive, safe_name, temp_is_ignored
+from viewer.respond import send_json
+from viewer.routes import route
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+
+def _body() -> tuple[Any, int, str]:
+    environ = bottle.request.environ
+    return environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0), environ.get("CONTENT_TYPE", "")
+
+
+def install(app: bottle.Bottle, ctx: Context) -> None:
+    limit = ctx.config.viewer.max_upload_mb * MB
+    inbox = ctx.folders.inbox
+    ignore = ctx.config.watch.ignore
+
+    @route(app, "POST", "/api/upload", max_body=limit)
+    def upload() -> bytes:
+        if not temp_is_ignored(ignore):
+            raise bottle.HTTPError(409, "uploads need the inbox to ignore '.*' or '*.part' files: add one to [watch] ignore")
+        try:
+            inbox.mkdir(parents=True, exist_ok=True)
+            files = receive(*_body(), inbox, ignore=ignore)
+        except UploadError as exc:
+            raise bottle.HTTPError(400, str(exc)) from None
+        if not files:
+            raise bottle.HTTPError(400, "no file: send one or more parts named 'file'")
+        for f in files:
+            log.info("upload %s: %s", f.saved_as or f.sent_as, f.error or f"{f.size} bytes into the inbox")
+        known = {f.id: ctx.store.get(f.id) is not None for f in files if f.id}
+        return send_json({"files": [_shown(f, known.get(f.id or "", False)) for f in files]})
+
+    @route(app, "POST", "/api/locate", max_body=limit)
+    def locate() -> bytes:
+        from geolocator.commands.locate import json_line, locate_file
+
+        ai = None
+        if ctx.config.ollama.enabled:
+            from geolocator.ai import AILocator
+
+            ai = AILocator(ctx.config.ollama)
+        with tempfile.TemporaryDirectory(prefix="geolocator-locate-") as folder:
+            try:
+                files = receive(*_body(), Path(folder), keep=False)
+            except UploadError as exc:
+                raise bottle.HTTPError(400, str(exc)) from None
+            if not files:
+                raise bottle.HTTPError(400, "no file: send one or more parts named 'file'")
+            lines = []
+            for number, f in enumerate(files):
+                given = safe_name(f.sent_as)
+                # Each file alone in its own folder, under the name it was sent with (its suffix tells the format).
+                own = Path(folder) / str(number)
+                own.mkdir()
+                path = own / given
+                os.rename(Path(folder) / str(f.saved_as), path)
+                lines.append(json_line(locate_file(given, path, ai)))
+        bottle.response.content_type = "application/x-ndjson; charset=utf-8"
+        bottle.response.set_header("Cache-Control", "no-store")
+        return "".join(lines).encode()
+
+
+def _shown(f: Received, known: bool) -> dict[str, Any]:
+    return {"sent_as": f.sent_as, "saved_as": f.saved_as, "id": f.id, "size": f.size, "error": f.error, "known": known}
