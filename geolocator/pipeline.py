@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from geolocator.config import Config
 from geolocator.errors import UnreadableImage
@@ -45,6 +45,9 @@ from geolocator.naming import is_sidecar, layout_folder, readable_name, sidecar_
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
 from geolocator.sidecars import RecentlyFiled, photo_beside, sidecars_of
 from geolocator.store import Store
+
+if TYPE_CHECKING:
+    from geolocator.places import PlaceName
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +151,9 @@ def subfolder(record: PhotoRecord, metadata: PhotoMetadata | None, mtime: float,
     return layout_folder(layout, capture_time(metadata, mtime))
 
 
-def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], str]) -> PhotoRecord:
-    """The record for a newly seen content, from what the file says about itself."""
+def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], PlaceName]) -> PhotoRecord:
+    """The record for a newly seen content, from what the file says about itself; `describe`
+    names a point (`places.name`): its label and its fields (city, region, country code)."""
     sha256 = task.content_hash
     base = PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.PENDING)
     if task.error is not None or task.metadata is None:
@@ -157,12 +161,13 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], str]
     md = task.metadata
     base = dataclasses.replace(base, taken_at=md.taken_at, camera=md.camera, altitude=md.altitude)
     if md.lat is not None and md.lon is not None:
+        base = dataclasses.replace(base, status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon)
         try:
-            place = describe(md.lat, md.lon)
+            name = describe(md.lat, md.lon)
         except Exception:  # a place name is a nicety: never lose the photo over it
             log.exception("could not name the place at %s,%s", md.lat, md.lon)
-            place = None
-        return dataclasses.replace(base, status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon, place=place)
+            return base
+        return dataclasses.replace(base, place=name.label, city=name.city, region=name.region, country_code=name.country_code)
     if ai_enabled:
         return dataclasses.replace(base, status=Status.PENDING, error=WAITING_FOR_AI)
     return dataclasses.replace(base, status=Status.UNLOCATED, error=AI_DISABLED)
@@ -186,15 +191,18 @@ def reimport(previous: PhotoRecord, fresh: PhotoRecord) -> PhotoRecord:
     dropped it in again): the new reading, under the same id, keeping a manual location."""
     record = dataclasses.replace(fresh, id=previous.id, added_at=previous.added_at)
     if previous.source is Source.MANUAL and fresh.status is not Status.FAILED:
-        record = dataclasses.replace(record, status=Status.LOCATED, source=Source.MANUAL, lat=previous.lat, lon=previous.lon, place=previous.place, error=None)
+        record = dataclasses.replace(
+            record, status=Status.LOCATED, source=Source.MANUAL, lat=previous.lat, lon=previous.lon, place=previous.place,
+            city=previous.city, region=previous.region, country_code=previous.country_code, error=None,
+        )
     return record
 
 
-def _describe_lazily(lat: float, lon: float) -> str:
-    """places.describe, imported on first use: numpy and scipy stay off the start-up path."""
-    from geolocator.places import describe
+def _describe_lazily(lat: float, lon: float) -> PlaceName:
+    """places.name, imported on first use (the place index opens when a photo first needs it)."""
+    from geolocator.places import name
 
-    return describe(lat, lon)
+    return name(lat, lon)
 
 
 # -- the pipeline ----------------------------------------------------------------------------------
@@ -207,7 +215,7 @@ class Pipeline:
         config: Config,
         *,
         read: Callable[[Path], PhotoMetadata] | None = None,
-        describe: Callable[[float, float], str] | None = None,
+        describe: Callable[[float, float], PlaceName] | None = None,
         on_finalised: Callable[[list[PhotoRecord]], None] | None = None,
     ) -> None:
         if read is None:

@@ -17,6 +17,7 @@ from geolocator.config import build_config
 from geolocator.errors import ConfigError
 from geolocator.intents import decode_path
 from geolocator.pipeline import AI_DISABLED, WAITING_FOR_AI, NotSettled, Pipeline, Task, capture_time, locate
+from geolocator.places import PlaceName
 from geolocator.record import PhotoMetadata, Source, Status, record_id
 from geolocator.store import Store, load_records
 
@@ -61,6 +62,9 @@ def test_a_photo_with_gps_is_located_named_and_moved_by_capture_date(env):
     assert stored.status is Status.LOCATED and stored.source is Source.EXIF
     assert stored.path == "2008/10/DSCN0010.jpg" and stored.moving_from is None
     assert "Italy" in stored.place
+    # the label's fields are kept apart, for the map to search and group by
+    assert stored.country_code == "IT" and stored.city and stored.region
+    assert stored.place.endswith(f"{stored.city}, {stored.region}, Italy")
     assert (config.paths.library / stored.path).is_file() and not src.exists()
     assert stored.id == record_id(stored.sha256)
 
@@ -135,8 +139,9 @@ def test_a_file_that_vanished_is_skipped(env):
 def test_locate_is_pure_and_keeps_what_the_file_says():
     metadata = PhotoMetadata(lat=1.0, lon=2.0, taken_at="2020-01-02T03:04:05+02:00", make="Canon", model="Canon EOS")
     task = Task(source=Path("x.jpg"), name="x.jpg", size=1, mtime=0, arrived=0, sha256="ab" * 32, metadata=metadata)
-    record = locate(task, ai_enabled=True, describe=lambda lat, lon: f"{lat},{lon}")
-    assert (record.status, record.source, record.place, record.camera) == (Status.LOCATED, Source.EXIF, "1.0,2.0", "Canon EOS")
+    record = locate(task, ai_enabled=True, describe=lambda lat, lon: PlaceName("Quarter", f"City {lat}", f"Region {lon}", "Country", "CC"))
+    assert (record.status, record.source, record.place, record.camera) == (Status.LOCATED, Source.EXIF, "Quarter, City 1.0, Region 2.0, Country", "Canon EOS")
+    assert (record.city, record.region, record.country_code) == ("City 1.0", "Region 2.0", "CC")
     assert capture_time(task.metadata, 0).month == 1
 
 
