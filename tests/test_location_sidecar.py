@@ -1,0 +1,257 @@
+"""The XMP sidecar we write beside a library photo: read back by exiftool (and exiv2, the library
+digiKam and darktable use) in every hemisphere, our provenance read back by our reader, the photo's
+bytes untouched, another program's sidecar never overwritten."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from geolocator import location_sidecar as ls
+from geolocator.config import load_config
+from geolocator.location_sidecar import Provenance, SidecarLocation, WriteOutcome, location_for, read_sidecar, sidecar_path, write_sidecar
+from geolocator.metadata import xmp
+from geolocator.record import PhotoRecord, Source, Status
+
+EXIFTOOL = shutil.which("exiftool")
+WHEN = "2026-05-01T12:00:00Z"
+
+
+def photo(folder: Path, name: str = "IMG_1.JPG") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    Image.new("RGB", (32, 24), (200, 120, 40)).save(path, quality=90)
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ai_location(lat: float, lon: float, altitude: float | None = None, **changes) -> SidecarLocation:
+    values = {"source": Source.AI, "written_at": WHEN, "confidence": 0.62, "radius_km": 25.0, "model": "qwen2.5vl", "place": "Rome, Lazio, Italy"} | changes
+    return SidecarLocation(lat, lon, altitude, Provenance(**values))
+
+
+def exiftool_json(*paths: Path) -> list[dict]:
+    assert EXIFTOOL, "exiftool is installed with the test dependencies"
+    done = subprocess.run([EXIFTOOL, "-n", "-j", "-G1", *map(str, paths)], capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+POINTS = [(41.8902, 12.4922, 21.0), (-33.8688197, 151.2092955, -3.25), (40.748817, -73.985428, None), (-22.951916, -43.210487, 710.0)]
+rng = random.Random(12)
+POINTS += [(rng.uniform(-90, 90), rng.uniform(-180, 180), rng.choice([None, rng.uniform(-400, 8848)])) for _ in range(40)]
+POINTS += [(90.0, 180.0, None), (-90.0, -180.0, 0.0), (0.0, 0.5, None), (-0.5, 0.0, None), (1e-7, -1e-7, None), (89.9999999, -179.9999999, None)]
+
+
+def test_exiftool_reads_the_point_in_every_hemisphere_and_we_read_our_provenance(tmp_path):
+    photos = [photo(tmp_path / f"p{i}") for i in range(len(POINTS))]
+    for path, (lat, lon, alt) in zip(photos, POINTS, strict=True):
+        assert write_sidecar(path, ai_location(lat, lon, alt)) is WriteOutcome.WRITTEN
+
+    readings = exiftool_json(*(sidecar_path(p) for p in photos))
+    assert len(readings) == len(POINTS)
+    for reading, path, (lat, lon, alt) in zip(readings, photos, POINTS, strict=True):
+        assert reading["SourceFile"] == str(sidecar_path(path))
+        assert abs(reading["XMP-exif:GPSLatitude"] - lat) < 1e-6, reading
+        assert abs(reading["XMP-exif:GPSLongitude"] - lon) < 1e-6, reading
+        assert reading["XMP-exif:GPSVersionID"] == "2.3.0.0"
+        if alt is None:
+            assert "XMP-exif:GPSAltitude" not in reading
+        else:
+            signed = reading["XMP-exif:GPSAltitude"] * (-1 if reading["XMP-exif:GPSAltitudeRef"] == 1 else 1)
+            assert abs(signed - alt) <= 0.005 + 1e-9
+        assert reading["XMP-geolocator:Source"] == "ai"
+        assert reading["XMP-geolocator:Model"] == "qwen2.5vl"
+        assert reading["XMP-geolocator:RadiusKm"] == 25.0
+
+        ours = read_sidecar(sidecar_path(path))
+        assert ours is not None and ours.provenance is not None
+        assert abs(ours.lat - lat) < 1e-9 and abs(ours.lon - lon) < 1e-9
+        assert ours.provenance == Provenance(Source.AI, WHEN, 0.62, 25.0, "qwen2.5vl", "Rome, Lazio, Italy")
+
+
+@pytest.mark.skipif(shutil.which("exiv2") is None, reason="exiv2 (the library digiKam and darktable read XMP with) is not installed: apt-get install exiv2")
+def test_exiv2_converts_it_to_exif_gps_as_digikam_and_darktable_do(tmp_path):
+    path = photo(tmp_path)
+    write_sidecar(path, ai_location(-33.8688197, -151.2092955, -12.5))
+    done = subprocess.run(["exiv2", "-PEkv", str(sidecar_path(path))], capture_output=True, text=True, timeout=60, check=True)
+    tags = dict(line.split(None, 1) for line in done.stdout.splitlines())
+
+    def degrees(value: str) -> float:
+        d, m, s = (int(a) / int(b) for a, b in (part.split("/") for part in value.split()))
+        return d + m / 60 + s / 3600
+
+    assert abs(degrees(tags["Exif.GPSInfo.GPSLatitude"]) - 33.8688197) < 1e-6 and tags["Exif.GPSInfo.GPSLatitudeRef"].strip() == "S"
+    assert abs(degrees(tags["Exif.GPSInfo.GPSLongitude"]) - 151.2092955) < 1e-6 and tags["Exif.GPSInfo.GPSLongitudeRef"].strip() == "W"
+    assert tags["Exif.GPSInfo.GPSAltitudeRef"].strip() == "1"
+
+
+def test_the_photo_bytes_never_change(tmp_path):
+    path = photo(tmp_path)
+    before, stat_before = sha256(path), path.stat()
+    write_sidecar(path, ai_location(10.0, 20.0))
+    write_sidecar(path, ai_location(11.0, 21.0, source=Source.MANUAL, model=None, confidence=None, radius_km=None))
+    assert sha256(path) == before
+    assert path.stat().st_mtime_ns == stat_before.st_mtime_ns and path.stat().st_ino == stat_before.st_ino
+
+
+def test_our_sidecar_is_replaced_when_the_location_changes_and_left_when_it_does_not(tmp_path):
+    path = photo(tmp_path)
+    assert write_sidecar(path, ai_location(10.0, 20.0)) is WriteOutcome.WRITTEN
+    first = sidecar_path(path).read_bytes()
+    assert write_sidecar(path, ai_location(10.0, 20.0, written_at="2027-01-01T00:00:00Z")) is WriteOutcome.UNCHANGED
+    assert sidecar_path(path).read_bytes() == first
+
+    manual = SidecarLocation(41.8902, 12.4922, None, Provenance(Source.MANUAL, "2026-06-01T00:00:00Z", place="Colosseum, Rome"))
+    assert write_sidecar(path, manual) is WriteOutcome.REPLACED
+    back = read_sidecar(sidecar_path(path))
+    assert back is not None and (back.lat, back.lon, back.altitude) == (41.8902, 12.4922, None)
+    assert back.provenance == manual.provenance
+    assert leftovers(tmp_path) == []
+
+
+def foreign_sidecar(path: Path) -> bytes:
+    """A sidecar another program wrote (exiftool), with a location of its own."""
+    target = sidecar_path(path)
+    subprocess.run([EXIFTOOL, "-q", "-o", str(target), "-XMP-exif:GPSLatitude=51.5", "-XMP-exif:GPSLongitude=-0.12", "-XMP-dc:Subject=holiday"], check=True, timeout=60)
+    return target.read_bytes()
+
+
+def test_a_sidecar_someone_else_wrote_is_never_overwritten(tmp_path, caplog):
+    path = photo(tmp_path)
+    theirs = foreign_sidecar(path)
+    assert b"geolocator" not in theirs
+    assert write_sidecar(path, ai_location(10.0, 20.0)) is WriteOutcome.FOREIGN
+    assert sidecar_path(path).read_bytes() == theirs
+    assert "did not write" in caplog.text
+    reading = read_sidecar(sidecar_path(path))
+    assert reading is not None and reading.provenance is None
+    assert reading.lat == pytest.approx(51.5) and reading.lon == pytest.approx(-0.12)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", ["garbage", "empty", "symlink", "fifo", "folder", "huge", "claims exif"])
+def test_anything_else_at_the_sidecar_name_is_left_alone(tmp_path, kind):
+    path = photo(tmp_path)
+    target = sidecar_path(path)
+    elsewhere = tmp_path / "elsewhere.xmp"
+    match kind:
+        case "garbage":
+            target.write_bytes(b"\x00\xffnot xml at all")
+        case "empty":
+            target.write_bytes(b"")
+        case "symlink":
+            write_sidecar(photo(tmp_path / "other"), ai_location(1.0, 2.0))  # even a link to one of ours
+            elsewhere = sidecar_path(tmp_path / "other" / "IMG_1.JPG")
+            target.symlink_to(elsewhere)
+        case "fifo":
+            os.mkfifo(target)
+        case "folder":
+            target.mkdir()
+        case "huge":
+            ours = ls.render(ai_location(1.0, 2.0))
+            target.write_bytes(ours + b" " * ls.MAX_SIDECAR)
+        case "claims exif":
+            target.write_bytes(ls.render(ai_location(1.0, 2.0)).replace(b'geolocator:Source="ai"', b'geolocator:Source="exif"'))
+    before = target.read_bytes() if kind in ("garbage", "empty", "huge", "claims exif") else None
+    linked = elsewhere.read_bytes() if kind == "symlink" else None
+
+    assert write_sidecar(path, ai_location(10.0, 20.0)) is WriteOutcome.FOREIGN
+
+    if before is not None:
+        assert target.read_bytes() == before
+    if linked is not None:
+        assert target.is_symlink() and elsewhere.read_bytes() == linked
+    assert leftovers(tmp_path) == []
+
+
+def test_concurrent_writers_leave_one_whole_sidecar_of_ours(tmp_path):
+    path = photo(tmp_path)
+    outcomes: list[WriteOutcome] = []
+    start = threading.Barrier(8)
+
+    def write(i: int) -> None:
+        start.wait()
+        outcomes.append(write_sidecar(path, ai_location(10.0 + i, 20.0 + i)))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes.count(WriteOutcome.WRITTEN) == 1
+    assert set(outcomes) <= {WriteOutcome.WRITTEN, WriteOutcome.REPLACED, WriteOutcome.UNCHANGED}
+    reading = read_sidecar(sidecar_path(path))
+    assert reading is not None and reading.provenance is not None
+    assert reading.lat is not None and reading.lat - 10.0 in range(8)
+    assert leftovers(tmp_path) == []
+
+
+def test_hostile_text_is_escaped_and_bounded(tmp_path):
+    path = photo(tmp_path)
+    place = 'Café "Zur Post" & <b>Bar</b>\x00\x07\n\tend ' + "é" * 2000
+    write_sidecar(path, ai_location(1.0, 2.0, place=place, model="m\udcff'x"))
+    reading = read_sidecar(sidecar_path(path))
+    assert reading is not None and reading.provenance is not None
+    assert reading.provenance.place is not None
+    assert reading.provenance.place.startswith('Café "Zur Post" & <b>Bar</b>\n\tend ')
+    assert len(reading.provenance.place) == ls.MAX_TEXT
+    assert reading.provenance.model == "m'x"
+    assert exiftool_json(sidecar_path(path))[0]["XMP-geolocator:Place"].startswith('Café "Zur Post"')
+
+
+def test_what_is_written_for_a_record():
+    base = PhotoRecord(id="a", sha256="a" * 64, name="IMG_1.JPG", path="2024/IMG_1.JPG", status=Status.LOCATED, lat=1.5, lon=2.5, altitude=30.0, place="Somewhere")
+    assert location_for(dataclasses.replace(base, source=Source.EXIF), WHEN) is None  # the file has it already
+    assert location_for(dataclasses.replace(base, source=None, lat=None, lon=None), WHEN) is None
+    ai = location_for(dataclasses.replace(base, source=Source.AI, confidence=0.4, radius_km=80.0, model="qwen2.5vl"), WHEN)
+    assert ai == SidecarLocation(1.5, 2.5, 30.0, Provenance(Source.AI, WHEN, 0.4, 80.0, "qwen2.5vl", "Somewhere"))
+    manual = location_for(dataclasses.replace(base, source=Source.MANUAL, model="qwen2.5vl"), WHEN)
+    assert manual is not None and manual.provenance.model is None  # the model did not place it
+    for source in (Source.TRACK, Source.NEARBY):
+        written = location_for(dataclasses.replace(base, source=source), WHEN)
+        assert written is not None and written.provenance.source is source
+    with pytest.raises(ValueError, match="exif"):
+        ls.render(SidecarLocation(1.0, 2.0, None, Provenance(Source.EXIF, WHEN)))
+
+
+def test_the_import_reader_sees_our_point_and_the_source_it_keeps(tmp_path):
+    """geolocator.metadata.xmp (the import path) reads the point we wrote beside the photo, and
+    restored_source says which source it keeps: ours as written, another program's none."""
+    path = photo(tmp_path)
+    write_sidecar(path, ai_location(-22.951916, -43.210487, 710.0))
+    fields = xmp.read_sidecar(path)
+    assert fields is not None
+    assert abs(fields.lat - -22.951916) < 1e-9 and abs(fields.lon - -43.210487) < 1e-9 and fields.altitude == 710.0
+    assert ls.restored_source(read_sidecar(sidecar_path(path))) is Source.AI
+
+    manual = photo(tmp_path / "manual")
+    write_sidecar(manual, SidecarLocation(5.0, 6.0, None, Provenance(Source.MANUAL, WHEN)))
+    assert ls.restored_source(read_sidecar(sidecar_path(manual))) is Source.MANUAL
+
+    other = photo(tmp_path / "other")
+    foreign_sidecar(other)
+    assert ls.restored_source(read_sidecar(sidecar_path(other))) is None
+    assert ls.restored_source(None) is None
+
+
+def test_sidecars_are_on_by_default(tmp_path):
+    assert load_config(None, cwd=tmp_path).library.sidecars is True
+    (tmp_path / "c.toml").write_text("[library]\nsidecars = false\n")
+    assert load_config(tmp_path / "c.toml").library.sidecars is False
