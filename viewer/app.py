@@ -4,7 +4,8 @@ It is assembled from small parts:
 - `guard.Guard`, a Bottle plugin: security headers and CSP, the Host check, token and Origin on
   writes, body limits decided from the headers;
 - `routes.page` (the HTML and static files), `routes.api` (JSON), `routes.files` (thumbnails, photos),
-  `routes.search` (place search, the list's details);
+  `routes.search` (place search, the list's details), `routes.uploads` (photos sent from the page),
+  `routes.place` (placing by hand, history, asking the AI again);
 - `context.Context`: the store, folders and token they share; `rows`: the shapes they send.
 """
 
@@ -16,7 +17,7 @@ from geolocator.config import Config
 from geolocator.store import Store
 from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
-from viewer.routes import api, files, page, search, uploads
+from viewer.routes import api, files, page, place, search, uploads
 
 
 def create_app(store: Store, config: Config) -> bottle.Bottle:
@@ -24,6 +25,6 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
     app = bottle.Bottle()
     app.config["geolocator.token"] = ctx.token
     app.install(Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host)))
-    for routes in (page, api, files, search, uploads):
+    for routes in (page, api, files, search, uploads, place):
         routes.install(app, ctx)
     return app

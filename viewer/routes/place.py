@@ -1,0 +1,222 @@
+"""Placing photos by hand, and going back.
+
+- `GET /api/where?q=TEXT`                 what one field typed in the page means: pasted coordinates in
+  any form `geolocator.coords` reads, else a place name from the offline gazetteer ("Rome",
+  "Rome, Italy", "Paris, Texas"): {"lat", "lon", "label", "kind", "radius_km"}; 400 saying why not
+- `POST /api/locations`                   {"ids": [...], "lat", "lon"}: a manual fix for one or many
+  photos at once; answers {"records": [...], "rows": [...]} (the stored records and their map rows)
+- `POST /api/images/<id>/revert`          the location before the current one (`geolocator.history`)
+- `POST /api/images/<id>/ask-ai`          forget the location and ask the vision model again
+- `POST /api/images/<id>/retry`           a photo waiting for Ollama is due now
+
+Every change goes through `history.track`, so each one can be reverted; all answer the changed
+records with their map rows, which the page merges as they are. With `[library] sidecars` a
+location placed here is also written to the photo's XMP sidecar (`geolocator.location_sidecar`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import bottle
+
+from geolocator import places
+from geolocator.aiworker import apply_resume
+from geolocator.coords import CoordinateError, NotCoordinates, parse_coordinates
+from geolocator.history import HistoryError, revert, track
+from geolocator.location_sidecar import location_for, write_sidecar
+from geolocator.record import PhotoRecord, Source, Status
+from geolocator.store import utc_now
+from viewer.context import ID_RE, Context
+from viewer.respond import send_json
+from viewer.routes import route
+from viewer.rows import map_row, public_record
+
+log = logging.getLogger(__name__)
+
+BY = "page"  # `by` of the history entries written from the map page
+MAX_IDS = 10_000  # "all shown" of a large library, in one request
+MAX_FIX_BODY = 32 + MAX_IDS * 20  # {"ids": ["<16 hex>", ...], "lat": ..., "lon": ...}
+MAX_QUERY = 4096
+PLACEABLE = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def parse_fix(raw: bytes) -> tuple[list[str], float, float]:
+    """(ids, lat, lon) from a fix's JSON body, or HTTPError 400 saying what is wrong."""
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, RecursionError):
+        raise bottle.HTTPError(400, "body must be JSON") from None
+    if not isinstance(body, dict):
+        raise bottle.HTTPError(400, 'body must be {"ids": [...], "lat": ..., "lon": ...}')
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_IDS or not all(isinstance(i, str) and ID_RE.match(i) for i in ids):
+        raise bottle.HTTPError(400, f"ids must be a list of 1 to {MAX_IDS} photo ids")
+    lat, lon = _finite(body.get("lat")), _finite(body.get("lon"))
+    if lat is None or lon is None:
+        raise bottle.HTTPError(400, "lat and lon must be numbers")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise bottle.HTTPError(400, "lat must be within -90..90 and lon within -180..180")
+    return list(dict.fromkeys(ids)), lat, lon
+
+
+def _named(lat: float, lon: float) -> places.PlaceName | None:
+    try:
+        return places.name(lat, lon)
+    except OSError:  # the place index is unavailable: the point is what matters
+        log.exception("no place name for %s, %s", lat, lon)
+        return None
+
+
+def manual_fix(current: PhotoRecord, lat: float, lon: float, named: places.PlaceName | None, at: str) -> PhotoRecord | None:
+    """The record placed by hand at (lat, lon), its history extended; None for a file we do not place."""
+    if current.status not in PLACEABLE:
+        return None
+    fixed = dataclasses.replace(
+        current, status=Status.LOCATED, source=Source.MANUAL, lat=lat, lon=lon, altitude=None,
+        place=named.label if named else None, city=named.city if named else None,
+        region=named.region if named else None, country_code=named.country_code if named else None,
+        confidence=None, radius_km=None, error=None, retry_at=None,
+    )
+    return track(current, fixed, at=at, by=BY)
+
+
+def ask_again(current: PhotoRecord, at: str) -> PhotoRecord:
+    """The record pending again for the AI, without a location (the one it had is in its history)."""
+    if current.status not in PLACEABLE:
+        raise bottle.HTTPError(409, f"a {current.status.value} photo is not placed")
+    if current.source is Source.EXIF:
+        raise bottle.HTTPError(409, "the file itself says where it was taken")
+    if current.moving_from:
+        raise bottle.HTTPError(409, "the photo is being moved: try again in a moment")
+    pending = dataclasses.replace(
+        current, status=Status.PENDING, attempts=0, source=None, lat=None, lon=None, altitude=None, place=None, city=None,
+        region=None, country_code=None, confidence=None, radius_km=None, error=None, retry_at=None,
+    )
+    return track(current, pending, at=at, by=BY)
+
+
+def place_of(text: str) -> dict[str, Any]:
+    """What the page's one field means: coordinates, else a place name. HTTPError 400 if neither."""
+    if len(text) > MAX_QUERY:
+        raise bottle.HTTPError(400, f"at most {MAX_QUERY} characters")
+    try:
+        point = parse_coordinates(text)
+    except NotCoordinates:
+        pass
+    except CoordinateError as exc:
+        raise bottle.HTTPError(400, str(exc)) from None
+    else:
+        return {"lat": point.lat, "lon": point.lon, "label": None, "kind": "coordinates", "radius_km": None}
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    match = _find(parts)
+    if match is None:
+        raise bottle.HTTPError(400, f"no place called {text.strip()[:100]!r} is known, and it is not coordinates")
+    return {"lat": match.lat, "lon": match.lon, "label": match.label, "kind": match.level, "radius_km": match.radius_km}
+
+
+def _find(parts: list[str]) -> places.Match | None:
+    try:
+        gazetteer = places.gazetteer()
+    except OSError:
+        log.exception("the place index is not available")
+        return None
+    match parts:
+        case [one]:
+            return gazetteer.find(city=one) or gazetteer.find(country=one)
+        case [city, other]:  # "Rome, Italy" or "Paris, Texas"
+            if gazetteer.country_code(other):
+                return gazetteer.find(country=other, city=city)
+            return gazetteer.find(region=other, city=city)
+        case [city, region, country, *_]:
+            return gazetteer.find(country=country, region=region, city=city)
+    return None
+
+
+def install(app: bottle.Bottle, ctx: Context) -> None:
+    store = ctx.store
+
+    def write_sidecars(records: list[PhotoRecord]) -> None:
+        if not ctx.config.library.sidecars:
+            return
+        at = utc_now()
+        for record in records:
+            location = location_for(record, at) if record.status is Status.LOCATED else None
+            found = ctx.file_of(record) if location is not None else None
+            if location is None or found is None:
+                continue
+            try:
+                write_sidecar(found[0] / found[1], location)
+            except OSError as exc:  # the record holds the location; the sidecar is a copy for other tools
+                log.warning("%s: no sidecar written: %s", record.name, exc)
+
+    def answer(records: Iterable[PhotoRecord]) -> bytes:
+        stored = list(records)
+        write_sidecars(stored)
+        return send_json({"records": [public_record(r, ctx.names) for r in stored], "rows": [map_row(r, ctx.names) for r in stored]})
+
+    def change_one(rid: str, change: Callable[[PhotoRecord], PhotoRecord | None], refusal: str) -> PhotoRecord:
+        record = ctx.record_or_404(rid)
+        changed: list[PhotoRecord] = []
+
+        def apply(current: PhotoRecord | None) -> PhotoRecord | None:
+            new = None if current is None else change(current)
+            changed.extend([new] if new is not None else [])
+            return new
+
+        stored = store.update(record.id, apply)
+        if not changed or stored is None:  # `update` answers the record unchanged when nothing applied
+            raise bottle.HTTPError(409, refusal)
+        return stored
+
+    @route(app, "GET", "/api/where")
+    def where() -> bytes:
+        return send_json(place_of(bottle.request.query.getunicode("q", "") or ""))
+
+    @route(app, "POST", "/api/locations", max_body=MAX_FIX_BODY)
+    def fix_locations() -> bytes:
+        ids, lat, lon = parse_fix(bottle.request.environ["wsgi.input"].read(MAX_FIX_BODY))
+        named, at = _named(lat, lon), utc_now()
+        missing = [i for i in ids if store.get(i) is None]
+        if missing:
+            raise bottle.HTTPError(404, f"no such photo: {missing[0]}")
+        stored = store.update_many(ids, lambda current: manual_fix(current, lat, lon, named, at))
+        if not stored:
+            raise bottle.HTTPError(409, "none of these photos can be placed (failed or duplicate files)")
+        log.info("manual location for %d photo(s): %.6f, %.6f", len(stored), lat, lon)
+        return answer(stored)
+
+    @route(app, "POST", "/api/images/<rid>/revert")
+    def revert_location(rid: str) -> bytes:
+        at = utc_now()
+        try:
+            stored = change_one(rid, lambda current: revert(current, at=at, by=BY), "the photo changed meanwhile: reload and try again")
+        except HistoryError as exc:
+            raise bottle.HTTPError(409, str(exc)) from None
+        log.info("%s (%s): location reverted to %s", stored.id, stored.name, stored.source.value if stored.source else "none")
+        return answer([stored])
+
+    @route(app, "POST", "/api/images/<rid>/ask-ai")
+    def ask_ai(rid: str) -> bytes:
+        if not ctx.config.ollama.enabled:
+            raise bottle.HTTPError(409, "the AI is turned off ([ollama] enabled = false)")
+        at = utc_now()
+        stored = change_one(rid, lambda current: ask_again(current, at), "the photo changed meanwhile: reload and try again")
+        log.info("%s (%s): asking the AI again", stored.id, stored.name)
+        return answer([stored])
+
+    @route(app, "POST", "/api/images/<rid>/retry")
+    def retry(rid: str) -> bytes:
+        stored = change_one(rid, apply_resume, "this photo is not waiting for Ollama")
+        return answer([stored])
