@@ -177,9 +177,11 @@ def render(location: SidecarLocation) -> bytes:
 def write_sidecar(photo: Path, location: SidecarLocation) -> WriteOutcome:
     """Write `location` to `photo`'s sidecar, unless a sidecar that is not ours is there.
 
-    Raises OSError when the folder cannot be written (the caller logs it: the photo and its
-    record are fine without a sidecar).
+    Raises OSError when the photo is not there or the folder cannot be written (the caller logs
+    it: the photo and its record are fine without a sidecar).
     """
+    if not stat.S_ISREG(os.lstat(photo).st_mode):  # no sidecar for a photo that is not there
+        raise FileNotFoundError(errno.ENOENT, "no photo to write a sidecar beside", str(photo))
     target = sidecar_path(photo)
     data = render(location)
     for _ in range(3):  # another writer may create the name between our look and our link

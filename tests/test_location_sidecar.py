@@ -102,6 +102,12 @@ def test_exiv2_converts_it_to_exif_gps_as_digikam_and_darktable_do(tmp_path):
     assert tags["Exif.GPSInfo.GPSAltitudeRef"].strip() == "1"
 
 
+def test_no_sidecar_without_its_photo(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        write_sidecar(tmp_path / "gone.jpg", ai_location(1.0, 2.0))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_photo_bytes_never_change(tmp_path):
     path = photo(tmp_path)
     before, stat_before = sha256(path), path.stat()
