@@ -3,6 +3,7 @@ photo viewer (HEIC, AVIF and raw files as JPEGs made on the server) and videos s
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -98,6 +99,9 @@ def test_brief_gives_place_date_and_the_photo_a_duplicate_repeats(env):
     assert set(brief) == {rid(1), rid(6)}  # an unknown id is left out
     assert brief[rid(1)]["place"] == "Baixa, Lisbon, Lisbon, Portugal" and brief[rid(1)]["taken_at"].startswith("2021-06")
     assert brief[rid(6)]["duplicate_of"] == rid(4) and brief[rid(6)]["duplicate_name"] == "plain.jpg"
+    assert brief[rid(1)]["has_file"] and brief[rid(6)]["has_file"]
+    env["store"].put(dataclasses.replace(env["store"].get(rid(1)), path="gone.heic"))
+    assert not env["client"].json(f"/api/brief?ids={rid(1)}")[rid(1)]["has_file"]
 
 
 @pytest.mark.parametrize("ids", ["../../etc", "zz", ",".join(rid(i) for i in range(201))])

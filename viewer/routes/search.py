@@ -3,7 +3,7 @@
 - `GET /api/places?q=Lisbon`  the offline gazetteer's answer for a place name (a city, else a
   country) and the ids of the located photos whose place names it: {"query", "match", "ids"}
 - `GET /api/brief?ids=a,b,...`  for the rows a list is drawing (at most MAX_BRIEF): each photo's
-  place, capture time and, for a duplicate, the name of the photo it duplicates
+  place, capture time, whether its file is there and, for a duplicate, the name of the photo it duplicates
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ def lookup(query: PlaceQuery) -> Match | None:
     return places.find(city=query.text) or places.find(country=query.text)
 
 
-def brief(record: PhotoRecord, original: PhotoRecord | None) -> dict[str, Any]:
+def brief(record: PhotoRecord, original: PhotoRecord | None, has_file: bool) -> dict[str, Any]:
     return {
+        "has_file": has_file,  # the page asks for a thumbnail only then
         "place": record.place,
         "taken_at": record.taken_at,
         "duplicate_of": record.duplicate_of,
@@ -97,5 +98,6 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         for rid in parse_ids(bottle.request.query.get("ids", "")):
             record = store.get(rid)
             if record is not None:
-                out[rid] = brief(record, store.get(record.duplicate_of) if record.duplicate_of else None)
+                original = store.get(record.duplicate_of) if record.duplicate_of else None
+                out[rid] = brief(record, original, ctx.file_of(record) is not None)
         return send_json(out)

@@ -17,6 +17,7 @@
 </head>
 <body>
 <aside id="side">
+  <button type="button" id="sheet-handle" aria-label="Pull up the photo list"><span></span></button>
   <header>
     <h1>geolocator</h1>
     <dl id="counts">
@@ -31,31 +32,42 @@
     </dl>
   </header>
   <form id="filters" autocomplete="off">
-    <input type="search" name="q" placeholder="Find by file name" aria-label="Find by file name">
+    <input type="search" name="q" placeholder="File name, or a place + Enter" aria-label="Find by file name, or press Enter to find a place" enterkeyhint="search">
+    <div id="place-chip" hidden></div>
     <fieldset>
       <legend>Source</legend>
       <label><input type="checkbox" name="source" value="exif" checked> <span class="dot exif"></span>EXIF</label>
       <label><input type="checkbox" name="source" value="ai" checked> <span class="dot ai"></span>AI</label>
       <label><input type="checkbox" name="source" value="manual" checked> <span class="dot manual"></span>manual</label>
     </fieldset>
-    <fieldset>
+    <fieldset id="time">
       <legend>Taken</legend>
+      <canvas id="timeline" aria-label="Capture dates: drag across to choose a range" role="img"></canvas>
+      <div class="time-line"><span id="time-range" aria-live="polite"></span><button type="button" id="time-clear" hidden>All dates</button></div>
       <label>from <input type="date" name="from"></label>
       <label>to <input type="date" name="to"></label>
     </fieldset>
     <p id="shown" aria-live="polite"></p>
   </form>
   <nav id="tabs" role="tablist">
-    <button type="button" role="tab" data-tab="photos" aria-selected="true">On the map</button>
+    <button type="button" role="tab" data-tab="photos" aria-selected="true">In view <span class="n"></span></button>
     <button type="button" role="tab" data-tab="unlocated" aria-selected="false">Unlocated</button>
     <button type="button" role="tab" data-tab="failed" aria-selected="false">Failed</button>
+    <button type="button" role="tab" data-tab="duplicates" aria-selected="false">Duplicates</button>
   </nav>
-  <div id="list" class="vlist" tabindex="0"><div class="vlist-space"></div></div>
+  <div id="list" class="vlist" role="listbox" aria-label="Photos"><div class="vlist-space"></div></div>
 </aside>
 <main>
   <div id="map"></div>
   <div id="notice" hidden></div>
 </main>
+<div id="photoviewer" role="dialog" aria-modal="true" aria-label="Photo viewer" hidden>
+  <div class="pv-stage"></div>
+  <button type="button" class="pv-prev" aria-label="Previous photo">‹</button>
+  <button type="button" class="pv-next" aria-label="Next photo">›</button>
+  <button type="button" class="pv-close" aria-label="Close the viewer">×</button>
+  <div class="pv-bar"><span class="pv-caption"></span><span class="pv-position"></span></div>
+</div>
 <script src="/static/vendor/leaflet/leaflet.js"></script>
 <script src="/static/vendor/leaflet.markercluster/leaflet.markercluster.js"></script>
 <script type="module" src="/static/js/main.js"></script>

@@ -34,3 +34,17 @@ export async function saveLocation(id, lat, lon) {
   }
   return response.json();
 }
+
+/** Place, capture time and the photo a duplicate repeats, for up to 200 ids: {id: brief}. */
+export async function fetchBriefs(ids) {
+  const response = await fetch('/api/brief?ids=' + ids.map(encodeURIComponent).join(','));
+  if (!response.ok) throw new Error(response.statusText);
+  return response.json();
+}
+
+/** The gazetteer's answer for a place name and the ids of the photos it names: {match, ids}. */
+export async function fetchPlace(q) {
+  const response = await fetch('/api/places?q=' + encodeURIComponent(q));
+  if (!response.ok) throw new Error(response.statusText);
+  return response.json();
+}

@@ -1,18 +1,72 @@
 // The side list (virtualised: 100k photos, a few dozen DOM nodes), its tabs and the counts.
+// "In view" is the photos-in-view panel: the photos that pass the filters inside the map's
+// bounds, newest first, redrawn as the map moves. Each row shows a thumbnail (loaded only when
+// the row is drawn), the name, the date in the user's locale and the place (fetched for the
+// drawn rows only, from /api/brief).
+import * as api from './api.js';
 import { el } from './dom.js';
-import { currentFilter, nameMatches } from './filters.js';
+import { currentFilter, nameMatches, passes } from './filters.js';
+import { map } from './map.js';
 import { C, SOURCE_LABEL, state } from './state.js';
+import { refreshTimeline } from './timeline.js';
+import { fmtDay } from './when.js';
 
-const ROW_PX = 46;
+const ROW_PX = 58;
+const TABS = { unlocated: ['unlocated', 'pending'], failed: ['failed'], duplicates: ['duplicate'] };
 
 const byDateDesc = (a, b) => ((b[C.date] || '') < (a[C.date] || '') ? -1 : (b[C.date] || '') > (a[C.date] || '') ? 1
   : a[C.name] < b[C.name] ? -1 : a[C.name] > b[C.name] ? 1 : 0);
 
+/** A test for "is this point inside the map's view", correct across the antimeridian and when
+ * the view spans the whole world. */
+function viewTest() {
+  const b = map.getBounds();
+  const south = b.getSouth(); const north = b.getNorth(); const west = b.getWest(); const east = b.getEast();
+  const width = east - west;
+  return (lat, lon) => lat >= south && lat <= north && (width >= 360 || (((lon - west) % 360) + 360) % 360 <= width);
+}
+
 function listItems() {
-  if (state.tab === 'photos') return [...state.onMap].map((id) => state.rows.get(id)).sort(byDateDesc);
-  const wanted = state.tab === 'failed' ? ['failed'] : ['unlocated', 'pending'];
+  if (state.tab === 'photos') {
+    const f = currentFilter();
+    const inView = viewTest();
+    const out = [];
+    for (const row of state.rows.values()) {
+      if (row[C.lat] !== null && passes(row, f) && inView(row[C.lat], row[C.lon])) out.push(row);
+    }
+    return out.sort(byDateDesc);
+  }
+  const wanted = TABS[state.tab];
   const q = currentFilter().q;
   return [...state.rows.values()].filter((r) => wanted.includes(r[C.status]) && nameMatches(r, q)).sort(byDateDesc);
+}
+
+// Details the rows don't carry (place, the photo a duplicate repeats), fetched for drawn rows.
+const briefs = new Map(); // id -> brief, or null while asked
+let briefTimer = null;
+
+function wantBriefs(ids, fill) {
+  const missing = ids.filter((id) => !briefs.has(id));
+  if (!missing.length) return;
+  for (const id of missing) briefs.set(id, null);
+  clearTimeout(briefTimer);
+  briefTimer = setTimeout(async () => {
+    const ask = [...briefs].filter(([, b]) => b === null).map(([id]) => id).slice(0, 200);
+    try {
+      const got = await api.fetchBriefs(ask);
+      for (const id of ask) briefs.set(id, got[id] || {});
+      fill();
+    } catch (err) {
+      for (const id of ask) briefs.delete(id); // asked again when drawn again
+    }
+  }, 60);
+}
+
+function placeText(row) {
+  const brief = briefs.get(row[C.id]);
+  if (!brief) return '';
+  if (row[C.status] === 'duplicate') return brief.duplicate_name ? 'duplicate of ' + brief.duplicate_name : 'duplicate';
+  return brief.place || '';
 }
 
 class VirtualList {
@@ -20,10 +74,17 @@ class VirtualList {
     this.box = box;
     this.space = box.querySelector('.vlist-space');
     this.items = [];
-    this.nodes = new WeakMap(); // row array -> its button
+    this.revealed = null;
+    this.nodes = new WeakMap(); // row array -> its node
     box.addEventListener('click', (e) => {
       const row = e.target.closest('.vrow');
-      if (row) onSelect(row.dataset.id);
+      if (!row) return;
+      if (e.target.closest('.vrow-thumb')) viewPhoto(row.dataset.id);
+      else onSelect(row.dataset.id);
+    });
+    box.addEventListener('keydown', (e) => {
+      const row = e.target.closest('.vrow');
+      if (row && (e.key === 'Enter' || e.key === ' ') && !e.target.closest('.vrow-thumb')) { e.preventDefault(); onSelect(row.dataset.id); }
     });
     box.addEventListener('scroll', () => this.draw(), { passive: true });
     new ResizeObserver(() => this.draw()).observe(box);
@@ -36,7 +97,20 @@ class VirtualList {
     this.draw();
   }
 
+  /** Scroll the selected photo's row into view, once per selection. */
+  reveal() {
+    if (!state.selected || state.selected === this.revealed) return;
+    const i = this.items.findIndex((r) => r[C.id] === state.selected);
+    if (i < 0) return;
+    this.revealed = state.selected;
+    const top = i * ROW_PX;
+    if (top < this.box.scrollTop || top + ROW_PX > this.box.scrollTop + this.box.clientHeight) {
+      this.box.scrollTop = Math.max(0, top - (this.box.clientHeight - ROW_PX) / 2);
+    }
+  }
+
   draw() {
+    this.reveal();
     const first = Math.max(0, Math.floor(this.box.scrollTop / ROW_PX) - 4);
     const last = Math.min(this.items.length, first + Math.ceil(this.box.clientHeight / ROW_PX) + 8);
     const nodes = [];
@@ -47,6 +121,8 @@ class VirtualList {
       if (!node) { node = rowNode(row); this.nodes.set(row, node); }
       node.style.transform = 'translateY(' + i * ROW_PX + 'px)';
       node.classList.toggle('selected', row[C.id] === state.selected);
+      node.setAttribute('aria-selected', String(row[C.id] === state.selected));
+      fillNode(node, row);
       nodes.push(node);
     }
     if (!this.items.length) nodes.push(el('p', { class: 'empty' }, 'Nothing here.'));
@@ -54,20 +130,40 @@ class VirtualList {
     const keep = new Set(nodes);
     for (const child of [...this.space.children]) if (!keep.has(child)) child.remove();
     for (const node of nodes) if (node.parentNode !== this.space) this.space.append(node);
+    wantBriefs(this.items.slice(first, last).map((r) => r[C.id]), () => this.draw());
   }
+}
+
+/** What the brief tells, once it is in: the place, and the thumbnail if the file is there. */
+function fillNode(node, row) {
+  const brief = briefs.get(row[C.id]);
+  if (!brief || node.dataset.filled) return;
+  node.dataset.filled = 'true';
+  node.querySelector('.vrow-place').textContent = placeText(row);
+  const button = node.querySelector('.vrow-thumb');
+  if (!brief.has_file) { button.classList.add('none'); button.disabled = true; return; }
+  const img = el('img', { alt: '', loading: 'lazy', decoding: 'async', width: 48, height: 48, src: '/thumb/' + encodeURIComponent(row[C.id]) });
+  img.addEventListener('error', () => { img.remove(); button.classList.add('none'); });
+  button.append(img);
 }
 
 function rowNode(r) {
   const status = r[C.status];
   const detail = status === 'located'
-    ? [r[C.date] || 'no date', ' · ', SOURCE_LABEL[r[C.source]] || '']
-    : [status === 'pending' ? 'pending: ' : '', r[C.error] || status];
-  return el('button', { type: 'button', class: 'vrow', dataset: { id: r[C.id] } },
+    ? [fmtDay(r[C.date]) || 'no date', ' · ', SOURCE_LABEL[r[C.source]] || '']
+    : status === 'duplicate' ? [fmtDay(r[C.date]) || 'duplicate']
+      : [status === 'pending' ? 'pending: ' : '', r[C.error] || status];
+  return el('div', { class: 'vrow', role: 'option', tabIndex: 0, dataset: { id: r[C.id] } },
+    el('button', { type: 'button', class: 'vrow-thumb', title: 'View the photo', 'aria-label': 'View ' + r[C.name] }),
     el('span', { class: 'photo-marker ' + (status === 'located' ? r[C.source] || 'none' : 'none') }),
-    el('span', { class: 'vrow-text' }, el('span', { class: 'vrow-name' }, r[C.name]), el('span', { class: 'vrow-detail' }, ...detail)));
+    el('span', { class: 'vrow-text' },
+      el('span', { class: 'vrow-name' }, r[C.name]),
+      el('span', { class: 'vrow-detail' }, ...detail),
+      el('span', { class: 'vrow-place' })));
 }
 
 let list = null;
+let viewPhoto = () => {};
 
 /** Build the list; `onSelect(id)` when a row is clicked. */
 export function initList(onSelect) {
@@ -82,8 +178,18 @@ export function initList(onSelect) {
   }
 }
 
-export const refreshList = () => list.setItems(listItems());
+/** `fn(id)` when a row's thumbnail is clicked: the photo viewer. */
+export function onView(fn) { viewPhoto = fn; }
+
+export function refreshList() {
+  list.setItems(listItems());
+  document.querySelector('#tabs [data-tab="photos"] .n').textContent = state.tab === 'photos' ? list.items.length.toLocaleString() : '';
+  refreshTimeline();
+}
+
 export const redrawList = () => list.draw();
+/** The rows the list shows now, in order (the photo viewer steps through them). */
+export const currentItems = () => list.items;
 
 export function showCounts(counts) {
   if (!counts) return;

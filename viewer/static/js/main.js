@@ -3,8 +3,10 @@
 //   map.js     the Leaflet map, clusters, overview
 //   list.js    the virtual list, tabs, counts
 //   popup.js   selection, popups, editing a location
+//   browser.js the photo browser: panel of photos in view, timeline, search, photo viewer, phone sheet
 //   filters.js, state.js, dom.js   shared pieces
 import * as api from './api.js';
+import { initBrowser } from './browser.js';
 import { notice } from './dom.js';
 import { onFilterChange } from './filters.js';
 import { initList, refreshList, showCounts } from './list.js';
@@ -62,6 +64,7 @@ async function poll() {
 }
 
 initList((id) => select(id, true));
+initBrowser();
 initPopup((rows) => apply({ full: false, rows, counts: null }));
 cluster.on('click', (e) => select(e.layer.photoId, false));
 onFilterChange(() => syncMarkers(refreshList));

@@ -1,0 +1,69 @@
+// The photo browser around the map: the photos-in-view panel follows the map, the timeline,
+// place search, the photo viewer, the notice kept clear of popups, and on phones the side
+// panel as a bottom sheet that can be pulled up.
+import { onFilterChange } from './filters.js';
+import { onView, refreshList } from './list.js';
+import { map } from './map.js';
+import { initViewer, openViewer } from './photoviewer.js';
+import { initSearch } from './search.js';
+import { state } from './state.js';
+import { initTimeline, refreshTimeline } from './timeline.js';
+
+const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+
+/** Dock the notice at the bottom of the map while it would cover an open popup. */
+function placeNotice() {
+  const box = document.getElementById('notice');
+  box.classList.remove('bottom');
+  const popup = document.querySelector('.leaflet-popup');
+  if (box.hidden || !popup) return;
+  if (overlaps(box.getBoundingClientRect(), popup.getBoundingClientRect())) box.classList.add('bottom');
+}
+
+const SHEET = { peek: 0.2, half: 0.5, full: 0.88 }; // of the window's height
+
+/** Phones: the side panel is a sheet over the map; drag (or tap) its handle to pull it up. */
+function initSheet() {
+  const side = document.getElementById('side');
+  const handle = document.getElementById('sheet-handle');
+  const phone = window.matchMedia('(max-width: 700px)');
+  const set = (name) => {
+    document.body.dataset.sheet = name;
+    side.style.height = phone.matches ? Math.round(SHEET[name] * window.innerHeight) + 'px' : '';
+  };
+  let drag = null;
+  handle.addEventListener('pointerdown', (e) => {
+    handle.setPointerCapture(e.pointerId);
+    drag = { y: e.clientY, height: side.getBoundingClientRect().height, moved: false };
+  });
+  handle.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    drag.moved = drag.moved || Math.abs(e.clientY - drag.y) > 4;
+    side.style.height = Math.max(80, Math.min(window.innerHeight * 0.95, drag.height + drag.y - e.clientY)) + 'px';
+  });
+  handle.addEventListener('pointerup', () => {
+    if (!drag) return;
+    const wasMoved = drag.moved;
+    drag = null;
+    if (!wasMoved) { set(document.body.dataset.sheet === 'peek' ? 'half' : document.body.dataset.sheet === 'half' ? 'full' : 'peek'); return; }
+    const share = side.getBoundingClientRect().height / window.innerHeight;
+    const nearest = Object.entries(SHEET).sort((a, b) => Math.abs(a[1] - share) - Math.abs(b[1] - share))[0][0];
+    set(nearest);
+  });
+  phone.addEventListener('change', () => set(document.body.dataset.sheet || 'peek'));
+  window.addEventListener('resize', () => set(document.body.dataset.sheet || 'peek'));
+  set('peek');
+}
+
+export function initBrowser() {
+  initTimeline();
+  initSearch();
+  initViewer();
+  initSheet();
+  onView(openViewer);
+  onFilterChange(refreshTimeline);
+  map.on('moveend', () => { if (state.tab === 'photos') refreshList(); });
+  map.on('popupopen moveend zoomend popupclose', () => requestAnimationFrame(placeNotice));
+  new MutationObserver(() => requestAnimationFrame(placeNotice)).observe(document.getElementById('notice'),
+    { attributes: true, childList: true, characterData: true, subtree: true });
+}

@@ -1,0 +1,30 @@
+// Dates as the user's locale writes them (Intl.DateTimeFormat), never raw ISO strings. A capture
+// time is the camera's wall clock: its fields are shown as they are, whatever the browser's zone.
+
+const DAY = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
+const MONTH = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', timeZone: 'UTC' });
+const MOMENT = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/;
+
+function wallClock(iso) {
+  const m = ISO.exec(iso || '');
+  if (!m) return null;
+  const date = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0)));
+  return Number.isNaN(date.getTime()) ? null : { date, timed: m[4] !== undefined };
+}
+
+/** '2021-05-01' (or a full capture time) as the locale writes the day; '' when there is none. */
+export function fmtDay(iso) {
+  const t = wallClock(iso);
+  return t ? DAY.format(t.date) : '';
+}
+
+/** A capture time with its hour when it has one. */
+export function fmtTaken(iso) {
+  const t = wallClock(iso);
+  if (!t) return iso || '';
+  return (t.timed ? MOMENT : DAY).format(t.date);
+}
+
+/** Month `index` counted from January of year 0 (year * 12 + month - 1). */
+export const fmtMonth = (index) => MONTH.format(new Date(Date.UTC(Math.floor(index / 12), index % 12, 1)));
