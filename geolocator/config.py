@@ -71,6 +71,19 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("timeout", 120.0, "Seconds to wait for one answer before trying later.", float),
         Setting("max_image_px", 1344, "Longest side of the image sent to the model, in pixels.", int),
     ),
+    "location": (
+        Setting("max_gap_minutes", 30.0, "Tracks: interpolate between two track points at most this far apart in time (exiftool's default).", float),
+        Setting("beyond_minutes", 30.0, "Tracks: a photo up to this long before a track's start, after its end or inside a longer gap takes the nearest point.", float),
+        Setting(
+            "camera_utc_offset",
+            "",
+            'UTC offset of camera clocks ("+02:00") for photos whose file records none and that no track covers; empty: unknown.',
+            str,
+        ),
+        Setting("same_camera_minutes", 10.0, "Nearby: a located photo from the same camera at most this far in time places a photo without GPS.", float),
+        Setting("both_sides_minutes", 30.0, "Nearby: otherwise located photos on both sides, each at most this far in time and agreeing, place it.", float),
+        Setting("agree_km", 1.0, "Nearby: the most the neighbours used may lie apart; farther apart they disagree and place nothing.", float),
+    ),
     "viewer": (
         Setting("enabled", True, "Serve the map page.", bool),
         Setting("host", "127.0.0.1", "Address the map page listens on (keep 127.0.0.1 unless you need it elsewhere).", str),
@@ -118,6 +131,18 @@ class OllamaConfig:
 
 
 @dataclass(frozen=True)
+class LocationConfig:
+    """Rules for placing photos without GPS from tracks and from photos taken around them."""
+
+    max_gap_minutes: float = 30.0
+    beyond_minutes: float = 30.0
+    camera_utc_offset: str = ""
+    same_camera_minutes: float = 10.0
+    both_sides_minutes: float = 30.0
+    agree_km: float = 1.0
+
+
+@dataclass(frozen=True)
 class ViewerConfig:
     enabled: bool
     host: str
@@ -136,6 +161,7 @@ class Config:
     ollama: OllamaConfig
     viewer: ViewerConfig
     source: Path | None  # the file it was read from; None for embedded defaults
+    location: LocationConfig = LocationConfig()
 
     def replace(self, section: str, **changes: Any) -> Config:
         """A copy with some settings of one section changed (for tests and CLI flags)."""
@@ -147,6 +173,7 @@ _SECTION_TYPES = {
     "watch": WatchConfig,
     "library": LibraryConfig,
     "ollama": OllamaConfig,
+    "location": LocationConfig,
     "viewer": ViewerConfig,
 }
 
@@ -188,6 +215,8 @@ def _validate(section: str, values: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: [ollama] timeout must be at most 86400 seconds (a day), got {values['timeout']}")
     if section == "viewer":
         _validate_viewer_access(values, where)
+    if section == "location":
+        _validate_location(values, where)
     if section == "viewer" and values["tile_url"]:
         problem = _tile_url_problem(values["tile_url"])
         if problem:
@@ -210,6 +239,21 @@ def _validate_viewer_access(values: dict[str, Any], where: str) -> None:
             check_password_hash(values["password_hash"])
         except PasswordError as exc:
             raise ConfigError(f"{where}: [viewer] {exc}") from None
+
+
+def _validate_location(values: dict[str, Any], where: str) -> None:
+    for key in ("max_gap_minutes", "beyond_minutes", "same_camera_minutes", "both_sides_minutes", "agree_km"):
+        if not 0 <= values[key] <= 10_000:
+            raise ConfigError(f"{where}: [location] {key} must be between 0 and 10000, got {values[key]}")
+    if values["camera_utc_offset"]:
+        from geolocator.capture_time import MAX_OFFSET, parse_utc_offset  # numpy and zone data stay off the start-up path
+
+        try:
+            offset = parse_utc_offset(values["camera_utc_offset"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: [location] camera_utc_offset: {exc}") from None
+        if abs(offset) > MAX_OFFSET:
+            raise ConfigError(f"{where}: [location] camera_utc_offset must be within 14 hours of UTC, got {values['camera_utc_offset']!r}")
 
 
 def _tile_url_problem(url: str) -> str | None:

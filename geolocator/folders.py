@@ -46,6 +46,16 @@ class Folders:
         """The map's thumbnail cache: beside the database, made on first use."""
         return self.database.parent / "thumbnails"
 
+    @property
+    def tracks(self) -> Path:
+        """Where track files (GPX, KML, ...) are kept: library/tracks/ (no photo layout makes it)."""
+        return self.library / "tracks"
+
+    @property
+    def track_cache(self) -> Path:
+        """Compact copies of the tracks' points, beside the database, so a start loads them fast."""
+        return self.database.parent / "trackcache"
+
     def file_of(self, record: PhotoRecord) -> Path | None:
         return self.root(record.status) / record.path if record.path else None
 

@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -15,6 +16,7 @@ class Status(str, enum.Enum):
     PENDING = "pending"  # waiting for the AI (Ollama unreachable): retried with backoff
     FAILED = "failed"  # unreadable file: moved to failed/
     DUPLICATE = "duplicate"  # same content as an earlier record: moved to duplicates/
+    TRACK = "track"  # not a photo: a GPS track file (GPX, KML, NMEA, ...) kept in library/tracks/
 
 
 class Source(str, enum.Enum):
@@ -36,6 +38,7 @@ class PhotoMetadata:
     make: str | None = None
     model: str | None = None
     gps_origin: str | None = None  # where the point was read: "exif", "xmp", "sidecar", "quicktime"
+    gps_utc: datetime | None = None  # the GPS time stamp (UTC, aware), when the file carries one
 
     @property
     def has_location(self) -> bool:

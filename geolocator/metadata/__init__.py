@@ -84,6 +84,7 @@ def read_metadata(path: Path) -> PhotoMetadata:
         make=fields.make,
         model=fields.model,
         gps_origin=origin if fields.lat is not None else None,
+        gps_utc=fields.gps_utc,
     )
 
 
@@ -116,7 +117,7 @@ def _read(fh: BinaryIO, size: int, kind: Kind) -> tuple[ExifFields, str]:
 
 def _merge(base: ExifFields, base_origin: str, extra: ExifFields, extra_origin: str) -> tuple[ExifFields, str]:
     """`base` with the location of `extra` when it has one, and its other fields where `base` has none."""
-    fill = {name: getattr(extra, name) for name in ("taken_at", "make", "model") if getattr(base, name) is None}
+    fill = {name: getattr(extra, name) for name in ("taken_at", "make", "model", "gps_utc") if getattr(base, name) is None}
     if extra.lat is not None:
         return dataclasses.replace(base, lat=extra.lat, lon=extra.lon, altitude=extra.altitude, **fill), extra_origin
     if base.altitude is None and extra.altitude is not None:

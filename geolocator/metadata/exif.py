@@ -9,6 +9,7 @@ IFD loops), since every IFD is visited at most once and every entry count is bou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from exifread.core.exif_header import ExifHeader
@@ -22,7 +23,7 @@ MAX_COUNT = 4096  # values per tag we decode; ours have at most a few dozen
 # (IFD name, tag) -> our name. Pointer tags are followed, not decoded as values.
 _IFD0_TAGS = {0x010F: "Make", 0x0110: "Model", 0x0132: "DateTime"}
 _EXIF_TAGS = {0x9003: "DateTimeOriginal", 0x9004: "CreateDate", 0x9010: "OffsetTime", 0x9011: "OffsetTimeOriginal", 0x9012: "OffsetTimeDigitized"}
-_GPS_TAGS = {0x0001: "GPSLatitudeRef", 0x0002: "GPSLatitude", 0x0003: "GPSLongitudeRef", 0x0004: "GPSLongitude", 0x0005: "GPSAltitudeRef", 0x0006: "GPSAltitude"}
+_GPS_TAGS = {0x0001: "GPSLatitudeRef", 0x0002: "GPSLatitude", 0x0003: "GPSLongitudeRef", 0x0004: "GPSLongitude", 0x0005: "GPSAltitudeRef", 0x0006: "GPSAltitude", 0x0007: "GPSTimeStamp", 0x001D: "GPSDateStamp"}
 _WANTED = {Role.IFD0: _IFD0_TAGS, Role.EXIF: _EXIF_TAGS, Role.GPS: _GPS_TAGS}
 _EXIF_POINTER, _GPS_POINTER, _XMP_TAG = 0x8769, 0x8825, 0x02BC
 
@@ -35,6 +36,7 @@ class ExifFields:
     taken_at: str | None = None
     make: str | None = None
     model: str | None = None
+    gps_utc: datetime | None = None  # GPSDateStamp + GPSTimeStamp
 
 
 def read_tiff_blocks(fh: BinaryIO, size: int, blocks: list[TiffBlock]) -> tuple[dict[str, Any], list[Span]]:
@@ -135,4 +137,15 @@ def fields_from_values(values: dict[str, Any]) -> ExifFields:
         taken_at=taken,
         make=_text(values.get("Make")),
         model=_text(values.get("Model")),
+        gps_utc=_gps_utc(values),
     )
+
+
+def _gps_utc(values: dict[str, Any]) -> datetime | None:
+    clock = [value for c in _components(values.get("GPSTimeStamp")) if (value := gps.component_value(c)) is not None]
+    date = _text(values.get("GPSDateStamp"))
+    if not date or len(clock) != 3:
+        return None
+    from geolocator.capture_time import gps_timestamp  # imported when needed: numpy and zone data stay off this module's import
+
+    return gps_timestamp(date, clock)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,7 +28,7 @@ _XMP = "{http://ns.adobe.com/xap/1.0/}"
 _PHOTOSHOP = "{http://ns.adobe.com/photoshop/1.0/}"
 _WANTED = {
     _EXIF + "GPSLatitude", _EXIF + "GPSLongitude", _EXIF + "GPSAltitude", _EXIF + "GPSAltitudeRef",
-    _EXIF + "DateTimeOriginal", _PHOTOSHOP + "DateCreated", _XMP + "CreateDate", _TIFF + "Make", _TIFF + "Model",
+    _EXIF + "GPSTimeStamp", _EXIF + "DateTimeOriginal", _PHOTOSHOP + "DateCreated", _XMP + "CreateDate", _TIFF + "Make", _TIFF + "Model",
 }  # fmt: skip
 
 
@@ -95,7 +96,19 @@ def fields_from_properties(props: dict[str, str]) -> ExifFields:
         taken_at=taken,
         make=make or None,
         model=model or None,
+        gps_utc=_gps_time(props.get(_EXIF + "GPSTimeStamp")),
     )
+
+
+def _gps_time(text: str | None) -> datetime | None:
+    """exif:GPSTimeStamp, an ISO 8601 date and time in UTC (a zone, when written, is honoured)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def read_embedded(fh: BinaryIO, packets: list[Span | bytes]) -> ExifFields | None:
