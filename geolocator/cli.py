@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     locate.add_argument("--no-ai", action="store_true", help="do not ask the vision model about files without GPS")
     locate.add_argument("files", nargs="+", metavar="FILE")
+    password = commands.add_parser(
+        "password",
+        parents=[common],
+        help="set the map page's password (needed to serve it beyond this machine)",
+        description="Ask for a password twice and store its salted hash as [viewer] password_hash in the --config file "
+        "(or print the line to add). The map page then asks for it; needed when [viewer] host is not a loopback address.",
+    )
+    password.add_argument("--print", action="store_true", dest="print_only", help="print the password_hash line instead of writing it into the config file")
     return parser
 
 
@@ -72,6 +80,10 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
             from geolocator.commands import locate
 
             return locate.main(args.files, config, use_ai=not args.no_ai, out=sys.stdout)
+        case "password":
+            from geolocator.commands import password
+
+            return password.main(config, print_only=args.print_only, out=sys.stdout)
         case "check":
             from geolocator.commands import check
 

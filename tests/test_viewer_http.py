@@ -422,13 +422,18 @@ def test_server_reports_its_port_and_stops(tmp_path):
 def test_bound_to_every_interface_only_ip_literals_and_this_machines_names_are_served(tmp_path):
     import socket
 
-    config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0")
+    from geolocator.auth import hash_password
+
+    # Served beyond loopback, the page needs a password (tests/test_login.py): log in first.
+    config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0", password_hash=hash_password("pw"))
     with Store(config.paths.database) as store:
         server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
         try:
             client, port = Client(server.url), urlsplit(server.url).port
+            _, response, _ = client.request("POST", "/login", b'{"password": "pw"}', {"Content-Type": "application/json"})
+            session = response.getheader("Set-Cookie").split(";", 1)[0]
             for host in ("192.168.1.20", "[::1]", "localhost", socket.gethostname()):
-                assert client.get("/api/images", Host=f"{host}:{port}")[0] == 200, host
+                assert client.get("/api/images", Host=f"{host}:{port}", Cookie=session)[0] == 200, host
             assert client.get("/api/images", Host=f"rebind.attacker.example:{port}")[0] == 421
         finally:
             server.stop()

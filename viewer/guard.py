@@ -6,6 +6,9 @@
   name or an IP literal: a DNS-rebinding page's name gets 421.
 - A write (any method but GET/HEAD) needs the page's token in `X-Geolocator-Token` and a
   same-origin (or absent) Origin: 403.
+- With a password (`session` given), every route but those marked `public=True` (the login page,
+  static files) needs a session: 401, or a redirect to /login for a page a browser asks for. A
+  public write (the login itself) has no token to show: only its Origin is checked.
 - A body is judged by its headers before a byte of it is read: a route accepts at most
   `max_body` bytes (route config, default 0) with a Content-Length (411 without one, 413 over).
   The server (cheroot) calls the app once the headers are in, so a refused body is never read.
@@ -26,7 +29,7 @@ import bottle
 
 TOKEN_HEADER = "X-Geolocator-Token"  # noqa: S105 - a header name, not a secret
 WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 - recognised, not bound
-ERROR_CODES = (400, 403, 404, 405, 409, 411, 413, 416, 421, 500)
+ERROR_CODES = (400, 401, 403, 404, 405, 409, 411, 413, 416, 421, 500)
 READ_METHODS = {"GET", "HEAD"}
 
 
@@ -94,15 +97,17 @@ def _content_length(environ: dict[str, Any]) -> int | None:
 
 
 class Guard:
-    """Install with `app.install(Guard(token, csp, host))`; a route's body limit is `max_body=N`."""
+    """Install with `app.install(Guard(token, csp, host[, session]))`; a route's body limit is `max_body=N`.
+    `session(environ)` tells whether a request carries a valid login (None: no password is set)."""
 
     name = "geolocator-guard"
     api = 2
 
-    def __init__(self, token: str, csp: str, hosts: HostRule) -> None:
+    def __init__(self, token: str, csp: str, hosts: HostRule, session: Callable[[dict[str, Any]], bool] | None = None) -> None:
         self.token = token
         self.csp = csp
         self.hosts = hosts
+        self.session = session
 
     def setup(self, app: bottle.Bottle) -> None:
         app.add_hook("before_request", self.check_host)
@@ -134,6 +139,10 @@ class Guard:
         sent = request.get_header(TOKEN_HEADER, "")
         if not hmac.compare_digest(sent.encode(), self.token.encode()):
             raise bottle.HTTPError(403, "missing or wrong token")
+        self.check_origin(request)
+
+    @staticmethod
+    def check_origin(request: bottle.BaseRequest) -> None:
         origin = request.get_header("Origin")
         if origin is not None and origin != f"{request.urlparts.scheme}://{request.get_header('Host', '')}":
             raise bottle.HTTPError(403, "cross-origin request")
@@ -151,10 +160,17 @@ class Guard:
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
         write = route.method not in READ_METHODS
         limit = int(route.config.get("max_body", 0))
+        public = bool(route.config.get("public", False))
 
         def guarded(*args: Any, **kwargs: Any) -> Any:
             request = bottle.request
-            if write:
+            if self.session is not None and not public and not self.session(request.environ):
+                if not write and "text/html" in request.get_header("Accept", ""):
+                    raise bottle.HTTPResponse(status=303, headers={"Location": "/login"})
+                raise bottle.HTTPError(401, "log in first")
+            if write and public:
+                self.check_origin(request)
+            elif write:
                 self.check_write(request)  # first: an unauthenticated body gets 403, whatever its size
             self.check_body(request.environ, limit)
             return callback(*args, **kwargs)

@@ -28,7 +28,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         bottle.response.set_header("Cache-Control", "no-store")
         return page
 
-    @route(app, "GET", "/static/<path:path>")
+    @route(app, "GET", "/static/<path:path>", public=True)  # the login page needs them too
     def static(path: str) -> bottle.HTTPResponse:
         response = bottle.static_file(path, root=str(STATIC))
         match response.status_code:
