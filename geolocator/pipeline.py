@@ -1,9 +1,13 @@
 """Ingest of one file: one typed `Task` through a list of stages, each `Task -> Task`.
 
-    complete -> pair -> hash -> original -> read -> locate -> claim -> move
+    complete -> pair -> sniff -> hash -> original -> read | read track -> locate -> claim -> move -> follow
 
 `complete` holds back photos that look cut short; `pair` is for .xmp sidecars, which travel with
 their photo (geolocator.sidecars) and are never filed on their own unless their photo never comes.
+`sniff` tells a GPS track (GPX, KML/KMZ, NMEA, GeoJSON, Takeout; by content) from a photo: a track
+is recorded with status `track` and kept in library/tracks/. `locate` places a photo without GPS
+from the tracks and photos around it (geolocator.placing) before the AI is asked; `follow` places
+again the photos a newly filed track or located photo covers, so arrival order never matters.
 
 The stage list is data (`Pipeline.stages`, like beets' importer stages); each stage says when
 it applies, adds what it learnt to a new `Task` (frozen) and hands it on. Moving without losing
@@ -42,9 +46,13 @@ from geolocator.folders import Folders
 from geolocator.intents import Intents, encode_path, sha256_file
 from geolocator.metadata.complete import missing_end
 from geolocator.naming import is_sidecar, layout_folder, readable_name, sidecar_name
+from geolocator.placing import LocationRules, Placer
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
 from geolocator.sidecars import RecentlyFiled, photo_beside, sidecars_of
 from geolocator.store import Store
+from geolocator.tracks.model import TrackError, TrackFile
+from geolocator.tracks.parse import read_track, track_format
+from geolocator.trackstore import TrackStore
 
 if TYPE_CHECKING:
     from geolocator.places import PlaceName
@@ -54,6 +62,7 @@ log = logging.getLogger(__name__)
 WAITING_FOR_AI = "waiting for the AI"
 AI_DISABLED = "no location in the file, and the AI is turned off ([ollama] enabled = false)"
 SIDECAR_WITHOUT_PHOTO = "sidecar without photo"
+TRACKS_FOLDER = "tracks"  # under the library (Folders.tracks)
 
 T = TypeVar("T")
 
@@ -89,6 +98,7 @@ class Claim(enum.Enum):
 class Role(enum.Enum):
     PHOTO = "photo"  # anything that is not a sidecar: a photo, a video, a file we cannot read
     SIDECAR = "sidecar"  # NAME.xmp / NAME.EXT.xmp: travels with its photo
+    TRACK = "track"  # a GPS track file, recognised by its content: kept in library/tracks/
 
 
 # -- the typed task ------------------------------------------------------------------------------
@@ -106,6 +116,7 @@ class Task:
     sha256: str | None = None
     original: PhotoRecord | None = None  # the record whose content this file repeats
     metadata: PhotoMetadata | None = None
+    track: TrackFile | None = None  # a track file's points
     error: str | None = None  # why the file cannot be read
     record: PhotoRecord | None = None  # what will be stored; the intent once claimed
     claim: Claim | None = None
@@ -148,6 +159,8 @@ def subfolder(record: PhotoRecord, metadata: PhotoMetadata | None, mtime: float,
     """Where under its root a record's file goes: the layout for library photos, flat otherwise."""
     if record.status in (Status.FAILED, Status.DUPLICATE):
         return PurePosixPath()
+    if record.status is Status.TRACK:
+        return PurePosixPath(TRACKS_FOLDER)
     return layout_folder(layout, capture_time(metadata, mtime))
 
 
@@ -171,6 +184,17 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
     if ai_enabled:
         return dataclasses.replace(base, status=Status.PENDING, error=WAITING_FOR_AI)
     return dataclasses.replace(base, status=Status.UNLOCATED, error=AI_DISABLED)
+
+
+def track_record(task: Task) -> PhotoRecord:
+    """The record of a track file: its span and size in the description, or why it is failed."""
+    sha256 = task.content_hash
+    base = PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.TRACK)
+    if task.error is not None or task.track is None:
+        return dataclasses.replace(base, status=Status.FAILED, error=task.error or "unreadable track")
+    found = task.track
+    summary = f"{found.format.value} track: {len(found.tracks)} part(s), {found.point_count:,} points, {found.start:%Y-%m-%d %H:%M:%S}Z to {found.end:%Y-%m-%d %H:%M:%S}Z"
+    return dataclasses.replace(base, taken_utc=found.start.isoformat(), description=summary)
 
 
 def as_duplicate(task: Task, original: PhotoRecord) -> PhotoRecord:
@@ -233,15 +257,20 @@ class Pipeline:
         self.recently_filed = RecentlyFiled(keep=self.incomplete_seconds)  # under intents.lock
         self._read = read
         self._describe = describe or _describe_lazily
+        self.tracks = TrackStore(self.folders)
+        self.placer = Placer(store, self.tracks, LocationRules.from_config(config.location), self._describe)
         self.stages: tuple[Stage, ...] = (
             Stage("complete", self.check_complete, when=lambda task: task.role is Role.PHOTO),
             Stage("pair", self.pair, when=lambda task: task.role is Role.SIDECAR),
+            Stage("sniff", self.sniff, when=lambda task: task.role is Role.PHOTO and task.error is None),
             Stage("hash", self.hash, when=lambda task: task.joins is None),
             Stage("original", self.find_original, when=lambda task: task.joins is None),
             Stage("read", self.read, when=lambda task: task.role is Role.PHOTO and task.error is None and self.is_new_content(task)),
+            Stage("read track", self.read_track, when=lambda task: task.role is Role.TRACK and self.is_new_content(task)),
             Stage("locate", self.locate, when=lambda task: task.joins is None and self.is_new_content(task)),
             Stage("claim", self.claim),
             Stage("move", self.move),
+            Stage("follow", self.follow, when=lambda task: task.claim in (Claim.NEW, Claim.RESUMED)),
         )
 
     # -- stages ----------------------------------------------------------------------------------
@@ -275,6 +304,20 @@ class Pipeline:
             raise NotSettled(f"a sidecar waiting for its photo (up to {self.incomplete_seconds:g} s)", self.incomplete_seconds - alone)
         return dataclasses.replace(task, error=SIDECAR_WITHOUT_PHOTO)
 
+    def sniff(self, task: Task) -> Task:
+        """A track file is told from a photo by its content (at most 64 KiB read)."""
+        try:
+            found = track_format(task.source)
+        except TrackError:
+            found = None
+        return task if found is None else dataclasses.replace(task, role=Role.TRACK)
+
+    def read_track(self, task: Task) -> Task:
+        try:
+            return dataclasses.replace(task, track=read_track(task.source))
+        except TrackError as exc:  # malformed, or past the size and point limits: failed with the reason
+            return dataclasses.replace(task, error=str(exc))
+
     def hash(self, task: Task) -> Task:
         return dataclasses.replace(task, sha256=sha256_file(task.source))
 
@@ -301,7 +344,11 @@ class Pipeline:
         return dataclasses.replace(task, metadata=metadata)
 
     def locate(self, task: Task) -> Task:
-        return dataclasses.replace(task, record=locate(task, self.ai_enabled, self._describe))
+        if task.role is Role.TRACK:
+            return dataclasses.replace(task, record=track_record(task))
+        record = locate(task, self.ai_enabled, self._describe)
+        gps_utc = task.metadata.gps_utc if task.metadata is not None else None
+        return dataclasses.replace(task, record=self.placer.place_new(record, gps_utc))
 
     def claim(self, task: Task) -> Task:
         """Decide the final record and its destination, and store it as an intent (fsynced).
@@ -322,7 +369,7 @@ class Pipeline:
             else:
                 record = _need(task.record, "the located record")
             folder = self.folders.root(record.status) / subfolder(record, task.metadata, task.mtime, self.layout)
-            sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO else ()
+            sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO and record.status is not Status.TRACK else ()
             intent = self.intents.reserve(record, folder, task.source, sidecars)
         return dataclasses.replace(task, record=intent, claim=Claim.NEW)
 
@@ -348,6 +395,27 @@ class Pipeline:
             with self.intents.lock:
                 self.recently_filed.add(task.source, record.id)
         return dataclasses.replace(task, record=record)
+
+    def follow(self, task: Task) -> Task:
+        """Once filed: a track joins the known tracks and places the photos it covers; a photo is
+        judged again (a track or a neighbour may have come while it was read) and, located,
+        places its neighbours. The file is in place already: a failure here is logged, never fatal."""
+        record = _need(task.record, "the filed record")
+        try:
+            if record.status is Status.TRACK:
+                if task.track is not None:
+                    self.tracks.add(record.id, task.track.tracks)
+                else:  # a move resumed after a crash: read from the library
+                    self.tracks.load([record])
+                placed = self.placer.track_added(record.id)
+            else:
+                placed = self.placer.photo_filed(record.id)
+        except (OSError, TrackError, ValueError) as exc:
+            log.error("%s is filed, but placing the photos around it failed: %s", record.name, exc)
+            return task
+        if placed:
+            log.info("%s placed %d photo(s) filed earlier", record.name, len(placed))
+        return task
 
     def has_file(self, record: PhotoRecord) -> bool:
         """Whether a recorded photo's file is still where the record says (or on its way there)."""
@@ -395,5 +463,8 @@ class Pipeline:
         return self.intents.flush()
 
     def recover(self) -> int:
-        """Resolve every intent a previous run left (call before watching). Returns how many."""
-        return self.intents.recover()
+        """Resolve every intent a previous run left (call before watching), then load the known
+        tracks. Returns how many intents."""
+        recovered = self.intents.recover()
+        self.tracks.load(self.store.with_status(Status.TRACK))
+        return recovered

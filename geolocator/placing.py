@@ -1,0 +1,283 @@
+"""Placing photos that carry no location: capture time in UTC, then GPS tracks, then photos
+taken around the same time; the AI only for what none of them place. And placing again when a
+track or a located photo arrives after the photos it covers (order never matters).
+
+`judge` is the decision for one record, given lookups for tracks and neighbours (no I/O of its
+own). `Placer` wires it to the track store and the record store: a time index of records for
+the neighbours, and re-placement through `store.update`, so that a location is only replaced by
+a strictly stronger source (`ranking.outranks`) as the record stands at the moment of writing:
+a manual fix or a location from the file made meanwhile is never overwritten.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from geolocator import history
+from geolocator.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, parse_utc_offset, zone_at
+from geolocator.config import LocationConfig
+from geolocator.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
+from geolocator.ranking import outranks, rank
+from geolocator.record import PhotoRecord, Source, Status
+from geolocator.store import Store, utc_now
+from geolocator.tracks.interpolate import MatchRules, locate_on_tracks
+from geolocator.tracks.model import Track
+from geolocator.trackstore import TrackStore
+
+if TYPE_CHECKING:
+    from geolocator.places import PlaceName
+
+log = logging.getLogger(__name__)
+
+PLACEABLE = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, not failed/duplicate/track
+Tracks = Callable[[datetime, datetime], Sequence[Track]]  # tracks with points between two UTC times
+Neighbours = Callable[[datetime, float, str], Iterable[Neighbour]]  # (utc, seconds either side, own id)
+
+
+@dataclass(frozen=True)
+class LocationRules:
+    match: MatchRules = field(default_factory=MatchRules)
+    nearby: NearbyRules = field(default_factory=NearbyRules)
+    camera_utc_offset: timedelta | None = None
+
+    @classmethod
+    def from_config(cls, location: LocationConfig) -> LocationRules:
+        return cls(
+            MatchRules(max_interpolation_s=location.max_gap_minutes * 60, max_extrapolation_s=location.beyond_minutes * 60),
+            NearbyRules(same_camera_s=location.same_camera_minutes * 60, both_sides_s=location.both_sides_minutes * 60, agree_km=location.agree_km),
+            parse_utc_offset(location.camera_utc_offset) if location.camera_utc_offset else None,
+        )
+
+    @property
+    def window_s(self) -> float:
+        return max(self.nearby.same_camera_s, self.nearby.both_sides_s)
+
+
+def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, rules: LocationRules, zones: ZoneAt) -> CaptureTime | None:
+    """The record's capture time in UTC. A GPS time stamp read at import is kept as `taken_utc`
+    with basis gps_time (the file is not read again later), so it is passed back in as one."""
+    if gps_utc is None and record.time_basis == TimeBasis.GPS_TIME.value and record.taken_utc:
+        gps_utc = datetime.fromisoformat(record.taken_utc)
+    candidates: Sequence[Track] = ()
+    if record.taken_at:
+        try:
+            wall = datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC)
+            candidates = tracks(wall - MAX_OFFSET - timedelta(seconds=rules.match.max_extrapolation_s), wall + MAX_OFFSET + timedelta(seconds=rules.match.max_extrapolation_s))
+        except ValueError:
+            candidates = ()
+    return capture_time(record.taken_at, gps_utc=gps_utc, tracks=candidates, zone_at=zones, camera_utc_offset=rules.camera_utc_offset, rules=rules.match)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Where `judge` puts a photo: a position with its source, or none (with the reasons)."""
+
+    when: CaptureTime | None
+    source: Source | None
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    radius_km: float | None = None
+    decisions: tuple[str, ...] = ()
+
+
+def judge(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, neighbours: Neighbours, rules: LocationRules, zones: ZoneAt = zone_at) -> Judgement:
+    """Capture time in UTC, then the tracks, then the time neighbours, each decision recorded."""
+    when = when_taken(record, gps_utc, tracks, rules, zones)
+    if when is None:
+        why = "no capture time in UTC: no offset in the file, no GPS time stamp, no track covering its wall clock, no [location] camera_utc_offset"
+        return Judgement(None, None, decisions=(why,) if record.taken_at else ("no capture time in the file",))
+    decisions = list(when.decisions)
+    margin = timedelta(seconds=rules.match.max_extrapolation_s)
+    fix = locate_on_tracks(tracks(when.utc - margin, when.utc + margin), when.utc, rules.match)
+    if fix is not None:
+        return Judgement(when, Source.TRACK, fix.lat, fix.lon, fix.elevation, fix.radius_km, (*decisions, *fix.decisions))
+    decisions.append(f"no track covers {when.utc:%Y-%m-%d %H:%M:%S}Z")
+    near = place_nearby(when.utc, when.local_day, record.camera, neighbours(when.utc, rules.window_s, record.id), rules.nearby)
+    decisions.extend(near.decisions)
+    if near.placed:
+        return Judgement(when, Source.NEARBY, near.lat, near.lon, None, near.radius_km, tuple(decisions))
+    return Judgement(when, None, decisions=tuple(decisions))
+
+
+def with_time(record: PhotoRecord, judgement: Judgement) -> PhotoRecord:
+    """`record` with the capture time the judgement found and its reasons."""
+    when = judgement.when
+    if when is None:
+        return dataclasses.replace(record, decisions=judgement.decisions)
+    return dataclasses.replace(record, taken_utc=when.utc.isoformat(), time_basis=when.basis.value, decisions=judgement.decisions)
+
+
+class Placer:
+    """Places photos from tracks and neighbours, now and whenever a new one arrives."""
+
+    def __init__(self, store: Store, tracks: TrackStore, rules: LocationRules, describe: Callable[[float, float], PlaceName], zones: ZoneAt = zone_at) -> None:
+        self.store = store
+        self.tracks = tracks
+        self.rules = rules
+        self._describe = describe
+        self._zones = zones
+        self._lock = threading.Lock()
+        self._times: list[tuple[float, str]] = sorted(
+            (datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in store.all() if r.taken_utc and r.status in PLACEABLE
+        )
+
+    # -- lookups -----------------------------------------------------------------------------------
+    def _index(self, record: PhotoRecord) -> None:
+        if record.taken_utc:
+            entry = (datetime.fromisoformat(record.taken_utc).timestamp(), record.id)
+            with self._lock:
+                at = bisect.bisect_left(self._times, entry)
+                if at == len(self._times) or self._times[at] != entry:
+                    self._times.insert(at, entry)
+
+    def _ids_around(self, utc: datetime, seconds: float) -> list[str]:
+        t = utc.timestamp()
+        with self._lock:
+            lo = bisect.bisect_left(self._times, (t - seconds, ""))
+            hi = bisect.bisect_right(self._times, (t + seconds, "\uffff"))
+            return list(dict.fromkeys(rid for _, rid in self._times[lo:hi]))
+
+    def neighbours(self, utc: datetime, seconds: float, own_id: str) -> list[Neighbour]:
+        """Located photos taken within `seconds` of `utc`, as they stand now."""
+        found = []
+        for rid in self._ids_around(utc, seconds):
+            record = self.store.get(rid)
+            if rid == own_id or record is None or record.status is not Status.LOCATED:
+                continue
+            neighbour = neighbour_from_record(record)
+            if neighbour is not None:
+                found.append(neighbour)
+        return found
+
+    def judge(self, record: PhotoRecord, gps_utc: datetime | None = None) -> Judgement:
+        return judge(record, gps_utc, self.tracks.around, self.neighbours, self.rules, self._zones)
+
+    # -- a photo being imported --------------------------------------------------------------------
+    def place_new(self, record: PhotoRecord, gps_utc: datetime | None) -> PhotoRecord:
+        """A freshly read photo's record with its capture time in UTC, and, when the file gave
+        no location, a position from a track or its neighbours (else it stays as it was: pending
+        for the AI, or unlocated)."""
+        if record.status not in PLACEABLE:
+            return record
+        if record.source is not None:  # located by the file: only its time is wanted (to be a neighbour)
+            when = when_taken(record, gps_utc, self.tracks.around, self.rules, self._zones)
+            placed = with_time(record, Judgement(when, None, decisions=when.decisions if when is not None else ()))
+        else:
+            judgement = self.judge(record, gps_utc)
+            placed = self._apply(record, judgement) or with_time(record, judgement)
+        self._index(placed)
+        return placed
+
+    def _apply(self, current: PhotoRecord, judgement: Judgement) -> PhotoRecord | None:
+        """`current` placed as judged, or None when the judgement does not outrank its location."""
+        if judgement.source is None or judgement.lat is None or judgement.lon is None:
+            return None
+        if current.status not in PLACEABLE or not outranks(judgement.source, current.source):
+            return None
+        located = dataclasses.replace(
+            with_time(current, judgement),
+            status=Status.LOCATED, source=judgement.source, lat=judgement.lat, lon=judgement.lon,
+            altitude=judgement.altitude if judgement.altitude is not None else current.altitude,
+            radius_km=judgement.radius_km, confidence=None, description=None, error=None, retry_at=None,
+            place=None, city=None, region=None, country_code=None,
+        )  # fmt: skip
+        return self._named(located)
+
+    def _named(self, record: PhotoRecord) -> PhotoRecord:
+        if record.lat is None or record.lon is None:
+            return record
+        try:
+            name = self._describe(record.lat, record.lon)
+        except Exception:  # a place name is a nicety: never lose the placement over it
+            log.exception("could not name the place at %s,%s", record.lat, record.lon)
+            return record
+        return dataclasses.replace(record, place=name.label, city=name.city, region=name.region, country_code=name.country_code)
+
+    # -- placing again ---------------------------------------------------------------------------
+    def replace(self, record_id: str) -> PhotoRecord | None:
+        """Judge a stored photo again and write the result if it outranks its location as it
+        stands at the moment of writing. Returns the record written, or None."""
+        record = self.store.get(record_id)
+        if record is None or record.status not in PLACEABLE or rank(record.source) >= rank(Source.TRACK):
+            return None
+        judgement = self.judge(record)
+        placed = self._apply(record, judgement)  # named here, outside the store's lock
+        source = judgement.source
+        if placed is None or source is None:
+            return None
+        written: list[PhotoRecord] = []
+
+        def change(current: PhotoRecord | None) -> PhotoRecord | None:
+            if current is None or current.status not in PLACEABLE or not outranks(source, current.source):
+                return None  # a manual fix, a file location or a stronger source came meanwhile
+            fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
+            written.append(history.track(current, dataclasses.replace(current, **fields), at=utc_now(), by=source.value))
+            return written[-1]
+
+        stored = self.store.update(record_id, change)
+        if not written or stored is None:
+            return None
+        self._index(stored)
+        log.info("%s: placed by %s after the fact (%s)", stored.name, source.value, stored.place or "no place name")
+        return stored
+
+    def photo_filed(self, record_id: str) -> list[PhotoRecord]:
+        """After a photo is filed: judge it again (a track or neighbour may have come while it was
+        being read), then place again its neighbours, if it is now located well enough to be one."""
+        changed = [r for r in (self.replace(record_id),) if r is not None]
+        record = self.store.get(record_id)
+        if record is not None and record.status is Status.LOCATED and record.source in self.rules.nearby.sources and record.taken_utc:
+            changed += self._replace_around(record)
+        return changed
+
+    def _replace_around(self, located: PhotoRecord) -> list[PhotoRecord]:
+        """The photos around a newly located one that only an AI estimate, or nothing, places."""
+        if not located.taken_utc:
+            return []
+        changed = []
+        for rid in self._ids_around(datetime.fromisoformat(located.taken_utc), self.rules.window_s):
+            record = self.store.get(rid)
+            if rid != located.id and record is not None and record.status in PLACEABLE and rank(record.source) < rank(Source.NEARBY):
+                written = self.replace(rid)
+                if written is not None:
+                    changed.append(written)
+        return changed
+
+    def track_added(self, record_id: str) -> list[PhotoRecord]:
+        """After a track file is filed: place the photos it covers that are unlocated, pending,
+        estimated by the AI or placed by their neighbours, then their own neighbours."""
+        tracks = self.tracks.of(record_id)
+        if not tracks:
+            return []
+        reach = MAX_OFFSET + timedelta(seconds=self.rules.match.max_extrapolation_s)
+        start, end = min(t.start for t in tracks) - reach, max(t.end for t in tracks) + reach
+        changed = []
+        for record in self.store.all():
+            if record.status not in PLACEABLE or rank(record.source) >= rank(Source.TRACK) or not record.taken_at:
+                continue
+            try:
+                wall = datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+            if start <= wall <= end:
+                written = self.replace(record.id)
+                if written is not None:
+                    changed.append(written)
+        for written in list(changed):
+            if written.source is Source.TRACK:
+                changed += self._replace_around(written)
+        return changed
+
+
+_PLACED_FIELDS = (
+    "status", "source", "lat", "lon", "altitude", "radius_km", "confidence", "description", "error", "retry_at",
+    "place", "city", "region", "country_code", "taken_utc", "time_basis", "decisions",
+)  # fmt: skip
