@@ -23,7 +23,10 @@ MAX_COUNT = 4096  # values per tag we decode; ours have at most a few dozen
 # (IFD name, tag) -> our name. Pointer tags are followed, not decoded as values.
 _IFD0_TAGS = {0x010F: "Make", 0x0110: "Model", 0x0132: "DateTime"}
 _EXIF_TAGS = {0x9003: "DateTimeOriginal", 0x9004: "CreateDate", 0x9010: "OffsetTime", 0x9011: "OffsetTimeOriginal", 0x9012: "OffsetTimeDigitized"}
-_GPS_TAGS = {0x0001: "GPSLatitudeRef", 0x0002: "GPSLatitude", 0x0003: "GPSLongitudeRef", 0x0004: "GPSLongitude", 0x0005: "GPSAltitudeRef", 0x0006: "GPSAltitude", 0x0007: "GPSTimeStamp", 0x001D: "GPSDateStamp"}
+_GPS_TAGS = {
+    0x0001: "GPSLatitudeRef", 0x0002: "GPSLatitude", 0x0003: "GPSLongitudeRef", 0x0004: "GPSLongitude",
+    0x0005: "GPSAltitudeRef", 0x0006: "GPSAltitude", 0x0007: "GPSTimeStamp", 0x001D: "GPSDateStamp",
+}  # fmt: skip
 _WANTED = {Role.IFD0: _IFD0_TAGS, Role.EXIF: _EXIF_TAGS, Role.GPS: _GPS_TAGS}
 _EXIF_POINTER, _GPS_POINTER, _XMP_TAG = 0x8769, 0x8825, 0x02BC
 
