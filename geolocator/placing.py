@@ -125,9 +125,7 @@ class Placer:
         self._describe = describe
         self._zones = zones
         self._lock = threading.Lock()
-        self._times: list[tuple[float, str]] = sorted(
-            (datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in store.all() if r.taken_utc and r.status in PLACEABLE
-        )
+        self._times: list[tuple[float, str]] = sorted((datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in store.all() if r.taken_utc and r.status in PLACEABLE)
 
     # -- lookups -----------------------------------------------------------------------------------
     def _index(self, record: PhotoRecord) -> None:

@@ -121,7 +121,7 @@ def record(store: Store | None, name: str) -> PhotoRecord | None:
 
 
 def settled(store: Store | None, *names: str) -> list[PhotoRecord]:
-    return expect(lambda: (found if all(found := [record(store, n) for n in names]) else None), timeout=20, what=f"records of {names}")  # type: ignore[return-value]
+    return expect(lambda: found if all(found := [record(store, n) for n in names]) else None, timeout=20, what=f"records of {names}")  # type: ignore[return-value]
 
 
 def located_by(store: Store | None, name: str, source: Source) -> PhotoRecord:
