@@ -18,9 +18,11 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from timezonefinder import TimezoneFinder
+if TYPE_CHECKING:
+    from timezonefinder import TimezoneFinder
 
 from geolocator.metadata.dates import normalise_offset
 from geolocator.tracks.interpolate import MatchRules, TrackFix, locate_on_tracks
@@ -113,6 +115,10 @@ def parse_utc_offset(text: str) -> timedelta:
 
 @functools.cache
 def _finder() -> TimezoneFinder:
+    # Imported on first use: it loads cffi and its boundary data (~70 ms), which a start-up
+    # or a scan of photos that carry their own time zone never needs.
+    from timezonefinder import TimezoneFinder
+
     return TimezoneFinder()
 
 

@@ -66,8 +66,8 @@ def _jpeg_complete(fh: BinaryIO, size: int) -> bool:
             if code == 0xD9:
                 return True  # an end before any image data: odd, but not cut short
             if code == 0xDA:  # entropy-coded data follows, ended by EOI
-                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                    return data.find(b"\xff\xd9", pos + 2 + length) != -1
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:  # from the end: a whole file's EOI is there
+                    return data.rfind(b"\xff\xd9", pos + 2 + length) != -1
     except HeaderCut:  # the header segments stop short
         return False
     except UnreadableImage:  # an impossible segment length: corrupt, which the reader reports
