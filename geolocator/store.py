@@ -256,7 +256,7 @@ class Store:
             self._lock = threading.RLock()
             self._records = load_records(path)
             self._seq = 0  # bumps on every change; lets the viewer ask for what changed since
-            self._changed: dict[str, int] = {rid: 0 for rid in self._records}
+            self._changed: dict[str, int] = {}  # seq of each change since loading; a loaded record's is 0
             self._compacting: threading.Thread | None = None
             self._old_journal_path, self._journal_path = _journals(path)
             self._new_journal_path = _new_journal(path)
@@ -305,8 +305,10 @@ class Store:
         return self._write_error
 
     def changed_since(self, seq: int) -> tuple[list[PhotoRecord], int]:
-        """Records changed after `seq`, and the seq to ask from next time."""
+        """Records changed after `seq` (every record for a negative `seq`), and the seq to ask from next time."""
         with self._lock:
+            if seq < 0:
+                return list(self._records.values()), self._seq
             return [self._records[rid] for rid, s in self._changed.items() if s > seq], self._seq
 
     # -- writes ------------------------------------------------------------------------------
