@@ -70,7 +70,7 @@ class TrackStore:
             if record.status is not Status.TRACK or record.path is None or record.id in self._tracks:
                 continue
             try:
-                self._load_one(record)
+                self.load_one(record)
                 loaded += 1
             except (OSError, TrackError, ValueError) as exc:
                 log.error("track %s (%s) cannot be loaded: %s", record.name, record.path, exc)
@@ -78,7 +78,8 @@ class TrackStore:
             log.info("loaded %d track file(s), %d points", loaded, sum(len(t) for ts in self._tracks.values() for t in ts))
         return loaded
 
-    def _load_one(self, record: PhotoRecord) -> None:
+    def load_one(self, record: PhotoRecord) -> None:
+        """Load one track record's points: from the cache, else from its file (raises why not)."""
         cached = self.folders.track_cache / f"{record.id}.npz"
         try:
             tracks = _from_npz(cached)

@@ -10,6 +10,8 @@ import math
 import os
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from functools import reduce
 from operator import xor
@@ -254,3 +256,30 @@ def test_neighbours_arriving_after_place_photos_never_from_another_day_or_disagr
     assert svc.pipeline is not None
     assert any("disagree" in d for d in svc.pipeline.placer.judge(disagree).decisions)
     assert any("another day" in d for d in svc.pipeline.placer.judge(next_day).decisions)
+
+
+def test_the_map_page_serves_a_track_as_a_line(tmp_path):
+    drop = Drop(tmp_path)
+    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"enabled": False}, "viewer": {"enabled": True, "port": 0}}, tmp_path, None)
+    points = along(utc("2024-06-01T10:00:00"), 12_000 // 60)
+    drop.text("long <b>walk.gpx", gpx(points))
+    drop.photo("p.jpg", "2024:06:01 12:00:00", offset="+02:00")
+    with Service(config) as svc:
+        track, photo = settled(svc.store, "long <b>walk.gpx", "p.jpg")
+        assert svc.map_url is not None
+
+        def get(path: str) -> tuple[int, bytes]:
+            try:
+                with urllib.request.urlopen(svc.map_url.rstrip("/") + path, timeout=10) as response:
+                    return response.status, response.read()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read()
+
+        status, body = get("/api/tracks")
+        assert status == 200 and json.loads(body) == [{"id": track.id, "name": track.name, "start": "2024-06-01T10:00:00+00:00", "summary": track.description}]
+        status, body = get(f"/api/tracks/{track.id}.geojson")
+        (feature,) = json.loads(body)["features"]
+        line = feature["geometry"]["coordinates"]
+        assert status == 200 and feature["properties"]["points"] == len(points) == 201
+        assert line[0] == [MUNICH[1], MUNICH[0]] and line[-1] == [round(points[-1][2], 6), MUNICH[0]]
+        assert get(f"/api/tracks/{photo.id}.geojson")[0] == 404 and get("/api/tracks/nope.geojson")[0] == 404

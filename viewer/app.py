@@ -5,7 +5,8 @@ It is assembled from small parts:
   writes, body limits decided from the headers;
 - `routes.page` (the HTML and static files), `routes.api` (JSON), `routes.files` (thumbnails, photos),
   `routes.search` (place search, the list's details), `routes.uploads` (photos sent from the page),
-  `routes.place` (placing by hand, history, asking the AI again), `routes.login` (the password);
+  `routes.place` (placing by hand, history, asking the AI again), `routes.login` (the password),
+  `routes.tracks` (GPS tracks as lines);
 - `context.Context`: the store, folders and token they share; `rows`: the shapes they send.
 """
 
@@ -17,7 +18,7 @@ from geolocator.config import Config
 from geolocator.store import Store
 from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
-from viewer.routes import api, files, login, page, place, search, uploads
+from viewer.routes import api, files, login, page, place, search, tracks, uploads
 
 
 def create_app(store: Store, config: Config) -> bottle.Bottle:
@@ -29,6 +30,6 @@ def create_app(store: Store, config: Config) -> bottle.Bottle:
     session = access.allows if access else None
     app.install(Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host), session))
     login.install(app, ctx, access)
-    for routes in (page, api, files, search, uploads, place):
+    for routes in (page, api, files, search, uploads, place, tracks):
         routes.install(app, ctx)
     return app

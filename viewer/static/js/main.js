@@ -13,6 +13,7 @@ import { initList, refreshList, showCounts } from './list.js';
 import { cluster, fitOnce, map, markerFor, paintOverview, syncMarkers } from './map.js';
 import { initPopup, select } from './popup.js';
 import { C, state } from './state.js';
+import { initTracks } from './tracks.js';
 
 const POLL_MS = 4000;
 
@@ -65,6 +66,7 @@ async function poll() {
 
 initList((id) => select(id, true));
 initBrowser();
+initTracks();
 initPopup((rows) => apply({ full: false, rows, counts: null }));
 cluster.on('click', (e) => select(e.layer.photoId, false));
 onFilterChange(() => syncMarkers(refreshList));
