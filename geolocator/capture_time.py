@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 if TYPE_CHECKING:
     from timezonefinder import TimezoneFinder
 
-from geolocator.metadata.dates import normalise_offset
+from geolocator.metadata.dates import gps_timestamp, normalise_offset
 from geolocator.tracks.interpolate import MatchRules, TrackFix, locate_on_tracks
 from geolocator.tracks.model import Track
+
+__all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "parse_utc_offset", "zone_at"]
 
 ZoneAt = Callable[[float, float], str | None]  # (lat, lon) -> IANA zone name
 
@@ -87,21 +89,6 @@ def capture_time(
         utc = (local - camera_utc_offset).replace(tzinfo=UTC)
         return CaptureTime(utc, TimeBasis.CAMERA_OFFSET, local, (*passed, f"configured camera_utc_offset {_show(camera_utc_offset)}"))
     return None
-
-
-def gps_timestamp(date_stamp: str | None, time_stamp: Sequence[float] | None) -> datetime | None:
-    """EXIF GPSDateStamp ("2024:06:01") and GPSTimeStamp (hours, minutes, seconds) as an aware
-    UTC datetime; None when either is missing or not a real time."""
-    if not date_stamp or not time_stamp or len(time_stamp) != 3:
-        return None
-    try:
-        day = datetime.strptime(date_stamp.strip(), "%Y:%m:%d")
-    except ValueError:
-        return None
-    hours, minutes, seconds = time_stamp
-    if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
-        return None
-    return (day + timedelta(hours=hours, minutes=minutes, seconds=seconds)).replace(tzinfo=UTC)
 
 
 def parse_utc_offset(text: str) -> timedelta:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 _DATETIME = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
 _OFFSET = re.compile(r"^\s*(Z|[+-]\d{2}:?\d{2})\s*$")
@@ -51,3 +52,18 @@ def iso_datetime(text: str | None, offset: str | None = None) -> str | None:
         trailing = _TRAILING_ZONE.search(text[match.end() :])
         zone = normalise_offset(trailing.group(1)) if trailing else None
     return moment.isoformat() + (zone or "")
+
+
+def gps_timestamp(date_stamp: str | None, time_stamp: Sequence[float] | None) -> datetime | None:
+    """EXIF GPSDateStamp ("2024:06:01") and GPSTimeStamp (hours, minutes, seconds) as an aware
+    UTC datetime; None when either is missing or not a real time."""
+    if not date_stamp or not time_stamp or len(time_stamp) != 3:
+        return None
+    try:
+        day = datetime.strptime(date_stamp.strip(), "%Y:%m:%d")
+    except ValueError:
+        return None
+    hours, minutes, seconds = time_stamp
+    if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
+        return None
+    return (day + timedelta(hours=hours, minutes=minutes, seconds=seconds)).replace(tzinfo=UTC)

@@ -149,6 +149,4 @@ def _gps_utc(values: dict[str, Any]) -> datetime | None:
     date = _text(values.get("GPSDateStamp"))
     if not date or len(clock) != 3:
         return None
-    from geolocator.capture_time import gps_timestamp  # imported when needed: numpy and zone data stay off this module's import
-
-    return gps_timestamp(date, clock)
+    return dates.gps_timestamp(date, clock)
