@@ -2,17 +2,31 @@
 
 `map_row` is the one definition of a row of the map; the page reads columns by name from
 `MAP_COLUMNS` and takes rows only from the server (a manual fix answers with the new row).
+`map_payload` sends the same rows as columns in one binary body, for a whole library at once:
+
+    b"GLM1" | header length (uint32 LE) | header JSON | pad to 8 | column sections, each padded to 8
+
+The header holds instance, seq, counts, `n` rows and, per column in `MAP_COLUMNS` order,
+{"name", "kind", "offset", "bytes"} (offset from the end of the padded header) and:
+- `text`, `opt_text`: UTF-8 values joined by NUL (`opt_text`: None is the empty string; a NUL or
+  a lone surrogate in a value is replaced);
+- `enum`: one uint8 per row indexing `values` (255 is None);
+- `fixed`: one int32 LE per row, the value times `scale` (-2**31 is None): exact for rounded values.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import gzip
 import json
+import struct
 import threading
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
+
+import numpy as np
 
 from geolocator.folders import Folders
 from geolocator.record import PhotoRecord, Source, Status
@@ -20,6 +34,24 @@ from geolocator.store import Store
 
 # Columns of /api/map rows, in order.
 MAP_COLUMNS = ("id", "status", "source", "lat", "lon", "date", "name", "radius_km", "error")
+
+
+class Kind(enum.Enum):
+    TEXT = "text"
+    OPT_TEXT = "opt_text"
+    ENUM = "enum"
+    FIXED = "fixed"
+
+
+# How each column of `MAP_COLUMNS` travels in `map_payload`: its kind, and the scale of a fixed one.
+MAP_KINDS: dict[str, tuple[Kind, int]] = {
+    "id": (Kind.TEXT, 0), "status": (Kind.ENUM, 0), "source": (Kind.ENUM, 0), "lat": (Kind.FIXED, 10**6),
+    "lon": (Kind.FIXED, 10**6), "date": (Kind.OPT_TEXT, 0), "name": (Kind.TEXT, 0), "radius_km": (Kind.FIXED, 100),
+    "error": (Kind.OPT_TEXT, 0),
+}
+PAYLOAD_MAGIC = b"GLM1"
+FIXED_NONE = -(2**31)
+ENUM_NONE = 255
 # What the API shows of a record: every field but the server-side intent (`moving_from`, an absolute path).
 FolderNames = tuple[tuple[str, str], ...]
 PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(PhotoRecord) if f.name != "moving_from")
@@ -96,15 +128,61 @@ def public_record(r: PhotoRecord, names: FolderNames) -> dict[str, Any]:
     return out
 
 
+def _pad8(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 8)
+
+
+def _column(kind: Kind, scale: int, values: list[Any]) -> tuple[bytes, dict[str, Any]]:
+    """One column's section and what the header says of it."""
+    match kind:
+        case Kind.TEXT | Kind.OPT_TEXT:
+            texts = [v if isinstance(v, str) else "" if v is None else str(v) for v in values]
+            text = "\0".join(texts)
+            if text.count("\0") != max(len(texts) - 1, 0):  # NUL separates values: one inside a value is replaced
+                text = "\0".join(t.replace("\0", "\ufffd") for t in texts)
+            return text.encode("utf-8", "replace"), {}
+        case Kind.ENUM:
+            names = sorted({v for v in values if v is not None})
+            if len(names) >= ENUM_NONE:
+                raise ValueError(f"too many distinct values for an enum column: {len(names)}")
+            code: dict[Any, int] = {v: i for i, v in enumerate(names)}
+            code[None] = ENUM_NONE
+            return bytes([code[v] for v in values]), {"values": names}
+        case Kind.FIXED:
+            floats = np.array(values, dtype=np.float64)  # None is NaN
+            with np.errstate(invalid="ignore"):
+                    ints = np.where(np.isnan(floats), FIXED_NONE, np.round(floats * scale)).astype("<i4")
+            return ints.tobytes(), {"scale": scale}
+
+
+def map_payload(rows: list[list[Any]], head: dict[str, Any]) -> bytes:
+    """`rows` (from `map_row`) as the columnar body described above; `head` joins the header."""
+    columns = [[row[i] for row in rows] for i in range(len(MAP_COLUMNS))]
+    sections: list[bytes] = []
+    described = []
+    offset = 0
+    for name, values in zip(MAP_COLUMNS, columns, strict=True):
+        kind, scale = MAP_KINDS[name]
+        data, extra = _column(kind, scale, values)
+        described.append({"name": name, "kind": kind.value, "offset": offset, "bytes": len(data), **extra})
+        sections.append(_pad8(data))
+        offset += len(sections[-1])
+    header = to_json({**head, "n": len(rows), "columns": described})
+    return b"".join((_pad8(PAYLOAD_MAGIC + struct.pack("<I", len(header)) + header), *sections))
+
+
 def to_json(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class SeqCache:
-    """One encoded body per store seq: 100k rows are serialised once, not once per request."""
+    """One encoded body per store seq: 100k rows are serialised once, not once per request.
 
-    def __init__(self, build: Callable[[list[PhotoRecord], int], Any]) -> None:
+    `build(records, seq)` makes the body; it is gzipped once at `level`."""
+
+    def __init__(self, build: Callable[[list[PhotoRecord], int], bytes], level: int = 5) -> None:
         self._build = build
+        self._level = level
         self._lock = threading.Lock()
         self._key: int | None = None
         self._value: tuple[bytes, bytes] | None = None
@@ -114,6 +192,6 @@ class SeqCache:
         with self._lock:
             if self._key != store.seq or self._value is None:
                 records, seq = store.changed_since(-1)  # everything, with the seq it matches, atomically
-                body = to_json(self._build(records, seq))
-                self._key, self._value = seq, (body, gzip.compress(body, compresslevel=5))
+                body = self._build(records, seq)
+                self._key, self._value = seq, (body, gzip.compress(body, compresslevel=self._level))
             return self._value

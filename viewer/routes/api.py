@@ -2,6 +2,8 @@
 
 - `GET /api/map[?since=SEQ&instance=I]`  compact rows for the page (`rows.MAP_COLUMNS`); with
   `since`, only the rows changed after that store seq
+- `GET /api/map.bin`                      every map row at once, as columns (`rows.map_payload`):
+  what the page loads first; a 1M-photo library is a few tens of MB before gzip
 - `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
 - `GET /api/images/<id>`                  one record, plus its thumbnail and image URLs
 - `GET /api/images.geojson`               FeatureCollection of the located photos
@@ -22,7 +24,7 @@ from geolocator.record import PhotoRecord, Source, Status
 from viewer.context import Context
 from viewer.respond import send_json
 from viewer.routes import route
-from viewer.rows import MAP_COLUMNS, PUBLIC_FIELDS, SeqCache, counts, feature, map_row, public_record
+from viewer.rows import MAP_COLUMNS, PUBLIC_FIELDS, SeqCache, counts, feature, map_payload, map_row, public_record, to_json
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +63,18 @@ def _place(lat: float, lon: float) -> str | None:
 
 def install(app: bottle.Bottle, ctx: Context) -> None:
     store = ctx.store
-    map_cache = SeqCache(lambda records, seq: {
+    map_cache = SeqCache(lambda records, seq: to_json({
         "instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records),
         "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in records],
-    })
-    geojson_cache = SeqCache(lambda records, seq: {
+    }))
+    payload_cache = SeqCache(lambda records, seq: map_payload(
+        [map_row(r, ctx.names) for r in records],
+        {"instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records)},
+    ))
+    geojson_cache = SeqCache(lambda records, seq: to_json({
         "type": "FeatureCollection",
         "features": [feature(r) for r in records if r.status is Status.LOCATED and r.lat is not None and r.lon is not None],
-    })
+    }))
 
     @route(app, "GET", "/api/map")
     def api_map() -> bytes:
@@ -88,6 +94,13 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
             "instance": ctx.instance, "seq": seq, "full": False, "counts": counts(store.all()) if changed else None,
             "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in changed],
         })
+
+    @route(app, "GET", "/api/map.bin")
+    def api_map_payload() -> bytes:
+        raw, gz = payload_cache.get(store)
+        body = send_json(raw=raw, gz=gz)
+        bottle.response.content_type = "application/octet-stream"
+        return body
 
     @route(app, "GET", "/api/images")
     def api_images() -> bytes:

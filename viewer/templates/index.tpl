@@ -11,9 +11,8 @@
 <meta name="geolocator-columns" content="{{columns}}">
 <title>geolocator — map</title>
 <link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
-<link rel="stylesheet" href="/static/vendor/leaflet.markercluster/MarkerCluster.css">
-<link rel="stylesheet" href="/static/vendor/leaflet.markercluster/MarkerCluster.Default.css">
 <link rel="stylesheet" href="/static/app.css">
+<link rel="stylesheet" href="/static/map.css">
 </head>
 <body>
 <aside id="side">
@@ -25,6 +24,8 @@
       <div class="sub"><dt><span class="dot exif"></span>EXIF</dt><dd data-count="located_exif">…</dd></div>
       <div class="sub"><dt><span class="dot ai"></span>AI</dt><dd data-count="located_ai">…</dd></div>
       <div class="sub"><dt><span class="dot manual"></span>manual</dt><dd data-count="located_manual">…</dd></div>
+      <div class="sub"><dt><span class="dot track"></span>track</dt><dd data-count="located_track">…</dd></div>
+      <div class="sub"><dt><span class="dot nearby"></span>nearby</dt><dd data-count="located_nearby">…</dd></div>
       <div><dt>unlocated</dt><dd data-count="unlocated">…</dd></div>
       <div><dt>pending</dt><dd data-count="pending">…</dd></div>
       <div><dt>failed</dt><dd data-count="failed">…</dd></div>
@@ -39,6 +40,8 @@
       <label><input type="checkbox" name="source" value="exif" checked> <span class="dot exif"></span>EXIF</label>
       <label><input type="checkbox" name="source" value="ai" checked> <span class="dot ai"></span>AI</label>
       <label><input type="checkbox" name="source" value="manual" checked> <span class="dot manual"></span>manual</label>
+      <label><input type="checkbox" name="source" value="track" checked> <span class="dot track"></span>track</label>
+      <label><input type="checkbox" name="source" value="nearby" checked> <span class="dot nearby"></span>nearby</label>
     </fieldset>
     <fieldset id="time">
       <legend>Taken</legend>
@@ -69,7 +72,6 @@
   <div class="pv-bar"><span class="pv-caption"></span><span class="pv-position"></span></div>
 </div>
 <script src="/static/vendor/leaflet/leaflet.js"></script>
-<script src="/static/vendor/leaflet.markercluster/leaflet.markercluster.js"></script>
 <script type="module" src="/static/js/main.js"></script>
 </body>
 </html>

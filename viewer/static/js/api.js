@@ -8,6 +8,13 @@ export async function fetchMap(since, instance) {
   return response.json();
 }
 
+/** The whole library's map rows as columns (payload.js decodes them). */
+export async function fetchPayload() {
+  const response = await fetch('/api/map.bin');
+  if (!response.ok) throw new Error(response.statusText);
+  return response.arrayBuffer();
+}
+
 export async function fetchRecord(id) {
   const response = await fetch('/api/images/' + encodeURIComponent(id));
   if (!response.ok) throw new Error(response.statusText);

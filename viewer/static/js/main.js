@@ -1,6 +1,7 @@
 // geolocator map page: loads the rows, keeps them current, and wires the parts together.
 //   api.js     every request to the server
-//   map.js     the Leaflet map, clusters, overview
+//   map.js     the Leaflet map; clusters drawn from cluster-worker.js (supercluster in a Web Worker)
+//   payload.js the whole library's map rows, decoded from /api/map.bin
 //   list.js    the virtual list, tabs, counts
 //   popup.js   selection, popups, editing a location
 //   browser.js the photo browser: panel of photos in view, timeline, search, photo viewer, phone sheet
@@ -10,42 +11,30 @@ import { initBrowser } from './browser.js';
 import { notice } from './dom.js';
 import { onFilterChange } from './filters.js';
 import { initList, refreshList, showCounts } from './list.js';
-import { cluster, fitOnce, map, markerFor, paintOverview, syncMarkers } from './map.js';
+import { fitOnce, map, photoLayer, refilter, setRows } from './map.js';
+import { decodePayload } from './payload.js';
 import { initPopup, select } from './popup.js';
-import { C, state } from './state.js';
+import { state } from './state.js';
 import { initTracks } from './tracks.js';
 
 const POLL_MS = 4000;
 
-/** Merge map rows from the server (all of them when `data.full`) into the page. */
-function apply(data) {
-  if (data.full) {
-    cluster.clearLayers();
-    state.rows.clear(); state.markers.clear(); state.onMap.clear();
-  }
-  for (const row of data.rows) {
-    const id = row[C.id];
-    if (state.onMap.has(id)) { cluster.removeLayer(state.markers.get(id)); state.onMap.delete(id); }
-    state.markers.delete(id);
-    state.rows.set(id, row);
-    if (row[C.status] === 'located' && row[C.lat] !== null) state.markers.set(id, markerFor(row));
-  }
-  if (data.full) performance.mark('geolocator:markers');
+/** Merge map rows from the server (all of them when `data.full`) into the page; resolves once
+ * the map shows them. */
+async function apply(data) {
+  const drawn = setRows(data.rows, data.full);
   if (data.instance !== undefined) { state.instance = data.instance; state.seq = data.seq; }
   showCounts(data.counts);
-  return new Promise((resolve) => syncMarkers(() => { refreshList(); resolve(); }));
+  refreshList();
+  await drawn;
 }
 
 async function load() {
   performance.mark('geolocator:fetch');
-  const data = await api.fetchMap();
+  const data = decodePayload(await api.fetchPayload());
   performance.mark('geolocator:data');
   fitOnce(data.rows);
-  const overview = data.rows.length > 2000 ? paintOverview(data.rows) : null;
-  performance.mark('geolocator:overview');
-  if (overview) await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve))); // let it paint
   await apply(data);
-  if (overview) overview.remove();
   performance.mark('geolocator:ready');
   document.body.dataset.ready = 'true';
   setTimeout(poll, POLL_MS);
@@ -68,8 +57,8 @@ initList((id) => select(id, true));
 initBrowser();
 initTracks();
 initPopup((rows) => apply({ full: false, rows, counts: null }));
-cluster.on('click', (e) => select(e.layer.photoId, false));
-onFilterChange(() => syncMarkers(refreshList));
+photoLayer.on('click', (e) => select(e.layer.photoId, false));
+onFilterChange(() => { refilter(); refreshList(); });
 
-window.geolocator = { map, cluster, state, select }; // for debugging from the console (and the tests)
+window.geolocator = { map, photoLayer, state, select }; // for debugging from the console (and the tests)
 load().catch((err) => notice('Could not load the photos: ' + err.message, true));

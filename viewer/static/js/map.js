@@ -1,5 +1,11 @@
-// The Leaflet map: tiles with the built-in world outline under them, clustered markers, framing,
-// the quick overview of a large library, and revealing one marker.
+// The Leaflet map: tiles with the built-in world outline under them, the photos as clusters, framing,
+// and revealing one photo.
+//
+// The photos are clustered by supercluster in a Web Worker (cluster-worker.js): the page numbers
+// every row (its slot k), sends the worker the coordinates of the located ones and which pass the
+// filters, and on each moveend asks it what to draw in the view. Only that is on the map: a few
+// hundred markers whatever the size of the library. Clusters are real from the first paint: a click
+// zooms to where the cluster splits.
 /* global L */
 import { el, notice } from './dom.js';
 import { currentFilter, passes } from './filters.js';
@@ -36,30 +42,45 @@ if (TILE_URL) {
   map.attributionControl.addAttribution('World outline: Natural Earth');
 }
 
+const SOURCES = ['exif', 'ai', 'manual', 'track', 'nearby'];
 const ICONS = {};
-for (const source of ['exif', 'ai', 'manual', 'none']) {
+for (const source of [...SOURCES, 'none']) {
   ICONS[source] = L.divIcon({ className: 'photo-marker ' + source, iconSize: [14, 14], iconAnchor: [7, 7], popupAnchor: [0, -6] });
 }
+const CLOSE_ZOOM = 12; // selecting a photo while far out (below FAR_OUT) comes this close
+const FAR_OUT = 6;
+const VIEW_PAD = 0.25; // draw a quarter of a screen around the view: a short pan shows no gap
 
-// addLayers() has no completion callback: chunkProgress reports the last chunk.
-const afterAdd = [];
-export const cluster = L.markerClusterGroup({
-  // 100k markers take seconds to cluster: work in slices so the page stays responsive, and
-  // don't sleep between slices (the default 50 ms pause costs a second at 100k).
-  chunkedLoading: true,
-  chunkInterval: 200,
-  chunkDelay: 1,
-  // Fewer zoom levels to index: from 17 on, photos are shown one by one (spiderfied if stacked).
-  disableClusteringAtZoom: 17,
-  chunkProgress: (done, total) => {
-    if (done === total) afterAdd.splice(0).forEach((fn) => fn());
-  },
-  showCoverageOnHover: false,
-  maxClusterRadius: 70,
-  spiderfyOnMaxZoom: true,
-  removeOutsideVisibleBounds: true,
-});
-cluster.addTo(map);
+export const clusterLayer = L.featureGroup().addTo(map);
+export const photoLayer = L.featureGroup().addTo(map); // photos drawn alone: their clicks select them
+
+const worker = new Worker('/static/js/cluster-worker.js');
+const replies = new Map(); // request id -> resolve
+let nextRequest = 1;
+let version = 0; // of the points sent to the worker
+let build = 0; // the worker's index the drawn clusters come from
+let rowList = []; // slot k -> row
+const slots = new Map(); // id -> k
+let pinned = null; // the marker of the photo just revealed: drawn even inside a cluster
+
+function ask(message) {
+  return new Promise((resolve) => {
+    const id = nextRequest++;
+    replies.set(id, resolve);
+    worker.postMessage({ ...message, id });
+  });
+}
+
+worker.onmessage = ({ data }) => {
+  if (data.type === 'built') {
+    refresh();
+    return;
+  }
+  const resolve = replies.get(data.id);
+  replies.delete(data.id);
+  if (resolve) resolve(data);
+};
+worker.onerror = (e) => notice('The map cannot cluster the photos: ' + (e.message || 'worker failed'), true);
 
 export function markerFor(row) {
   const marker = L.marker([row[C.lat], row[C.lon]], { icon: ICONS[row[C.source]] || ICONS.none, keyboard: false });
@@ -67,27 +88,214 @@ export function markerFor(row) {
   return marker;
 }
 
-/** Bring the cluster group in line with the filters; only the difference is added/removed. */
-export function syncMarkers(done) {
-  const f = currentFilter();
-  const add = [];
-  const remove = [];
-  for (const [id, marker] of state.markers) {
-    const want = passes(state.rows.get(id), f);
-    if (want && !state.onMap.has(id)) { add.push(marker); state.onMap.add(id); }
-    else if (!want && state.onMap.has(id)) { remove.push(marker); state.onMap.delete(id); }
+/** id -> L.Marker of a photo on the map: the drawn ones, and any asked for (made on demand, e.g.
+ * to reveal it). Markers neither drawn nor in use are dropped at the next draw. */
+class Markers extends Map {
+  get(id) {
+    let marker = super.get(id);
+    if (!marker && state.onMap.has(id)) {
+      marker = markerFor(state.rows.get(id));
+      this.set(id, marker);
+    }
+    return marker;
   }
-  if (remove.length) cluster.removeLayers(remove);
+}
+state.markers = new Markers();
+
+// -- the rows and what the worker indexes --------------------------------------------------------
+
+const shown = (row, f) => row[C.lat] !== null && row[C.lon] !== null && passes(row, f);
+
+function showTotal() {
   document.getElementById('shown').textContent = state.onMap.size.toLocaleString() + ' shown on the map';
-  if (add.length) {
-    if (done) afterAdd.push(done);
-    cluster.addLayers(add);
-  } else if (done) {
-    done();
+}
+
+/** The marker of a changed row follows it (or goes, once the photo is no longer on the map). */
+function follow(id, row) {
+  const marker = Map.prototype.get.call(state.markers, id);
+  if (!marker) return;
+  if (state.onMap.has(id)) {
+    marker.setLatLng([row[C.lat], row[C.lon]]);
+    marker.setIcon(ICONS[row[C.source]] || ICONS.none);
+  } else {
+    photoLayer.removeLayer(marker);
+    state.markers.delete(id);
   }
 }
 
-/** Frame the photos once, before the markers go in, so clusters are built for the final zoom. */
+/** Merge rows from the server (all of them when `full`) into state.rows and the worker's index.
+ * Resolves once the map shows them. */
+export function setRows(rows, full) {
+  const f = currentFilter();
+  if (full) {
+    clusterLayer.clearLayers(); photoLayer.clearLayers();
+    state.rows.clear(); state.onMap.clear(); state.markers.clear(); slots.clear();
+    rowList = new Array(rows.length);
+    const n = rows.length;
+    const lat = new Float64Array(n);
+    const lon = new Float64Array(n);
+    const on = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      const row = rows[k];
+      const id = row[C.id];
+      rowList[k] = row;
+      slots.set(id, k);
+      state.rows.set(id, row);
+      if (row[C.lat] !== null) { lat[k] = row[C.lat]; lon[k] = row[C.lon]; }
+      if (shown(row, f)) { on[k] = 1; state.onMap.add(id); }
+    }
+    version += 1;
+    worker.postMessage({ type: 'load', lat, lon, on, n, version }, [lat.buffer, lon.buffer, on.buffer]);
+  } else {
+    const ks = new Int32Array(rows.length);
+    const lat = new Float64Array(rows.length);
+    const lon = new Float64Array(rows.length);
+    const on = new Uint8Array(rows.length);
+    rows.forEach((row, i) => {
+      const id = row[C.id];
+      let k = slots.get(id);
+      if (k === undefined) { k = rowList.length; slots.set(id, k); }
+      rowList[k] = row;
+      state.rows.set(id, row);
+      ks[i] = k;
+      if (row[C.lat] !== null) { lat[i] = row[C.lat]; lon[i] = row[C.lon]; }
+      if (shown(row, f)) { on[i] = 1; state.onMap.add(id); } else state.onMap.delete(id);
+      follow(id, row);
+    });
+    version += 1;
+    worker.postMessage({ type: 'points', ks, lat, lon, on, version }, [ks.buffer, lat.buffer, lon.buffer, on.buffer]);
+  }
+  showTotal();
+  return drawnFrom(version);
+}
+
+/** Show on the map only the photos that pass the filters (now). Resolves once it does. */
+export function refilter() {
+  const f = currentFilter();
+  const on = new Uint8Array(rowList.length);
+  state.onMap.clear();
+  for (let k = 0; k < rowList.length; k++) {
+    const row = rowList[k];
+    if (shown(row, f)) { on[k] = 1; state.onMap.add(row[C.id]); }
+  }
+  for (const id of [...state.markers.keys()]) if (!state.onMap.has(id)) follow(id, state.rows.get(id));
+  version += 1;
+  worker.postMessage({ type: 'mask', on, version }, [on.buffer]);
+  showTotal();
+  return drawnFrom(version);
+}
+
+// -- drawing what is in view ---------------------------------------------------------------------
+
+let asked = 0; // views asked for
+let drawnView = 0; // the last view drawn
+let drawnVersion = 0;
+let querying = false;
+const waiters = []; // {view, version, resolve}
+
+function settle() {
+  for (let i = waiters.length - 1; i >= 0; i--) {
+    const w = waiters[i];
+    if (drawnView >= w.view && drawnVersion >= w.version) { waiters.splice(i, 1); w.resolve(); }
+  }
+}
+
+const drawnFrom = (v) => new Promise((resolve) => { waiters.push({ view: 0, version: v, resolve }); settle(); });
+const drawnAfter = (view) => new Promise((resolve) => { waiters.push({ view, version: 0, resolve }); settle(); });
+
+/** Ask the worker for the view and draw it; views asked for meanwhile are drawn once, after. */
+async function refresh() {
+  asked += 1;
+  if (querying) return;
+  querying = true;
+  try {
+    while (drawnView < asked) {
+      const view = asked;
+      const b = map.getBounds().pad(VIEW_PAD);
+      const zoom = map.getZoom();
+      const reply = await ask({ type: 'query', bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom });
+      draw(reply, zoom);
+      drawnView = view;
+      drawnVersion = reply.version;
+      settle();
+    }
+  } finally {
+    querying = false;
+  }
+}
+map.on('moveend', refresh);
+
+const clusterSize = (count) => (count < 10 ? 'small' : count < 100 ? 'medium' : 'large');
+
+function clusterMarker(lat, lon, count, id) {
+  const digits = String(count).length;
+  const size = 40 + Math.max(0, digits - 3) * 8; // room for 100000
+  const marker = L.marker([lat, lon], {
+    icon: L.divIcon({
+      className: 'marker-cluster marker-cluster-' + clusterSize(count), iconSize: [size, size],
+      html: el('div', {}, el('span', {}, String(count))),
+    }),
+    title: count.toLocaleString() + ' photos',
+  });
+  marker.cluster = { id, build, count };
+  marker.on('click', () => expand(marker));
+  return marker;
+}
+
+/** A longitude moved by whole turns to the copy of the world nearest the view. */
+function near(lon, centre) {
+  return lon + 360 * Math.round((centre - lon) / 360);
+}
+
+function draw(reply, zoom) {
+  build = reply.build;
+  const items = reply.items;
+  const centre = map.getCenter().lng;
+  const clusters = new Map();
+  const photos = new Set();
+  for (let i = 0; i < items.length; i += 4) {
+    const lat = items[i + 1];
+    const lon = near(items[i], centre);
+    const count = items[i + 2];
+    if (count === 1) {
+      const row = rowList[items[i + 3]];
+      const marker = row && state.markers.get(row[C.id]);
+      if (!marker) continue;
+      const at = marker.getLatLng();
+      const lng = near(row[C.lon], centre);
+      if (at.lat !== row[C.lat] || at.lng !== lng) marker.setLatLng([row[C.lat], lng]);
+      photos.add(marker);
+    } else {
+      clusters.set(build + ':' + zoom + ':' + items[i + 3], [lat, lon, count, items[i + 3]]);
+    }
+  }
+  // Clusters: keep the markers that stay (a click on one survives a redraw), add the new ones.
+  const kept = new Set();
+  for (const marker of clusterLayer.getLayers()) {
+    if (clusters.has(marker.key)) { kept.add(marker.key); } else clusterLayer.removeLayer(marker);
+  }
+  for (const [key, [lat, lon, count, id]] of clusters) {
+    if (kept.has(key)) continue;
+    const marker = clusterMarker(lat, lon, count, id);
+    marker.key = key;
+    clusterLayer.addLayer(marker);
+  }
+  const busy = (m) => m === pinned || m === state.dragging || m.isPopupOpen();
+  for (const marker of photoLayer.getLayers()) if (!photos.has(marker) && !busy(marker)) photoLayer.removeLayer(marker);
+  for (const marker of photos) if (!photoLayer.hasLayer(marker)) photoLayer.addLayer(marker);
+  for (const [id, marker] of state.markers) if (!photoLayer.hasLayer(marker) && !busy(marker)) state.markers.delete(id);
+  document.body.dataset.clusters = String(clusters.size);
+  performance.mark('geolocator:drawn');
+}
+
+async function expand(marker) {
+  const { id, build: of } = marker.cluster;
+  const reply = await ask({ type: 'expand', cluster: id, build: of });
+  if (reply.zoom === null) { refresh(); return; } // the index was rebuilt meanwhile: draw it again
+  map.setView(marker.getLatLng(), Math.min(reply.zoom, map.getMaxZoom()));
+}
+
+/** Frame the photos once, before they are drawn. */
 export function fitOnce(rows) {
   if (state.fitted) return;
   let south = 90; let west = 180; let north = -90; let east = -180;
@@ -101,48 +309,27 @@ export function fitOnce(rows) {
   map.fitBounds(L.latLngBounds([south, west], [north, east]).pad(0.1), { maxZoom: 12, animate: false });
 }
 
-/** Until markercluster has indexed every marker (seconds at 100k), paint a quick overview:
- * the same cluster icons, from a one-pass grid count at the current zoom. Not interactive;
- * replaced by the real clusters as soon as they are ready. */
-export function paintOverview(rows) {
-  const f = currentFilter();
-  const zoom = map.getZoom();
-  const cell = 70;
-  const grid = new Map();
-  for (const r of rows) {
-    if (!passes(r, f)) continue;
-    const p = map.project([r[C.lat], r[C.lon]], zoom);
-    const key = Math.floor(p.x / cell) + ':' + Math.floor(p.y / cell);
-    let g = grid.get(key);
-    if (!g) grid.set(key, (g = { n: 0, lat: 0, lon: 0, source: r[C.source] }));
-    g.n += 1; g.lat += r[C.lat]; g.lon += r[C.lon];
+/** Bring the photo's marker on screen, drawn alone: zoom in until its cluster splits (and close
+ * in from far out), then `then()`. */
+export async function reveal(marker, then) {
+  const k = slots.get(marker.photoId);
+  const here = map.getZoom();
+  const reply = k === undefined ? { zoom: null } : await ask({ type: 'reveal', k, zoom: here });
+  let zoom = Math.max(here, reply.zoom ?? here);
+  if (here < FAR_OUT) zoom = Math.max(zoom, CLOSE_ZOOM);
+  zoom = Math.min(zoom, map.getMaxZoom());
+  const inView = map.getBounds().contains(marker.getLatLng());
+  pinned = marker;
+  if (zoom !== here || !inView || !photoLayer.hasLayer(marker)) {
+    map.setView(marker.getLatLng(), zoom, { animate: false }); // moveend asks for the new view
+    await drawnAfter(asked);
   }
-  const layer = L.layerGroup();
-  for (const g of grid.values()) {
-    const icon = g.n === 1
-      ? ICONS[g.source] || ICONS.none
-      : L.divIcon({
-        className: 'marker-cluster overview marker-cluster-' + (g.n < 10 ? 'small' : g.n < 100 ? 'medium' : 'large'),
-        iconSize: [40, 40], html: el('div', {}, el('span', {}, String(g.n))),
-      });
-    layer.addLayer(L.marker([g.lat / g.n, g.lon / g.n], { icon, interactive: false, keyboard: false }));
-  }
-  return layer.addTo(map);
+  if (!photoLayer.hasLayer(marker)) photoLayer.addLayer(marker); // still in a cluster at the last zoom
+  then();
 }
-
-/** Zoom/spiderfy until the marker itself is shown, then `then()` once. markercluster's
- * zoomToShowLayer never calls back when its pan is a no-op, so a timer backs it up. */
-export function reveal(marker, then) {
-  let called = false;
-  const once = () => { if (!called) { called = true; then(); } };
-  if (marker._icon && map.getBounds().contains(marker.getLatLng())) { once(); return; }
-  cluster.zoomToShowLayer(marker, once);
-  setTimeout(() => {
-    if (called) return;
-    if (!marker._icon) map.setView(marker.getLatLng(), map.getMaxZoom(), { animate: false });
-    setTimeout(once, 300);
-  }, 1500);
-}
+map.on('popupclose', (e) => {
+  if (pinned && e.popup === pinned.getPopup()) pinned = null;
+});
 
 export function clearUncertainty() {
   if (state.uncertainty) { state.uncertainty.remove(); state.uncertainty = null; }

@@ -7,13 +7,13 @@ export const TILE_ATTRIBUTION = meta('attribution');
 const COLUMNS = meta('columns').split(',');
 /** Column name -> index in a map row (the server's `rows.MAP_COLUMNS`). */
 export const C = Object.fromEntries(COLUMNS.map((name, i) => [name, i]));
-export const SOURCE_LABEL = { exif: 'EXIF', ai: 'AI estimate', manual: 'manual' };
+export const SOURCE_LABEL = { exif: 'EXIF', ai: 'AI estimate', manual: 'manual', track: 'GPS track', nearby: 'nearby photos' };
 
 export const state = {
   instance: null,
   seq: 0,
   rows: new Map(), // id -> row array (see C)
-  markers: new Map(), // id -> L.Marker, located rows only
+  markers: new Map(), // id -> L.Marker of a photo on the map, made on demand (map.js replaces it)
   onMap: new Set(), // ids whose marker is in the cluster group (pass the filters)
   tab: 'photos',
   placing: null, // id waiting for a click on the map
