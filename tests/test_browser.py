@@ -270,9 +270,11 @@ def test_manual_fix_is_saved_and_survives_a_restart(page, viewer):
     open_map(page, viewer)
     page.click('#tabs [data-tab="unlocated"]')
     click_row(page, "beach.jpg")
-    page.fill('.leaflet-popup input[name="lat"]', "43.7696")
-    page.fill('.leaflet-popup input[name="lon"]', "11.2558")
-    page.click('.leaflet-popup .fix button[type="submit"]')
+    page.click(".leaflet-popup button.place")  # placing by hand: tests/test_browser_place.py
+    page.fill(".place-bar input[name=where]", "43.7696, 11.2558")
+    page.click(".place-find button")
+    page.wait_for_selector(".place-message:has-text('Drag the pin')")
+    page.click(".place-save")
     page.wait_for_selector("#notice:has-text('Saved')")
     saved = viewer.store.get(rid(901))
     assert (saved.status, saved.source, saved.lat, saved.lon) == (Status.LOCATED, Source.MANUAL, 43.7696, 11.2558)
@@ -294,8 +296,9 @@ def test_dragging_a_marker_corrects_it(page, viewer):
     open_map(page, viewer)
     click_row(page, "IMG_0101.jpg")
     original = viewer.store.get(rid(101))
-    page.click(".leaflet-popup button.drag")
-    marker = page.locator(".leaflet-marker-pane .photo-marker.leaflet-marker-draggable")
+    page.click(".leaflet-popup button.place")  # a draggable pin on the photo's point, saved only by Save
+    wait_until(page, "document.querySelectorAll('.leaflet-popup').length === 0")  # the popup has faded out
+    marker = page.locator(".leaflet-marker-pane .place-pin.leaflet-marker-draggable")
     box = marker.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     # Where the pin should land: its point moved by the drag, and how far one pixel is there.
@@ -309,6 +312,8 @@ def test_dragging_a_marker_corrects_it(page, viewer):
     page.mouse.down()
     page.mouse.move(x + 40, y + 30, steps=8)
     page.mouse.up()
+    assert viewer.store.get(rid(101)).source is original.source  # dropped, not yet saved
+    page.click(".place-save")
     page.wait_for_selector("#notice:has-text('Saved')")
     saved = viewer.store.get(rid(101))
     assert saved.source is Source.MANUAL

@@ -43,7 +43,7 @@ PAGE = """<!doctype html>
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>geolocator — log in</title>
-<link rel="stylesheet" href="/static/app.css">
+<link rel="stylesheet" href="/static/edit.css">
 </head>
 <body class="login">
 <form id="login" autocomplete="on">

@@ -13,6 +13,7 @@
 <link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
 <link rel="stylesheet" href="/static/app.css">
 <link rel="stylesheet" href="/static/map.css">
+<link rel="stylesheet" href="/static/edit.css">
 </head>
 <body>
 <aside id="side">

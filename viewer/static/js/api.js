@@ -21,25 +21,37 @@ export async function fetchRecord(id) {
   return response.json();
 }
 
-/** POST a manual fix. Resolves to {record, row} (the stored record and its map row), or throws
+/** POST with the page's token (`body`, if any, as JSON). Resolves to the answer's JSON, or throws
  * an Error whose message is ready to show. */
-export async function saveLocation(id, lat, lon) {
+export async function post(path, body) {
   let response;
   try {
-    response = await fetch('/api/images/' + encodeURIComponent(id) + '/location', {
+    response = await fetch(path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Geolocator-Token': TOKEN },
-      body: JSON.stringify({ lat, lon }),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
     throw new Error('Could not reach geolocator.');
   }
+  if (response.status === 401) throw new Error('You are logged out: reload the page to log in.');
   if (response.status === 403) throw new Error('geolocator was restarted: reload the page to edit.');
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}));
-    throw new Error('Not saved: ' + (problem.error || response.statusText));
+    throw new Error('Not done: ' + (problem.error || response.statusText));
   }
   return response.json();
+}
+
+/** Place photos by hand: resolves to {records, rows} (the stored records and their map rows). */
+export const saveLocations = (ids, lat, lon) => post('/api/locations', { ids, lat, lon });
+
+/** What the one place field means: {lat, lon, label, kind, radius_km}; throws with the server's reason. */
+export async function where(q) {
+  const response = await fetch('/api/where?q=' + encodeURIComponent(q));
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
 }
 
 /** Place, capture time and the photo a duplicate repeats, for up to 200 ids: {id: brief}. */

@@ -3,7 +3,9 @@
 //   map.js     the Leaflet map; clusters drawn from cluster-worker.js (supercluster in a Web Worker)
 //   payload.js the whole library's map rows, decoded from /api/map.bin
 //   list.js    the virtual list, tabs, counts
-//   popup.js   selection, popups, editing a location
+//   popup.js   selection, popups and what can be done from them (revert, ask the AI again, retry)
+//   place.js   placing photos by hand (pin, Save/Cancel, one field), several at once
+//   upload.js  photos sent from this computer, followed until filed; locate without keeping
 //   browser.js the photo browser: panel of photos in view, timeline, search, photo viewer, phone sheet
 //   filters.js, state.js, dom.js   shared pieces
 import * as api from './api.js';
@@ -13,8 +15,10 @@ import { onFilterChange } from './filters.js';
 import { initList, refreshList, showCounts } from './list.js';
 import { fitOnce, map, photoLayer, refilter, setRows } from './map.js';
 import { decodePayload } from './payload.js';
+import { initPlace } from './place.js';
 import { initPopup, select } from './popup.js';
 import { state } from './state.js';
+import { initUpload } from './upload.js';
 import { initTracks } from './tracks.js';
 
 const POLL_MS = 4000;
@@ -55,8 +59,10 @@ async function poll() {
 
 initList((id) => select(id, true));
 initBrowser();
-initTracks();
 initPopup((rows) => apply({ full: false, rows, counts: null }));
+initPlace((rows) => apply({ full: false, rows, counts: null }));
+initUpload();
+initTracks();
 photoLayer.on('click', (e) => select(e.layer.photoId, false));
 onFilterChange(() => { refilter(); refreshList(); });
 

@@ -1,0 +1,298 @@
+"""Uploading and placing in a real browser (Debian's chromium through Playwright) against real
+servers: a drag-and-drop upload followed until its popup opens at the photo's place (the whole
+service: watcher, workers, store), placing by hand with Save and Cancel (a click or a double-click
+saves nothing), each pasted coordinate form, revert, and placing several photos together."""
+
+from __future__ import annotations
+
+import base64
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
+
+from geolocator.config import build_config
+from geolocator.record import PhotoRecord, Source, Status
+from geolocator.service import Service
+from geolocator.store import Store
+from viewer import ViewerServer, create_app
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TILES = "http://tiles.invalid/{z}/{x}/{y}.png"
+ROME = (41.8902, 12.4922)
+FORMS = ["41.8902, 12.4922", "41°53'24.7\"N 12°29'32.0\"E", "geo:41.8902,12.4922",
+         "https://www.google.com/maps/@41.8902,12.4922,17z", "https://www.openstreetmap.org/#map=17/41.8902/12.4922"]
+
+pytestmark = [
+    pytest.mark.timeout(150),
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
+]
+
+
+def rid(n: int) -> str:
+    return f"{n:016x}"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    manager = sync_api.sync_playwright()
+    p = manager.start()
+    loop = getattr(manager, "_loop", None)  # one I/O thread, started now (see test_browser.py)
+    if loop is not None:
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright-io"))
+    browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    warm = browser.new_page()
+    warm.screenshot(path=str(tmp_path_factory.mktemp("warmup") / "blank.png"))
+    warm.close()
+    yield browser
+    browser.close()
+    manager.__exit__(None, None, None)
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.route("http://tiles.invalid/**", lambda route: route.abort())
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    page.screenshot(path=str(tmp_path / "page.png"))
+    context.close()
+
+
+def records(library: Path) -> list[PhotoRecord]:
+    folder = library / "2024" / "05"
+    folder.mkdir(parents=True)
+    out = []
+    for n in range(1, 5):
+        (folder / f"u{n}.jpg").write_bytes(jpeg_bytes(n))
+        out.append(PhotoRecord(id=rid(n), sha256=rid(n) * 4, name=f"u{n}.jpg", path=f"2024/05/u{n}.jpg", status=Status.UNLOCATED,
+                               error="the AI could not tell where this was taken", taken_at=f"2024-05-0{n}T10:00:00"))
+    (folder / "est.jpg").write_bytes(jpeg_bytes(10))
+    out.append(PhotoRecord(id=rid(10), sha256=rid(10) * 4, name="est.jpg", path="2024/05/est.jpg", status=Status.LOCATED,
+                           source=Source.AI, lat=48.8566, lon=2.3522, confidence=0.6, radius_km=25.0, model="qwen2.5vl",
+                           description="A café terrace by the Seine", place="Paris, Île-de-France, France", taken_at="2024-05-10T10:00:00"))
+    return out
+
+
+@pytest.fixture
+def viewer(tmp_path):
+    config = build_config({"ollama": {"enabled": False}, "viewer": {"tile_url": TILES}}, tmp_path, None)
+    store = Store(config.paths.database)
+    store.put_many(records(config.paths.library))
+    server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+    yield server.url, store
+    server.stop()
+    store.close()
+
+
+def wait_until(page, expression: str, arg=None, timeout: float = 20.0):
+    """Poll a JS expression until truthy (page.wait_for_function would eval, which the CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not (value := page.evaluate(expression, arg)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(50)
+    return value
+
+
+def open_map(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+
+
+def open_unlocated(page, name: str) -> None:
+    page.click('#tabs [data-tab="unlocated"]')
+    page.locator("#list .vrow", has_text=name).first.click()
+    page.wait_for_selector(".leaflet-popup .popup-name")
+
+
+def zoom(page) -> int:
+    return page.evaluate("geolocator.map.getZoom()")
+
+
+def pin(page) -> tuple[float, float]:
+    bar = page.locator(".place-bar")
+    return float(bar.get_attribute("data-lat")), float(bar.get_attribute("data-lon"))
+
+
+# -- uploads ---------------------------------------------------------------------------------------
+
+def drop_files(page, files: list[tuple[str, bytes]]) -> None:
+    """Drop files on the page as a person drags them from the desktop: dragover, then drop."""
+    page.evaluate("""(files) => {
+        const data = new DataTransfer();
+        for (const [name, b64] of files) {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            data.items.add(new File([bytes], name, { type: 'image/jpeg' }));
+        }
+        const target = document.getElementById('map');
+        target.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+        target.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }""", [[name, base64.b64encode(data).decode()] for name, data in files])
+
+
+def test_a_dropped_photo_is_filed_and_shown_with_its_popup_at_its_place(page, tmp_path):
+    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"host": "http://127.0.0.1:9", "timeout": 2.0},
+                           "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
+    service = Service(config).start()
+    try:
+        open_map(page, service.map_url)
+        photo = (CORPUS_JPG / GPS_JPEGS[0]).read_bytes()
+        drop_files(page, [("DSCN0010.jpg", photo)])
+        item = page.locator("#uploads .upload", has_text="DSCN0010.jpg")
+        item.wait_for()
+        page.wait_for_selector(".leaflet-popup .popup[data-status=located]", timeout=30000)
+        record = next(r for r in service.store.all() if r.name == "DSCN0010.jpg")
+        assert page.locator(".leaflet-popup .popup").get_attribute("data-id") == record.id
+        shown = [float(v) for v in page.locator('.leaflet-popup dd[data-field="coordinates"]').text_content().split(",")]
+        assert shown == pytest.approx([record.lat, record.lon], abs=1e-5)
+        centre = page.evaluate("(c => [c.lat, c.lng])(geolocator.map.getCenter())")
+        assert centre == pytest.approx([record.lat, record.lon], abs=0.05)  # flown to it
+        assert item.get_attribute("data-state") == "done" and float(item.locator("progress").get_attribute("value") or 1) == 1
+        assert (tmp_path / "library" / record.path).read_bytes() == photo
+
+        # A photo without GPS while Ollama is down: filed, shown as waiting for the AI (not failed).
+        drop_files(page, [("no-gps.jpg", jpeg_bytes(77))])
+        page.wait_for_selector(".leaflet-popup .popup[data-status=pending]", timeout=30000)
+        page.wait_for_selector('.leaflet-popup dd[data-field="waiting"]:has-text("Ollama")', timeout=30000)
+        assert page.locator(".leaflet-popup button.retry").count() == 1
+        assert page.locator("#uploads .upload", has_text="no-gps.jpg").get_attribute("data-state") == "waiting"
+        assert not page.errors, page.errors
+    finally:
+        service.stop()
+
+
+# -- placing by hand -------------------------------------------------------------------------------
+
+def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
+    url, store = viewer
+    open_map(page, url)
+    page.evaluate("geolocator.map.setView([20, 0], 2, {animate: false})")
+    open_unlocated(page, "u1.jpg")
+    page.click(".leaflet-popup button.place")
+    page.wait_for_selector(".place-bar")
+    assert "Zoom in first" in page.text_content(".place-message")
+    box = page.locator("#map").bounding_box()
+    x, y = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6
+    before_pin = pin(page)
+    page.mouse.click(x, y)  # a click moves the pin, saves nothing
+    wait_until(page, "([lat]) => Number(document.querySelector('.place-bar').dataset.lat) !== lat", [before_pin[0]])
+    page.click(".place-save")  # at world zoom a pin put by hand is refused
+    page.wait_for_selector(".place-message:has-text('Zoom in first')")
+    before = zoom(page)
+    page.mouse.dblclick(x, y)  # Leaflet's zoom gesture: zooms, saves nothing
+    wait_until(page, "(z) => geolocator.map.getZoom() > z && !geolocator.map._animatingZoom", before)  # the zoom animation over
+    page.click(".place-cancel")
+    page.wait_for_selector(".place-bar", state="detached")
+    assert page.locator(".place-pin").count() == 0
+    u1 = store.get(rid(1))
+    assert u1.status is Status.UNLOCATED and u1.lat is None and not u1.history
+
+    # Zoomed in, a dragged pin is saved where it was dropped, and only on Save.
+    page.locator("#list .vrow", has_text="u1.jpg").first.click()
+    page.wait_for_selector(".leaflet-popup button.place")
+    page.evaluate("geolocator.map.setView([43.7696, 11.2558], 12, {animate: false})")
+    page.click(".leaflet-popup button.place")
+    marker = page.locator(".place-pin")
+    mb = marker.bounding_box()
+    page.mouse.move(mb["x"] + mb["width"] / 2, mb["y"] + mb["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(mb["x"] + 60, mb["y"] + 40, steps=8)
+    page.mouse.up()
+    lat, lon = pin(page)
+    assert store.get(rid(1)).lat is None  # dropped, not saved
+    page.click(".place-save")
+    page.wait_for_selector("#notice:has-text('Saved')")
+    saved = store.get(rid(1))
+    assert saved.source is Source.MANUAL and saved.lat == pytest.approx(lat, abs=1e-9) and saved.lon == pytest.approx(lon, abs=1e-9)
+    assert abs(saved.lat - 43.7696) < 0.1 and abs(saved.lon - 11.2558) < 0.1
+    assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("text", FORMS)
+def test_each_pasted_coordinate_form_places_the_pin(page, viewer, text):
+    url, store = viewer
+    open_map(page, url)
+    open_unlocated(page, "u2.jpg")
+    page.click(".leaflet-popup button.place")
+    page.fill(".place-bar input[name=where]", text)
+    page.click(".place-find button")
+    wait_until(page, "() => Math.abs(Number(document.querySelector('.place-bar').dataset.lat) - 41.8902) < 1e-4")
+    assert pin(page) == pytest.approx(ROME, abs=1e-4)
+    assert store.get(rid(2)).lat is None  # found, not saved
+    page.click(".place-save")
+    page.wait_for_selector("#notice:has-text('Saved')")
+    saved = store.get(rid(2))
+    assert (saved.lat, saved.lon) == pytest.approx(ROME, abs=1e-4) and "Rome" in saved.place
+
+
+def test_a_place_name_and_nonsense(page, viewer):
+    url, store = viewer
+    open_map(page, url)
+    open_unlocated(page, "u3.jpg")
+    page.click(".leaflet-popup button.place")
+    page.fill(".place-bar input[name=where]", "91, 12")
+    page.click(".place-find button")
+    page.wait_for_selector(".place-message:has-text('90')")
+    page.fill(".place-bar input[name=where]", "Florence, Italy")
+    page.click(".place-find button")
+    page.wait_for_selector(".place-message:has-text('Florence')")
+    assert pin(page) == pytest.approx((43.77, 11.25), abs=0.05)
+    page.click(".place-save")
+    page.wait_for_selector("#notice:has-text('Saved')")
+    assert "Florence" in store.get(rid(3)).place
+
+
+def test_revert_restores_the_estimate(page, viewer):
+    url, store = viewer
+    open_map(page, url)
+    page.evaluate(f"geolocator.select('{rid(10)}', true)")
+    page.wait_for_selector('.leaflet-popup dd[data-field="description"]')
+    assert page.locator(".leaflet-popup button.revert").count() == 0  # nothing to go back to yet
+    page.click(".leaflet-popup button.place")
+    page.fill(".place-bar input[name=where]", "41.8902, 12.4922")
+    page.click(".place-find button")
+    page.wait_for_selector(".place-message:has-text('Drag the pin')")
+    page.click(".place-save")
+    page.wait_for_selector(f'.leaflet-popup .popup[data-id="{rid(10)}"] button.revert')
+    assert store.get(rid(10)).source is Source.MANUAL
+    page.click(".leaflet-popup button.revert")
+    page.wait_for_selector("#notice:has-text('Reverted')")
+    back = store.get(rid(10))
+    assert (back.source, back.lat, back.lon, back.confidence, back.radius_km) == (Source.AI, 48.8566, 2.3522, 0.6, 25.0)
+    page.wait_for_selector('.leaflet-popup dd[data-field="confidence"]:has-text("60")')
+    wait_until(page, "() => geolocator.state.uncertainty !== null")  # the estimate's circle is back
+
+
+def test_several_photos_are_placed_together(page, viewer):
+    url, store = viewer
+    open_map(page, url)
+    page.click('#tabs [data-tab="unlocated"]')
+    rows = page.locator("#list .vrow")
+    wait_until(page, "() => document.querySelectorAll('#list .vrow').length === 4")
+    page.locator("#list .vrow", has_text="u4.jpg").click(modifiers=["Control"])
+    page.locator("#list .vrow", has_text="u2.jpg").click(modifiers=["Shift"])  # u4..u2 in the list's order
+    page.locator("#list .vrow", has_text="u1.jpg").click(modifiers=["Control"])
+    page.wait_for_selector("#picked .picked-count:has-text('4 photos picked')")
+    assert rows.locator(".picked").count() == 0 and page.locator("#list .vrow.picked").count() == 4
+    assert page.locator(".leaflet-popup").count() == 0  # picking is not selecting
+    page.click("#picked .picked-place")
+    page.fill(".place-bar input[name=where]", "geo:41.8902,12.4922")
+    page.click(".place-find button")
+    page.wait_for_selector(".place-message:has-text('Drag the pin')")
+    page.click(".place-save")
+    page.wait_for_selector("#notice:has-text('4 photos')")
+    for n in range(1, 5):
+        placed = store.get(rid(n))
+        assert placed.source is Source.MANUAL and (placed.lat, placed.lon) == pytest.approx(ROME, abs=1e-4)
+    assert page.locator("#picked").is_hidden()
+    assert not page.errors, page.errors
