@@ -8,11 +8,11 @@
 - `GET /api/images/<id>`                  one record, plus its thumbnail and image URLs
 - `GET /api/images.geojson`               FeatureCollection of the located photos
 - `POST /api/images/<id>/location`        manual fix: JSON {"lat", "lon"}; answers the record and its map row
+  (as `POST /api/locations` of routes.place, which the page uses: history kept, sidecar written)
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -20,10 +20,11 @@ from typing import Any
 
 import bottle
 
-from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record import Status
 from viewer.context import Context
 from viewer.respond import send_json
 from viewer.routes import route
+from viewer.routes.place import store_fix
 from viewer.rows import MAP_COLUMNS, PUBLIC_FIELDS, SeqCache, counts, feature, map_payload, map_row, public_record, to_json
 
 log = logging.getLogger(__name__)
@@ -49,16 +50,6 @@ def parse_point(raw: bytes) -> tuple[float, float]:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise bottle.HTTPError(400, "lat must be within -90..90 and lon within -180..180")
     return lat, lon
-
-
-def _place(lat: float, lon: float) -> str | None:
-    try:
-        from geolocator.places import describe
-
-        return describe(lat, lon)
-    except Exception:  # the place name is a nicety; the point is what matters
-        log.exception("no place name for %s, %s", lat, lon)
-        return None
 
 
 def install(app: bottle.Bottle, ctx: Context) -> None:
@@ -140,18 +131,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         if record.status in (Status.FAILED, Status.DUPLICATE):
             raise bottle.HTTPError(409, f"a {record.status.value} photo cannot be placed")
         lat, lon = parse_point(bottle.request.body.read(MAX_FIX_BODY))
-        place = _place(lat, lon)
-
-        def fix(current: PhotoRecord | None) -> PhotoRecord | None:  # applied under the store's lock
-            if current is None or current.status in (Status.FAILED, Status.DUPLICATE):
-                return None
-            return dataclasses.replace(
-                current, status=Status.LOCATED, source=Source.MANUAL, lat=lat, lon=lon, place=place,
-                confidence=None, radius_km=None, error=None, retry_at=None,
-            )
-
-        stored = store.update(record.id, fix)
-        if stored is None or stored.source is not Source.MANUAL:
+        stored = store_fix(ctx, [record.id], lat, lon)  # with its history and sidecar, as the page's fixes
+        if not stored:
             raise bottle.HTTPError(409, "the photo changed meanwhile: reload and try again")
-        log.info("manual location for %s (%s): %.6f, %.6f", stored.id, stored.name, lat, lon)
-        return send_json({"record": public_record(stored, ctx.names), "row": map_row(stored, ctx.names)})
+        return send_json({"record": public_record(stored[0], ctx.names), "row": map_row(stored[0], ctx.names)})

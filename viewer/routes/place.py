@@ -144,26 +144,39 @@ def _find(parts: list[str]) -> places.Match | None:
     return None
 
 
+def write_sidecars(ctx: Context, records: Iterable[PhotoRecord]) -> None:
+    """With `[library] sidecars`, each located record's location (if not from the file) beside its photo."""
+    if not ctx.config.library.sidecars:
+        return
+    at = utc_now()
+    for record in records:
+        location = location_for(record, at) if record.status is Status.LOCATED else None
+        found = ctx.file_of(record) if location is not None else None
+        if location is None or found is None:
+            continue
+        try:
+            write_sidecar(found[0] / found[1], location)
+        except OSError as exc:  # the record holds the location; the sidecar is a copy for other tools
+            log.warning("%s: no sidecar written: %s", record.name, exc)
+
+
+def store_fix(ctx: Context, ids: list[str], lat: float, lon: float) -> list[PhotoRecord]:
+    """Place the photos `ids` by hand at (lat, lon): stored with their history, sidecars written.
+    The records changed (none for ids unknown, failed or duplicate)."""
+    named, at = _named(lat, lon), utc_now()
+    stored = ctx.store.update_many(ids, lambda current: manual_fix(current, lat, lon, named, at))
+    write_sidecars(ctx, stored)
+    if stored:
+        log.info("manual location for %d photo(s): %.6f, %.6f", len(stored), lat, lon)
+    return stored
+
+
 def install(app: bottle.Bottle, ctx: Context) -> None:
     store = ctx.store
 
-    def write_sidecars(records: list[PhotoRecord]) -> None:
-        if not ctx.config.library.sidecars:
-            return
-        at = utc_now()
-        for record in records:
-            location = location_for(record, at) if record.status is Status.LOCATED else None
-            found = ctx.file_of(record) if location is not None else None
-            if location is None or found is None:
-                continue
-            try:
-                write_sidecar(found[0] / found[1], location)
-            except OSError as exc:  # the record holds the location; the sidecar is a copy for other tools
-                log.warning("%s: no sidecar written: %s", record.name, exc)
-
     def answer(records: Iterable[PhotoRecord]) -> bytes:
         stored = list(records)
-        write_sidecars(stored)
+        write_sidecars(ctx, stored)
         return send_json({"records": [public_record(r, ctx.names) for r in stored], "rows": [map_row(r, ctx.names) for r in stored]})
 
     def change_one(rid: str, change: Callable[[PhotoRecord], PhotoRecord | None], refusal: str) -> PhotoRecord:
@@ -187,15 +200,13 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
     @route(app, "POST", "/api/locations", max_body=MAX_FIX_BODY)
     def fix_locations() -> bytes:
         ids, lat, lon = parse_fix(bottle.request.environ["wsgi.input"].read(MAX_FIX_BODY))
-        named, at = _named(lat, lon), utc_now()
         missing = [i for i in ids if store.get(i) is None]
         if missing:
             raise bottle.HTTPError(404, f"no such photo: {missing[0]}")
-        stored = store.update_many(ids, lambda current: manual_fix(current, lat, lon, named, at))
+        stored = store_fix(ctx, ids, lat, lon)
         if not stored:
             raise bottle.HTTPError(409, "none of these photos can be placed (failed or duplicate files)")
-        log.info("manual location for %d photo(s): %.6f, %.6f", len(stored), lat, lon)
-        return answer(stored)
+        return send_json({"records": [public_record(r, ctx.names) for r in stored], "rows": [map_row(r, ctx.names) for r in stored]})
 
     @route(app, "POST", "/api/images/<rid>/revert")
     def revert_location(rid: str) -> bytes:
