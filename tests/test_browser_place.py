@@ -171,6 +171,44 @@ def test_a_dropped_photo_is_filed_and_shown_with_its_popup_at_its_place(page, tm
         service.stop()
 
 
+def test_a_dropped_photo_placed_by_the_ai_shows_the_estimate(page, tmp_path, fake_ollama):
+    fake_ollama.answer('{"country": "Japan", "region": "Kyoto", "city": "Kyoto", "landmark": null, "latitude": 34.9671, '
+                       '"longitude": 135.7727, "confidence": 0.8, "description": "Vermilion torii gates on a hillside."}')
+    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"host": fake_ollama.url, "timeout": 10.0},
+                           "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
+    service = Service(config).start()
+    try:
+        open_map(page, service.map_url)
+        drop_files(page, [("kyoto.jpg", jpeg_bytes(55))])
+        page.wait_for_selector('.leaflet-popup .popup[data-status=located] dd[data-field="description"]', timeout=40000)
+        assert page.text_content('.leaflet-popup dd[data-field="description"]') == "Vermilion torii gates on a hillside."
+        assert page.text_content('.leaflet-popup dd[data-field="source"]') == "AI estimate"
+        assert "%" in page.text_content('.leaflet-popup dd[data-field="confidence"]')
+        record = next(r for r in service.store.all() if r.name == "kyoto.jpg")
+        radius = wait_until(page, "() => geolocator.state.uncertainty && geolocator.state.uncertainty.getRadius()")
+        assert radius == pytest.approx(record.radius_km * 1000)  # the estimate's circle
+        assert abs(record.lat - 34.97) < 0.5 and abs(record.lon - 135.77) < 0.5
+    finally:
+        service.stop()
+
+
+def test_where_was_this_taken_keeps_nothing_until_added(page, viewer, tmp_path):
+    url, store = viewer
+    open_map(page, url)
+    before = len(store.all())
+    photo = tmp_path / "DSCN0012.jpg"
+    photo.write_bytes((CORPUS_JPG / GPS_JPEGS[1]).read_bytes())
+    page.set_input_files("#locate-input", str(photo))
+    page.wait_for_selector(".leaflet-popup .locate-result")
+    assert "Nothing was kept" in page.text_content(".leaflet-popup .locate-result")
+    assert page.locator(".photo-marker.temporary").count() == 1
+    inbox = tmp_path / "inbox"
+    assert len(store.all()) == before and not (inbox.exists() and any(inbox.iterdir()))
+    page.click(".leaflet-popup .locate-add")  # the viewer alone: the photo waits in the inbox
+    page.wait_for_selector("#uploads .upload[data-state=filing]")
+    assert [p.name for p in inbox.iterdir()] == ["DSCN0012.jpg"] and page.locator(".photo-marker.temporary").count() == 0
+
+
 # -- placing by hand -------------------------------------------------------------------------------
 
 def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
