@@ -24,7 +24,6 @@ from typing import IO, Any
 
 import multipart
 
-from geolocator.folders import fsync_dir
 from geolocator.mover import move_noreplace
 from geolocator.naming import fit_name, numbered_name
 from geolocator.record import record_id
@@ -171,6 +170,4 @@ def receive(stream: Any, length: int, content_type: str, folder: Path, *, ignore
     finally:
         if current is not None:
             current.abandon()
-    if keep and done:
-        fsync_dir(folder)
-    return done
+    return done  # each placed name is durable already (move_noreplace fsyncs the folder)
