@@ -18,8 +18,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
 from geolocator.folders import Folders
 from geolocator.record import PhotoRecord, Status
 from geolocator.tracks.model import Track, TrackError, TrackLimits
@@ -30,7 +28,11 @@ log = logging.getLogger(__name__)
 _ARRAYS = ("times", "lats", "lons", "elevations", "accuracies")
 
 
+# numpy is imported in the two functions below, not at the top: a service or scan that meets no
+# track never loads it (~0.1 s of every start-up otherwise).
 def _to_npz(tracks: Sequence[Track]) -> bytes:
+    import numpy as np
+
     arrays = {f"{name}{i}": getattr(track, name) for i, track in enumerate(tracks) for name in _ARRAYS}
     names = json.dumps([track.name for track in tracks]).encode()
     buffer = io.BytesIO()
@@ -39,6 +41,8 @@ def _to_npz(tracks: Sequence[Track]) -> bytes:
 
 
 def _from_npz(path: Path) -> tuple[Track, ...]:
+    import numpy as np
+
     with np.load(path, allow_pickle=False) as data:
         names = json.loads(data["names"].tobytes())
         tracks = []

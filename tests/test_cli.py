@@ -76,6 +76,8 @@ def test_check_notices_that_the_maps_port_is_taken(tmp_path):
 
 
 FORBIDDEN_FOR_LOCATE = ("geolocator.ai", "ollama", "httpx", "httpcore", "PIL", "pillow_heif", "numpy", "scipy", "viewer", "bottle", "cheroot", "waitress", "tqdm", "watchdog", "tinydb")
+TRACKS_STACK = ("numpy", "gpxpy", "pynmea2", "ijson", "defusedxml", "timezonefinder")  # also off `scan` and the service until a track comes (test_startup_imports.py)
+FORBIDDEN_FOR_LOCATE += TRACKS_STACK
 
 
 def test_locate_without_ai_imports_only_what_it_uses(corpus):

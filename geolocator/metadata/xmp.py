@@ -11,9 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
 from geolocator.fileio import open_regular
 from geolocator.metadata import dates, gps
 from geolocator.metadata.exif import ExifFields
@@ -47,6 +44,10 @@ def properties(data: bytes) -> dict[str, str]:
     element = packet(data)
     if element is None:
         return {}
+    # Imported here: most photos are placed by their EXIF and never need an XML parser.
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
     try:
         root = SafeET.fromstring(element, forbid_dtd=True)
     except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:

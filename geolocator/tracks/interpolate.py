@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
-
 from geolocator.places_index import haversine_km
 from geolocator.tracks.model import Track
 
@@ -64,6 +62,8 @@ def locate_on_track(track: Track, utc: datetime, rules: MatchRules = MatchRules(
     """The position on one track at `utc`, or None outside it (see the module's rules)."""
     if utc.tzinfo is None:
         raise ValueError("a track is matched on a UTC time: got a time without its offset")
+    import numpy as np  # here, not at the top: placing a photo that meets no track never needs it
+
     t = utc.timestamp()
     times = track.times
     i = int(np.searchsorted(times, t, side="left"))

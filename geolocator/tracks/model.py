@@ -12,12 +12,14 @@ import enum
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported when a track is built or matched, not by every start-up
+    import numpy as np
+    import numpy.typing as npt
 
-Floats = npt.NDArray[np.float64]
-Floats32 = npt.NDArray[np.float32]
+    Floats = npt.NDArray[np.float64]
+    Floats32 = npt.NDArray[np.float32]
 
 # A file holding more points than this is refused, not half read: see `TrackLimits`.
 DEFAULT_MAX_POINTS = 3_000_000
@@ -149,6 +151,8 @@ class TrackBuilder:
         and the best accuracy, as RMC and GGA sentences of one NMEA fix). None when empty."""
         if not self._t:
             return None
+        import numpy as np
+
         times = np.frombuffer(self._t, dtype=np.float64)
         order = np.argsort(times, kind="stable")
         times = times[order]

@@ -12,16 +12,16 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO
 
-import pynmea2
-
 from geolocator.tracks.model import NotATrack, PointBudget, Track, TrackBuilder
-from geolocator.tracks.xmltracks import HDOP_METRES
+from geolocator.tracks.values import HDOP_METRES
 
 MAX_LINE = 1024  # an NMEA sentence is at most 82 characters; this allows for noise
 SENTENCE = re.compile(rb"^\s*\$[A-Z]{2}[A-Z]{3},")
 
 
 def read_nmea(fh: IO[bytes], budget: PointBudget) -> tuple[Track, ...]:
+    import pynmea2  # here: `SENTENCE` is what sniffing needs, without the parser
+
     out = TrackBuilder(budget, None)
     day: date | None = None
     last_rmc: datetime | None = None

@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 
 from geolocator.tracks.model import TrackError
 
+# GPS receivers' horizontal error is about HDOP × 5 m (a typical user-equivalent range error).
+HDOP_METRES = 5.0
+
 # Google Takeout: "48.8583°, 2.2944°" (Timeline.json) and "geo:48.8583,2.2944" (iOS export).
 _LATLNG = re.compile(r"^\s*(?:geo:)?\s*(-?\d+(?:\.\d+)?)°?\s*,\s*(-?\d+(?:\.\d+)?)°?\s*$")
 _EPOCH_MS_ABOVE = 1e11  # 1e11 seconds is the year 5138; as milliseconds it is 1973

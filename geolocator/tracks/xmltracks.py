@@ -26,10 +26,8 @@ from defusedxml import DefusedXmlException
 
 from geolocator.places_index import haversine_km
 from geolocator.tracks.model import NotATrack, PointBudget, Track, TrackBuilder, TrackError, TrackTooBig
-from geolocator.tracks.values import iso_utc
+from geolocator.tracks.values import HDOP_METRES, iso_utc
 
-# GPS receivers' horizontal error is about HDOP × 5 m (a typical user-equivalent range error).
-HDOP_METRES = 5.0
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
