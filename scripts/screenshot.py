@@ -32,7 +32,10 @@ CORPUS = REPO.parent / "shared" / "corpus" / "exif-samples"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SAMPLES = ["jpg/gps", "heic", "heic/mobile", "jpg/mobile", "jpg/Canon_40D.jpg", "jpg/Nikon_D70.jpg", "jpg/Pentax_K10D.jpg", "jpg/corrupted.jpg", "jpg/tests/35-empty.jpg"]
 AI_ANSWERS = [
-    {"country": "Japan", "region": "Kyoto", "city": "Kyoto", "landmark": "Fushimi Inari-taisha", "latitude": 34.9671, "longitude": 135.7727, "confidence": 0.8, "description": "Rows of vermilion torii gates on a wooded hillside."},
+    {
+        "country": "Japan", "region": "Kyoto", "city": "Kyoto", "landmark": "Fushimi Inari-taisha",
+        "latitude": 34.9671, "longitude": 135.7727, "confidence": 0.8, "description": "Rows of vermilion torii gates on a wooded hillside.",
+    },
     {"country": "Peru", "region": "Cusco", "city": None, "landmark": None, "latitude": None, "longitude": None, "confidence": 0.5, "description": "Andean terraces and stone walls at altitude."},
     {"country": "Iceland", "region": None, "city": None, "landmark": None, "latitude": None, "longitude": None, "confidence": 0.4, "description": "Black sand beach with basalt columns."},
     {"country": None, "region": None, "city": None, "landmark": None, "latitude": None, "longitude": None, "confidence": 0.0, "description": "A plain grey test chart: no clue to a place."},
