@@ -1,19 +1,42 @@
-"""Shared fixtures: the corpus, and a guard against threads a test leaves running."""
+"""Shared fixtures and guards.
+
+Helpers live in small modules the tests import directly: `configs` (a config under tmp_path with
+small settle times), `processes` (the daemon as a subprocess, a free port), `expect` (`wait_until`,
+`never`), `trees` (whole folder trees with file contents), `records` (a record factory), `photos`
+(test photos), `smallfs` (a real filesystem to fill). Here: the corpus, the running service and
+daemon, the fake Ollama, and the autouse guards against leaked threads (and, through
+pyproject.toml's filterwarnings, against unexpected warnings).
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from configs import make_config
+from expect import wait_until
 from fake_ollama import FakeOllama
+from processes import daemon_env, reap, start_daemon
+
+from geolocator.aiworker import Backoff
+from geolocator.service import Service
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 TRUTH_FILE = CORPUS / "exif-samples.truth.json"
+THREAD_GRACE = 5.0  # seconds a stopped component's threads get to end after its test
+QUICK_BACKOFF = Backoff(base=0.2, cap=1.0)  # an AI retry within a test's patience
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests (test_browser*.py) carry the `browser` mark: `-m "not browser"` leaves them out."""
+    for item in items:
+        if item.path.name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -30,17 +53,20 @@ def truth(corpus: Path) -> list[dict]:
 
 
 @pytest.fixture(autouse=True)
-def no_leaked_threads():
-    """Fail a test that leaves threads running (an observer, a worker, a server not stopped)."""
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves threads running (an observer, a worker, a server not stopped), as
+    watchdog's tests do. Daemon threads are left out: they cannot keep the process alive."""
     before = set(threading.enumerate())
+
+    def leaked() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+
     yield
-    deadline = time.monotonic() + 5
-    while True:
-        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
-        if not leaked or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert not leaked, f"test leaked threads: {[t.name for t in leaked]}"
+    if leaked():
+        try:
+            wait_until(lambda: not leaked(), THREAD_GRACE, "the test's threads to end")
+        except AssertionError:
+            pytest.fail(f"test leaked threads: {[t.name for t in leaked()]}")
 
 
 @pytest.fixture
@@ -48,3 +74,35 @@ def fake_ollama() -> Iterator[FakeOllama]:
     """A running FakeOllama (tests/fake_ollama.py) with 'qwen2.5vl' installed (vision); stopped after the test."""
     with FakeOllama() as fake:
         yield fake
+
+
+@pytest.fixture
+def service(tmp_path: Path, corpus: Path) -> Iterator[Callable[..., Service]]:
+    """Start the real service in-process on folders under tmp_path: `service(settle=0.3,
+    ai=fake.url, watch={...}, paths={...})` (see configs.settings); each is stopped after the test."""
+    running: list[Service] = []
+
+    def start(**options: object) -> Service:
+        svc = Service(make_config(tmp_path, **options), backoff=QUICK_BACKOFF).start()
+        running.append(svc)
+        return svc
+
+    yield start
+    for svc in running:
+        svc.stop()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start `daemon.py ARGS` as a subprocess (in tmp_path unless `cwd` says): `daemon("--config",
+    str(path))`; whatever is still running after the test is killed and reaped."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, cwd: Path | None = None, **env: str) -> subprocess.Popen[str]:
+        proc = start_daemon(*args, cwd=cwd or tmp_path, env=daemon_env(**env))
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        reap(proc)

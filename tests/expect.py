@@ -9,15 +9,16 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def expect(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> T:
-    """Poll `condition` until it returns something truthy (returned), or fail at the deadline."""
+def wait_until(condition: Callable[[], T], timeout: float = 10.0, message: str = "", interval: float = 0.02) -> T:
+    """Poll `condition` until it returns something truthy, and return that; fail at the deadline
+    saying what was awaited (`message`) and what the condition last returned."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {message or condition} (last: {value!r:.200})")
         time.sleep(interval)
 
 
@@ -27,3 +28,8 @@ def never(condition: Callable[[], object], duration: float, interval: float = 0.
     while time.monotonic() < deadline:
         assert not condition(), f"happened too early: {what or condition}"
         time.sleep(interval)
+
+
+def expect(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> T:
+    """`wait_until` under its first name, for the tests that still call it so."""
+    return wait_until(condition, timeout, what, interval)

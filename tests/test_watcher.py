@@ -18,11 +18,6 @@ from geolocator.watcher import CLOSE_QUIET, Change, Phase, Watcher, after, is_ig
 
 IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
 
-# watchdog's recursive inotify watch can add a watch for a new folder twice (from the create event and
-# from its own walk of the new folder) and says so: harmless, and the only warning expected here.
-pytestmark = pytest.mark.filterwarnings("ignore:Callback with id .* already exists:RuntimeWarning")
-
-
 class Ready:
     """Collects what the watcher hands over: (path, size at that moment, time)."""
 

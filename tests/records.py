@@ -1,0 +1,19 @@
+"""A record factory: numbered, valid PhotoRecords for tests that need a store's contents."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from geolocator.record import PhotoRecord, Source, Status
+
+
+def rid(n: int) -> str:
+    """Record n's id: 16 hex digits, as record_id gives for its sha256."""
+    return f"{n:016x}"
+
+
+def record(n: int = 1, **changes: object) -> PhotoRecord:
+    """Record n: 'n.jpg' filed at 2024/01/n.jpg, located from its EXIF at (1.0, 2.0); `changes`
+    replace any field (status, source, lat, path, ...)."""
+    base = PhotoRecord(id=rid(n), sha256=rid(n) * 4, name=f"{n}.jpg", path=f"2024/01/{n}.jpg", status=Status.LOCATED, source=Source.EXIF, lat=1.0, lon=2.0)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
