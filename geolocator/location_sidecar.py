@@ -13,6 +13,14 @@ Writes are atomic and never clobber: a temporary file in the same folder is fsyn
 to the sidecar name (which fails if anything appeared there) or, only when the sidecar there is
 one of ours, renamed over it. Another program's sidecar is left as it is, and said so.
 
+`Sidecars.sync` is the one place that keeps a photo's sidecar in step with its record, called
+after a record is stored wherever its location changes (a manual fix, an AI estimate, a track or
+nearby placement, a revert, "ask the AI again"). It reads the record as stored at that moment,
+under one lock, so the last sync always writes the latest location. When the record's location
+is no longer one we state (reverted to the file's own, or to none), our sidecar is rewritten to
+say so, without a point (`Withdrawal`), rather than deleted: we never delete a file, and a
+sidecar without a point cannot make another tool show the old one.
+
 The XML is written by hand from a fixed template: ElementTree would need a process-wide
 namespace registration to produce the `exif:`/`geolocator:` prefixes other tools expect.
 """
@@ -28,17 +36,19 @@ import math
 import os
 import re
 import stat
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
+from geolocator.config import Config
 from geolocator.fileio import open_regular
+from geolocator.folders import Folders
 from geolocator.metadata import xmp
 from geolocator.naming import SIDECAR_SUFFIX
-from geolocator.record import PhotoRecord, Source
+from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status
+from geolocator.store import Store, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +56,8 @@ NAMESPACE = "http://geolocator.invalid/ns/1.0/"
 PREFIX = "geolocator"
 # Sources a sidecar is written for: everything not read from the file itself.
 WRITTEN_SOURCES = frozenset({Source.MANUAL, Source.AI, Source.TRACK, Source.NEARBY})
+NO_LOCATION = "none"  # geolocator:Source of a withdrawn sidecar whose photo has no location now
+PLACED_STATUSES = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, in the library
 MAX_SIDECAR = 1 << 20  # ours are under 2 KB; a bigger file there is someone else's
 MAX_TEXT = 500  # characters kept of a place or model name
 _EXIF = "{http://ns.adobe.com/exif/1.0/}"
@@ -61,13 +73,15 @@ class WriteOutcome(str, enum.Enum):
     REPLACED = "replaced"  # our earlier sidecar, now with this location
     UNCHANGED = "unchanged"  # ours already said exactly this
     FOREIGN = "foreign"  # another program's sidecar (or something not a file) is there: left alone
+    ABSENT = "absent"  # no sidecar there, and none needed (a withdrawal never creates one)
 
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a sidecar's point came from, as we recorded it."""
+    """Where a sidecar's point came from, as we recorded it. `source` is None, or EXIF, only in
+    a withdrawn sidecar of ours, which carries no point."""
 
-    source: Source
+    source: Source | None
     written_at: str  # ISO 8601
     confidence: float | None = None
     radius_km: float | None = None
@@ -81,6 +95,15 @@ class SidecarLocation:
     lon: float
     altitude: float | None
     provenance: Provenance
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What our sidecar says once the photo's location is not ours to state: the file's own
+    (`source` EXIF) or none at all (`source` None). It carries no point."""
+
+    source: Source | None
+    written_at: str
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,12 @@ def location_for(record: PhotoRecord, written_at: str) -> SidecarLocation | None
     )
 
 
+def withdrawal_for(record: PhotoRecord, written_at: str) -> Withdrawal:
+    """What our sidecar beside `record`'s photo says when `location_for` has nothing to write."""
+    located = record.status is Status.LOCATED and record.lat is not None and record.source is Source.EXIF
+    return Withdrawal(Source.EXIF if located else None, written_at)
+
+
 # -- writing -------------------------------------------------------------------------------------
 
 
@@ -143,7 +172,7 @@ def render(location: SidecarLocation) -> bytes:
         raise ValueError(f"not a point on Earth: {location.lat}, {location.lon}")
     prov = location.provenance
     if prov.source not in WRITTEN_SOURCES:
-        raise ValueError(f"a sidecar is not written for a location from the {prov.source.value} source")
+        raise ValueError(f"a sidecar is not written for a location from the {prov.source.value if prov.source else 'no'} source")
     attributes = [
         ("exif:GPSVersionID", "2.3.0.0"),
         ("exif:GPSLatitude", _coordinate(location.lat, "N", "S")),
@@ -159,6 +188,18 @@ def render(location: SidecarLocation) -> bytes:
     for name, text in (("Model", prov.model), ("Place", prov.place)):
         if text:
             attributes.append((f"{PREFIX}:{name}", text))
+    return _packet(attributes)
+
+
+def render_withdrawal(withdrawal: Withdrawal) -> bytes:
+    """A sidecar of ours without a point, saying the location is the file's own or none. Pure."""
+    if withdrawal.source not in (Source.EXIF, None):
+        raise ValueError(f"a location from the {withdrawal.source.value} source is written with its point")
+    said = withdrawal.source.value if withdrawal.source is not None else NO_LOCATION
+    return _packet([(f"{PREFIX}:Source", said), (f"{PREFIX}:WrittenAt", withdrawal.written_at)])
+
+
+def _packet(attributes: list[tuple[str, str]]) -> bytes:
     lines = "\n".join(f'    {name}="{_attribute(value)}"' for name, value in attributes)
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -180,13 +221,32 @@ def write_sidecar(photo: Path, location: SidecarLocation) -> WriteOutcome:
     Raises OSError when the photo is not there or the folder cannot be written (the caller logs
     it: the photo and its record are fine without a sidecar).
     """
+
+    def said_already(prov: Provenance, old: bytes) -> bool:
+        same_time = dataclasses.replace(location, provenance=dataclasses.replace(location.provenance, written_at=prov.written_at))
+        return render(same_time) == old
+
+    return _write(photo, render(location), said_already, create=True)
+
+
+def withdraw_sidecar(photo: Path, withdrawal: Withdrawal) -> WriteOutcome:
+    """Rewrite our sidecar beside `photo`, if one is there, to say `withdrawal` (no point).
+    Nothing is created where there is no sidecar; another program's is left alone."""
+    def said_already(prov: Provenance, old: bytes) -> bool:
+        return render_withdrawal(dataclasses.replace(withdrawal, written_at=prov.written_at)) == old
+
+    return _write(photo, render_withdrawal(withdrawal), said_already, create=False)
+
+
+def _write(photo: Path, data: bytes, unchanged: Callable[[Provenance, bytes], bool], *, create: bool) -> WriteOutcome:
     if not stat.S_ISREG(os.lstat(photo).st_mode):  # no sidecar for a photo that is not there
         raise FileNotFoundError(errno.ENOENT, "no photo to write a sidecar beside", str(photo))
     target = sidecar_path(photo)
-    data = render(location)
     for _ in range(3):  # another writer may create the name between our look and our link
         existing = _look(target)
         if existing is None:
+            if not create:
+                return WriteOutcome.ABSENT
             if _link_new(target, data):
                 return WriteOutcome.WRITTEN
             continue
@@ -194,8 +254,7 @@ def write_sidecar(photo: Path, location: SidecarLocation) -> WriteOutcome:
         if reading is None or reading.provenance is None:
             log.warning("%s: not written, a sidecar geolocator did not write is there; left as it is", target)
             return WriteOutcome.FOREIGN
-        same_time = dataclasses.replace(location, provenance=dataclasses.replace(location.provenance, written_at=reading.provenance.written_at))
-        if render(same_time) == old:
+        if unchanged(reading.provenance, old):
             return WriteOutcome.UNCHANGED
         _replace_ours(target, data)
         return WriteOutcome.REPLACED
@@ -289,6 +348,10 @@ def _properties(data: bytes) -> dict[str, str]:
     element = xmp.packet(data)
     if element is None:
         return {}
+    # Imported here: filing photos that carry their own GPS never needs an XML parser.
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
     try:
         root = SafeET.fromstring(element, forbid_dtd=True)
     except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
@@ -314,13 +377,14 @@ def _float(text: str | None, low: float, high: float) -> float | None:
     return value if value is not None and math.isfinite(value) and low <= value <= high else None
 
 
-def _provenance(props: dict[str, str]) -> Provenance | None:
+def _provenance(props: dict[str, str], has_point: bool) -> Provenance | None:
+    said = props.get(_OURS + "Source", "")
     try:
-        source = Source(props.get(_OURS + "Source", ""))
+        source = None if said == NO_LOCATION else Source(said)
     except ValueError:
         return None
-    if source not in WRITTEN_SOURCES:  # we never write "exif": such a sidecar was not written by us
-        return None
+    if source not in WRITTEN_SOURCES and (has_point or _OURS + "Source" not in props):
+        return None  # we write "exif" and "none" only without a point: with one, it is not ours
     return Provenance(
         source=source,
         written_at=props.get(_OURS + "WrittenAt", ""),
@@ -337,7 +401,7 @@ def parse_sidecar(data: bytes) -> SidecarReading | None:
     if not props:
         return None
     fields = xmp.fields_from_properties(props)
-    return SidecarReading(lat=fields.lat, lon=fields.lon, altitude=fields.altitude, provenance=_provenance(props))
+    return SidecarReading(lat=fields.lat, lon=fields.lon, altitude=fields.altitude, provenance=_provenance(props, fields.lat is not None))
 
 
 def restored_source(reading: SidecarReading | None) -> Source | None:
@@ -346,7 +410,30 @@ def restored_source(reading: SidecarReading | None) -> Source | None:
     point counts as the file's own metadata, as before."""
     if reading is None or reading.provenance is None or reading.lat is None or reading.lon is None:
         return None
-    return reading.provenance.source
+    return reading.provenance.source if reading.provenance.source in WRITTEN_SOURCES else None
+
+
+def restore(record: PhotoRecord, photo: Path, metadata: PhotoMetadata | None) -> PhotoRecord:
+    """On import: `record`, located from `photo`'s metadata, with the provenance of our sidecar
+    restored when that is where its point was read (a library copied to a new machine): a manual
+    fix stays manual, an AI estimate keeps its confidence, radius and model. The sidecar that
+    gave the point is the one carrying that same point (the reader takes the first of the
+    names that has one); another program's point stays the file's own."""
+    if metadata is None or metadata.gps_origin != "sidecar" or record.source is not Source.EXIF:
+        return record
+    for candidate in xmp.sidecar_paths(photo):
+        reading = read_sidecar(candidate)
+        source = restored_source(reading)
+        if reading is None or reading.provenance is None or source is None or (reading.lat, reading.lon) != (record.lat, record.lon):
+            continue
+        prov = reading.provenance
+        log.info("%s: its sidecar says the location is %s: kept so", record.name, source.value)
+        return dataclasses.replace(
+            record, source=source, confidence=prov.confidence, radius_km=prov.radius_km,
+            model=prov.model if source is Source.AI else record.model,
+            decisions=(*record.decisions, f"location read from {candidate.name}, written by geolocator from the {source.value} source"),
+        )  # fmt: skip
+    return record
 
 
 def read_sidecar(sidecar: Path) -> SidecarReading | None:
@@ -361,3 +448,52 @@ def read_sidecar(sidecar: Path) -> SidecarReading | None:
     if len(data) > MAX_SIDECAR:
         return None
     return parse_sidecar(data)
+
+
+# -- keeping sidecars in step with records ---------------------------------------------------------
+
+_SYNC = threading.Lock()  # one sync at a time: the last to run writes the latest stored location
+
+
+def sync_sidecar(store: Store, folders: Folders, record_id: str, written_at: str) -> WriteOutcome | None:
+    """Make the sidecar beside the photo `record_id` say its location as stored now: written
+    (or replaced) for a location not from the file, withdrawn for the file's own or none.
+    None when there is no library file to write beside (failed, duplicate, track, moving).
+    Raises OSError when it cannot be written."""
+    with _SYNC:
+        record = store.get(record_id)
+        if record is None or record.status not in PLACED_STATUSES or record.moving_from:
+            return None
+        photo = folders.file_of(record)
+        if photo is None:
+            return None
+        location = location_for(record, written_at) if record.status is Status.LOCATED else None
+        if location is not None:
+            return write_sidecar(photo, location)
+        return withdraw_sidecar(photo, withdrawal_for(record, written_at))
+
+
+@dataclass(frozen=True)
+class Sidecars:
+    """The one place that keeps sidecars beside library photos in step with their records:
+    call `sync` with the records after storing a change of their location."""
+
+    store: Store
+    folders: Folders
+    enabled: bool = True
+
+    @classmethod
+    def for_config(cls, store: Store, config: Config) -> Sidecars:
+        return cls(store, Folders.from_config(config), config.library.sidecars)
+
+    def sync(self, records: Iterable[PhotoRecord]) -> None:
+        """With `[library] sidecars`: each record's sidecar as its stored record says. A failure
+        is logged: the record holds the location, the sidecar is a copy for other tools."""
+        if not self.enabled:
+            return
+        at = utc_now()
+        for record in records:
+            try:
+                sync_sidecar(self.store, self.folders, record.id, at)
+            except OSError as exc:
+                log.warning("%s: sidecar not written: %s", record.name, exc)

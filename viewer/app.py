@@ -12,6 +12,8 @@ It is assembled from small parts:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import bottle
 
 from geolocator.config import Config
@@ -21,10 +23,11 @@ from viewer.guard import Guard, HostRule, content_security_policy
 from viewer.routes import api, files, login, page, place, search, tracks, uploads
 
 
-def create_app(store: Store, config: Config) -> bottle.Bottle:
-    """Raises ConfigError when the page would be served beyond this machine without a password."""
+def create_app(store: Store, config: Config, *, wake_ai: Callable[[], None] | None = None) -> bottle.Bottle:
+    """`wake_ai`: the AI worker's, so that "Retry now" is tried at once. Raises ConfigError when
+    the page would be served beyond this machine without a password."""
     access = login.Access.for_config(config)
-    ctx = Context.create(store, config)
+    ctx = Context.create(store, config, wake_ai)
     app = bottle.Bottle()
     app.config["geolocator.token"] = ctx.token
     session = access.allows if access else None

@@ -1,9 +1,11 @@
-"""What every route shares: the store, the folders, the page's token, and the record/file lookups."""
+"""What every route shares: the store, the folders, the page's token, the sidecars, the AI
+worker's wake, and the record/file lookups."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import bottle
 
 from geolocator.config import Config
 from geolocator.folders import Folders
+from geolocator.location_sidecar import Sidecars
 from geolocator.record import PhotoRecord
 from geolocator.store import Store
 from viewer.rows import FolderNames, folder_names
@@ -26,14 +29,19 @@ class Context:
     folders: Folders
     thumbs: Thumbnails
     names: FolderNames  # our folders' absolute paths, hidden from what the API sends
+    sidecars: Sidecars
+    wake_ai: Callable[[], None]  # the AI worker: a photo is due now ("Retry now", "Ask the AI again")
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # Changes on restart: tells the page its seq is from another run.
     instance: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @classmethod
-    def create(cls, store: Store, config: Config) -> Context:
+    def create(cls, store: Store, config: Config, wake_ai: Callable[[], None] | None = None) -> Context:
+        """`wake_ai` None: no AI worker runs in this process (the map alone); a due photo waits
+        for the service's worker to find it."""
         folders = Folders.from_config(config)
-        return cls(store, config, folders, Thumbnails(folders.thumbnails), folder_names(folders))
+        sidecars = Sidecars(store, folders, config.library.sidecars)
+        return cls(store, config, folders, Thumbnails(folders.thumbnails), folder_names(folders), sidecars, wake_ai or _no_worker)
 
     def record_or_404(self, rid: str) -> PhotoRecord:
         record = self.store.get(rid) if ID_RE.match(rid) else None
@@ -63,3 +71,7 @@ class Context:
         if located is None:
             raise bottle.HTTPError(404, "no file for this photo")
         return record, *located
+
+
+def _no_worker() -> None:
+    """The wake of an AI worker that is not in this process."""

@@ -10,8 +10,11 @@
 - `POST /api/images/<id>/retry`           a photo waiting for Ollama is due now
 
 Every change goes through `history.track`, so each one can be reverted; all answer the changed
-records with their map rows, which the page merges as they are. With `[library] sidecars` a
-location placed here is also written to the photo's XMP sidecar (`geolocator.location_sidecar`).
+records with their map rows, which the page merges as they are. With `[library] sidecars` the
+photo's XMP sidecar follows every change (`geolocator.location_sidecar.Sidecars`): a location
+placed here is written to it, and a revert to the file's own location or to none withdraws it.
+"Retry now" and "Ask the AI again" wake the AI worker, so the photo is asked about at once.
+A GPS track file is not a photo: it is never placed, reverted or asked about (409 saying so).
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from geolocator import places
 from geolocator.aiworker import apply_resume
 from geolocator.coords import CoordinateError, NotCoordinates, parse_coordinates
 from geolocator.history import HistoryError, revert, track
-from geolocator.location_sidecar import location_for, write_sidecar
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import utc_now
 from viewer.context import ID_RE, Context
@@ -144,28 +146,21 @@ def _find(parts: list[str]) -> places.Match | None:
     return None
 
 
-def write_sidecars(ctx: Context, records: Iterable[PhotoRecord]) -> None:
-    """With `[library] sidecars`, each located record's location (if not from the file) beside its photo."""
-    if not ctx.config.library.sidecars:
-        return
-    at = utc_now()
-    for record in records:
-        location = location_for(record, at) if record.status is Status.LOCATED else None
-        found = ctx.file_of(record) if location is not None else None
-        if location is None or found is None:
-            continue
-        try:
-            write_sidecar(found[0] / found[1], location)
-        except OSError as exc:  # the record holds the location; the sidecar is a copy for other tools
-            log.warning("%s: no sidecar written: %s", record.name, exc)
+def refuse_tracks(records: Iterable[PhotoRecord | None]) -> None:
+    """HTTPError 409 when one of `records` is a GPS track file, which has no location of its own."""
+    track = next((r for r in records if r is not None and r.status is Status.TRACK), None)
+    if track is not None:
+        raise bottle.HTTPError(409, f"{track.name} is a GPS track, not a photo: it has no location to place or fix")
 
 
 def store_fix(ctx: Context, ids: list[str], lat: float, lon: float) -> list[PhotoRecord]:
     """Place the photos `ids` by hand at (lat, lon): stored with their history, sidecars written.
-    The records changed (none for ids unknown, failed or duplicate)."""
+    The records changed (none for ids unknown, failed or duplicate). HTTPError 409 when one of
+    them is a track."""
+    refuse_tracks(ctx.store.get(i) for i in ids)
     named, at = _named(lat, lon), utc_now()
     stored = ctx.store.update_many(ids, lambda current: manual_fix(current, lat, lon, named, at))
-    write_sidecars(ctx, stored)
+    ctx.sidecars.sync(stored)
     if stored:
         log.info("manual location for %d photo(s): %.6f, %.6f", len(stored), lat, lon)
     return stored
@@ -176,11 +171,12 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
 
     def answer(records: Iterable[PhotoRecord]) -> bytes:
         stored = list(records)
-        write_sidecars(ctx, stored)
+        ctx.sidecars.sync(stored)
         return send_json({"records": [public_record(r, ctx.names) for r in stored], "rows": [map_row(r, ctx.names) for r in stored]})
 
     def change_one(rid: str, change: Callable[[PhotoRecord], PhotoRecord | None], refusal: str) -> PhotoRecord:
         record = ctx.record_or_404(rid)
+        refuse_tracks([record])
         changed: list[PhotoRecord] = []
 
         def apply(current: PhotoRecord | None) -> PhotoRecord | None:
@@ -225,9 +221,11 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         at = utc_now()
         stored = change_one(rid, lambda current: ask_again(current, at), "the photo changed meanwhile: reload and try again")
         log.info("%s (%s): asking the AI again", stored.id, stored.name)
+        ctx.wake_ai()
         return answer([stored])
 
     @route(app, "POST", "/api/images/<rid>/retry")
     def retry(rid: str) -> bytes:
         stored = change_one(rid, apply_resume, "this photo is not waiting for Ollama")
+        ctx.wake_ai()
         return answer([stored])
