@@ -27,9 +27,12 @@ def start_daemon(*args: str, cwd: Path, env: dict[str, str] | None = None) -> su
     return subprocess.Popen([*DAEMON, *args], cwd=cwd, env=env or daemon_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def run_daemon(*args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`daemon.py ARGS` run to its end in `cwd`, its output captured as text."""
-    return subprocess.run([*DAEMON, *args], cwd=cwd, env=env or daemon_env(), input=stdin, capture_output=True, text=True, timeout=timeout)
+def run_daemon(
+    *args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None, stdin: str | None = None, python: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """`daemon.py ARGS` run to its end in `cwd`, its output captured as text; `python` holds
+    options for the interpreter (("-X", "importtime"))."""
+    return subprocess.run([sys.executable, *python, *DAEMON[1:], *args], cwd=cwd, env=env or daemon_env(), input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
 def wait_ready(proc: subprocess.Popen[str]) -> str:

@@ -6,43 +6,35 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import urllib.request
 
-from conftest import REPO
+from processes import run_daemon, stop
 
 
-def daemon(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(REPO / "daemon.py"), *args], text=True, **kwargs)
-
-
-def test_help_explains_every_command():
-    result = subprocess.run([sys.executable, str(REPO / "daemon.py"), "--help"], capture_output=True, text=True, timeout=30)
+def test_help_explains_every_command(tmp_path):
+    result = run_daemon("--help", cwd=tmp_path, timeout=30)
     assert result.returncode == 0
     for command in ("run", "scan", "check", "locate", "map"):
         assert f"    {command}" in result.stdout, command
     assert "embedded defaults" in result.stdout
 
 
-def test_map_serves_the_database_until_interrupted(tmp_path):
+def test_map_serves_the_database_until_interrupted(daemon, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[viewer]\nport = 0\n")
-    proc = daemon("map", "--config", str(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
-    try:
-        line = proc.stdout.readline().strip()
-        assert line.startswith("map: http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() is not None else "")
-        with urllib.request.urlopen(line.removeprefix("map: ") + "api/images", timeout=10) as response:
-            assert json.loads(response.read()) == []
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
+    proc = daemon("map", "--config", str(config))
+    line = proc.stdout.readline().strip()
+    assert line.startswith("map: http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() is not None else "")
+    with urllib.request.urlopen(line.removeprefix("map: ") + "api/images", timeout=10) as response:
+        assert json.loads(response.read()) == []
+    stop(proc, signal.SIGINT)
     assert proc.returncode == 130
     assert (tmp_path / "geolocator.json").exists()  # the store was closed: folded into its snapshot
 
 
-def test_every_command_describes_itself_in_its_help():
+def test_every_command_describes_itself_in_its_help(tmp_path):
     for command in ("run", "scan", "check", "locate", "map"):
-        result = subprocess.run([sys.executable, str(REPO / "daemon.py"), command, "--help"], capture_output=True, text=True, timeout=30)
+        result = run_daemon(command, "--help", cwd=tmp_path, timeout=30)
         assert result.returncode == 0
         usage, _, rest = result.stdout.partition("\n\n")
         description = rest.split("\n\n")[0]
@@ -50,10 +42,10 @@ def test_every_command_describes_itself_in_its_help():
         assert len(description.split()) >= 10, (command, description)
 
 
-def check(tmp_path, config_text: str) -> subprocess.CompletedProcess:
+def check(tmp_path, config_text: str) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "config.toml"
     config.write_text(config_text)
-    return subprocess.run([sys.executable, str(REPO / "daemon.py"), "check", "--config", str(config)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    return run_daemon("check", "--config", str(config), cwd=tmp_path, timeout=60)
 
 
 def test_check_only_looks_it_creates_nothing(tmp_path):
@@ -80,9 +72,9 @@ TRACKS_STACK = ("numpy", "gpxpy", "pynmea2", "ijson", "defusedxml", "timezonefin
 FORBIDDEN_FOR_LOCATE += TRACKS_STACK
 
 
-def test_locate_without_ai_imports_only_what_it_uses(corpus):
+def test_locate_without_ai_imports_only_what_it_uses(corpus, tmp_path):
     photo = corpus / "exif-samples" / "jpg" / "gps" / "DSCN0010.jpg"
-    result = subprocess.run([sys.executable, "-X", "importtime", str(REPO / "daemon.py"), "locate", "--no-ai", str(photo)], capture_output=True, text=True, timeout=60)
+    result = run_daemon("locate", "--no-ai", str(photo), cwd=tmp_path, timeout=60, python=("-X", "importtime"))
     assert result.returncode == 0 and json.loads(result.stdout)["source"] == "exif", result.stderr[-2000:]
     imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:") and "|" in line}
     assert "geolocator.commands.locate" in imported  # the measurement itself works
