@@ -44,6 +44,7 @@ from geolocator.config import Config
 from geolocator.errors import UnreadableImage
 from geolocator.folders import Folders
 from geolocator.intents import Intents, encode_path, sha256_file
+from geolocator.location_sidecar import Sidecars, restore
 from geolocator.metadata.complete import missing_end
 from geolocator.naming import is_sidecar, layout_folder, readable_name, sidecar_name
 from geolocator.placing import LocationRules, Placer
@@ -259,6 +260,7 @@ class Pipeline:
         self._describe = describe or _describe_lazily
         self.tracks = TrackStore(self.folders)
         self.placer = Placer(store, self.tracks, LocationRules.from_config(config.location), self._describe)
+        self.sidecars = Sidecars(store, self.folders, config.library.sidecars)
         self.stages: tuple[Stage, ...] = (
             Stage("complete", self.check_complete, when=lambda task: task.role is Role.PHOTO),
             Stage("pair", self.pair, when=lambda task: task.role is Role.SIDECAR),
@@ -346,7 +348,7 @@ class Pipeline:
     def locate(self, task: Task) -> Task:
         if task.role is Role.TRACK:
             return dataclasses.replace(task, record=track_record(task))
-        record = locate(task, self.ai_enabled, self._describe)
+        record = restore(locate(task, self.ai_enabled, self._describe), task.source, task.metadata)  # a sidecar of ours keeps its source
         gps_utc = task.metadata.gps_utc if task.metadata is not None else None
         return dataclasses.replace(task, record=self.placer.place_new(record, gps_utc))
 
@@ -412,7 +414,8 @@ class Pipeline:
                 placed = self.placer.photo_filed(record.id)
         except (OSError, TrackError, ValueError) as exc:
             log.error("%s is filed, but placing the photos around it failed: %s", record.name, exc)
-            return task
+            placed = []
+        self.sidecars.sync([record, *placed])  # its location and theirs, when not from the file, beside them
         if placed:
             log.info("%s placed %d photo(s) filed earlier", record.name, len(placed))
         return task
