@@ -115,8 +115,11 @@ class AIWorker:
         *,
         probe: Callable[[], object] | None = None,
         probe_seconds: float = PROBE_SECONDS,
+        on_stored: Callable[[PhotoRecord], None] | None = None,
     ) -> None:
-        """`probe` raises AIUnavailable while Ollama cannot be reached (e.g. `AILocator.probe`)."""
+        """`probe` raises AIUnavailable while Ollama cannot be reached (e.g. `AILocator.probe`);
+        `on_stored` is told each record the model's answer was stored in (its sidecar)."""
+        self._on_stored = on_stored
         self.store = store
         self._locate = locate
         self._file_of = file_of
@@ -137,6 +140,11 @@ class AIWorker:
         self._thread.start()
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def retry_now(self) -> None:
+        """A person asked for a photo now ('Retry now'): the pause since Ollama failed ends."""
+        self._paused_until = 0.0
         self._wake.set()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -209,6 +217,8 @@ class AIWorker:
         stored = self.store.update(record.id, lambda cur: apply_estimate(cur, estimate))
         if stored is not None:
             log.info("%s: %s by the AI (%s)", record.name, stored.status.value, stored.place or "no place")
+            if self._on_stored is not None:
+                self._on_stored(stored)
         return 0.0
 
     def _ollama_back(self, now: float) -> bool:

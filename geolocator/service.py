@@ -26,6 +26,7 @@ from geolocator.aiworker import AIWorker, Backoff
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
 from geolocator.folders import Folders
+from geolocator.location_sidecar import Sidecars
 from geolocator.pipeline import NotSettled, Pipeline
 from geolocator.record import PhotoRecord, Status
 from geolocator.store import Store, database_files
@@ -89,7 +90,8 @@ class Service:
                 from geolocator.ai import AILocator
 
                 locator = AILocator(self.config.ollama)
-                self.ai = AIWorker(store, locator.estimate, self.folders.file_of, self._backoff, probe=locator.probe)
+                sidecars = Sidecars.for_config(store, self.config)
+                self.ai = AIWorker(store, locator.estimate, self.folders.file_of, self._backoff, probe=locator.probe, on_stored=lambda record: sidecars.sync([record]))
                 self.ai.start()
             self.watcher = Watcher(self.folders.inbox, self.config.watch, self._queue.put, exclude=own_files(self.config), poll_interval=self._poll_interval)
             for number in range(self._n_workers):
@@ -110,7 +112,8 @@ class Service:
         from viewer.app import create_app
         from viewer.server import ViewerServer
 
-        viewer = ViewerServer(create_app(store, self.config), self.config.viewer.host, self.config.viewer.port)
+        wake_ai = self.ai.retry_now if self.ai is not None else None
+        viewer = ViewerServer(create_app(store, self.config, wake_ai=wake_ai), self.config.viewer.host, self.config.viewer.port)
         try:
             viewer.start()
         except OSError as exc:  # the photos matter more than the map: keep ingesting
