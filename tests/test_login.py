@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from processes import run_daemon
+from records import record
 
 from geolocator.auth import hash_password, verify_password
 from geolocator.config import build_config, load_config
 from geolocator.errors import ConfigError
-from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(90)
-REPO = Path(__file__).resolve().parent.parent
-DAEMON = [sys.executable, str(REPO / "daemon.py")]
 PASSWORD = "correct horse battery staple"
 
 
@@ -45,8 +42,7 @@ def password_hash() -> str:
 def served(tmp_path, password_hash):
     config = build_config({"viewer": {"host": "0.0.0.0", "port": 0, "tile_url": "", "password_hash": password_hash}}, tmp_path, None)
     store = Store(config.paths.database)
-    store.put(PhotoRecord(id="0" * 15 + "1", sha256="1" * 64, name="a.jpg", path="a.jpg", status=Status.LOCATED,
-                          source=Source.EXIF, lat=1.0, lon=2.0))
+    store.put(record(1, name="a.jpg", path="a.jpg"))  # located from its EXIF at (1.0, 2.0)
     app = create_app(store, config)
     server = ViewerServer(app, "0.0.0.0", 0).start()
     port = int(server.url.rsplit(":", 1)[1].strip("/"))
@@ -76,7 +72,7 @@ def test_a_non_loopback_bind_without_a_password_is_refused(tmp_path):
 def test_the_service_refuses_to_start_and_says_how(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[ollama]\nenabled = false\n[viewer]\nhost = "0.0.0.0"\nport = 0\n')
-    run = subprocess.run([*DAEMON, "--config", str(config)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    run = run_daemon("--config", str(config), cwd=tmp_path, timeout=60)
     assert run.returncode == 2
     assert "needs a password" in run.stderr and f"daemon.py password --config {config}" in run.stderr
     assert "Traceback" not in run.stderr
@@ -127,7 +123,7 @@ def test_logging_in_sets_a_strict_httponly_cookie_that_opens_the_page(served, pa
 
 
 def run_password(args: list[str], typed: str, cwd: Path):
-    return subprocess.run([*DAEMON, "password", *args], input=typed, capture_output=True, text=True, timeout=60, cwd=cwd)
+    return run_daemon("password", *args, stdin=typed, cwd=cwd, timeout=60)
 
 
 def test_the_password_command_writes_the_hash_into_the_config(tmp_path):
