@@ -94,12 +94,13 @@ def service(tmp_path: Path, corpus: Path) -> Iterator[Callable[..., Service]]:
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """Start `daemon.py ARGS` as a subprocess (in tmp_path unless `cwd` says): `daemon("--config",
-    str(path))`; whatever is still running after the test is killed and reaped."""
+    """Start `daemon.py ARGS` as a subprocess (in tmp_path unless `cwd` says; `python` for
+    interpreter options, keywords for environment variables): `daemon("--config", str(path))`;
+    whatever is still running after the test is killed and reaped."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(*args: str, cwd: Path | None = None, **env: str) -> subprocess.Popen[str]:
-        proc = start_daemon(*args, cwd=cwd or tmp_path, env=daemon_env(**env))
+    def start(*args: str, cwd: Path | None = None, python: tuple[str, ...] = (), **env: str) -> subprocess.Popen[str]:
+        proc = start_daemon(*args, cwd=cwd or tmp_path, env=daemon_env(**env), python=python)
         started.append(proc)
         return proc
 

@@ -22,9 +22,10 @@ def daemon_env(**extra: str) -> dict[str, str]:
     return env | {"PYTHONUNBUFFERED": "1"} | extra
 
 
-def start_daemon(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """`daemon.py ARGS` running in `cwd`, its stdout and stderr piped as text."""
-    return subprocess.Popen([*DAEMON, *args], cwd=cwd, env=env or daemon_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_daemon(*args: str, cwd: Path, env: dict[str, str] | None = None, python: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+    """`daemon.py ARGS` running in `cwd`, its stdout and stderr piped as text; `python` holds
+    options for the interpreter (("-X", "importtime"))."""
+    return subprocess.Popen([sys.executable, *python, *DAEMON[1:], *args], cwd=cwd, env=env or daemon_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def run_daemon(
@@ -58,6 +59,11 @@ def reap(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.communicate()
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """The modules a process run with `-X importtime` imported, from what it wrote to stderr."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:") and "|" in line}
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import urllib.request
 
-from processes import run_daemon, stop
+from processes import imported_modules, run_daemon, stop
 
 
 def test_help_explains_every_command(tmp_path):
@@ -76,7 +76,7 @@ def test_locate_without_ai_imports_only_what_it_uses(corpus, tmp_path):
     photo = corpus / "exif-samples" / "jpg" / "gps" / "DSCN0010.jpg"
     result = run_daemon("locate", "--no-ai", str(photo), cwd=tmp_path, timeout=60, python=("-X", "importtime"))
     assert result.returncode == 0 and json.loads(result.stdout)["source"] == "exif", result.stderr[-2000:]
-    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:") and "|" in line}
+    imported = imported_modules(result.stderr)
     assert "geolocator.commands.locate" in imported  # the measurement itself works
     heavy = sorted(m for m in imported if m.split(".")[0] in FORBIDDEN_FOR_LOCATE or m.startswith("geolocator.ai"))
     assert heavy == []
