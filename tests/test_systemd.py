@@ -11,14 +11,16 @@ import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from expect import expect, never
+from configs import write_config
+from expect import never, wait_until
 from photos import GPS_JPEGS, copy_corpus
+from processes import REPO, run_daemon, stop
 from smallfs import fill_space, small_fs
 
-REPO = Path(__file__).resolve().parent.parent
 UNITS = REPO / "systemd"
 
 
@@ -53,42 +55,6 @@ def test_the_system_unit_is_notify_with_a_watchdog_and_hardened():
         assert f"\n{line}\n" in text, line
 
 
-def test_the_daemon_notifies_ready_status_watchdog_and_stopping(tmp_path, corpus):
-    sock_path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(sock_path))
-    sock.settimeout(0.1)
-    messages: list[str] = []
-
-    def received() -> list[str]:
-        try:
-            while True:
-                messages.append(sock.recv(4096).decode())
-        except (TimeoutError, BlockingIOError):
-            pass
-        return messages
-
-    config = tmp_path / "config.toml"
-    config.write_text("[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
-    env = dict(os.environ, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="400000")
-    env.pop("WATCHDOG_PID", None)
-    proc = subprocess.Popen([sys.executable, str(REPO / "daemon.py"), "--config", str(config)], env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        expect(lambda: any(m.startswith("READY=1") for m in received()), timeout=30, what="READY=1")
-        ready = next(m for m in messages if m.startswith("READY=1"))
-        assert "STATUS=0 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate" in ready
-        expect(lambda: sum(m == "WATCHDOG=1" for m in received()) >= 2, timeout=5, what="watchdog pings every 0.2 s")
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
-        received()
-    finally:
-        proc.kill()
-        proc.communicate()
-        sock.close()
-    assert proc.returncode == 0
-    assert any(m.startswith("STOPPING=1") for m in messages)
-
-
 class NotifySocket:
     """The socket systemd listens on for sd_notify messages, as a test reads it."""
 
@@ -111,33 +77,47 @@ class NotifySocket:
         self._sock.close()
 
 
-def test_a_full_disk_stops_the_watchdog_sigterm_still_ends_and_a_restart_says_one_line(tmp_path, corpus):
+@pytest.fixture
+def notify(tmp_path) -> Iterator[NotifySocket]:
+    sock = NotifySocket(tmp_path / "notify.sock")
+    yield sock
+    sock.close()
+
+
+def under_systemd(notify: NotifySocket) -> dict[str, str]:
+    """The environment systemd gives a Type=notify service with WatchdogSec (pings every 0.2 s)."""
+    return {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "400000"}
+
+
+def test_the_daemon_notifies_ready_status_watchdog_and_stopping(daemon, notify, tmp_path, corpus):
+    config = write_config(tmp_path / "config.toml")
+    proc = daemon("--config", str(config), **under_systemd(notify))
+    wait_until(lambda: any(m.startswith("READY=1") for m in notify.received()), 30, "READY=1")
+    ready = next(m for m in notify.messages if m.startswith("READY=1"))
+    assert "STATUS=0 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate" in ready
+    wait_until(lambda: sum(m == "WATCHDOG=1" for m in notify.received()) >= 2, 5, "watchdog pings every 0.2 s")
+    stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0
+    assert any(m.startswith("STOPPING=1") for m in notify.received())
+
+
+def test_a_full_disk_stops_the_watchdog_sigterm_still_ends_and_a_restart_says_one_line(daemon, notify, tmp_path, corpus):
     with small_fs(tmp_path / "fs", size="1m", inodes=64) as fs:
-        config = tmp_path / "config.toml"
-        config.write_text(f'[paths]\ndatabase = "{fs / "geolocator.json"}"\n[watch]\nsettle_seconds = 0.2\n[ollama]\nenabled = false\n[viewer]\nport = 0\n')
-        notify = NotifySocket(tmp_path / "notify.sock")
-        env = dict(os.environ, NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC="400000")
-        env.pop("WATCHDOG_PID", None)
-        proc = subprocess.Popen([sys.executable, str(REPO / "daemon.py"), "--config", str(config)], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            expect(lambda: any(m.startswith("READY=1") for m in notify.received()), timeout=30, what="READY=1")
-            filler = fill_space(fs)
-            copy_corpus(GPS_JPEGS[0], tmp_path / "inbox" / "a.jpg", extra=b"x" * 20000)
-            unhealthy = expect(lambda: next((m for m in notify.received() if m.startswith("STATUS=unhealthy")), None), timeout=15, what="an unhealthy STATUS")
-            assert "cannot write the database" in unhealthy and "No space left on device" in unhealthy
-            pings = notify.received().count("WATCHDOG=1")
-            never(lambda: notify.received().count("WATCHDOG=1") > pings, 1.0, what="a watchdog ping while unhealthy")
-            proc.send_signal(signal.SIGTERM)  # on the full disk: the flush and the fold fail, stopping must not
-            _, err = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-            proc.communicate()
-            notify.close()
+        config = write_config(tmp_path / "config.toml", settle=0.2, paths={"database": str(fs / "geolocator.json")}, viewer={"enabled": True, "port": 0})
+        proc = daemon("--config", str(config), **under_systemd(notify))
+        wait_until(lambda: any(m.startswith("READY=1") for m in notify.received()), 30, "READY=1")
+        filler = fill_space(fs)
+        copy_corpus(GPS_JPEGS[0], tmp_path / "inbox" / "a.jpg", extra=b"x" * 20000)
+        unhealthy = wait_until(lambda: next((m for m in notify.received() if m.startswith("STATUS=unhealthy")), None), 15, "an unhealthy STATUS")
+        assert "cannot write the database" in unhealthy and "No space left on device" in unhealthy
+        pings = notify.received().count("WATCHDOG=1")
+        never(lambda: notify.received().count("WATCHDOG=1") > pings, 1.0, what="a watchdog ping while unhealthy")
+        _, err = stop(proc, signal.SIGTERM, timeout=30)  # on the full disk: the flush and the fold fail, stopping must not
         assert proc.returncode == 0, err
         assert "Traceback" not in err
         assert (tmp_path / "inbox" / "a.jpg").is_file()  # not taken: it waits for room
 
-        restart = subprocess.run([sys.executable, str(REPO / "daemon.py"), "--config", str(config)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        restart = run_daemon("--config", str(config), cwd=tmp_path, timeout=60)
         assert restart.returncode == 2
         assert restart.stderr.count("\n") == 1 and "No space left on device" in restart.stderr, restart.stderr
         filler.unlink()
