@@ -52,9 +52,9 @@ MAP_KINDS: dict[str, tuple[Kind, int]] = {
 PAYLOAD_MAGIC = b"GLM1"
 FIXED_NONE = -(2**31)
 ENUM_NONE = 255
-# What the API shows of a record: every field but the server-side intent (`moving_from`, an absolute path).
+# What the API shows of a record: every field but the server-side intent (absolute inbox paths).
 FolderNames = tuple[tuple[str, str], ...]
-PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(PhotoRecord) if f.name != "moving_from")
+PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(PhotoRecord) if f.name not in ("moving_from", "sidecar_moves"))
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:

@@ -22,6 +22,7 @@ from geolocator.trackstore import TrackStore
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route
+from viewer.rows import hide_folders
 
 MAX_LINE_POINTS = 5000
 
@@ -51,6 +52,6 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         try:
             tracks.load_one(record)
         except (OSError, TrackError, ValueError) as exc:
-            raise bottle.HTTPError(404, f"the track cannot be read: {exc}") from None
+            raise bottle.HTTPError(404, f"the track cannot be read: {hide_folders(str(exc), ctx.names)}") from None
         features = [line(track) for track in tracks.of(record.id)]
         return send_json({"type": "FeatureCollection", "features": features})
