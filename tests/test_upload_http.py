@@ -8,25 +8,23 @@ import hashlib
 import http.client
 import json
 import socket
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from expect import expect
+from configs import make_config
+from expect import wait_until
 from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
+from processes import run_daemon
+from trees import files_under
 
-from geolocator.config import build_config
 from geolocator.record import Status
-from geolocator.service import Service
 from geolocator.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(90)
-REPO = Path(__file__).resolve().parent.parent
 
 
 def multipart_body(files: list[tuple[str, bytes]], field: str = "file") -> tuple[bytes, str]:
@@ -69,26 +67,20 @@ class Page:
         return json.loads(data)["files"]
 
 
-def files_under(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def config_for(root: Path, **viewer):
-    return build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"enabled": False},
-                         "viewer": {"enabled": True, "port": 0, "tile_url": "", **viewer}}, root, None)
+MAP = {"enabled": True, "port": 0, "tile_url": ""}  # the map on a free port, no tiles
 
 
 @pytest.fixture
-def service(tmp_path):
-    svc = Service(config_for(tmp_path)).start()
-    yield svc, Page(svc.map_url, svc.viewer.app.config["geolocator.token"])
-    svc.stop()
+def served(service):
+    """The real service (conftest's) with its map, and the page that uploads to it."""
+    svc = service(settle=0.3, viewer=MAP)
+    return svc, Page(svc.map_url, svc.viewer.app.config["geolocator.token"])
 
 
 @pytest.fixture
 def bare(tmp_path):
     """The viewer alone: the inbox is not watched, so whatever an upload leaves there stays to be looked at."""
-    config = config_for(tmp_path, max_upload_mb=1)
+    config = make_config(tmp_path, settle=0.3, viewer=MAP | {"max_upload_mb": 1})
     config.paths.inbox.mkdir()
     store = Store(config.paths.database)
     app = create_app(store, config)
@@ -110,21 +102,21 @@ def test_without_the_token_nothing_is_written(bare):
     assert files_under(config.paths.inbox) == []
 
 
-def test_an_upload_is_filed_like_an_inbox_drop(service, tmp_path):
-    svc, page = service
+def test_an_upload_is_filed_like_an_inbox_drop(served, tmp_path):
+    svc, page = served
     photo = gps_photo(0)
     [sent] = page.upload([("DSCN0010.jpg", photo)])
     assert sent["saved_as"] == "DSCN0010.jpg" and sent["error"] is None and sent["known"] is False
     assert sent["id"] == hashlib.sha256(photo).hexdigest()[:16] and sent["size"] == len(photo)
-    record = expect(lambda: (r := svc.store.get(sent["id"])) and not r.moving_from and r, timeout=15, what="the upload filed")
+    record = wait_until(lambda: (r := svc.store.get(sent["id"])) and not r.moving_from and r, 15, "the upload filed")
     assert record.status is Status.LOCATED and record.name == "DSCN0010.jpg"
     assert (tmp_path / "library" / record.path).read_bytes() == photo
-    expect(svc.idle, timeout=5)
+    wait_until(svc.idle, 5)
     assert files_under(tmp_path / "inbox") == []  # no temporary file left behind
     # The same photo again is known (the page flies to the recorded one) and filed as a duplicate.
     [again] = page.upload([("again.jpg", photo)])
     assert again["id"] == sent["id"] and again["known"] is True
-    expect(lambda: any(r.name == "again.jpg" and r.status is Status.DUPLICATE for r in svc.store.all()), timeout=15)
+    wait_until(lambda: any(r.name == "again.jpg" and r.status is Status.DUPLICATE for r in svc.store.all()), 15)
 
 
 def test_hostile_names_stay_inside_the_inbox(bare, tmp_path):
@@ -187,7 +179,7 @@ def test_a_body_cut_short_leaves_nothing(bare):
         while chunk := sock.recv(65536):
             data += chunk
     assert data.split(b" ", 2)[1] in (b"400", b"500") or data == b""
-    expect(lambda: files_under(config.paths.inbox) == [], timeout=5, what="the partial temporary file removed")
+    wait_until(lambda: files_under(config.paths.inbox) == [], 5, "the partial temporary file removed")
 
 
 def test_concurrent_uploads_with_clashing_names_never_overwrite(bare):
@@ -203,17 +195,17 @@ def test_concurrent_uploads_with_clashing_names_never_overwrite(bare):
         assert on_disk[answer["saved_as"]] == photo
 
 
-def test_concurrent_uploads_are_all_filed(service, tmp_path):
-    svc, page = service
+def test_concurrent_uploads_are_all_filed(served, tmp_path):
+    svc, page = served
     photos = [jpeg_bytes(200 + i) for i in range(8)] + [gps_photo(i) for i in range(1, 4)]
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda p: page.upload([("same.jpg", p)])[0], photos))
     ids = {a["id"] for a in answers}
     assert len(ids) == len(photos)
-    expect(lambda: all((r := svc.store.get(i)) and not r.moving_from for i in ids), timeout=30, what="every upload filed")
+    wait_until(lambda: all((r := svc.store.get(i)) and not r.moving_from for i in ids), 30, "every upload filed")
     filed = {svc.store.get(i).path for i in ids}
     assert len(filed) == len(photos)
-    expect(svc.idle, timeout=5)
+    wait_until(svc.idle, 5)
     assert files_under(tmp_path / "inbox") == []
 
 
@@ -236,8 +228,7 @@ def test_locate_answers_what_the_command_prints_and_keeps_nothing(bare, tmp_path
     folder.mkdir()
     for name, content in photos:
         (folder / name).write_bytes(content)
-    cli = subprocess.run([sys.executable, str(REPO / "daemon.py"), "locate", "--no-ai", *[n for n, _ in photos]],
-                         cwd=folder, capture_output=True, text=True, timeout=60)
+    cli = run_daemon("locate", "--no-ai", *[n for n, _ in photos], cwd=folder, timeout=60)
     assert data.decode() == cli.stdout
     for name, _ in photos:
         (folder / name).unlink()
