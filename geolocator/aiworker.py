@@ -1,17 +1,21 @@
-"""The AI queue: one worker asks the vision model about `pending` records, apart from ingest.
+"""The AI queue: worker threads ask the vision model about `pending` records, apart from ingest.
 
 Photos without GPS are moved and recorded at once (status `pending`); this worker places them
 later, so photos with GPS never wait behind the model and ingest never blocks on Ollama.
 
-While Ollama cannot answer (`AIUnavailable`, `ModelMissing`) a record stays `pending` with the
-reason, `attempts` + 1 and `retry_at` = now + backoff (doubling, capped at 30 min); the worker
-itself pauses for the same backoff so an outage costs one failed request per pause, not one
-per photo. Meanwhile it probes Ollama cheaply every PROBE_SECONDS (`AILocator.probe`,
-GET /api/version): when a probe that failed succeeds again (Ollama is back), the pause ends and
-the records waiting for Ollama are due again, within a minute rather than after a backoff of up
-to 30 min. A server that answers the probe but fails the requests keeps its backoff. Updates are
-read-modify-write through `Store.update`, so a record a person placed
-by hand meanwhile (`source = manual`) or that is no longer pending is never overwritten.
+It may share the queue among several Ollama servers ([ollama] host as a list): `per_host` threads
+per server, each photo asked of a free server (`ai.hosts.HostPool` decides which). A server that
+cannot answer (`AIUnavailable`, `ModelMissing`) is paused alone for a backoff (doubling, capped at
+30 min) while the others go on, and the photo is left for them. Only when every server is paused
+does the record stay `pending` with the reason, `attempts` + 1 and `retry_at` = now + its own
+backoff, so an outage costs one failed request per pause, not one per photo. Meanwhile each paused
+server is probed cheaply every PROBE_SECONDS (`AILocator.probe`, GET /api/version): when a probe
+that failed succeeds again (the server is back), its pause ends and the records waiting for Ollama
+are due again, within a minute rather than after a backoff of up to 30 min. A server that answers
+the probe but fails the requests keeps its backoff. Updates are read-modify-write through
+`Store.update`, so a record a person placed by hand meanwhile (`source = manual`) or that is no
+longer pending is never overwritten. The threads wait on a condition: new photos, a finished request
+or probe, or the next pause's end wake them; nothing polls.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from geolocator.ai.hosts import Host, HostPool
+from geolocator.config import OllamaConfig
 from geolocator.errors import AIUnavailable, ModelMissing, UnreadableImage
 from geolocator.record import AIEstimate, PhotoRecord, Source, Status
 from geolocator.store import Store, utc_now
@@ -105,155 +111,240 @@ def due(records: list[PhotoRecord], now_iso: str) -> list[PhotoRecord]:
     return sorted(ready, key=lambda r: (r.retry_at or "", r.added_at))
 
 
+@dataclass(frozen=True)
+class Server:
+    """One Ollama server as the worker sees it. `locate` raises AIUnavailable (or ModelMissing) while it
+    cannot answer; `probe` (cheap: GET /api/version) raises AIUnavailable while it cannot be reached."""
+
+    locate: Callable[[Path], AIEstimate]
+    probe: Callable[[], object] | None = None
+    name: str = "Ollama"
+
+
+def servers_for(config: OllamaConfig) -> list[Server]:
+    """One Server per [ollama] host, each its own official client."""
+    from geolocator.ai import AILocator  # the ollama client is loaded only when the AI is used
+
+    locators = [AILocator(config, host) for host in config.hosts]
+    return [Server(locator.estimate, locator.probe, locator.host) for locator in locators]
+
+
+@dataclass(frozen=True)
+class _Ask:
+    host: Host
+    record: PhotoRecord
+
+
+@dataclass(frozen=True)
+class _Probe:
+    host: Host
+
+
 class AIWorker:
     def __init__(
         self,
         store: Store,
-        locate: Callable[[Path], AIEstimate],
+        locate: Callable[[Path], AIEstimate] | Sequence[Server],
         file_of: Callable[[PhotoRecord], Path | None],
         backoff: Backoff = Backoff(),
         *,
         probe: Callable[[], object] | None = None,
         probe_seconds: float = PROBE_SECONDS,
+        per_host: int = 1,
         on_stored: Callable[[PhotoRecord], None] | None = None,
     ) -> None:
-        """`probe` raises AIUnavailable while Ollama cannot be reached (e.g. `AILocator.probe`);
-        `on_stored` is told each record the model's answer was stored in (its sidecar)."""
-        self._on_stored = on_stored
+        """`locate` (and `probe`, e.g. `AILocator.probe`) of one server, or several `Server`s sharing
+        the queue; each takes up to `per_host` photos at once. `on_stored` is called with each record
+        the model's answer was stored in."""
         self.store = store
-        self._locate = locate
+        self._servers = (Server(locate, probe),) if callable(locate) else tuple(locate)
         self._file_of = file_of
         self.backoff = backoff
-        self._probe = probe
-        self._probe_seconds = probe_seconds
-        self._next_probe = 0.0  # monotonic
-        self._seen_down = True  # at start, records waiting from an earlier run get one probe's chance
-        self._wake = threading.Event()
+        self._on_stored = on_stored
+        probes = all(server.probe is not None for server in self._servers)
+        self._pool = HostPool([server.name for server in self._servers], per_host, backoff.delay, probe_seconds if probes else None)
+        # Guards _pool, _asking and _generation, which counts the changes that may make a thread's look
+        # at the store out of date (new photos, a record answered); the store is never read under it.
+        self._changed = threading.Condition()
+        self._generation = 0
+        self._asking: set[str] = set()  # ids of the records being asked about
+        self._settled: Callable[[], None] | None = None
         self._stopping = threading.Event()
-        self._failures = 0  # consecutive "try later" answers
-        self._paused_until = 0.0  # monotonic: no request before this (Ollama was unavailable)
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        # A daemon thread: a model answer can take minutes; stopping does not wait for it.
-        self._thread = threading.Thread(target=self._run, name="ai-worker", daemon=True)
-        self._thread.start()
+        # Daemon threads: a model answer can take minutes; stopping does not wait for it.
+        self._threads = self._spawn(draining=False)
+
+    def drain(self, settled: Callable[[], None] | None = None) -> None:
+        """Ask about every due record, on every server at once, until none is due or every server has
+        failed (its records stay pending, with the reason); `settled` is called once per record answered
+        or given up on (for `scan`: no probes, no waiting for a backoff to end)."""
+        self._settled = settled
+        for thread in self._spawn(draining=True):
+            thread.join()
 
     def wake(self) -> None:
-        self._wake.set()
+        with self._changed:
+            self._notify()
 
-    def retry_now(self) -> None:
-        """A person asked for a photo now ('Retry now'): the pause since Ollama failed ends."""
-        self._paused_until = 0.0
-        self._wake.set()
+    def _notify(self) -> None:
+        """Under the lock: tell the threads to look again."""
+        self._generation += 1
+        self._changed.notify_all()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.info("leaving an AI request unanswered; the photo stays pending")
+        self.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
+            log.info("leaving an AI request unanswered; the photo stays pending")
 
-    def _run(self) -> None:
+    def _spawn(self, draining: bool) -> list[threading.Thread]:
+        count = len(self._servers) * self._pool.per_host
+        threads = [threading.Thread(target=self._serve, args=(draining,), name=f"ai-worker-{n + 1}", daemon=True) for n in range(count)]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def _serve(self, draining: bool) -> None:
+        """One of the worker's threads: take the next request or probe, make it, until stopped (or,
+        draining, until nothing is left to do)."""
         while not self._stopping.is_set():
             try:
-                pause = self._step()
+                with self._changed:
+                    generation = self._generation
+                pending = self.store.with_status(Status.PENDING)
+                with self._changed:
+                    if generation != self._generation:
+                        continue  # something changed while the store was read: read it again
+                    work = self._claim(time.monotonic(), pending, draining)
+                    if work is None:
+                        self._notify()  # the other threads see it too
+                        return
+                    if isinstance(work, float):
+                        self._changed.wait(work)
+                        continue
+                match work:
+                    case _Ask(host, record):
+                        self._ask(host, record)
+                    case _Probe(host):
+                        self._probe(host)
             except Exception:
                 log.exception("AI worker error")
-                pause = self.backoff.base
-            if pause:
-                self._wake.wait(pause)
-                self._wake.clear()
+                if draining:
+                    return
+                self._stopping.wait(self.backoff.base)
 
-    def step(self) -> float:
-        """One step of the worker's loop, for `scan` to drive it without the thread."""
-        return self._step()
+    def _claim(self, now: float, pending: list[PhotoRecord], draining: bool) -> _Ask | _Probe | float | None:
+        """Under the lock: the next request or probe to make, or how long to wait before looking again;
+        None when draining and nothing is left to do."""
+        ready = [r for r in due(pending, utc_now()) if r.id not in self._asking]
+        waiting = not ready and any(waits_for_ollama(r) for r in pending)
+        probe = None if draining else self._pool.probe_due(now, waiting)
+        if probe is not None:
+            return _Probe(probe)
+        host = self._pool.pick(now) if ready else None
+        if host is not None:
+            self._asking.add(ready[0].id)
+            return _Ask(host, ready[0])
+        if draining:
+            return None if self._pool.in_flight == 0 else 60.0  # a request under way notifies when it ends
+        waits = [60.0]
+        change = self._pool.next_change(now, waiting)
+        if change is not None:
+            waits.append(change)
+        upcoming = [r.retry_at for r in pending if r.retry_at and r.id not in self._asking]
+        if upcoming:
+            waits.append((datetime.fromisoformat(min(upcoming)) - datetime.now(UTC)).total_seconds())
+        return max(0.05, min(waits))
 
-    def _step(self) -> float:
-        """Ask about one due record; returns how long to wait before the next (0: go on)."""
-        now = time.monotonic()
-        if self._paused_until > now and not self._ollama_back(now):
-            # New photos wake us, but must not end the backoff early; only a probe can.
-            until = min(self._paused_until, self._next_probe) if self._probe else self._paused_until
-            return max(0.05, until - now)
-        pending = self.store.with_status(Status.PENDING)
-        ready = due(pending, utc_now())
-        waiting = any(waits_for_ollama(r) for r in pending)
-        if not ready and waiting and self._ollama_back(now):
-            pending = self.store.with_status(Status.PENDING)
-            ready = due(pending, utc_now())
-        if not ready:
-            upcoming = [r.retry_at for r in pending if r.retry_at]
-            if not upcoming:
-                return 60.0
-            wait = (datetime.fromisoformat(min(upcoming)) - datetime.now(UTC)).total_seconds()
-            if waiting and self._probe:
-                wait = min(wait, self._next_probe - now)
-            return min(60.0, max(0.05, wait))
-        record = ready[0]
-        path = self._file_of(record)
-        if path is None:
-            return 0.0
+    def _ask(self, host: Host, record: PhotoRecord) -> None:
+        """Ask `host` about `record` and store the answer; the record is free for the others after."""
         try:
-            estimate = self._locate(path)
+            self._answer(host, record)
+        finally:
+            with self._changed:
+                self._pool.release(host)
+                self._asking.discard(record.id)
+                self._notify()
+
+    def _answer(self, host: Host, record: PhotoRecord) -> None:
+        path = self._file_of(record)
+        try:
+            if path is None:
+                raise FileNotFoundError("the record names no file")
+            estimate = self._servers[host.index].locate(path)
         except ModelMissing as exc:
-            return self._unavailable(record, exc, error=True)
+            self._unavailable(host, record, exc, error=True)
+            return
         except AIUnavailable as exc:
-            return self._unavailable(record, exc, error=False)
+            self._unavailable(host, record, exc, error=False)
+            return
         except (UnreadableImage, FileNotFoundError) as exc:
             if not self._stopping.is_set():
                 reason = str(exc)
-                self.store.update(record.id, lambda cur: apply_unreadable(cur, reason))
-            return 0.0
+                self._store(record, lambda cur: apply_unreadable(cur, reason))
+            return
         except Exception as exc:  # a bug on this photo: back it off alone, the queue goes on
             log.exception("AI estimate of %s failed unexpectedly", record.name)
             reason = f"internal error, will retry: {type(exc).__name__}: {exc}"[:300]
-            self.store.update(record.id, lambda cur: apply_retry(cur, reason, self.backoff))
-            return 0.0
-        self._failures = 0
+            self._store(record, lambda cur: apply_retry(cur, reason, self.backoff))
+            return
+        with self._changed:
+            self._pool.succeeded(host)
         if self._stopping.is_set():
-            return 0.0  # the store may be closing: the record stays pending for next time
-        stored = self.store.update(record.id, lambda cur: apply_estimate(cur, estimate))
+            return  # the store may be closing: the record stays pending for next time
+        stored = self._store(record, lambda cur: apply_estimate(cur, estimate))
         if stored is not None:
             log.info("%s: %s by the AI (%s)", record.name, stored.status.value, stored.place or "no place")
             if self._on_stored is not None:
                 self._on_stored(stored)
-        return 0.0
 
-    def _ollama_back(self, now: float) -> bool:
-        """Probe Ollama if it is time; True when it answers after having failed (the pause is over
-        and the records waiting for it are due again)."""
-        if self._probe is None or now < self._next_probe or self._stopping.is_set():
-            return False
-        self._next_probe = now + self._probe_seconds
+    def _store(self, record: PhotoRecord, change: Callable[[PhotoRecord | None], PhotoRecord | None]) -> PhotoRecord | None:
+        stored = self.store.update(record.id, change)
+        if self._settled is not None:
+            self._settled()
+        return stored
+
+    def _unavailable(self, host: Host, record: PhotoRecord, exc: Exception, error: bool) -> None:
+        """Back `host` off alone. While another server can take requests the record is left due for
+        it; when none can, the record waits with the reason and its own backoff."""
+        with self._changed:
+            pause = self._pool.failed(host, time.monotonic())
+            alone = not self._pool.all_paused(time.monotonic())
+            failures = host.failures
+        waiting = len(self.store.with_status(Status.PENDING))
+        level = log.error if error or failures == 1 else log.warning
+        if alone:
+            level("%s backed off for %.0f s, the other servers go on (%d pending photos): %s", self._servers[host.index].name, pause, waiting, exc)
+            return
+        level("AI unavailable (%d pending photos wait): %s", waiting, exc)
+        if not self._stopping.is_set():
+            self._store(record, lambda cur: apply_unavailable(cur, str(exc), self.backoff))
+
+    def _probe(self, host: Host) -> None:
+        probe = self._servers[host.index].probe
+        answered = back = False
         try:
-            self._probe()
+            if probe is not None:
+                probe()
+                answered = True
         except AIUnavailable as exc:
             log.debug("Ollama probe: %s", exc)
-            self._seen_down = True
-            return False
-        if not self._seen_down:
-            return False  # it answers the probe but failed the request: keep the backoff
-        self._seen_down = False
-        self._paused_until = 0.0
-        self._failures = 0
+        finally:
+            with self._changed:
+                back = self._pool.probed(host, answered)
+                self._notify()
+        if back and not self._stopping.is_set():
+            self._resume(host)
+
+    def _resume(self, host: Host) -> None:
+        """`host` answers again after an outage: the records waiting for Ollama are due now."""
         resumed = [r for r in self.store.with_status(Status.PENDING) if waits_for_ollama(r)]
         for record in resumed:
             self.store.update(record.id, apply_resume)
-        log.info("Ollama answers again: %d pending photos resume", len(resumed))
-        return True
-
-    def _unavailable(self, record: PhotoRecord, exc: Exception, error: bool) -> float:
-        self._failures += 1
-        # Probe at once: if Ollama is unreachable, a later probe that succeeds means it is back; if it
-        # answers, the request failed for another reason (busy, failing) and the backoff stands.
-        self._seen_down = False
-        self._next_probe = time.monotonic()
-        (log.error if error or self._failures == 1 else log.warning)("AI unavailable (%d pending photos wait): %s", len(self.store.with_status(Status.PENDING)), exc)
-        if not self._stopping.is_set():
-            self.store.update(record.id, lambda cur: apply_unavailable(cur, str(exc), self.backoff))
-        delay = self.backoff.delay(self._failures)
-        self._paused_until = time.monotonic() + delay
-        return 0.0 if self._probe else delay
-
+        log.info("Ollama answers again (%s): %d pending photos resume", self._servers[host.index].name, len(resumed))
+        self.wake()

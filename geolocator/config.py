@@ -66,10 +66,11 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
     ),
     "ollama": (
         Setting("enabled", True, "Ask the vision model where photos without GPS were taken.", bool),
-        Setting("host", "http://127.0.0.1:11434", "Ollama server address.", str),
+        Setting("host", "http://127.0.0.1:11434", 'Ollama server address, or a list of them to share the work (["http://gpu1:11434", "http://gpu2:11434"]).', tuple),
         Setting("model", "qwen2.5vl", "Vision model to ask (must be pulled: `ollama pull MODEL`).", str),
         Setting("timeout", 120.0, "Seconds to wait for one answer before trying later.", float),
         Setting("max_image_px", 1344, "Longest side of the image sent to the model, in pixels.", int),
+        Setting("per_host", 1, "Requests in flight per Ollama server (more only if the server runs several at once: OLLAMA_NUM_PARALLEL).", int),
     ),
     "location": (
         Setting("max_gap_minutes", 30.0, "Tracks: interpolate between two track points at most this far apart in time (exiftool's default).", float),
@@ -124,10 +125,15 @@ class LibraryConfig:
 @dataclass(frozen=True)
 class OllamaConfig:
     enabled: bool
-    host: str
+    host: str | tuple[str, ...]  # one server, or several sharing the work
     model: str
     timeout: float
     max_image_px: int
+    per_host: int = 1  # requests in flight per server
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return (self.host,) if isinstance(self.host, str) else self.host
 
 
 @dataclass(frozen=True)
@@ -177,11 +183,19 @@ _SECTION_TYPES = {
     "viewer": ViewerConfig,
 }
 
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list", Path: "a path string"}
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list", Path: "a path string", tuple: "a string or a list of strings"}
 
 
 def _check_type(setting: Setting, value: Any, where: str) -> Any:
     kind = setting.kind
+    if kind is tuple:  # one string, or a non-empty list of them
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        if value == []:
+            raise ConfigError(f"{where}: the list is empty: name at least one server")
+        raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}")
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if kind is float and isinstance(value, float) and not math.isfinite(value):
@@ -207,6 +221,9 @@ def _validate(section: str, values: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: [ollama] max_image_px must be at least 64, got {values['max_image_px']}")
         if values["timeout"] <= 0:
             raise ConfigError(f"{where}: [ollama] timeout must be positive, got {values['timeout']}")
+        if not 1 <= values["per_host"] <= 64:
+            raise ConfigError(f"{where}: [ollama] per_host must be between 1 and 64, got {values['per_host']}")
+        _validate_hosts(values["host"], where)
     if section == "watch":
         for key in ("settle_seconds", "incomplete_seconds", "rescan_minutes"):
             if values[key] < 0:
@@ -239,6 +256,35 @@ def _validate_viewer_access(values: dict[str, Any], where: str) -> None:
             check_password_hash(values["password_hash"])
         except PasswordError as exc:
             raise ConfigError(f"{where}: [viewer] {exc}") from None
+
+
+def _validate_hosts(host: str | tuple[str, ...], where: str) -> None:
+    hosts = (host,) if isinstance(host, str) else host
+    for url in hosts:
+        problem = _host_problem(url)
+        if problem:
+            raise ConfigError(f"{where}: [ollama] host {url!r}: {problem}")
+    seen = [url.rstrip("/") for url in hosts]
+    for url in seen:
+        if seen.count(url) > 1:
+            raise ConfigError(f"{where}: [ollama] host lists {url!r} twice: name each server once (per_host sets how many requests each takes)")
+
+
+def _host_problem(url: str) -> str | None:
+    """Why `url` is no Ollama address the official client takes (without a scheme it means http; without
+    a host, 127.0.0.1), or None."""
+    if not url.strip() or any(ch.isspace() for ch in url):
+        return "expected an address such as http://127.0.0.1:11434"
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return "expected an address such as http://127.0.0.1:11434, with a port from 1 to 65535"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https:// (or be host:port)"
+    if not (parts.hostname or parts.port) or parts.query or parts.fragment:
+        return "expected an address such as http://127.0.0.1:11434"
+    return None
 
 
 def _validate_location(values: dict[str, Any], where: str) -> None:

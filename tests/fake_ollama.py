@@ -9,6 +9,9 @@ Use it as a context manager, or through the `fake_ollama` fixture of tests/conft
         fake.fail(503, times=2)                 # the next 2 requests get HTTP 503 {"error": ...}
         fake.fail(500, path="/api/chat")        # every chat request fails, until fake.fail(None)
         fake.hang(3.0, times=1)                 # the next request waits 3 s before answering
+        fake.hang(0.5, path="/api/chat")        # every chat answer takes 0.5 s (a model's fixed time)
+        fake.hold(); fake.wait_in_flight(2); fake.release()   # chat requests wait, held, until
+                                                # release(): wait_in_flight(n) returns once n are held
         fake.down(); ...; fake.up()             # stop listening (connection refused), then listen
                                                 # again on the same port: an outage and recovery
         fake.misbehave(Trick.ENDLESS)           # a hostile or broken server, to /api/chat by default:
@@ -19,6 +22,7 @@ Use it as a context manager, or through the `fake_ollama` fixture of tests/conft
         fake.misbehave(None)                    # behave again. Big answers are generated as they
                                                 # are sent: the fake itself stays small.
         fake.requests                           # every request: Request(method, path, body)
+        fake.most_in_flight                     # the most chat requests it was answering at once
         fake.chat_requests[-1].images()         # the decoded images of the last chat request
 
 Endpoints (as documented by Ollama): GET /api/version, GET /api/tags, POST /api/show (404
@@ -126,6 +130,10 @@ class FakeOllama:
         self._trick: tuple[_Misbehaviour, _Rule] | None = None
         self.tricks_played: list[_Misbehaviour] = []
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # in_flight or holding changed
+        self._holding = False
+        self.in_flight = 0  # chat requests being answered now
+        self.most_in_flight = 0
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -146,7 +154,9 @@ class FakeOllama:
         return self
 
     def stop(self) -> None:
-        self._stopping.set()  # ends hangs at once
+        self._stopping.set()  # ends hangs and holds at once
+        with self._changed:
+            self._changed.notify_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()  # joins the request threads still running
@@ -196,6 +206,21 @@ class FakeOllama:
         with self._lock:
             self._trick = None if trick is None else (_Misbehaviour(trick, **params), _Rule(times, (path,) if path else None))
 
+    def hold(self) -> None:
+        """Chat requests wait, counted in `in_flight`, until `release()` (or `stop()`)."""
+        with self._changed:
+            self._holding = True
+
+    def release(self) -> None:
+        with self._changed:
+            self._holding = False
+            self._changed.notify_all()
+
+    def wait_in_flight(self, count: int, timeout: float = 10.0) -> bool:
+        """True once `count` chat requests are in flight (answered or held) at once; False after `timeout`."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.in_flight >= count, timeout)
+
     def install(self, name: str, capabilities: list[str] | None = None) -> None:
         with self._lock:
             self.models[_full_name(name)] = list(capabilities or ["completion", "vision"])
@@ -210,6 +235,21 @@ class FakeOllama:
 
     # -- serving (called from the handler threads) ---------------------------------------------
     def _respond(self, method: str, path: str, body: Any) -> tuple[int, Any] | _Misbehaviour:
+        if path != "/api/chat":
+            return self._answer(method, path, body)
+        with self._changed:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: not self._holding or self._stopping.is_set())
+        try:
+            return self._answer(method, path, body)
+        finally:
+            with self._changed:
+                self.in_flight -= 1
+                self._changed.notify_all()
+
+    def _answer(self, method: str, path: str, body: Any) -> tuple[int, Any] | _Misbehaviour:
         with self._lock:
             self.requests.append(Request(method, path, body))
             if self._trick and self._trick[1].applies(path):

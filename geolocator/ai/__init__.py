@@ -3,9 +3,26 @@
 `AILocator(config.ollama).estimate(path) -> AIEstimate`; `AILocator.check() -> str`.
 Modules: `imageprep` (what is sent), `prompt` (what is asked), `parse` (what was said, as a
 `Parsed` value) and `judge` (what is believed), both pure; `client` (the Ollama edge and its
-error mapping) and `transport` (every request bounded in time and bytes, never redirected).
+error mapping), `transport` (every request bounded in time and bytes, never redirected) and
+`hosts` (which of several servers takes the next photo; pure).
+
+`AILocator` is imported on first use, so the AI worker can use `hosts` without loading the
+ollama client (httpx, pydantic) where no photo needs the model.
 """
 
-from geolocator.ai.client import AILocator
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from geolocator.ai.client import AILocator
 
 __all__ = ["AILocator"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AILocator":
+        from geolocator.ai.client import AILocator
+
+        return AILocator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

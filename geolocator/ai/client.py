@@ -26,14 +26,19 @@ within [ollama] timeout; at most MAX_RESPONSE_BYTES are read; a redirect is refu
 followed. A server that breaks these (an endless or huge answer, a byte-a-second drip, a
 redirect) is an AIUnavailable naming what it did. Proxies from the environment are not used:
 their transport would escape these bounds, and Ollama runs on this machine or the LAN.
+
+With several [ollama] hosts, `AILocator(config)` asks the server that answered last, then the
+others in order, until one answers (for `locate` and the map page's one-off questions); the AI
+worker spreads its queue with one `AILocator(config, host)` per server.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import ollama
@@ -58,18 +63,64 @@ PROBE_SECONDS = 5.0  # /api/version answers at once when Ollama is up
 # What a request can raise that `_unavailable` explains (pydantic's errors are ValueErrors); anything
 # else is a bug and propagates.
 REQUEST_ERRORS = (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError, Redirected, ResponseTooLarge)
+T = TypeVar("T")
 
 
 class AILocator:
-    """Estimates where a photo was taken with the configured Ollama vision model. Thread-safe."""
+    """Estimates where a photo was taken with the configured Ollama vision model: on `host`, or on
+    the first of [ollama] host that answers. Thread-safe."""
 
-    def __init__(self, config: OllamaConfig) -> None:
+    def __init__(self, config: OllamaConfig, host: str | None = None) -> None:
         self.config = config
         self.model = config.model
-        self.host = config.host
+        self._servers = tuple(OllamaServer(config, url) for url in ((host,) if host is not None else config.hosts))
+        self._first = 0  # the server that answered last is asked first
+
+    @property
+    def host(self) -> str:
+        return self._servers[self._first].host
+
+    def check(self) -> str:
+        """One line describing a ready server and model; raises AIUnavailable / ModelMissing."""
+        return self._first_answer(OllamaServer.check)
+
+    def probe(self) -> str:
+        """Ollama's version, asked cheaply (one small GET, a few seconds at most); raises AIUnavailable."""
+        return self._first_answer(OllamaServer.probe)
+
+    def estimate(self, path: Path) -> AIEstimate:
+        """Where `path` was taken, as far as the model can tell (lat/lon None: it could not)."""
+        return self._first_answer(lambda server: server.estimate(path))
+
+    def _first_answer(self, ask: Callable[[OllamaServer], T]) -> T:
+        """`ask` the server that answered last, then the others in order; when none answers, the one
+        server's error, or one naming each server's."""
+        first, count = self._first, len(self._servers)
+        errors: list[AIUnavailable] = []
+        for index in [*range(first, count), *range(first)]:
+            try:
+                answer = ask(self._servers[index])
+            except AIUnavailable as exc:
+                errors.append(exc)
+                continue
+            self._first = index
+            return answer
+        if count == 1:
+            raise errors[0]
+        kind = ModelMissing if all(isinstance(e, ModelMissing) for e in errors) else AIUnavailable
+        raise kind(f"none of the {count} Ollama servers answered: " + "; ".join(str(e) for e in errors))
+
+
+class OllamaServer:
+    """One Ollama server and the model on it. Thread-safe."""
+
+    def __init__(self, config: OllamaConfig, host: str) -> None:
+        self.config = config
+        self.model = config.model
+        self.host = host
         self._transport = BoundedTransport()
         self._client = ollama.Client(
-            host=config.host,
+            host=host,
             timeout=config.timeout,
             follow_redirects=False,
             transport=self._transport,
