@@ -3,7 +3,8 @@ It only looks: it creates no folder and no file (a probe file is written and rem
 
 Each line is "ok   WHAT: detail" or "FAIL WHAT: reason: fix". Ollama being down is a FAIL here
 (answering that is the point of the command), although the service itself starts without it
-and keeps photos pending until it is back.
+and keeps photos pending until it is back. With several [ollama] hosts each server gets its
+line, so the one that is down is named.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ def main(config: Config, out: TextIO) -> int:
         checks.append((name, functools.partial(_folder, folder, name)))
     checks.append(("database", lambda: _database(config.paths.database)))
     checks.append(("map", lambda: _map(config)))
-    checks.append(("ollama", lambda: _ollama(config)))
+    if config.ollama.enabled:
+        checks += [("ollama", functools.partial(_ollama, config, host)) for host in config.ollama.hosts]
+    else:
+        checks.append(("ollama", lambda: "disabled ([ollama] enabled = false): photos without GPS are not estimated"))
     failures = 0
     for name, check in checks:
         try:
@@ -123,9 +127,7 @@ def _map(config: Config) -> str:
     return f"{viewer.host}:{viewer.port} (free)"
 
 
-def _ollama(config: Config) -> str:
-    if not config.ollama.enabled:
-        return "disabled ([ollama] enabled = false): photos without GPS are not estimated"
+def _ollama(config: Config, host: str) -> str:
     from geolocator.ai import AILocator
 
-    return AILocator(config.ollama).check()
+    return AILocator(config.ollama, host).check()
