@@ -4,9 +4,11 @@ Cameras write the wall-clock time without its zone. In order, the first that app
   1. the UTC offset the file records (OffsetTimeOriginal or its siblings, an XMP/QuickTime zone);
   2. the GPS time stamp (GPSDateStamp + GPSTimeStamp, always UTC): the offset is the wall clock
      minus it, rounded to the quarter hour (a stamp far from any whole offset is a stale fix);
-  3. the time zone at the track's position at that moment, looked up offline (timezonefinder,
-     then zoneinfo for the offset that day, daylight saving included);
-  4. the configured `camera_utc_offset`.
+  3. the time zone at the photo's own position, for a photo located by its file (or by hand):
+     its GPS gives the place, timezonefinder the zone, zoneinfo the offset that day;
+  4. the time zone at the track's position at that moment, looked up the same way (offline,
+     daylight saving included);
+  5. the configured `camera_utc_offset`.
 `capture_time` takes these as values and lookups as callables, so it does no I/O itself.
 """
 
@@ -40,6 +42,7 @@ MAX_OFFSET = timedelta(hours=14)
 class TimeBasis(str, enum.Enum):
     FILE_OFFSET = "file_offset"
     GPS_TIME = "gps_time"
+    OWN_ZONE = "own_zone"  # the time zone at the photo's own position
     TRACK_ZONE = "track_zone"
     CAMERA_OFFSET = "camera_offset"
 
@@ -61,13 +64,15 @@ def capture_time(
     taken_at: str | None,
     *,
     gps_utc: datetime | None = None,
+    position: tuple[float, float] | None = None,
     tracks: Sequence[Track] = (),
     zone_at: ZoneAt | None = None,
     camera_utc_offset: timedelta | None = None,
     rules: MatchRules = MatchRules(),  # noqa: B008 (frozen)
 ) -> CaptureTime | None:
     """The capture time in UTC. `taken_at` is the metadata's ISO 8601 time (with its offset when
-    the file recorded one); `gps_utc` the GPS time stamp (aware). None when no basis applies."""
+    the file recorded one); `gps_utc` the GPS time stamp (aware); `position` the photo's own
+    (lat, lon), when its file or a person placed it. None when no basis applies."""
     local, offset = _split(taken_at)
     if offset is not None and local is not None:
         utc = (local - offset).replace(tzinfo=UTC)
@@ -80,6 +85,11 @@ def capture_time(
         passed.append(found)
     if local is None:
         return None
+    if position is not None and zone_at is not None:
+        found = _from_own_zone(local, position, zone_at)
+        if isinstance(found, CaptureTime):
+            return dataclasses.replace(found, decisions=(*passed, *found.decisions))
+        passed.append(found)
     if tracks and zone_at is not None:
         found = _from_track_zone(local, tracks, zone_at, rules)
         if isinstance(found, CaptureTime):
@@ -136,6 +146,25 @@ def _from_gps(local: datetime | None, gps: datetime) -> CaptureTime | str:
         return f"GPS time stamp {stamp} is {_show(diff)} from the wall clock, no whole UTC offset: a stale fix, not used"
     utc = (local - offset).replace(tzinfo=UTC)
     return CaptureTime(utc, TimeBasis.GPS_TIME, local, (f"GPS time stamp {stamp}: the wall clock is UTC{_show(offset)}",))
+
+
+def _from_own_zone(local: datetime, position: tuple[float, float], zone_at: ZoneAt) -> CaptureTime | str:
+    """`local` read in the time zone at the photo's own position. An hour the clock change
+    repeats is read as the first (daylight saving) one; an hour it skips, with the offset before."""
+    name = zone_at(*position)
+    if name is None:
+        return "no time zone is known at the photo's own position"
+    try:
+        zone = ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        return f"time zone {name!r} at the photo's own position is unknown to zoneinfo"
+    readings = sorted({local.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)})
+    real = [utc for utc in readings if utc.astimezone(zone).replace(tzinfo=None) == local]
+    utc = real[0] if real else local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    notes = {0: (f"{local:%H:%M} does not exist in {name} that day (clocks went forward): read with the offset before the change",), 1: ()}
+    note = notes.get(len(real), (f"{local:%H:%M} happens twice in {name} that day (clocks went back): the first is taken",))
+    why = f"time zone {name} (UTC{_show(utc.astimezone(zone).utcoffset())}) at the photo's own position"
+    return CaptureTime(utc, TimeBasis.OWN_ZONE, local, (why, *note))
 
 
 def _from_track_zone(local: datetime, tracks: Sequence[Track], zone_at: ZoneAt, rules: MatchRules) -> CaptureTime | str:

@@ -62,7 +62,8 @@ class LocationRules:
 
 def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, rules: LocationRules, zones: ZoneAt) -> CaptureTime | None:
     """The record's capture time in UTC. A GPS time stamp read at import is kept as `taken_utc`
-    with basis gps_time (the file is not read again later), so it is passed back in as one."""
+    with basis gps_time (the file is not read again later), so it is passed back in as one. A
+    photo located by its file or by hand is its own position: the zone there gives its offset."""
     if gps_utc is None and record.time_basis == TimeBasis.GPS_TIME.value and record.taken_utc:
         gps_utc = datetime.fromisoformat(record.taken_utc)
     candidates: Sequence[Track] = ()
@@ -72,7 +73,9 @@ def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, ru
             candidates = tracks(wall - MAX_OFFSET - timedelta(seconds=rules.match.max_extrapolation_s), wall + MAX_OFFSET + timedelta(seconds=rules.match.max_extrapolation_s))
         except ValueError:
             candidates = ()
-    return capture_time(record.taken_at, gps_utc=gps_utc, tracks=candidates, zone_at=zones, camera_utc_offset=rules.camera_utc_offset, rules=rules.match)
+    own = record.source in (Source.EXIF, Source.MANUAL)
+    position = (record.lat, record.lon) if own and record.lat is not None and record.lon is not None else None
+    return capture_time(record.taken_at, gps_utc=gps_utc, position=position, tracks=candidates, zone_at=zones, camera_utc_offset=rules.camera_utc_offset, rules=rules.match)
 
 
 @dataclass(frozen=True)

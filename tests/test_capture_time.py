@@ -134,3 +134,32 @@ def test_configured_offset_text() -> None:
     for bad in ["2", "+25:00", "CET", ""]:
         with pytest.raises(ValueError, match="not a UTC offset"):
             parse_utc_offset(bad)
+
+
+def test_a_photo_with_gps_and_no_offset_takes_the_zone_at_its_own_position(tmp_path: Path) -> None:
+    # A phone photo in Munich (summer: UTC+02:00, winter: UTC+01:00) and in New York, without
+    # OffsetTimeOriginal or a GPS time stamp: the zone at its own GPS point gives the offset.
+    summer = _photo(tmp_path, "summer.jpg", 7, "-DateTimeOriginal=2024:06:01 12:30:00", "-GPSLatitude=48.137", "-GPSLatitudeRef=N", "-GPSLongitude=11.575", "-GPSLongitudeRef=E")
+    meta = read_metadata(summer)
+    assert meta.taken_at == "2024-06-01T12:30:00" and meta.gps_utc is None and meta.lat is not None and meta.lon is not None
+    found = capture_time(meta.taken_at, position=(meta.lat, meta.lon), zone_at=zone_at)
+    assert found is not None and found.basis is TimeBasis.OWN_ZONE
+    assert found.utc == datetime(2024, 6, 1, 10, 30, tzinfo=UTC)
+    assert found.decisions == ("time zone Europe/Berlin (UTC+02:00) at the photo's own position",)
+    winter = capture_time("2024-01-15T12:30:00", position=(48.137, 11.575), zone_at=zone_at)
+    assert winter is not None and winter.utc == datetime(2024, 1, 15, 11, 30, tzinfo=UTC)
+    new_york = capture_time("2024-06-01T12:30:00", position=(40.7484, -73.9857), zone_at=zone_at)
+    assert new_york is not None and new_york.utc == datetime(2024, 6, 1, 16, 30, tzinfo=UTC) and "America/New_York (UTC-04:00)" in new_york.decisions[0]
+    # The file's own offset and a GPS time stamp still come first; the own zone before a camera offset.
+    assert capture_time("2024-06-01T12:30:00+05:00", position=(48.137, 11.575), zone_at=zone_at).basis is TimeBasis.FILE_OFFSET  # type: ignore[union-attr]
+    gps = capture_time("2024-06-01T12:30:00", gps_utc=datetime(2024, 6, 1, 10, 30, tzinfo=UTC), position=(40.7, -74.0), zone_at=zone_at)
+    assert gps is not None and gps.basis is TimeBasis.GPS_TIME and gps.utc == datetime(2024, 6, 1, 10, 30, tzinfo=UTC)
+    own = capture_time("2024-06-01T12:30:00", position=(48.137, 11.575), zone_at=zone_at, camera_utc_offset=timedelta(hours=-7))
+    assert own is not None and own.basis is TimeBasis.OWN_ZONE
+    # Clock changes in Berlin: 02:30 skipped on 31 March (read as +01:00), twice on 27 October (the first).
+    skipped = capture_time("2024-03-31T02:30:00", position=(52.52, 13.405), zone_at=zone_at)
+    assert skipped is not None and skipped.utc == datetime(2024, 3, 31, 1, 30, tzinfo=UTC) and "does not exist" in skipped.decisions[1]
+    twice = capture_time("2024-10-27T02:30:00", position=(52.52, 13.405), zone_at=zone_at)
+    assert twice is not None and twice.utc == datetime(2024, 10, 27, 0, 30, tzinfo=UTC) and "happens twice" in twice.decisions[1]
+    # Where no zone is known at the point, the next basis is tried (none here).
+    assert capture_time("2024-06-01T12:30:00", position=(0.0, -140.0), zone_at=lambda lat, lon: None) is None
