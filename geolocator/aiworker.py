@@ -188,6 +188,12 @@ class AIWorker:
         with self._changed:
             self._notify()
 
+    def retry_now(self) -> None:
+        """A person asked for a photo now ('Retry now'): the pause of every server since it failed ends."""
+        with self._changed:
+            self._pool.end_pauses()
+            self._notify()
+
     def _notify(self) -> None:
         """Under the lock: tell the threads to look again."""
         self._generation += 1

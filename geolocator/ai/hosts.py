@@ -79,6 +79,11 @@ class HostPool:
         host.next_probe = now
         return pause
 
+    def end_pauses(self) -> None:
+        """Every server may be asked at once (a person asked to retry now)."""
+        for host in self.hosts:
+            host.paused_until = 0.0
+
     def probe_due(self, now: float, waiting: bool) -> Host | None:
         """A server to probe now, marked as being probed until `probed`: a paused one whose probe is
         due, or (when photos wait for Ollama to come back) any whose probe is due."""
