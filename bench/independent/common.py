@@ -8,6 +8,7 @@ duplicates/). Ground truth comes from exiftool, gpxpy/pynmea2 and our own arithm
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -138,10 +139,8 @@ def remove_tree(root: Path) -> None:
     subprocess.run(["chattr", "-R", "-i", str(root)], capture_output=True)
     for p in [root, *root.rglob("*")]:
         if not p.is_symlink():
-            try:
+            with contextlib.suppress(OSError):
                 p.chmod(0o755 if p.is_dir() else 0o644)
-            except OSError:
-                pass
     shutil.rmtree(root, ignore_errors=True)
 
 
