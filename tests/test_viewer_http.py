@@ -12,6 +12,8 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
+from records import rid
+from trees import tree
 
 from geolocator.config import load_config
 from geolocator.record import PhotoRecord, Source, Status
@@ -21,10 +23,6 @@ from viewer.guard import content_security_policy, tile_origin
 from viewer.rows import MAP_COLUMNS
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def rid(n: int) -> str:
-    return f"{n:016x}"
 
 
 class Client:
@@ -469,19 +467,14 @@ def big_post_head(env, record_id: str, length: int, token: str | None = None, ex
     return ("\r\n".join(lines) + extra + "\r\n\r\n").encode()
 
 
-def files_under(*folders) -> set:
-    return {p for folder in folders if folder.exists() for p in folder.rglob("*")}
-
-
 def test_a_huge_unauthenticated_post_is_refused_from_its_headers(env, tmp_path, monkeypatch):
     import tempfile
 
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where a server or Bottle would spool a body
-    config = env["config"]
-    watched = (config.paths.inbox, config.paths.library, config.paths.failed, config.paths.database.parent)
-    before = files_under(*watched)
+    assert env["config"].paths.database.parent == tmp_path  # the inbox, library, failed and the database are below
+    before = tree(tmp_path)
     mb900 = 900 * 1024 * 1024
     status, data = raw_request(env["server"].url, big_post_head(env, rid(3), mb900))
     assert status == 403 and b"token" in data
@@ -491,7 +484,7 @@ def test_a_huge_unauthenticated_post_is_refused_from_its_headers(env, tmp_path, 
     status, _ = raw_request(env["server"].url, big_post_head(env, rid(3), 0, env["token"], "\r\nTransfer-Encoding: chunked"))
     assert status == 411
     assert not list(spool.iterdir())
-    assert files_under(*watched) == before
+    assert tree(tmp_path) == before  # nothing written, every byte as it was
     assert env["store"].get(rid(3)).source is None
     # The server still answers.
     assert env["client"].get("/api/map")[0] == 200
