@@ -168,7 +168,7 @@ class AIWorker:
         self._changed = threading.Condition()
         self._generation = 0
         self._asking: set[str] = set()  # ids of the records being asked about
-        self._settled: Callable[[], None] | None = None
+        self._settled: Callable[[], object] | None = None
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -176,7 +176,7 @@ class AIWorker:
         # Daemon threads: a model answer can take minutes; stopping does not wait for it.
         self._threads = self._spawn(draining=False)
 
-    def drain(self, settled: Callable[[], None] | None = None) -> None:
+    def drain(self, settled: Callable[[], object] | None = None) -> None:
         """Ask about every due record, on every server at once, until none is due or every server has
         failed (its records stay pending, with the reason); `settled` is called once per record answered
         or given up on (for `scan`: no probes, no waiting for a backoff to end)."""
@@ -312,7 +312,8 @@ class AIWorker:
     def _store(self, record: PhotoRecord, change: Callable[[PhotoRecord | None], PhotoRecord | None]) -> PhotoRecord | None:
         stored = self.store.update(record.id, change)
         if self._settled is not None:
-            self._settled()
+            with self._changed:  # one thread at a time
+                self._settled()
         return stored
 
     def _unavailable(self, host: Host, record: PhotoRecord, exc: Exception, error: bool) -> None:

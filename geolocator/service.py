@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geolocator.aiworker import AIWorker, Backoff
+from geolocator.aiworker import AIWorker, Backoff, servers_for
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
 from geolocator.folders import Folders
@@ -87,11 +87,9 @@ class Service:
             pipeline = self.pipeline = Pipeline(store, self.config, on_finalised=self._on_finalised)
             pipeline.recover()
             if self.config.ollama.enabled:
-                from geolocator.ai import AILocator
-
-                locator = AILocator(self.config.ollama)
                 sidecars = Sidecars.for_config(store, self.config)
-                self.ai = AIWorker(store, locator.estimate, self.folders.file_of, self._backoff, probe=locator.probe, on_stored=lambda record: sidecars.sync([record]))
+                servers = servers_for(self.config.ollama)
+                self.ai = AIWorker(store, servers, self.folders.file_of, self._backoff, per_host=self.config.ollama.per_host, on_stored=lambda record: sidecars.sync([record]))
                 self.ai.start()
             self.watcher = Watcher(self.folders.inbox, self.config.watch, self._queue.put, exclude=own_files(self.config), poll_interval=self._poll_interval)
             for number in range(self._n_workers):

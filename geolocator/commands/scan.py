@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from geolocator.aiworker import AIWorker, Backoff
+from geolocator.aiworker import AIWorker, Backoff, servers_for
 from geolocator.config import Config
 from geolocator.folders import Folders
 from geolocator.pipeline import NotSettled, Pipeline
@@ -93,15 +93,10 @@ def _wait_settled(path: Path, settle: float) -> bool:
 
 
 def _ask_ai(store: Store, folders: Folders, config: Config, pending: int, tty: bool) -> None:
-    """The AI worker's own step, driven here until nothing is due or Ollama cannot answer (its
-    records stay pending, with the reason, for the service to retry)."""
+    """The AI worker's own threads (per_host for each [ollama] host), until nothing is due or every
+    server failed (its records stay pending, with the reason, for the service to retry)."""
     from tqdm import tqdm
 
-    from geolocator.ai import AILocator
-
-    worker = AIWorker(store, AILocator(config.ollama).estimate, folders.file_of, Backoff())
+    worker = AIWorker(store, servers_for(config.ollama), folders.file_of, Backoff(), per_host=config.ollama.per_host)
     with tqdm(total=pending, desc="AI", unit="photo", disable=not tty, leave=False) as bar:
-        for _ in range(len(store.with_status(Status.PENDING))):  # each step settles one record
-            if worker.step() > 0:  # nothing due any more, or Ollama unavailable
-                return
-            bar.update()
+        worker.drain(bar.update)
