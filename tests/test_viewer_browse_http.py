@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from records import rid
 
 from geolocator.config import load_config
 from geolocator.record import PhotoRecord, Source, Status
@@ -21,10 +22,6 @@ from viewer import ViewerServer, create_app
 from viewer.routes.files import PREVIEW_PX
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def rid(n: int) -> str:
-    return f"{n:016x}"
 
 
 def jpeg(size: tuple[int, int], colour: str) -> bytes:
