@@ -92,3 +92,34 @@ def test_usual_tile_urls_are_accepted(tmp_path):
     for url in ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "https://{s}.tile.example.org/{z}/{x}/{y}.png",
                 "http://localhost:8080/tiles/{z}/{x}/{y}.png", ""):
         assert load_config(write(tmp_path, f"[viewer]\ntile_url = '{url}'\n")).viewer.tile_url == url
+
+
+def test_ollama_host_is_one_url_or_a_list_of_them(tmp_path):
+    one = load_config(write(tmp_path, '[ollama]\nhost = "http://gpu1:11434"\n')).ollama
+    assert (one.host, one.hosts, one.per_host) == ("http://gpu1:11434", ("http://gpu1:11434",), 1)
+    many = load_config(write(tmp_path, '[ollama]\nhost = ["http://gpu1:11434", "gpu2:11434", "https://gpu3"]\nper_host = 2\n')).ollama
+    assert (many.hosts, many.per_host) == (("http://gpu1:11434", "gpu2:11434", "https://gpu3"), 2)
+    assert load_config(None, cwd=tmp_path).ollama.hosts == ("http://127.0.0.1:11434",)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[ollama]\nhost = []\n", "[ollama] host: the list is empty"),
+        ("[ollama]\nhost = ['http://gpu1:11434', 5]\n", "[ollama] host: expected a string or a list of strings"),
+        ("[ollama]\nhost = 11434\n", "[ollama] host: expected a string or a list of strings"),
+        ("[ollama]\nhost = ['http://gpu1:11434', 'ftp://gpu2']\n", "[ollama] host 'ftp://gpu2': must start with http"),
+        ("[ollama]\nhost = ['http://gpu1:99999']\n", "[ollama] host 'http://gpu1:99999': expected an address"),
+        ("[ollama]\nhost = ['http://gpu 1:11434']\n", "[ollama] host 'http://gpu 1:11434': expected an address"),
+        ("[ollama]\nhost = ['']\n", "[ollama] host '': expected an address"),
+        ("[ollama]\nhost = ['http://[::1:11434']\n", "[ollama] host 'http://[::1:11434': expected an address"),
+        ("[ollama]\nhost = ['http://gpu1:11434', 'http://gpu1:11434/']\n", "[ollama] host lists 'http://gpu1:11434' twice"),
+        ("[ollama]\nper_host = 0\n", "[ollama] per_host must be between 1 and 64"),
+        ("[ollama]\nper_host = 1.5\n", "[ollama] per_host: expected an integer"),
+    ],
+)
+def test_bad_ollama_hosts_are_refused_naming_the_key_and_the_file(tmp_path, text, named):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert named in str(info.value) and str(path) in str(info.value)
