@@ -60,10 +60,16 @@ class LocationRules:
         return max(self.nearby.same_camera_s, self.nearby.both_sides_s)
 
 
-def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, rules: LocationRules, zones: ZoneAt) -> CaptureTime | None:
+def own_position(record: PhotoRecord) -> tuple[float, float] | None:
+    """Where a photo located by its file or by hand was: the zone there gives its UTC offset."""
+    own = record.source in (Source.EXIF, Source.MANUAL)
+    return (record.lat, record.lon) if own and record.lat is not None and record.lon is not None else None
+
+
+def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, rules: LocationRules, zones: ZoneAt, *, own_zone: bool = True) -> CaptureTime | None:
     """The record's capture time in UTC. A GPS time stamp read at import is kept as `taken_utc`
-    with basis gps_time (the file is not read again later), so it is passed back in as one. A
-    photo located by its file or by hand is its own position: the zone there gives its offset."""
+    with basis gps_time (the file is not read again later), so it is passed back in as one.
+    `own_zone`: the zone at the photo's own position may be looked up (`own_position`)."""
     if gps_utc is None and record.time_basis == TimeBasis.GPS_TIME.value and record.taken_utc:
         gps_utc = datetime.fromisoformat(record.taken_utc)
     candidates: Sequence[Track] = ()
@@ -73,8 +79,7 @@ def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, ru
             candidates = tracks(wall - MAX_OFFSET - timedelta(seconds=rules.match.max_extrapolation_s), wall + MAX_OFFSET + timedelta(seconds=rules.match.max_extrapolation_s))
         except ValueError:
             candidates = ()
-    own = record.source in (Source.EXIF, Source.MANUAL)
-    position = (record.lat, record.lon) if own and record.lat is not None and record.lon is not None else None
+    position = own_position(record) if own_zone else None
     return capture_time(record.taken_at, gps_utc=gps_utc, position=position, tracks=candidates, zone_at=zones, camera_utc_offset=rules.camera_utc_offset, rules=rules.match)
 
 
@@ -118,8 +123,21 @@ def with_time(record: PhotoRecord, judgement: Judgement) -> PhotoRecord:
     return dataclasses.replace(record, taken_utc=when.utc.isoformat(), time_basis=when.basis.value, decisions=judgement.decisions)
 
 
+def _wall(record: PhotoRecord) -> float | None:
+    """The record's wall clock read as if it were UTC, as a timestamp (None without one)."""
+    try:
+        return datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC).timestamp() if record.taken_at else None
+    except ValueError:
+        return None
+
+
 class Placer:
-    """Places photos from tracks and neighbours, now and whenever a new one arrives."""
+    """Places photos from tracks and neighbours, now and whenever a new one arrives.
+
+    A located photo whose file gives no UTC offset gets its UTC time from the zone at its own
+    position only when a photo near it in time needs it as a neighbour: timezonefinder loads
+    numpy and its boundaries (~100 ms), which filing photos that all carry GPS never needs.
+    Until then it waits in `_unzoned`, by its wall clock."""
 
     def __init__(self, store: Store, tracks: TrackStore, rules: LocationRules, describe: Callable[[float, float], PlaceName], zones: ZoneAt = zone_at) -> None:
         self.store = store
@@ -128,7 +146,9 @@ class Placer:
         self._describe = describe
         self._zones = zones
         self._lock = threading.Lock()
-        self._times: list[tuple[float, str]] = sorted((datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in store.all() if r.taken_utc and r.status in PLACEABLE)
+        records = store.all()
+        self._times: list[tuple[float, str]] = sorted((datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in records if r.taken_utc and r.status in PLACEABLE)
+        self._unzoned: list[tuple[float, str]] = sorted((wall, r.id) for r in records if (wall := self._zoneable(r)) is not None)
 
     # -- lookups -----------------------------------------------------------------------------------
     def _index(self, record: PhotoRecord) -> None:
@@ -139,6 +159,50 @@ class Placer:
                 if at == len(self._times) or self._times[at] != entry:
                     self._times.insert(at, entry)
 
+    @staticmethod
+    def _zoneable(record: PhotoRecord) -> float | None:
+        """The wall clock of a located photo whose UTC time its own zone will give, else None."""
+        if record.status is not Status.LOCATED or record.taken_utc or own_position(record) is None:
+            return None
+        return _wall(record)
+
+    def _zone_around(self, utc: datetime, seconds: float) -> None:
+        """Give the located photos whose wall clock may be within `seconds` of `utc` (any offset)
+        their UTC time, from the zone at their own position, stored with that basis."""
+        t, reach = utc.timestamp(), seconds + MAX_OFFSET.total_seconds()
+        with self._lock:
+            lo = bisect.bisect_left(self._unzoned, (t - reach, ""))
+            hi = bisect.bisect_right(self._unzoned, (t + reach, "\uffff"))
+            found = self._unzoned[lo:hi]
+        for entry in found:
+            if self._zone(entry[1]) is None:
+                continue  # not stored yet (being filed): kept for later
+            with self._lock:
+                at = bisect.bisect_left(self._unzoned, entry)
+                if at < len(self._unzoned) and self._unzoned[at] == entry:
+                    del self._unzoned[at]
+
+    def _zone(self, record_id: str) -> PhotoRecord | None:
+        """The stored record with its UTC time from its own zone, when it has none yet and a
+        zone is known there; None when it is not stored."""
+        record = self.store.get(record_id)
+        position = own_position(record) if record is not None else None
+        if record is None or position is None or record.taken_utc:
+            return record
+        when = capture_time(record.taken_at, position=position, zone_at=self._zones)
+        if when is None:
+            return record
+
+        def change(current: PhotoRecord | None) -> PhotoRecord | None:
+            if current is None or current.taken_utc or (current.lat, current.lon) != position:
+                return None
+            return dataclasses.replace(current, taken_utc=when.utc.isoformat(), time_basis=when.basis.value, decisions=(*current.decisions, *when.decisions))
+
+        stored = self.store.update(record_id, change)
+        if stored is not None:
+            self._index(stored)
+        return stored
+
     def _ids_around(self, utc: datetime, seconds: float) -> list[str]:
         t = utc.timestamp()
         with self._lock:
@@ -148,6 +212,7 @@ class Placer:
 
     def neighbours(self, utc: datetime, seconds: float, own_id: str) -> list[Neighbour]:
         """Located photos taken within `seconds` of `utc`, as they stand now."""
+        self._zone_around(utc, seconds)
         found = []
         for rid in self._ids_around(utc, seconds):
             record = self.store.get(rid)
@@ -169,8 +234,12 @@ class Placer:
         if record.status not in PLACEABLE:
             return record
         if record.source is not None:  # located by the file: only its time is wanted (to be a neighbour)
-            when = when_taken(record, gps_utc, self.tracks.around, self.rules, self._zones)
+            when = when_taken(record, gps_utc, self.tracks.around, self.rules, self._zones, own_zone=False)
             placed = with_time(record, Judgement(when, None, decisions=when.decisions if when is not None else ()))
+            wall = self._zoneable(placed)
+            if wall is not None:  # its own zone is looked up once a neighbour needs it
+                with self._lock:
+                    bisect.insort(self._unzoned, (wall, placed.id))
         else:
             judgement = self.judge(record, gps_utc)
             placed = self._apply(record, judgement) or with_time(record, judgement)
@@ -235,9 +304,21 @@ class Placer:
         being read), then place again its neighbours, if it is now located well enough to be one."""
         changed = [r for r in (self.replace(record_id),) if r is not None]
         record = self.store.get(record_id)
+        wall = self._zoneable(record) if record is not None else None
+        if wall is not None and self._weak_around(wall):
+            record = self._zone(record_id)
         if record is not None and record.status is Status.LOCATED and record.source in self.rules.nearby.sources and record.taken_utc:
             changed += self._replace_around(record)
         return changed
+
+    def _weak_around(self, wall: float) -> bool:
+        """Whether a photo that only an AI estimate, or nothing, places may be near this wall clock."""
+        reach = self.rules.window_s + MAX_OFFSET.total_seconds()
+        for rid in self._ids_around(datetime.fromtimestamp(wall, UTC), reach):
+            record = self.store.get(rid)
+            if record is not None and record.status in PLACEABLE and rank(record.source) < rank(Source.NEARBY):
+                return True
+        return False
 
     def _replace_around(self, located: PhotoRecord) -> list[PhotoRecord]:
         """The photos around a newly located one that only an AI estimate, or nothing, places."""

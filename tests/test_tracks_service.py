@@ -283,3 +283,24 @@ def test_the_map_page_serves_a_track_as_a_line(tmp_path):
         assert status == 200 and feature["properties"]["points"] == len(points) == 201
         assert line[0] == [MUNICH[1], MUNICH[0]] and line[-1] == [round(points[-1][2], 6), MUNICH[0]]
         assert get(f"/api/tracks/{photo.id}.geojson")[0] == 404 and get("/api/tracks/nope.geojson")[0] == 404
+
+
+def test_phone_photos_without_an_offset_are_neighbours_by_the_zone_at_their_own_position(run, tmp_path):
+    drop = Drop(tmp_path)
+    svc = run()
+    store = svc.store
+    drop.photo("camera.jpg", "2024:06:01 12:10:00", offset="+02:00")
+    assert settled(store, "camera.jpg")[0].status is Status.UNLOCATED
+    # The phone wrote GPS but no OffsetTimeOriginal and no GPS time stamp: Munich's zone gives +02:00.
+    drop.photo("p1.jpg", "2024:06:01 12:00:00", model="Pixel 8", gps=(48.137, 11.575))
+    drop.photo("p2.jpg", "2024:06:01 12:20:00", model="Pixel 8", gps=(48.139, 11.577))
+    between = located_by(store, "camera.jpg", Source.NEARBY)
+    assert math.isclose(between.lat or 0, 48.138, abs_tol=1e-6) and math.isclose(between.lon or 0, 11.576, abs_tol=1e-6)
+    for name, when in (("p1.jpg", "2024-06-01T10:00:00+00:00"), ("p2.jpg", "2024-06-01T10:20:00+00:00")):
+        phone = expect(lambda name=name: (r := record(store, name)) is not None and r.taken_utc and r, timeout=10, what=f"{name}'s UTC time")
+        assert phone.source is Source.EXIF and phone.time_basis == "own_zone" and phone.taken_utc == when
+        assert any("Europe/Berlin (UTC+02:00) at the photo's own position" in d for d in phone.decisions)
+    # A camera photo arriving after them is placed at once, from the same neighbours.
+    drop.photo("camera2.jpg", "2024:06:01 12:15:00", offset="+02:00")
+    later = located_by(store, "camera2.jpg", Source.NEARBY)
+    assert math.isclose(later.lat or 0, 48.1385, abs_tol=1e-6) and not later.history  # placed at import: no change to record
