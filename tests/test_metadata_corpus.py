@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from processes import REPO, run_daemon
 
 from geolocator.errors import UnreadableImage
 from geolocator.metadata import read_metadata
-
-REPO = Path(__file__).resolve().parent.parent
 
 # Fields exiftool reads from blocks we deliberately do not decode (MakerNotes, Olympus APP12):
 # checked with `exiftool -G -a -s -Make -Model -DateTimeOriginal FILE`.
@@ -92,8 +89,7 @@ def test_locate_command_over_a_mix(corpus, tmp_path):
     empty = tmp_path / "empty.heic"
     empty.write_bytes(b"")
     files = [good, south, no_gps, str(corrupt), str(empty)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "daemon.py", "locate", "--no-ai", *files], cwd=REPO, capture_output=True, text=True, env=env, timeout=60, check=False)
+    result = run_daemon("locate", "--no-ai", *files, cwd=REPO, timeout=60)  # `good` is relative to the checkout
     assert result.returncode == 1, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["file"] for line in lines] == files
@@ -110,9 +106,9 @@ def test_locate_command_over_a_mix(corpus, tmp_path):
 
 
 @pytest.mark.timeout(60)
-def test_locate_command_exits_zero_when_all_read(corpus):
+def test_locate_command_exits_zero_when_all_read(corpus, tmp_path):
     files = [str(corpus / "exif-samples/jpg/Canon_40D.jpg"), str(corpus / "exif-samples/heic/IMG_5195.HEIC")]
-    result = subprocess.run([sys.executable, "daemon.py", "locate", "--no-ai", *files], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    result = run_daemon("locate", "--no-ai", *files, cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[1]["lat"] == pytest.approx(39.0513444444444, abs=1e-6) and lines[1]["taken_at"] == "2021-04-11T15:47:53-05:00"

@@ -12,22 +12,20 @@ movie's own box).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import struct
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from processes import run_daemon
 
 from geolocator.metadata import read_metadata
 from geolocator.metadata.quicktime import LociRole, parse_loci
 
 pytestmark = pytest.mark.timeout(60)
-REPO = Path(__file__).resolve().parent.parent
 
 
 def box(kind: bytes, payload: bytes) -> bytes:
@@ -196,8 +194,7 @@ def test_locate_command_reads_a_loci_video(movies):
     """End to end: `daemon.py locate --no-ai` finds the point, so no AI error for such a video."""
     folder, readings = movies
     path = folder / "loci.3gp"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "daemon.py", "locate", "--no-ai", str(path)], cwd=REPO, capture_output=True, text=True, env=env, timeout=60, check=False)
+    result = run_daemon("locate", "--no-ai", str(path), cwd=folder, timeout=60)
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout)
     assert line["lat"] == pytest.approx(readings["loci.3gp"].lat, abs=6e-6) and line["error"] is None
