@@ -73,7 +73,8 @@ def test_a_name_that_is_not_utf8_is_filed_by_the_service(service, corpus):
 
 def big_gps_jpeg(corpus: Path, size: tuple[int, int] = (1400, 1000)) -> bytes:
     """A real JPEG of about 1.5 MB (noise compresses badly) carrying a corpus photo's EXIF GPS."""
-    exif = Image.open(corpus / "exif-samples/jpg" / GPS_JPEGS[0]).getexif()
+    with Image.open(corpus / "exif-samples/jpg" / GPS_JPEGS[0]) as image:
+        exif = image.getexif()
     out = io.BytesIO()
     Image.effect_noise(size, 60).convert("RGB").save(out, "JPEG", quality=95, exif=exif)
     return out.getvalue()
