@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from configs import make_config
 from expect import expect
-from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
+from photos import CORPUS_JPG, GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
+from trees import sha256, tree
 
 from geolocator import mover
 from geolocator.config import build_config
@@ -20,11 +22,6 @@ from geolocator.pipeline import AI_DISABLED, WAITING_FOR_AI, NotSettled, Pipelin
 from geolocator.places import PlaceName
 from geolocator.record import PhotoMetadata, Source, Status, record_id
 from geolocator.store import Store, load_records
-
-
-def make_config(root: Path, ai: bool = False, **watch):
-    data = {"ollama": {"enabled": ai}, "viewer": {"enabled": False}, "watch": {"settle_seconds": 0.5, **watch}}
-    return build_config(data, root, None)
 
 
 @pytest.fixture
@@ -49,10 +46,6 @@ def aged(path: Path, seconds: float = 3600) -> Path:
     return path
 
 
-def tree(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-
-
 def test_a_photo_with_gps_is_located_named_and_moved_by_capture_date(env):
     config, store, pipeline = env
     src = copy_corpus(GPS_JPEGS[0], config.paths.inbox / "DSCN0010.jpg")
@@ -65,7 +58,8 @@ def test_a_photo_with_gps_is_located_named_and_moved_by_capture_date(env):
     # the label's fields are kept apart, for the map to search and group by
     assert stored.country_code == "IT" and stored.city and stored.region
     assert stored.place.endswith(f"{stored.city}, {stored.region}, Italy")
-    assert (config.paths.library / stored.path).is_file() and not src.exists()
+    assert tree(config.paths.library) == {"2008": {"10": {"DSCN0010.jpg": sha256(CORPUS_JPG / GPS_JPEGS[0])}}}  # its own bytes
+    assert tree(config.paths.inbox) == {}
     assert stored.id == record_id(stored.sha256)
 
 
@@ -106,7 +100,7 @@ def test_the_same_content_twice_goes_to_duplicates_with_its_own_record(env):
     assert again.status is Status.DUPLICATE and again.duplicate_of == original.id
     assert again.sha256 == original.sha256 and len({original.id, again.id, third.id}) == 3
     assert (again.path, third.path) == ("two.jpg", "two-2.jpg")
-    assert tree(config.paths.duplicates) == ["two-2.jpg", "two.jpg"]
+    assert tree(config.paths.duplicates) == {"two.jpg": sha256(CORPUS_JPG / GPS_JPEGS[1]), "two-2.jpg": sha256(CORPUS_JPG / GPS_JPEGS[1])}
     assert store.get(original.id).status is Status.LOCATED  # the original's record is untouched
     assert store.counts()["duplicate"] == 2
 
@@ -217,7 +211,7 @@ def test_content_whose_file_was_deleted_is_imported_again_not_called_a_duplicate
     assert again.id == first.id and stored.status is Status.LOCATED
     assert (stored.source, stored.lat, stored.lon) == (Source.MANUAL, 1.5, 2.5)  # the fix is kept
     assert stored.name == "a-again.jpg" and (config.paths.library / stored.path).is_file()
-    assert tree(config.paths.duplicates) == []
+    assert tree(config.paths.duplicates) == {}
     assert len(store) == 1
     # While the file is there, the same content is a duplicate as before.
     third = pipeline.process(copy_corpus(GPS_JPEGS[0], config.paths.inbox / "a-third.jpg"))
@@ -266,7 +260,7 @@ def test_a_non_utf8_source_survives_a_crash_between_intent_and_move(config, corp
 
 # -- files that look cut short ---------------------------------------------------------------------
 def test_a_photo_cut_short_waits_then_is_failed_as_incomplete_never_located(tmp_path, corpus):
-    config = make_config(tmp_path, settle_seconds=0.1, incomplete_seconds=1.0)
+    config = make_config(tmp_path, settle=0.1, watch={"incomplete_seconds": 1.0})
     with Store(config.paths.database) as store:
         pipeline = Pipeline(store, config)
         whole = (corpus / "exif-samples/jpg" / GPS_JPEGS[0]).read_bytes()
@@ -293,6 +287,6 @@ def test_a_photo_cut_short_waits_then_is_failed_as_incomplete_never_located(tmp_
 def test_incomplete_seconds_is_validated_like_the_other_settings(tmp_path):
     assert make_config(tmp_path).watch.incomplete_seconds == 120.0  # the default
     with pytest.raises(ConfigError, match=r"\[watch\] incomplete_seconds cannot be negative"):
-        make_config(tmp_path, incomplete_seconds=-1)
+        make_config(tmp_path, watch={"incomplete_seconds": -1})
     with pytest.raises(ConfigError, match=r"\[watch\] incomplete_seconds: expected a number"):
-        make_config(tmp_path, incomplete_seconds="soon")
+        make_config(tmp_path, watch={"incomplete_seconds": "soon"})
