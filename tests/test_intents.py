@@ -4,13 +4,13 @@ kill -9 can leave, built exactly on real files and a real store."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from photos import GPS_JPEGS, copy_corpus
+from configs import make_config
+from photos import CORPUS_JPG, GPS_JPEGS, copy_corpus
+from trees import nest, sha256, tree
 
 from geolocator import mover
-from geolocator.config import build_config
 from geolocator.folders import Folders
 from geolocator.intents import Intents
 from geolocator.pipeline import Pipeline, Task
@@ -20,13 +20,9 @@ from geolocator.store import Store, load_records
 
 @pytest.fixture
 def config(tmp_path, corpus):
-    config = build_config({"ollama": {"enabled": False}, "viewer": {"enabled": False}}, tmp_path, None)
+    config = make_config(tmp_path)
     Folders.from_config(config).create()
     return config
-
-
-def tree(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
 def test_the_intent_is_on_disk_before_the_move_and_cleared_only_by_flush(config):
@@ -95,7 +91,8 @@ def test_recovery_after_the_move_just_clears_the_intent(config):
     (dest.parent / f"{mover.TEMP_PREFIX}dead{mover.TEMP_SUFFIX}").write_bytes(b"partial copy")
     records = recover(config)
     assert records[record.id].moving_from is None
-    assert tree(config.paths.library) == [dest.relative_to(config.paths.library).as_posix()]  # the stale temporary copy is gone
+    # the photo, whole, and the stale temporary copy gone
+    assert tree(config.paths.library) == nest({dest.relative_to(config.paths.library).as_posix(): sha256(CORPUS_JPG / GPS_JPEGS[2])})
 
 
 def test_recovery_when_the_file_is_gone_says_so(config):
