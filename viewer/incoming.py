@@ -6,15 +6,20 @@ them to multipart's push parser (no buffering of part bodies), so memory stays a
 whatever the size. A file part goes to `.upload-<random>.part` in the target folder (a name the
 watcher ignores), and only once complete and fsynced is it linked to its sanitised name
 (`mover.move_noreplace`: EEXIST means taken, so `name-2`, `name-3`... are tried). A body cut
-short or malformed removes the temporary file of the part in progress (ours, never a photo);
-files already placed stay where they are and are reported.
+short or malformed, or a client that disconnects, removes the temporary file of the part in
+progress (see `_Part.abandon`); files already placed stay where they are and are reported.
+
+A crash (kill -9, power cut) mid-upload leaves its temporary file behind, hidden from the
+watcher: `recover_temps`, run when the viewer starts, hands each one to the inbox (see there).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
+import re
 import unicodedata
 import uuid
 from collections.abc import Iterable
@@ -24,6 +29,8 @@ from typing import IO, Any
 
 import multipart
 
+from geolocator.fileio import open_regular
+from geolocator.metadata.formats import HEAD_SIZE, Kind, sniff
 from geolocator.mover import move_noreplace
 from geolocator.naming import fit_name, numbered_name
 from geolocator.record import record_id
@@ -35,7 +42,16 @@ MAX_PARTS = 1000
 MAX_CLASHES = 10_000  # name-2 ... name-10000: past that, something is wrong
 TEMP_PREFIX = ".upload-"
 TEMP_SUFFIX = ".part"
+TEMP_RE = re.compile(rf"{re.escape(TEMP_PREFIX)}[0-9a-f]{{32}}{re.escape(TEMP_SUFFIX)}")
 FALLBACK_NAME = "upload"
+INTERRUPTED = "upload-interrupted"  # the name a crash's leftover is handed to the inbox under
+# A leftover's suffix, from its content (its sent name is not known any more).
+SUFFIXES = {
+    Kind.JPEG: ".jpg", Kind.TIFF: ".tif", Kind.PNG: ".png", Kind.WEBP: ".webp", Kind.JXL: ".jxl",
+    Kind.HEIF: ".heic", Kind.CR3: ".cr3", Kind.RAF: ".raf", Kind.QUICKTIME: ".mov",
+}
+
+log = logging.getLogger(__name__)
 
 
 class UploadError(ValueError):
@@ -114,9 +130,14 @@ class _Part:
         return self.temp
 
     def abandon(self) -> None:
+        """The body stopped before this part ended (cut short, malformed, the client gone). The
+        temporary file is removed, not filed: it is our own copy and incomplete by construction
+        (its closing boundary never came), it never had a name the watcher takes, so it never
+        entered the inbox, and the client was never told it arrived: the photo is still on the
+        client's side, to be sent again."""
         self.file.close()
         with contextlib.suppress(FileNotFoundError):
-            self.temp.unlink()  # our own unfinished temporary file
+            self.temp.unlink()
 
 
 def _read_exactly(stream: Any, length: int) -> Iterable[bytes]:
@@ -171,3 +192,35 @@ def receive(stream: Any, length: int, content_type: str, folder: Path, *, ignore
         if current is not None:
             current.abandon()
     return done  # each placed name is durable already (move_noreplace fsyncs the folder)
+
+
+def recover_temps(folder: Path) -> list[str]:
+    """Hand the temporary files of uploads a crash cut off in `folder` to the inbox; call before
+    any upload runs. Returns the names they were given.
+
+    Such a file may be whole (the crash came between its fsync and its name) or cut short, and
+    nobody can tell which; so nothing of it is deleted. When it has a second link, the crash came
+    inside `place` after the photo got its name: only this extra name of the same bytes is
+    removed. Else it becomes `upload-interrupted-<id>.<ext>` in the inbox and is filed like any
+    file dropped there, with its record: as a photo when whole, to failed/ as incomplete (once
+    unchanged for `[watch] incomplete_seconds`) when cut short.
+    """
+    try:
+        leftovers = sorted((e for e in os.scandir(folder) if TEMP_RE.fullmatch(e.name) and e.is_file(follow_symlinks=False)), key=lambda e: e.name)
+    except FileNotFoundError:
+        return []
+    given = []
+    for entry in leftovers:
+        temp = Path(entry.path)
+        if entry.stat(follow_symlinks=False).st_nlink > 1:
+            temp.unlink()
+            log.warning("removed %s, a second name of an upload placed before a crash", entry.name)
+            continue
+        with open_regular(temp) as fh:
+            kind = sniff(fh.read(HEAD_SIZE))
+        token = entry.name[len(TEMP_PREFIX) : len(TEMP_PREFIX) + 8]
+        suffix = "" if kind is None else SUFFIXES[kind]
+        name = place(temp, folder, f"{INTERRUPTED}-{token}{suffix}")
+        log.warning("an upload cut off by a crash was left as %s: handed to the inbox as %s", entry.name, name)
+        given.append(name)
+    return given

@@ -8,7 +8,8 @@
 
 Both need the page's token and a same-origin Origin (the guard), and are refused from their
 headers over `[viewer] max_upload_mb`. The body is read here, from `wsgi.input` (see
-`viewer.incoming`): bottle's `request.body` would spool it to a temporary file first.
+`viewer.incoming`): bottle's `request.body` would spool it to a temporary file first. When the map
+starts, the temporary files of uploads a crash cut off are handed to the inbox (`recover_temps`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import bottle
 
 from viewer.context import Context
-from viewer.incoming import Received, UploadError, receive, safe_name, temp_is_ignored
+from viewer.incoming import Received, UploadError, receive, recover_temps, safe_name, temp_is_ignored
 from viewer.respond import send_json
 from viewer.routes import route
 
@@ -40,6 +41,10 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
     limit = ctx.config.viewer.max_upload_mb * MB
     inbox = ctx.folders.inbox
     ignore = ctx.config.watch.ignore
+    try:  # no upload runs yet: a temporary file in the inbox is a crash's leftover
+        recover_temps(inbox)
+    except (OSError, UploadError) as exc:  # the map still serves; they wait for the next start
+        log.error("cannot hand the uploads a crash cut off to the inbox: %s", exc)
 
     @route(app, "POST", "/api/upload", max_body=limit)
     def upload() -> bytes:

@@ -1,0 +1,113 @@
+"""Uploads cut off half-way never leave a hidden `.upload-*.part` in the inbox for ever.
+
+- A client that disconnects mid-body (a plain close, or a reset): the temporary file, which
+  existed while the body came in, is removed (it never became an inbox file; the photo is still
+  on the client's side), nothing is recorded, and the service takes the next upload.
+- A crash mid-upload (simulated by the files it leaves: a temporary file cut short, one whole, one
+  that already got its name): when the service starts, each is filed with one record, nothing of a
+  photo is deleted, and a hidden file that only looks similar is left alone.
+
+Real service (watcher, workers, store, cheroot) and raw sockets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import struct
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from expect import wait_until
+from photos import CORPUS_JPG, GPS_JPEGS
+from trees import files_under
+
+from geolocator.metadata.formats import Kind
+from geolocator.record import Status
+from viewer.incoming import INTERRUPTED, SUFFIXES, TEMP_PREFIX, TEMP_SUFFIX
+
+pytestmark = pytest.mark.timeout(90)
+
+MAP = {"enabled": True, "port": 0, "tile_url": ""}
+
+
+def temps(inbox: Path) -> list[Path]:
+    return [p for p in files_under(inbox) if p.name.startswith(TEMP_PREFIX) and p.name.endswith(TEMP_SUFFIX)]
+
+
+def upload_head(port: int, token: str, length: int, boundary: str) -> bytes:
+    return (
+        f"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\nX-Geolocator-Token: {token}\r\n\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("close", ["close", "reset"])
+def test_a_client_gone_mid_upload_leaves_no_temporary_file(service, tmp_path, close):
+    svc = service(settle=0.3, viewer=MAP)
+    port, token = urlsplit(svc.map_url).port, svc.viewer.app.config["geolocator.token"]
+    inbox = tmp_path / "inbox"
+    boundary = uuid.uuid4().hex
+    photo = (CORPUS_JPG / GPS_JPEGS[0]).read_bytes()
+    part = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode() + photo * 40
+    body = part + f"\r\n--{boundary}--\r\n".encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        sock.sendall(upload_head(port, token, len(body), boundary) + body[: len(part) // 2])
+        temp = wait_until(lambda: next((p for p in temps(inbox) if p.stat().st_size > 0), None), 10, "the upload's temporary file written")
+        if close == "reset":  # an RST instead of a FIN: the server's read fails instead of ending
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    finally:
+        sock.close()
+    wait_until(lambda: not temp.exists() and temps(inbox) == [], 10, "the temporary file of the cut-off upload removed")
+    assert files_under(inbox) == [] and len(svc.store) == 0
+
+    # the page still uploads: the next photo is filed
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    with sock:
+        whole = part.replace(photo * 40, photo) + f"\r\n--{boundary}--\r\n".encode()
+        sock.sendall(upload_head(port, token, len(whole), boundary) + whole)
+        assert sock.recv(65536).split(b" ", 2)[1] == b"200"
+    wait_until(lambda: any(r.name == "big.jpg" and r.status is Status.LOCATED and not r.moving_from for r in svc.store.all()), 15, "the next upload filed")
+
+
+def test_uploads_a_crash_cut_off_are_filed_when_the_service_starts(service, tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    whole, cut = (CORPUS_JPG / GPS_JPEGS[0]).read_bytes(), (CORPUS_JPG / GPS_JPEGS[1]).read_bytes()
+    placed = (CORPUS_JPG / GPS_JPEGS[2]).read_bytes()
+    ids = [uuid.uuid4().hex for _ in range(3)]
+    (inbox / f"{TEMP_PREFIX}{ids[0]}{TEMP_SUFFIX}").write_bytes(whole)  # fsynced, not yet named
+    (inbox / f"{TEMP_PREFIX}{ids[1]}{TEMP_SUFFIX}").write_bytes(cut[: len(cut) // 2])  # mid-body
+    (inbox / "placed.jpg").write_bytes(placed)  # named, the temporary name not yet unlinked
+    os.link(inbox / "placed.jpg", inbox / f"{TEMP_PREFIX}{ids[2]}{TEMP_SUFFIX}")
+    (inbox / ".upload-notours.part").write_bytes(b"someone else's")  # not a name we make
+    old = time.time() - 3600  # the crash was an hour ago
+    for path in files_under(inbox):
+        os.utime(path, (old, old))
+
+    svc = service(settle=0.3, viewer=MAP)
+
+    def filed(name: str):
+        return next((r for r in svc.store.all() if r.name == name and not r.moving_from), None)
+
+    whole_record = wait_until(lambda: filed(f"{INTERRUPTED}-{ids[0][:8]}.jpg"), 15, "the whole leftover filed")
+    cut_record = wait_until(lambda: filed(f"{INTERRUPTED}-{ids[1][:8]}.jpg"), 15, "the cut-short leftover filed")
+    placed_record = wait_until(lambda: filed("placed.jpg"), 15, "the placed upload filed")
+    wait_until(svc.idle, 10, "the service idle")
+    assert whole_record.status is Status.LOCATED and (tmp_path / "library" / whole_record.path).read_bytes() == whole
+    assert cut_record.status is Status.FAILED and cut_record.error.startswith("incomplete: JPEG without its end marker")
+    assert (tmp_path / "failed" / cut_record.path).read_bytes() == cut[: len(cut) // 2]
+    assert placed_record.status is Status.LOCATED and (tmp_path / "library" / placed_record.path).read_bytes() == placed
+    assert len(svc.store) == 3  # one record each
+    assert [p.name for p in files_under(inbox)] == [".upload-notours.part"]
+    assert f"handed to the inbox as {INTERRUPTED}-{ids[0][:8]}.jpg" in caplog.text
+    assert f"removed {TEMP_PREFIX}{ids[2]}{TEMP_SUFFIX}, a second name of an upload placed before a crash" in caplog.text
+
+
+def test_every_format_we_read_has_a_suffix_for_a_leftover():
+    assert set(SUFFIXES) == set(Kind)
