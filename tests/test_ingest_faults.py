@@ -7,46 +7,22 @@ import hashlib
 import io
 import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-from expect import expect, never
+from configs import make_config, write_config
+from expect import expect, never, wait_until
 from photos import GPS_JPEGS, NO_GPS_JPEG, copy_corpus
 from PIL import Image
+from processes import stop
+from trees import files_under, tree
 
-from geolocator.aiworker import Backoff
-from geolocator.config import build_config
 from geolocator.folders import Folders
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
 from geolocator.service import Service
 from geolocator.store import Store, load_records
-
-
-def files_under(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-@pytest.fixture
-def service(tmp_path, corpus):
-    running: list[Service] = []
-
-    def start(settle: float = 0.3, incomplete: float = 5.0) -> Service:
-        config = build_config(
-            {"watch": {"settle_seconds": settle, "incomplete_seconds": incomplete}, "ollama": {"enabled": False}, "viewer": {"enabled": False}},
-            tmp_path,
-            None,
-        )
-        svc = Service(config, backoff=Backoff(base=0.2, cap=1.0)).start()
-        running.append(svc)
-        return svc
-
-    yield start
-    for svc in running:
-        svc.stop()
 
 
 def settled(svc: Service) -> dict:
@@ -58,7 +34,7 @@ def settled(svc: Service) -> dict:
 
 
 def test_a_name_that_is_not_utf8_is_filed_by_the_service(service, corpus):
-    svc = service()
+    svc = service(settle=0.3, watch={"incomplete_seconds": 5.0})
     content = (corpus / "exif-samples/jpg" / GPS_JPEGS[0]).read_bytes()
     inbox = os.fsencode(svc.config.paths.inbox)
     for raw in (b"A\xe9t\xe9.jpg", b"\xff\xfe.jpg"):
@@ -83,7 +59,7 @@ def big_gps_jpeg(corpus: Path, size: tuple[int, int] = (1400, 1000)) -> bytes:
 def test_a_writer_that_closes_and_pauses_longer_than_settle_ends_as_one_located_photo(service, corpus):
     # The reported fault: open, append 256 KB, close, wait longer than settle_seconds, again.
     # Its first part reads as a photo with GPS; it must wait, and end as ONE complete photo.
-    svc = service(settle=0.3, incomplete=5.0)
+    svc = service(settle=0.3, watch={"incomplete_seconds": 5.0})
     content = big_gps_jpeg(corpus)
     chunk = 256 << 10
     assert len(content) > 4 * chunk
@@ -102,7 +78,7 @@ def test_a_writer_that_closes_and_pauses_longer_than_settle_ends_as_one_located_
 
 
 def test_a_writer_that_never_finishes_ends_in_failed_as_incomplete(service, corpus):
-    svc = service(settle=0.2, incomplete=1.5)
+    svc = service(settle=0.2, watch={"incomplete_seconds": 1.5})
     content = big_gps_jpeg(corpus, (600, 400))
     target = svc.config.paths.inbox / "abandoned.jpg"
     target.write_bytes(content[: len(content) // 2])
@@ -114,11 +90,8 @@ def test_a_writer_that_never_finishes_ends_in_failed_as_incomplete(service, corp
 
 
 # -- FIFOs where a photo or a sidecar is expected ----------------------------------------------------
-REPO = Path(__file__).resolve().parent.parent
-
-
 def test_a_fifo_named_like_a_sidecar_never_blocks_the_pipeline(tmp_path, corpus):
-    config = build_config({"ollama": {"enabled": False}, "viewer": {"enabled": False}}, tmp_path, None)
+    config = make_config(tmp_path)
     Folders.from_config(config).create()
     inbox = config.paths.inbox
     photo = copy_corpus(NO_GPS_JPEG, inbox / "a.jpg")  # no GPS in the file: the sidecar is looked at
@@ -139,25 +112,19 @@ def test_a_fifo_named_like_a_sidecar_never_blocks_the_pipeline(tmp_path, corpus)
     assert sorted(os.listdir(inbox)) == ["a.jpg.xmp", "a.xmp"]  # left alone, not ours to move
 
 
-def test_fifos_beside_photos_stop_neither_ingest_nor_sigterm(tmp_path, corpus):
-    (tmp_path / "config.toml").write_text("[watch]\nsettle_seconds = 0.2\n[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
+def test_fifos_beside_photos_stop_neither_ingest_nor_sigterm(daemon, tmp_path, corpus):
+    config = write_config(tmp_path / "config.toml", settle=0.2)
     inbox = tmp_path / "inbox"
     for n, name in enumerate(("a", "b", "c")):  # more pairs than ingest workers
         copy_corpus(NO_GPS_JPEG, inbox / f"{name}.jpg", extra=bytes([n]))
         os.mkfifo(inbox / f"{name}.xmp")
     os.mkfifo(inbox / "fifo.jpg")  # and one named like a photo
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("NOTIFY_SOCKET", None)
-    proc = subprocess.Popen([sys.executable, str(REPO / "daemon.py"), "--config", str(tmp_path / "config.toml")], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        expect(lambda: sorted(os.listdir(inbox)) == ["a.xmp", "b.xmp", "c.xmp", "fifo.jpg"], timeout=20, what="the three photos filed")
-        expect(lambda: len(files_under(tmp_path / "library")) == 3, timeout=5, what="the photos in the library")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
-        proc.wait()
+    proc = daemon("--config", str(config))
+    wait_until(lambda: sorted(os.listdir(inbox)) == ["a.xmp", "b.xmp", "c.xmp", "fifo.jpg"], 20, "the three photos filed")
+    wait_until(lambda: len(files_under(tmp_path / "library")) == 3, 5, "the photos in the library")
+    _, err = stop(proc, signal.SIGTERM)
     assert proc.returncode == 0, err
+    assert tree(inbox) == {"a.xmp": "fifo", "b.xmp": "fifo", "c.xmp": "fifo", "fifo.jpg": "fifo"}  # left alone, still FIFOs
     assert "Traceback" not in err
 
 
@@ -166,7 +133,7 @@ XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.or
 
 
 def test_sidecars_reach_the_library_with_their_photo_in_any_order_of_arrival(service, corpus):
-    svc = service(settle=0.2, incomplete=5.0)
+    svc = service(settle=0.2, watch={"incomplete_seconds": 5.0})
     inbox, library = svc.config.paths.inbox, svc.config.paths.library
     # the photo first; its sidecar once the photo has been filed
     copy_corpus(GPS_JPEGS[0], inbox / "first.jpg")
@@ -190,7 +157,7 @@ def test_sidecars_reach_the_library_with_their_photo_in_any_order_of_arrival(ser
 
 
 def test_a_sidecar_whose_photo_never_comes_ends_in_failed(service):
-    svc = service(settle=0.2, incomplete=1.0)
+    svc = service(settle=0.2, watch={"incomplete_seconds": 1.0})
     (svc.config.paths.inbox / "orphan.xmp").write_bytes(XMP)
     never(lambda: len(svc.store), 0.6, what="the sidecar filed before incomplete_seconds")
     records = expect(lambda: len(settled(svc)) == 1 and settled(svc), timeout=10, what="the sidecar filed")
