@@ -1,14 +1,17 @@
 """Crash-safe moves: write the intent, move, clear the intent; finish what a crash left.
 
 1. reserve: the complete final record, plus `moving_from` = the inbox path, is written and
-   fsynced BEFORE the file moves (the "intent");
+   fsynced BEFORE the file moves (the "intent"). Several files can be claimed together: each
+   is reserved unwritten (`write=False`), then `commit` writes all their intents with one
+   journal write (one fsync) before the first of them moves;
 2. move: `mover.move_noreplace` (link + unlink, or copy + link; never overwrites); when the
    reserved name was taken meanwhile, the next free one is reserved and the intent rewritten;
 3. flush: `moving_from` is cleared, batched: the folders touched by a batch of moves are
    fsynced once, then one journal write (one fsync) clears all their intents. So an intent is
    never cleared before its move is durable, and a photo costs about one fsync.
 
-A crash before 1 leaves the file in the inbox and no record: it is simply redone. After 1, the
+A crash before 1 (or before a group's `commit`) leaves the files in the inbox and no record:
+they are simply redone. After 1, the
 intent says where the file comes from and goes to: `recover()` (run at start, before anything
 is watched) finishes the move if the file is still in the inbox, removes the inbox copy if
 both exist with the same content, and clears the intent once the file is at its destination.
@@ -118,9 +121,10 @@ class Intents:
         self._unfinished_lock = threading.Lock()
 
     # -- choosing names (caller holds `lock`) -----------------------------------------------------
-    def reserve(self, record: PhotoRecord, folder: Path, source: Path, sidecars: Sequence[Path] = (), skip: Path | None = None) -> PhotoRecord:
+    def reserve(self, record: PhotoRecord, folder: Path, source: Path, sidecars: Sequence[Path] = (), skip: Path | None = None, *, write: bool = True) -> PhotoRecord:
         """Pick a free name in `folder` for the photo and its sidecars (named after it), and
-        write the intent. Caller holds `lock`."""
+        write the intent; with `write=False` the names are held and the intent is returned for
+        `commit` to write (it must, before the file moves). Caller holds `lock`."""
         root = self.folders.root(record.status)
         sidecar_names = [readable_name(sidecar.name) for sidecar in sidecars]
 
@@ -139,10 +143,21 @@ class Intents:
             sidecars=kept + tuple(path for path, _ in moves),
             sidecar_moves=moves,
         )
-        if intent != record:
-            intent = self.store.put(intent)
         self._hold(intent)
-        return intent
+        if not write or intent == record:
+            return intent
+        return self.commit([intent])[0]
+
+    def commit(self, intents: Sequence[PhotoRecord]) -> list[PhotoRecord]:
+        """Write intents reserved with `write=False`, all with one journal write (one fsync).
+        When that fails nothing has moved: their names are released and the error raised.
+        Caller holds `lock`."""
+        try:
+            return self.store.put_many(intents)
+        except BaseException:
+            for intent in intents:
+                self._release(intent)
+            raise
 
     def join(self, record: PhotoRecord, sidecar: Path, name: str) -> PhotoRecord:
         """Reserve `name` (or the next free one) beside a filed photo for a sidecar that came
@@ -153,6 +168,12 @@ class Intents:
         intent = self.store.put(dataclasses.replace(record, sidecars=(*record.sidecars, move[0]), sidecar_moves=(*record.sidecar_moves, move)))
         self._hold(intent)
         return intent
+
+    def release(self, intent: PhotoRecord) -> None:
+        """Give back the names of a claim that will not move now (its intent stays written: the
+        move is resumed when the file is next seen, or at the next start)."""
+        with self.lock:
+            self._release(intent)
 
     def _hold(self, intent: PhotoRecord) -> None:
         root = self.folders.root(intent.status)

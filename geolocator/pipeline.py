@@ -11,7 +11,9 @@ again the photos a newly filed track or located photo covers, so arrival order n
 
 The stage list is data (`Pipeline.stages`, like beets' importer stages); each stage says when
 it applies, adds what it learnt to a new `Task` (frozen) and hands it on. Moving without losing
-anything across a crash (intent, move, flush, recover) is `geolocator.intents`.
+anything across a crash (intent, move, flush, recover) is `geolocator.intents`. `process_many`
+runs a group of files through the stages before `claim`, writes all their intents with one
+fsync, then moves them: a scan costs two journal writes per group, not one per photo.
 
 Every file that enters the inbox ends in the library, failed/ or duplicates/ with exactly one
 record saying why. Records are keyed by the sha256 of the content, so:
@@ -28,13 +30,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import logging
 import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -66,6 +69,7 @@ SIDECAR_WITHOUT_PHOTO = "sidecar without photo"
 TRACKS_FOLDER = "tracks"  # under the library (Folders.tracks)
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 class NotSettled(Exception):
@@ -131,6 +135,15 @@ class Task:
     @property
     def content_hash(self) -> str:
         return _need(self.sha256, "the content hash")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one file given to `process_many`."""
+
+    source: Path
+    record: PhotoRecord | None = None  # as `process` returns it
+    waiting: NotSettled | None = None  # the file may still be changing: try it again later
 
 
 @dataclass(frozen=True)
@@ -274,6 +287,8 @@ class Pipeline:
             Stage("move", self.move),
             Stage("follow", self.follow, when=lambda task: task.claim in (Claim.NEW, Claim.RESUMED)),
         )
+        at = [stage.name for stage in self.stages].index("claim")
+        self._before_claim, self._after_claim = self.stages[:at], self.stages[at + 1 :]
 
     # -- stages ----------------------------------------------------------------------------------
     def check_complete(self, task: Task) -> Task:
@@ -355,33 +370,48 @@ class Pipeline:
     def claim(self, task: Task) -> Task:
         """Decide the final record and its destination, and store it as an intent (fsynced).
         A photo's sidecars lying beside it are claimed with it."""
+        with self.intents.lock:
+            task = self._decide(task, {})
+            return self._committed([task])[0]
+
+    def _decide(self, task: Task, pending: Mapping[str, PhotoRecord]) -> Task:
+        """The claim of one file with its destination reserved, its intent not yet written
+        (`_committed` writes it); `pending` holds the unwritten intents of the files claimed
+        with it, by id, so a content twice in one group is filed once. Caller holds the lock."""
         if task.joins is not None:
             return self._claim_join(task, task.joins)
-        with self.intents.lock:
-            if task.error == SIDECAR_WITHOUT_PHOTO and (task.source in self.intents.sources or photo_beside(task.source, self.ignore)):
-                raise NotSettled("its photo has just arrived", self.settle_seconds)  # it takes the sidecar along
-            existing = self.store.get(record_id(task.content_hash))
-            if existing is not None and existing.moving_from == encode_path(task.source):
-                return dataclasses.replace(task, record=existing, claim=Claim.RESUMED)  # a move that failed earlier
-            if existing is not None and self.has_file(existing):
-                record = as_duplicate(task, existing)
-            elif existing is not None:
-                record = reimport(existing, _need(task.record, "the located record"))
-                log.info("%s: its earlier copy (%s) is no longer there: imported again", task.name, existing.path)
-            else:
-                record = _need(task.record, "the located record")
-            folder = self.folders.root(record.status) / subfolder(record, task.metadata, task.mtime, self.layout)
-            sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO and record.status is not Status.TRACK else ()
-            intent = self.intents.reserve(record, folder, task.source, sidecars)
+        if task.error == SIDECAR_WITHOUT_PHOTO and (task.source in self.intents.sources or photo_beside(task.source, self.ignore)):
+            raise NotSettled("its photo has just arrived", self.settle_seconds)  # it takes the sidecar along
+        rid = record_id(task.content_hash)
+        existing = pending.get(rid) or self.store.get(rid)
+        if existing is not None and existing.moving_from == encode_path(task.source):
+            return dataclasses.replace(task, record=existing, claim=Claim.RESUMED)  # a move that failed earlier
+        if existing is not None and self.has_file(existing):
+            record = as_duplicate(task, existing)
+        elif existing is not None:
+            record = reimport(existing, _need(task.record, "the located record"))
+            log.info("%s: its earlier copy (%s) is no longer there: imported again", task.name, existing.path)
+        else:
+            record = _need(task.record, "the located record")
+        folder = self.folders.root(record.status) / subfolder(record, task.metadata, task.mtime, self.layout)
+        sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO and record.status is not Status.TRACK else ()
+        intent = self.intents.reserve(record, folder, task.source, sidecars, write=False)
         return dataclasses.replace(task, record=intent, claim=Claim.NEW)
 
+    def _committed(self, tasks: Sequence[Task]) -> list[Task]:
+        """`tasks` once the intents of their new claims are written, all with one fsync (a
+        sidecar joining its photo wrote its own). Caller holds the lock."""
+        new = [_need(task.record, "the intent") for task in tasks if task.claim is Claim.NEW]
+        stored = {record.id: record for record in self.intents.commit(new)} if new else {}
+        return [dataclasses.replace(task, record=stored[_need(task.record, "the intent").id]) if task.claim is Claim.NEW else task for task in tasks]
+
     def _claim_join(self, task: Task, photo_id: str) -> Task:
-        with self.intents.lock:
-            photo = self.store.get(photo_id)
-            dest = self.folders.file_of(photo) if photo is not None and photo.moving_from is None else None
-            if photo is None or dest is None or not dest.is_file():
-                raise NotSettled("its photo is no longer where it was filed", self.settle_seconds)
-            intent = self.intents.join(photo, task.source, sidecar_name(photo.name, task.name, dest.name))
+        """A sidecar following its filed photo; its intent is written here. Caller holds the lock."""
+        photo = self.store.get(photo_id)
+        dest = self.folders.file_of(photo) if photo is not None and photo.moving_from is None else None
+        if photo is None or dest is None or not dest.is_file():
+            raise NotSettled("its photo is no longer where it was filed", self.settle_seconds)
+        intent = self.intents.join(photo, task.source, sidecar_name(photo.name, task.name, dest.name))
         return dataclasses.replace(task, record=intent, claim=Claim.JOINED)
 
     def move(self, task: Task) -> Task:
@@ -440,26 +470,94 @@ class Pipeline:
         or None when the file vanished or could not be moved (it stays in the inbox; logged) or
         was a sidecar that followed its photo (recorded on the photo's record). Raises
         NotSettled for a file that may still be changing, or a sidecar waiting for its photo."""
+        (outcome,) = self.process_many([source])
+        if outcome.waiting is not None:
+            raise outcome.waiting
+        return outcome.record
+
+    def process_many(self, sources: Sequence[Path]) -> list[Outcome]:
+        """Ingest several inbox files, one `Outcome` each (in order; see `process`): every file
+        is read and located first, then all are claimed and their intents written with one
+        fsync before the first of them moves, then each moves and is followed up. A crash
+        leaves the states `process` can, for several files at once: `recover` finishes them."""
+        outcomes: dict[int, Outcome] = {}
+        prepared: list[tuple[int, Task]] = []
+        for i, source in enumerate(sources):
+            found = self._guarded(source, self._prepare, source)
+            if isinstance(found, Outcome):
+                outcomes[i] = found
+            else:
+                prepared.append((i, found))
+        claimed = self._claim_many(prepared, outcomes)
+        moved = 0
         try:
-            st = source.lstat()
-            if not stat.S_ISREG(st.st_mode):  # symlinks, sockets...: not ours to move
-                log.info("%s is not a regular file: left alone", source)
-                return None
-            task = self.run(Task.arriving(source, st))
+            for i, task in claimed:
+                done = self._guarded(task.source, self._carry_out, task)
+                outcomes[i] = done if isinstance(done, Outcome) else self._filed(done)
+                moved += 1
+        finally:  # a bug stopped the group: what did not move keeps its intent, resumed when seen again
+            for _, task in claimed[moved:]:
+                if task.claim is not Claim.RESUMED:
+                    self.intents.release(_need(task.record, "the intent"))
+        return [outcomes[i] for i in range(len(sources))]
+
+    def _prepare(self, source: Path) -> Task | Outcome:
+        """One file through the stages before `claim` (reading; nothing written, nothing moved)."""
+        st = source.lstat()
+        if not stat.S_ISREG(st.st_mode):  # symlinks, sockets...: not ours to move
+            log.info("%s is not a regular file: left alone", source)
+            return Outcome(source)
+        return self.run(Task.arriving(source, st), self._before_claim)
+
+    def _claim_many(self, prepared: Sequence[tuple[int, Task]], outcomes: dict[int, Outcome]) -> list[tuple[int, Task]]:
+        """Claim the prepared files and write their intents together (one fsync). Returns the
+        claims to carry out; a file that cannot be claimed now gets its outcome in `outcomes`."""
+        pending: dict[str, PhotoRecord] = {}  # new intents of this group, by id
+        decided: list[tuple[int, Task]] = []
+        try:
+            with self.intents.lock:
+                for i, task in prepared:
+                    found = self._guarded(task.source, functools.partial(self._decide, pending=pending), task)
+                    if isinstance(found, Outcome):
+                        outcomes[i] = found
+                        continue
+                    if found.claim is Claim.NEW:
+                        intent = _need(found.record, "the intent")
+                        pending[intent.id] = intent
+                    decided.append((i, found))
+                written = self._committed([task for _, task in decided])
+        except OSError as exc:  # the intents could not be written (`commit` gave their names back): nothing moved
+            log.error("cannot record %d file(s) now (left in the inbox, retried later): %s", len(pending), exc)
+            outcomes.update((i, Outcome(task.source)) for i, task in decided if task.claim is Claim.NEW)
+            return [(i, task) for i, task in decided if task.claim is not Claim.NEW]
+        except BaseException:
+            for intent in pending.values():
+                self.intents.release(intent)
+            raise
+        return [(i, task) for (i, _), task in zip(decided, written, strict=True)]
+
+    def _carry_out(self, task: Task) -> Task:
+        return self.run(task, self._after_claim)
+
+    def _guarded(self, source: Path, step: Callable[[A], Task | Outcome], arg: A) -> Task | Outcome:
+        """`step(arg)` for the file at `source`, or the outcome of a file that cannot be taken now."""
+        try:
+            return step(arg)
         except FileNotFoundError:
             log.info("%s disappeared before it could be processed", source)
-            return None
-        except NotSettled:
-            raise
+        except NotSettled as exc:
+            return Outcome(source, waiting=exc)
         except OSError as exc:
             log.error("cannot process %s now (left in the inbox, retried later): %s", source, exc)
-            return None
+        return Outcome(source)
+
+    def _filed(self, task: Task) -> Outcome:
         record = _need(task.record, "the record")
         if task.claim is Claim.JOINED:  # not a file of its own: part of its photo's record
             log.info("%s followed its photo %s -> %s", task.name, record.name, record.sidecars[-1] if record.sidecars else "?")
-            return None
+            return Outcome(task.source)
         log.info("%s -> %s/%s (%s)", task.name, self.folders.root(record.status).name, record.path, record.status.value)
-        return record
+        return Outcome(task.source, record)
 
     def flush(self) -> list[PhotoRecord]:
         """Clear the intents of finished moves (one fsync for all of them)."""

@@ -4,7 +4,7 @@ Threads of the service: the watchdog observer, the inbox settler, `workers` inge
 AI worker, the map server, the store's compaction. Start order: folders, store, recovery of
 interrupted moves, workers, watcher (its backlog scan comes after the observer is live, so a
 file written meanwhile is seen either way). Stop order: watcher (no new work), ingest workers
-(each finishes the photo in hand; queued files simply stay in the inbox), pending intents
+(each finishes the files in hand; queued files simply stay in the inbox), pending intents
 flushed, AI worker, viewer, store (folded into the snapshot). Every step of stopping runs even
 when one before it fails (a full disk), so SIGTERM always ends the process.
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 64  # intents cleared with one fsync per this many photos (or when the queue is idle)
+INGEST_GROUP = 32  # queued files a worker takes at once: their intents are written with one fsync
 DEFAULT_BACKOFF = Backoff()
 STATUS_ORDER = (Status.LOCATED, Status.UNLOCATED, Status.PENDING, Status.FAILED, Status.DUPLICATE)
 
@@ -189,19 +190,22 @@ class Service:
         since_flush = 0
         while not self._stopping.is_set():
             try:
-                path = self._queue.get(timeout=0.2)
+                paths = [self._queue.get(timeout=0.2)]
             except queue.Empty:
                 continue
+            try:  # what is queued besides (a backlog, a burst) is taken along: one fsync for the group
+                while len(paths) < INGEST_GROUP:
+                    paths.append(self._queue.get_nowait())
+            except queue.Empty:
+                pass
             try:
                 if self._stopping.is_set():
-                    continue  # not started: it stays in the inbox for next time
-                self._ingest(pipeline, watcher, path)
-                since_flush += 1
-            except Exception:  # a bug on one file: log it, the next file goes on
-                where = "it stays in the inbox" if os.path.lexists(path) else "it was moved"
-                log.exception("ingest of %s failed; %s", path, where)
+                    continue  # not started: they stay in the inbox for next time
+                self._ingest_group(pipeline, watcher, paths)
+                since_flush += len(paths)
             finally:
-                self._queue.task_done()
+                for _ in paths:
+                    self._queue.task_done()
             if since_flush >= FLUSH_EVERY or (since_flush and self._queue.empty()):
                 self._flush(pipeline)
                 since_flush = 0
@@ -214,6 +218,28 @@ class Service:
             pipeline.flush()
         except (OSError, GeolocatorError) as exc:
             log.error("cannot record that moved photos are in place (%s); they stay marked as moving until the next try", exc)
+
+    @classmethod
+    def _ingest_group(cls, pipeline: Pipeline, watcher: Watcher, paths: list[Path]) -> None:
+        """Files taken from the queue together, through `Pipeline.process_many`; should the group
+        fail unexpectedly (a bug), each file is tried alone, so one odd file never stops the others."""
+        try:
+            outcomes = pipeline.process_many(paths)
+        except Exception:
+            log.exception("ingest of a group of %d files failed; each is tried alone", len(paths))
+            for path in paths:
+                try:
+                    cls._ingest(pipeline, watcher, path)
+                except Exception:  # a bug on one file: log it, the next file goes on
+                    where = "it stays in the inbox" if os.path.lexists(path) else "it was moved"
+                    log.exception("ingest of %s failed; %s", path, where)
+            return
+        for outcome in outcomes:
+            if outcome.waiting is not None:
+                log.info("%s is not readable yet (still being written?): waiting", outcome.source)
+                watcher.recheck(outcome.source)
+            else:
+                watcher.done(outcome.source)
 
     @staticmethod
     def _ingest(pipeline: Pipeline, watcher: Watcher, path: Path) -> None:

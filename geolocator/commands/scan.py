@@ -1,8 +1,10 @@
 """`daemon.py scan`: process what is in the inbox now, ask the AI about what it placed pending,
 print one summary line, and exit (1 when some file failed or had to stay in the inbox).
 
-One file that cannot be processed (whatever the reason, a bug included) is logged and counted
-as left in the inbox; every later file is still processed.
+Files go through the pipeline in groups of `GROUP` (`Pipeline.process_many`: all read and
+located, all their intents written with one fsync, then all moved). One file that cannot be
+processed (whatever the reason, a bug included) is logged and counted as left in the inbox;
+every other file is still processed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from geolocator.watcher import iter_inbox
 log = logging.getLogger(__name__)
 
 LEFT = "left"  # the count of files that stayed in the inbox
+GROUP = 32  # files read and located together, then recorded with one fsync before they move
 
 
 def main(config: Config) -> int:
@@ -40,17 +43,22 @@ def main(config: Config) -> int:
         pipeline.recover()
         files = list(iter_inbox(folders.inbox, config.watch.ignore, config.watch.recursive, own_files(config)))
         pending: list[PhotoRecord] = []
-        with tqdm(files, desc="scan", unit="photo", disable=not tty, leave=False) as bar:
-            for number, path in enumerate(bar, 1):
-                record = _process(pipeline, path, config.watch.settle_seconds)
-                if record is not None:
-                    counts[record.status.value] += 1
-                    if record.status is Status.PENDING:
-                        pending.append(record)
-                elif os.path.lexists(path):  # could not be processed now (logged): say so, exit 1
-                    counts[LEFT] += 1
-                if number % FLUSH_EVERY == 0:
+        since_flush = 0
+        with tqdm(total=len(files), desc="scan", unit="photo", disable=not tty, leave=False) as bar:
+            for start in range(0, len(files), GROUP):
+                group = files[start : start + GROUP]
+                for path, record in _process_group(pipeline, group, config.watch.settle_seconds):
+                    if record is not None:
+                        counts[record.status.value] += 1
+                        if record.status is Status.PENDING:
+                            pending.append(record)
+                    elif os.path.lexists(path):  # could not be processed now (logged): say so, exit 1
+                        counts[LEFT] += 1
+                bar.update(len(group))
+                since_flush += len(group)
+                if since_flush >= FLUSH_EVERY:
                     pipeline.flush()
+                    since_flush = 0
         pipeline.flush()
         if pending and config.ollama.enabled:
             _ask_ai(store, folders, config, len(pending), tty)
@@ -64,11 +72,25 @@ def main(config: Config) -> int:
     return 1 if counts[Status.FAILED.value] or counts[LEFT] else 0
 
 
-def _process(pipeline: Pipeline, path: Path, settle: float) -> PhotoRecord | None:
+def _process_group(pipeline: Pipeline, paths: list[Path], settle: float) -> list[tuple[Path, PhotoRecord | None]]:
+    """A group of files through `Pipeline.process_many` (their intents written with one fsync),
+    each with its record or None. A file that may still be changing gets its second go alone,
+    once settled; should the group fail unexpectedly (a bug), each file is tried alone, so one
+    odd file never stops the others."""
+    ready = [path for path in paths if _wait_settled(path, settle)]
+    try:
+        outcomes = pipeline.process_many(ready)
+    except Exception:
+        log.exception("processing a group of %d files failed unexpectedly; each is tried alone", len(ready))
+        return [(path, _process(pipeline, path, settle)) for path in ready]
+    return [(o.source, o.record if o.waiting is None else _process(pipeline, o.source, settle, tries=1)) for o in outcomes]
+
+
+def _process(pipeline: Pipeline, path: Path, settle: float, tries: int = 2) -> PhotoRecord | None:
     """One file, given a second go once a young, unreadable file has settled. Never raises for
     one file's sake: the scan goes on."""
     try:
-        for _ in range(2):
+        for _ in range(tries):
             if not _wait_settled(path, settle):
                 return None
             try:
