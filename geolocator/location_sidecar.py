@@ -458,11 +458,12 @@ _SYNC = threading.Lock()  # one sync at a time: the last to run writes the lates
 def sync_sidecar(store: Store, folders: Folders, record_id: str, written_at: str) -> WriteOutcome | None:
     """Make the sidecar beside the photo `record_id` say its location as stored now: written
     (or replaced) for a location not from the file, withdrawn for the file's own or none.
-    None when there is no library file to write beside (failed, duplicate, track, moving).
-    Raises OSError when it cannot be written."""
+    None when it is not a photo in the library (failed, duplicate, track). Raises OSError when it
+    cannot be written, FileNotFoundError while the photo is not in place yet (being moved: the
+    `follow` stage after its move syncs it)."""
     with _SYNC:
         record = store.get(record_id)
-        if record is None or record.status not in PLACED_STATUSES or record.moving_from:
+        if record is None or record.status not in PLACED_STATUSES:
             return None
         photo = folders.file_of(record)
         if photo is None:
@@ -495,5 +496,7 @@ class Sidecars:
         for record in records:
             try:
                 sync_sidecar(self.store, self.folders, record.id, at)
+            except FileNotFoundError:
+                log.debug("%s: not in place yet; its sidecar is written once it is filed", record.name)
             except OSError as exc:
                 log.warning("%s: sidecar not written: %s", record.name, exc)

@@ -235,7 +235,7 @@ class Placer:
             return record
         if record.source is not None:  # located by the file: only its time is wanted (to be a neighbour)
             when = when_taken(record, gps_utc, self.tracks.around, self.rules, self._zones, own_zone=False)
-            placed = with_time(record, Judgement(when, None, decisions=when.decisions if when is not None else ()))
+            placed = with_time(record, Judgement(when, None, decisions=(*record.decisions, *(when.decisions if when is not None else ()))))
             wall = self._zoneable(placed)
             if wall is not None:  # its own zone is looked up once a neighbour needs it
                 with self._lock:

@@ -1,0 +1,248 @@
+"""The XMP sidecar beside every location not read from the file, through the real service: the
+AI's estimate, a track's and the neighbours' placements (at import and after the fact), a manual
+fix and its revert; a sidecar of ours gives its source back on import; "Retry now" wakes the AI
+worker. Real watchdog observers, a real store, real HTTP, the fake Ollama; every sidecar is read
+back by exiftool, and the photos' bytes are checked unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from configs import make_config
+from expect import never, wait_until
+from fake_ollama import FakeOllama
+from photos import GPS_JPEGS, copy_corpus, write_jpeg
+from test_tracks_service import Drop, along, gpx, utc
+
+from geolocator.aiworker import Backoff
+from geolocator.record import PhotoRecord, Source, Status
+from geolocator.service import Service
+from geolocator.store import Store
+
+pytestmark = [pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool"), pytest.mark.timeout(120)]
+
+EIFFEL = (48.8584, 2.2945)  # where the fake Ollama's default answer puts a photo
+
+
+def record(store: Store | None, name: str) -> PhotoRecord | None:
+    assert store is not None
+    return next((r for r in store.all() if r.name == name and not r.moving_from and r.path), None)
+
+
+def recorded(store: Store | None, name: str, check=lambda r: True, timeout: float = 20) -> PhotoRecord:
+    return wait_until(lambda: (r := record(store, name)) is not None and check(r) and r, timeout, f"{name} recorded as expected")
+
+
+def sidecar_of(svc: Service, rec: PhotoRecord) -> Path:
+    assert rec.path is not None
+    return svc.config.paths.library / (rec.path + ".xmp")
+
+
+def exiftool(path: Path) -> dict:
+    done = subprocess.run(["exiftool", "-n", "-j", "-G1", str(path)], capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout)[0]
+
+
+def said(svc: Service, rec: PhotoRecord, source: str) -> bool:
+    """Whether the sidecar beside `rec`'s photo is there and says `source` (for waiting on it)."""
+    path = sidecar_of(svc, rec)
+    return path.exists() and exiftool(path).get("XMP-geolocator:Source") == source
+
+
+def says(svc: Service, rec: PhotoRecord, source: str, point: tuple[float, float] | None) -> dict:
+    """What exiftool reads in the sidecar beside `rec`'s photo, checked to say `source` and `point`."""
+    tags = exiftool(sidecar_of(svc, rec))
+    assert tags["XMP-geolocator:Source"] == source, tags
+    if point is None:
+        assert "XMP-exif:GPSLatitude" not in tags and "XMP-exif:GPSLongitude" not in tags, tags
+    else:
+        assert abs(tags["XMP-exif:GPSLatitude"] - point[0]) < 1e-6 and abs(tags["XMP-exif:GPSLongitude"] - point[1]) < 1e-6, tags
+    return tags
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Api:
+    """The map page's JSON API, with the page's token."""
+
+    def __init__(self, svc: Service) -> None:
+        assert svc.viewer is not None and svc.map_url is not None
+        parts = urlsplit(svc.map_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.token = svc.viewer.app.config["geolocator.token"]
+
+    def post(self, path: str, body: object = None) -> tuple[int, object]:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=20)
+        try:
+            data = b"" if body is None else json.dumps(body).encode()
+            conn.request("POST", path, body=data, headers={"Content-Type": "application/json", "X-Geolocator-Token": self.token})
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            conn.close()
+
+    def ok(self, path: str, body: object = None) -> object:
+        status, answer = self.post(path, body)
+        assert status == 200, (path, status, answer)
+        return answer
+
+
+@pytest.fixture
+def start(tmp_path):
+    """`start(root, ai=..., viewer=True, backoff=...)`: the real service on folders under `root`."""
+    running: list[Service] = []
+
+    def run(root: Path | None = None, *, viewer: bool = False, backoff: Backoff = Backoff(base=0.05, cap=0.2), **options: object) -> Service:
+        sections = {"viewer": {"enabled": True, "port": 0, "tile_url": ""}} if viewer else {}
+        svc = Service(make_config(root or tmp_path, settle=0.3, **sections, **options), backoff=backoff).start()  # type: ignore[arg-type]
+        running.append(svc)
+        return svc
+
+    yield run
+    for svc in running:
+        svc.stop()
+
+
+def test_the_ai_estimate_is_written_beside_the_photo_and_replaced_by_a_track(start, fake_ollama, tmp_path):
+    svc = start(ai=fake_ollama.url)
+    drop = Drop(tmp_path)
+    drop.photo("mystery.jpg", "2024:06:01 12:30:00", offset="+02:00")
+    estimated = recorded(svc.store, "mystery.jpg", lambda r: r.source is Source.AI)
+    before = sha256(svc.config.paths.library / str(estimated.path))
+    wait_until(lambda: said(svc, estimated, "ai"), 10, "the AI's sidecar")
+    tags = says(svc, estimated, "ai", EIFFEL)
+    assert tags["XMP-geolocator:Confidence"] == estimated.confidence and tags["XMP-geolocator:RadiusKm"] == estimated.radius_km
+    assert tags["XMP-geolocator:Model"] == "qwen2.5vl"
+    # A track arriving later is the stronger source: the photo and its sidecar follow it.
+    drop.text("walk.gpx", gpx(along(utc("2024-06-01T10:00:00"), 60)))
+    placed = recorded(svc.store, "mystery.jpg", lambda r: r.source is Source.TRACK)
+    wait_until(lambda: said(svc, placed, "track"), 10, "the sidecar to say track")
+    says(svc, placed, "track", (placed.lat, placed.lon))
+    assert "XMP-geolocator:Model" not in exiftool(sidecar_of(svc, placed))
+    assert sha256(svc.config.paths.library / str(placed.path)) == before
+
+
+def test_track_and_nearby_placements_at_import_and_after_the_fact_are_written(start, tmp_path):
+    svc = start()
+    drop = Drop(tmp_path)
+    drop.photo("early.jpg", "2024:06:01 12:20:00", offset="+02:00")  # before its track comes
+    drop.photo("camera.jpg", "2024:06:01 18:10:00", offset="+02:00")  # before its neighbours come
+    drop.photo("gps.jpg", "2024:06:01 09:00:00", offset="+02:00", model="Pixel 8", gps=(48.2, 11.6))
+    for name in ("early.jpg", "camera.jpg"):
+        assert recorded(svc.store, name).status is Status.UNLOCATED
+    gps = recorded(svc.store, "gps.jpg")
+    assert gps.source is Source.EXIF and not sidecar_of(svc, gps).exists()  # the file says it: nothing beside it
+
+    drop.text("walk.gpx", gpx(along(utc("2024-06-01T10:00:00"), 60)))
+    drop.photo("during.jpg", "2024:06:01 12:40:00", offset="+02:00")  # placed by the track at import
+    for name in ("early.jpg", "during.jpg"):
+        placed = recorded(svc.store, name, lambda r: r.source is Source.TRACK)
+        wait_until(lambda placed=placed: said(svc, placed, "track"), 10, f"{name}'s sidecar")
+        says(svc, placed, "track", (placed.lat, placed.lon))
+        assert exiftool(sidecar_of(svc, placed))["XMP-geolocator:RadiusKm"] == pytest.approx(placed.radius_km)
+
+    drop.photo("p1.jpg", "2024:06:01 18:00:00", offset="+02:00", model="Pixel 8", gps=(48.137, 11.575))
+    drop.photo("p2.jpg", "2024:06:01 18:20:00", offset="+02:00", model="Pixel 8", gps=(48.139, 11.577))
+    near = recorded(svc.store, "camera.jpg", lambda r: r.source is Source.NEARBY)
+    wait_until(lambda: said(svc, near, "nearby"), 10, "the nearby sidecar")
+    says(svc, near, "nearby", (near.lat, near.lon))
+    drop.photo("camera2.jpg", "2024:06:01 18:05:00", offset="+02:00")  # placed by its neighbours at import
+    near2 = recorded(svc.store, "camera2.jpg", lambda r: r.source is Source.NEARBY)
+    wait_until(lambda: said(svc, near2, "nearby"), 10, "the nearby sidecar at import")
+    says(svc, near2, "nearby", (near2.lat, near2.lon))
+    assert not sidecar_of(svc, recorded(svc.store, "p1.jpg")).exists()
+
+
+def test_a_revert_rewrites_our_sidecar_to_the_files_own_location_or_none(start, tmp_path):
+    svc = start(viewer=True)
+    api = Api(svc)
+    inbox = tmp_path / "inbox"
+    copy_corpus(GPS_JPEGS[0], inbox / "gps.jpg")
+    write_jpeg(inbox / "plain.jpg", 7)
+    gps, plain = recorded(svc.store, "gps.jpg"), recorded(svc.store, "plain.jpg")
+    assert gps.source is Source.EXIF and plain.status is Status.UNLOCATED
+    photos = {r.id: svc.config.paths.library / str(r.path) for r in (gps, plain)}
+    before = {rid: sha256(path) for rid, path in photos.items()}
+
+    api.ok("/api/locations", {"ids": [gps.id, plain.id], "lat": 41.8902, "lon": 12.4922})
+    for rec in (gps, plain):
+        says(svc, rec, "manual", (41.8902, 12.4922))
+
+    reverted = api.ok(f"/api/images/{gps.id}/revert")["records"][0]  # type: ignore[index]
+    assert reverted["source"] == "exif"
+    tags = says(svc, gps, "exif", None)  # the file's own location applies: our sidecar says so, without a point
+    assert "XMP-geolocator:WrittenAt" in tags
+    back = api.ok(f"/api/images/{plain.id}/revert")["records"][0]  # type: ignore[index]
+    assert back["status"] == "unlocated" and back["source"] is None
+    says(svc, plain, "none", None)
+    # exiftool now reads the GPS photo's point from the photo alone, as before the fix.
+    gps_read = exiftool(photos[gps.id])
+    assert abs(gps_read["GPS:GPSLatitude"] - (gps.lat or 0)) < 1e-6
+    assert {rid: sha256(path) for rid, path in photos.items()} == before
+    # Placed by hand again: the withdrawn sidecar, ours, says the new point.
+    api.ok("/api/locations", {"ids": [plain.id], "lat": 38.7071, "lon": -9.1355})
+    says(svc, plain, "manual", (38.7071, -9.1355))
+
+
+def test_a_sidecar_of_ours_restores_the_source_on_import(start, fake_ollama, tmp_path):
+    first = start(tmp_path / "old", viewer=True, ai=fake_ollama.url)
+    api = Api(first)
+    write_jpeg(tmp_path / "old" / "inbox" / "estimated.jpg", 11)
+    write_jpeg(tmp_path / "old" / "inbox" / "by-hand.jpg", 12)
+    estimated = recorded(first.store, "estimated.jpg", lambda r: r.source is Source.AI)
+    hand = recorded(first.store, "by-hand.jpg", lambda r: r.source is Source.AI)
+    api.ok("/api/locations", {"ids": [hand.id], "lat": -33.8568, "lon": 151.2153})
+    wait_until(lambda: said(first, estimated, "ai"), 10, "the AI's sidecar")
+    says(first, hand, "manual", (-33.8568, 151.2153))
+    old_files = {name: first.config.paths.library / str(rec.path) for name, rec in (("estimated.jpg", estimated), ("by-hand.jpg", hand))}
+    first.stop()
+
+    # The library copied to a new machine: photos and their sidecars dropped into a fresh inbox.
+    asked = len(fake_ollama.chat_requests)
+    staging, new_inbox = tmp_path / "staging", tmp_path / "new" / "inbox"
+    staging.mkdir()
+    new_inbox.mkdir(parents=True)
+    for name, photo in old_files.items():
+        for path in (photo.with_name(photo.name + ".xmp"), photo):  # the sidecar first, then its photo
+            shutil.copy2(path, staging / path.name.replace(photo.name, name))
+            os.replace(staging / path.name.replace(photo.name, name), new_inbox / path.name.replace(photo.name, name))
+    second = start(tmp_path / "new", ai=fake_ollama.url)
+    manual = recorded(second.store, "by-hand.jpg")
+    assert (manual.status, manual.source, manual.lat, manual.lon) == (Status.LOCATED, Source.MANUAL, -33.8568, 151.2153)
+    ai = recorded(second.store, "estimated.jpg")
+    assert (ai.status, ai.source) == (Status.LOCATED, Source.AI)
+    assert (ai.confidence, ai.radius_km, ai.model) == (estimated.confidence, estimated.radius_km, "qwen2.5vl")
+    assert any("written by geolocator from the ai source" in d for d in ai.decisions)
+    assert len(fake_ollama.chat_requests) == asked  # an estimate kept, not asked again
+    # The sidecars came along and still say what they said.
+    says(second, manual, "manual", (-33.8568, 151.2153))
+    says(second, ai, "ai", (ai.lat, ai.lon))
+    assert second.store.counts().get("pending", 0) == 0
+
+
+def test_retry_now_asks_the_ai_at_once(start, tmp_path):
+    with FakeOllama() as fake:
+        fake.down()
+        svc = start(viewer=True, ai=fake.url, backoff=Backoff(base=600, cap=1800))
+        api = Api(svc)
+        write_jpeg(tmp_path / "inbox" / "waiting.jpg", 21)
+        waiting = recorded(svc.store, "waiting.jpg", lambda r: r.attempts >= 1 and r.retry_at is not None)
+        assert waiting.status is Status.PENDING
+        fake.up()
+        # Ollama is back, but the photo's retry is 10 min away and the next probe 30 s: nothing yet.
+        never(lambda: svc.store.get(waiting.id).status is not Status.PENDING, 1.5, what="the photo asked before Retry now")  # type: ignore[union-attr]
+        api.ok(f"/api/images/{waiting.id}/retry")
+        placed = wait_until(lambda: (r := svc.store.get(waiting.id)) is not None and r.status is Status.LOCATED and r, 2.5, "the photo asked at once")
+        assert placed.source is Source.AI and (placed.lat, placed.lon) == EIFFEL
+        wait_until(lambda: sidecar_of(svc, placed).exists(), 5, "its sidecar")
+        svc.stop()
