@@ -19,17 +19,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from photos import GPS_JPEGS, copy_corpus
+from records import record, rid
 
 from geolocator.config import Config, load_config
-from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record import PhotoRecord, Status
 from geolocator.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def rid(n: int) -> str:
-    return f"{n:016x}"
 
 
 @dataclass(frozen=True)
@@ -53,37 +50,15 @@ class Viewer:
 def records(config: Config) -> list[PhotoRecord]:
     inbox, library = config.paths.inbox, config.paths.library
     return [
-        PhotoRecord(
-            id=rid(1),
-            sha256=rid(1) * 4,
-            name="a.jpg",
-            path="2008/10/a.jpg",
-            status=Status.LOCATED,
-            source=Source.EXIF,
-            lat=43.46,
-            lon=11.88,
-            place="Arezzo, Tuscany, Italy",
-            city="Arezzo",
-            taken_at="2008-10-22T16:28:39",
-        ),
+        record(1, name="a.jpg", path="2008/10/a.jpg", lat=43.46, lon=11.88, place="Arezzo, Tuscany, Italy", city="Arezzo", taken_at="2008-10-22T16:28:39"),
         # a move in flight (a crash, or a flush that failed): the intent holds absolute inbox paths
-        PhotoRecord(
-            id=rid(2),
-            sha256=rid(2) * 4,
-            name="m.jpg",
-            path="2008/10/m.jpg",
-            status=Status.LOCATED,
-            source=Source.EXIF,
-            lat=43.0,
-            lon=11.0,
-            moving_from=str(inbox / "trip" / "m.jpg"),
-            sidecars=("2008/10/m.jpg.xmp",),
-            sidecar_moves=(("2008/10/m.jpg.xmp", str(inbox / "trip" / "m.jpg.xmp")),),
+        record(
+            2, name="m.jpg", path="2008/10/m.jpg", moving_from=str(inbox / "trip" / "m.jpg"), sidecars=("2008/10/m.jpg.xmp",), sidecar_moves=(("2008/10/m.jpg.xmp", str(inbox / "trip" / "m.jpg.xmp")),)
         ),
-        PhotoRecord(id=rid(3), sha256=rid(3) * 4, name="f.jpg", path="f.jpg", status=Status.FAILED, error=f"[Errno 13] Permission denied: '{inbox / 'f.jpg'}'"),
-        PhotoRecord(id=rid(4), sha256=rid(4) * 4, name="u.jpg", path="2008/10/u.jpg", status=Status.UNLOCATED, error=f"cannot read {library.resolve() / '2008' / '10' / 'u.jpg'}"),
-        PhotoRecord(id=rid(5), sha256=rid(5) * 4, name="d.jpg", path="d.jpg", status=Status.DUPLICATE, duplicate_of=rid(1)),
-        PhotoRecord(id=rid(6), sha256=rid(6) * 4, name="gone.gpx", path="tracks/gone.gpx", status=Status.TRACK, taken_utc="2008-10-22T14:00:00+00:00", description="12 points"),
+        record(3, name="f.jpg", path="f.jpg", status=Status.FAILED, source=None, lat=None, lon=None, error=f"[Errno 13] Permission denied: '{inbox / 'f.jpg'}'"),
+        record(4, name="u.jpg", path="2008/10/u.jpg", status=Status.UNLOCATED, source=None, lat=None, lon=None, error=f"cannot read {library.resolve() / '2008' / '10' / 'u.jpg'}"),
+        record(5, name="d.jpg", path="d.jpg", status=Status.DUPLICATE, source=None, lat=None, lon=None, duplicate_of=rid(1)),
+        record(6, name="gone.gpx", path="tracks/gone.gpx", status=Status.TRACK, source=None, lat=None, lon=None, taken_utc="2008-10-22T14:00:00+00:00", description="12 points"),
     ]
 
 

@@ -67,19 +67,21 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         "features": [feature(r) for r in records if r.status is Status.LOCATED and r.lat is not None and r.lon is not None],
     }))
 
+    def cached(cache: SeqCache, content_type: str = "application/json") -> bytes:
+        raw, gz = cache.get(store)
+        return send_json(raw=raw, gz=gz, content_type=content_type)
+
     @route(app, "GET", "/api/map")
     def api_map() -> bytes:
         since = bottle.request.query.get("since")
         if since is None:
-            raw, gz = map_cache.get(store)
-            return send_json(raw=raw, gz=gz)
+            return cached(map_cache)
         try:
             since_seq = int(since)
         except ValueError:
             raise bottle.HTTPError(400, "since must be an integer") from None
         if bottle.request.query.get("instance") not in (None, ctx.instance) or since_seq > store.seq:
-            raw, gz = map_cache.get(store)  # the store was reopened: the page's seq means nothing here
-            return send_json(raw=raw, gz=gz)
+            return cached(map_cache)  # the store was reopened: the page's seq means nothing here
         changed, seq = store.changed_since(since_seq)
         return send_json({
             "instance": ctx.instance, "seq": seq, "full": False, "counts": counts(store.all()) if changed else None,
@@ -88,10 +90,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
 
     @route(app, "GET", "/api/map.bin")
     def api_map_payload() -> bytes:
-        raw, gz = payload_cache.get(store)
-        body = send_json(raw=raw, gz=gz)
-        bottle.response.content_type = "application/octet-stream"
-        return body
+        return cached(payload_cache, "application/octet-stream")
 
     @route(app, "GET", "/api/images")
     def api_images() -> bytes:
@@ -111,10 +110,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
 
     @route(app, "GET", "/api/images.geojson")
     def api_geojson() -> bytes:
-        raw, gz = geojson_cache.get(store)
-        body = send_json(raw=raw, gz=gz)
-        bottle.response.content_type = "application/geo+json"
-        return body
+        return cached(geojson_cache, "application/geo+json")
 
     @route(app, "GET", "/api/images/<rid>")
     def api_image(rid: str) -> bytes:

@@ -36,7 +36,11 @@ def _sent(response: bottle.HTTPResponse) -> bottle.HTTPResponse:
     return response
 
 
-def _cached(made: Path) -> bottle.HTTPResponse:
+def _made(maker: Thumbnails, record_id: str, source: Path, what: str) -> bottle.HTTPResponse:
+    """The JPEG `maker` made (once) of `source`, or 404 saying there is no `what`."""
+    made = maker.get(record_id, source)
+    if made is None:
+        raise bottle.HTTPError(404, f"no {what} for this file")
     response = _sent(bottle.static_file(made.name, root=str(made.parent), mimetype="image/jpeg"))
     response.set_header("Cache-Control", "max-age=86400, immutable")  # keyed by content hash
     return response
@@ -48,10 +52,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
     @route(app, "GET", "/thumb/<rid>")
     def thumb(rid: str) -> bottle.HTTPResponse:
         record, root, rel = ctx.file_or_404(rid)
-        made = ctx.thumbs.get(record.id, root / rel)
-        if made is None:
-            raise bottle.HTTPError(404, "no thumbnail for this file")
-        return _cached(made)
+        return _made(ctx.thumbs, record.id, root / rel, "thumbnail")
 
     @route(app, "GET", "/preview/<rid>")
     def preview(rid: str) -> bottle.HTTPResponse:
@@ -61,10 +62,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
             return _sent(bottle.static_file(str(rel), root=str(root), mimetype=INLINE_TYPES[suffix]))
         if suffix in VIDEO_TYPES:
             raise bottle.HTTPError(404, "a video has no still preview: play /image/")
-        made = previews.get(record.id, root / rel)
-        if made is None:
-            raise bottle.HTTPError(404, "no preview for this file")
-        return _cached(made)
+        return _made(previews, record.id, root / rel, "preview")
 
     @route(app, "GET", "/image/<rid>")
     def image(rid: str) -> bottle.HTTPResponse:
