@@ -261,3 +261,69 @@ def test_sidecars_are_on_by_default(tmp_path):
     assert load_config(None, cwd=tmp_path).library.sidecars is True
     (tmp_path / "c.toml").write_text("[library]\nsidecars = false\n")
     assert load_config(tmp_path / "c.toml").library.sidecars is False
+
+
+def test_a_withdrawal_rewrites_only_our_sidecar_and_never_creates_one(tmp_path):
+    # Ours, with a manual point: rewritten to say the file's own location applies, without a point.
+    path = photo(tmp_path / "ours")
+    before = sha256(path)
+    write_sidecar(path, SidecarLocation(41.8902, 12.4922, 21.0, Provenance(Source.MANUAL, WHEN)))
+    assert ls.withdraw_sidecar(path, ls.Withdrawal(Source.EXIF, WHEN)) is WriteOutcome.REPLACED
+    tags = exiftool_json(sidecar_path(path))[0]
+    assert tags["XMP-geolocator:Source"] == "exif" and not any(key.startswith("XMP-exif:GPS") for key in tags), tags
+    reading = read_sidecar(sidecar_path(path))
+    assert reading is not None and reading.lat is None and reading.provenance == Provenance(Source.EXIF, WHEN)
+    assert ls.restored_source(reading) is None  # nothing to restore: the file's own metadata counts
+    assert ls.withdraw_sidecar(path, ls.Withdrawal(Source.EXIF, "2030-01-01T00:00:00Z")) is WriteOutcome.UNCHANGED
+    assert ls.withdraw_sidecar(path, ls.Withdrawal(None, WHEN)) is WriteOutcome.REPLACED
+    assert exiftool_json(sidecar_path(path))[0]["XMP-geolocator:Source"] == "none"
+    # Still ours: a later location replaces it.
+    assert write_sidecar(path, ai_location(1.0, 2.0)) is WriteOutcome.REPLACED
+    assert sha256(path) == before and leftovers(path.parent) == []
+    # Nothing there: nothing is created. Another program's: left as it is.
+    bare = photo(tmp_path / "bare")
+    assert ls.withdraw_sidecar(bare, ls.Withdrawal(None, WHEN)) is WriteOutcome.ABSENT
+    assert not sidecar_path(bare).exists()
+    other = photo(tmp_path / "other")
+    theirs = foreign_sidecar(other)
+    assert ls.withdraw_sidecar(other, ls.Withdrawal(Source.EXIF, WHEN)) is WriteOutcome.FOREIGN
+    assert sidecar_path(other).read_bytes() == theirs
+    with pytest.raises(ValueError, match="with its point"):
+        ls.render_withdrawal(ls.Withdrawal(Source.AI, WHEN))
+
+
+def test_what_a_record_withdraws_to():
+    base = PhotoRecord(id="a", sha256="a" * 64, name="IMG_1.JPG", path="2024/IMG_1.JPG", status=Status.LOCATED, source=Source.EXIF, lat=1.5, lon=2.5)
+    assert ls.withdrawal_for(base, WHEN) == ls.Withdrawal(Source.EXIF, WHEN)
+    for status in (Status.UNLOCATED, Status.PENDING):
+        assert ls.withdrawal_for(dataclasses.replace(base, status=status, source=None, lat=None, lon=None), WHEN) == ls.Withdrawal(None, WHEN)
+
+
+def test_restore_gives_an_imported_photo_its_sidecars_source(tmp_path):
+    from geolocator.metadata import read_metadata
+    from geolocator.record import PhotoMetadata
+
+    def imported(path: Path) -> PhotoRecord:
+        meta = read_metadata(path)
+        base = PhotoRecord(id="a", sha256="a" * 64, name=path.name, path=None, status=Status.LOCATED, source=Source.EXIF, lat=meta.lat, lon=meta.lon)
+        return ls.restore(base, path, meta)
+
+    estimated = photo(tmp_path / "ai")
+    write_sidecar(estimated, ai_location(-22.951916, -43.210487))
+    back = imported(estimated)
+    assert (back.source, back.confidence, back.radius_km, back.model) == (Source.AI, 0.62, 25.0, "qwen2.5vl")
+    manual = photo(tmp_path / "manual")
+    write_sidecar(manual, SidecarLocation(5.0, 6.0, None, Provenance(Source.MANUAL, WHEN)))
+    assert imported(manual).source is Source.MANUAL
+    # Another program's sidecar, or ours beside another's NAME.xmp that gave the point: the file's own.
+    other = photo(tmp_path / "other")
+    foreign_sidecar(other)
+    assert imported(other).source is Source.EXIF
+    both = photo(tmp_path / "both")
+    subprocess.run([EXIFTOOL, "-q", "-o", str(both.with_suffix(".xmp")), "-XMP-exif:GPSLatitude=51.5", "-XMP-exif:GPSLongitude=-0.12"], check=True, timeout=60)
+    write_sidecar(both, SidecarLocation(5.0, 6.0, None, Provenance(Source.MANUAL, WHEN)))
+    taken = imported(both)
+    assert (taken.source, taken.lat) == (Source.EXIF, pytest.approx(51.5))
+    # A point from the file itself is never touched.
+    gps = PhotoRecord(id="b", sha256="b" * 64, name="g.jpg", path=None, status=Status.LOCATED, source=Source.EXIF, lat=5.0, lon=6.0)
+    assert ls.restore(gps, manual, PhotoMetadata(lat=5.0, lon=6.0, gps_origin="exif")) is gps
