@@ -32,9 +32,16 @@ log = logging.getLogger(__name__)
 MB = 1024 * 1024
 
 
-def _body() -> tuple[Any, int, str]:
+def _received(folder: Path, **options: Any) -> list[Received]:
+    """The request's file parts, received into `folder` (see `incoming.receive`); 400 when none."""
     environ = bottle.request.environ
-    return environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0), environ.get("CONTENT_TYPE", "")
+    try:
+        files = receive(environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0), environ.get("CONTENT_TYPE", ""), folder, **options)
+    except UploadError as exc:
+        raise bottle.HTTPError(400, str(exc)) from None
+    if not files:
+        raise bottle.HTTPError(400, "no file: send one or more parts named 'file'")
+    return files
 
 
 def install(app: bottle.Bottle, ctx: Context) -> None:
@@ -50,13 +57,8 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
     def upload() -> bytes:
         if not temp_is_ignored(ignore):
             raise bottle.HTTPError(409, "uploads need the inbox to ignore '.*' or '*.part' files: add one to [watch] ignore")
-        try:
-            inbox.mkdir(parents=True, exist_ok=True)
-            files = receive(*_body(), inbox, ignore=ignore)
-        except UploadError as exc:
-            raise bottle.HTTPError(400, str(exc)) from None
-        if not files:
-            raise bottle.HTTPError(400, "no file: send one or more parts named 'file'")
+        inbox.mkdir(parents=True, exist_ok=True)
+        files = _received(inbox, ignore=ignore)
         for f in files:
             log.info("upload %s: %s", f.saved_as or f.sent_as, f.error or f"{f.size} bytes into the inbox")
         known = {f.id: ctx.store.get(f.id) is not None for f in files if f.id}
@@ -72,14 +74,8 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
 
             ai = AILocator(ctx.config.ollama)
         with tempfile.TemporaryDirectory(prefix="geolocator-locate-") as folder:
-            try:
-                files = receive(*_body(), Path(folder), keep=False)
-            except UploadError as exc:
-                raise bottle.HTTPError(400, str(exc)) from None
-            if not files:
-                raise bottle.HTTPError(400, "no file: send one or more parts named 'file'")
             lines = []
-            for number, f in enumerate(files):
+            for number, f in enumerate(_received(Path(folder), keep=False)):
                 given = safe_name(f.sent_as)
                 # Each file alone in its own folder, under the name it was sent with (its suffix tells the format).
                 own = Path(folder) / str(number)
