@@ -49,6 +49,11 @@ class Api:
         return data
 
 
+WALK_GPX = ('<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+            '<trkpt lat="48.1" lon="11.5"><time>2024-05-01T10:00:00Z</time></trkpt>'
+            '<trkpt lat="48.2" lon="11.6"><time>2024-05-01T10:10:00Z</time></trkpt></trkseg></trk></gpx>')
+
+
 def make(tmp_path, ai: bool = True, sidecars: bool = True):
     config = build_config({"ollama": {"enabled": ai}, "library": {"sidecars": sidecars},
                            "viewer": {"tile_url": ""}}, tmp_path, None)
@@ -57,6 +62,8 @@ def make(tmp_path, ai: bool = True, sidecars: bool = True):
     shutil.copy(CORPUS_JPG / GPS_JPEGS[0], folder / "gps.jpg")
     for n in (1, 2, 3):
         (folder / f"u{n}.jpg").write_bytes(jpeg_bytes(n))
+    (config.paths.library / "tracks").mkdir()
+    (config.paths.library / "tracks" / "walk.gpx").write_text(WALK_GPX)
     records = [
         PhotoRecord(id=rid(1), sha256=rid(1) * 4, name="u1.jpg", path="2024/05/u1.jpg", status=Status.UNLOCATED, error="no clue"),
         PhotoRecord(id=rid(2), sha256=rid(2) * 4, name="u2.jpg", path="2024/05/u2.jpg", status=Status.UNLOCATED, error="no clue"),
@@ -67,6 +74,8 @@ def make(tmp_path, ai: bool = True, sidecars: bool = True):
         PhotoRecord(id=rid(5), sha256=rid(5) * 4, name="bad.jpg", path="bad.jpg", status=Status.FAILED, error="unreadable"),
         PhotoRecord(id=rid(6), sha256=rid(6) * 4, name="w.jpg", path="2024/05/u1.jpg", status=Status.PENDING,
                     error=UNAVAILABLE + "connection refused", retry_at="2999-01-01T00:00:00.000+00:00", attempts=3),
+        PhotoRecord(id=rid(7), sha256=rid(7) * 4, name="walk.gpx", path="tracks/walk.gpx", status=Status.TRACK,
+                    taken_utc="2024-05-01T10:00:00+00:00", description="gpx track: 1 part(s), 2 points"),
     ]
     store = Store(config.paths.database)
     store.put_many(records)
@@ -167,6 +176,21 @@ def test_ask_the_ai_again_and_retry_now(env):
     retried = api.ok("POST", f"/api/images/{rid(6)}/retry")["records"][0]
     assert retried["retry_at"] is None and store.get(rid(6)).status is Status.PENDING
     assert api.call("POST", f"/api/images/{rid(1)}/retry")[0] == 409  # not waiting for Ollama
+
+
+def test_a_track_is_not_a_photo_to_place_revert_or_ask_about(env):
+    config, store, api = env
+    status, problem = api.call("POST", "/api/locations", {"ids": [rid(1), rid(7)], "lat": 1.0, "lon": 2.0})
+    assert status == 409 and problem["error"] == "walk.gpx is a GPS track, not a photo: it has no location to place or fix"
+    assert store.get(rid(1)).status is Status.UNLOCATED  # the request is refused whole: nothing placed
+    status, problem = api.call("POST", f"/api/images/{rid(7)}/location", {"lat": 1.0, "lon": 2.0})
+    assert status == 409 and "GPS track" in problem["error"]
+    for action in ("revert", "ask-ai", "retry"):
+        status, problem = api.call("POST", f"/api/images/{rid(7)}/{action}")
+        assert status == 409 and "GPS track" in problem["error"], (action, problem)
+    track = store.get(rid(7))
+    assert track.status is Status.TRACK and track.lat is None and not track.history
+    assert sorted(p.name for p in (config.paths.library / "tracks").iterdir()) == ["walk.gpx"]  # no sidecar beside it
 
 
 def test_without_the_ai_or_sidecars(tmp_path):
