@@ -8,8 +8,9 @@ from geolocator.record import PhotoRecord, Source, Status
 
 
 def rid(n: int) -> str:
-    """Record n's id: 16 hex digits, as record_id gives for its sha256."""
-    return f"{n:016x}"
+    """Record n's id: 16 hex digits, as record_id gives for its sha256. n is in the first 15, as
+    in real ids (TinyDB's document id is made of those: store.doc_id), in the same order as n."""
+    return f"{n:015x}0"
 
 
 def record(n: int = 1, **changes: object) -> PhotoRecord:

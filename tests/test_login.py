@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from processes import run_daemon
-from records import record
+from records import record, rid
 
 from geolocator.auth import hash_password, verify_password
 from geolocator.config import build_config, load_config
@@ -110,10 +110,10 @@ def test_logging_in_sets_a_strict_httponly_cookie_that_opens_the_page(served, pa
     assert status == 200 and token.encode() in page
     assert request(port, "GET", "/api/map", Cookie=session)[0] == 200
     # a write still needs the page's token, with the session
-    fix = json.dumps({"ids": ["0" * 15 + "1"], "lat": 3.0, "lon": 4.0}).encode()
+    fix = json.dumps({"ids": [rid(1)], "lat": 3.0, "lon": 4.0}).encode()
     assert request(port, "POST", "/api/locations", fix, Cookie=session, **{"Content-Type": "application/json"})[0] == 403
     assert request(port, "POST", "/api/locations", fix, Cookie=session, **{"X-Geolocator-Token": token, "Content-Type": "application/json"})[0] == 200
-    assert store.get("0" * 15 + "1").lat == 3.0
+    assert store.get(rid(1)).lat == 3.0
     # a tampered or foreign session is no session
     assert request(port, "GET", "/api/map", Cookie=session[:-2] + "AA")[0] == 401
     assert request(port, "GET", "/api/map", Cookie="geolocator_session=v1.9999999999.00000000000000000000000000000000." + "A" * 43)[0] == 401
