@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import json
 import signal
 import subprocess
@@ -12,31 +11,27 @@ import sys
 from pathlib import Path
 
 import pytest
+from configs import write_config
+from processes import REPO, run_daemon
+from records import record
 from smallfs import fill_inodes, fill_space, small_fs
 from tinydb import TinyDB
 
-from geolocator.record import PhotoRecord, Source, Status, record_id
+from geolocator.record import Source, Status
 from geolocator.store import MIN_COMPACT_LINES, Store, StoreError, load_records, open_tinydb
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def make(n: int, **changes) -> PhotoRecord:
-    sha = hashlib.sha256(str(n).encode()).hexdigest()
-    return dataclasses.replace(PhotoRecord(id=record_id(sha), sha256=sha, name=f"{n}.jpg", path=f"2024/01/{n}.jpg", status=Status.LOCATED, lat=1.0, lon=2.0), **changes)
 
 
 def test_a_torn_last_journal_line_is_ignored(tmp_path):
     db = tmp_path / "geolocator.json"
     with Store(db) as store:
-        store.put_many([make(1), make(2)])
+        store.put_many([record(1), record(2)])
     journal = db.with_name(db.name + ".journal")
-    journal.write_text(json.dumps(make(3).to_dict()) + "\n" + json.dumps(make(4).to_dict())[:40])  # killed mid-write
+    journal.write_text(json.dumps(record(3).to_dict()) + "\n" + json.dumps(record(4).to_dict())[:40])  # killed mid-write
     records = load_records(db)
     assert sorted(r.name for r in records.values()) == ["1.jpg", "2.jpg", "3.jpg"]
     with Store(db) as store:
         assert len(store) == 3
-        store.put(make(5))
+        store.put(record(5))
     assert len(load_records(db)) == 4
 
 
@@ -46,10 +41,10 @@ def test_reopen_after_kill_9_keeps_every_acknowledged_write(tmp_path):
 import sys, os, dataclasses
 sys.path.insert(0, {str(REPO)!r})
 from geolocator.store import Store
-from test_store import make
+from records import record
 store = Store(__import__('pathlib').Path({str(db)!r}))
 for n in range(200):
-    store.put(make(n))
+    store.put(record(n))
     print(n, flush=True)
 os.kill(os.getpid(), 9)
 """
@@ -74,7 +69,7 @@ def test_a_second_process_cannot_open_a_database_in_use(tmp_path):
 def test_tinydb_reads_the_file_as_it_is(tmp_path):
     db = tmp_path / "geolocator.json"
     with Store(db) as store:
-        store.put_many([make(n) for n in range(10)])
+        store.put_many([record(n) for n in range(10)])
         with open_tinydb(db) as tiny:  # snapshot + live journal
             assert len(tiny.table("photos")) == 10
     with TinyDB(db) as plain:  # TinyDB's own JSON storage, after close
@@ -84,7 +79,7 @@ def test_tinydb_reads_the_file_as_it_is(tmp_path):
 
 def test_update_is_read_modify_write(tmp_path):
     with Store(tmp_path / "geolocator.json") as store:
-        first = store.put(make(1, status=Status.PENDING))
+        first = store.put(record(1, status=Status.PENDING))
         store.put(dataclasses.replace(first, source=Source.MANUAL, status=Status.LOCATED))  # a manual fix
         # a writer holding the old copy changes only what it means to change
         result = store.update(first.id, lambda cur: dataclasses.replace(cur, attempts=cur.attempts + 1))
@@ -99,22 +94,22 @@ FAILED_WRITE_SCRIPT = r"""
 import resource, signal, sys
 sys.path.insert(0, sys.argv[2])
 from pathlib import Path
-from test_store import make
+from records import record
 from geolocator.store import Store
 
 store = Store(Path(sys.argv[1]))
-store.put(make(1))
+store.put(record(1))
 journal = Path(sys.argv[1] + ".journal")
 # The disk "fills up": a size limit just past what is written (EFBIG, like ENOSPC, from write).
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 limit = journal.stat().st_size + 100
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 try:
-    store.put(make(2, description="x" * 500))
+    store.put(record(2, description="x" * 500))
 except OSError as exc:
     print("put 2 failed:", exc.errno)
 resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-store.put(make(3))  # the disk has room again
+store.put(record(3))  # the disk has room again
 print("in memory:", sorted(r.name for r in store.all()))
 """
 
@@ -135,7 +130,7 @@ def test_a_write_that_failed_never_surfaces_later(tmp_path):
 def test_tinydb_api_writes_wait_for_a_running_geolocator(tmp_path):
     db = tmp_path / "geolocator.json"
     with Store(db) as store:
-        store.put(make(1))
+        store.put(record(1))
         with pytest.raises(StoreError, match="in use"):
             open_tinydb(db).table("photos").insert({"name": "x"})
         assert len(load_records(db)) == 1
@@ -148,7 +143,7 @@ def test_tinydb_api_writes_wait_for_a_running_geolocator(tmp_path):
 def test_a_snapshot_cut_after_a_complete_record_is_refused_and_left_untouched(tmp_path):
     db = tmp_path / "geolocator.json"
     with Store(db) as store:
-        store.put_many([make(n) for n in range(10)])
+        store.put_many([record(n) for n in range(10)])
     whole = db.read_bytes()
     lines = whole.split(b"\n")
     cut = b"\n".join(lines[:6]) + b"\n"  # head and five complete records; no closing '}}'
@@ -166,12 +161,11 @@ def test_a_snapshot_cut_after_a_complete_record_is_refused_and_left_untouched(tm
 def test_scan_on_a_cut_snapshot_exits_2_with_one_line_and_keeps_the_file(tmp_path):
     db = tmp_path / "geolocator.json"
     with Store(db) as store:
-        store.put_many([make(n) for n in range(10)])
+        store.put_many([record(n) for n in range(10)])
     cut = db.read_bytes().rsplit(b"\n}}", 1)[0]
     db.write_bytes(cut)
-    config = tmp_path / "config.toml"
-    config.write_text("[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
-    proc = subprocess.run([sys.executable, str(REPO / "daemon.py"), "scan", "--config", str(config)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    config = write_config(tmp_path / "config.toml")
+    proc = run_daemon("scan", "--config", str(config), cwd=tmp_path, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "cut short" in proc.stderr and "Traceback" not in proc.stderr
     assert db.read_bytes() == cut
@@ -184,14 +178,14 @@ def test_a_journal_rotation_without_an_inode_keeps_writing_the_old_journal(tmp_p
         with Store(db) as store:
             fillers = fill_inodes(fs)  # rotation cannot create the new journal now
             assert fillers
-            store.put_many([make(n) for n in range(MIN_COMPACT_LINES + 1)])  # past the rotation threshold
-            store.put(make(5000))  # still written: never to a closed descriptor
-            store.put(make(5001))
+            store.put_many([record(n) for n in range(MIN_COMPACT_LINES + 1)])  # past the rotation threshold
+            store.put(record(5000))  # still written: never to a closed descriptor
+            store.put(record(5001))
             assert store.problem is None
             assert len(load_records(db)) == MIN_COMPACT_LINES + 3  # on disk, as acknowledged
             for filler in fillers:
                 filler.unlink()
-            store.put(make(5002))  # room again: this write rotates and compacts
+            store.put(record(5002))  # room again: this write rotates and compacts
             assert not db.with_name(db.name + ".journal.new").exists()
         assert len(load_records(db)) == MIN_COMPACT_LINES + 4
         assert not db.with_name(db.name + ".journal").exists()
@@ -201,10 +195,10 @@ def test_a_store_that_cannot_write_says_why_until_it_can_again_and_closes_anyway
     with small_fs(tmp_path / "fs", size="1m", inodes=64) as fs:
         db = fs / "geolocator.json"
         store = Store(db)
-        store.put(make(1))
+        store.put(record(1))
         filler = fill_space(fs)
         with pytest.raises(OSError) as failed:
-            store.put(make(2, description="x" * 20000))  # more than the journal's last page holds
+            store.put(record(2, description="x" * 20000))  # more than the journal's last page holds
         assert failed.value.errno == errno.ENOSPC
         assert "No space left on device" in (store.problem or "")
         store.close()  # folding into the snapshot fails on a full disk: closing still completes
@@ -213,6 +207,6 @@ def test_a_store_that_cannot_write_says_why_until_it_can_again_and_closes_anyway
             Store(db)  # a restart on the full disk: one clear error
         filler.unlink()
         with Store(db) as store:
-            store.put(make(3))
+            store.put(record(3))
             assert store.problem is None
         assert sorted(r.name for r in load_records(db).values()) == ["1.jpg", "3.jpg"]
