@@ -19,6 +19,7 @@ from pathlib import Path
 from geolocator.aiworker import AIWorker, Backoff, servers_for
 from geolocator.config import Config
 from geolocator.folders import Folders
+from geolocator.location_sidecar import Sidecars
 from geolocator.pipeline import NotSettled, Pipeline
 from geolocator.record import PhotoRecord, Status
 from geolocator.service import FLUSH_EVERY, own_files, summary
@@ -119,6 +120,7 @@ def _ask_ai(store: Store, folders: Folders, config: Config, pending: int, tty: b
     server failed (its records stay pending, with the reason, for the service to retry)."""
     from tqdm import tqdm
 
-    worker = AIWorker(store, servers_for(config.ollama), folders.file_of, Backoff(), per_host=config.ollama.per_host)
+    sidecars = Sidecars(store, folders, config.library.sidecars)
+    worker = AIWorker(store, servers_for(config.ollama), folders.file_of, Backoff(), per_host=config.ollama.per_host, on_stored=lambda record: sidecars.sync([record]))
     with tqdm(total=pending, desc="AI", unit="photo", disable=not tty, leave=False) as bar:
         worker.drain(bar.update)
