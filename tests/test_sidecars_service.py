@@ -16,16 +16,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from configs import make_config
+from configs import make_config, write_config
 from expect import never, wait_until
 from fake_ollama import FakeOllama
 from photos import GPS_JPEGS, copy_corpus, write_jpeg
+from processes import run_daemon
 from test_tracks_service import Drop, along, gpx, utc
 
 from geolocator.aiworker import Backoff
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.service import Service
-from geolocator.store import Store
+from geolocator.store import Store, load_records
 
 pytestmark = [pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool"), pytest.mark.timeout(120)]
 
@@ -246,3 +247,14 @@ def test_retry_now_asks_the_ai_at_once(start, tmp_path):
         assert placed.source is Source.AI and (placed.lat, placed.lon) == EIFFEL
         wait_until(lambda: sidecar_of(svc, placed).exists(), 5, "its sidecar")
         svc.stop()
+
+
+def test_scan_writes_the_ai_estimates_sidecar(fake_ollama, tmp_path):
+    config = write_config(tmp_path / "config.toml", ai=fake_ollama.url, settle=0.2)
+    write_jpeg(tmp_path / "inbox" / "mystery.jpg", 31)
+    done = run_daemon("scan", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (estimated,) = load_records(tmp_path / "geolocator.json").values()
+    assert estimated.source is Source.AI and estimated.path is not None
+    tags = exiftool(tmp_path / "library" / (estimated.path + ".xmp"))
+    assert tags["XMP-geolocator:Source"] == "ai" and abs(tags["XMP-exif:GPSLatitude"] - EIFFEL[0]) < 1e-6
