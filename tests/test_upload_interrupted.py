@@ -1,8 +1,9 @@
 """Uploads cut off half-way never leave a hidden `.upload-*.part` in the inbox for ever.
 
-- A client that disconnects mid-body (a plain close, or a reset): the temporary file, which
-  existed while the body came in, is removed (it never became an inbox file; the photo is still
-  on the client's side), nothing is recorded, and the service takes the next upload.
+- A client that disconnects mid-body (a plain close, or a reset) or stops sending (the server's
+  read timeout): the temporary file, which existed while the body came in, is removed (it never
+  became an inbox file; the photo is still on the client's side), nothing is recorded, and the
+  service takes the next upload.
 - A crash mid-upload (simulated by the files it leaves: a temporary file cut short, one whole, one
   that already got its name): when the service starts, each is filed with one record, nothing of a
   photo is deleted, and a hidden file that only looks similar is left alone.
@@ -22,12 +23,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from configs import make_config
 from expect import wait_until
 from photos import CORPUS_JPG, GPS_JPEGS
 from trees import files_under
 
 from geolocator.metadata.formats import Kind
 from geolocator.record import Status
+from geolocator.store import Store
+from viewer import ViewerServer, create_app
 from viewer.incoming import INTERRUPTED, SUFFIXES, TEMP_PREFIX, TEMP_SUFFIX
 
 pytestmark = pytest.mark.timeout(90)
@@ -72,6 +76,25 @@ def test_a_client_gone_mid_upload_leaves_no_temporary_file(service, tmp_path, cl
         sock.sendall(upload_head(port, token, len(whole), boundary) + whole)
         assert sock.recv(65536).split(b" ", 2)[1] == b"200"
     wait_until(lambda: any(r.name == "big.jpg" and r.status is Status.LOCATED and not r.moving_from for r in svc.store.all()), 15, "the next upload filed")
+
+
+def test_a_client_that_stops_sending_mid_upload_is_cut_off_and_leaves_no_temporary_file(tmp_path):
+    config = make_config(tmp_path, viewer=MAP)
+    config.paths.inbox.mkdir()
+    with Store(config.paths.database) as store:
+        app = create_app(store, config)
+        server = ViewerServer(app, "127.0.0.1", 0, timeout=1.0).start()  # the server's read timeout, shortened
+        try:
+            port = urlsplit(server.url).port
+            boundary = uuid.uuid4().hex
+            part = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.jpg"\r\n\r\n').encode() + b"\xff" * 500_000
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(upload_head(port, app.config["geolocator.token"], len(part) * 2, boundary) + part)
+                wait_until(lambda: temps(config.paths.inbox), 10, "the upload's temporary file written")
+                # nothing more is sent, the socket stays open: the server gives up on its own
+                wait_until(lambda: files_under(config.paths.inbox) == [], 10, "the stalled upload's temporary file removed")
+        finally:
+            server.stop()
 
 
 def test_uploads_a_crash_cut_off_are_filed_when_the_service_starts(service, tmp_path, caplog):
