@@ -1,10 +1,12 @@
-"""A record factory: numbered, valid PhotoRecords for tests that need a store's contents."""
+"""A record factory: numbered, valid PhotoRecords for tests that need a store's contents; and
+the record a file that arrived under a name ended with."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from geolocator.record import PhotoRecord, Source, Status
+from geolocator.store import Store
 
 
 def rid(n: int) -> str:
@@ -18,3 +20,9 @@ def record(n: int = 1, **changes: object) -> PhotoRecord:
     replace any field (status, source, lat, path, ...)."""
     base = PhotoRecord(id=rid(n), sha256=rid(n) * 4, name=f"{n}.jpg", path=f"2024/01/{n}.jpg", status=Status.LOCATED, source=Source.EXIF, lat=1.0, lon=2.0)
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def record_of(store: Store, name: str) -> PhotoRecord | None:
+    """The settled record of the file that arrived as `name`: None until there is one, and while
+    its move is in flight."""
+    return next((r for r in store.all() if r.name == name and not r.moving_from), None)

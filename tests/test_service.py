@@ -18,17 +18,12 @@ from expect import never, wait_until
 from fake_ollama import FakeOllama
 from photos import CORPUS_JPG, GPS_JPEGS, NO_GPS_JPEG, copy_corpus, jpeg_bytes, write_jpeg
 from processes import free_port, run_daemon, stop, wait_ready
+from records import record_of
 from smallfs import fill_space, small_fs
 from trees import Link, files_under, nest, sha256, tree
 
 from geolocator.record import Source, Status
-from geolocator.store import Store, load_records, open_tinydb
-
-
-def record_for(store: Store, name: str):
-    """The settled record of the file that arrived as `name` (None until there is one)."""
-    return next((r for r in store.all() if r.name == name and not r.moving_from), None)
-
+from geolocator.store import load_records, open_tinydb
 
 IGNORED = ("download.jpg.part", ".hidden.jpg", "~$lock.jpg", "x.tmp", "y.crdownload")  # the default ignore rules
 
@@ -56,8 +51,8 @@ def test_photos_dropped_in_every_way_end_up_recorded_and_filed(service, tmp_path
         (inbox / ignored).write_bytes(jpeg_bytes(2))
 
     names = ["before-start.jpg", "copied.jpg", "moved.jpg", "nested.jpg", "broken.jpg", "no-gps.jpg"]
-    wait_until(lambda: all(record_for(store, n) for n in names) and len([r for r in store.all() if r.name == "same.jpg" and not r.moving_from]) == 2, 15, "every photo recorded")
-    located = {n: record_for(store, n) for n in names}
+    wait_until(lambda: all(record_of(store, n) for n in names) and len([r for r in store.all() if r.name == "same.jpg" and not r.moving_from]) == 2, 15, "every photo recorded")
+    located = {n: record_of(store, n) for n in names}
     for name in ("before-start.jpg", "copied.jpg", "moved.jpg", "nested.jpg"):
         assert located[name].status is Status.LOCATED and (tmp_path / "library" / located[name].path).is_file()
     assert located["broken.jpg"].status is Status.FAILED and (tmp_path / "failed" / "broken.jpg").is_file()
@@ -66,7 +61,7 @@ def test_photos_dropped_in_every_way_end_up_recorded_and_filed(service, tmp_path
 
     # the same content again: filed under duplicates/, with its own record pointing at the original
     copy_corpus(GPS_JPEGS[1], inbox / "copied-again.jpg")
-    duplicate = wait_until(lambda: record_for(store, "copied-again.jpg"), 10, "the duplicate recorded")
+    duplicate = wait_until(lambda: record_of(store, "copied-again.jpg"), 10, "the duplicate recorded")
     assert duplicate.status is Status.DUPLICATE and duplicate.duplicate_of == located["copied.jpg"].id
 
     wait_until(svc.idle, 5, "the service idle")
@@ -91,7 +86,7 @@ def test_a_slow_chunked_write_is_not_processed_before_it_is_complete(service, tm
             fh.flush()
             # mid-write: nothing recorded, nothing moved
             never(lambda: len(svc.store) or not target.exists(), 0.3, what="a half-written file processed")
-    record = wait_until(lambda: record_for(svc.store, "slow.jpg"), 10, "the finished file recorded")
+    record = wait_until(lambda: record_of(svc.store, "slow.jpg"), 10, "the finished file recorded")
     assert record.status is Status.LOCATED and record.sha256 == hashlib.sha256(content).hexdigest()
 
 
@@ -106,7 +101,7 @@ def test_a_writer_that_keeps_the_file_open_through_long_pauses_is_waited_for(ser
             fh.write(content[i : i + third])
             fh.flush()
             never(lambda: len(svc.store) or not target.exists(), 1.2, what="a file still open for writing processed")
-    record = wait_until(lambda: record_for(svc.store, "open.jpg"), 10, "the closed file recorded")
+    record = wait_until(lambda: record_of(svc.store, "open.jpg"), 10, "the closed file recorded")
     assert record.sha256 == hashlib.sha256(content).hexdigest()
     assert (svc.config.paths.library / record.path).read_bytes() == content
 
@@ -122,7 +117,7 @@ def test_a_writer_that_closes_between_chunks_never_splits_a_photo(service, tmp_p
         with target.open("ab") as fh:
             fh.write(content[i : i + third])
         never(lambda: len(svc.store) or not target.exists(), 0.5, what="part of a photo processed")
-    record = wait_until(lambda: record_for(svc.store, "append.jpg"), 10, "the whole file recorded")
+    record = wait_until(lambda: record_of(svc.store, "append.jpg"), 10, "the whole file recorded")
     assert record.status is Status.LOCATED and record.sha256 == hashlib.sha256(content).hexdigest()
     assert len(svc.store) == 1 and tree(svc.config.paths.failed) == {}
 
@@ -134,14 +129,14 @@ def test_an_ollama_outage_leaves_photos_pending_then_they_are_placed(fake_ollama
     inbox = tmp_path / "inbox"
     write_jpeg(inbox / "mystery.jpg", 3)
     write_jpeg(inbox / "by-hand.jpg", 4)
-    pending = wait_until(lambda: (r := record_for(svc.store, "mystery.jpg")) and r.attempts >= 1 and r, 10, "a failed AI attempt")
+    pending = wait_until(lambda: (r := record_of(svc.store, "mystery.jpg")) and r.attempts >= 1 and r, 10, "a failed AI attempt")
     assert pending.status is Status.PENDING and "AI unavailable" in pending.error and pending.retry_at
     assert (tmp_path / "library" / pending.path).is_file()  # moved and recorded meanwhile
     # photos with GPS do not wait for the AI
     copy_corpus(GPS_JPEGS[0], inbox / "gps.jpg")
-    assert wait_until(lambda: record_for(svc.store, "gps.jpg"), 5, "the GPS photo recorded").status is Status.LOCATED
+    assert wait_until(lambda: record_of(svc.store, "gps.jpg"), 5, "the GPS photo recorded").status is Status.LOCATED
     # someone places one by hand meanwhile: the AI must never overwrite it
-    hand = wait_until(lambda: record_for(svc.store, "by-hand.jpg"), 5, "the photo to place by hand recorded")
+    hand = wait_until(lambda: record_of(svc.store, "by-hand.jpg"), 5, "the photo to place by hand recorded")
     svc.store.update(hand.id, lambda r: dataclasses.replace(r, status=Status.LOCATED, source=Source.MANUAL, lat=1.0, lon=2.0))
     fake.up()
     placed = wait_until(lambda: (r := svc.store.get(pending.id)).status is not Status.PENDING and r, 15, "the retry")
@@ -260,7 +255,7 @@ def test_a_store_that_cannot_write_makes_the_service_unhealthy_until_it_can(serv
         assert (tmp_path / "inbox" / "a.jpg").is_file() and not files_under(tmp_path / "library")  # nothing lost meanwhile
         filler.unlink()
         copy_corpus(GPS_JPEGS[1], tmp_path / "inbox" / "b.jpg")
-        wait_until(lambda: record_for(svc.store, "b.jpg"), 10, "a photo filed once there is room")
+        wait_until(lambda: record_of(svc.store, "b.jpg"), 10, "a photo filed once there is room")
         assert svc.healthy()
         svc.stop()
         assert svc.problem() == "stopped" and not svc.healthy()
