@@ -53,7 +53,7 @@ def exiftool(*args: str | os.PathLike[str], check: bool = True) -> str:
 
 def exiftool_gps(path: Path) -> tuple[float, float] | None:
     """The position exiftool reads (signed decimal degrees, refs applied), or None."""
-    out = json.loads(exiftool("-j", "-n", "-G", "-GPSLatitude", "-GPSLongitude", path) or "[{}]")[0]
+    out = json.loads(exiftool("-j", "-n", "-G", "-GPSLatitude", "-GPSLongitude", path, check=False) or "[{}]")[0]
     lat = out.get("Composite:GPSLatitude", out.get("XMP:GPSLatitude"))
     lon = out.get("Composite:GPSLongitude", out.get("XMP:GPSLongitude"))
     if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
@@ -84,14 +84,12 @@ class Workspace:
     """A config in a temporary folder, as a new user would set one up."""
 
     root: Path
-    extra_toml: str = ""
+    toml: str = "[ollama]\nenabled = false\n[viewer]\nenabled = false\n"  # no model, no page: scan only
     config: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.config = self.root / "config.toml"
-        self.config.write_text(
-            "[ollama]\nenabled = false\n[viewer]\nenabled = false\n" + self.extra_toml, encoding="utf-8"
-        )
+        self.config.write_text(self.toml, encoding="utf-8")
         self.inbox.mkdir(parents=True, exist_ok=True)
 
     @property
