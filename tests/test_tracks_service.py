@@ -18,10 +18,11 @@ from operator import xor
 from pathlib import Path
 
 import pytest
+from configs import make_config
 from expect import expect
 from photos import write_jpeg
+from records import record_of
 
-from geolocator.config import build_config
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.service import Service
 from geolocator.store import Store
@@ -98,28 +99,15 @@ class Drop:
         os.replace(path, self.inbox / name)
 
 
-def config_for(root: Path, **location: object):
-    data = {"watch": {"settle_seconds": 0.3}, "ollama": {"enabled": False}, "viewer": {"enabled": False}, "location": location}
-    return build_config(data, root, None)
-
-
 @pytest.fixture
-def run(tmp_path):
-    running: list[Service] = []
-
-    def start(**location: object) -> Service:
-        svc = Service(config_for(tmp_path, **location)).start()
-        running.append(svc)
-        return svc
-
-    yield start
-    for svc in running:
-        svc.stop()
+def run(service):
+    """Start the service (conftest's) with these [location] settings: `run(max_gap_minutes=5)`."""
+    return lambda **location: service(settle=0.3, location=location)
 
 
 def record(store: Store | None, name: str) -> PhotoRecord | None:
     assert store is not None
-    return next((r for r in store.all() if r.name == name and not r.moving_from), None)
+    return record_of(store, name)
 
 
 def settled(store: Store | None, *names: str) -> list[PhotoRecord]:
@@ -260,7 +248,7 @@ def test_neighbours_arriving_after_place_photos_never_from_another_day_or_disagr
 
 def test_the_map_page_serves_a_track_as_a_line(tmp_path):
     drop = Drop(tmp_path)
-    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"enabled": False}, "viewer": {"enabled": True, "port": 0}}, tmp_path, None)
+    config = make_config(tmp_path, settle=0.3, viewer={"enabled": True, "port": 0})
     points = along(utc("2024-06-01T10:00:00"), 12_000 // 60)
     drop.text("long <b>walk.gpx", gpx(points))
     drop.photo("p.jpg", "2024:06:01 12:00:00", offset="+02:00")
