@@ -4,43 +4,26 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from configs import write_config
 from fake_ollama import FakeOllama
 from PIL import Image
+from processes import free_port, run_daemon
+from records import record
 
 from geolocator.commands.check import main as run_checks
 from geolocator.config import load_config
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def write_config(tmp_path: Path, host: str, model: str = "qwen2.5vl", enabled: bool = True) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(f'[ollama]\nenabled = {"true" if enabled else "false"}\nhost = "{host}"\nmodel = "{model}"\ntimeout = 5\n')
-    return path
-
-
-def daemon(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "daemon.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_locate_prints_the_ai_estimate_for_a_photo_without_gps(fake_ollama: FakeOllama, tmp_path: Path) -> None:
     photo = tmp_path / "no-gps.jpg"
     Image.new("RGB", (640, 480), (120, 130, 140)).save(photo)
-    config = write_config(tmp_path, fake_ollama.url)
+    config = write_config(tmp_path / "config.toml", ai=fake_ollama.url)
 
-    result = daemon("locate", "--config", str(config), str(photo), cwd=tmp_path)
+    result = run_daemon("locate", "--config", str(config), str(photo), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout)
@@ -55,16 +38,16 @@ def test_locate_prints_the_ai_estimate_for_a_photo_without_gps(fake_ollama: Fake
 def test_locate_reports_ollama_down_as_an_error_not_as_no_location(tmp_path: Path) -> None:
     photo = tmp_path / "no-gps.jpg"
     Image.new("RGB", (64, 48)).save(photo)
-    config = write_config(tmp_path, f"http://127.0.0.1:{closed_port()}")
-    result = daemon("locate", "--config", str(config), str(photo), cwd=tmp_path)
+    config = write_config(tmp_path / "config.toml", ai=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = run_daemon("locate", "--config", str(config), str(photo), cwd=tmp_path)
     assert result.returncode == 1
     line = json.loads(result.stdout)
     assert line["source"] is None and "cannot connect to Ollama" in line["error"]
 
 
 def test_check_passes_with_a_ready_server(fake_ollama: FakeOllama, tmp_path: Path) -> None:
-    config = write_config(tmp_path, fake_ollama.url)
-    result = daemon("check", "--config", str(config), cwd=tmp_path)
+    config = write_config(tmp_path / "config.toml", ai=fake_ollama.url)
+    result = run_daemon("check", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["ok"] * 8
@@ -74,15 +57,15 @@ def test_check_passes_with_a_ready_server(fake_ollama: FakeOllama, tmp_path: Pat
 
 
 def test_check_fails_on_a_missing_model_naming_the_fix(fake_ollama: FakeOllama, tmp_path: Path) -> None:
-    config = write_config(tmp_path, fake_ollama.url, model="llava")
-    result = daemon("check", "--config", str(config), cwd=tmp_path)
+    config = write_config(tmp_path / "config.toml", ai=fake_ollama.url, ollama={"model": "llava"})
+    result = run_daemon("check", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
     assert "FAIL ollama: model 'llava' is not installed" in result.stdout and "`ollama pull llava`" in result.stdout
 
 
 def test_check_fails_on_a_server_that_is_down(tmp_path: Path) -> None:
-    config = write_config(tmp_path, f"http://127.0.0.1:{closed_port()}")
-    result = daemon("check", "--config", str(config), cwd=tmp_path)
+    config = write_config(tmp_path / "config.toml", ai=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = run_daemon("check", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
     assert "FAIL ollama: cannot connect to Ollama" in result.stdout and "ollama serve" in result.stdout
     assert result.stdout.count("ok   ") == 7  # everything else passed
@@ -119,14 +102,13 @@ def test_check_fails_on_a_read_only_inbox(tmp_path: Path) -> None:
 
 
 def test_check_sees_the_records_of_a_running_geolocator(tmp_path: Path) -> None:
-    from geolocator.record import PhotoRecord, Status
+    from geolocator.record import Status
     from geolocator.store import Store
 
     config_file = tmp_path / "config.toml"
     config_file.write_text("[ollama]\nenabled = false\n")
     with Store(tmp_path / "geolocator.json") as store:  # running: its records only in the journal yet
-        store.put(PhotoRecord(id="0" * 16, sha256="0" * 64, name="a.jpg", path="a.jpg", status=Status.UNLOCATED))
-        result = subprocess.run([sys.executable, str(REPO / "daemon.py"), "check", "--config", str(config_file)],
-                                capture_output=True, text=True, timeout=60)
+        store.put(record(1, name="a.jpg", path="a.jpg", status=Status.UNLOCATED, source=None, lat=None, lon=None))
+        result = run_daemon("check", "--config", str(config_file), cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(valid, 1 record, in use by a running geolocator)" in result.stdout
