@@ -61,6 +61,13 @@ def exiftool_gps(path: Path) -> tuple[float, float] | None:
     return None
 
 
+def exiftool_altitude(path: Path) -> float | None:
+    """GPS altitude as exiftool reads it (negative below sea level), or None."""
+    out = json.loads(exiftool("-j", "-n", "-Composite:GPSAltitude", path, check=False) or "[{}]")[0]
+    value = out.get("GPSAltitude")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def tag_gps(path: Path, lat: float, lon: float, *extra: str) -> None:
     """Write EXIF GPS with hemisphere refs, as a camera or phone does."""
     exiftool(

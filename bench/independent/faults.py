@@ -48,8 +48,7 @@ def make_formats(inbox: Path, scratch: Path) -> list[Input]:
     out.append(describe("progressive JPEG", p))
 
     p = jpeg(inbox / "xmp-only.jpg", (30, 200, 30))
-    exiftool("-q", "-overwrite_original", "-XMP-exif:GPSLatitude=35.0116", "-XMP-exif:GPSLongitude=135.7681",
-             "-XMP-exif:GPSLatitudeRef=N", "-XMP-exif:GPSLongitudeRef=E", DATE, p)
+    exiftool("-q", "-overwrite_original", "-XMP-exif:GPSLatitude=35.0116", "-XMP-exif:GPSLongitude=135.7681", DATE, p)
     out.append(describe("GPS in XMP only", p))
 
     p = inbox / "exif-chunk.png"
@@ -78,8 +77,12 @@ def make_gps_oddities(inbox: Path) -> list[Input]:
     out.append(describe("GPS 0/0", p))
 
     p = jpeg(inbox / "dead-sea.jpg", (17, 18, 19))
-    tag_gps(p, 31.5590, 35.4732, DATE, "-GPSAltitude=430", "-GPSAltitudeRef=1")
-    out.append(describe("altitude 430 m below sea level", p, altitude=-430.0))
+    # exiftool takes the ref by its printed value; "-GPSAltitudeRef=1" is silently ignored (ref stays 0).
+    tag_gps(p, 31.5590, 35.4732, DATE, "-GPSAltitude=430", "-GPSAltitudeRef=Below Sea Level")
+    dead_sea = describe("altitude 430 m below sea level", p, altitude=True)
+    if dead_sea.altitude != -430.0:
+        raise RuntimeError(f"the test photo is wrong: exiftool reads altitude {dead_sea.altitude}, not -430")
+    out.append(dead_sea)
 
     p = jpeg(inbox / "south-west.jpg", (20, 21, 22))
     tag_gps(p, -54.8019, -68.3030, DATE)

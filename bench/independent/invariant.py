@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import Result, Workspace, exiftool_gps, sha256
+from common import Result, Workspace, exiftool_altitude, exiftool_gps, sha256
 
 FOLDER_OF = {"located": "library", "unlocated": "library", "pending": "library", "track": "library",
              "failed": "failed", "duplicate": "duplicates"}
@@ -27,8 +27,9 @@ class Input:
     altitude: float | None = None
 
 
-def describe(label: str, path: Path, altitude: float | None = None) -> Input:
-    return Input(label, path.name, sha256(path), exiftool_gps(path), altitude)
+def describe(label: str, path: Path, altitude: bool = False) -> Input:
+    """The input as exiftool reads it; `altitude` also compares the GPS altitude."""
+    return Input(label, path.name, sha256(path), exiftool_gps(path), exiftool_altitude(path) if altitude else None)
 
 
 def check(area: str, ws: Workspace, inputs: list[Input]) -> list[Result]:
