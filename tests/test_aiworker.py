@@ -8,13 +8,14 @@ import logging
 import struct
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from expect import wait_until
 from fake_ollama import FakeOllama
 from PIL import Image
+from records import record as numbered
 
 from geolocator.ai import AILocator
 from geolocator.aiworker import AIWorker, Backoff, apply_estimate, apply_resume, apply_unavailable, apply_unreadable, due, waits_for_ollama
@@ -24,8 +25,9 @@ from geolocator.store import Store
 
 
 def pending(n: int = 1, **changes) -> PhotoRecord:
-    record = PhotoRecord(id=f"{n:016x}", sha256=f"{n:064x}", name=f"{n}.jpg", path=f"2024/01/{n}.jpg", status=Status.PENDING, error="waiting for the AI", added_at=f"2024-01-01T00:00:0{n}")
-    return dataclasses.replace(record, **changes)
+    """Record n (the shared factory's) waiting for the AI."""
+    waiting = {"status": Status.PENDING, "source": None, "lat": None, "lon": None, "error": "waiting for the AI", "added_at": f"2024-01-01T00:00:0{n}"}
+    return numbered(n, **waiting | changes)
 
 
 def estimate(lat: float | None = 48.85, lon: float | None = 2.29) -> AIEstimate:
@@ -102,15 +104,6 @@ def test_a_photo_whose_estimate_fails_unexpectedly_does_not_hold_up_the_others(t
 # -- the worker with a real store, the real client and the fake Ollama -------------------------------
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> float:
-    """Seconds until `condition()` holds; fails the test after `timeout`."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, "condition not met in time"
-        time.sleep(0.02)
-    return time.monotonic() - started
-
-
 def heic_claiming(path: Path, width: int, height: int) -> Path:
     """A real HEIC whose image-spatial-extents box ('ispe') claims width x height."""
     import pillow_heif
@@ -154,7 +147,9 @@ def test_photos_waiting_for_ollama_resume_within_the_probe_interval_when_it_come
             assert waiting is not None and waiting.status is Status.PENDING and "cannot connect to Ollama" in (waiting.error or "")
             assert datetime.fromisoformat(waiting.retry_at or "") - datetime.now(UTC) > timedelta(seconds=500)  # 10 min backoff
             fake_ollama.up()
-            seconds = wait_until(lambda: all(r.status is Status.LOCATED for r in store.all()))
+            started = time.monotonic()
+            wait_until(lambda: all(r.status is Status.LOCATED for r in store.all()), 10, "every photo placed once Ollama is up")
+            seconds = time.monotonic() - started
         finally:
             worker.stop()
     assert seconds < 0.3 + 2.0  # one probe interval and three answers, not the 10-minute backoff
