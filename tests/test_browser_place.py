@@ -1,7 +1,8 @@
 """Uploading and placing in a real browser (Debian's chromium through Playwright) against real
 servers: a drag-and-drop upload followed until its popup opens at the photo's place (the whole
 service: watcher, workers, store), placing by hand with Save and Cancel (a click or a double-click
-saves nothing), each pasted coordinate form, revert, and placing several photos together."""
+saves nothing), each pasted coordinate form, revert, and placing several photos together; track
+and nearby markers styled apart from the others and shown or hidden by the Source filter."""
 
 from __future__ import annotations
 
@@ -334,3 +335,72 @@ def test_several_photos_are_placed_together(page, viewer):
         assert placed.source is Source.MANUAL and (placed.lat, placed.lon) == pytest.approx(ROME, abs=1e-4)
     assert page.locator("#picked").is_hidden()
     assert not page.errors, page.errors
+
+
+# -- sources on the map --------------------------------------------------------------------------
+
+# One photo per source, far enough apart to be drawn alone at zoom 5.
+PLACES = {Source.EXIF: (38.72, -9.14), Source.AI: (48.86, 2.35), Source.MANUAL: (41.89, 12.49), Source.TRACK: (52.52, 13.40), Source.NEARBY: (40.42, -3.70)}
+
+
+@pytest.fixture
+def sources_viewer(tmp_path):
+    config = build_config({"ollama": {"enabled": False}, "viewer": {"tile_url": TILES}}, tmp_path, None)
+    folder = config.paths.library / "2024" / "05"
+    folder.mkdir(parents=True)
+    records = []
+    for n, (source, (lat, lon)) in enumerate(PLACES.items(), start=1):
+        name = f"{source.value}.jpg"
+        (folder / name).write_bytes(jpeg_bytes(n))
+        records.append(PhotoRecord(id=f"{n:016x}", sha256=f"{n:016x}" * 4, name=name, path=f"2024/05/{name}", status=Status.LOCATED, source=source,
+                                   lat=lat, lon=lon, radius_km=None if source in (Source.EXIF, Source.MANUAL) else 0.4, taken_at=f"2024-05-0{n}T10:00:00"))
+    store = Store(config.paths.database)
+    store.put_many(records)
+    server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+    yield server.url
+    server.stop()
+    store.close()
+
+
+MARKERS = """() => {
+    const out = {};
+    for (const el of document.querySelectorAll('.leaflet-marker-pane .photo-marker')) {
+        const source = [...el.classList].find((c) => ['exif', 'ai', 'manual', 'track', 'nearby'].includes(c));
+        const own = getComputedStyle(el), before = getComputedStyle(el, '::before');
+        out[source] = { background: own.backgroundColor, border: own.borderTopColor, borderWidth: own.borderTopWidth,
+                        radius: own.borderTopLeftRadius, before: before.content !== 'none' ? before.backgroundColor : null,
+                        clip: before.clipPath };
+    }
+    return out;
+}"""
+
+
+def shown(page) -> set[str]:
+    return set(page.evaluate(MARKERS))
+
+
+def test_track_and_nearby_markers_are_styled_apart_and_filtered(page, sources_viewer):
+    open_map(page, sources_viewer)
+    page.evaluate("geolocator.map.setView([46, 4], 5, { animate: false })")
+    wait_until(page, "document.querySelectorAll('.leaflet-marker-pane .photo-marker').length === 5")
+    styles = page.evaluate(MARKERS)
+    assert set(styles) == {"exif", "ai", "manual", "track", "nearby"}
+    # Track: a purple triangle (the ::before shape); nearby: a white disc in a thick teal ring.
+    assert styles["track"]["before"] == "rgb(112, 72, 232)" and "polygon" in styles["track"]["clip"]
+    assert styles["nearby"]["border"] == "rgb(12, 133, 153)" and styles["nearby"]["background"] == "rgb(255, 255, 255)"
+    assert styles["nearby"]["radius"] == "50%" and float(styles["nearby"]["borderWidth"].rstrip("px")) >= 3
+    # ...and apart from the others: no two sources look the same.
+    looks = {source: (s["background"], s["border"], s["before"], s["clip"]) for source, s in styles.items()}
+    assert len(set(looks.values())) == 5, looks
+    assert styles["exif"]["background"] not in (styles["track"]["before"], styles["nearby"]["border"])
+    assert styles["ai"]["before"] not in (styles["track"]["before"], styles["nearby"]["border"])
+
+    for source in ("track", "nearby"):
+        page.uncheck(f'#filters input[name=source][value="{source}"]')
+        wait_until(page, f"!document.querySelector('.leaflet-marker-pane .photo-marker.{source}')")
+        assert shown(page) == {"exif", "ai", "manual", "track", "nearby"} - {source}
+        wait_until(page, f"!document.querySelector('#list .vrow .photo-marker.{source}')")  # gone from the list too
+        page.check(f'#filters input[name=source][value="{source}"]')
+        wait_until(page, f"!!document.querySelector('.leaflet-marker-pane .photo-marker.{source}')")
+    assert shown(page) == {"exif", "ai", "manual", "track", "nearby"}
+    assert page.errors == []
