@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
 import time
 from pathlib import Path
 
 import pytest
 from fake_ollama import FakeOllama
 from PIL import Image
+from processes import free_port
 
 from geolocator.ai import AILocator
 from geolocator.ai.prompt import PROMPT, PROMPT_VERSION, SCHEMA
@@ -222,10 +222,7 @@ def test_a_hang_past_the_timeout_is_try_later(fake_ollama: FakeOllama, photo: Pa
 
 
 def test_a_server_that_is_down_is_try_later(photo: Path) -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    locator = AILocator(config(f"http://127.0.0.1:{port}"))
+    locator = AILocator(config(f"http://127.0.0.1:{free_port()}"))  # a port nobody listens on
     with pytest.raises(AIUnavailable, match=r"cannot connect to Ollama at .*ollama serve") as caught:
         locator.estimate(photo)
     assert not isinstance(caught.value, ModelMissing)
