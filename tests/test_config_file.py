@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from processes import REPO, run_daemon
 
 from geolocator.config import load_config, render_default_toml
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_the_shipped_config_is_the_rendered_defaults():
@@ -29,7 +26,7 @@ def test_the_daemon_refuses_a_bad_config_naming_the_key_and_the_file(tmp_path, t
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
     for command in ("check", "scan", "run"):
-        proc = subprocess.run([sys.executable, str(REPO / "daemon.py"), command, "--config", str(bad)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        proc = run_daemon(command, "--config", str(bad), cwd=tmp_path, timeout=60)
         assert proc.returncode == 2, proc.stderr
         assert named in proc.stderr and str(bad) in proc.stderr
     assert not (tmp_path / "inbox").exists()  # nothing created on a bad config
