@@ -8,6 +8,9 @@ written at that first change, so 100k photos located at import carry no history 
 `revert` restores the location before the current one and appends that as a REVERT entry; each
 entry points (`prev`) at the one a revert goes back to, so reverting again walks further back
 instead of toggling between two points. At most MAX_HISTORY entries are kept, newest last.
+Once the reverted record is stored, its caller has the photo's sidecar follow it
+(`location_sidecar.Sidecars.sync`): back to the file's own location or to none, our sidecar is
+rewritten to say so, without a point.
 """
 
 from __future__ import annotations
