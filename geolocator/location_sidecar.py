@@ -252,7 +252,8 @@ def _write(photo: Path, data: bytes, unchanged: Callable[[Provenance, bytes], bo
             continue
         reading, old = existing
         if reading is None or reading.provenance is None:
-            log.warning("%s: not written, a sidecar geolocator did not write is there; left as it is", target)
+            if create:  # a withdrawal had nothing to say beside another program's sidecar
+                log.warning("%s: not written, a sidecar geolocator did not write is there; left as it is", target)
             return WriteOutcome.FOREIGN
         if unchanged(reading.provenance, old):
             return WriteOutcome.UNCHANGED
