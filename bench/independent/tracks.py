@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from common import Result, Workspace, exiftool, jpeg, metres, remove_tree, sha256, temp_root
+from common import Result, Workspace, exiftool, exiftool_gps, jpeg, metres, remove_tree, sha256, temp_root
 
 HERE = Path(__file__).resolve().parent / "tracks"
 MAX_GAP = timedelta(minutes=30)
@@ -104,6 +104,7 @@ class Case:
     reader: str
     zone: str  # where the track is, from its coordinates: the zone a camera there is set to
     shots: tuple[Shot, ...]
+    track_later: bool = False  # the photos are scanned first, the track arrives in a later scan
 
 
 def z(text: str) -> datetime:
@@ -122,6 +123,10 @@ CASES = (
         Shot(z("2019-12-15T20:20:10")),
         Shot(z("2019-12-15T20:20:33"), with_offset=False),
     )),
+    Case("apple_watch_route.gpx", "gpx", "America/New_York", (
+        Shot(z("2019-12-15T20:20:21")),
+        Shot(z("2019-12-15T20:20:05"), with_offset=False),
+    ), track_later=True),
     Case("gxtrack.kml", "kml", "America/Los_Angeles", (
         Shot(z("2010-05-28T02:02:20")),  # 11 s into a 26-s step: interpolated
         Shot(z("2010-05-28T02:02:40"), with_offset=False),
@@ -182,33 +187,50 @@ def camera_photo(path: Path, shot: Shot, zone: str, n: int) -> None:
     exiftool(*args, path)
 
 
+def sidecar_check(ws: Workspace, track: str, name: str, record: dict[str, object], sha: str) -> Result:
+    """The photo's bytes are untouched and its track location sits beside it in NAME.EXT.xmp, as exiftool reads it."""
+    photo = ws.root / "library" / str(record["path"])
+    sidecar = photo.with_name(photo.name + ".xmp")
+    read = exiftool_gps(sidecar) if sidecar.is_file() else None
+    point = (float(record["lat"]), float(record["lon"]))  # type: ignore[arg-type]
+    off = metres(read, point) if read else None
+    ok = photo.is_file() and sha256(photo) == sha and off is not None and off < 0.5
+    return Result("tracks", f"{track}: {name} bytes unchanged, sidecar read by exiftool", ok,
+                  f"photo unchanged={photo.is_file() and sha256(photo) == sha}; sidecar {sidecar.name} exists={sidecar.is_file()}; exiftool reads {read}"
+                  + (f", {off:.2f} m from the record" if off is not None else ""))
+
+
 def check_case(case: Case, source: Path) -> list[Result]:
     root = temp_root("tracks")
     try:
         ws = Workspace(root)
         points = READERS[case.reader](source)
-        track_copy = ws.inbox / source.name
-        shutil.copyfile(source, track_copy)
-        track_sha = sha256(track_copy)
         photos = {}
         for n, shot in enumerate(case.shots):
             name = f"{Path(case.file).stem}-{n}.jpg"
             camera_photo(ws.inbox / name, shot, case.zone, n)
             photos[name] = shot
+        shas = {name: sha256(ws.inbox / name) for name in photos}
+        if case.track_later:
+            ws.scan()
+        track_copy = ws.inbox / source.name
+        shutil.copyfile(source, track_copy)
+        track_sha = sha256(track_copy)
         scan = ws.scan()
         records = {r["name"]: r for r in ws.records()}
         results = []
         track = records.get(source.name, {})
         track_file = root / "library" / str(track.get("path", ""))
         results.append(Result(
-            "tracks", f"{case.file}: filed as a track", track.get("status") == "track" and track_file.is_file() and sha256(track_file) == track_sha,
+            "tracks", f"{case.file}: filed as a track{' (after the photos)' if case.track_later else ''}", track.get("status") == "track" and track_file.is_file() and sha256(track_file) == track_sha,
             f"status={track.get('status')!r} path={track.get('path')!r} error={track.get('error')!r} ({len(points)} points read here)",
         ))
         for name, shot in photos.items():
             want = expected(points, shot.utc)
             r = records.get(name, {})
             got = (r["lat"], r["lon"]) if r.get("lat") is not None else None
-            how = f"{shot.utc:%Y-%m-%d %H:%M:%S}Z{'' if shot.with_offset else ' (no offset in file)'}"
+            how = (f"{shot.utc:%Y-%m-%d %H:%M:%S}Z{'' if shot.with_offset else ' (no offset in file)'}"
+                   + (" (track dropped after the photo was filed)" if case.track_later else ""))
             if want is None:
                 ok = r.get("source") != "track"
                 seen = f"expected no track location; got source={r.get('source')!r} at {got}"
@@ -218,6 +240,8 @@ def check_case(case: Case, source: Path) -> list[Result]:
                 seen = (f"expected ({want[0]:.6f}, {want[1]:.6f}); got source={r.get('source')!r} at {got}"
                         + (f", {dist:.1f} m off" if dist is not None else "") + f", basis={r.get('time_basis')!r}")
             results.append(Result("tracks", f"{case.file}: photo at {how}", ok, seen))
+            if r.get("source") == "track":
+                results.append(sidecar_check(ws, case.file, name, r, shas[name]))
         if scan.returncode != 0 and not any(not r.ok for r in results):
             results.append(Result("tracks", f"{case.file}: scan exit status", False, scan.stdout + scan.stderr[-400:]))
         return results
