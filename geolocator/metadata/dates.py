@@ -10,6 +10,7 @@ _DATETIME = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2})(
 _OFFSET = re.compile(r"^\s*(Z|[+-]\d{2}:?\d{2})\s*$")
 # A zone written at the end of the date itself, as XMP and QuickTime keys do.
 _TRAILING_ZONE = re.compile(r"(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})\s*$")
+_GPS_DATE = re.compile(r"\s*(\d{4}):(\d{1,2}):(\d{1,2})\s*\Z")
 
 
 def normalise_offset(text: str | None) -> str | None:
@@ -59,8 +60,11 @@ def gps_timestamp(date_stamp: str | None, time_stamp: Sequence[float] | None) ->
     UTC datetime; None when either is missing or not a real time."""
     if not date_stamp or not time_stamp or len(time_stamp) != 3:
         return None
+    found = _GPS_DATE.match(date_stamp)  # as strptime("%Y:%m:%d") reads it, without its cost
+    if found is None:
+        return None
     try:
-        day = datetime.strptime(date_stamp.strip(), "%Y:%m:%d")
+        day = datetime(*(int(part) for part in found.groups()))
     except ValueError:
         return None
     hours, minutes, seconds = time_stamp
