@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from pyenv import installed_env  # noqa: E402
+
 CORPUS = REPO.parent / "shared" / "corpus"
 SINGLE_TARGET = 2.5  # ours / exiftool's, at most
 BATCH_TARGET = 8.0  # exiftool's / ours, at least
@@ -33,14 +36,6 @@ BATCH_TARGET = 8.0  # exiftool's / ours, at least
 def gps_jpegs() -> list[Path]:
     truth = json.loads((CORPUS / "exif-samples.truth.json").read_text())
     return [CORPUS / item["file"] for item in truth if item["lat"] is not None and item["type"] == "JPEG"]
-
-
-def installed_env(cache: Path) -> dict[str, str]:
-    """The environment of a user's run: Python keeps compiled modules (pip writes them at install,
-    a checkout at its first run). This sandbox sets PYTHONDONTWRITEBYTECODE=1, which would make
-    every run compile all our modules from source; the cache goes to `cache`, not into the tree."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    return env | {"PYTHONPYCACHEPREFIX": str(cache)}
 
 
 def wall(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
