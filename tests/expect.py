@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -28,6 +28,19 @@ def never(condition: Callable[[], object], duration: float, interval: float = 0.
     while time.monotonic() < deadline:
         assert not condition(), f"happened too early: {what or condition}"
         time.sleep(interval)
+
+
+def wait_until_js(page: Any, expression: str, arg: object = None, timeout: float = 20.0) -> Any:
+    """Poll a JS expression in a Playwright page until truthy, and return its value.
+    (page.wait_for_function evals its predicate, which the page's CSP rightly forbids;
+    page.evaluate goes through the devtools protocol. page.wait_for_timeout, unlike time.sleep,
+    lets Playwright deliver the page's events meanwhile.)"""
+    deadline = time.monotonic() + timeout
+    while not (value := page.evaluate(expression, arg)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(50)
+    return value
 
 
 def expect(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> T:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from expect import wait_until_js
+from records import rid
 
 from geolocator.config import load_config
 from geolocator.record import PhotoRecord, Source, Status
@@ -36,10 +37,6 @@ pytestmark = [
     pytest.mark.timeout(120),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
-
-
-def rid(n: int) -> str:
-    return f"{n:016x}"
 
 
 def make_records(library: Path, corpus: Path) -> list[PhotoRecord]:
@@ -161,20 +158,10 @@ def page(browser, viewer, tmp_path):
     context.close()
 
 
-def wait_until(page, expression: str, timeout: float = 15.0) -> None:
-    """Poll a JS expression until truthy. (page.wait_for_function evals its predicate, which
-    the page's CSP rightly forbids; page.evaluate goes through the devtools protocol.)"""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {expression}")
-        page.wait_for_timeout(50)
-
-
 def open_map(page, viewer) -> None:
     page.goto(viewer.url)
     page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
-    wait_until(page, "!document.querySelector('.leaflet-cluster-anim')")  # clusters settled
+    wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim')")  # clusters settled
 
 
 def located(store: Store) -> int:
@@ -186,7 +173,7 @@ def click_row(page, name: str) -> None:
     page.evaluate("geolocator.map.setView([20, 0], 1, { animate: false })")
     page.fill('#filters input[name="q"]', name)  # the list is virtual: find the row first
     # Wait for the filter to apply (debounced): every row shown matches, and ours is there.
-    wait_until(page, f"(names => names.length > 0 && names.every(n => n.includes({json.dumps(name)})))"
+    wait_until_js(page, f"(names => names.length > 0 && names.every(n => n.includes({json.dumps(name)})))"
                "([...document.querySelectorAll('#list .vrow-name')].map(n => n.textContent))")
     page.locator("#list .vrow", has_text=name).first.click()
     page.wait_for_selector(".leaflet-popup .popup-name")
@@ -219,13 +206,13 @@ def test_clusters_and_markers_match_the_database(page, viewer):
     # Filters: AI only, then a date range.
     page.uncheck('#filters input[value="exif"]')
     page.uncheck('#filters input[value="manual"]')
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{ai}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{ai}'")
     page.check('#filters input[value="exif"]')
     page.check('#filters input[value="manual"]')
     page.fill('#filters input[name="from"]', "2008-01-01")
     page.fill('#filters input[name="to"]', "2008-12-31")
     page.dispatch_event('#filters input[name="to"]', "change")
-    wait_until(page, "document.querySelector('#list').dataset.total === '3'")
+    wait_until_js(page, "document.querySelector('#list').dataset.total === '3'")
 
 
 def test_popup_shows_the_photo(page, viewer):
@@ -238,7 +225,7 @@ def test_popup_shows_the_photo(page, viewer):
     assert popup.locator('dd[data-field="taken"]').text_content() == record.taken_at
     assert popup.locator('dd[data-field="coordinates"]').text_content() == f"{record.lat:.5f}, {record.lon:.5f}"
     assert popup.locator('dd[data-field="source"]').text_content() == "EXIF"
-    wait_until(page, "document.querySelector('.leaflet-popup img.thumb')?.naturalWidth > 0")
+    wait_until_js(page, "document.querySelector('.leaflet-popup img.thumb')?.naturalWidth > 0")
     assert popup.locator("a.full").get_attribute("href") == f"/image/{record.id}"
 
     ai = next(r for r in viewer.store.all() if r.source is Source.AI and r.id != rid(900))
@@ -261,7 +248,7 @@ def test_markup_in_names_and_model_answers_stays_text(page, viewer):
     assert page.locator('.leaflet-popup dd[data-field="camera"]').text_content() == XSS
     assert page.locator(".leaflet-popup img:not(.thumb)").count() == 0  # no element was made from the text
     # Once every image on the page has loaded or failed, any onerror made from the text would have run.
-    wait_until(page, "[...document.images].every(i => i.complete)")
+    wait_until_js(page, "[...document.images].every(i => i.complete)")
     assert page.evaluate("window.__xss") is None
     assert not page.errors, page.errors  # nor was one refused by the CSP
 
@@ -297,7 +284,7 @@ def test_dragging_a_marker_corrects_it(page, viewer):
     click_row(page, "IMG_0101.jpg")
     original = viewer.store.get(rid(101))
     page.click(".leaflet-popup button.place")  # a draggable pin on the photo's point, saved only by Save
-    wait_until(page, "document.querySelectorAll('.leaflet-popup').length === 0")  # the popup has faded out
+    wait_until_js(page, "document.querySelectorAll('.leaflet-popup').length === 0")  # the popup has faded out
     marker = page.locator(".leaflet-marker-pane .place-pin.leaflet-marker-draggable")
     box = marker.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -321,7 +308,7 @@ def test_dragging_a_marker_corrects_it(page, viewer):
     assert saved.lat == pytest.approx(lat, abs=2 * lat_px) and saved.lon == pytest.approx(lon, abs=2 * lon_px)
     # The page shows the stored point: the marker, and the popup it reopens.
     page.wait_for_selector(f'.leaflet-popup .popup[data-id="{rid(101)}"]')
-    wait_until(page, "document.querySelectorAll('.leaflet-popup').length === 1")  # the closed one has faded out
+    wait_until_js(page, "document.querySelectorAll('.leaflet-popup').length === 1")  # the closed one has faded out
     shown = [float(v) for v in page.locator('.leaflet-popup dd[data-field="coordinates"]').text_content().split(",")]
     assert shown == pytest.approx([saved.lat, saved.lon], abs=1e-5)  # 5 decimals, rounded by JS
     at = page.evaluate(f"(p => [p.lat, p.lng])(geolocator.state.markers.get('{rid(101)}').getLatLng())")
@@ -349,8 +336,8 @@ def test_new_photos_appear_without_a_reload(page, viewer):
     total = located(viewer.store)
     viewer.store.put(PhotoRecord(id=rid(950), sha256=rid(950) * 4, name="fresh.jpg", path="fresh.jpg",
                                  status=Status.LOCATED, source=Source.EXIF, lat=35.68, lon=139.69))
-    wait_until(page, f"document.querySelector('#counts [data-count=located]').textContent === '{total + 1}'")
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{total + 1}'")
+    wait_until_js(page, f"document.querySelector('#counts [data-count=located]').textContent === '{total + 1}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total + 1}'")
     assert page.evaluate(f"geolocator.state.onMap.has('{rid(950)}')")  # on the map, not only counted
     click_row(page, "fresh.jpg")
     assert page.locator('.leaflet-popup dd[data-field="coordinates"]').text_content() == "35.68000, 139.69000"

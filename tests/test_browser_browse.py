@@ -14,11 +14,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from expect import wait_until_js
+from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import Store
 from tests import test_browser as shared
-from tests.test_browser import CHROMIUM, TILE_HOST, Viewer, wait_until
+from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
 
 browser = shared.browser  # the module's one chromium (a fixture)
 
@@ -33,10 +35,6 @@ CITIES = {  # name: (lat, lon, place, how many)
     "paris": (48.8566, 2.3522, "Paris, Ile-de-France, France", 12),
     "tokyo": (35.6895, 139.6917, "Shinjuku, Tokyo, Tokyo, Japan", 9),
 }
-
-
-def rid(n: int) -> str:
-    return f"{n:016x}"
 
 
 def make_records(library: Path, corpus: Path) -> list[PhotoRecord]:
@@ -140,7 +138,7 @@ def newest_first(records) -> list[str]:
 
 def test_the_panel_shows_exactly_the_photos_in_view_after_a_pan(page, viewer):
     open_map(page, viewer)
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{sum(c[3] for c in CITIES.values())}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{sum(c[3] for c in CITIES.values())}'")
     page.evaluate("geolocator.map.setView([48.8566 + 0.008, 2.3522 + 0.004], 14, {animate: false})")
     page.mouse.move(800, 400)
     page.mouse.down()
@@ -149,7 +147,7 @@ def test_the_panel_shows_exactly_the_photos_in_view_after_a_pan(page, viewer):
     view = bounds(page)
     expected = in_bounds(viewer.records, view)
     assert 0 < len(expected) < CITIES["paris"][3] + 1
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
     assert panel_ids(page) == newest_first(expected)  # exactly these, newest first
     assert page.text_content('#tabs [data-tab="photos"] .n') == str(len(expected))
     # Pan to Tokyo: the panel now holds Tokyo's photos only.
@@ -157,11 +155,11 @@ def test_the_panel_shows_exactly_the_photos_in_view_after_a_pan(page, viewer):
     page.wait_for_timeout(50)
     expected = in_bounds(viewer.records, bounds(page))
     assert expected and all(r.place.endswith("Japan") for r in expected)
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
     assert panel_ids(page) == newest_first(expected)
     # Rows show the place and the date in the user's locale; clicking one selects it on the map.
     row = page.locator("#list .vrow").first
-    wait_until(page, "document.querySelector('#list .vrow .vrow-place').textContent !== ''")
+    wait_until_js(page, "document.querySelector('#list .vrow .vrow-place').textContent !== ''")
     assert row.locator(".vrow-place").text_content() == CITIES["tokyo"][2]
     first = next(r for r in viewer.records if r.id == panel_ids(page)[0])
     shown = page.evaluate("iso => new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeZone: 'UTC'})"
@@ -175,8 +173,8 @@ def test_the_panel_loads_thumbnails_lazily(page, viewer):
     open_map(page, viewer)
     page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 14, {animate: false})")
     page.fill('#filters input[name="q"]', "IMG_5195")
-    wait_until(page, "document.querySelector('#list').dataset.total === '1'")
-    wait_until(page, "(i => i && i.complete && i.naturalWidth > 0)(document.querySelector('#list .vrow-thumb img'))")
+    wait_until_js(page, "document.querySelector('#list').dataset.total === '1'")
+    wait_until_js(page, "(i => i && i.complete && i.naturalWidth > 0)(document.querySelector('#list .vrow-thumb img'))")
     # Only drawn rows ask for thumbnails: a handful of requests, not one per photo.
     asked = page.evaluate("performance.getEntriesByType('resource').filter(e => e.name.includes('/thumb/')).length")
     assert 1 <= asked < 20
@@ -185,7 +183,7 @@ def test_the_panel_loads_thumbnails_lazily(page, viewer):
 def test_the_timeline_brush_filters_the_map_and_the_panel(page, viewer):
     open_map(page, viewer)
     total = sum(c[3] for c in CITIES.values())
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{total}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
     label = page.text_content("#time-range")
     assert "2015" in label and "2022" in label and not any(ch.isdigit() for ch in label.replace("2015", "").replace("2022", ""))
     box = page.locator("#timeline").bounding_box()
@@ -199,8 +197,8 @@ def test_the_timeline_brush_filters_the_map_and_the_panel(page, viewer):
     assert start and end and start < end and start.endswith("-01")
     expected = [r for r in viewer.records if r.status is Status.LOCATED and start <= r.taken_at[:10] <= end]
     assert 0 < len(expected) < total
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
-    wait_until(page, "!document.querySelector('.leaflet-cluster-anim')")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
+    wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim')")
     assert markers_on_map(page) == len(expected)
     # The range in the user's locale (de-DE here), never ISO.
     months = page.evaluate("([a, b]) => [a, b].map(d => new Intl.DateTimeFormat(undefined, {year: 'numeric', month: 'short', "
@@ -208,7 +206,7 @@ def test_the_timeline_brush_filters_the_map_and_the_panel(page, viewer):
     label = page.text_content("#time-range")
     assert months[0] in label and months[1] in label and f"{len(expected)} photos" in label and start[:7] not in label
     page.click("#time-clear")
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{total}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
     assert page.input_value('#filters input[name="from"]') == ""
 
 
@@ -218,33 +216,33 @@ def test_search_by_place_flies_there_and_filters_and_by_file_name(page, viewer):
     page.press('#filters input[name="q"]', "Enter")
     page.wait_for_selector("#place-chip .chip")
     assert "Lisbon" in page.text_content("#place-chip") and "Portugal" in page.text_content("#place-chip")
-    wait_until(page, "(c => Math.abs(c.lat - 38.72) < 0.2 && Math.abs(c.lng + 9.14) < 0.2)(geolocator.map.getCenter())"
+    wait_until_js(page, "(c => Math.abs(c.lat - 38.72) < 0.2 && Math.abs(c.lng + 9.14) < 0.2)(geolocator.map.getCenter())"
                " && geolocator.map.getZoom() >= 9")
     lisbon = CITIES["lisbon"][3]
-    wait_until(page, "!document.querySelector('.leaflet-cluster-anim') && !geolocator.map._animatingZoom")
+    wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim') && !geolocator.map._animatingZoom")
     page.evaluate("geolocator.map.setZoom(2, {animate: false})")  # the whole world: still only Lisbon's photos
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{lisbon}'")
-    wait_until(page, "!document.querySelector('.leaflet-cluster-anim')")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{lisbon}'")
+    wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim')")
     assert markers_on_map(page) == lisbon
     page.click("#place-chip .chip")
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{sum(c[3] for c in CITIES.values())}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{sum(c[3] for c in CITIES.values())}'")
     # Not a place: the text filters by file name, and says so.
     page.fill('#filters input[name="q"]', "tokyo_04")
     page.press('#filters input[name="q"]', "Enter")
     page.wait_for_selector("#notice:has-text('No place called')")
     names = sorted(r.name for r in viewer.records if "tokyo_04" in r.name)
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{len(names)}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{len(names)}'")
     assert sorted(page.locator("#list .vrow-name").all_text_contents()) == names
 
 
 def test_selecting_scrolls_its_row_into_view_and_the_notice_never_covers_the_popup(page, viewer):
     open_map(page, viewer)
     total = sum(c[3] for c in CITIES.values())
-    wait_until(page, f"document.querySelector('#list').dataset.total === '{total}'")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
     oldest = newest_first([r for r in viewer.records if r.status is Status.LOCATED])[-1]
     page.evaluate(f"geolocator.select({json.dumps(oldest)}, true)")
     page.wait_for_selector(f".leaflet-popup .popup[data-id='{oldest}']", timeout=15000)
-    wait_until(page, f"(r => !!r && (b => r.getBoundingClientRect().top >= b.top && r.getBoundingClientRect().bottom <= b.bottom)"
+    wait_until_js(page, f"(r => !!r && (b => r.getBoundingClientRect().top >= b.top && r.getBoundingClientRect().bottom <= b.bottom)"
                f"(document.querySelector('#list').getBoundingClientRect()))(document.querySelector('#list .vrow[data-id=\"{oldest}\"]'))")
     assert page.locator(f"#list .vrow[data-id='{oldest}']").get_attribute("aria-selected") == "true"
     # Move the popup to the top of the map, where the notice shows, then raise a notice.
@@ -257,7 +255,7 @@ def test_selecting_scrolls_its_row_into_view_and_the_notice_never_covers_the_pop
     page.wait_for_selector(".leaflet-popup")
     overlap = ("((a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)"
                "(document.querySelector('#notice').getBoundingClientRect(), document.querySelector('.leaflet-popup').getBoundingClientRect())")
-    wait_until(page, "!" + overlap)
+    wait_until_js(page, "!" + overlap)
     page.wait_for_timeout(300)  # and it stays clear
     assert not page.evaluate(overlap)
 
@@ -267,19 +265,19 @@ def test_the_viewer_shows_a_heic_and_steps_through_the_panel(page, viewer):
     page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 14, {animate: false})")
     heic = rid(1)  # the first Lisbon photo
     page.evaluate(f"geolocator.select('{heic}', false)")  # scrolls its row into view
-    wait_until(page, f"!!document.querySelector('#list .vrow[data-id=\"{heic}\"] .vrow-thumb img')")
+    wait_until_js(page, f"!!document.querySelector('#list .vrow[data-id=\"{heic}\"] .vrow-thumb img')")
     page.click(f"#list .vrow[data-id='{heic}'] .vrow-thumb")
     page.wait_for_selector("#photoviewer:not([hidden])")
-    wait_until(page, f"document.querySelector('#photoviewer').dataset.loaded === '{heic}'", timeout=30)
+    wait_until_js(page, f"document.querySelector('#photoviewer').dataset.loaded === '{heic}'", timeout=30)
     size = page.evaluate("(i => [i.naturalWidth, i.naturalHeight, i.currentSrc])(document.querySelector('#photoviewer img.pv-media'))")
     assert size[0] > 0 and size[1] > 0 and size[2].endswith(f"/preview/{heic}")
     order = newest_first(in_bounds(viewer.records, bounds(page)))  # the whole panel, drawn or not
     at = order.index(heic)
     assert page.text_content(".pv-position") == f"{at + 1} / {len(order)}"
     page.keyboard.press("ArrowRight")
-    wait_until(page, f"document.querySelector('#photoviewer').dataset.id === '{order[at + 1]}'")
+    wait_until_js(page, f"document.querySelector('#photoviewer').dataset.id === '{order[at + 1]}'")
     page.click(".pv-prev")
-    wait_until(page, f"document.querySelector('#photoviewer').dataset.loaded === '{heic}'")
+    wait_until_js(page, f"document.querySelector('#photoviewer').dataset.loaded === '{heic}'")
     page.keyboard.press("Escape")
     page.wait_for_selector("#photoviewer", state="hidden")
 
@@ -287,12 +285,12 @@ def test_the_viewer_shows_a_heic_and_steps_through_the_panel(page, viewer):
 def test_the_duplicates_tab_names_the_photo_each_one_repeats(page, viewer):
     open_map(page, viewer)
     page.click('#tabs [data-tab="duplicates"]')
-    wait_until(page, "document.querySelector('#list').dataset.total === '1'")
+    wait_until_js(page, "document.querySelector('#list').dataset.total === '1'")
     original = next(r for r in viewer.records if r.id == rid(2))
-    wait_until(page, "document.querySelector('#list .vrow-place').textContent !== ''")
+    wait_until_js(page, "document.querySelector('#list .vrow-place').textContent !== ''")
     assert page.text_content("#list .vrow .vrow-name") == "copy of the first.jpg"
     assert page.text_content("#list .vrow .vrow-place") == f"duplicate of {original.name}"
-    wait_until(page, "(i => i && i.naturalWidth > 0)(document.querySelector('#list .vrow-thumb img'))")
+    wait_until_js(page, "(i => i && i.naturalWidth > 0)(document.querySelector('#list .vrow-thumb img'))")
 
 
 def save_screenshot(page, tmp_path, name: str) -> None:
@@ -304,7 +302,7 @@ def save_screenshot(page, tmp_path, name: str) -> None:
 def test_desktop_layout(page, viewer, tmp_path):
     open_map(page, viewer)
     page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
-    wait_until(page, "[...document.querySelectorAll('#list .vrow-thumb img')].some(i => i.naturalWidth > 0)")
+    wait_until_js(page, "[...document.querySelectorAll('#list .vrow-thumb img')].some(i => i.naturalWidth > 0)")
     save_screenshot(page, tmp_path, "screenshot.png")
 
 
@@ -324,7 +322,7 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         page.mouse.down()
         page.mouse.move(x, 100, steps=8)
         page.mouse.up()
-        wait_until(page, "document.body.dataset.sheet === 'full'")
+        wait_until_js(page, "document.body.dataset.sheet === 'full'")
         sheet = page.locator("#side").bounding_box()
         assert sheet["height"] > 844 * 0.8 and sheet["y"] + sheet["height"] == 844
         assert page.locator("#timeline").is_visible() and page.locator("#list .vrow").first.is_visible()
@@ -334,7 +332,7 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         page.mouse.down()
         page.mouse.move(x, 700, steps=8)
         page.mouse.up()
-        wait_until(page, "document.body.dataset.sheet === 'peek'")
+        wait_until_js(page, "document.body.dataset.sheet === 'peek'")
         page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
         save_screenshot(page, tmp_path, "screenshot-phone.png")
         assert not page.errors, page.errors

@@ -15,11 +15,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from expect import wait_until_js
+from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import Store
 from tests import test_browser as shared
-from tests.test_browser import CHROMIUM, TILE_HOST, Viewer, rid, wait_until
+from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
 from viewer.rows import MAP_COLUMNS
 
 browser = shared.browser  # the same fixture: one chromium for this module
@@ -143,7 +145,7 @@ def test_the_payload_is_the_rows_as_columns_gzipped_and_cached(small):
 def test_cluster_counts_equal_the_database_at_100k(browser, big):
     page = new_page(browser, big.url)
     page.evaluate("geolocator.map.setView([20, 0], 1, { animate: false })")  # the whole world in view
-    wait_until(page, f"(({DRAWN})()).total === {big.store.counts()['located']}", timeout=30)
+    wait_until_js(page, f"(({DRAWN})()).total === {big.store.counts()['located']}", timeout=30)
     drawn = page.evaluate(DRAWN)
     assert drawn["total"] == big.store.counts()["located"]  # unlocated, failed and duplicates are not drawn
     assert len(drawn["clusters"]) < 500  # only what is on screen: a few hundred markers, not 90k
@@ -168,7 +170,7 @@ def test_a_click_on_a_cluster_at_100k_zooms_in_and_shows_its_children(browser, b
     assert target["count"] > 100
     before = draws(page)
     page.mouse.click(target["x"], target["y"])
-    wait_until(page, f"geolocator.map.getZoom() > {zoom} && performance.getEntriesByName('geolocator:drawn').length > {before}", timeout=20)
+    wait_until_js(page, f"geolocator.map.getZoom() > {zoom} && performance.getEntriesByName('geolocator:drawn').length > {before}", timeout=20)
     # Its children are drawn where it was: at least two markers near the point clicked, which together hold
     # no more photos than it did (other photos may lie near it too, but the cluster split).
     near = page.evaluate("""([x, y]) => [...document.querySelectorAll('.marker-cluster, .leaflet-marker-pane .photo-marker')]
@@ -183,10 +185,10 @@ def test_a_click_on_a_cluster_at_100k_zooms_in_and_shows_its_children(browser, b
 def test_a_new_photo_appears_as_a_marker_without_a_reload(browser, small):
     page = new_page(browser, small.url)
     page.evaluate("geolocator.map.setView([-33.9, 18.4], 14, { animate: false })")  # Cape Town: no photo of ours
-    wait_until(page, "geolocator.photoLayer.getLayers().length === 0 && !document.querySelector('.marker-cluster')")
+    wait_until_js(page, "geolocator.photoLayer.getLayers().length === 0 && !document.querySelector('.marker-cluster')")
     small.store.put(PhotoRecord(id=rid(7000), sha256=rid(7000) * 4, name="table-mountain.jpg", path=None,
                                 status=Status.LOCATED, source=Source.TRACK, lat=-33.9, lon=18.4))
-    wait_until(page, f"geolocator.photoLayer.getLayers().some(m => m.photoId === '{rid(7000)}')", timeout=20)
+    wait_until_js(page, f"geolocator.photoLayer.getLayers().some(m => m.photoId === '{rid(7000)}')", timeout=20)
     marker = page.locator(".leaflet-marker-pane .photo-marker")
     assert marker.count() == 1 and "track" in marker.get_attribute("class")  # a track's own shape
     # Drawn where the photo is: the middle of the map.
@@ -196,8 +198,8 @@ def test_a_new_photo_appears_as_a_marker_without_a_reload(browser, small):
     # Moved by another writer: the marker follows.
     small.store.put(PhotoRecord(id=rid(7000), sha256=rid(7000) * 4, name="table-mountain.jpg", path=None,
                                 status=Status.LOCATED, source=Source.NEARBY, lat=-33.905, lon=18.4))
-    wait_until(page, f"geolocator.state.markers.get('{rid(7000)}').getLatLng().lat === -33.905", timeout=20)
-    wait_until(page, "document.querySelector('.leaflet-marker-pane .photo-marker.nearby') !== null")
+    wait_until_js(page, f"geolocator.state.markers.get('{rid(7000)}').getLatLng().lat === -33.905", timeout=20)
+    wait_until_js(page, "document.querySelector('.leaflet-marker-pane .photo-marker.nearby') !== null")
     assert not page.errors, page.errors
     page.context.close()
 
@@ -209,7 +211,7 @@ def test_selecting_a_photo_inside_a_cluster_zooms_until_it_is_drawn_alone(browse
     ])
     page = new_page(browser, small.url)
     page.evaluate("geolocator.map.setView([52.37, 4.89], 5, { animate: false })")
-    wait_until(page, "document.querySelector('.marker-cluster') !== null")
+    wait_until_js(page, "document.querySelector('.marker-cluster') !== null")
     assert not page.evaluate(f"geolocator.photoLayer.getLayers().some(m => m.photoId === '{rid(8000)}')")
     page.evaluate(f"geolocator.select('{rid(8000)}', true)")
     page.wait_for_selector(f'.leaflet-popup .popup[data-id="{rid(8000)}"]', timeout=20000)

@@ -7,12 +7,13 @@ and nearby markers styled apart from the others and shown or hidden by the Sourc
 from __future__ import annotations
 
 import base64
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from expect import wait_until_js
 from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
+from records import rid
 
 from geolocator.config import build_config
 from geolocator.record import PhotoRecord, Source, Status
@@ -35,10 +36,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
-
-
-def rid(n: int) -> str:
-    return f"{n:016x}"
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +90,6 @@ def viewer(tmp_path):
     yield server.url, store
     server.stop()
     store.close()
-
-
-def wait_until(page, expression: str, arg=None, timeout: float = 20.0):
-    """Poll a JS expression until truthy (page.wait_for_function would eval, which the CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while not (value := page.evaluate(expression, arg)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {expression}")
-        page.wait_for_timeout(50)
-    return value
 
 
 def open_map(page, url: str) -> None:
@@ -186,7 +173,7 @@ def test_a_dropped_photo_placed_by_the_ai_shows_the_estimate(page, tmp_path, fak
         assert page.text_content('.leaflet-popup dd[data-field="source"]') == "AI estimate"
         assert "%" in page.text_content('.leaflet-popup dd[data-field="confidence"]')
         record = next(r for r in service.store.all() if r.name == "kyoto.jpg")
-        radius = wait_until(page, "() => geolocator.state.uncertainty && geolocator.state.uncertainty.getRadius()")
+        radius = wait_until_js(page, "() => geolocator.state.uncertainty && geolocator.state.uncertainty.getRadius()")
         assert radius == pytest.approx(record.radius_km * 1000)  # the estimate's circle
         assert abs(record.lat - 34.97) < 0.5 and abs(record.lon - 135.77) < 0.5
     finally:
@@ -224,12 +211,12 @@ def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
     x, y = box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6
     before_pin = pin(page)
     page.mouse.click(x, y)  # a click moves the pin, saves nothing
-    wait_until(page, "([lat]) => Number(document.querySelector('.place-bar').dataset.lat) !== lat", [before_pin[0]])
+    wait_until_js(page, "([lat]) => Number(document.querySelector('.place-bar').dataset.lat) !== lat", [before_pin[0]])
     page.click(".place-save")  # at world zoom a pin put by hand is refused
     page.wait_for_selector(".place-message:has-text('Zoom in first')")
     before = zoom(page)
     page.mouse.dblclick(x, y)  # Leaflet's zoom gesture: zooms, saves nothing
-    wait_until(page, "(z) => geolocator.map.getZoom() > z && !geolocator.map._animatingZoom", before)  # the zoom animation over
+    wait_until_js(page, "(z) => geolocator.map.getZoom() > z && !geolocator.map._animatingZoom", before)  # the zoom animation over
     page.click(".place-cancel")
     page.wait_for_selector(".place-bar", state="detached")
     assert page.locator(".place-pin").count() == 0
@@ -265,7 +252,7 @@ def test_each_pasted_coordinate_form_places_the_pin(page, viewer, text):
     page.click(".leaflet-popup button.place")
     page.fill(".place-bar input[name=where]", text)
     page.click(".place-find button")
-    wait_until(page, "() => Math.abs(Number(document.querySelector('.place-bar').dataset.lat) - 41.8902) < 1e-4")
+    wait_until_js(page, "() => Math.abs(Number(document.querySelector('.place-bar').dataset.lat) - 41.8902) < 1e-4")
     assert pin(page) == pytest.approx(ROME, abs=1e-4)
     assert store.get(rid(2)).lat is None  # found, not saved
     page.click(".place-save")
@@ -309,7 +296,7 @@ def test_revert_restores_the_estimate(page, viewer):
     back = store.get(rid(10))
     assert (back.source, back.lat, back.lon, back.confidence, back.radius_km) == (Source.AI, 48.8566, 2.3522, 0.6, 25.0)
     page.wait_for_selector('.leaflet-popup dd[data-field="confidence"]:has-text("60")')
-    wait_until(page, "() => geolocator.state.uncertainty !== null")  # the estimate's circle is back
+    wait_until_js(page, "() => geolocator.state.uncertainty !== null")  # the estimate's circle is back
 
 
 def test_several_photos_are_placed_together(page, viewer):
@@ -317,7 +304,7 @@ def test_several_photos_are_placed_together(page, viewer):
     open_map(page, url)
     page.click('#tabs [data-tab="unlocated"]')
     rows = page.locator("#list .vrow")
-    wait_until(page, "() => document.querySelectorAll('#list .vrow').length === 4")
+    wait_until_js(page, "() => document.querySelectorAll('#list .vrow').length === 4")
     page.locator("#list .vrow", has_text="u4.jpg").click(modifiers=["Control"])
     page.locator("#list .vrow", has_text="u2.jpg").click(modifiers=["Shift"])  # u4..u2 in the list's order
     page.locator("#list .vrow", has_text="u1.jpg").click(modifiers=["Control"])
@@ -352,7 +339,7 @@ def sources_viewer(tmp_path):
     for n, (source, (lat, lon)) in enumerate(PLACES.items(), start=1):
         name = f"{source.value}.jpg"
         (folder / name).write_bytes(jpeg_bytes(n))
-        records.append(PhotoRecord(id=f"{n:016x}", sha256=f"{n:016x}" * 4, name=name, path=f"2024/05/{name}", status=Status.LOCATED, source=source,
+        records.append(PhotoRecord(id=rid(n), sha256=rid(n) * 4, name=name, path=f"2024/05/{name}", status=Status.LOCATED, source=source,
                                    lat=lat, lon=lon, radius_km=None if source in (Source.EXIF, Source.MANUAL) else 0.4, taken_at=f"2024-05-0{n}T10:00:00"))
     store = Store(config.paths.database)
     store.put_many(records)
@@ -382,7 +369,7 @@ def shown(page) -> set[str]:
 def test_track_and_nearby_markers_are_styled_apart_and_filtered(page, sources_viewer):
     open_map(page, sources_viewer)
     page.evaluate("geolocator.map.setView([46, 4], 5, { animate: false })")
-    wait_until(page, "document.querySelectorAll('.leaflet-marker-pane .photo-marker').length === 5")
+    wait_until_js(page, "document.querySelectorAll('.leaflet-marker-pane .photo-marker').length === 5")
     styles = page.evaluate(MARKERS)
     assert set(styles) == {"exif", "ai", "manual", "track", "nearby"}
     # Track: a purple triangle (the ::before shape); nearby: a white disc in a thick teal ring.
@@ -397,10 +384,10 @@ def test_track_and_nearby_markers_are_styled_apart_and_filtered(page, sources_vi
 
     for source in ("track", "nearby"):
         page.uncheck(f'#filters input[name=source][value="{source}"]')
-        wait_until(page, f"!document.querySelector('.leaflet-marker-pane .photo-marker.{source}')")
+        wait_until_js(page, f"!document.querySelector('.leaflet-marker-pane .photo-marker.{source}')")
         assert shown(page) == {"exif", "ai", "manual", "track", "nearby"} - {source}
-        wait_until(page, f"!document.querySelector('#list .vrow .photo-marker.{source}')")  # gone from the list too
+        wait_until_js(page, f"!document.querySelector('#list .vrow .photo-marker.{source}')")  # gone from the list too
         page.check(f'#filters input[name=source][value="{source}"]')
-        wait_until(page, f"!!document.querySelector('.leaflet-marker-pane .photo-marker.{source}')")
+        wait_until_js(page, f"!!document.querySelector('.leaflet-marker-pane .photo-marker.{source}')")
     assert shown(page) == {"exif", "ai", "manual", "track", "nearby"}
     assert page.errors == []
