@@ -10,6 +10,9 @@ header segments are walked first with the metadata reader's bounded walker: Pill
 between them a byte at a time (minutes for a 2 GB file). HEIC/HEIF through pillow_heif, which
 reads the whole file into memory: ISO-BMFF files over MAX_BMFF_BYTES are refused. Files are opened with `open_regular` (never a FIFO or a device). Every
 failure is an UnreadableImage with the reason.
+
+`decode_still` also takes videos (MP4, MOV, 3GP, known by their content): their first picture,
+through `video_frames` (PyAV), imported only then.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from geolocator.errors import UnreadableImage
 from geolocator.fileio import open_regular
 from geolocator.metadata.containers import jpeg_segments
+from geolocator.metadata.formats import HEAD_SIZE, Kind, sniff
 
 pillow_heif.register_heif_opener()
 
@@ -43,11 +47,26 @@ _ORIENTATION = 0x0112
 
 
 def jpeg_copy(path: Path, max_px: int, quality: int, resample: Image.Resampling = Image.Resampling.LANCZOS) -> bytes:
-    """JPEG bytes of `path`: upright, RGB, longest side <= max_px, without any metadata.
+    """JPEG bytes of `path` (a photo, or a video's first picture): upright, RGB, longest side <=
+    max_px, without any metadata.
 
     Raises UnreadableImage (with the reason) when the file cannot be decoded.
     """
-    return encode_jpeg(decode(path, max_px, resample), quality)
+    return encode_jpeg(decode_still(path, max_px, resample), quality)
+
+
+def decode_still(path: Path, max_px: int, resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
+    """`path` decoded as `decode` does, or, for a video, its first picture (upright, RGB, longest side <= max_px)."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(HEAD_SIZE)
+    except OSError as exc:
+        raise UnreadableImage(f"{path.name}: cannot read: {exc.strerror or exc}") from None
+    if sniff(head) is Kind.QUICKTIME:
+        from geolocator.video_frames import first_frame  # PyAV loads FFmpeg: only when a video's picture is asked for
+
+        return first_frame(path, max_px)
+    return decode(path, max_px, resample)
 
 
 def decode(path: Path, max_px: int, resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
