@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
+from records import rid
 
 from geolocator.aiworker import UNAVAILABLE
 from geolocator.config import build_config
@@ -20,10 +21,6 @@ from geolocator.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def rid(n: int) -> str:
-    return f"{n:016x}"
 
 
 class Api:
