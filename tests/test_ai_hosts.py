@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,6 +15,7 @@ from configs import write_config
 from expect import wait_until
 from fake_ollama import FakeOllama
 from PIL import Image
+from processes import run_daemon
 from records import record as make_record
 
 from geolocator.ai import AILocator
@@ -27,7 +26,6 @@ from geolocator.errors import AIUnavailable
 from geolocator.record import PhotoRecord, Status
 from geolocator.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
 LONG = Backoff(base=600, cap=1800)  # a paused server is not asked again within a test: only a probe can end its pause
 
 
@@ -267,10 +265,6 @@ def test_one_locator_for_a_list_asks_the_first_server_that_answers(fakes: list[F
     with pytest.raises(AIUnavailable) as info:
         locator.estimate(tmp_path / photo.path)
     assert "none of the 2 Ollama servers answered" in str(info.value) and down.url in str(info.value) and up.url in str(info.value)
-
-
-def run_daemon(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "daemon.py"), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def test_check_names_the_server_that_is_down_and_locate_uses_one_that_answers(fakes: list[FakeOllama], tmp_path: Path) -> None:
