@@ -14,6 +14,8 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from geolocator.aiworker import AIWorker, Backoff, servers_for
@@ -33,8 +35,6 @@ GROUP = 32  # files read and located together, then recorded with one fsync befo
 
 
 def main(config: Config) -> int:
-    from tqdm import tqdm
-
     folders = Folders.from_config(config)
     folders.create()
     counts: Counter[str] = Counter()
@@ -45,7 +45,7 @@ def main(config: Config) -> int:
         files = list(iter_inbox(folders.inbox, config.watch.ignore, config.watch.recursive, own_files(config)))
         pending: list[PhotoRecord] = []
         since_flush = 0
-        with tqdm(total=len(files), desc="scan", unit="photo", disable=not tty, leave=False) as bar:
+        with _progress(len(files), "scan", tty) as advance:
             for start in range(0, len(files), GROUP):
                 group = files[start : start + GROUP]
                 for path, record in _process_group(pipeline, group, config.watch.settle_seconds):
@@ -55,7 +55,7 @@ def main(config: Config) -> int:
                             pending.append(record)
                     elif os.path.lexists(path):  # could not be processed now (logged): say so, exit 1
                         counts[LEFT] += 1
-                bar.update(len(group))
+                advance(len(group))
                 since_flush += len(group)
                 if since_flush >= FLUSH_EVERY:
                     pipeline.flush()
@@ -71,6 +71,19 @@ def main(config: Config) -> int:
     left = f", {counts[LEFT]} left in the inbox (see the log)" if counts[LEFT] else ""
     print(f"scan: {summary(counts)}{left}", flush=True)
     return 1 if counts[Status.FAILED.value] or counts[LEFT] else 0
+
+
+@contextmanager
+def _progress(total: int, desc: str, tty: bool) -> Iterator[Callable[[int], object]]:
+    """A progress bar on a terminal; elsewhere nothing, and tqdm (with the multiprocessing lock
+    it makes) is not even imported: a scan from cron or systemd starts sooner."""
+    if not tty:
+        yield lambda done: None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit="photo", leave=False) as bar:
+        yield bar.update
 
 
 def _process_group(pipeline: Pipeline, paths: list[Path], settle: float) -> list[tuple[Path, PhotoRecord | None]]:

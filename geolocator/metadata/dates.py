@@ -63,8 +63,9 @@ def gps_timestamp(date_stamp: str | None, time_stamp: Sequence[float] | None) ->
     found = _GPS_DATE.match(date_stamp)  # as strptime("%Y:%m:%d") reads it, without its cost
     if found is None:
         return None
+    year, month, date = (int(part) for part in found.groups())
     try:
-        day = datetime(*(int(part) for part in found.groups()))
+        day = datetime(year, month, date)
     except ValueError:
         return None
     hours, minutes, seconds = time_stamp
