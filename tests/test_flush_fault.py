@@ -15,6 +15,7 @@ from pathlib import Path
 
 from expect import wait_until
 from photos import GPS_JPEGS, copy_corpus
+from records import record_of
 from smallfs import fill_space, small_fs
 
 from geolocator.record import PhotoRecord
@@ -27,7 +28,7 @@ MAX_EXTRA = 200  # how much longer than the warm-up's name the photo's name may 
 
 def settled(svc: Service, name: str) -> PhotoRecord | None:
     assert svc.store is not None
-    return next((r for r in svc.store.all() if r.name == name and not r.moving_from), None)
+    return record_of(svc.store, name)
 
 
 def drop(svc: Service, inbox: Path, name: str, seed: int) -> PhotoRecord:

@@ -26,6 +26,7 @@ import pytest
 from configs import make_config
 from expect import wait_until
 from photos import CORPUS_JPG, GPS_JPEGS
+from records import record_of
 from trees import files_under
 
 from geolocator.metadata.formats import Kind
@@ -115,12 +116,9 @@ def test_uploads_a_crash_cut_off_are_filed_when_the_service_starts(service, tmp_
 
     svc = service(settle=0.3, viewer=MAP)
 
-    def filed(name: str):
-        return next((r for r in svc.store.all() if r.name == name and not r.moving_from), None)
-
-    whole_record = wait_until(lambda: filed(f"{INTERRUPTED}-{ids[0][:8]}.jpg"), 15, "the whole leftover filed")
-    cut_record = wait_until(lambda: filed(f"{INTERRUPTED}-{ids[1][:8]}.jpg"), 15, "the cut-short leftover filed")
-    placed_record = wait_until(lambda: filed("placed.jpg"), 15, "the placed upload filed")
+    whole_record = wait_until(lambda: record_of(svc.store, f"{INTERRUPTED}-{ids[0][:8]}.jpg"), 15, "the whole leftover filed")
+    cut_record = wait_until(lambda: record_of(svc.store, f"{INTERRUPTED}-{ids[1][:8]}.jpg"), 15, "the cut-short leftover filed")
+    placed_record = wait_until(lambda: record_of(svc.store, "placed.jpg"), 15, "the placed upload filed")
     wait_until(svc.idle, 10, "the service idle")
     assert whole_record.status is Status.LOCATED and (tmp_path / "library" / whole_record.path).read_bytes() == whole
     assert cut_record.status is Status.FAILED and cut_record.error.startswith("incomplete: JPEG without its end marker")
