@@ -1,6 +1,7 @@
 """Run the independent checks and print a table: `python bench/independent/run.py [AREA ...]`.
 
-Areas: places (issue 10), tracks (issue 13), faults (issues 8 and 12), http (issue 12). Exit
+Areas: places (issue 10), tracks (issue 13), faults (issues 8 and 12), http (issue 12),
+service (issue 8: `check`, and the watching service killed with SIGKILL). Exit
 status 1 when any check fails. See README.md beside this file for what each checks and why.
 """
 
@@ -16,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import faults
 import http_check
 import places
+import service
 import tracks
 from common import Result
 
@@ -24,6 +26,7 @@ AREAS: dict[str, Callable[[], list[Result]]] = {
     "tracks": tracks.check,
     "faults": faults.check,
     "http": http_check.check,
+    "service": service.check,
 }
 
 
