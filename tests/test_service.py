@@ -15,7 +15,6 @@ from pathlib import Path
 
 from configs import write_config
 from expect import never, wait_until
-from fake_ollama import FakeOllama
 from photos import CORPUS_JPG, GPS_JPEGS, NO_GPS_JPEG, copy_corpus, jpeg_bytes, write_jpeg
 from processes import free_port, run_daemon, stop, wait_ready
 from records import record_of
@@ -304,21 +303,20 @@ def scan_with_ai(tmp_path: Path, host: str) -> subprocess.CompletedProcess[str]:
     return run_daemon("scan", "--config", str(write_config(tmp_path / "config.toml", ai=host, settle=0.2)), cwd=tmp_path)
 
 
-def test_scan_asks_the_ai_about_photos_without_gps_and_leaves_them_pending_while_it_is_down(tmp_path, corpus):
+def test_scan_asks_the_ai_about_photos_without_gps_and_leaves_them_pending_while_it_is_down(fake_ollama, tmp_path, corpus):
     inbox = tmp_path / "inbox"
     write_jpeg(inbox / "kyoto.jpg", 1)
     write_jpeg(inbox / "nowhere.jpg", 2)
-    with FakeOllama() as fake:
-        fake.answer(
-            '{"country": "Japan", "region": "Kyoto", "city": "Kyoto", "landmark": null, "latitude": 34.9671, "longitude": 135.7727, "confidence": 0.8, "description": "Torii gates."}',
-            '{"country": null, "region": null, "city": null, "landmark": null, "latitude": null, "longitude": null, "confidence": 0.0, "description": "A grey chart."}',
-        )
-        proc = scan_with_ai(tmp_path, fake.url)
-        assert proc.stdout == "scan: 1 located, 1 unlocated, 0 pending, 0 failed, 0 duplicate\n", proc.stderr
-        assert proc.returncode == 0
-        write_jpeg(inbox / "later.jpg", 3)
-        fake.down()
-        proc = scan_with_ai(tmp_path, fake.url)
+    fake_ollama.answer(
+        '{"country": "Japan", "region": "Kyoto", "city": "Kyoto", "landmark": null, "latitude": 34.9671, "longitude": 135.7727, "confidence": 0.8, "description": "Torii gates."}',
+        '{"country": null, "region": null, "city": null, "landmark": null, "latitude": null, "longitude": null, "confidence": 0.0, "description": "A grey chart."}',
+    )
+    proc = scan_with_ai(tmp_path, fake_ollama.url)
+    assert proc.stdout == "scan: 1 located, 1 unlocated, 0 pending, 0 failed, 0 duplicate\n", proc.stderr
+    assert proc.returncode == 0
+    write_jpeg(inbox / "later.jpg", 3)
+    fake_ollama.down()
+    proc = scan_with_ai(tmp_path, fake_ollama.url)
     assert proc.stdout == "scan: 0 located, 0 unlocated, 1 pending, 0 failed, 0 duplicate\n", proc.stderr
     later = next(r for r in load_records(tmp_path / "geolocator.json").values() if r.name == "later.jpg")
     assert later.status is Status.PENDING and "AI unavailable" in later.error and later.attempts == 1  # the worker's own handling
