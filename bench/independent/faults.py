@@ -105,7 +105,7 @@ def make_sizes(inbox: Path, scratch: Path) -> list[Input]:
     return out
 
 
-def _tagged(dest: Path, colour: tuple[int, int, int], scratch: Path) -> Path:
+def tagged(dest: Path, colour: tuple[int, int, int], scratch: Path) -> Path:
     # exiftool cannot write in place under a 255-byte name (its temporary name would be longer): tag, then rename.
     tmp = jpeg(scratch / "naming.jpg", colour)
     tag_gps(tmp, 38.7223, -9.1393, DATE)
@@ -123,10 +123,10 @@ def make_names(inbox: Path, scratch: Path) -> list[Input]:
         ("255-byte name", "n" * 251 + ".jpg", (39, 40, 41)),
         ("255-byte name of 2-byte characters", "é" * 125 + ".jpeg", (42, 43, 44)),
     ):
-        out.append(describe(label, _tagged(inbox / name, colour, scratch)))
+        out.append(describe(label, tagged(inbox / name, colour, scratch)))
     # Two different photos with the same 255-byte name: the second needs a suffix in the library.
     for n, folder in enumerate(("clash-a", "clash-b")):
-        p = _tagged(inbox / folder / ("c" * 251 + ".jpg"), (45 + n, 46, 47), scratch)
+        p = tagged(inbox / folder / ("c" * 251 + ".jpg"), (45 + n, 46, 47), scratch)
         out.append(describe(f"255-byte name clashing ({folder})", p))
     return out
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from common import DAEMON, PYTHON, Result, Workspace, exiftool, jpeg, locate, remove_tree, sha256, tag_gps, temp_root
-from faults import DATE, make_formats, make_gps_oddities
+from faults import DATE, make_formats, make_gps_oddities, tagged
 
 MAX_WAIT = 30.0
 
@@ -95,7 +95,8 @@ def check() -> list[Result]:
         emoji = jpeg(scratch / "e.jpg", (9, 8, 7))
         tag_gps(emoji, 35.6812, 139.7671, DATE)
         emoji = emoji.rename(samples / "東京 📷.jpg")
-        paths = [samples / f.name for f in files] + [notes, emoji]
+        long_name = tagged(samples / ("é" * 125 + ".jpeg"), (5, 6, 7), scratch)  # 255 bytes in UTF-8
+        paths = [samples / f.name for f in files] + [notes, emoji, long_name]
         cli = {Path(k).name: v for k, v in locate(paths, cwd=samples).items()}
         service = Service(ws)
         out: list[Result] = []
@@ -108,12 +109,12 @@ def check() -> list[Result]:
         out.append(Result("http", f"POST /api/locate with {len(paths)} files answers one line each", len(answers) == len(paths), f"HTTP {status}, {len(answers)} lines"))
         for path, answer in zip(paths, answers, strict=False):
             diff = same_as_cli(answer, cli.get(path.name, {}))
-            out.append(Result("http", f"locate over HTTP = daemon.py locate: {path.name}", not diff, "; ".join(diff) or str(answer.get("place") or answer.get("error"))))
+            out.append(Result("http", f"locate over HTTP = daemon.py locate: {path.name[:40]}", not diff, "; ".join(diff) or str(answer.get("place") or answer.get("error"))))
         leftovers = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name not in ("config.toml",) and not p.name.startswith("geolocator.json")]
         temp_after = set(Path(tempfile.gettempdir()).glob("geolocator-locate-*")) - temp_before
         out.append(Result("http", "locate keeps nothing (inbox, library, temp folder)", not leftovers and not temp_after, f"{leftovers} {sorted(map(str, temp_after))}"))
 
-        uploads = [p for p in paths if p.name in ("cmyk.jpg", "xmp-only.jpg", "exif.webp", "dead-sea.jpg")] + [emoji]
+        uploads = [p for p in paths if p.name in ("cmyk.jpg", "xmp-only.jpg", "exif.webp", "dead-sea.jpg")] + [emoji, long_name]
         status, body = service.post_files("/api/upload", [(p.name, p.read_bytes()) for p in uploads])
         sent = json.loads(body).get("files", []) if status == 200 else []
         accepted = status == 200 and len(sent) == len(uploads) and not any(f.get("error") for f in sent)
@@ -145,7 +146,7 @@ def check() -> list[Result]:
                 answer = cli.get(p.name, {})
                 if (rec.get("lat"), rec.get("lon"), rec.get("place")) != (answer.get("lat"), answer.get("lon"), answer.get("place")):
                     problems.append(f"record ({rec.get('lat')}, {rec.get('lon')}, {rec.get('place')}) != locate ({answer.get('lat')}, {answer.get('lon')}, {answer.get('place')})")
-            out.append(Result("http", f"uploaded {p.name} filed like an inbox drop", not problems, "; ".join(problems) or f"{rec.get('status')}: {rec.get('place')}"))
+            out.append(Result("http", f"uploaded {p.name[:40]} filed like an inbox drop", not problems, "; ".join(problems) or f"{rec.get('status')}: {rec.get('place')}"))
         left = ws.inbox_left()
         out.append(Result("http", "inbox empty after the uploads are filed", not left, str(left)))
         return out
