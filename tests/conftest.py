@@ -1,11 +1,13 @@
 """Shared fixtures and guards.
 
 Helpers live in small modules the tests import directly: `configs` (a config under tmp_path with
-small settle times), `processes` (the daemon as a subprocess, a free port), `expect` (`wait_until`,
-`never`), `trees` (whole folder trees with file contents), `records` (a record factory), `photos`
-(test photos), `smallfs` (a real filesystem to fill). Here: the corpus, the running service and
-daemon, the fake Ollama, and the autouse guards against leaked threads (and, through
-pyproject.toml's filterwarnings, against unexpected warnings).
+small settle times, in-process or as a TOML file), `processes` (the daemon as a subprocess run to
+its end or started, stopped and reaped; a free port; -X importtime lists), `expect` (`wait_until`,
+`never`, `wait_until_js` for a browser page), `trees` (whole folder trees with file contents),
+`records` (a record factory; a file's record by the name it arrived under), `photos` (test
+photos), `smallfs` (a real filesystem to fill), `fake_ollama` (an HTTP server speaking Ollama's
+API). Here: the corpus, the running service and daemon, the fake Ollama, and the autouse guards
+against leaked threads (and, through pyproject.toml's filterwarnings, against unexpected warnings).
 """
 
 from __future__ import annotations
