@@ -1,4 +1,5 @@
-"""JPEG thumbnails, made once per photo and kept in a cache folder beside the database.
+"""JPEG thumbnails, made once per photo and kept in a cache folder beside the database. A video's
+thumbnail is its first picture (`images.jpeg_copy` -> `video_frames`), cached the same way.
 
 A record's id is a prefix of its content hash, so a thumbnail never goes stale: the cache key is
 the id. Writes go to a temp file in the cache folder and are renamed into place, so a reader
