@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import struct
 from pathlib import Path
 
 from PIL import Image
@@ -36,3 +37,15 @@ def write_jpeg(dest: Path, seed: int) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(jpeg_bytes(seed))
     return dest
+
+
+def heic_claiming(path: Path, width: int, height: int) -> Path:
+    """A real HEIC whose image-spatial-extents box ('ispe') claims width x height."""
+    import pillow_heif
+
+    pillow_heif.from_pillow(Image.new("RGB", (64, 48), (10, 200, 30))).save(path)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"ispe")
+    data[at + 8 : at + 16] = struct.pack(">II", width, height)
+    path.write_bytes(bytes(data))
+    return path

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import struct
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from expect import wait_until
 from fake_ollama import FakeOllama
+from photos import heic_claiming
 from PIL import Image
 from records import record as numbered
 
@@ -102,18 +102,6 @@ def test_a_photo_whose_estimate_fails_unexpectedly_does_not_hold_up_the_others(t
 
 
 # -- the worker with a real store, the real client and the fake Ollama -------------------------------
-
-
-def heic_claiming(path: Path, width: int, height: int) -> Path:
-    """A real HEIC whose image-spatial-extents box ('ispe') claims width x height."""
-    import pillow_heif
-
-    pillow_heif.from_pillow(Image.new("RGB", (64, 48), (10, 200, 30))).save(path)
-    data = bytearray(path.read_bytes())
-    at = data.find(b"ispe")
-    data[at + 8 : at + 16] = struct.pack(">II", width, height)
-    path.write_bytes(bytes(data))
-    return path
 
 
 def locator_for(url: str) -> AILocator:
