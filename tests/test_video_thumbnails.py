@@ -5,9 +5,11 @@ served by the real viewer over HTTP; memory and time measured on a fresh process
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -18,13 +20,15 @@ import av
 import numpy as np
 import pytest
 from configs import write_config
+from expect import wait_until
 from PIL import Image
-from processes import imported_modules, run_daemon
+from processes import free_port, imported_modules, run_daemon, stop, wait_ready
 from records import record, rid
 
 from geolocator.config import load_config
 from geolocator.errors import UnreadableImage
 from geolocator.images import decode_still
+from geolocator.record import record_id
 from geolocator.store import Store
 from geolocator.video_frames import MAX_PACKET_BYTES, MAX_SIDE
 from tests.test_viewer_http import Client
@@ -208,6 +212,7 @@ MEASURE = """
 import json, resource, sys, time
 from pathlib import Path
 from geolocator.errors import UnreadableImage
+from geolocator.record import record_id
 from geolocator.images import decode_still
 decode_still(Path(sys.argv[1]), 320)  # warm up: PyAV and FFmpeg loaded
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -295,16 +300,40 @@ def test_broken_and_crafted_videos_have_no_thumbnail_and_cost_little(viewer):
     assert client.get(f"/thumb/{viewer['ids']['fast.mp4']}")[0] == 200  # the viewer still works after them
 
 
-# -- start-up stays free of PyAV -------------------------------------------------------------------
+# -- scan, locate and the service: PyAV only once a video's thumbnail is asked for ---------------
+
+PYAV = {"av", "geolocator.video_frames"}
+IMPORTTIME = ("-X", "importtime")  # every module listed on stderr as it is imported
 
 
-def test_scanning_a_video_does_not_import_pyav(tmp_path, videos):
+def test_scan_and_locate_of_a_video_import_no_pyav(tmp_path, videos):
     config = write_config(tmp_path / "config.toml", settle=0.2)
+    located = run_daemon("locate", "--no-ai", "--config", str(config), str(videos["phone.mp4"]), cwd=tmp_path, python=IMPORTTIME)
+    assert json.loads(located.stdout.splitlines()[0])["file"] == str(videos["phone.mp4"]), located.stderr[-2000:]
+    modules = imported_modules(located.stderr)
+    assert "geolocator.metadata" in modules and not PYAV & modules  # the measurement works; no PyAV
     (tmp_path / "inbox").mkdir(exist_ok=True)
     (tmp_path / "inbox" / "phone.mp4").write_bytes(videos["phone.mp4"].read_bytes())
-    proc = run_daemon("scan", "--config", str(config), cwd=tmp_path, python=("-X", "importtime"))
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    modules = imported_modules(proc.stderr)
-    assert "geolocator.pipeline" in modules  # the measurement itself works
-    assert not {"av", "geolocator.video_frames"} & modules
+    scanned = run_daemon("scan", "--config", str(config), cwd=tmp_path, python=IMPORTTIME)
+    assert scanned.stdout.startswith("scan: "), scanned.stderr[-2000:]
+    modules = imported_modules(scanned.stderr)
+    assert "geolocator.pipeline" in modules and not PYAV & modules
     assert not (tmp_path / "inbox" / "phone.mp4").exists()  # it was filed
+
+
+def test_the_service_files_a_video_without_pyav_and_serves_its_thumbnail(tmp_path, videos, daemon):
+    port = free_port()
+    config = write_config(tmp_path / "config.toml", settle=0.2, viewer={"enabled": True, "port": port})
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    data = videos["clip.mov"].read_bytes()
+    (tmp_path / "inbox" / "clip.mov").write_bytes(data)
+    proc = daemon("--config", str(config), python=IMPORTTIME)
+    started = imported_modules(wait_ready(proc))
+    assert "geolocator.service" in started and not PYAV & started
+    client, thumb = Client(f"http://127.0.0.1:{port}"), f"/thumb/{record_id(hashlib.sha256(data).hexdigest())}"
+    _, response, body = wait_until(lambda: (answer := client.get(thumb))[0] == 200 and answer, 30, "the filed video's thumbnail")
+    assert response.getheader("Content-Type") == "image/jpeg"
+    assert_looks_like(Image.open(io.BytesIO(body)), upright_reference(videos["clip.mov"], (160, 96)))
+    _, rest = stop(proc, signal.SIGTERM, timeout=30)
+    assert proc.returncode == 0, rest[-2000:]
+    assert imported_modules(rest) >= PYAV  # imported for the thumbnail, not before
