@@ -24,14 +24,15 @@ from geolocator.folders import Folders
 from geolocator.location_sidecar import Sidecars
 from geolocator.pipeline import NotSettled, Pipeline
 from geolocator.record import PhotoRecord, Status
-from geolocator.service import FLUSH_EVERY, own_files, summary
+from geolocator.service import own_files, summary
 from geolocator.store import Store
 from geolocator.watcher import iter_inbox
 
 log = logging.getLogger(__name__)
 
 LEFT = "left"  # the count of files that stayed in the inbox
-GROUP = 32  # files read and located together, then recorded with one fsync before they move
+GROUP = 64  # files read and located together, then recorded with one fsync before they move
+CLEAR_EVERY = 256  # files whose finished moves are made durable and their intents cleared together
 
 
 def main(config: Config) -> int:
@@ -57,7 +58,7 @@ def main(config: Config) -> int:
                         counts[LEFT] += 1
                 advance(len(group))
                 since_flush += len(group)
-                if since_flush >= FLUSH_EVERY:
+                if since_flush >= CLEAR_EVERY:  # a crash before it leaves them for the next start to clear
                     pipeline.flush()
                     since_flush = 0
         pipeline.flush()
