@@ -40,14 +40,24 @@ def read_gpx(path: Path) -> list[Point]:
     )
 
 
-def read_gx_track(path: Path) -> list[Point]:
-    ns = {"k": "http://www.opengis.net/kml/2.2", "gx": "http://www.google.com/kml/ext/2.2"}
+def read_kml(path: Path) -> list[Point]:
+    """gx:Track <when>/<gx:coord> pairs, and Placemarks with a TimeStamp and a Point (GPSBabel's KML)."""
     out: list[Point] = []
-    for track in ET.parse(path).getroot().iterfind(".//gx:Track", ns):
-        whens = [datetime.fromisoformat(w.text.strip().replace("Z", "+00:00")) for w in track.iterfind("k:when", ns) if w.text]
-        coords = [c.text.split() for c in track.iterfind("gx:coord", ns) if c.text]
+    root = ET.parse(path).getroot()
+    for track in root.iterfind(".//{*}Track"):
+        whens = [iso(w.text) for w in track.iterfind("{*}when") if w.text]
+        coords = [c.text.split() for c in track.iterfind("{*}coord") if c.text]
         out += [(t, float(c[1]), float(c[0])) for t, c in zip(whens, coords, strict=True)]
+    for mark in root.iterfind(".//{*}Placemark"):
+        when, where = mark.findtext("{*}TimeStamp/{*}when"), mark.findtext(".//{*}Point/{*}coordinates")
+        if when and where:
+            lon, lat = where.strip().split(",")[:2]
+            out.append((iso(when), float(lat), float(lon)))
     return sorted(out)
+
+
+def iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
 
 
 def read_nmea(path: Path) -> list[Point]:
@@ -132,6 +142,11 @@ CASES = (
         Shot(z("2010-05-28T02:02:40"), with_offset=False),
         Shot(z("2010-05-28T02:02:50")),
     )),
+    Case("cerknicko-jezero.kml", "kml", "Europe/Ljubljana", (
+        Shot(z("2010-08-05T14:24:30")),
+        Shot(z("2010-08-05T14:26:40"), with_offset=False),
+        Shot(z("2010-08-05T14:40:00")),  # 13 min after the last point: that point
+    )),
     Case("haicom-305N.nmea", "nmea", "Australia/Brisbane", (
         Shot(z("2007-04-08T09:53:10")),
         Shot(z("2007-04-08T09:53:18"), with_offset=False),
@@ -155,13 +170,13 @@ CASES = (
     )),
 )
 
-READERS = {"gpx": read_gpx, "kml": read_gx_track, "nmea": read_nmea, "geojson": read_geojson}
+READERS = {"gpx": read_gpx, "kml": read_kml, "nmea": read_nmea, "geojson": read_geojson}
 
 
 def geojson_variants(folder: Path) -> dict[str, Path]:
     """GeoJSON as @mapbox/togeojson (coordTimes) and @tmcw/togeojson >= 5 (coordinateProperties.times)
     write it: the gxtrack.kml points, moved one and two years on so each is its own trip."""
-    points = read_gx_track(HERE / "gxtrack.kml")
+    points = read_kml(HERE / "gxtrack.kml")
     out = {}
     for name, years, shape in (("togeojson-coordTimes.geojson", 1, "coordTimes"), ("togeojson-coordinateProperties.geojson", 2, "coordinateProperties")):
         times = [t.replace(year=t.year + years) for t, _, _ in points]
