@@ -7,6 +7,10 @@ own). `Placer` wires it to the track store and the record store: a time index of
 the neighbours, and re-placement through `store.update`, so that a location is only replaced by
 a strictly stronger source (`ranking.outranks`) as the record stands at the moment of writing:
 a manual fix or a location from the file made meanwhile is never overwritten.
+
+One Placer works on a store in a process: the pipeline's, which the map page's fixes and reverts
+also go through (`placer_for`), so a photo placed by hand is at once a time neighbour of the
+photos filed next, and the tracks are those ingest knows.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import bisect
 import dataclasses
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from geolocator import history
 from geolocator.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, parse_utc_offset, zone_at
-from geolocator.config import LocationConfig
+from geolocator.config import Config, LocationConfig
+from geolocator.folders import Folders
 from geolocator.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
 from geolocator.ranking import outranks, rank
 from geolocator.record import PhotoRecord, Source, Status
@@ -39,6 +45,8 @@ log = logging.getLogger(__name__)
 PLACEABLE = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, not failed/duplicate/track
 Tracks = Callable[[datetime, datetime], Sequence[Track]]  # tracks with points between two UTC times
 Neighbours = Callable[[datetime, float, str], Iterable[Neighbour]]  # (utc, seconds either side, own id)
+NO_LONGER_PLACED = "the photos taken around it no longer place it"
+_PLACERS: weakref.WeakValueDictionary[int, Placer] = weakref.WeakValueDictionary()  # by id() of their store
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,7 @@ class Placer:
         records = store.all()
         self._times: list[tuple[float, str]] = sorted((datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in records if r.taken_utc and r.status in PLACEABLE)
         self._unzoned: list[tuple[float, str]] = sorted((wall, r.id) for r in records if (wall := self._zoneable(r)) is not None)
+        _PLACERS[id(store)] = self  # the latest made for a store is the one `placer_for` finds
 
     # -- lookups -----------------------------------------------------------------------------------
     def _index(self, record: PhotoRecord) -> None:
@@ -333,6 +342,84 @@ class Placer:
                     changed.append(written)
         return changed
 
+    # -- after a change by hand --------------------------------------------------------------------
+    def by_hand(self, changed: Sequence[PhotoRecord], *, unplaced: Status) -> tuple[list[PhotoRecord], list[PhotoRecord]]:
+        """After photos were placed, reverted or sent back to the AI by hand (`changed`, as
+        stored), each acts as a newly located photo. Its capture time in UTC is worked out again
+        and kept (a fix gives it a position, whose time zone gives the offset a camera did not
+        record; a withdrawn position takes that basis away), then the photos taken around it,
+        at its old time and its new one, are judged again:
+        - unlocated, pending and AI-estimated ones as at import (`replace`: strictly stronger);
+        - ones placed "nearby" afresh, since a neighbour of theirs came, moved or went: moved
+          when their neighbours now place them elsewhere; when nothing places them any more,
+          back through their own history to the AI estimate they had, else without a location
+          as `unplaced` (pending for the AI, or unlocated when it is off). A point that came
+          from a withdrawn fix is never left standing.
+        Manual fixes, locations from the file and tracks are never touched. Returns the changed
+        photos with their capture time, and the photos around them written."""
+        mine = {record.id for record in changed}
+        timed: list[PhotoRecord] = []
+        moments: dict[str, None] = {}
+        for record in changed:
+            now = self._retime(record.id)
+            timed.append(now or record)
+            moments.update(dict.fromkeys(t for t in (record.taken_utc, now.taken_utc if now else None) if t))
+        around: dict[str, None] = {}
+        for moment in moments:
+            around.update(dict.fromkeys(rid for rid in self._ids_around(datetime.fromisoformat(moment), self.rules.window_s) if rid not in mine))
+        written = [placed for rid in around if (placed := self._reconsider(rid, unplaced)) is not None]
+        return timed, written
+
+    def _retime(self, record_id: str) -> PhotoRecord | None:
+        """The stored photo with its capture time in UTC worked out again and, when it changed,
+        stored with its reasons (replacing those of an automatic placement it no longer has)."""
+        record = self.store.get(record_id)
+        if record is None or record.status not in PLACEABLE:
+            return record
+        when = when_taken(record, None, self.tracks.around, self.rules, self._zones)
+        utc, basis = (when.utc.isoformat(), when.basis.value) if when is not None else (None, None)
+        if (utc, basis) != (record.taken_utc, record.time_basis):
+            why = when.decisions if when is not None else ("no capture time in UTC any more: the position that gave it is gone",)
+            point = _point(record)
+
+            def change(current: PhotoRecord | None) -> PhotoRecord | None:
+                if current is None or _point(current) != point:
+                    return None  # placed again meanwhile: its own change times it
+                return dataclasses.replace(current, taken_utc=utc, time_basis=basis, decisions=why)
+
+            record = self.store.update(record_id, change) or record
+        self._index(record)
+        return record
+
+    def _reconsider(self, record_id: str, unplaced: Status) -> PhotoRecord | None:
+        """A photo near one changed by hand, judged again (see `by_hand`); the record written, or None."""
+        record = self.store.get(record_id)
+        if record is None or record.status not in PLACEABLE or rank(record.source) > rank(Source.NEARBY):
+            return None
+        if record.source is not Source.NEARBY:
+            return self.replace(record_id)
+        judgement = self.judge(record)
+        placed = self._apply(dataclasses.replace(record, source=None), judgement)  # named outside the store's lock
+        if placed is not None and _point(placed) == _point(record):
+            return None  # its neighbours still put it where it is
+
+        def change(current: PhotoRecord | None) -> PhotoRecord | None:
+            if current is None or _point(current) != _point(record):
+                return None  # placed again meanwhile
+            at = utc_now()
+            if placed is None:
+                return without_neighbours(current, judgement.decisions, unplaced, at)
+            fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
+            return history.track(current, dataclasses.replace(current, **fields), at=at, by=Source.NEARBY.value)
+
+        stored = self.store.update(record_id, change)
+        if stored is None or stored is record or _point(stored) == _point(record):
+            return None
+        self._index(stored)
+        where = f"moved to {stored.lat:.6f}, {stored.lon:.6f}" if stored.source is Source.NEARBY else f"back to {stored.source.value if stored.source else stored.status.value}"
+        log.info("%s: its neighbours changed by hand: %s", stored.name, where)
+        return stored
+
     def track_added(self, record_id: str) -> list[PhotoRecord]:
         """After a track file is filed: place the photos it covers that are unlocated, pending,
         estimated by the AI or placed by their neighbours, then their own neighbours."""
@@ -357,6 +444,47 @@ class Placer:
             if written.source is Source.TRACK:
                 changed += self._replace_around(written)
         return changed
+
+
+def _point(record: PhotoRecord) -> tuple[object, ...]:
+    return record.status, record.source, record.lat, record.lon
+
+
+def without_neighbours(record: PhotoRecord, decisions: tuple[str, ...], unplaced: Status, at: str) -> PhotoRecord:
+    """A photo placed "nearby" that its neighbours no longer place: back to the AI estimate it had
+    before (its history's previous entry), else without a location, `unplaced` (pending or
+    unlocated); the change kept in its history, `decisions` saying why."""
+    target = history.previous(record)
+    if target is not None and target.source is Source.AI and target.lat is not None and target.lon is not None:
+        back = history.revert(record, at=at, by=Source.NEARBY.value)
+        return dataclasses.replace(back, decisions=(*decisions, f"{NO_LONGER_PLACED}: back to the AI's estimate it had"))
+    gone = dataclasses.replace(
+        record, status=unplaced, source=None, lat=None, lon=None, place=None, city=None, region=None, country_code=None,
+        confidence=None, radius_km=None, error=NO_LONGER_PLACED, attempts=0, retry_at=None,
+        decisions=(*decisions, f"{NO_LONGER_PLACED}: left without a location ({unplaced.value})"),
+    )  # fmt: skip
+    return history.track(record, gone, at=at, by=Source.NEARBY.value)
+
+
+def placer_for(store: Store, config: Config, describe: Callable[[float, float], PlaceName]) -> Callable[[], Placer]:
+    """How changes made outside ingest (the map page) reach the Placer: the one at work on `store`
+    in this process (the service's pipeline's: one time index, the tracks ingest knows), else,
+    for the map page alone, one made on first use with the tracks of the library loaded."""
+    own: list[Placer] = []
+    lock = threading.Lock()
+
+    def get() -> Placer:
+        found = _PLACERS.get(id(store))
+        if found is not None and found.store is store:
+            return found
+        with lock:
+            if not own:
+                tracks = TrackStore(Folders.from_config(config))
+                tracks.load(store.with_status(Status.TRACK))
+                own.append(Placer(store, tracks, LocationRules.from_config(config.location), describe))
+            return own[0]
+
+    return get
 
 
 _PLACED_FIELDS = (

@@ -1,5 +1,5 @@
 """What every route shares: the store, the folders, the page's token, the sidecars, the AI
-worker's wake, and the record/file lookups."""
+worker's wake, the Placer, and the record/file lookups."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 
 import bottle
 
+from geolocator import places
 from geolocator.config import Config
 from geolocator.folders import Folders
 from geolocator.location_sidecar import Sidecars
+from geolocator.placing import Placer, placer_for
 from geolocator.record import PhotoRecord
 from geolocator.store import Store
 from viewer.rows import FolderNames, folder_names
@@ -31,6 +33,7 @@ class Context:
     names: FolderNames  # our folders' absolute paths, hidden from what the API sends
     sidecars: Sidecars
     wake_ai: Callable[[], None]  # the AI worker: a photo is due now ("Retry now", "Ask the AI again")
+    placer: Callable[[], Placer]  # places the photos around one changed by hand (the service's own)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # Changes on restart: tells the page its seq is from another run.
     instance: str = field(default_factory=lambda: secrets.token_hex(8))
@@ -41,7 +44,8 @@ class Context:
         for the service's worker to find it."""
         folders = Folders.from_config(config)
         sidecars = Sidecars(store, folders, config.library.sidecars)
-        return cls(store, config, folders, Thumbnails(folders.thumbnails), folder_names(folders), sidecars, wake_ai or _no_worker)
+        placer = placer_for(store, config, places.name)
+        return cls(store, config, folders, Thumbnails(folders.thumbnails), folder_names(folders), sidecars, wake_ai or _no_worker, placer)
 
     def record_or_404(self, rid: str) -> PhotoRecord:
         record = self.store.get(rid) if ID_RE.match(rid) else None

@@ -15,6 +15,12 @@ photo's XMP sidecar follows every change (`geolocator.location_sidecar.Sidecars`
 placed here is written to it, and a revert to the file's own location or to none withdraws it.
 "Retry now" and "Ask the AI again" wake the AI worker, so the photo is asked about at once.
 A GPS track file is not a photo: it is never placed, reverted or asked about (409 saying so).
+
+A fix, a revert or "Ask the AI again" acts like a newly filed photo (`Placer.by_hand`, the
+service's own Placer): the photo's capture time in UTC is worked out again, then the photos taken
+around it are placed again by the same rules and ranking as at ingest. One a withdrawn fix had
+placed "nearby" does not keep that point: it is placed by its other neighbours, else goes back to
+its AI estimate or to having no location (pending for the AI). Their rows come with the answer.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import dataclasses
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import bottle
@@ -34,6 +41,7 @@ from geolocator.coords import CoordinateError, NotCoordinates, parse_coordinates
 from geolocator.history import HistoryError, revert, track
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import utc_now
+from geolocator.tracks.model import TrackError
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route
@@ -153,26 +161,55 @@ def refuse_tracks(records: Iterable[PhotoRecord | None]) -> None:
         raise bottle.HTTPError(409, f"{track.name} is a GPS track, not a photo: it has no location to place or fix")
 
 
-def store_fix(ctx: Context, ids: list[str], lat: float, lon: float) -> list[PhotoRecord]:
-    """Place the photos `ids` by hand at (lat, lon): stored with their history, sidecars written.
-    The records changed (none for ids unknown, failed or duplicate). HTTPError 409 when one of
-    them is a track."""
+@dataclass(frozen=True)
+class Changed:
+    records: list[PhotoRecord]  # the photos changed by hand, as stored with their capture time
+    around: list[PhotoRecord]  # the photos taken around them, placed again
+
+
+def follow(ctx: Context, stored: Sequence[PhotoRecord]) -> Changed:
+    """After photos were changed by hand: their time, then their neighbours placed again
+    (`Placer.by_hand`), and the sidecars of all of them in step. The photos are stored already:
+    a failure here is logged, never lost work."""
+    unplaced = Status.PENDING if ctx.config.ollama.enabled else Status.UNLOCATED
+    try:
+        timed, around = ctx.placer().by_hand(stored, unplaced=unplaced)
+    except (OSError, TrackError, ValueError) as exc:
+        log.error("placing the photos around %d photo(s) changed by hand failed: %s", len(stored), exc)
+        timed, around = list(stored), []
+    ctx.sidecars.sync([*timed, *around])
+    if around:
+        log.info("%d photo(s) placed again around %d changed by hand", len(around), len(timed))
+    if any(record.status is Status.PENDING for record in around):
+        ctx.wake_ai()
+    return Changed(timed, around)
+
+
+def fix(ctx: Context, ids: list[str], lat: float, lon: float) -> Changed:
+    """Place the photos `ids` by hand at (lat, lon): stored with their history, sidecars written,
+    their neighbours placed again (none for ids unknown, failed or duplicate). HTTPError 409 when
+    one of them is a track."""
     refuse_tracks(ctx.store.get(i) for i in ids)
     named, at = _named(lat, lon), utc_now()
     stored = ctx.store.update_many(ids, lambda current: manual_fix(current, lat, lon, named, at))
-    ctx.sidecars.sync(stored)
     if stored:
         log.info("manual location for %d photo(s): %.6f, %.6f", len(stored), lat, lon)
-    return stored
+    return follow(ctx, stored)
+
+
+def store_fix(ctx: Context, ids: list[str], lat: float, lon: float) -> list[PhotoRecord]:
+    """`fix`, answering the records changed."""
+    return fix(ctx, ids, lat, lon).records
+
+
+def answer(ctx: Context, changed: Changed) -> bytes:
+    """The changed records, and the map rows of them and of the photos placed again around them."""
+    rows = [map_row(r, ctx.names) for r in (*changed.records, *changed.around)]
+    return send_json({"records": [public_record(r, ctx.names) for r in changed.records], "rows": rows})
 
 
 def install(app: bottle.Bottle, ctx: Context) -> None:
     store = ctx.store
-
-    def answer(records: Iterable[PhotoRecord]) -> bytes:
-        stored = list(records)
-        ctx.sidecars.sync(stored)
-        return send_json({"records": [public_record(r, ctx.names) for r in stored], "rows": [map_row(r, ctx.names) for r in stored]})
 
     def change_one(rid: str, change: Callable[[PhotoRecord], PhotoRecord | None], refusal: str) -> PhotoRecord:
         record = ctx.record_or_404(rid)
@@ -199,10 +236,10 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         missing = [i for i in ids if store.get(i) is None]
         if missing:
             raise bottle.HTTPError(404, f"no such photo: {missing[0]}")
-        stored = store_fix(ctx, ids, lat, lon)
-        if not stored:
+        changed = fix(ctx, ids, lat, lon)
+        if not changed.records:
             raise bottle.HTTPError(409, "none of these photos can be placed (failed or duplicate files)")
-        return send_json({"records": [public_record(r, ctx.names) for r in stored], "rows": [map_row(r, ctx.names) for r in stored]})
+        return answer(ctx, changed)
 
     @route(app, "POST", "/api/images/<rid>/revert")
     def revert_location(rid: str) -> bytes:
@@ -212,7 +249,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         except HistoryError as exc:
             raise bottle.HTTPError(409, str(exc)) from None
         log.info("%s (%s): location reverted to %s", stored.id, stored.name, stored.source.value if stored.source else "none")
-        return answer([stored])
+        return answer(ctx, follow(ctx, [stored]))
 
     @route(app, "POST", "/api/images/<rid>/ask-ai")
     def ask_ai(rid: str) -> bytes:
@@ -221,11 +258,13 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         at = utc_now()
         stored = change_one(rid, lambda current: ask_again(current, at), "the photo changed meanwhile: reload and try again")
         log.info("%s (%s): asking the AI again", stored.id, stored.name)
+        changed = follow(ctx, [stored])  # its location is gone: the photos it placed are judged again
         ctx.wake_ai()
-        return answer([stored])
+        return answer(ctx, changed)
 
     @route(app, "POST", "/api/images/<rid>/retry")
     def retry(rid: str) -> bytes:
         stored = change_one(rid, apply_resume, "this photo is not waiting for Ollama")
+        ctx.sidecars.sync([stored])
         ctx.wake_ai()
-        return answer([stored])
+        return answer(ctx, Changed([stored], []))
