@@ -54,6 +54,7 @@ def content_security_policy(tile_url: str) -> str:
         "script-src 'self'",
         "style-src 'self'",
         f"img-src {img}",
+        "media-src 'self'",  # the photo viewer plays videos from /image/
         "connect-src 'self'",
         "object-src 'none'",
         "frame-ancestors 'none'",
