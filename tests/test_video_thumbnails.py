@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -20,7 +21,7 @@ import av
 import numpy as np
 import pytest
 from configs import write_config
-from expect import wait_until
+from expect import wait_until, wait_until_js
 from PIL import Image
 from processes import free_port, imported_modules, run_daemon, stop, wait_ready
 from records import record, rid
@@ -31,6 +32,8 @@ from geolocator.images import decode_still
 from geolocator.record import record_id
 from geolocator.store import Store
 from geolocator.video_frames import MAX_PACKET_BYTES, MAX_SIDE
+from tests import test_browser as shared_browser
+from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
 from tests.test_viewer_http import Client
 from viewer import ViewerServer, create_app
 from viewer.thumbnails import THUMB_PX
@@ -145,6 +148,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "phone.mp4": phone,
         "clip.mov": video(folder / "clip.mov", "mpeg4", container="mov", rotation=90),
         "upside.mp4": video(folder / "upside.mp4", rotation=180),
+        "web.mp4": video(folder / "web.mp4", "libvpx-vp9", rotation=-90),  # VP9: what Debian's chromium plays
         "call.3gp": video(folder / "call.3gp", container="3gp", size=(176, 144)),
         "fast.mp4": fast,
         "cut.mp4": truncated(phone, folder / "cut.mp4", 0.6),
@@ -164,7 +168,7 @@ def _text(path: Path) -> Path:
 # -- the first picture -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "clockwise"), [("phone.mp4", 90), ("clip.mov", 270), ("upside.mp4", 180), ("call.3gp", 0), ("fast.mp4", 0)])
+@pytest.mark.parametrize(("name", "clockwise"), [("phone.mp4", 90), ("clip.mov", 270), ("upside.mp4", 180), ("web.mp4", 90), ("call.3gp", 0), ("fast.mp4", 0)])
 def test_the_first_picture_is_upright_as_players_show_it(videos, name, clockwise):
     path = videos[name]
     assert exiftool_rotation(path) == clockwise  # what the file says, read by another program
@@ -261,7 +265,7 @@ def viewer(tmp_path, videos):
     store.close()
 
 
-@pytest.mark.parametrize("name", ["phone.mp4", "clip.mov", "call.3gp"])
+@pytest.mark.parametrize("name", ["phone.mp4", "clip.mov", "web.mp4", "call.3gp"])
 def test_a_video_has_a_thumbnail_made_once_and_cached(viewer, name):
     client, rid_ = viewer["client"], viewer["ids"][name]
     status, response, body = client.get(f"/thumb/{rid_}")
@@ -337,3 +341,58 @@ def test_the_service_files_a_video_without_pyav_and_serves_its_thumbnail(tmp_pat
     _, rest = stop(proc, signal.SIGTERM, timeout=30)
     assert proc.returncode == 0, rest[-2000:]
     assert imported_modules(rest) >= PYAV  # imported for the thumbnail, not before
+
+
+# -- in the page: the list, the popup and the photo viewer (Debian's chromium) ---------------------
+
+browser = shared_browser.browser  # the module's one chromium (a fixture)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)")
+def test_the_page_shows_video_thumbnails_in_the_list_and_the_popup_and_plays_the_video(browser, tmp_path, videos):
+    served = Viewer(tmp_path)
+    library = served.config.paths.library
+    library.mkdir(parents=True)
+    for name in ("phone.mp4", "clip.mov", "web.mp4"):
+        shutil.copy(videos[name], library / name)
+    store = Store(served.config.paths.database)
+    store.put_many([record(1, name="phone.mp4", path="phone.mp4", lat=38.7139, lon=-9.1394, taken_at="2024-05-01T10:00:00"),
+                    record(2, name="clip.mov", path="clip.mov", lat=38.7149, lon=-9.1384, taken_at="2024-05-02T10:00:00"),
+                    record(3, name="web.mp4", path="web.mp4", lat=38.7144, lon=-9.1394, taken_at="2024-05-03T10:00:00")])
+    store.close()
+    served.start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        context.route(f"http://{TILE_HOST}/**", lambda route: route.abort())
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(served.url)
+        page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+        page.evaluate("geolocator.map.setView([38.7144, -9.1389], 15, {animate: false})")
+        wait_until_js(page, "document.querySelector('#list').dataset.total === '3'")
+        # Each row's thumbnail is the video's first picture, upright: the phone video is portrait.
+        sizes = wait_until_js(page, "(imgs => imgs.length === 3 && imgs.every(i => i.complete && i.naturalWidth > 0)"
+                                    " && Object.fromEntries(imgs.map(i => [i.closest('.vrow').dataset.id, [i.naturalWidth, i.naturalHeight]])))"
+                                    "([...document.querySelectorAll('#list .vrow-thumb img')])")
+        assert sizes == {rid(1): [96, 160], rid(2): [96, 160], rid(3): [96, 160]}
+        page.locator(f"#list .vrow[data-id='{rid(1)}'] .vrow-name").click()
+        page.wait_for_selector(f".leaflet-popup .popup[data-id='{rid(1)}']")
+        assert wait_until_js(page, "(i => i && i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight])"
+                                   "(document.querySelector('.leaflet-popup img.thumb'))") == [96, 160]
+        # The viewer plays the video itself, from /image/ (Range), not a still: its metadata read, upright.
+        page.click(f"#list .vrow[data-id='{rid(3)}'] .vrow-thumb")
+        playing = "(v => v && v.readyState >= 1 && [v.getAttribute('src'), v.videoWidth, v.videoHeight])(document.querySelector('#photoviewer video.pv-media'))"
+        assert wait_until_js(page, playing) == [f"/image/{rid(3)}", 96, 160]
+        # H.264, which Debian's chromium lacks: played where the browser can, else offered for download.
+        page.keyboard.press("Escape")
+        page.click(f"#list .vrow[data-id='{rid(1)}'] .vrow-thumb")
+        shown = wait_until_js(page, f"{playing} || (a => a && a.getAttribute('href'))(document.querySelector('#photoviewer .pv-cannot a[download]'))")
+        assert shown in ([f"/image/{rid(1)}", 96, 160], f"/image/{rid(1)}")
+        assert not errors, errors
+    finally:
+        page_shot = tmp_path / "page.png"
+        if context.pages:
+            context.pages[0].screenshot(path=str(page_shot))
+        context.close()
+        served.stop()
