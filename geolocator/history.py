@@ -10,7 +10,8 @@ entry points (`prev`) at the one a revert goes back to, so reverting again walks
 instead of toggling between two points. At most MAX_HISTORY entries are kept, newest last.
 Once the reverted record is stored, its caller has the photo's sidecar follow it
 (`location_sidecar.Sidecars.sync`): back to the file's own location or to none, our sidecar is
-rewritten to say so, without a point.
+rewritten to say so, without a point; and has the photos taken around it judged again
+(`placing.Placer.by_hand`), since one its point placed "nearby" must not keep that point.
 """
 
 from __future__ import annotations

@@ -403,6 +403,8 @@ class Placer:
         if placed is not None and _point(placed) == _point(record):
             return None  # its neighbours still put it where it is
 
+        by = (judgement.source or Source.NEARBY).value
+
         def change(current: PhotoRecord | None) -> PhotoRecord | None:
             if current is None or _point(current) != _point(record):
                 return None  # placed again meanwhile
@@ -410,14 +412,14 @@ class Placer:
             if placed is None:
                 return without_neighbours(current, judgement.decisions, unplaced, at)
             fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
-            return history.track(current, dataclasses.replace(current, **fields), at=at, by=Source.NEARBY.value)
+            return history.track(current, dataclasses.replace(current, **fields), at=at, by=by)
 
         stored = self.store.update(record_id, change)
         if stored is None or stored is record or _point(stored) == _point(record):
             return None
         self._index(stored)
-        where = f"moved to {stored.lat:.6f}, {stored.lon:.6f}" if stored.source is Source.NEARBY else f"back to {stored.source.value if stored.source else stored.status.value}"
-        log.info("%s: its neighbours changed by hand: %s", stored.name, where)
+        now = f"placed by {by} again" if placed is not None else f"back to {stored.source.value if stored.source else stored.status.value}"
+        log.info("%s: a photo near it changed by hand: %s", stored.name, now)
         return stored
 
     def track_added(self, record_id: str) -> list[PhotoRecord]:

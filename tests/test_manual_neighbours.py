@@ -5,6 +5,7 @@ token, the AI answered by the fake Ollama server, sidecars read back from the li
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import math
@@ -19,10 +20,11 @@ import pytest
 from expect import wait_until
 from photos import write_jpeg
 from processes import run_daemon
-from records import record_of
+from records import record, record_of
 
+from geolocator import history
 from geolocator.location_sidecar import read_sidecar, sidecar_path
-from geolocator.placing import NO_LONGER_PLACED
+from geolocator.placing import NO_LONGER_PLACED, without_neighbours
 from geolocator.record import ChangeKind, PhotoRecord, Source, Status
 from geolocator.service import Service
 
@@ -97,9 +99,9 @@ def near(a: float | None, b: float) -> bool:
     return a is not None and math.isclose(a, b, abs_tol=1e-9)
 
 
-def sidecar_of(svc: Service, record: PhotoRecord):
-    assert record.path is not None
-    return read_sidecar(sidecar_path(svc.folders.library / record.path))
+def sidecar_of(svc: Service, photo: PhotoRecord):
+    assert photo.path is not None
+    return read_sidecar(sidecar_path(svc.folders.library / photo.path))
 
 
 def row_ids(answer: dict) -> set[str]:
@@ -197,3 +199,28 @@ def test_a_bulk_fix_gives_camera_photos_their_time_for_the_photos_filed_next_and
     assert any("no located photo before within 30 min" in d for d in x.decisions) and x.decisions[-1] == f"{NO_LONGER_PLACED}: left without a location (unlocated)", x.decisions
     side = sidecar_of(svc, x)
     assert side is not None and side.lat is None
+
+
+AT = "2024-06-02T08:00:00.000+00:00"
+
+
+def placed_nearby(before: PhotoRecord) -> PhotoRecord:
+    after = dataclasses.replace(before, status=Status.LOCATED, source=Source.NEARBY, lat=MUNICH[0], lon=MUNICH[1], radius_km=0.4, error=None)
+    return history.track(before, after, at="2024-06-01T12:00:00.000+00:00", by="nearby")
+
+
+def test_a_photo_its_neighbours_no_longer_place_goes_back_to_its_estimate_through_its_history():
+    estimated = record(1, source=Source.AI, lat=48.8584, lon=2.2945, confidence=0.7, radius_km=3.0, place="Paris, France", updated_at="2024-06-01T11:00:00.000+00:00")
+    back = without_neighbours(placed_nearby(estimated), ("why",), Status.PENDING, AT)
+    assert (back.status, back.source, back.lat, back.lon, back.confidence, back.radius_km, back.place) == (Status.LOCATED, Source.AI, 48.8584, 2.2945, 0.7, 3.0, "Paris, France")
+    assert back.history[-1].kind is ChangeKind.REVERT and back.history[-1].at == AT and back.decisions[0] == "why"
+
+
+@pytest.mark.parametrize("unplaced", [Status.PENDING, Status.UNLOCATED])
+def test_a_photo_placed_nearby_from_nothing_is_left_without_a_location_as_the_ai_setting_says(unplaced):
+    waiting = record(2, status=Status.PENDING, source=None, lat=None, lon=None, error="waiting for the AI", attempts=2)
+    for placed in (placed_nearby(waiting), dataclasses.replace(placed_nearby(waiting), history=())):  # after the fact; at import
+        gone = without_neighbours(placed, ("why",), unplaced, AT)
+        assert (gone.status, gone.source, gone.lat, gone.lon, gone.radius_km, gone.attempts, gone.error) == (unplaced, None, None, None, None, 0, NO_LONGER_PLACED)
+        assert gone.history[-1].kind is ChangeKind.SET and gone.history[-1].source is None and gone.history[-1].by == "nearby"
+        assert [entry.source for entry in gone.history[:-1]][-1] is Source.NEARBY
