@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from configs import make_config
 from expect import wait_until
 from photos import write_jpeg
 from processes import run_daemon
@@ -27,8 +28,11 @@ from geolocator.location_sidecar import read_sidecar, sidecar_path
 from geolocator.placing import NO_LONGER_PLACED, without_neighbours
 from geolocator.record import ChangeKind, PhotoRecord, Source, Status
 from geolocator.service import Service
+from geolocator.store import Store
+from viewer import ViewerServer, create_app
 
-pytestmark = [pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool"), pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
+needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool")
 
 MUNICH = (48.137, 11.575)
 ROME = (41.8902, 12.4922)
@@ -38,11 +42,10 @@ G_LON = MUNICH[1] + 0.004  # ~300 m east: agrees with Munich within the 1 km rul
 class Api:
     """The map page's API as the page calls it: JSON, with its token."""
 
-    def __init__(self, svc: Service) -> None:
-        assert svc.map_url is not None and svc.viewer is not None
-        parts = urlsplit(svc.map_url)
+    def __init__(self, server: ViewerServer) -> None:
+        parts = urlsplit(server.url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port
-        self.token = svc.viewer.app.config["geolocator.token"]
+        self.token = server.app.config["geolocator.token"]
 
     def post(self, path: str, body: object = None) -> dict:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
@@ -108,10 +111,12 @@ def row_ids(answer: dict) -> set[str]:
     return {row[0] for row in answer["rows"]}  # a map row starts with the id
 
 
+@needs_exiftool
 def test_a_fix_by_hand_places_the_photo_before_it_a_revert_takes_it_back_and_a_manual_fix_stays(service, fake_ollama, tmp_path):
     camera = Camera(tmp_path)
     svc = service(settle=0.3, ai=fake_ollama.url, viewer={"enabled": True, "port": 0})
-    api = Api(svc)
+    assert svc.viewer is not None
+    api = Api(svc.viewer)
     camera.shoot("a.jpg", "2024:06:01 12:00:00", "EOS R6", offset="+02:00")
     camera.shoot("b.jpg", "2024:06:01 12:04:00", "EOS R6", offset="+02:00")
     estimated = {name: stored(svc, name, lambda r: r.source is Source.AI, f"{name} estimated by the AI") for name in ("a.jpg", "b.jpg")}
@@ -155,10 +160,12 @@ def test_a_fix_by_hand_places_the_photo_before_it_a_revert_takes_it_back_and_a_m
     assert done.returncode == 0 and (line["source"], line["lat"], line["lon"]) == ("manual", *ROME), done.stderr
 
 
+@needs_exiftool
 def test_a_bulk_fix_gives_camera_photos_their_time_for_the_photos_filed_next_and_reverts_move_then_withdraw_them(service, tmp_path):
     camera = Camera(tmp_path)
     svc = service(settle=0.3, viewer={"enabled": True, "port": 0})
-    api = Api(svc)
+    assert svc.viewer is not None
+    api = Api(svc.viewer)
     camera.shoot("k.jpg", "2024:06:01 12:01:00", "EOS R6")  # no offset, no GPS: no time in UTC
     camera.shoot("b.jpg", "2024:06:01 12:04:00", "EOS R6")
     k, b = (stored(svc, name, lambda r: r.status is Status.UNLOCATED) for name in ("k.jpg", "b.jpg"))
@@ -224,3 +231,43 @@ def test_a_photo_placed_nearby_from_nothing_is_left_without_a_location_as_the_ai
         assert (gone.status, gone.source, gone.lat, gone.lon, gone.radius_km, gone.attempts, gone.error) == (unplaced, None, None, None, None, 0, NO_LONGER_PLACED)
         assert gone.history[-1].kind is ChangeKind.SET and gone.history[-1].source is None and gone.history[-1].by == "nearby"
         assert [entry.source for entry in gone.history[:-1]][-1] is Source.NEARBY
+
+
+TRACK_GPX = (
+    '<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+    '<trkpt lat="48.10" lon="11.50"><time>2024-06-01T09:00:00Z</time></trkpt>'
+    '<trkpt lat="48.12" lon="11.52"><time>2024-06-01T09:20:00Z</time></trkpt></trkseg></trk></gpx>'
+)
+
+
+def test_the_map_page_alone_places_the_photos_around_a_fix_with_the_librarys_tracks(tmp_path):
+    """No service runs: the page makes its own Placer, with the tracks of the library loaded."""
+    config = make_config(tmp_path, viewer={"tile_url": ""})
+    shot = {"a": ("2024-06-01T12:00:00+02:00", "2024-06-01T10:00:00+00:00"), "c": ("2024-06-01T11:45:00+02:00", "2024-06-01T09:45:00+00:00")}
+    photos = [
+        record(n, name=f"{name}.jpg", path=f"2024/06/{name}.jpg", status=Status.UNLOCATED, source=None, lat=None, lon=None, error="no clue", camera="EOS R6",
+               taken_at=taken, taken_utc=utc, time_basis="file_offset")
+        for n, (name, (taken, utc)) in enumerate(shot.items(), 1)
+    ]  # fmt: skip
+    b = record(3, name="b.jpg", path="2024/06/b.jpg", status=Status.UNLOCATED, source=None, lat=None, lon=None, error="no clue", camera="EOS R6", taken_at="2024-06-01T12:04:00")
+    walk = record(4, name="walk.gpx", path="tracks/walk.gpx", status=Status.TRACK, source=None, lat=None, lon=None, taken_utc="2024-06-01T09:00:00+00:00")
+    for n, photo in enumerate((*photos, b), 1):
+        write_jpeg(config.paths.library / (photo.path or ""), n)
+    (config.paths.library / "tracks").mkdir()
+    (config.paths.library / "tracks" / "walk.gpx").write_text(TRACK_GPX)
+    with Store(config.paths.database) as store:
+        store.put_many([*photos, b, walk])
+        server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+        try:
+            answer = Api(server).fix([b.id], *MUNICH)
+        finally:
+            server.stop()
+        a, c, b = (store.get(photo.id) for photo in (*photos, b))
+    assert a is not None and b is not None and c is not None
+    assert (b.source, b.time_basis, b.taken_utc) == (Source.MANUAL, "own_zone", "2024-06-01T10:04:00+00:00")
+    assert (a.source, a.lat, a.lon) == (Source.NEARBY, *MUNICH) and a.radius_km is not None
+    # C, 19 min before B, is within 30 min of the track's end: the track, stronger, places it.
+    assert c.source is Source.TRACK and near(c.lat, 48.12) and near(c.lon, 11.52), c.decisions
+    assert row_ids(answer) == {a.id, b.id, c.id}
+    side = read_sidecar(sidecar_path(config.paths.library / "2024/06/c.jpg"))
+    assert side is not None and side.provenance is not None and side.provenance.source is Source.TRACK
