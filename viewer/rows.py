@@ -2,7 +2,8 @@
 
 `map_row` is the one definition of a row of the map; the page reads columns by name from
 `MAP_COLUMNS` and takes rows only from the server (a manual fix answers with the new row).
-`map_payload` sends the same rows as columns in one binary body, for a whole library at once:
+`map_payload` sends the same rows as columns in one binary body, for a whole library at once
+(in `newest_first` order, as the full answer of /api/map):
 
     b"GLM1" | header length (uint32 LE) | header JSON | pad to 8 | column sections, each padded to 8
 
@@ -74,6 +75,14 @@ def map_row(r: PhotoRecord, names: FolderNames = ()) -> list[Any]:
         _round(r.radius_km, 2) if located and r.source is Source.AI else None,
         None if located else hide_folders(r.error, names),
     ]
+
+
+def newest_first(records: list[PhotoRecord]) -> list[PhotoRecord]:
+    """The order of the page's lists: capture day, newest first (undated last), then name in UTF-16
+    code unit order, as JavaScript compares strings. The page filters rows sent in this order
+    without sorting them again."""
+    by_name = sorted(records, key=lambda r: r.name.encode("utf-16-be", "surrogatepass"))
+    return sorted(by_name, key=lambda r: (r.taken_at or "")[:10], reverse=True)  # stable: names stay in order
 
 
 def counts(records: list[PhotoRecord]) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """The JSON API.
 
-- `GET /api/map[?since=SEQ&instance=I]`  compact rows for the page (`rows.MAP_COLUMNS`); with
-  `since`, only the rows changed after that store seq
+- `GET /api/map[?since=SEQ&instance=I]`  compact rows for the page (`rows.MAP_COLUMNS`), newest
+  first (`rows.newest_first`); with `since`, only the rows changed after that store seq
 - `GET /api/map.bin`                      every map row at once, as columns (`rows.map_payload`):
   what the page loads first; a 1M-photo library is a few tens of MB before gzip
 - `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
@@ -25,7 +25,18 @@ from viewer.context import Context
 from viewer.respond import send_json
 from viewer.routes import route
 from viewer.routes.place import store_fix
-from viewer.rows import MAP_COLUMNS, PUBLIC_FIELDS, SeqCache, counts, feature, map_payload, map_row, public_record, to_json
+from viewer.rows import (
+    MAP_COLUMNS,
+    PUBLIC_FIELDS,
+    SeqCache,
+    counts,
+    feature,
+    map_payload,
+    map_row,
+    newest_first,
+    public_record,
+    to_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +67,10 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
     store = ctx.store
     map_cache = SeqCache(lambda records, seq: to_json({
         "instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records),
-        "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in records],
+        "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in newest_first(records)],
     }))
     payload_cache = SeqCache(lambda records, seq: map_payload(
-        [map_row(r, ctx.names) for r in records],
+        [map_row(r, ctx.names) for r in newest_first(records)],
         {"instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records)},
     ))
     geojson_cache = SeqCache(lambda records, seq: to_json({

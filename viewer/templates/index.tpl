@@ -10,6 +10,7 @@
 <meta name="geolocator-attribution" content="{{tile_attribution}}">
 <meta name="geolocator-columns" content="{{columns}}">
 <title>geolocator — map</title>
+<script src="/static/js/early.js"></script>
 <link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
 <link rel="stylesheet" href="/static/app.css">
 <link rel="stylesheet" href="/static/map.css">

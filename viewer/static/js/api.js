@@ -10,7 +10,9 @@ export async function fetchMap(since, instance) {
 
 /** The whole library's map rows as columns (payload.js decodes them). */
 export async function fetchPayload() {
-  const response = await fetch('/api/map.bin');
+  const early = window.geolocatorEarlyPayload; // started by early.js, before the modules loaded
+  window.geolocatorEarlyPayload = null;
+  const response = (early && await early) || await fetch('/api/map.bin');
   if (!response.ok) throw new Error(response.statusText);
   return response.arrayBuffer();
 }

@@ -3,7 +3,7 @@
 // panel as a bottom sheet that can be pulled up.
 import { onFilterChange } from './filters.js';
 import { onView, refreshList } from './list.js';
-import { map } from './map.js';
+import { map, viewDrawn } from './map.js';
 import { initViewer, openViewer } from './photoviewer.js';
 import { initSearch } from './search.js';
 import { state } from './state.js';
@@ -62,7 +62,13 @@ export function initBrowser() {
   initSheet();
   onView(openViewer);
   onFilterChange(refreshTimeline);
-  map.on('moveend', () => { if (state.tab === 'photos') refreshList(); });
+  // The panel follows the map once the map is drawn: at a million photos the map answers first.
+  let due = false;
+  map.on('moveend', () => {
+    if (state.tab !== 'photos' || due) return;
+    due = true;
+    viewDrawn(300).then(() => { due = false; if (state.tab === 'photos') refreshList(); });
+  });
   map.on('popupopen moveend zoomend popupclose', () => requestAnimationFrame(placeNotice));
   new MutationObserver(() => requestAnimationFrame(placeNotice)).observe(document.getElementById('notice'),
     { attributes: true, childList: true, characterData: true, subtree: true });

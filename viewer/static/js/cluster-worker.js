@@ -3,19 +3,20 @@
 // shown, and asks for what to draw in a view. Every answer carries the `version` of the points
 // it was built from, so the page knows when an answer includes what it sent.
 //
-//   load   {lat, lon: Float64Array, on: Uint8Array, n, version}   every point (replaces all)
+//   load   {lat, lon: Float64Array, on: Uint8Array, n, version, maxZoom}   every point (replaces all)
 //   points {ks: Int32Array, lat, lon: Float64Array, on: Uint8Array, version}   changed points
 //   mask   {on: Uint8Array, version}                                which points are shown
 //   query  {id, bbox, zoom} -> {id, version, items: Float64Array of (lon, lat, count, k or cluster id)}
 //   expand {id, cluster, build} -> {id, zoom}: where a cluster splits (null if the index changed)
 //   reveal {id, k, zoom} -> {id, zoom}: the first zoom from `zoom` at which point k is drawn alone
-// and, after each (re)build, {type: 'built', version, build, points}.
+// and, after each (re)build, {type: 'built', version, build, points, zoom, ms}.
 /* global Supercluster */
 /* eslint-env worker */
 importScripts('/static/vendor/supercluster/supercluster.min.js');
 
-// Pixels of Leaflet's 256-px tiles. Clusters down to zoom 18; at the map's last zoom (19) every
-// photo is drawn alone.
+// Pixels of Leaflet's 256-px tiles. `maxZoom` comes with the points: the page's full index clusters
+// down to zoom 18 (at the map's last zoom, 19, every photo is drawn alone); for a large library a
+// second worker indexes only down to a coarse zoom, which takes a fraction of the time.
 const OPTIONS = { radius: 60, extent: 256, maxZoom: 18, minPoints: 2 };
 
 let lat = new Float64Array(0);
@@ -26,7 +27,9 @@ let version = 0; // of the points as received
 let builtVersion = 0; // of the points the index was built from
 let build = 0;
 let index = null;
+let previous = null; // {build, index}: a click on a cluster drawn just before a rebuild still expands (for 2 s)
 let pending = false;
+let lastMs = 0; // how long the last build took
 
 function grow(size) {
   if (size <= lat.length) return;
@@ -37,19 +40,25 @@ function grow(size) {
 
 function rebuild() {
   pending = false;
+  const started = performance.now();
   const points = [];
   for (let k = 0; k < n; k++) {
     if (on[k]) points.push({ geometry: { coordinates: [lon[k], lat[k]] }, properties: k });
   }
+  previous = { build, index };
   index = new Supercluster(OPTIONS).load(points);
   builtVersion = version;
   build += 1;
-  postMessage({ type: 'built', version: builtVersion, build, points: points.length });
+  lastMs = performance.now() - started;
+  postMessage({ type: 'built', version, build, points: points.length, ms: Math.round(lastMs) });
+  const kept = previous;
+  setTimeout(() => { if (previous === kept) previous = null; }, 2000); // the page has drawn the new one by then
 }
 
-// Changes that arrive together are indexed once.
-function later() {
-  if (!pending) { pending = true; setTimeout(rebuild, 0); }
+// Changes that arrive together are indexed once. A photo filed while a big index is being built waits for it: each rebuild waits as long as the
+// last one took (at most 10 s), so a stream of new photos never keeps this worker busy for good.
+function later(throttled) {
+  if (!pending) { pending = true; setTimeout(rebuild, throttled ? Math.min(lastMs, 10000) : 0); }
 }
 
 function query(bbox, zoom) {
@@ -64,9 +73,10 @@ function query(bbox, zoom) {
 }
 
 function expansionZoom(cluster, ofBuild) {
-  if (!index || ofBuild !== build) return null;
+  const of = ofBuild === build ? index : previous && ofBuild === previous.build ? previous.index : null;
+  if (!of) return null;
   try {
-    return index.getClusterExpansionZoom(cluster);
+    return of.getClusterExpansionZoom(cluster);
   } catch (err) {
     return null; // not a cluster of this index
   }
@@ -85,6 +95,7 @@ function revealZoom(k, zoom) {
 self.onmessage = ({ data: m }) => {
   switch (m.type) {
     case 'load':
+      OPTIONS.maxZoom = m.maxZoom;
       lat = m.lat; lon = m.lon; on = m.on; n = m.n; version = m.version;
       rebuild(); // the first paint waits for this one: no need to gather more
       break;
@@ -96,14 +107,14 @@ self.onmessage = ({ data: m }) => {
         lat[k] = m.lat[i]; lon[k] = m.lon[i]; on[k] = m.on[i];
       }
       version = m.version;
-      later();
+      later(true);
       break;
     case 'mask':
       grow(m.on.length);
       on.fill(0);
       on.set(m.on);
       version = m.version;
-      later();
+      later(false);
       break;
     case 'query': {
       const items = query(m.bbox, m.zoom);

@@ -26,19 +26,37 @@ function viewTest() {
   return (lat, lon) => lat >= south && lat <= north && (width >= 360 || (((lon - west) % 360) + 360) % 360 <= width);
 }
 
+/** Two lists in byDateDesc order, merged. */
+function merge(a, b) {
+  const out = new Array(a.length + b.length);
+  let i = 0; let j = 0; let o = 0;
+  while (i < a.length && j < b.length) out[o++] = byDateDesc(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+  while (i < a.length) out[o++] = a[i++];
+  while (j < b.length) out[o++] = b[j++];
+  return out;
+}
+
+/** The rows that pass `test`, newest first. The server sends the rows in this order
+ * (rows.newest_first), so only the rows that changed since are sorted: no sort of a million
+ * rows each time the map moves. */
+function ordered(test) {
+  const sorted = [];
+  const late = [];
+  for (const row of state.rows.values()) {
+    if (test(row)) (state.unsorted.has(row[C.id]) ? late : sorted).push(row);
+  }
+  return late.length ? merge(sorted, late.sort(byDateDesc)) : sorted;
+}
+
 function listItems() {
   if (state.tab === 'photos') {
     const f = currentFilter();
     const inView = viewTest();
-    const out = [];
-    for (const row of state.rows.values()) {
-      if (row[C.lat] !== null && passes(row, f) && inView(row[C.lat], row[C.lon])) out.push(row);
-    }
-    return out.sort(byDateDesc);
+    return ordered((row) => row[C.lat] !== null && passes(row, f) && inView(row[C.lat], row[C.lon]));
   }
   const wanted = TABS[state.tab];
   const q = currentFilter().q;
-  return [...state.rows.values()].filter((r) => wanted.includes(r[C.status]) && nameMatches(r, q)).sort(byDateDesc);
+  return ordered((r) => wanted.includes(r[C.status]) && nameMatches(r, q));
 }
 
 // Details the rows don't carry (place, the photo a duplicate repeats), fetched for drawn rows.
@@ -91,10 +109,19 @@ class VirtualList {
   }
 
   setItems(items) {
+    if (this.visible(state.selected)) this.revealed = null; // the selected row shown stays shown
     this.items = items;
     this.space.style.height = items.length * ROW_PX + 'px';
     this.box.dataset.total = String(items.length);
     this.draw();
+  }
+
+  /** Whether the row of `id` is in view in the list now. */
+  visible(id) {
+    if (!id) return false;
+    const first = Math.ceil(this.box.scrollTop / ROW_PX);
+    const last = Math.floor((this.box.scrollTop + this.box.clientHeight) / ROW_PX);
+    return this.items.slice(first, last).some((r) => r[C.id] === id);
   }
 
   /** Scroll the selected photo's row into view, once per selection. */

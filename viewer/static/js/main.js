@@ -1,7 +1,7 @@
 // geolocator map page: loads the rows, keeps them current, and wires the parts together.
 //   api.js     every request to the server
 //   map.js     the Leaflet map; clusters drawn from cluster-worker.js (supercluster in a Web Worker)
-//   payload.js the whole library's map rows, decoded from /api/map.bin
+//   payload.js the whole library's points and map rows, from /api/map.bin
 //   list.js    the virtual list, tabs, counts
 //   popup.js   selection, popups and what can be done from them (revert, ask the AI again, retry)
 //   place.js   placing photos by hand (pin, Save/Cancel, one field), several at once
@@ -13,32 +13,49 @@ import { initBrowser } from './browser.js';
 import { notice } from './dom.js';
 import { onFilterChange } from './filters.js';
 import { initList, refreshList, showCounts } from './list.js';
-import { fitOnce, map, photoLayer, refilter, setRows } from './map.js';
-import { decodePayload } from './payload.js';
+import { drawn, fitOnce, loadPoints, map, photoLayer, refilter, setAllRows, setRows } from './map.js';
+import { openPayload } from './payload.js';
 import { initPlace } from './place.js';
 import { initPopup, select } from './popup.js';
-import { state } from './state.js';
+import { C, state } from './state.js';
 import { initUpload } from './upload.js';
 import { initTracks } from './tracks.js';
 
 const POLL_MS = 4000;
+const FIRST_DRAW_WAIT_MS = 2000;
 
 /** Merge map rows from the server (all of them when `data.full`) into the page; resolves once
  * the map shows them. */
 async function apply(data) {
-  const drawn = setRows(data.rows, data.full);
+  if (data.full) {
+    await setAllRows(data.rows);
+    state.unsorted.clear();
+  } else {
+    setRows(data.rows);
+    for (const row of data.rows) state.unsorted.add(row[C.id]);
+  }
+  const shown = drawn();
   if (data.instance !== undefined) { state.instance = data.instance; state.seq = data.seq; }
   showCounts(data.counts);
+  if (data.full) await shown; // the map first: at a million photos the list takes a while
   refreshList();
-  await drawn;
+  await shown;
 }
 
+// The map clusters the payload's points first; the rows (for the list, the timeline, popups) are
+// made after, in slices between which the page answers clicks.
 async function load() {
   performance.mark('geolocator:fetch');
-  const data = decodePayload(await api.fetchPayload());
+  const payload = openPayload(await api.fetchPayload());
   performance.mark('geolocator:data');
-  fitOnce(data.rows);
-  await apply(data);
+  loadPoints(payload.points());
+  const { instance, seq, counts } = payload.header;
+  showCounts(counts);
+  // The first clusters before the rows: on two cores the index is built sooner alone.
+  await Promise.race([drawn(), new Promise((resolve) => setTimeout(resolve, FIRST_DRAW_WAIT_MS))]);
+  const rows = await payload.rows();
+  performance.mark('geolocator:rows');
+  await apply({ instance, seq, counts, full: true, rows });
   performance.mark('geolocator:ready');
   document.body.dataset.ready = 'true';
   setTimeout(poll, POLL_MS);

@@ -6,8 +6,14 @@
 // filters, and on each moveend asks it what to draw in the view. Only that is on the map: a few
 // hundred markers whatever the size of the library. Clusters are real from the first paint: a click
 // zooms to where the cluster splits.
+//
+// The full index (down to zoom 18) costs a pass over every point per zoom level: seconds at 1M
+// photos. So a large library also goes to a second worker that indexes only down to COARSE_ZOOM,
+// in a fraction of that time: it answers the views and clicks up to that zoom until the full
+// index has the same points. Closer views wait for the full index.
 /* global L */
 import { el, notice } from './dom.js';
+import { slicer } from './payload.js';
 import { currentFilter, passes } from './filters.js';
 import { C, TILE_ATTRIBUTION, TILE_URL, state } from './state.js';
 
@@ -54,33 +60,74 @@ const VIEW_PAD = 0.25; // draw a quarter of a screen around the view: a short pa
 export const clusterLayer = L.featureGroup().addTo(map);
 export const photoLayer = L.featureGroup().addTo(map); // photos drawn alone: their clicks select them
 
-const worker = new Worker('/static/js/cluster-worker.js');
+const COARSE_ZOOM = 7;
+const COARSE_FROM = 50000; // located photos: below this the full index is quick enough alone
+const FULL_ZOOM = 18;
+
+/** One cluster worker: `ask` posts a question and resolves to its answer. */
+function startWorker(name, maxZoom) {
+  const w = { name, maxZoom, worker: new Worker('/static/js/cluster-worker.js', { name }), version: 0 };
+  w.worker.onmessage = ({ data }) => {
+    if (data.type === 'built') {
+      w.version = data.version;
+      performance.mark('geolocator:indexed', { detail: { worker: name, points: data.points, ms: data.ms } });
+      if (w === coarse && data.version >= heldUntil) release();
+      refresh();
+      return;
+    }
+    const resolve = replies.get(data.id);
+    replies.delete(data.id);
+    if (resolve) resolve(data);
+  };
+  w.worker.onerror = (e) => notice('The map cannot cluster the photos: ' + (e.message || 'worker failed'), true);
+  return w;
+}
 const replies = new Map(); // request id -> resolve
 let nextRequest = 1;
-let version = 0; // of the points sent to the worker
-let build = 0; // the worker's index the drawn clusters come from
+const detailed = startWorker('full', FULL_ZOOM);
+const coarse = startWorker('coarse', COARSE_ZOOM); // started at once, ready when the points come
+let useCoarse = false; // for a large library
+// Messages for the full index wait while the coarse one is built: on two cores, the first clusters
+// come sooner when the two do not share them.
+let held = null;
+let version = 0; // of the points sent to the workers
+let build = 0; // of the index the drawn clusters come from
 let rowList = []; // slot k -> row
 const slots = new Map(); // id -> k
 let pinned = null; // the marker of the photo just revealed: drawn even inside a cluster
+let early = null; // {n, on}: the points loadPoints sent, before the rows came
+let heldUntil = 0; // the version the coarse index must reach before the full one is sent anything
+let filters = 0; // changes of the filters (refilter calls)
+const CHECK = 2000; // rows taken between two looks at the clock
 
-function ask(message) {
+function toDetailed(message, transfer = []) {
+  if (held) held.push([message, transfer]);
+  else detailed.worker.postMessage(message, transfer);
+}
+
+function release() {
+  const waiting = held || [];
+  held = null;
+  for (const [message, transfer] of waiting) detailed.worker.postMessage(message, transfer);
+}
+
+function ask(w, message) {
   return new Promise((resolve) => {
     const id = nextRequest++;
     replies.set(id, resolve);
-    worker.postMessage({ ...message, id });
+    if (w === detailed) toDetailed({ ...message, id });
+    else w.worker.postMessage({ ...message, id });
   });
 }
 
-worker.onmessage = ({ data }) => {
-  if (data.type === 'built') {
-    refresh();
-    return;
-  }
-  const resolve = replies.get(data.id);
-  replies.delete(data.id);
-  if (resolve) resolve(data);
-};
-worker.onerror = (e) => notice('The map cannot cluster the photos: ' + (e.message || 'worker failed'), true);
+/** Which worker answers for a zoom: the coarse one, while the full one has not indexed the latest points. */
+const workerFor = (zoom) => (useCoarse && zoom <= COARSE_ZOOM && detailed.version < version ? coarse : detailed);
+
+/** Send points to the workers (`transfer`ed to the full one, copied to the coarse one). */
+function post(message, transfer) {
+  if (useCoarse) coarse.worker.postMessage(message);
+  toDetailed(message, transfer);
+}
 
 export function markerFor(row) {
   const marker = L.marker([row[C.lat], row[C.lon]], { icon: ICONS[row[C.source]] || ICONS.none, keyboard: false });
@@ -123,54 +170,128 @@ function follow(id, row) {
   }
 }
 
-/** Merge rows from the server (all of them when `full`) into state.rows and the worker's index.
- * Resolves once the map shows them. */
-export function setRows(rows, full) {
+/** Frame the photos once, before they are drawn (bounds as [south, west, north, east]). */
+function frame([south, west, north, east]) {
+  if (state.fitted || south > north) return;
+  state.fitted = true;
+  map.fitBounds(L.latLngBounds([south, west], [north, east]).pad(0.1), { maxZoom: 12, animate: false });
+}
+
+/** Send every point to the workers (a new index). `on` and the coordinates are theirs now. */
+function index(lat, lon, on, n, located) {
+  version += 1;
+  useCoarse = useCoarse || located >= COARSE_FROM;
+  if (useCoarse) {
+    if (!held) held = [];
+    heldUntil = version;
+    coarse.worker.postMessage({ type: 'load', lat, lon, on, n, version, maxZoom: COARSE_ZOOM });
+    toDetailed({ type: 'load', lat, lon, on: on.slice(), n, version, maxZoom: FULL_ZOOM }, [lat.buffer, lon.buffer]);
+  } else {
+    toDetailed({ type: 'load', lat, lon, on, n, version, maxZoom: FULL_ZOOM }, [lat.buffer, lon.buffer, on.buffer]);
+  }
+}
+
+/** Cluster the whole library at once from its payload's points (payload.js `points()`), before
+ * its rows are made: slot k is row k of the rows `setAllRows` gets next. Frames them, once. */
+export function loadPoints(p) {
   const f = currentFilter();
-  if (full) {
-    clusterLayer.clearLayers(); photoLayer.clearLayers();
-    state.rows.clear(); state.onMap.clear(); state.markers.clear(); slots.clear();
-    rowList = new Array(rows.length);
-    const n = rows.length;
-    const lat = new Float64Array(n);
-    const lon = new Float64Array(n);
-    const on = new Uint8Array(n);
-    for (let k = 0; k < n; k++) {
+  const passing = p.sources.map((name) => f.sources.has(name));
+  const on = new Uint8Array(p.n);
+  const bounds = [90, 180, -90, -180];
+  let located = 0;
+  for (let k = 0; k < p.n; k++) {
+    if (!p.located[k]) continue;
+    located += 1;
+    const lat = p.lat[k]; const lon = p.lon[k];
+    if (lat < bounds[0]) bounds[0] = lat;
+    if (lon < bounds[1]) bounds[1] = lon;
+    if (lat > bounds[2]) bounds[2] = lat;
+    if (lon > bounds[3]) bounds[3] = lon;
+    if (passing[p.source[k]]) on[k] = 1; // the name, date and place filters are applied with the rows
+  }
+  frame(bounds);
+  early = { n: p.n, on: on.slice() };
+  index(p.lat, p.lon, on, p.n, located);
+}
+
+/** Take every row from the server (in slices: the page stays responsive). Resolves once they
+ * are in state.rows; the map shows them once `drawn()` resolves. */
+export async function setAllRows(rows) {
+  const preloaded = early && early.n === rows.length ? early : null;
+  early = null;
+  if (!preloaded) { clusterLayer.clearLayers(); photoLayer.clearLayers(); }
+  state.rows.clear(); state.onMap.clear(); state.markers.clear(); slots.clear();
+  rowList = rows;
+  const n = rows.length;
+  const f = currentFilter();
+  const from = filters;
+  const on = new Uint8Array(n);
+  const lat = preloaded ? null : new Float64Array(n);
+  const lon = preloaded ? null : new Float64Array(n);
+  const bounds = [90, 180, -90, -180];
+  let located = 0;
+  const slice = slicer();
+  for (let start = 0; start < n; start += CHECK) {
+    const end = Math.min(n, start + CHECK);
+    for (let k = start; k < end; k++) {
       const row = rows[k];
       const id = row[C.id];
-      rowList[k] = row;
       slots.set(id, k);
       state.rows.set(id, row);
-      if (row[C.lat] !== null) { lat[k] = row[C.lat]; lon[k] = row[C.lon]; }
       if (shown(row, f)) { on[k] = 1; state.onMap.add(id); }
+      if (preloaded || row[C.lat] === null || row[C.lon] === null) continue;
+      lat[k] = row[C.lat]; lon[k] = row[C.lon];
+      if (row[C.status] !== 'located') continue;
+      located += 1;
+      bounds[0] = Math.min(bounds[0], lat[k]); bounds[1] = Math.min(bounds[1], lon[k]);
+      bounds[2] = Math.max(bounds[2], lat[k]); bounds[3] = Math.max(bounds[3], lon[k]);
     }
-    version += 1;
-    worker.postMessage({ type: 'load', lat, lon, on, n, version }, [lat.buffer, lon.buffer, on.buffer]);
-  } else {
-    const ks = new Int32Array(rows.length);
-    const lat = new Float64Array(rows.length);
-    const lon = new Float64Array(rows.length);
-    const on = new Uint8Array(rows.length);
-    rows.forEach((row, i) => {
-      const id = row[C.id];
-      let k = slots.get(id);
-      if (k === undefined) { k = rowList.length; slots.set(id, k); }
-      rowList[k] = row;
-      state.rows.set(id, row);
-      ks[i] = k;
-      if (row[C.lat] !== null) { lat[i] = row[C.lat]; lon[i] = row[C.lon]; }
-      if (shown(row, f)) { on[i] = 1; state.onMap.add(id); } else state.onMap.delete(id);
-      follow(id, row);
-    });
-    version += 1;
-    worker.postMessage({ type: 'points', ks, lat, lon, on, version }, [ks.buffer, lat.buffer, lon.buffer, on.buffer]);
+    if (slice.due()) await slice.pause();
   }
+  if (!preloaded) {
+    frame(bounds);
+    index(lat, lon, on, n, located);
+  } else if (on.some((v, k) => v !== preloaded.on[k])) {
+    version += 1;
+    post({ type: 'mask', on, version }, [on.buffer]);
+  } else {
+    refresh(); // the photos drawn alone need their rows: they are here now
+  }
+  if (filters !== from) refilter(); // the filters changed while the rows came in
   showTotal();
-  return drawnFrom(version);
+}
+
+/** Resolves once the map shows every change sent so far. */
+export const drawn = () => drawnFrom(version);
+/** Resolves once the view asked for last is drawn, or after `ms` (an index being built answers late). */
+export const viewDrawn = (ms) => Promise.race([drawnAfter(asked), new Promise((resolve) => setTimeout(resolve, ms))]);
+
+/** Merge changed rows from the server into state.rows and the workers' index. */
+export function setRows(rows) {
+  const f = currentFilter();
+  const ks = new Int32Array(rows.length);
+  const lat = new Float64Array(rows.length);
+  const lon = new Float64Array(rows.length);
+  const on = new Uint8Array(rows.length);
+  rows.forEach((row, i) => {
+    const id = row[C.id];
+    let k = slots.get(id);
+    if (k === undefined) { k = rowList.length; slots.set(id, k); }
+    rowList[k] = row;
+    state.rows.set(id, row);
+    ks[i] = k;
+    if (row[C.lat] !== null) { lat[i] = row[C.lat]; lon[i] = row[C.lon]; }
+    if (shown(row, f)) { on[i] = 1; state.onMap.add(id); } else state.onMap.delete(id);
+    follow(id, row);
+  });
+  version += 1;
+  post({ type: 'points', ks, lat, lon, on, version }, [ks.buffer, lat.buffer, lon.buffer, on.buffer]);
+  showTotal();
 }
 
 /** Show on the map only the photos that pass the filters (now). Resolves once it does. */
 export function refilter() {
+  filters += 1;
   const f = currentFilter();
   const on = new Uint8Array(rowList.length);
   state.onMap.clear();
@@ -180,7 +301,7 @@ export function refilter() {
   }
   for (const id of [...state.markers.keys()]) if (!state.onMap.has(id)) follow(id, state.rows.get(id));
   version += 1;
-  worker.postMessage({ type: 'mask', on, version }, [on.buffer]);
+  post({ type: 'mask', on, version }, [on.buffer]);
   showTotal();
   return drawnFrom(version);
 }
@@ -213,8 +334,9 @@ async function refresh() {
       const view = asked;
       const b = map.getBounds().pad(VIEW_PAD);
       const zoom = map.getZoom();
-      const reply = await ask({ type: 'query', bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom });
-      draw(reply, zoom);
+      const w = workerFor(zoom);
+      const reply = await ask(w, { type: 'query', bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()], zoom });
+      draw(reply, zoom, w);
       drawnView = view;
       drawnVersion = reply.version;
       settle();
@@ -227,7 +349,7 @@ map.on('moveend', refresh);
 
 const clusterSize = (count) => (count < 10 ? 'small' : count < 100 ? 'medium' : 'large');
 
-function clusterMarker(lat, lon, count, id) {
+function clusterMarker(lat, lon, count, id, from) {
   const digits = String(count).length;
   const size = 40 + Math.max(0, digits - 3) * 8; // room for 100000
   const marker = L.marker([lat, lon], {
@@ -237,7 +359,7 @@ function clusterMarker(lat, lon, count, id) {
     }),
     title: count.toLocaleString() + ' photos',
   });
-  marker.cluster = { id, build, count };
+  marker.cluster = { id, build, count, worker: from };
   marker.on('click', () => expand(marker));
   return marker;
 }
@@ -247,7 +369,7 @@ function near(lon, centre) {
   return lon + 360 * Math.round((centre - lon) / 360);
 }
 
-function draw(reply, zoom) {
+function draw(reply, zoom, from) {
   build = reply.build;
   const items = reply.items;
   const centre = map.getCenter().lng;
@@ -266,7 +388,7 @@ function draw(reply, zoom) {
       if (at.lat !== row[C.lat] || at.lng !== lng) marker.setLatLng([row[C.lat], lng]);
       photos.add(marker);
     } else {
-      clusters.set(build + ':' + zoom + ':' + items[i + 3], [lat, lon, count, items[i + 3]]);
+      clusters.set(from.name + build + ':' + zoom + ':' + items[i + 3], [lat, lon, count, items[i + 3]]);
     }
   }
   // Clusters: keep the markers that stay (a click on one survives a redraw), add the new ones.
@@ -276,7 +398,7 @@ function draw(reply, zoom) {
   }
   for (const [key, [lat, lon, count, id]] of clusters) {
     if (kept.has(key)) continue;
-    const marker = clusterMarker(lat, lon, count, id);
+    const marker = clusterMarker(lat, lon, count, id, from);
     marker.key = key;
     clusterLayer.addLayer(marker);
   }
@@ -285,28 +407,26 @@ function draw(reply, zoom) {
   for (const marker of photos) if (!photoLayer.hasLayer(marker)) photoLayer.addLayer(marker);
   for (const [id, marker] of state.markers) if (!photoLayer.hasLayer(marker) && !busy(marker)) state.markers.delete(id);
   document.body.dataset.clusters = String(clusters.size);
-  performance.mark('geolocator:drawn');
+  performance.mark('geolocator:drawn', { detail: { zoom } });
 }
 
 async function expand(marker) {
-  const { id, build: of } = marker.cluster;
-  const reply = await ask({ type: 'expand', cluster: id, build: of });
+  const { id, build: of, worker } = marker.cluster;
+  const reply = await ask(worker, { type: 'expand', cluster: id, build: of });
   if (reply.zoom === null) { refresh(); return; } // the index was rebuilt meanwhile: draw it again
-  map.setView(marker.getLatLng(), Math.min(reply.zoom, map.getMaxZoom()));
+  // Without the zoom animation: its quarter second would hold back the children's drawing.
+  map.setView(marker.getLatLng(), Math.min(reply.zoom, map.getMaxZoom()), { animate: false });
 }
 
-/** Frame the photos once, before they are drawn. */
+/** Frame these rows' photos, if nothing was framed yet (the first photos of an empty library). */
 export function fitOnce(rows) {
-  if (state.fitted) return;
-  let south = 90; let west = 180; let north = -90; let east = -180;
+  const bounds = [90, 180, -90, -180];
   for (const r of rows) {
     if (r[C.status] !== 'located' || r[C.lat] === null) continue;
-    south = Math.min(south, r[C.lat]); north = Math.max(north, r[C.lat]);
-    west = Math.min(west, r[C.lon]); east = Math.max(east, r[C.lon]);
+    bounds[0] = Math.min(bounds[0], r[C.lat]); bounds[1] = Math.min(bounds[1], r[C.lon]);
+    bounds[2] = Math.max(bounds[2], r[C.lat]); bounds[3] = Math.max(bounds[3], r[C.lon]);
   }
-  if (south > north) return;
-  state.fitted = true;
-  map.fitBounds(L.latLngBounds([south, west], [north, east]).pad(0.1), { maxZoom: 12, animate: false });
+  frame(bounds);
 }
 
 /** Bring the photo's marker on screen, drawn alone: zoom in until its cluster splits (and close
@@ -314,7 +434,7 @@ export function fitOnce(rows) {
 export async function reveal(marker, then) {
   const k = slots.get(marker.photoId);
   const here = map.getZoom();
-  const reply = k === undefined ? { zoom: null } : await ask({ type: 'reveal', k, zoom: here });
+  const reply = k === undefined ? { zoom: null } : await ask(detailed, { type: 'reveal', k, zoom: here });
   let zoom = Math.max(here, reply.zoom ?? here);
   if (here < FAR_OUT) zoom = Math.max(zoom, CLOSE_ZOOM);
   zoom = Math.min(zoom, map.getMaxZoom());

@@ -1,57 +1,107 @@
 // The map payload (`GET /api/map.bin`, see viewer/rows.py `map_payload`): every map row of the
-// library as columns in one binary body, turned back into the rows /api/map sends.
+// library as columns in one binary body, newest first. `openPayload` reads its header; the
+// points (coordinates and which rows are located, by source) come straight from the typed
+// columns, so the map can cluster them at once; the rows /api/map sends are made afterwards,
+// in slices that leave the page responsive between them (a million rows take seconds).
 import { C } from './state.js';
 
 const MAGIC = 'GLM1';
 const FIXED_NONE = -2147483648;
 const ENUM_NONE = 255;
+const SLICE_MS = 25; // of work between two pauses
+const CHECK = 2000; // rows between two looks at the clock
 
-function column(buffer, at, c, n) {
-  switch (c.kind) {
-    case 'text':
-    case 'opt_text': {
-      if (n === 0) return [];
-      const values = new TextDecoder().decode(new Uint8Array(buffer, at, c.bytes)).split('\0');
-      if (values.length !== n) throw new Error('the map payload is damaged (column ' + c.name + ')');
-      if (c.kind === 'opt_text') for (let i = 0; i < n; i++) if (values[i] === '') values[i] = null;
-      return values;
-    }
-    case 'enum': {
-      const codes = new Uint8Array(buffer, at, n);
-      const values = new Array(n);
-      for (let i = 0; i < n; i++) values[i] = codes[i] === ENUM_NONE ? null : c.values[codes[i]];
-      return values;
-    }
-    case 'fixed': {
-      const ints = new Int32Array(buffer, at, n);
-      const values = new Array(n);
-      for (let i = 0; i < n; i++) values[i] = ints[i] === FIXED_NONE ? null : ints[i] / c.scale;
-      return values;
-    }
-    default:
-      throw new Error('unknown column kind in the map payload: ' + c.kind);
-  }
+// A task queued after the events waiting: setTimeout(0) is clamped to 4 ms when nested, and
+// scheduler.yield() goes on ahead of them.
+const channel = new MessageChannel();
+const queued = [];
+channel.port1.onmessage = () => queued.shift()();
+
+/** Let the page handle the events waiting (clicks, the cluster workers' answers) before going on. */
+export const pause = () => new Promise((resolve) => { queued.push(resolve); channel.port2.postMessage(null); });
+
+/** A pause once `SLICE_MS` have passed since the last one: `await slice.due() && slice.pause()`. */
+export function slicer() {
+  let since = performance.now();
+  return {
+    due: () => performance.now() - since > SLICE_MS,
+    pause: async () => { await pause(); since = performance.now(); },
+  };
 }
 
-/** {instance, seq, full, counts, rows}: the same shape as a full answer of /api/map. */
-export function decodePayload(buffer) {
+function texts(buffer, c, n) {
+  if (n === 0) return [];
+  const values = new TextDecoder().decode(new Uint8Array(buffer, c.at, c.bytes)).split('\0');
+  if (values.length !== n) throw new Error('the map payload is damaged (column ' + c.name + ')');
+  if (c.kind === 'opt_text') for (let i = 0; i < n; i++) if (values[i] === '') values[i] = null;
+  return values;
+}
+
+/** An opened payload: {header, n, points(), rows()}. */
+export function openPayload(buffer) {
   const bytes = new Uint8Array(buffer);
   if (String.fromCharCode(...bytes.subarray(0, 4)) !== MAGIC) throw new Error('not a map payload');
   const headerBytes = new DataView(buffer).getUint32(4, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerBytes)));
   const base = Math.ceil((8 + headerBytes) / 8) * 8;
   const n = header.n;
-  const columns = new Array(header.columns.length);
+  const columns = {};
   for (const c of header.columns) {
     if (!(c.name in C)) throw new Error('the map payload has an unknown column: ' + c.name);
-    columns[C[c.name]] = column(buffer, base + c.offset, c, n);
+    if (!['text', 'opt_text', 'enum', 'fixed'].includes(c.kind)) throw new Error('unknown column kind in the map payload: ' + c.kind);
+    columns[c.name] = { ...c, at: base + c.offset };
   }
-  const width = columns.length;
-  const rows = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const row = new Array(width);
-    for (let j = 0; j < width; j++) row[j] = columns[j][i];
-    rows[i] = row;
+  const ints = (name) => new Int32Array(buffer, columns[name].at, n);
+  const codes = (name) => new Uint8Array(buffer, columns[name].at, n);
+
+  /** {n, lat, lon: Float64Array, located: Uint8Array, source: Uint8Array, sources: [name]}:
+   * slot k is row k; `located` is 1 for a located row with coordinates. */
+  function points() {
+    const lat = new Float64Array(n);
+    const lon = new Float64Array(n);
+    const located = new Uint8Array(n);
+    const status = codes('status');
+    const isLocated = columns.status.values.indexOf('located');
+    const la = ints('lat'); const lo = ints('lon');
+    const scale = columns.lat.scale;
+    for (let k = 0; k < n; k++) {
+      if (la[k] === FIXED_NONE || lo[k] === FIXED_NONE) continue;
+      lat[k] = la[k] / scale; lon[k] = lo[k] / columns.lon.scale;
+      if (status[k] === isLocated) located[k] = 1;
+    }
+    return { n, lat, lon, located, source: codes('source'), sources: columns.source.values };
   }
-  return { instance: header.instance, seq: header.seq, full: true, counts: header.counts, rows };
+
+  /** The rows, in payload order; made in slices with pauses between them. */
+  async function rows() {
+    const values = new Array(header.columns.length);
+    for (const name of Object.keys(columns)) {
+      const c = columns[name];
+      if (c.kind === 'text' || c.kind === 'opt_text') { values[C[name]] = texts(buffer, c, n); await pause(); }
+    }
+    const readers = Object.values(columns).map((c) => {
+      const j = C[c.name];
+      switch (c.kind) {
+        case 'enum': { const v = codes(c.name); return (i) => (v[i] === ENUM_NONE ? null : c.values[v[i]]); }
+        case 'fixed': { const v = ints(c.name); return (i) => (v[i] === FIXED_NONE ? null : v[i] / c.scale); }
+        default: { const v = values[j]; return (i) => v[i]; }
+      }
+    });
+    const order = Object.values(columns).map((c) => C[c.name]);
+    const width = order.length;
+    const out = new Array(n);
+    const slice = slicer();
+    for (let start = 0; start < n; start += CHECK) {
+      const end = Math.min(n, start + CHECK);
+      for (let i = start; i < end; i++) {
+        const row = new Array(width);
+        for (let j = 0; j < width; j++) row[order[j]] = readers[j](i);
+        out[i] = row;
+      }
+      if (slice.due()) await slice.pause();
+    }
+    return out;
+  }
+
+  return { header, n, points, rows };
 }

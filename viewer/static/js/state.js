@@ -12,7 +12,8 @@ export const SOURCE_LABEL = { exif: 'EXIF', ai: 'AI estimate', manual: 'manual',
 export const state = {
   instance: null,
   seq: 0,
-  rows: new Map(), // id -> row array (see C)
+  rows: new Map(), // id -> row array (see C), in the order of the server's full answer (newest first)
+  unsorted: new Set(), // ids of the rows changed since that answer (maybe out of that order)
   markers: new Map(), // id -> L.Marker of a photo on the map, made on demand (map.js replaces it)
   onMap: new Set(), // ids whose marker is in the cluster group (pass the filters)
   tab: 'photos',
