@@ -404,18 +404,21 @@ class Placer:
             return None  # its neighbours still put it where it is
 
         by = (judgement.source or Source.NEARBY).value
+        written: list[PhotoRecord] = []
 
         def change(current: PhotoRecord | None) -> PhotoRecord | None:
             if current is None or _point(current) != _point(record):
                 return None  # placed again meanwhile
             at = utc_now()
             if placed is None:
-                return without_neighbours(current, judgement.decisions, unplaced, at)
-            fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
-            return history.track(current, dataclasses.replace(current, **fields), at=at, by=by)
+                written.append(without_neighbours(current, judgement.decisions, unplaced, at))
+            else:
+                fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
+                written.append(history.track(current, dataclasses.replace(current, **fields), at=at, by=by))
+            return written[-1]
 
         stored = self.store.update(record_id, change)
-        if stored is None or stored is record or _point(stored) == _point(record):
+        if not written or stored is None:
             return None
         self._index(stored)
         now = f"placed by {by} again" if placed is not None else f"back to {stored.source.value if stored.source else stored.status.value}"
