@@ -182,22 +182,21 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
     """The record for a newly seen content, from what the file says about itself; `describe`
     names a point (`places.name`): its label and its fields (city, region, country code)."""
     sha256 = task.content_hash
-    base = PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.PENDING)
     if task.error is not None or task.metadata is None:
-        return dataclasses.replace(base, status=Status.FAILED, error=task.error or "unreadable")
+        return PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.FAILED, error=task.error or "unreadable")
     md = task.metadata
-    base = dataclasses.replace(base, taken_at=md.taken_at, camera=md.camera, altitude=md.altitude)
-    if md.lat is not None and md.lon is not None:
-        base = dataclasses.replace(base, status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon)
-        try:
-            name = describe(md.lat, md.lon)
-        except Exception:  # a place name is a nicety: never lose the photo over it
-            log.exception("could not name the place at %s,%s", md.lat, md.lon)
-            return base
-        return dataclasses.replace(base, place=name.label, city=name.city, region=name.region, country_code=name.country_code)
-    if ai_enabled:
-        return dataclasses.replace(base, status=Status.PENDING, error=WAITING_FOR_AI)
-    return dataclasses.replace(base, status=Status.UNLOCATED, error=AI_DISABLED)
+    # Built in one go: a dataclasses.replace of a record this wide costs ~10 µs, a third of this step.
+    read = functools.partial(PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, taken_at=md.taken_at, camera=md.camera, altitude=md.altitude)
+    if md.lat is None or md.lon is None:
+        return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
+    try:
+        name = describe(md.lat, md.lon)
+    except Exception:  # a place name is a nicety: never lose the photo over it
+        log.exception("could not name the place at %s,%s", md.lat, md.lon)
+        return read(status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon)
+    return read(
+        status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon, place=name.label, city=name.city, region=name.region, country_code=name.country_code
+    )
 
 
 def track_record(task: Task) -> PhotoRecord:

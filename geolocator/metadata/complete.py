@@ -26,6 +26,7 @@ from geolocator.metadata.formats import HEAD_SIZE, Kind, sniff, tiff_byte_order
 MAX_IFDS = 64  # IFDs followed in one TIFF (chain and SubIFDs): raws have a handful
 MAX_ENTRIES = 4096  # entries in one IFD; more is a corrupt count, not a cut file
 MAX_STRIPS = 1 << 16  # strip or tile offsets read per IFD
+TAIL = 4096  # bytes at a JPEG's end read first in search of its end marker
 _TAG_SUBIFDS = 330
 _DATA_TAGS = ((273, 279), (324, 325))  # (StripOffsets, StripByteCounts), (TileOffsets, TileByteCounts)
 _UNSIGNED = {3: "H", 4: "I", 13: "I"}  # SHORT, LONG, IFD: the types offsets and counts come in
@@ -66,13 +67,25 @@ def _jpeg_complete(fh: BinaryIO, size: int) -> bool:
             if code == 0xD9:
                 return True  # an end before any image data: odd, but not cut short
             if code == 0xDA:  # entropy-coded data follows, ended by EOI
-                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:  # from the end: a whole file's EOI is there
-                    return data.rfind(b"\xff\xd9", pos + 2 + length) != -1
+                return _has_eoi_after(fh, pos + 2 + length, size)
     except HeaderCut:  # the header segments stop short
         return False
     except UnreadableImage:  # an impossible segment length: corrupt, which the reader reports
         return True
     return False
+
+
+def _has_eoi_after(fh: BinaryIO, start: int, size: int) -> bool:
+    """An EOI marker somewhere in [start, size). A whole file's is at its very end: its last few
+    KB are read first (one read), and only when it is not there is the rest searched (mmap)."""
+    tail = max(start, size - TAIL)
+    fh.seek(tail)
+    if b"\xff\xd9" in fh.read(size - tail):
+        return True
+    if tail == start:
+        return False
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.rfind(b"\xff\xd9", start, tail + 1) != -1  # + 1: a marker across the tail's start
 
 
 def _boxes_complete(fh: BinaryIO, size: int) -> bool:
