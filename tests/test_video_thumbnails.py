@@ -393,3 +393,14 @@ def test_the_page_shows_video_thumbnails_in_the_list_and_the_popup_and_plays_the
     finally:
         context.close()
         served.stop()
+
+
+def test_the_model_is_shown_a_videos_first_picture_upright(videos: dict[str, Path]) -> None:
+    """A video without GPS goes to the AI as its first picture, as a player shows it, without metadata."""
+    from geolocator.ai.imageprep import prepare_image
+
+    sent = Image.open(io.BytesIO(prepare_image(videos["phone.mp4"], 1344)))
+    assert sent.format == "JPEG" and not sent.getexif()
+    assert sent.size == upright_reference(videos["phone.mp4"], (160, 96)).size  # portrait: turned as exiftool says
+    with pytest.raises(UnreadableImage, match=r"notes\.mp4"):
+        prepare_image(videos["notes.mp4"], 1344)

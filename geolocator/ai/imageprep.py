@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from geolocator.images import decode, encode_jpeg
+from geolocator.images import decode_still, encode_jpeg
 
 DEFAULT_MAX_PX = 1344
 JPEG_QUALITY = 85
@@ -27,8 +27,9 @@ PADDING = (128, 128, 128)
 
 
 def prepare_image(path: Path, max_px: int = DEFAULT_MAX_PX) -> bytes:
-    """JPEG bytes for the model; raises UnreadableImage (with the reason) when `path` cannot be decoded."""
-    return encode_jpeg(within_model_bounds(decode(path, max_px), max_px), JPEG_QUALITY)
+    """JPEG bytes for the model (a video's first picture for a video); raises UnreadableImage
+    (with the reason) when `path` cannot be decoded."""
+    return encode_jpeg(within_model_bounds(decode_still(path, max_px), max_px), JPEG_QUALITY)
 
 
 def within_model_bounds(image: Image.Image, max_px: int) -> Image.Image:
