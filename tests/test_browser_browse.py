@@ -317,6 +317,18 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         sheet = page.locator("#side").bounding_box()
         assert sheet["width"] == 390 and sheet["y"] + sheet["height"] == 844 and sheet["height"] < 844 * 0.3
         assert page.locator('#filters input[name="q"]').is_visible()
+        # The notice (tiles cannot load here) covers none of the map's buttons: "Add photos", zoom.
+        page.wait_for_selector("#notice:has-text('Map tiles cannot be loaded')")
+        wait_until_js(page, "(n => [...document.querySelectorAll('.leaflet-top .leaflet-control')].every(c => (a => "
+                            "a.bottom <= n.top || n.bottom <= a.top || a.right <= n.left || n.right <= a.left)(c.getBoundingClientRect())))"
+                            "(document.querySelector('#notice').getBoundingClientRect())", timeout=5)
+        notice = page.locator("#notice").bounding_box()
+        for control in (page.locator(".upload-control"), page.locator(".leaflet-control-zoom")):
+            box = control.bounding_box()
+            assert box["width"] > 0 and notice["width"] > 0
+            assert (notice["y"] >= box["y"] + box["height"] or box["y"] >= notice["y"] + notice["height"]
+                    or notice["x"] >= box["x"] + box["width"] or box["x"] >= notice["x"] + notice["width"]), (notice, box)
+        assert notice["y"] + notice["height"] <= 844 * 0.5 and notice["x"] >= 0 and notice["x"] + notice["width"] <= 390  # on screen
         handle = page.locator("#sheet-handle").bounding_box()
         x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
         page.mouse.move(x, y)

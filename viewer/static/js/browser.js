@@ -11,13 +11,27 @@ import { initTimeline, refreshTimeline } from './timeline.js';
 
 const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 
-/** Dock the notice at the bottom of the map while it would cover an open popup. */
+/** Keep the notice clear of the map's controls (zoom, "Add photos": it goes below them), and of
+ * an open popup (it docks at the bottom of the map, above the phone's sheet). */
 function placeNotice() {
   const box = document.getElementById('notice');
   box.classList.remove('bottom');
+  box.style.top = '';
+  box.style.bottom = '';
+  if (box.hidden) return;
+  const area = box.parentElement.getBoundingClientRect();
+  const controls = [...document.querySelectorAll('.leaflet-top .leaflet-control')].map((c) => c.getBoundingClientRect());
+  for (let i = 0; i < controls.length; i++) { // each move down may meet a longer control
+    const under = controls.filter((c) => overlaps(box.getBoundingClientRect(), c));
+    if (!under.length) break;
+    box.style.top = Math.max(...under.map((c) => c.bottom)) - area.top + 8 + 'px';
+  }
   const popup = document.querySelector('.leaflet-popup');
-  if (box.hidden || !popup) return;
-  if (overlaps(box.getBoundingClientRect(), popup.getBoundingClientRect())) box.classList.add('bottom');
+  if (!popup || !overlaps(box.getBoundingClientRect(), popup.getBoundingClientRect())) return;
+  box.classList.add('bottom');
+  box.style.top = '';
+  const sheet = document.getElementById('side').getBoundingClientRect();
+  if (overlaps(box.getBoundingClientRect(), sheet)) box.style.bottom = area.bottom - sheet.top + 8 + 'px';
 }
 
 const SHEET = { peek: 0.2, half: 0.5, full: 0.88 }; // of the window's height
@@ -70,6 +84,7 @@ export function initBrowser() {
     viewDrawn(300).then(() => { due = false; if (state.tab === 'photos') refreshList(); });
   });
   map.on('popupopen moveend zoomend popupclose', () => requestAnimationFrame(placeNotice));
+  window.addEventListener('resize', () => requestAnimationFrame(placeNotice));
   new MutationObserver(() => requestAnimationFrame(placeNotice)).observe(document.getElementById('notice'),
-    { attributes: true, childList: true, characterData: true, subtree: true });
+    { attributeFilter: ['hidden'], childList: true, characterData: true, subtree: true }); // not its own moves
 }
