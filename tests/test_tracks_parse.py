@@ -201,6 +201,42 @@ def test_geojson_lines_multilines_and_points(tmp_path: Path) -> None:
         read_track(_write(tmp_path, "places.geojson", json.dumps(untimed)))
 
 
+def test_geojson_times_in_coordinate_properties(tmp_path: Path) -> None:
+    """@tmcw/togeojson 5+ (and EarthRanger) write per-vertex times in
+    `properties.coordinateProperties.times`: one list for a LineString, one list per line for a
+    MultiLineString."""
+    times = [_utc(T0 + 60 * i) for i in range(4)]
+    line = {"type": "LineString", "coordinates": [[-122.207881, 37.371915], [-122.205712, 37.373288]]}
+    multi = {"type": "MultiLineString", "coordinates": [[[1, 1], [1.1, 1.1]], [[5, 5, 40], [5.1, 5.1, 41]]]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": "walk", "coordinateProperties": {"times": times[:2], "heart": [90, 95]}}, "geometry": line},
+            {"type": "Feature", "properties": {"coordinateProperties": {"times": [times[:2], times[2:]]}}, "geometry": multi},
+        ],
+    }
+    walk, m1, m2 = read_track(_write(tmp_path, "tmcw.geojson", json.dumps(doc))).tracks
+    assert walk.name == "walk" and list(walk.times) == [T0, T0 + 60]
+    assert list(walk.lats) == [37.371915, 37.373288] and list(walk.lons) == [-122.207881, -122.205712]
+    assert list(m1.times) == [T0, T0 + 60] and list(m1.lats) == [1, 1.1]
+    assert list(m2.times) == [T0 + 120, T0 + 180] and list(m2.elevations) == [40, 41]
+    # A MultiLineString's times may also be one per point of all its lines, in order.
+    flat = {"type": "Feature", "properties": {"coordinateProperties": {"times": times}}, "geometry": multi}
+    f1, f2 = read_track(_write(tmp_path, "flat.geojson", json.dumps(flat))).tracks
+    assert list(f1.times) == [T0, T0 + 60] and list(f2.times) == [T0 + 120, T0 + 180]
+    # Times that do not fit the lines are refused, naming the counts.
+    short = {"type": "Feature", "properties": {"coordinateProperties": {"times": times[:3]}}, "geometry": multi}
+    with pytest.raises(TrackError, match="4 points with 3 times"):
+        read_track(_write(tmp_path, "short.geojson", json.dumps(short)))
+    one_list = {"type": "Feature", "properties": {"coordinateProperties": {"times": [times]}}, "geometry": multi}
+    with pytest.raises(TrackError, match="2 lines with 1 lists of times"):
+        read_track(_write(tmp_path, "one.geojson", json.dumps(one_list)))
+    # coordinateProperties without times is no timed line.
+    untimed = {"type": "Feature", "properties": {"coordinateProperties": {"heart": [90, 95]}}, "geometry": line}
+    with pytest.raises(NotATrack, match="without a single timed point"):
+        read_track(_write(tmp_path, "untimed.geojson", json.dumps(untimed)))
+
+
 def test_takeout_records_json(tmp_path: Path) -> None:
     doc = {
         "locations": [

@@ -169,9 +169,8 @@ def _segment_ends(out: TrackBuilder, item: dict[str, Any], text_of: Any) -> None
 
 
 def _geojson(items: Iterator[tuple[str, Any]], budget: PointBudget) -> list[Track | None]:
-    """LineString/MultiLineString features with per-vertex times in `coordTimes` or `times`
-    (as togeojson and most GPX converters write), and Point features with a `time`: all the
-    points together make one track."""
+    """LineString/MultiLineString features with per-vertex times (`_coordinate_times`), and
+    Point features with a `time`: all the points together make one track."""
     tracks: list[Track | None] = []
     points = TrackBuilder(budget, "points")
     root: dict[str, Any] = {}  # a lone Feature: its members, met at the top level
@@ -194,17 +193,42 @@ def _feature(item: object, budget: PointBudget, tracks: list[Track | None], poin
         return
     name = props.get("name") if isinstance(props.get("name"), str) else None
     coords, kind = geometry.get("coordinates"), geometry.get("type")
-    times = props.get("coordTimes", props.get("times"))
+    times = _coordinate_times(props)
     if kind == "Point":
         when = props.get("time", props.get("timestamp"))
         if when is not None:
             _add_position(points, any_time_utc(when), coords)
-    elif kind == "LineString" and times is not None:
-        tracks.append(_line(budget, name, coords, times))
-    elif kind == "MultiLineString" and times is not None:
-        if len(_list(coords)) != len(_list(times)):
-            raise TrackError("MultiLineString: coordTimes has not one list per line")
-        tracks.extend(_line(budget, name, line, line_times) for line, line_times in zip(_list(coords), _list(times), strict=True))
+    elif kind in ("LineString", "MultiLineString") and times is not None:
+        lines = [coords] if kind == "LineString" else _list(coords)
+        tracks.extend(_line(budget, name, line, line_times) for line, line_times in zip(lines, _times_per_line(lines, times), strict=True))
+
+
+def _coordinate_times(props: dict[str, Any]) -> object | None:
+    """The per-vertex times of a line feature: `coordTimes` (@mapbox/togeojson), `times`, or
+    `coordinateProperties.times` (@tmcw/togeojson 5+, EarthRanger)."""
+    for key in ("coordTimes", "times"):
+        value: object = props.get(key)
+        if value is not None:
+            return value
+    nested = props.get("coordinateProperties")
+    return nested.get("times") if isinstance(nested, dict) else None
+
+
+def _times_per_line(lines: list[Any], times: object) -> list[list[Any]]:
+    """The times of each line: given as one list per line, or as one time per point of all the
+    lines in order (split by the lines' lengths)."""
+    given = _list(times)
+    if given and all(isinstance(t, list) for t in given):
+        if len(given) != len(lines):
+            raise TrackError(f"{len(lines)} lines with {len(given)} lists of times")
+        return given
+    per_line, start = [], 0
+    for line in lines:
+        per_line.append(given[start : start + len(_list(line))])
+        start += len(_list(line))
+    if start != len(given):
+        raise TrackError(f"a line of {start} points with {len(given)} times")
+    return per_line
 
 
 def _line(budget: PointBudget, name: str | None, coords: object, times: object) -> Track | None:
