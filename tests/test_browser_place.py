@@ -7,7 +7,6 @@ and nearby markers styled apart from the others and shown or hidden by the Sourc
 from __future__ import annotations
 
 import base64
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,12 @@ from geolocator.config import build_config
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.service import Service
 from geolocator.store import Store
+from tests import test_browser as shared
+from tests.test_browser import CHROMIUM
 from viewer import ViewerServer, create_app
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TILES = "http://tiles.invalid/{z}/{x}/{y}.png"
 ROME = (41.8902, 12.4922)
 FORMS = ["41.8902, 12.4922", "41°53'24.7\"N 12°29'32.0\"E", "geo:41.8902,12.4922",
@@ -38,20 +36,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    manager = sync_api.sync_playwright()
-    p = manager.start()
-    loop = getattr(manager, "_loop", None)  # one I/O thread, started now (see test_browser.py)
-    if loop is not None:
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright-io"))
-    browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-    warm = browser.new_page()
-    warm.screenshot(path=str(tmp_path_factory.mktemp("warmup") / "blank.png"))
-    warm.close()
-    yield browser
-    browser.close()
-    manager.__exit__(None, None, None)
+browser = shared.browser  # test_browser.py's fixture: one chromium for this module
 
 
 @pytest.fixture
