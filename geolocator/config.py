@@ -11,6 +11,7 @@ import dataclasses
 import math
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -97,6 +98,11 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
 }
 
 
+def _default(section: str, name: str) -> Any:
+    """The default declared in SETTINGS, so a dataclass field built without it (tests, scripts) agrees."""
+    return next(s.default for s in SETTINGS[section] if s.name == name)
+
+
 @dataclass(frozen=True)
 class PathsConfig:
     inbox: Path
@@ -113,13 +119,13 @@ class WatchConfig:
     settle_seconds: float
     rescan_minutes: float
     ignore: tuple[str, ...]
-    incomplete_seconds: float = INCOMPLETE_SECONDS
+    incomplete_seconds: float = _default("watch", "incomplete_seconds")
 
 
 @dataclass(frozen=True)
 class LibraryConfig:
     layout: str
-    sidecars: bool = True
+    sidecars: bool = _default("library", "sidecars")
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ class OllamaConfig:
     model: str
     timeout: float
     max_image_px: int
-    per_host: int = 1  # requests in flight per server
+    per_host: int = _default("ollama", "per_host")  # requests in flight per server
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -140,12 +146,12 @@ class OllamaConfig:
 class LocationConfig:
     """Rules for placing photos without GPS from tracks and from photos taken around them."""
 
-    max_gap_minutes: float = 30.0
-    beyond_minutes: float = 30.0
-    camera_utc_offset: str = ""
-    same_camera_minutes: float = 10.0
-    both_sides_minutes: float = 30.0
-    agree_km: float = 1.0
+    max_gap_minutes: float = _default("location", "max_gap_minutes")
+    beyond_minutes: float = _default("location", "beyond_minutes")
+    camera_utc_offset: str = _default("location", "camera_utc_offset")
+    same_camera_minutes: float = _default("location", "same_camera_minutes")
+    both_sides_minutes: float = _default("location", "both_sides_minutes")
+    agree_km: float = _default("location", "agree_km")
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,8 @@ class ViewerConfig:
     port: int
     tile_url: str
     tile_attribution: str
-    password_hash: str = ""
-    max_upload_mb: int = 500
+    password_hash: str = _default("viewer", "password_hash")
+    max_upload_mb: int = _default("viewer", "max_upload_mb")
 
 
 @dataclass(frozen=True)
@@ -213,37 +219,40 @@ def _check_type(setting: Setting, value: Any, where: str) -> Any:
     return value
 
 
-def _validate(section: str, values: dict[str, Any], where: str) -> None:
-    if section == "viewer" and not 0 <= values["port"] < 65536:
-        raise ConfigError(f"{where}: [viewer] port must be between 0 and 65535, got {values['port']}")
-    if section == "ollama":
-        if values["max_image_px"] < 64:
-            raise ConfigError(f"{where}: [ollama] max_image_px must be at least 64, got {values['max_image_px']}")
-        if values["timeout"] <= 0:
-            raise ConfigError(f"{where}: [ollama] timeout must be positive, got {values['timeout']}")
-        if not 1 <= values["per_host"] <= 64:
-            raise ConfigError(f"{where}: [ollama] per_host must be between 1 and 64, got {values['per_host']}")
-        _validate_hosts(values["host"], where)
-    if section == "watch":
-        for key in ("settle_seconds", "incomplete_seconds", "rescan_minutes"):
-            if values[key] < 0:
-                raise ConfigError(f"{where}: [watch] {key} cannot be negative, got {values[key]}")
-    if section == "ollama" and values["timeout"] > 86400:
+def _validate_ollama(values: dict[str, Any], where: str) -> None:
+    if values["max_image_px"] < 64:
+        raise ConfigError(f"{where}: [ollama] max_image_px must be at least 64, got {values['max_image_px']}")
+    if values["timeout"] <= 0:
+        raise ConfigError(f"{where}: [ollama] timeout must be positive, got {values['timeout']}")
+    if not 1 <= values["per_host"] <= 64:
+        raise ConfigError(f"{where}: [ollama] per_host must be between 1 and 64, got {values['per_host']}")
+    _validate_hosts(values["host"], where)
+    if values["timeout"] > 86400:
         raise ConfigError(f"{where}: [ollama] timeout must be at most 86400 seconds (a day), got {values['timeout']}")
-    if section == "viewer":
-        _validate_viewer_access(values, where)
-    if section == "location":
-        _validate_location(values, where)
-    if section == "viewer" and values["tile_url"]:
+
+
+def _validate_watch(values: dict[str, Any], where: str) -> None:
+    for key in ("settle_seconds", "incomplete_seconds", "rescan_minutes"):
+        if values[key] < 0:
+            raise ConfigError(f"{where}: [watch] {key} cannot be negative, got {values[key]}")
+
+
+def _validate_library(values: dict[str, Any], where: str) -> None:
+    from geolocator.naming import check_layout  # the layout's own rules live beside its use
+
+    problem = check_layout(values["layout"])
+    if problem:
+        raise ConfigError(f"{where}: [library] layout: {problem}")
+
+
+def _validate_viewer(values: dict[str, Any], where: str) -> None:
+    if not 0 <= values["port"] < 65536:
+        raise ConfigError(f"{where}: [viewer] port must be between 0 and 65535, got {values['port']}")
+    _validate_viewer_access(values, where)
+    if values["tile_url"]:
         problem = _tile_url_problem(values["tile_url"])
         if problem:
             raise ConfigError(f"{where}: [viewer] tile_url: {problem}")
-    if section == "library":
-        from geolocator.naming import check_layout  # the layout's own rules live beside its use
-
-        problem = check_layout(values["layout"])
-        if problem:
-            raise ConfigError(f"{where}: [library] layout: {problem}")
 
 
 def _validate_viewer_access(values: dict[str, Any], where: str) -> None:
@@ -318,6 +327,16 @@ def _tile_url_problem(url: str) -> str | None:
     return None
 
 
+# Checks beyond a value's type, by section: ranges, and rules of the values' own.
+_VALIDATORS: dict[str, Callable[[dict[str, Any], str], None]] = {
+    "ollama": _validate_ollama,
+    "watch": _validate_watch,
+    "library": _validate_library,
+    "location": _validate_location,
+    "viewer": _validate_viewer,
+}
+
+
 def build_config(data: dict[str, Any], base_dir: Path, source: Path | None) -> Config:
     """Turn parsed TOML into a Config; `base_dir` anchors relative paths."""
     where = str(source) if source else "embedded defaults"
@@ -341,7 +360,8 @@ def build_config(data: dict[str, Any], base_dir: Path, source: Path | None) -> C
             if setting.kind is Path:
                 value = (base_dir / Path(value).expanduser()).resolve()
             values[setting.name] = value
-        _validate(section, values, where)
+        if section in _VALIDATORS:
+            _VALIDATORS[section](values, where)
         sections[section] = _SECTION_TYPES[section](**values)
     _check_folders_differ(sections["paths"], where)
     return Config(**sections, source=source)
