@@ -13,7 +13,7 @@ from geolocator.record import PhotoRecord, Status
 
 def fsync_dir(folder: Path) -> None:
     """Make the folder's entries (a rename, a link, a new file) survive a power cut."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
     finally:

@@ -44,7 +44,7 @@ from xml.sax.saxutils import escape
 
 from geolocator.config import Config
 from geolocator.fileio import open_regular
-from geolocator.folders import Folders
+from geolocator.folders import Folders, fsync_dir
 from geolocator.metadata import xmp
 from geolocator.naming import SIDECAR_SUFFIX
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status
@@ -296,14 +296,6 @@ def _temporary(target: Path, data: bytes) -> Path:
     return tmp
 
 
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _link_new(target: Path, data: bytes) -> bool:
     """Make `target` hold `data` if nothing is there; False when something appeared first."""
     tmp = _temporary(target, data)
@@ -326,7 +318,7 @@ def _link_new(target: Path, data: bytes) -> bool:
             os.fsync(fh.fileno())
     finally:
         tmp.unlink()  # our own temporary name; the sidecar keeps the content
-    _sync_folder(target.parent)
+    fsync_dir(target.parent)
     return True
 
 
@@ -338,7 +330,7 @@ def _replace_ours(target: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _sync_folder(target.parent)
+    fsync_dir(target.parent)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -346,28 +338,7 @@ def _replace_ours(target: Path, data: bytes) -> None:
 
 def _properties(data: bytes) -> dict[str, str]:
     """exif: and geolocator: properties of an XMP packet, as attributes or elements."""
-    element = xmp.packet(data)
-    if element is None:
-        return {}
-    # Imported here: filing photos that carry their own GPS never needs an XML parser.
-    import defusedxml.ElementTree as SafeET
-    from defusedxml import DefusedXmlException
-
-    try:
-        root = SafeET.fromstring(element, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
-        log.debug("unparsable sidecar: %s", exc)
-        return {}
-    found: dict[str, str] = {}
-    for node in root.iter():
-        for name, value in node.attrib.items():
-            if name.startswith((_EXIF, _OURS)):
-                found.setdefault(name, value)
-        if isinstance(node.tag, str) and node.tag.startswith((_EXIF, _OURS)):
-            text = next((t.strip() for t in node.itertext() if t.strip()), "")
-            if text:
-                found.setdefault(node.tag, text)
-    return found
+    return xmp.properties(data, lambda name: name.startswith((_EXIF, _OURS)))
 
 
 def _float(text: str | None, low: float, high: float) -> float | None:
@@ -453,7 +424,9 @@ def read_sidecar(sidecar: Path) -> SidecarReading | None:
 
 # -- keeping sidecars in step with records ---------------------------------------------------------
 
-_SYNC = threading.Lock()  # one sync at a time: the last to run writes the latest stored location
+# One sync at a time in the process (the service, its pipeline and the map page each hold a Sidecars):
+# the last to run writes the latest stored location.
+_SYNC = threading.Lock()
 
 
 def sync_sidecar(store: Store, folders: Folders, record_id: str, written_at: str) -> WriteOutcome | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -39,8 +40,9 @@ def packet(data: bytes) -> bytes | None:
     return None
 
 
-def properties(data: bytes) -> dict[str, str]:
-    """The properties we use, from an XMP packet, whether written as attributes or elements."""
+def properties(data: bytes, wanted: Callable[[str], bool] = _WANTED.__contains__) -> dict[str, str]:
+    """The `wanted` properties (by default the ones we read) of an XMP packet, whether written as
+    attributes or elements; the first value of each."""
     element = packet(data)
     if element is None:
         return {}
@@ -56,12 +58,11 @@ def properties(data: bytes) -> dict[str, str]:
     found: dict[str, str] = {}
     for node in root.iter():
         for name, value in node.attrib.items():
-            if name in _WANTED:
+            if wanted(name):
                 found.setdefault(name, value)
-        if node.tag in _WANTED:
-            text = (node.text or "").strip()
-            if not text:  # <exif:GPSLatitude><rdf:Alt><rdf:li>...</rdf:li></rdf:Alt></...> forms
-                text = next((t.strip() for t in node.itertext() if t.strip()), "")
+        if isinstance(node.tag, str) and wanted(node.tag):  # comments and PIs have no str tag
+            # the first text within: <exif:GPSLatitude><rdf:Alt><rdf:li>...</rdf:li></rdf:Alt></...> forms too
+            text = next((t.strip() for t in node.itertext() if t.strip()), "")
             if text:
                 found.setdefault(node.tag, text)
     return found
