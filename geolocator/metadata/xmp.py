@@ -135,8 +135,10 @@ def read_embedded(fh: BinaryIO, packets: list[Span | bytes]) -> ExifFields | Non
 def sidecar_paths(path: Path) -> list[Path]:
     """NAME.xmp and NAME.EXT.xmp (either case) next to `path`, as darktable, Lightroom,
     digiKam and exiftool write them."""
-    names = [path.with_suffix(".xmp"), path.with_suffix(".XMP"), path.with_name(path.name + ".xmp"), path.with_name(path.name + ".XMP")]
-    return list(dict.fromkeys(p for p in names if p != path))
+    name = path.name
+    stem = name[: len(name) - len(path.suffix)]  # as with_suffix() replaces, in string work (it is asked for every photo)
+    parent = path.parent
+    return [parent / other for other in dict.fromkeys((stem + ".xmp", stem + ".XMP", name + ".xmp", name + ".XMP")) if other != name]
 
 
 def read_sidecar(path: Path) -> ExifFields | None:
