@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeGuard
 
 from geolocator.ai.hosts import Host, HostPool
 from geolocator.config import OllamaConfig
@@ -54,9 +55,14 @@ def iso_in(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
+def _awaits_model(current: PhotoRecord | None) -> TypeGuard[PhotoRecord]:
+    """The record is still there, pending, and not placed by a person meanwhile: the model's to change."""
+    return current is not None and current.status is Status.PENDING and current.source is not Source.MANUAL
+
+
 def apply_estimate(current: PhotoRecord | None, estimate: AIEstimate) -> PhotoRecord | None:
     """The record updated with the model's answer; None when it must not change."""
-    if current is None or current.status is not Status.PENDING or current.source is Source.MANUAL:
+    if not _awaits_model(current):
         return None
     answered = dataclasses.replace(
         current,
@@ -93,14 +99,14 @@ def apply_resume(current: PhotoRecord | None) -> PhotoRecord | None:
 
 def apply_retry(current: PhotoRecord | None, error: str, backoff: Backoff) -> PhotoRecord | None:
     """Still pending, with the reason, asked again after this record's own backoff."""
-    if current is None or current.status is not Status.PENDING or current.source is Source.MANUAL:
+    if not _awaits_model(current):
         return None
     attempts = current.attempts + 1
     return dataclasses.replace(current, attempts=attempts, retry_at=iso_in(backoff.delay(attempts)), error=error)
 
 
 def apply_unreadable(current: PhotoRecord | None, reason: str) -> PhotoRecord | None:
-    if current is None or current.status is not Status.PENDING or current.source is Source.MANUAL:
+    if not _awaits_model(current):
         return None
     return dataclasses.replace(current, status=Status.UNLOCATED, attempts=current.attempts + 1, retry_at=None, error=f"the AI could not read the image: {reason}")
 
@@ -283,11 +289,8 @@ class AIWorker:
             if path is None:
                 raise FileNotFoundError("the record names no file")
             estimate = self._servers[host.index].locate(path)
-        except ModelMissing as exc:
-            self._unavailable(host, record, exc, error=True)
-            return
-        except AIUnavailable as exc:
-            self._unavailable(host, record, exc, error=False)
+        except AIUnavailable as exc:  # ModelMissing too
+            self._unavailable(host, record, exc)
             return
         except (UnreadableImage, FileNotFoundError) as exc:
             if not self._stopping.is_set():
@@ -316,7 +319,7 @@ class AIWorker:
                 self._settled()
         return stored
 
-    def _unavailable(self, host: Host, record: PhotoRecord, exc: Exception, error: bool) -> None:
+    def _unavailable(self, host: Host, record: PhotoRecord, exc: AIUnavailable) -> None:
         """Back `host` off alone. While another server can take requests the record is left due for
         it; when none can, the record waits with the reason and its own backoff."""
         with self._changed:
@@ -324,7 +327,7 @@ class AIWorker:
             alone = not self._pool.all_paused(time.monotonic())
             failures = host.failures
         waiting = len(self.store.with_status(Status.PENDING))
-        level = log.error if error or failures == 1 else log.warning
+        level = log.error if isinstance(exc, ModelMissing) or failures == 1 else log.warning  # a missing model needs a person
         if alone:
             level("%s backed off for %.0f s, the other servers go on (%d pending photos): %s", self._servers[host.index].name, pause, waiting, exc)
             return
