@@ -132,7 +132,8 @@ class Intents:
             return [sidecar_name(record.name, name, photo_name) for name in sidecar_names]
 
         dest = mover.free_name(folder, record.name, self._reserved | ({skip} if skip else set()), companions)
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():  # one stat in the common case, not a failed mkdir
+            folder.mkdir(parents=True, exist_ok=True)
         moves = tuple(((folder / name).relative_to(root).as_posix(), encode_path(sidecar)) for name, sidecar in zip(companions(dest.name), sidecars, strict=True))
         pending = {path for path, _ in record.sidecar_moves}
         kept = tuple(path for path in record.sidecars if path not in pending)
