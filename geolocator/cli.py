@@ -12,9 +12,7 @@ from geolocator.config import Config, load_config
 from geolocator.errors import GeolocatorError
 from geolocator.logs import escape, setup_logging
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # some file or check failed
-EXIT_USAGE = 2  # bad arguments or configuration
+EXIT_FAILED = 1  # some file or check failed (bad arguments or configuration: 2, argparse's and ConfigError.exit_code)
 EXIT_INTERRUPTED = 130
 
 DESCRIPTION = """\

@@ -30,7 +30,7 @@ def open_regular(path: str | bytes | Path, *, follow_symlinks: bool = True) -> B
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        if exc.errno == errno.ELOOP and not follow_symlinks:  # O_NOFOLLOW on from O_NOFOLLOW: a symlink
+        if exc.errno == errno.ELOOP and not follow_symlinks:  # ELOOP under O_NOFOLLOW: the name is a symlink
             raise NotRegularFile(exc.errno, "a symbolic link, not a file", os.fsdecode(path)) from None
         raise
     try:

@@ -1,4 +1,4 @@
-"""looks_complete: a file cut short is seen as such; whole files always pass."""
+"""missing_end: a file cut short is seen as such; whole files always pass."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from geolocator.fileio import NotRegularFile
-from geolocator.metadata.complete import looks_complete, missing_end
+from geolocator.metadata.complete import missing_end
 
 
 def test_every_readable_corpus_file_looks_complete(corpus, truth):
-    incomplete = [t["file"] for t in truth if not looks_complete(corpus / t["file"])]
+    incomplete = [t["file"] for t in truth if missing_end(corpus / t["file"]) is not None]
     assert incomplete == []
 
 
@@ -24,9 +24,9 @@ def test_a_cut_photo_is_seen_as_incomplete(corpus, tmp_path, name):
     cut = tmp_path / Path(name).name
     for end in (len(data) // 4, len(data) // 2, len(data) - 1):
         cut.write_bytes(data[:end])
-        assert not looks_complete(cut), end
+        assert missing_end(cut) is not None, end
     cut.write_bytes(data)
-    assert looks_complete(cut)
+    assert missing_end(cut) is None
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
@@ -36,15 +36,15 @@ def test_png_and_webp_cut_short(tmp_path, fmt):
     data = out.getvalue()
     path = tmp_path / f"x.{fmt.lower()}"
     path.write_bytes(data[: len(data) // 2])
-    assert not looks_complete(path)
+    assert missing_end(path) is not None
     path.write_bytes(data)
-    assert looks_complete(path)
+    assert missing_end(path) is None
 
 
 def test_files_we_cannot_judge_count_as_complete(tmp_path):
     (tmp_path / "empty").write_bytes(b"")
     (tmp_path / "text").write_bytes(b"hello")
-    assert looks_complete(tmp_path / "empty") and looks_complete(tmp_path / "text")
+    assert missing_end(tmp_path / "empty") is None and missing_end(tmp_path / "text") is None
 
 
 @pytest.mark.parametrize("name", ["exif-samples/tiff/BSG1.tiff", "exif-samples/tiff/DudleyLeavittUtah.tiff", "exif-samples/tiff/Arbitro.tiff"])

@@ -44,8 +44,7 @@ import httpx
 import ollama
 
 from geolocator.ai import imageprep, prompt
-from geolocator.ai.judge import Asked, judge
-from geolocator.ai.parse import parse
+from geolocator.ai.judge import interpret
 from geolocator.ai.transport import BoundedTransport, Redirected, ResponseTooLarge, refuse_redirect
 from geolocator.config import OllamaConfig
 from geolocator.errors import AIUnavailable, ModelMissing
@@ -172,7 +171,7 @@ class OllamaServer:
                 text = self._chat(imageprep.prepare_image(path, smaller))
             except ollama.ResponseError as again:
                 raise self._unavailable(again) from None
-        return judge(parse(text), Asked(self.model, prompt.PROMPT_VERSION, text))
+        return interpret(text, model=self.model, prompt_version=prompt.PROMPT_VERSION)
 
     # -- internals -------------------------------------------------------------------------
     def _chat(self, image: bytes) -> str:

@@ -147,7 +147,7 @@ def _fields_from_mapping(obj: dict[str, Any]) -> dict[str, Any]:
                 pairs.append(value)
 
     visit(obj, 0)
-    lat, lon = _coordinate(flat.get("lat"), "lat"), _coordinate(flat.get("lon"), "lon")
+    lat, lon = _coordinate(flat.get("lat")), _coordinate(flat.get("lon"))
     if lat is None and lon is None:
         for pair in pairs:
             lat, lon = _pair(pair)
@@ -158,7 +158,7 @@ def _fields_from_mapping(obj: dict[str, Any]) -> dict[str, Any]:
 
 def _pair(value: Any) -> tuple[float | None, float | None]:
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        return _coordinate(value[0], "lat"), _coordinate(value[1], "lon")
+        return _coordinate(value[0]), _coordinate(value[1])
     if isinstance(value, str):
         found = _prose_coordinates(value)
         if found:
@@ -187,7 +187,7 @@ _DMS = re.compile(
 )
 
 
-def _coordinate(value: Any, axis: str) -> float | None:
+def _coordinate(value: Any) -> float | None:
     """A number, or a string like "48.85", "48.85° N", "2°17'40\"E"; None when it is neither."""
     if isinstance(value, bool) or value is None:
         return None

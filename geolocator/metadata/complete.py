@@ -55,11 +55,6 @@ def missing_end(path: str | bytes | Path) -> str | None:
     return None
 
 
-def looks_complete(path: str | bytes | Path) -> bool:
-    """False when `path` is visibly cut short; True when it looks whole or we cannot tell."""
-    return missing_end(path) is None
-
-
 def _jpeg_complete(fh: BinaryIO, size: int) -> bool:
     """An EOI marker (FFD9) somewhere after the first start-of-scan (FFDA)."""
     try:
