@@ -52,9 +52,7 @@ def setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(EscapingFormatter(fmt))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
-    for noisy in ("httpx", "httpcore", "PIL", "watchdog", "waitress"):
+    for noisy in ("httpx", "httpcore", "PIL", "watchdog"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Their warnings repeat what we report better: exifread's on a corrupt file (we log one clear
-    # reason), waitress's queue depth when the page polls during a burst of photos.
-    for repetitive in ("exifread", "waitress.queue"):
-        logging.getLogger(repetitive).setLevel(logging.ERROR)
+    # Its warnings on a corrupt file repeat what we report better: the one clear reason we log.
+    logging.getLogger("exifread").setLevel(logging.ERROR)
