@@ -179,6 +179,9 @@ def measure(browser: Any, page: Any, navigate: Any, service: Service) -> dict[st
       const b = window.__bench;
       const out = { clusters: Math.round(b.clusters), click: Math.round(b.click.at), answered: Math.round(answered()),
                     clicked: b.click.count };
+      const got = performance.getEntriesByType('resource').find((r) => r.name.endsWith('/api/map.bin'));
+      if (got) Object.assign(out, { 'map.bin_asked': Math.round(got.requestStart), 'map.bin_first_byte': Math.round(got.responseStart),
+                                    'map.bin_last_byte': Math.round(got.responseEnd) });
       for (const m of performance.getEntriesByType('mark')) {
         const name = m.name.split(':')[1] + (m.detail && m.detail.worker ? '.' + m.detail.worker : '');
         if (name !== 'drawn' && !(name in out)) out[name] = Math.round(m.startTime);

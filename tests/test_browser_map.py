@@ -11,6 +11,7 @@ import http.client
 import json
 import random
 import struct
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -138,8 +139,20 @@ def test_the_payload_is_the_rows_as_columns_gzipped_and_cached(small):
     assert sorted(rows) == sorted(full["rows"])  # every value exactly as the JSON rows have it
     small.store.put(PhotoRecord(id=rid(5000), sha256=rid(5000) * 4, name="new.jpg", path=None, status=Status.LOCATED,
                                 source=Source.EXIF, lat=1.5, lon=2.5))
-    again = gzip.decompress(get("/api/map.bin", **{"Accept-Encoding": "gzip"})[1])
-    assert again != raw and json.loads(again[8:8 + struct.unpack("<I", again[4:8])[0]])["n"] == 201
+
+    def head() -> dict:
+        body = gzip.decompress(get("/api/map.bin", **{"Accept-Encoding": "gzip"})[1])
+        return json.loads(body[8:8 + struct.unpack("<I", body[4:8])[0]])
+
+    # The store changed: the payload made before is sent at once (its seq says it is behind, the page
+    # asks /api/map?since=seq next), and the new one follows, made in the background.
+    first = head()
+    assert (first["n"], first["seq"]) in ((200, header["seq"]), (201, small.store.seq))
+    deadline = time.monotonic() + 20
+    while (latest := head())["n"] != 201:
+        assert time.monotonic() < deadline, "the payload was never made again"
+        time.sleep(0.05)  # polling a real server for a background job, with a deadline
+    assert latest["seq"] == small.store.seq and latest["counts"]["located"] == header["counts"]["located"] + 1
 
 
 def test_cluster_counts_equal_the_database_at_100k(browser, big):

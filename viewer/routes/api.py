@@ -3,7 +3,9 @@
 - `GET /api/map[?since=SEQ&instance=I]`  compact rows for the page (`rows.MAP_COLUMNS`), newest
   first (`rows.newest_first`); with `since`, only the rows changed after that store seq
 - `GET /api/map.bin`                      every map row at once, as columns (`rows.map_payload`):
-  what the page loads first; a 1M-photo library is a few tens of MB before gzip
+  what the page loads first; a 1M-photo library is a few tens of MB before gzip. Once made, it is
+  sent at once even when photos came since (its header's seq says which it holds), while the
+  next is made in the background
 - `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
 - `GET /api/images/<id>`                  one record, plus its thumbnail and image URLs
 - `GET /api/images.geojson`               FeatureCollection of the located photos
@@ -72,7 +74,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
     payload_cache = SeqCache(lambda records, seq: map_payload(
         [map_row(r, ctx.names) for r in newest_first(records)],
         {"instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records)},
-    ))
+    ), stale=True)  # the page asks /api/map?since=seq next: a payload a few photos behind is no loss
     geojson_cache = SeqCache(lambda records, seq: to_json({
         "type": "FeatureCollection",
         "features": [feature(r) for r in records if r.status is Status.LOCATED and r.lat is not None and r.lon is not None],

@@ -38,13 +38,31 @@ function grow(size) {
   lat = more(lat, Float64Array); lon = more(lon, Float64Array); on = more(on, Uint8Array);
 }
 
+// Supercluster.load (9.1.0) reads `length` and iterates the features, keeping of each only its
+// coordinates and `properties`: one feature refilled at each step does, instead of a million
+// objects made and collected (a third of the time of a coarse index).
+function features(ks, count) {
+  const feature = { type: 'Feature', geometry: { type: 'Point', coordinates: [0, 0] }, properties: 0 };
+  const at = feature.geometry.coordinates;
+  return {
+    length: count,
+    * [Symbol.iterator]() {
+      for (let i = 0; i < count; i++) {
+        const k = ks[i];
+        at[0] = lon[k]; at[1] = lat[k]; feature.properties = k;
+        yield feature;
+      }
+    },
+  };
+}
+
 function rebuild() {
   pending = false;
   const started = performance.now();
-  const points = [];
-  for (let k = 0; k < n; k++) {
-    if (on[k]) points.push({ geometry: { coordinates: [lon[k], lat[k]] }, properties: k });
-  }
+  const ks = new Int32Array(n);
+  let count = 0;
+  for (let k = 0; k < n; k++) if (on[k]) ks[count++] = k;
+  const points = features(ks, count);
   previous = { build, index };
   index = new Supercluster(OPTIONS).load(points);
   builtVersion = version;

@@ -29,9 +29,23 @@ export function slicer() {
   };
 }
 
-function texts(buffer, c, n) {
+const TEXT_CHUNK = 1 << 20; // bytes of a text column decoded at once
+
+/** A text column's values, decoded a megabyte at a time (cut at a NUL: in UTF-8 no other
+ * character holds a zero byte), with pauses when `slice` says so. */
+async function texts(buffer, c, n, slice) {
   if (n === 0) return [];
-  const values = new TextDecoder().decode(new Uint8Array(buffer, c.at, c.bytes)).split('\0');
+  const bytes = new Uint8Array(buffer, c.at, c.bytes);
+  const decoder = new TextDecoder();
+  const values = [];
+  for (let start = 0; ;) {
+    let end = bytes.indexOf(0, start + TEXT_CHUNK);
+    if (end < 0) end = bytes.length;
+    for (const value of decoder.decode(bytes.subarray(start, end)).split('\0')) values.push(value);
+    if (end === bytes.length) break;
+    start = end + 1;
+    if (slice.due()) await slice.pause();
+  }
   if (values.length !== n) throw new Error('the map payload is damaged (column ' + c.name + ')');
   if (c.kind === 'opt_text') for (let i = 0; i < n; i++) if (values[i] === '') values[i] = null;
   return values;
@@ -74,10 +88,11 @@ export function openPayload(buffer) {
 
   /** The rows, in payload order; made in slices with pauses between them. */
   async function rows() {
+    const slice = slicer();
     const values = new Array(header.columns.length);
     for (const name of Object.keys(columns)) {
       const c = columns[name];
-      if (c.kind === 'text' || c.kind === 'opt_text') { values[C[name]] = texts(buffer, c, n); await pause(); }
+      if (c.kind === 'text' || c.kind === 'opt_text') values[C[name]] = await texts(buffer, c, n, slice);
     }
     const readers = Object.values(columns).map((c) => {
       const j = C[c.name];
@@ -90,7 +105,6 @@ export function openPayload(buffer) {
     const order = Object.values(columns).map((c) => C[c.name]);
     const width = order.length;
     const out = new Array(n);
-    const slice = slicer();
     for (let start = 0; start < n; start += CHECK) {
       const end = Math.min(n, start + CHECK);
       for (let i = start; i < end; i++) {
