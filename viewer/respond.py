@@ -1,8 +1,10 @@
-"""JSON answers: compact, never cached, gzipped when the client accepts it and it is worth it."""
+"""Answers: JSON (compact, never cached, gzipped when the client accepts it and it is worth it), and
+files through `bottle.static_file`."""
 
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 from typing import Any
 
 import bottle
@@ -22,3 +24,12 @@ def send_json(data: Any = None, *, raw: bytes | None = None, gz: bytes | None = 
         bottle.response.set_header("Content-Encoding", "gzip")
         return gz if gz is not None else gzip.compress(body, compresslevel=5)
     return body
+
+
+def send_file(filename: str, root: Path, not_found: str, **options: Any) -> bottle.HTTPResponse:
+    """`bottle.static_file`, which owns path containment; its 403 for a path outside `root` (or an
+    unreadable file) becomes a 404 saying `not_found`, so nothing tells what lies outside."""
+    response = bottle.static_file(filename, root=str(root), **options)
+    if response.status_code == 403:
+        raise bottle.HTTPError(404, not_found)
+    return response

@@ -13,6 +13,7 @@ from pathlib import Path
 import bottle
 
 from viewer.context import Context
+from viewer.respond import send_file
 from viewer.routes import route
 from viewer.thumbnails import Thumbnails
 
@@ -30,10 +31,7 @@ PREVIEW_PX = 2048
 PREVIEW_QUALITY = 85
 
 
-def _sent(response: bottle.HTTPResponse) -> bottle.HTTPResponse:
-    if response.status_code == 403:  # static_file's answer to a path outside the root
-        raise bottle.HTTPError(404, "no file for this photo")
-    return response
+NO_FILE = "no file for this photo"
 
 
 def _made(maker: Thumbnails, record_id: str, source: Path, what: str) -> bottle.HTTPResponse:
@@ -41,7 +39,7 @@ def _made(maker: Thumbnails, record_id: str, source: Path, what: str) -> bottle.
     made = maker.get(record_id, source)
     if made is None:
         raise bottle.HTTPError(404, f"no {what} for this file")
-    response = _sent(bottle.static_file(made.name, root=str(made.parent), mimetype="image/jpeg"))
+    response = send_file(made.name, made.parent, NO_FILE, mimetype="image/jpeg")
     response.set_header("Cache-Control", "max-age=86400, immutable")  # keyed by content hash
     return response
 
@@ -59,7 +57,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         record, root, rel = ctx.file_or_404(rid)
         suffix = rel.suffix.lower()
         if suffix in BROWSER_TYPES:
-            return _sent(bottle.static_file(str(rel), root=str(root), mimetype=INLINE_TYPES[suffix]))
+            return send_file(str(rel), root, NO_FILE, mimetype=INLINE_TYPES[suffix])
         if suffix in VIDEO_TYPES:
             raise bottle.HTTPError(404, "a video has no still preview: play /image/")
         return _made(previews, record.id, root / rel, "preview")
@@ -70,5 +68,5 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         mimetype = INLINE_TYPES.get(rel.suffix.lower())
         if mimetype is None:  # not a known image type: never let the browser render it on our origin
             download = re.sub(r"[^\w.\- ]", "_", record.name) or True
-            return _sent(bottle.static_file(str(rel), root=str(root), mimetype="application/octet-stream", download=download))
-        return _sent(bottle.static_file(str(rel), root=str(root), mimetype=mimetype))
+            return send_file(str(rel), root, NO_FILE, mimetype="application/octet-stream", download=download)
+        return send_file(str(rel), root, NO_FILE, mimetype=mimetype)

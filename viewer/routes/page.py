@@ -7,6 +7,7 @@ from pathlib import Path
 import bottle
 
 from viewer.context import Context
+from viewer.respond import send_file
 from viewer.routes import route
 from viewer.rows import MAP_COLUMNS
 
@@ -30,10 +31,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
 
     @route(app, "GET", "/static/<path:path>", public=True)  # the login page needs them too
     def static(path: str) -> bottle.HTTPResponse:
-        response = bottle.static_file(path, root=str(STATIC))
-        match response.status_code:
-            case 403:  # static_file's answer to a path outside the root
-                raise bottle.HTTPError(404, "not found")
-            case 200:
-                response.set_header("Cache-Control", "max-age=3600" if path.startswith("vendor/") else "no-cache")
+        response = send_file(path, STATIC, "not found")
+        if response.status_code == 200:
+            response.set_header("Cache-Control", "max-age=3600" if path.startswith("vendor/") else "no-cache")
         return response

@@ -1,8 +1,8 @@
 """Photos from the page.
 
 - `POST /api/upload`  multipart, parts named `file`: each file into the inbox, filed like any photo
-  dropped there. Answers `{"files": [{"sent_as", "saved_as", "id", "size", "error"}]}`; `id` is the
-  record the photo will get, for the page to follow it.
+  dropped there. Answers `{"files": [{"sent_as", "saved_as", "id", "size", "error", "known"}]}`; `id` is
+  the record the photo will get, for the page to follow it; `known`, whether that record exists already.
 - `POST /api/locate`  the same body: answers exactly what `daemon.py locate` prints for each file
   (JSON lines) and keeps nothing: the files live in a private temporary folder while they are read.
 
