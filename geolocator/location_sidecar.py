@@ -47,7 +47,7 @@ from geolocator.fileio import open_regular
 from geolocator.folders import Folders, fsync_dir
 from geolocator.metadata import xmp
 from geolocator.naming import SIDECAR_SUFFIX
-from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status
+from geolocator.record import GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
 from geolocator.store import Store, utc_now
 
 log = logging.getLogger(__name__)
@@ -391,7 +391,7 @@ def restore(record: PhotoRecord, photo: Path, metadata: PhotoMetadata | None) ->
     fix stays manual, an AI estimate keeps its confidence, radius and model. The sidecar that
     gave the point is the one carrying that same point (the reader takes the first of the
     names that has one); another program's point stays the file's own."""
-    if metadata is None or metadata.gps_origin != "sidecar" or record.source is not Source.EXIF:
+    if metadata is None or metadata.gps_origin is not GpsOrigin.SIDECAR or record.source is not Source.EXIF:
         return record
     for candidate in xmp.sidecar_paths(photo):
         reading = read_sidecar(candidate)

@@ -27,6 +27,15 @@ class Source(str, enum.Enum):
     NEARBY = "nearby"  # from located photos taken just before and after
 
 
+class GpsOrigin(str, enum.Enum):
+    """Where in or beside a file its point was read."""
+
+    EXIF = "exif"
+    XMP = "xmp"  # an XMP packet inside the file
+    SIDECAR = "sidecar"  # NAME.xmp / NAME.EXT.xmp beside it
+    QUICKTIME = "quicktime"  # a video's location atoms
+
+
 @dataclass(frozen=True)
 class PhotoMetadata:
     """What a file says about itself. lat/lon are both None when it carries no usable location."""
@@ -37,7 +46,7 @@ class PhotoMetadata:
     taken_at: str | None = None  # ISO 8601, with the UTC offset when the file records one
     make: str | None = None
     model: str | None = None
-    gps_origin: str | None = None  # where the point was read: "exif", "xmp", "sidecar", "quicktime"
+    gps_origin: GpsOrigin | None = None  # where the point was read
     gps_utc: datetime | None = None  # the GPS time stamp (UTC, aware), when the file carries one
 
     @property

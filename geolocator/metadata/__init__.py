@@ -29,7 +29,7 @@ from geolocator.metadata.exif import ExifFields, fields_from_values, read_tiff_b
 from geolocator.metadata.formats import HEAD_SIZE, Kind, describe_start, sniff
 from geolocator.metadata.layout import Layout
 from geolocator.metadata.quicktime import read_quicktime
-from geolocator.record import PhotoMetadata
+from geolocator.record import GpsOrigin, PhotoMetadata
 
 __all__ = ["Kind", "read_metadata"]
 
@@ -75,7 +75,7 @@ def read_metadata(path: Path) -> PhotoMetadata:
     if fields.lat is None:
         sidecar = xmp.read_sidecar(path)
         if sidecar is not None:
-            fields, origin = _merge(fields, origin, sidecar, "sidecar")
+            fields, origin = _merge(fields, origin, sidecar, GpsOrigin.SIDECAR)
     return PhotoMetadata(
         lat=fields.lat,
         lon=fields.lon,
@@ -101,21 +101,21 @@ def _open(path: Path) -> BinaryIO:
         raise UnreadableImage(f"cannot open: {exc.strerror or exc}") from None
 
 
-def _read(fh: BinaryIO, size: int, kind: Kind) -> tuple[ExifFields, str]:
+def _read(fh: BinaryIO, size: int, kind: Kind) -> tuple[ExifFields, GpsOrigin]:
     if kind is Kind.QUICKTIME:
-        return read_quicktime(fh, size), "quicktime"
+        return read_quicktime(fh, size), GpsOrigin.QUICKTIME
     layout = _LOCATORS[kind](fh, size)
     values, ifd_xmp = read_tiff_blocks(fh, size, layout.tiff)
     fields = fields_from_values(values)
-    origin = "exif"
+    origin = GpsOrigin.EXIF
     if fields.lat is None and (layout.xmp or ifd_xmp):
         embedded = xmp.read_embedded(fh, [*layout.xmp, *ifd_xmp])
         if embedded is not None:
-            fields, origin = _merge(fields, origin, embedded, "xmp")
+            fields, origin = _merge(fields, origin, embedded, GpsOrigin.XMP)
     return fields, origin
 
 
-def _merge(base: ExifFields, base_origin: str, extra: ExifFields, extra_origin: str) -> tuple[ExifFields, str]:
+def _merge(base: ExifFields, base_origin: GpsOrigin, extra: ExifFields, extra_origin: GpsOrigin) -> tuple[ExifFields, GpsOrigin]:
     """`base` with the location of `extra` when it has one, and its other fields where `base` has none."""
     fill = {name: getattr(extra, name) for name in ("taken_at", "make", "model", "gps_utc") if getattr(base, name) is None}
     if extra.lat is not None:
