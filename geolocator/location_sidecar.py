@@ -46,6 +46,7 @@ from geolocator.config import Config
 from geolocator.fileio import open_regular
 from geolocator.folders import Folders, fsync_dir
 from geolocator.metadata import xmp
+from geolocator.mover import LINK_UNSUPPORTED
 from geolocator.naming import SIDECAR_SUFFIX
 from geolocator.record import GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
 from geolocator.store import Store, utc_now
@@ -65,7 +66,6 @@ _OURS = "{" + NAMESPACE + "}"
 _MINUTE_UNITS = 10**8  # minutes to 8 decimals: 2e-10 degrees, far below GPS precision
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_LINK_UNSUPPORTED = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK})
 
 
 class WriteOutcome(str, enum.Enum):
@@ -304,7 +304,7 @@ def _link_new(target: Path, data: bytes) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        if exc.errno not in _LINK_UNSUPPORTED:
+        if exc.errno not in LINK_UNSUPPORTED:
             raise
         # No hard links here (some FUSE and SMB mounts): an exclusive create still never
         # overwrites, though a crash mid-write could leave a short file (then seen as foreign).

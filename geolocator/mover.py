@@ -34,7 +34,8 @@ TEMP_SUFFIX = ".partial"
 
 _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
-_LINK_UNSUPPORTED = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
+# What os.link raises where a filesystem has no hard links (FAT, some FUSE and SMB mounts).
+LINK_UNSUPPORTED = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS})
 
 
 def free_name(
@@ -75,7 +76,7 @@ def _place(existing: Path, dest: Path) -> bool:
         os.link(existing, dest, follow_symlinks=False)
         return True
     except OSError as exc:
-        if exc.errno not in _LINK_UNSUPPORTED:
+        if exc.errno not in LINK_UNSUPPORTED:
             raise
     try:
         _renameat2_noreplace(existing, dest)
