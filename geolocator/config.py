@@ -397,7 +397,8 @@ def load_config(path: Path | None, cwd: Path | None = None) -> Config:
 
 
 def render_default_toml() -> str:
-    """The shipped config.toml: every key, commented, with its default and help."""
+    """The shipped config.toml: every key, commented, with its default and help. Written by hand:
+    tomllib only reads, no kept library writes TOML, and these values are plain scalars and lists."""
     lines = [
         "# geolocator configuration. Every key is optional: the values shown are the defaults.",
         "# Relative paths are relative to the folder of this file.",

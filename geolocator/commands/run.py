@@ -44,7 +44,10 @@ def main(config: Config) -> int:
             if problem is None:
                 notifier.watchdog()
             if problem != reported:  # log changes of health once, not at every check
-                (log.error if problem else log.info)("unhealthy: %s" if problem else "healthy again%s", problem or "")
+                if problem is not None:
+                    log.error("unhealthy: %s", problem)
+                else:
+                    log.info("healthy again")
                 reported = problem
             notifier.status(service.status())
         notifier.stopping()
