@@ -81,7 +81,7 @@ def reach_km(kind: Kind, population: int) -> float:
     return section_reach_km(population) if kind is Kind.SECTION else town_reach_km(population)
 
 
-NEIGHBOURHOOD_KM = 3.0  # a neighbourhood's centre further from the point than this does not name it
+NEIGHBOURHOOD_KM = 1.5  # a neighbourhood's centre further from the point than this does not name it
 
 
 def core_km(population: int) -> float:
