@@ -104,7 +104,7 @@ class Service:
         except BaseException:
             self.stop()
             raise
-        log.info("watching %s (%s)", self.folders.inbox, "polling" if self.config.watch.polling else "inotify")
+        log.info("watching %s (%s)", self.folders.inbox, self.watcher.observing.value)  # polling also when inotify ran out
         return self
 
     def _start_viewer(self, store: Store) -> None:

@@ -89,6 +89,14 @@ def shown(path: Path) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+class Observing(enum.Enum):
+    """How the watcher learns of changes in the inbox."""
+
+    INOTIFY = "inotify"  # watchdog's Observer: every event, opens and closes included
+    POLLING = "polling"  # watchdog's PollingObserver (`watch.polling`, or inotify out of instances): no opens or closes
+    SCANS = "scans"  # no observer: the backlog and the rescans only
+
+
 # -- what is known of a pending file (pure) ------------------------------------------------------
 class Phase(enum.Enum):
     """What was last seen of a pending file; decides how long it must stay quiet."""
@@ -221,12 +229,11 @@ class Watcher:
         self._dirty: set[Path] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observe = observe
         self._observer: BaseObserver | None = None
         self._watch: ObservedWatch | None = None  # None while the inbox is not watched
         self._watched_as: tuple[int, int] | None = None  # the inbox's identity when the watch was set up
         self._next_inbox_check = 0.0
-        self._inotify = observe and not config.polling
+        self.observing = Observing.SCANS if not observe else Observing.POLLING if config.polling else Observing.INOTIFY
         self._poll_interval = poll_interval
         self._rescan_every = config.rescan_minutes * 60
         self._next_rescan = 0.0
@@ -235,7 +242,7 @@ class Watcher:
     # -- control (any thread) --------------------------------------------------------------------
     def start(self) -> None:
         """Start watching, then take in the backlog (so nothing written meanwhile is missed)."""
-        if self._observe:
+        if self.observing is not Observing.SCANS:
             self._start_observer()
         self._messages.put(Rescan())
         self._thread = threading.Thread(target=self._run, name="inbox-settler")
@@ -276,7 +283,7 @@ class Watcher:
 
     # -- the observer ----------------------------------------------------------------------------
     def _start_observer(self) -> None:
-        if self._inotify:
+        if self.observing is Observing.INOTIFY:
             observer: BaseObserver | None = None
             try:
                 observer = Observer()
@@ -288,7 +295,7 @@ class Watcher:
                 log.warning("cannot watch %s with inotify (%s): polling instead", shown(self.inbox), exc)
                 if observer is not None:
                     observer.stop()  # ends its inotify reader thread
-                self._inotify = False
+                self.observing = Observing.POLLING
         self._observer = PollingObserver(timeout=self._poll_interval)
         self._watch_inbox()
         self._observer.start()
@@ -399,7 +406,7 @@ class Watcher:
                 # New here. inotify reports a file renamed in from outside the inbox as "created"
                 # with no open: complete, unless an open follows at once (a writer creating it).
                 # Polling cannot tell: quiet counts from the mtime, so an old file is ready at once.
-                self._add(src, now, self._age(src), Phase.ARRIVED if self._inotify else Phase.SEEN)
+                self._add(src, now, self._age(src), Phase.ARRIVED if self.observing is Observing.INOTIFY else Phase.SEEN)
             case FileOpenedEvent():
                 if (candidate := self._candidates.get(src)) is not None:
                     candidate.opens += 1
