@@ -8,8 +8,9 @@ files Pillow cannot decode are read through the JPEG preview they embed, searche
 first RAW_SEARCH_BYTES only and read in chunks, so a 2 GB file costs a few MB of memory. A JPEG's
 header segments are walked first with the metadata reader's bounded walker: Pillow would skip junk
 between them a byte at a time (minutes for a 2 GB file). HEIC/HEIF through pillow_heif, which
-reads the whole file into memory: ISO-BMFF files over MAX_BMFF_BYTES are refused. Files are opened with `open_regular` (never a FIFO or a device). Every
-failure is an UnreadableImage with the reason.
+reads the whole file into memory: ISO-BMFF files over MAX_BMFF_BYTES are refused. Files are
+opened with `open_regular` (never a FIFO or a device). Every failure is an UnreadableImage with
+the reason.
 
 `decode_still` also takes videos (MP4, MOV, 3GP, known by their content): their first picture,
 through `video_frames` (PyAV), imported only then.

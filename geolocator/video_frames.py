@@ -8,10 +8,11 @@ Bounded whatever the file claims: it is opened with `open_regular` (never a FIFO
 read through `_Budget`, which ends the file (EOF) after MAX_READ_BYTES or when the wall-time bound
 has passed, so no demuxer loop reads a 2 GB file or runs on; the frame's declared size is checked
 before anything is decoded, and the decoder itself refuses bigger pictures (`max_pixels`); one
-decoder thread, only keyframes, at most MAX_PACKETS packets of at most MAX_PACKET_BYTES. The picture is scaled by FFmpeg
-straight to the size asked for (a 4K frame never exists as a full-size RGB image) and turned as
-the container's display matrix says (phones store portrait videos as landscape frames and a 90°
-rotation). Every failure is an UnreadableImage with the reason.
+decoder thread, only keyframes, at most MAX_PACKETS packets of at most MAX_PACKET_BYTES. The
+picture is scaled by FFmpeg straight to the size asked for (a 4K frame never exists as a
+full-size RGB image) and turned as the container's display matrix says (phones store portrait
+videos as landscape frames and a 90° rotation). Every failure is an UnreadableImage with the
+reason.
 """
 
 from __future__ import annotations
