@@ -53,7 +53,10 @@ def _utc(day: date, clock: time) -> datetime:
 
 
 def _float(value: object) -> float | None:
+    """A field as pynmea2 gives it (text, a number, or None for an empty one) as a float, or None."""
+    if not isinstance(value, (str, int, float)) or value == "":
+        return None
     try:
-        return float(value) if value not in (None, "") else None  # type: ignore[arg-type]
+        return float(value)
     except ValueError:
         return None
