@@ -166,12 +166,6 @@ def renderer_rss_mb(browser: Any) -> float:
 
 def measure(browser: Any, page: Any, navigate: Any, service: Service) -> dict[str, Any]:
     """Navigate (a goto or a reload) and measure as the module's docstring says."""
-    sizes: list[tuple[str, int]] = []
-
-    def finished(request: Any) -> None:
-        sizes.append((request.url, request.sizes()["responseBodySize"]))
-
-    page.on("requestfinished", finished)
     navigate()
     page.wait_for_function(ANSWERED, polling=50, timeout=120_000)
     page.wait_for_selector("body[data-ready=true]", state="attached", timeout=120_000)
@@ -192,7 +186,9 @@ def measure(browser: Any, page: Any, navigate: Any, service: Service) -> dict[st
     session = page.context.new_cdp_session(page)
     heap = session.send("Runtime.getHeapUsage")
     session.detach()
-    page.remove_listener("requestfinished", finished)
+    # Bytes as sent (gzipped where they were), by the page's Resource Timing entries (and the worker's script).
+    sizes = page.evaluate("""() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+      .map((e) => [e.name, e.encodedBodySize])""")
     own = [(u, s) for u, s in sizes if u.startswith(service.url)]
     return {
         "marks": marks,

@@ -8,7 +8,8 @@
     b"GLM1" | header length (uint32 LE) | header JSON | pad to 8 | column sections, each padded to 8
 
 The header holds instance, seq, counts, `n` rows and, per column in `MAP_COLUMNS` order,
-{"name", "kind", "offset", "bytes"} (offset from the end of the padded header) and:
+{"name", "kind", "offset", "bytes"} (offset from the end of the padded header; the sections of
+`POINT_COLUMNS` come first) and:
 - `text`, `opt_text`: UTF-8 values joined by NUL (`opt_text`: None is the empty string; a NUL or
   a lone surrogate in a value is replaced);
 - `enum`: one uint8 per row indexing `values` (255 is None);
@@ -50,6 +51,8 @@ MAP_KINDS: dict[str, tuple[Kind, int]] = {
     "lon": (Kind.FIXED, 10**6), "date": (Kind.OPT_TEXT, 0), "name": (Kind.TEXT, 0), "radius_km": (Kind.FIXED, 100),
     "error": (Kind.OPT_TEXT, 0),
 }
+# Sent first: a page can cluster the photos while the other columns are still coming.
+POINT_COLUMNS = ("status", "source", "lat", "lon")
 PAYLOAD_MAGIC = b"GLM1"
 FIXED_NONE = -(2**31)
 ENUM_NONE = 255
@@ -181,17 +184,17 @@ def _column(kind: Kind, scale: int, values: list[Any]) -> tuple[bytes, dict[str,
 
 def map_payload(rows: list[list[Any]], head: dict[str, Any]) -> bytes:
     """`rows` (from `map_row`) as the columnar body described above; `head` joins the header."""
-    columns = [[row[i] for row in rows] for i in range(len(MAP_COLUMNS))]
     sections: list[bytes] = []
-    described = []
+    described: dict[str, dict[str, Any]] = {}
     offset = 0
-    for name, values in zip(MAP_COLUMNS, columns, strict=True):
+    for name in sorted(MAP_COLUMNS, key=lambda c: c not in POINT_COLUMNS):  # the points' columns first
+        i = MAP_COLUMNS.index(name)
         kind, scale = MAP_KINDS[name]
-        data, extra = _column(kind, scale, values)
-        described.append({"name": name, "kind": kind.value, "offset": offset, "bytes": len(data), **extra})
+        data, extra = _column(kind, scale, [row[i] for row in rows])
+        described[name] = {"name": name, "kind": kind.value, "offset": offset, "bytes": len(data), **extra}
         sections.append(_pad8(data))
         offset += len(sections[-1])
-    header = to_json({**head, "n": len(rows), "columns": described})
+    header = to_json({**head, "n": len(rows), "columns": [described[name] for name in MAP_COLUMNS]})
     return b"".join((_pad8(PAYLOAD_MAGIC + struct.pack("<I", len(header)) + header), *sections))
 
 

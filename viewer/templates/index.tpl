@@ -11,6 +11,24 @@
 <meta name="geolocator-columns" content="{{columns}}">
 <title>geolocator — map</title>
 <script src="/static/js/early.js"></script>
+<!-- every module of the page, asked for at once rather than as each import is found -->
+<link rel="modulepreload" href="/static/js/main.js">
+<link rel="modulepreload" href="/static/js/api.js">
+<link rel="modulepreload" href="/static/js/browser.js">
+<link rel="modulepreload" href="/static/js/dom.js">
+<link rel="modulepreload" href="/static/js/filters.js">
+<link rel="modulepreload" href="/static/js/list.js">
+<link rel="modulepreload" href="/static/js/map.js">
+<link rel="modulepreload" href="/static/js/payload.js">
+<link rel="modulepreload" href="/static/js/photoviewer.js">
+<link rel="modulepreload" href="/static/js/place.js">
+<link rel="modulepreload" href="/static/js/popup.js">
+<link rel="modulepreload" href="/static/js/search.js">
+<link rel="modulepreload" href="/static/js/state.js">
+<link rel="modulepreload" href="/static/js/timeline.js">
+<link rel="modulepreload" href="/static/js/tracks.js">
+<link rel="modulepreload" href="/static/js/upload.js">
+<link rel="modulepreload" href="/static/js/when.js">
 <link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
 <link rel="stylesheet" href="/static/app.css">
 <link rel="stylesheet" href="/static/map.css">

@@ -8,13 +8,13 @@ export async function fetchMap(since, instance) {
   return response.json();
 }
 
-/** The whole library's map rows as columns (payload.js decodes them). */
+/** The response of the whole library's map rows as columns (payload.js reads it as it arrives). */
 export async function fetchPayload() {
   const early = window.geolocatorEarlyPayload; // started by early.js, before the modules loaded
   window.geolocatorEarlyPayload = null;
   const response = (early && await early) || await fetch('/api/map.bin');
   if (!response.ok) throw new Error(response.statusText);
-  return response.arrayBuffer();
+  return response;
 }
 
 export async function fetchRecord(id) {

@@ -14,7 +14,7 @@ import { notice } from './dom.js';
 import { onFilterChange } from './filters.js';
 import { initList, refreshList, showCounts } from './list.js';
 import { drawn, fitOnce, loadPoints, map, photoLayer, refilter, setAllRows, setRows } from './map.js';
-import { openPayload } from './payload.js';
+import { receivePayload } from './payload.js';
 import { initPlace } from './place.js';
 import { initPopup, select } from './popup.js';
 import { C, state } from './state.js';
@@ -42,15 +42,17 @@ async function apply(data) {
   await shown;
 }
 
-// The map clusters the payload's points first; the rows (for the list, the timeline, popups) are
-// made after, in slices between which the page answers clicks.
+// The map clusters the payload's points as soon as they are in, while the rest comes; the rows
+// (for the list, the timeline, popups) are made after, in slices between which the page answers clicks.
 async function load() {
   performance.mark('geolocator:fetch');
-  const payload = openPayload(await api.fetchPayload());
+  const payload = await receivePayload(await api.fetchPayload(), (early) => {
+    performance.mark('geolocator:points');
+    loadPoints(early.points());
+    showCounts(early.header.counts);
+  });
   performance.mark('geolocator:data');
-  loadPoints(payload.points());
   const { instance, seq, counts } = payload.header;
-  showCounts(counts);
   // The first clusters before the rows: on two cores the index is built sooner alone.
   await Promise.race([drawn(), new Promise((resolve) => setTimeout(resolve, FIRST_DRAW_WAIT_MS))]);
   const rows = await payload.rows();

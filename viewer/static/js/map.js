@@ -66,7 +66,9 @@ const FULL_ZOOM = 18;
 
 /** One cluster worker: `ask` posts a question and resolves to its answer. */
 function startWorker(name, maxZoom) {
-  const w = { name, maxZoom, worker: new Worker('/static/js/cluster-worker.js', { name }), version: 0 };
+  const early = window.geolocatorEarlyWorkers && window.geolocatorEarlyWorkers[name]; // started by early.js
+  if (early) delete window.geolocatorEarlyWorkers[name];
+  const w = { name, maxZoom, worker: early || new Worker('/static/js/cluster-worker.js', { name }), version: 0 };
   w.worker.onmessage = ({ data }) => {
     if (data.type === 'built') {
       w.version = data.version;

@@ -1,8 +1,9 @@
 // The map payload (`GET /api/map.bin`, see viewer/rows.py `map_payload`): every map row of the
-// library as columns in one binary body, newest first. `openPayload` reads its header; the
-// points (coordinates and which rows are located, by source) come straight from the typed
-// columns, so the map can cluster them at once; the rows /api/map sends are made afterwards,
-// in slices that leave the page responsive between them (a million rows take seconds).
+// library as columns in one binary body, newest first. `receivePayload` reads it as it arrives;
+// the points (coordinates and which rows are located, by source) come straight from the typed
+// columns sent first, so the map clusters them while the rest comes; the rows /api/map sends are
+// made afterwards, in slices that leave the page responsive between them (a million rows take
+// seconds).
 import { C } from './state.js';
 
 const MAGIC = 'GLM1';
@@ -51,13 +52,69 @@ async function texts(buffer, c, n, slice) {
   return values;
 }
 
-/** An opened payload: {header, n, points(), rows()}. */
-export function openPayload(buffer) {
-  const bytes = new Uint8Array(buffer);
+const POINT_COLUMNS = ['status', 'source', 'lat', 'lon']; // sent first (rows.POINT_COLUMNS)
+const ceil8 = (x) => Math.ceil(x / 8) * 8;
+
+/** The header and where the sections start, from the body's first bytes; null while they are not all in. */
+function readHeader(bytes) {
+  if (bytes.length < 8) return null;
   if (String.fromCharCode(...bytes.subarray(0, 4)) !== MAGIC) throw new Error('not a map payload');
-  const headerBytes = new DataView(buffer).getUint32(4, true);
+  const headerBytes = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(4, true);
+  if (bytes.length < 8 + headerBytes) return null;
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerBytes)));
-  const base = Math.ceil((8 + headerBytes) / 8) * 8;
+  return { header, base: ceil8(8 + headerBytes) };
+}
+
+/** The whole body's size, from its header. */
+const bodySize = ({ header, base }) => base + Math.max(0, ...header.columns.map((c) => c.offset + ceil8(c.bytes)));
+
+/** Read the payload from the response as it arrives: `onPoints(payload)` as soon as the points'
+ * columns are in (the server sends them first), then resolves to the opened payload. */
+export async function receivePayload(response, onPoints) {
+  if (!response.body) {
+    const payload = openPayload(await response.arrayBuffer());
+    onPoints(payload);
+    return payload;
+  }
+  const reader = response.body.getReader();
+  let head = new Uint8Array(0); // the first chunks, until the header is in
+  let bytes = null; // the whole body, once its size is known
+  let got = 0;
+  let opened = null;
+  let payload = null; // once the points are in
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (bytes) {
+      if (got + value.length > bytes.length) throw new Error('the map payload is damaged (too long)');
+      bytes.set(value, got);
+    } else {
+      const more = new Uint8Array(head.length + value.length);
+      more.set(head); more.set(value, head.length);
+      head = more;
+      const start = readHeader(head);
+      if (start) {
+        bytes = new Uint8Array(bodySize(start));
+        if (head.length > bytes.length) throw new Error('the map payload is damaged (too long)');
+        bytes.set(head);
+        head = null;
+      }
+    }
+    got += value.length;
+    if (bytes && !payload) {
+      opened = opened || openPayload(bytes.buffer);
+      if (got >= opened.pointsEnd) { payload = opened; onPoints(payload); }
+    }
+  }
+  if (!bytes || got !== bytes.length) throw new Error('the map payload is damaged (cut short)');
+  return payload;
+}
+
+/** An opened payload: {header, n, pointsEnd, points(), rows()}: the points can be read once the
+ * body's first `pointsEnd` bytes are in, the rows once all are. */
+export function openPayload(buffer) {
+  const { header, base } = readHeader(new Uint8Array(buffer)) || {};
+  if (!header) throw new Error('the map payload is damaged (no header)');
   const n = header.n;
   const columns = {};
   for (const c of header.columns) {
@@ -65,6 +122,8 @@ export function openPayload(buffer) {
     if (!['text', 'opt_text', 'enum', 'fixed'].includes(c.kind)) throw new Error('unknown column kind in the map payload: ' + c.kind);
     columns[c.name] = { ...c, at: base + c.offset };
   }
+  for (const name of POINT_COLUMNS) if (!columns[name]) throw new Error('the map payload has no column ' + name);
+  const pointsEnd = Math.max(...POINT_COLUMNS.map((name) => columns[name].at + columns[name].bytes));
   const ints = (name) => new Int32Array(buffer, columns[name].at, n);
   const codes = (name) => new Uint8Array(buffer, columns[name].at, n);
 
@@ -117,5 +176,5 @@ export function openPayload(buffer) {
     return out;
   }
 
-  return { header, n, points, rows };
+  return { header, n, pointsEnd, points, rows };
 }
