@@ -108,7 +108,7 @@ def belongs(part: Member, city: Member, distance_km: float, home_counties: froze
     parishes) beside the city (PPLC/PPLA/PPL seats, often without admin2: the city is a division
     of its own). A part is a place at most half the city's size, never a capital, within the
     city's reach, and:
-    - a division's seat (PPLA2-5: Guarulhos next to São Paulo, Niterói next to Rio) only when the
+    - a division's seat (PPLA2-5: Bello and Envigado next to Medellín) only when the
       city has no admin2 and the seat's admin2 is one of those found in the city's core
       (`home_counties`: the city spans them, as New York City spans Manhattan's New York County);
     - another place when it lies in the admin2 named after the city ("Ajuda" in the municipality
