@@ -178,12 +178,19 @@ def test_a_click_on_a_cluster_at_100k_zooms_in_and_shows_its_children(browser, b
       });
       inside.sort((a, b) => Number(b.textContent) - Number(a.textContent));
       const n = inside[0], r = n.getBoundingClientRect();
-      return { count: Number(n.textContent), x: r.left + r.width / 2, y: r.top + r.height / 2 };
+      const at = geolocator.map.containerPointToLatLng([r.left + r.width / 2 - box.left, r.top + r.height / 2 - box.top]);
+      return { count: Number(n.textContent), x: r.left + r.width / 2, y: r.top + r.height / 2, lat: at.lat, lng: at.lng };
     }""")
     assert target["count"] > 100
     before = draws(page)
     page.mouse.click(target["x"], target["y"])
     wait_until_js(page, f"geolocator.map.getZoom() > {zoom} && performance.getEntriesByName('geolocator:drawn').length > {before}", timeout=20)
+    # Zoomed in on the cluster: it is the middle of the map now.
+    offset = page.evaluate("""([lat, lng]) => { const p = geolocator.map.latLngToContainerPoint([lat, lng]), c = geolocator.map.getSize();
+      return Math.hypot(p.x - c.x / 2, p.y - c.y / 2); }""", [target["lat"], target["lng"]])
+    assert offset < 3
+    # Every photo it held is still drawn around it (in its children, or alone): none lost in the split.
+    assert page.evaluate(DRAWN)["total"] >= target["count"]
     # Its children are drawn where it was: at least two markers near the point clicked, which together hold
     # no more photos than it did (other photos may lie near it too, but the cluster split).
     near = page.evaluate("""([x, y]) => [...document.querySelectorAll('.marker-cluster, .leaflet-marker-pane .photo-marker')]
@@ -231,5 +238,28 @@ def test_selecting_a_photo_inside_a_cluster_zooms_until_it_is_drawn_alone(browse
     assert page.evaluate("geolocator.map.getZoom()") >= 12  # far enough in for 55 m apart to split
     # Drawn alone, both twins: no cluster holds them any more.
     assert page.evaluate(f"['{rid(8000)}', '{rid(8001)}'].every(id => geolocator.photoLayer.getLayers().some(m => m.photoId === id))")
+    assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_the_panel_keeps_javascripts_order_for_rows_sent_in_order_and_rows_that_came_later(browser, small):
+    # The server sends the rows newest first and the panel trusts that order; names compare as
+    # JavaScript compares them (UTF-16 code units): "\U0001F600" (D83D DE00) before "\uFF21".
+    def photo(n: int, name: str, day: str) -> PhotoRecord:
+        return PhotoRecord(id=rid(9000 + n), sha256=rid(9000 + n) * 4, name=name, path=None, status=Status.LOCATED,
+                           source=Source.EXIF, lat=-54.80 + n * 0.001, lon=-68.30, taken_at=f"{day}T10:00:00")
+
+    small.store.put_many([photo(0, "\uff21.jpg", "2030-05-01"), photo(1, "\U0001f600.jpg", "2030-05-01"),
+                          photo(2, "b.jpg", "2030-04-01"), photo(3, "a.jpg", "2030-06-01")])
+    page = new_page(browser, small.url)
+    page.evaluate("geolocator.map.setView([-54.8, -68.3], 12, { animate: false })")  # Ushuaia: only these
+    listed = "[...document.querySelectorAll('#list .vrow')].sort((a, b) => new DOMMatrix(getComputedStyle(a).transform).f" \
+             " - new DOMMatrix(getComputedStyle(b).transform).f).map(r => r.querySelector('.vrow-name').textContent)"
+    wait_until_js(page, f"{listed}.length === 4")
+    assert page.evaluate(listed) == ["a.jpg", "\U0001f600.jpg", "\uff21.jpg", "b.jpg"]
+    # Rows that come after the page loaded take their place among them.
+    small.store.put_many([photo(4, "c.jpg", "2030-05-01"), photo(5, "d.jpg", "2031-01-01")])
+    wait_until_js(page, f"{listed}.length === 6", timeout=20)
+    assert page.evaluate(listed) == ["d.jpg", "a.jpg", "c.jpg", "\U0001f600.jpg", "\uff21.jpg", "b.jpg"]
     assert not page.errors, page.errors
     page.context.close()
