@@ -64,11 +64,11 @@ const COARSE_ZOOM = 7;
 const COARSE_FROM = 50000; // located photos: below this the full index is quick enough alone
 const FULL_ZOOM = 18;
 
-/** One cluster worker: `ask` posts a question and resolves to its answer. */
-function startWorker(name, maxZoom) {
-  const early = window.geolocatorEarlyWorkers && window.geolocatorEarlyWorkers[name]; // started by early.js
-  if (early) delete window.geolocatorEarlyWorkers[name];
-  const w = { name, maxZoom, worker: early || new Worker('/static/js/cluster-worker.js', { name }), version: 0 };
+/** One cluster worker (booted by early.js if it could) and the version of the points it indexed last. */
+function startWorker(name) {
+  const booted = window.geolocatorEarlyWorkers && window.geolocatorEarlyWorkers[name];
+  if (booted) delete window.geolocatorEarlyWorkers[name];
+  const w = { name, worker: booted || new Worker('/static/js/cluster-worker.js', { name }), version: 0 };
   w.worker.onmessage = ({ data }) => {
     if (data.type === 'built') {
       w.version = data.version;
@@ -86,8 +86,8 @@ function startWorker(name, maxZoom) {
 }
 const replies = new Map(); // request id -> resolve
 let nextRequest = 1;
-const detailed = startWorker('full', FULL_ZOOM);
-const coarse = startWorker('coarse', COARSE_ZOOM); // started at once, ready when the points come
+const detailed = startWorker('full');
+const coarse = startWorker('coarse'); // started at once, ready when the points come
 let useCoarse = false; // for a large library
 // Messages for the full index wait while the coarse one is built: on two cores, the first clusters
 // come sooner when the two do not share them.
