@@ -150,20 +150,18 @@ class AIWorker:
     def __init__(
         self,
         store: Store,
-        locate: Callable[[Path], AIEstimate] | Sequence[Server],
+        servers: Sequence[Server],
         file_of: Callable[[PhotoRecord], Path | None],
         backoff: Backoff = Backoff(),
         *,
-        probe: Callable[[], object] | None = None,
         probe_seconds: float = PROBE_SECONDS,
         per_host: int = 1,
         on_stored: Callable[[PhotoRecord], None] | None = None,
     ) -> None:
-        """`locate` (and `probe`, e.g. `AILocator.probe`) of one server, or several `Server`s sharing
-        the queue; each takes up to `per_host` photos at once. `on_stored` is called with each record
-        the model's answer was stored in."""
+        """The `servers` share the queue (`servers_for(config)`); each takes up to `per_host` photos at
+        once. `on_stored` is called with each record the model's answer was stored in."""
         self.store = store
-        self._servers = (Server(locate, probe),) if callable(locate) else tuple(locate)
+        self._servers = tuple(servers)
         self._file_of = file_of
         self.backoff = backoff
         self._on_stored = on_stored

@@ -18,7 +18,7 @@ from PIL import Image
 from records import record as numbered
 
 from geolocator.ai import AILocator
-from geolocator.aiworker import AIWorker, Backoff, apply_estimate, apply_resume, apply_unavailable, apply_unreadable, due, waits_for_ollama
+from geolocator.aiworker import AIWorker, Backoff, Server, apply_estimate, apply_resume, apply_unavailable, apply_unreadable, due, waits_for_ollama
 from geolocator.config import OllamaConfig
 from geolocator.record import AIEstimate, PhotoRecord, Source, Status
 from geolocator.store import Store
@@ -88,7 +88,7 @@ def test_a_photo_whose_estimate_fails_unexpectedly_does_not_hold_up_the_others(t
 
     with Store(tmp_path / "db.json") as store:
         store.put_many([pending(1), pending(2)])
-        worker = AIWorker(store, locate, lambda r: tmp_path / r.name, Backoff(base=60))
+        worker = AIWorker(store, [Server(locate)], lambda r: tmp_path / r.name, Backoff(base=60))
         worker.start()
         try:
             assert done.wait(10), asked
@@ -127,7 +127,7 @@ def test_photos_waiting_for_ollama_resume_within_the_probe_interval_when_it_come
     fake_ollama.down()
     with Store(tmp_path / "db.json") as store:
         store.put_many([pending(1), pending(2), pending(3)])
-        worker = AIWorker(store, locator.estimate, lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe=locator.probe, probe_seconds=0.3)
+        worker = AIWorker(store, [Server(locator.estimate, locator.probe)], lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe_seconds=0.3)
         worker.start()
         try:
             wait_until(lambda: any("Ollama probe: cannot connect" in r.getMessage() for r in caplog.records))
@@ -151,7 +151,7 @@ def test_a_server_that_answers_the_probe_but_fails_requests_keeps_its_backoff(fa
     fake_ollama.fail(503, path="/api/chat")
     with Store(tmp_path / "db.json") as store:
         store.put_many([pending(1)])
-        worker = AIWorker(store, locator.estimate, lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe=locator.probe, probe_seconds=0.1)
+        worker = AIWorker(store, [Server(locator.estimate, locator.probe)], lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe_seconds=0.1)
         worker.start()
         try:
             wait_until(lambda: [r.path for r in fake_ollama.requests].count("/api/version") >= 5)  # four probes after the check
@@ -173,7 +173,7 @@ def test_a_heic_whose_header_claims_60000_px_is_unreadable_with_the_reason_not_r
 
     with Store(tmp_path / "db.json") as store:
         store.put_many([pending(1)])
-        worker = AIWorker(store, locate, lambda r: tmp_path / r.name, Backoff(base=0.05, cap=0.1))
+        worker = AIWorker(store, [Server(locate)], lambda r: tmp_path / r.name, Backoff(base=0.05, cap=0.1))
         worker.start()
         try:
             wait_until(lambda: store.get(pending(1).id).status is Status.UNLOCATED)  # type: ignore[union-attr]
