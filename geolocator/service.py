@@ -211,6 +211,11 @@ class Service:
                 since_flush = 0
 
     @staticmethod
+    def _not_ready(watcher: Watcher, path: Path) -> None:
+        log.info("%s is not readable yet (still being written?): waiting", path)
+        watcher.recheck(path)
+
+    @staticmethod
     def _flush(pipeline: Pipeline) -> None:
         """Clear the intents of finished moves; when the store cannot write they are kept for
         the next flush (or the next start's recovery), the photos being in place already."""
@@ -236,18 +241,16 @@ class Service:
             return
         for outcome in outcomes:
             if outcome.waiting is not None:
-                log.info("%s is not readable yet (still being written?): waiting", outcome.source)
-                watcher.recheck(outcome.source)
+                cls._not_ready(watcher, outcome.source)
             else:
                 watcher.done(outcome.source)
 
-    @staticmethod
-    def _ingest(pipeline: Pipeline, watcher: Watcher, path: Path) -> None:
+    @classmethod
+    def _ingest(cls, pipeline: Pipeline, watcher: Watcher, path: Path) -> None:
         try:
             pipeline.process(path)
         except NotSettled:
-            log.info("%s is not readable yet (still being written?): waiting", path)
-            watcher.recheck(path)
+            cls._not_ready(watcher, path)
             return
         except BaseException:
             watcher.done(path)
