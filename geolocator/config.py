@@ -98,7 +98,7 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
 }
 
 
-def _default(section: str, name: str) -> Any:
+def setting_default(section: str, name: str) -> Any:
     """The default declared in SETTINGS, so a dataclass field built without it (tests, scripts) agrees."""
     return next(s.default for s in SETTINGS[section] if s.name == name)
 
@@ -119,13 +119,13 @@ class WatchConfig:
     settle_seconds: float
     rescan_minutes: float
     ignore: tuple[str, ...]
-    incomplete_seconds: float = _default("watch", "incomplete_seconds")
+    incomplete_seconds: float = setting_default("watch", "incomplete_seconds")
 
 
 @dataclass(frozen=True)
 class LibraryConfig:
     layout: str
-    sidecars: bool = _default("library", "sidecars")
+    sidecars: bool = setting_default("library", "sidecars")
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class OllamaConfig:
     model: str
     timeout: float
     max_image_px: int
-    per_host: int = _default("ollama", "per_host")  # requests in flight per server
+    per_host: int = setting_default("ollama", "per_host")  # requests in flight per server
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -146,12 +146,12 @@ class OllamaConfig:
 class LocationConfig:
     """Rules for placing photos without GPS from tracks and from photos taken around them."""
 
-    max_gap_minutes: float = _default("location", "max_gap_minutes")
-    beyond_minutes: float = _default("location", "beyond_minutes")
-    camera_utc_offset: str = _default("location", "camera_utc_offset")
-    same_camera_minutes: float = _default("location", "same_camera_minutes")
-    both_sides_minutes: float = _default("location", "both_sides_minutes")
-    agree_km: float = _default("location", "agree_km")
+    max_gap_minutes: float = setting_default("location", "max_gap_minutes")
+    beyond_minutes: float = setting_default("location", "beyond_minutes")
+    camera_utc_offset: str = setting_default("location", "camera_utc_offset")
+    same_camera_minutes: float = setting_default("location", "same_camera_minutes")
+    both_sides_minutes: float = setting_default("location", "both_sides_minutes")
+    agree_km: float = setting_default("location", "agree_km")
 
 
 @dataclass(frozen=True)
@@ -161,8 +161,8 @@ class ViewerConfig:
     port: int
     tile_url: str
     tile_attribution: str
-    password_hash: str = _default("viewer", "password_hash")
-    max_upload_mb: int = _default("viewer", "max_upload_mb")
+    password_hash: str = setting_default("viewer", "password_hash")
+    max_upload_mb: int = setting_default("viewer", "max_upload_mb")
 
 
 @dataclass(frozen=True)

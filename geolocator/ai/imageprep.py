@@ -17,9 +17,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from geolocator.config import setting_default
 from geolocator.images import decode_still, encode_jpeg
 
-DEFAULT_MAX_PX = 1344
+DEFAULT_MAX_PX: int = setting_default("ollama", "max_image_px")
 JPEG_QUALITY = 85
 MIN_SIDE_PX = 28
 MAX_ASPECT = 100  # half the model's limit of 200: margin for its own rounding to multiples of 28
