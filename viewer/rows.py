@@ -1,7 +1,8 @@
 """The shapes the viewer sends: map rows, counts, GeoJSON features, public records. Pure functions.
 
-`map_row` is the one definition of a row of the map; the page reads columns by name from
-`MAP_COLUMNS` and takes rows only from the server (a manual fix answers with the new row).
+`map_columns` is the one definition of a row of the map (`map_row` is one of them); the page
+reads columns by name from `MAP_COLUMNS` and takes rows only from the server (a manual fix
+answers with the new row).
 `map_payload` sends the same rows as columns in one binary body, for a whole library at once
 (in `newest_first` order, as the full answer of /api/map):
 
@@ -65,20 +66,30 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def map_row(r: PhotoRecord, names: FolderNames = ()) -> list[Any]:
-    # `_value_`, not `.value`: the property costs a third of the time of a million rows.
-    located = r.status is Status.LOCATED
+def map_columns(records: list[PhotoRecord], names: FolderNames = ()) -> list[list[Any]]:
+    """The map rows of `records` as columns, in `MAP_COLUMNS` order: the one definition of a map
+    row. (Column by column, a million rows take a quarter of the time row by row does; enum
+    values are read as `_value_`: the `.value` property alone costs as much.)"""
+    located = [r.status is Status.LOCATED for r in records]
     return [
-        r.id,
-        r.status._value_,
-        r.source._value_ if r.source else None,
-        _round(r.lat) if located else None,
-        _round(r.lon) if located else None,
-        r.taken_at[:10] if r.taken_at else None,
-        r.name,
-        _round(r.radius_km, 2) if located and r.source is Source.AI else None,
-        None if located else hide_folders(r.error, names),
+        [r.id for r in records],
+        [r.status._value_ for r in records],
+        [r.source._value_ if r.source else None for r in records],
+        [_round(r.lat) if ok else None for r, ok in zip(records, located, strict=True)],
+        [_round(r.lon) if ok else None for r, ok in zip(records, located, strict=True)],
+        [r.taken_at[:10] if r.taken_at else None for r in records],
+        [r.name for r in records],
+        [_round(r.radius_km, 2) if ok and r.source is Source.AI else None for r, ok in zip(records, located, strict=True)],
+        [None if ok else hide_folders(r.error, names) for r, ok in zip(records, located, strict=True)],
     ]
+
+
+def map_rows(records: list[PhotoRecord], names: FolderNames = ()) -> list[list[Any]]:
+    return [list(row) for row in zip(*map_columns(records, names), strict=True)] if records else []
+
+
+def map_row(r: PhotoRecord, names: FolderNames = ()) -> list[Any]:
+    return [column[0] for column in map_columns([r], names)]
 
 
 def newest_first(records: list[PhotoRecord]) -> list[PhotoRecord]:
@@ -182,19 +193,18 @@ def _column(kind: Kind, scale: int, values: list[Any]) -> tuple[bytes, dict[str,
             return ints.tobytes(), {"scale": scale}
 
 
-def map_payload(rows: list[list[Any]], head: dict[str, Any]) -> bytes:
-    """`rows` (from `map_row`) as the columnar body described above; `head` joins the header."""
+def map_payload(columns: list[list[Any]], head: dict[str, Any]) -> bytes:
+    """`columns` (from `map_columns`) as the body described above; `head` joins the header."""
     sections: list[bytes] = []
     described: dict[str, dict[str, Any]] = {}
     offset = 0
     for name in sorted(MAP_COLUMNS, key=lambda c: c not in POINT_COLUMNS):  # the points' columns first
-        i = MAP_COLUMNS.index(name)
         kind, scale = MAP_KINDS[name]
-        data, extra = _column(kind, scale, [row[i] for row in rows])
+        data, extra = _column(kind, scale, columns[MAP_COLUMNS.index(name)])
         described[name] = {"name": name, "kind": kind.value, "offset": offset, "bytes": len(data), **extra}
         sections.append(_pad8(data))
         offset += len(sections[-1])
-    header = to_json({**head, "n": len(rows), "columns": [described[name] for name in MAP_COLUMNS]})
+    header = to_json({**head, "n": len(columns[0]), "columns": [described[name] for name in MAP_COLUMNS]})
     return b"".join((_pad8(PAYLOAD_MAGIC + struct.pack("<I", len(header)) + header), *sections))
 
 

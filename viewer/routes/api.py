@@ -33,8 +33,10 @@ from viewer.rows import (
     SeqCache,
     counts,
     feature,
+    map_columns,
     map_payload,
     map_row,
+    map_rows,
     newest_first,
     public_record,
     to_json,
@@ -69,10 +71,10 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
     store = ctx.store
     map_cache = SeqCache(lambda records, seq: to_json({
         "instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records),
-        "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in newest_first(records)],
+        "columns": MAP_COLUMNS, "rows": map_rows(newest_first(records), ctx.names),
     }))
     payload_cache = SeqCache(lambda records, seq: map_payload(
-        [map_row(r, ctx.names) for r in newest_first(records)],
+        map_columns(newest_first(records), ctx.names),
         {"instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records)},
     ), stale=True)  # the page asks /api/map?since=seq next: a payload a few photos behind is no loss
     geojson_cache = SeqCache(lambda records, seq: to_json({
