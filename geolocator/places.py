@@ -13,6 +13,7 @@ user's cache folder; loading it takes milliseconds and no numpy or scipy.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import dataclass
@@ -195,16 +196,16 @@ def _city_radius_km(population: int) -> float:
     return max(5.0, min(40.0, 0.012 * math.sqrt(max(population, 0))))
 
 
-_lock = threading.Lock()
-_shared: list[Gazetteer] = []  # at most one
+_opening = threading.Lock()
 
 
+@functools.cache
 def gazetteer() -> Gazetteer:
     """The shared Gazetteer: opened on first use (milliseconds; the first run ever builds the index)."""
-    with _lock:
-        if not _shared:
-            _shared.append(Gazetteer())
-        return _shared[0]
+    # functools.cache may run this twice when two threads ask at once: the lock makes the second
+    # wait for the first's build (seconds, ~300 MB) and then merely open the index it wrote.
+    with _opening:
+        return Gazetteer()
 
 
 def name(lat: float, lon: float) -> PlaceName:
