@@ -177,22 +177,20 @@ class Intents:
             self._release(intent)
 
     def _hold(self, intent: PhotoRecord) -> None:
-        root = self.folders.root(intent.status)
-        if intent.moving_from is not None:
-            self._reserved.add(self.destination(intent))
-            self.sources.add(source_of(intent))
-        for path, source in intent.sidecar_moves:
-            self._reserved.add(root / path)
-            self.sources.add(decode_path(source))
+        for dest, source in self._names(intent):
+            self._reserved.add(dest)
+            self.sources.add(source)
 
     def _release(self, intent: PhotoRecord) -> None:
+        for dest, source in self._names(intent):
+            self._reserved.discard(dest)
+            self.sources.discard(source)
+
+    def _names(self, intent: PhotoRecord) -> list[tuple[Path, Path]]:
+        """The (destination, inbox file) pairs an intent holds: the photo's, then its sidecars'."""
         root = self.folders.root(intent.status)
-        if intent.moving_from is not None:
-            self._reserved.discard(self.destination(intent))
-            self.sources.discard(source_of(intent))
-        for path, source in intent.sidecar_moves:
-            self._reserved.discard(root / path)
-            self.sources.discard(decode_path(source))
+        photo = [(self.destination(intent), source_of(intent))] if intent.moving_from is not None else []
+        return photo + [(root / path, decode_path(source)) for path, source in intent.sidecar_moves]
 
     def destination(self, intent: PhotoRecord) -> Path:
         dest = self.folders.file_of(intent)
