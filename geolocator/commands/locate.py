@@ -14,7 +14,7 @@ from geolocator import places
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
 from geolocator.metadata import read_metadata
-from geolocator.record import AIEstimate, PhotoMetadata, PhotoRecord, Source, Status
+from geolocator.record import AIEstimate, GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
 
 if TYPE_CHECKING:  # the AI is imported only when it is used
     from geolocator.ai import AILocator
@@ -79,7 +79,7 @@ def locate_file(given: str, path: Path, ai: AILocator | None) -> dict[str, Any]:
 def provenance(path: Path, metadata: PhotoMetadata) -> PhotoRecord | None:
     """The file's point with the source an import would give it (`restore`: our sidecar's),
     or None when the point was not read from a sidecar."""
-    if metadata.lat is None or metadata.lon is None or metadata.gps_origin != "sidecar":
+    if metadata.lat is None or metadata.lon is None or metadata.gps_origin is not GpsOrigin.SIDECAR:
         return None
     from geolocator.location_sidecar import restore  # here: its imports cost a run without sidecars ~30 ms
 
