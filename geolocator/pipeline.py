@@ -500,6 +500,26 @@ class Pipeline:
                     self.intents.release(_need(task.record, "the intent"))
         return [outcomes[i] for i in range(len(sources))]
 
+    def process_each(self, sources: Sequence[Path]) -> list[Outcome]:
+        """`process_many`; should the group fail unexpectedly (a bug), each file is tried alone
+        (`process_alone`), so one odd file never stops the others."""
+        try:
+            return self.process_many(sources)
+        except Exception:
+            log.exception("processing a group of %d files failed unexpectedly; each is tried alone", len(sources))
+            return [self.process_alone(source) for source in sources]
+
+    def process_alone(self, source: Path) -> Outcome:
+        """One file's `Outcome`; a bug on it is logged (the file stays in the inbox, or was
+        moved) and gives an empty outcome, never an exception: the next file goes on."""
+        try:
+            (outcome,) = self.process_many([source])
+        except Exception:
+            where = "it stays in the inbox" if os.path.lexists(source) else "it was moved"
+            log.exception("processing %s failed unexpectedly; %s", source, where)
+            return Outcome(source)
+        return outcome
+
     def _prepare(self, source: Path) -> Task | Outcome:
         """One file through the stages before `claim` (reading; nothing written, nothing moved)."""
         st = source.lstat()

@@ -15,7 +15,6 @@ store able to write. `problem()` says what is wrong; the STATUS line carries it.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 from contextlib import ExitStack
@@ -27,7 +26,7 @@ from geolocator.config import Config
 from geolocator.errors import GeolocatorError
 from geolocator.folders import Folders
 from geolocator.location_sidecar import Sidecars
-from geolocator.pipeline import NotSettled, Pipeline
+from geolocator.pipeline import Pipeline
 from geolocator.record import PhotoRecord, Status
 from geolocator.store import Store, database_files
 from geolocator.watcher import Watcher
@@ -226,33 +225,10 @@ class Service:
 
     @classmethod
     def _ingest_group(cls, pipeline: Pipeline, watcher: Watcher, paths: list[Path]) -> None:
-        """Files taken from the queue together, through `Pipeline.process_many`; should the group
-        fail unexpectedly (a bug), each file is tried alone, so one odd file never stops the others."""
-        try:
-            outcomes = pipeline.process_many(paths)
-        except Exception:
-            log.exception("ingest of a group of %d files failed; each is tried alone", len(paths))
-            for path in paths:
-                try:
-                    cls._ingest(pipeline, watcher, path)
-                except Exception:  # a bug on one file: log it, the next file goes on
-                    where = "it stays in the inbox" if os.path.lexists(path) else "it was moved"
-                    log.exception("ingest of %s failed; %s", path, where)
-            return
-        for outcome in outcomes:
+        """Files taken from the queue together, through `Pipeline.process_each` (one fsync for
+        their intents; each file alone should the group fail unexpectedly)."""
+        for outcome in pipeline.process_each(paths):
             if outcome.waiting is not None:
                 cls._not_ready(watcher, outcome.source)
             else:
                 watcher.done(outcome.source)
-
-    @classmethod
-    def _ingest(cls, pipeline: Pipeline, watcher: Watcher, path: Path) -> None:
-        try:
-            pipeline.process(path)
-        except NotSettled:
-            cls._not_ready(watcher, path)
-            return
-        except BaseException:
-            watcher.done(path)
-            raise
-        watcher.done(path)

@@ -1,7 +1,7 @@
 """`daemon.py scan`: process what is in the inbox now, ask the AI about what it placed pending,
 print one summary line, and exit (1 when some file failed or had to stay in the inbox).
 
-Files go through the pipeline in groups of `GROUP` (`Pipeline.process_many`: all read and
+Files go through the pipeline in groups of `GROUP` (`Pipeline.process_each`: all read and
 located, all their intents written with one fsync, then all moved). One file that cannot be
 processed (whatever the reason, a bug included) is logged and counted as left in the inbox;
 every other file is still processed.
@@ -9,7 +9,6 @@ every other file is still processed.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
@@ -22,13 +21,11 @@ from geolocator.aiworker import AIWorker, Backoff, servers_for
 from geolocator.config import Config
 from geolocator.folders import Folders
 from geolocator.location_sidecar import Sidecars
-from geolocator.pipeline import NotSettled, Pipeline
+from geolocator.pipeline import Pipeline
 from geolocator.record import PhotoRecord, Status
 from geolocator.service import own_files, summary
 from geolocator.store import Store
 from geolocator.watcher import iter_inbox
-
-log = logging.getLogger(__name__)
 
 LEFT = "left"  # the count of files that stayed in the inbox
 GROUP = 64  # files read and located together, then recorded with one fsync before they move
@@ -88,33 +85,20 @@ def _progress(total: int, desc: str, tty: bool) -> Iterator[Callable[[int], obje
 
 
 def _process_group(pipeline: Pipeline, paths: list[Path], settle: float) -> list[tuple[Path, PhotoRecord | None]]:
-    """A group of files through `Pipeline.process_many` (their intents written with one fsync),
-    each with its record or None. A file that may still be changing gets its second go alone,
-    once settled; should the group fail unexpectedly (a bug), each file is tried alone, so one
-    odd file never stops the others."""
+    """A group of files through `Pipeline.process_each` (their intents written with one fsync;
+    each file alone should the group fail unexpectedly), each with its record or None. A file
+    that may still be changing gets its second go alone, once settled."""
     ready = [path for path in paths if _wait_settled(path, settle)]
-    try:
-        outcomes = pipeline.process_many(ready)
-    except Exception:
-        log.exception("processing a group of %d files failed unexpectedly; each is tried alone", len(ready))
-        return [(path, _process(pipeline, path, settle)) for path in ready]
-    return [(o.source, o.record if o.waiting is None else _process(pipeline, o.source, settle, tries=1)) for o in outcomes]
+    return [(o.source, o.record if o.waiting is None else _second_go(pipeline, o.source, settle)) for o in pipeline.process_each(ready)]
 
 
-def _process(pipeline: Pipeline, path: Path, settle: float, tries: int = 2) -> PhotoRecord | None:
-    """One file, given a second go once a young, unreadable file has settled. Never raises for
-    one file's sake: the scan goes on."""
-    try:
-        for _ in range(tries):
-            if not _wait_settled(path, settle):
-                return None
-            try:
-                return pipeline.process(path)
-            except NotSettled:
-                continue
-    except Exception:  # a bug on this file must not stop the scan
-        log.exception("processing %s failed unexpectedly; %s", path, "it stays in the inbox" if os.path.lexists(path) else "it was moved")
-    return None
+def _second_go(pipeline: Pipeline, path: Path, settle: float) -> PhotoRecord | None:
+    """A young, unreadable file once it has settled; None when it is still not ready (or a bug
+    on it was logged): the scan goes on."""
+    if not _wait_settled(path, settle):
+        return None
+    outcome = pipeline.process_alone(path)
+    return outcome.record if outcome.waiting is None else None
 
 
 def _wait_settled(path: Path, settle: float) -> bool:
