@@ -13,7 +13,7 @@
 // index has the same points. Closer views wait for the full index.
 /* global L */
 import { el, notice } from './dom.js';
-import { slicer } from './payload.js';
+import { slicer, urgently } from './payload.js';
 import { currentFilter, passes } from './filters.js';
 import { C, TILE_ATTRIBUTION, TILE_URL, state } from './state.js';
 
@@ -73,7 +73,7 @@ function startWorker(name) {
     if (data.type === 'built') {
       w.version = data.version;
       performance.mark('geolocator:indexed', { detail: { worker: name, points: data.points, ms: data.ms } });
-      if (w === coarse && data.version >= heldUntil) release();
+      if (w === coarse && data.version >= heldUntil) { coarseReady = true; release(); }
       refresh();
       return;
     }
@@ -89,9 +89,11 @@ let nextRequest = 1;
 const detailed = startWorker('full');
 const coarse = startWorker('coarse'); // started at once, ready when the points come
 let useCoarse = false; // for a large library
-// Messages for the full index wait while the coarse one is built: on two cores, the first clusters
-// come sooner when the two do not share them.
+// Messages for the full index wait while the coarse one is built and the rows are made: on two
+// cores, the first clusters come sooner, and answer clicks sooner, when the three do not share them.
 let held = null;
+let coarseReady = false;
+let rowsPending = false; // loadPoints sent points whose rows setAllRows has not taken yet
 let version = 0; // of the points sent to the workers
 let build = 0; // of the index the drawn clusters come from
 let rowList = []; // slot k -> row
@@ -108,6 +110,7 @@ function toDetailed(message, transfer = []) {
 }
 
 function release() {
+  if (!coarseReady || rowsPending) return;
   const waiting = held || [];
   held = null;
   for (const [message, transfer] of waiting) detailed.worker.postMessage(message, transfer);
@@ -186,6 +189,7 @@ function index(lat, lon, on, n, located) {
   if (useCoarse) {
     if (!held) held = [];
     heldUntil = version;
+    coarseReady = false;
     coarse.worker.postMessage({ type: 'load', lat, lon, on, n, version, maxZoom: COARSE_ZOOM });
     toDetailed({ type: 'load', lat, lon, on: on.slice(), n, version, maxZoom: FULL_ZOOM }, [lat.buffer, lon.buffer]);
   } else {
@@ -213,6 +217,7 @@ export function loadPoints(p) {
   }
   frame(bounds);
   early = { n: p.n, on: on.slice() };
+  rowsPending = true;
   index(p.lat, p.lon, on, p.n, located);
 }
 
@@ -261,6 +266,8 @@ export async function setAllRows(rows) {
   }
   if (filters !== from) refilter(); // the filters changed while the rows came in
   showTotal();
+  rowsPending = false;
+  release();
 }
 
 /** Resolves once the map shows every change sent so far. */
@@ -413,11 +420,17 @@ function draw(reply, zoom, from) {
 }
 
 async function expand(marker) {
-  const { id, build: of, worker } = marker.cluster;
-  const reply = await ask(worker, { type: 'expand', cluster: id, build: of });
-  if (reply.zoom === null) { refresh(); return; } // the index was rebuilt meanwhile: draw it again
-  // Without the zoom animation: its quarter second would hold back the children's drawing.
-  map.setView(marker.getLatLng(), Math.min(reply.zoom, map.getMaxZoom()), { animate: false });
+  const done = urgently(); // the rows being made wait until the click is answered
+  try {
+    const { id, build: of, worker } = marker.cluster;
+    const reply = await ask(worker, { type: 'expand', cluster: id, build: of });
+    if (reply.zoom === null) { refresh(); return; } // the index was rebuilt meanwhile: draw it again
+    // Without the zoom animation: its quarter second would hold back the children's drawing.
+    map.setView(marker.getLatLng(), Math.min(reply.zoom, map.getMaxZoom()), { animate: false });
+    await viewDrawn(1000);
+  } finally {
+    done();
+  }
 }
 
 /** Frame these rows' photos, if nothing was framed yet (the first photos of an empty library). */

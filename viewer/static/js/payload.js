@@ -21,12 +21,35 @@ channel.port1.onmessage = () => queued.shift()();
 /** Let the page handle the events waiting (clicks, the cluster workers' answers) before going on. */
 export const pause = () => new Promise((resolve) => { queued.push(resolve); channel.port2.postMessage(null); });
 
-/** A pause once `SLICE_MS` have passed since the last one: `await slice.due() && slice.pause()`. */
+let urgent = 0; // things the user asked for, under way
+let afterUrgent = [];
+
+/** Something the user asked for is under way: slices wait until the function returned is called. */
+export function urgently() {
+  urgent += 1;
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    urgent -= 1;
+    if (urgent) return;
+    const waiting = afterUrgent;
+    afterUrgent = [];
+    for (const resolve of waiting) resolve();
+  };
+}
+
+/** A pause once `SLICE_MS` have passed since the last one: `if (slice.due()) await slice.pause()`.
+ * While something urgent is under way, the pause lasts until it is done. */
 export function slicer() {
   let since = performance.now();
   return {
     due: () => performance.now() - since > SLICE_MS,
-    pause: async () => { await pause(); since = performance.now(); },
+    pause: async () => {
+      await pause();
+      while (urgent) await new Promise((resolve) => afterUrgent.push(resolve));
+      since = performance.now();
+    },
   };
 }
 
