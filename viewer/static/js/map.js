@@ -10,7 +10,8 @@
 // The full index (down to zoom 18) costs a pass over every point per zoom level: seconds at 1M
 // photos. So a large library also goes to a second worker that indexes only down to COARSE_ZOOM,
 // in a fraction of that time: it answers the views and clicks up to that zoom until the full
-// index has the same points. Closer views wait for the full index.
+// index has the same points. Closer views wait for the full index, which is started once the
+// coarse one is built and the rows are made (loadPoints gives the points before the rows).
 /* global L */
 import { el, notice } from './dom.js';
 import { slicer, urgently } from './payload.js';
