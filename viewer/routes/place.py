@@ -208,63 +208,87 @@ def answer(ctx: Context, changed: Changed) -> bytes:
     return send_json({"records": [public_record(r, ctx.names) for r in changed.records], "rows": rows})
 
 
+CHANGED_MEANWHILE = "the photo changed meanwhile: reload and try again"
+
+
+def change_one(ctx: Context, rid: str, change: Callable[[PhotoRecord], PhotoRecord | None], refusal: str) -> PhotoRecord:
+    """The photo `rid` changed by `change` and stored: 404 for no such photo, 409 for a track,
+    409 `refusal` when `change` did not apply (it answered None)."""
+    record = ctx.record_or_404(rid)
+    refuse_tracks([record])
+    changed: list[PhotoRecord] = []
+
+    def apply(current: PhotoRecord | None) -> PhotoRecord | None:
+        new = None if current is None else change(current)
+        changed.extend([new] if new is not None else [])
+        return new
+
+    stored = ctx.store.update(record.id, apply)
+    if not changed or stored is None:  # `update` answers the record unchanged when nothing applied
+        raise bottle.HTTPError(409, refusal)
+    return stored
+
+
+def place_many(ctx: Context, raw: bytes) -> bytes:
+    """`POST /api/locations`: the photos of the body placed by hand."""
+    ids, lat, lon = parse_fix(raw)
+    missing = [i for i in ids if ctx.store.get(i) is None]
+    if missing:
+        raise bottle.HTTPError(404, f"no such photo: {missing[0]}")
+    changed = fix(ctx, ids, lat, lon)
+    if not changed.records:
+        raise bottle.HTTPError(409, "none of these photos can be placed (failed or duplicate files)")
+    return answer(ctx, changed)
+
+
+def revert_one(ctx: Context, rid: str) -> bytes:
+    """`POST /api/images/<id>/revert`: the photo's location before the current one."""
+    at = utc_now()
+    try:
+        stored = change_one(ctx, rid, lambda current: revert(current, at=at, by=BY), CHANGED_MEANWHILE)
+    except HistoryError as exc:
+        raise bottle.HTTPError(409, str(exc)) from None
+    log.info("%s (%s): location reverted to %s", stored.id, stored.name, stored.source.value if stored.source else "none")
+    return answer(ctx, follow(ctx, [stored]))
+
+
+def ask_ai_again(ctx: Context, rid: str) -> bytes:
+    """`POST /api/images/<id>/ask-ai`: the photo's location forgotten, the AI asked again."""
+    if not ctx.config.ollama.enabled:
+        raise bottle.HTTPError(409, "the AI is turned off ([ollama] enabled = false)")
+    at = utc_now()
+    stored = change_one(ctx, rid, lambda current: ask_again(current, at), CHANGED_MEANWHILE)
+    log.info("%s (%s): asking the AI again", stored.id, stored.name)
+    changed = follow(ctx, [stored])  # its location is gone: the photos it placed are judged again
+    ctx.wake_ai()
+    return answer(ctx, changed)
+
+
+def retry_now(ctx: Context, rid: str) -> bytes:
+    """`POST /api/images/<id>/retry`: a photo waiting for Ollama is due now."""
+    stored = change_one(ctx, rid, apply_resume, "this photo is not waiting for Ollama")
+    ctx.sidecars.sync([stored])
+    ctx.wake_ai()
+    return answer(ctx, Changed([stored], []))
+
+
 def install(app: bottle.Bottle, ctx: Context) -> None:
-    store = ctx.store
-
-    def change_one(rid: str, change: Callable[[PhotoRecord], PhotoRecord | None], refusal: str) -> PhotoRecord:
-        record = ctx.record_or_404(rid)
-        refuse_tracks([record])
-        changed: list[PhotoRecord] = []
-
-        def apply(current: PhotoRecord | None) -> PhotoRecord | None:
-            new = None if current is None else change(current)
-            changed.extend([new] if new is not None else [])
-            return new
-
-        stored = store.update(record.id, apply)
-        if not changed or stored is None:  # `update` answers the record unchanged when nothing applied
-            raise bottle.HTTPError(409, refusal)
-        return stored
-
     @route(app, "GET", "/api/where")
     def where() -> bytes:
         return send_json(place_of(bottle.request.query.getunicode("q", "") or ""))
 
     @route(app, "POST", "/api/locations", max_body=MAX_FIX_BODY)
     def fix_locations() -> bytes:
-        ids, lat, lon = parse_fix(bottle.request.environ["wsgi.input"].read(MAX_FIX_BODY))
-        missing = [i for i in ids if store.get(i) is None]
-        if missing:
-            raise bottle.HTTPError(404, f"no such photo: {missing[0]}")
-        changed = fix(ctx, ids, lat, lon)
-        if not changed.records:
-            raise bottle.HTTPError(409, "none of these photos can be placed (failed or duplicate files)")
-        return answer(ctx, changed)
+        return place_many(ctx, bottle.request.environ["wsgi.input"].read(MAX_FIX_BODY))
 
     @route(app, "POST", "/api/images/<rid>/revert")
     def revert_location(rid: str) -> bytes:
-        at = utc_now()
-        try:
-            stored = change_one(rid, lambda current: revert(current, at=at, by=BY), "the photo changed meanwhile: reload and try again")
-        except HistoryError as exc:
-            raise bottle.HTTPError(409, str(exc)) from None
-        log.info("%s (%s): location reverted to %s", stored.id, stored.name, stored.source.value if stored.source else "none")
-        return answer(ctx, follow(ctx, [stored]))
+        return revert_one(ctx, rid)
 
     @route(app, "POST", "/api/images/<rid>/ask-ai")
     def ask_ai(rid: str) -> bytes:
-        if not ctx.config.ollama.enabled:
-            raise bottle.HTTPError(409, "the AI is turned off ([ollama] enabled = false)")
-        at = utc_now()
-        stored = change_one(rid, lambda current: ask_again(current, at), "the photo changed meanwhile: reload and try again")
-        log.info("%s (%s): asking the AI again", stored.id, stored.name)
-        changed = follow(ctx, [stored])  # its location is gone: the photos it placed are judged again
-        ctx.wake_ai()
-        return answer(ctx, changed)
+        return ask_ai_again(ctx, rid)
 
     @route(app, "POST", "/api/images/<rid>/retry")
     def retry(rid: str) -> bytes:
-        stored = change_one(rid, apply_resume, "this photo is not waiting for Ollama")
-        ctx.sidecars.sync([stored])
-        ctx.wake_ai()
-        return answer(ctx, Changed([stored], []))
+        return retry_now(ctx, rid)
