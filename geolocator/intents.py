@@ -214,15 +214,15 @@ class Intents:
                         intent = self.reserve(intent, dest.parent, source, [decode_path(s) for _, s in intent.sidecar_moves], skip=dest)
                         dest = self.destination(intent)
             self._touch(source.parent, dest.parent)
-            intent = self._move_sidecars(intent, intent.sidecar_moves)
-        finally:
+        except BaseException:
             with self.lock:
                 self._release(intent)
-        self._finished(intent)
-        return intent
+            raise
+        return self.move_sidecars(intent)
 
     def move_sidecars(self, intent: PhotoRecord) -> PhotoRecord:
-        """Carry out the sidecar moves `join` reserved."""
+        """Carry out the sidecar moves of an intent (`join`'s, or a photo's once it has moved),
+        then give back the names it held."""
         try:
             intent = self._move_sidecars(intent, intent.sidecar_moves)
         finally:
