@@ -14,6 +14,8 @@ it applies, adds what it learnt to a new `Task` (frozen) and hands it on. Moving
 anything across a crash (intent, move, flush, recover) is `geolocator.intents`. `process_many`
 runs a group of files through the stages before `claim`, writes all their intents with one
 fsync, then moves them: a scan costs two journal writes per group, not one per photo.
+`process_each`, what the service's workers and `scan` call, tries each file alone should a
+group fail on a bug, so one odd file never stops the others.
 
 Every file that enters the inbox ends in the library, failed/ or duplicates/ with exactly one
 record saying why. Records are keyed by the sha256 of the content, so:
