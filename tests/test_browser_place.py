@@ -2,7 +2,8 @@
 servers: a drag-and-drop upload followed until its popup opens at the photo's place (the whole
 service: watcher, workers, store), placing by hand with Save and Cancel (a click or a double-click
 saves nothing), each pasted coordinate form, revert, and placing several photos together; track
-and nearby markers styled apart from the others and shown or hidden by the Source filter."""
+and nearby markers styled apart from the others and shown or hidden by the Source filter, and each
+one's uncertainty circle (as an AI estimate's, in its own colour and dashes) when selected."""
 
 from __future__ import annotations
 
@@ -375,4 +376,38 @@ def test_track_and_nearby_markers_are_styled_apart_and_filtered(page, sources_vi
         page.check(f'#filters input[name=source][value="{source}"]')
         wait_until_js(page, f"!!document.querySelector('.leaflet-marker-pane .photo-marker.{source}')")
     assert shown(page) == {"exif", "ai", "manual", "track", "nearby"}
+    assert page.errors == []
+
+
+CIRCLE = """() => {
+    const c = geolocator.state.uncertainty;
+    return c && { radius: c.getRadius(), color: c.options.color, dash: c.options.dashArray, at: [c.getLatLng().lat, c.getLatLng().lng] };
+}"""
+
+
+def test_track_and_nearby_points_show_their_uncertainty_circle_when_selected(page, sources_viewer):
+    open_map(page, sources_viewer)
+    page.evaluate("geolocator.map.setView([46, 4], 5, { animate: false })")
+    wait_until_js(page, "document.querySelectorAll('.leaflet-marker-pane .photo-marker').length === 5")
+    circles = {}
+    for source in ("exif", "manual", "ai", "track", "nearby"):
+        page.evaluate("geolocator.map.closePopup()")
+        wait_until_js(page, "geolocator.state.uncertainty === null")
+        page.click(f".leaflet-marker-pane .photo-marker.{source}")
+        page.wait_for_selector(f'.leaflet-popup .popup-name:text-is("{source}.jpg")')
+        if source in ("exif", "manual"):  # a location from the file or a manual fix has no circle
+            assert page.evaluate(CIRCLE) is None
+            assert page.locator('.leaflet-popup dd[data-field="uncertainty"]').count() == 0
+            continue
+        circles[source] = wait_until_js(page, CIRCLE)
+        assert circles[source]["radius"] == pytest.approx(400)  # the record's 0.4 km
+        assert circles[source]["at"] == pytest.approx(list(PLACES[Source(source)]))
+        assert page.text_content('.leaflet-popup dd[data-field="uncertainty"]') == "± 0.4 km"
+        page.wait_for_selector(f".leaflet-overlay-pane path.uncertainty.{source}")  # drawn on the map
+    # In the marker's colour, apart from the others: track purple, nearby teal, AI orange.
+    assert circles["track"]["color"] == "#7048e8" and circles["nearby"]["color"] == "#0c8599"
+    assert len({(c["color"], c["dash"]) for c in circles.values()}) == 3
+    page.evaluate("geolocator.map.closePopup()")
+    wait_until_js(page, "geolocator.state.uncertainty === null")  # it goes with the popup
+    assert page.locator(".leaflet-overlay-pane path.uncertainty").count() == 0
     assert page.errors == []

@@ -471,12 +471,22 @@ export function clearUncertainty() {
   if (state.uncertainty) { state.uncertainty.remove(); state.uncertainty = null; }
 }
 
-/** The dashed circle of an AI estimate's uncertainty. */
+// The uncertainty circle of a selected photo, in its marker's colour: an AI estimate's dashed,
+// a track point's dotted (the spacing and accuracy of the track), a nearby point's long-dashed
+// (how far its time neighbours are). A location from the file or a manual fix has none.
+const CIRCLES = {
+  ai: { color: '#d9480f', dashArray: '6 4', fillOpacity: 0.08 },
+  track: { color: '#7048e8', dashArray: '2 5', fillOpacity: 0.06 },
+  nearby: { color: '#0c8599', dashArray: '12 6', fillOpacity: 0.06 },
+};
+
+/** The circle of a selected photo's uncertainty radius, if its source has one. */
 export function showUncertainty(detail) {
   clearUncertainty();
-  if (detail.source === 'ai' && detail.radius_km) {
+  const style = CIRCLES[detail.source];
+  if (style && detail.radius_km) {
     state.uncertainty = L.circle([detail.lat, detail.lon], {
-      radius: detail.radius_km * 1000, color: '#d9480f', weight: 1.5, dashArray: '6 4', fillOpacity: 0.08, interactive: false,
+      radius: detail.radius_km * 1000, weight: 1.5, interactive: false, className: 'uncertainty ' + detail.source, ...style,
     }).addTo(map);
   }
 }

@@ -62,6 +62,8 @@ function popupContent(d) {
   if (d.source === 'ai') {
     fields.push(['Model', d.model], ['Confidence', d.confidence !== null ? Math.round(d.confidence * 100) + ' %' : null],
       ['Uncertainty', d.radius_km ? '± ' + d.radius_km.toLocaleString() + ' km' : null], ['Description', d.description]);
+  } else if ((d.source === 'track' || d.source === 'nearby') && d.radius_km) {
+    fields.push(['Uncertainty', '± ' + d.radius_km.toLocaleString() + ' km']);
   }
   if (waitsForOllama(d)) fields.push(['Waiting', 'for the AI: Ollama does not answer (' + d.error.slice(WAITING_FOR_OLLAMA.length) + '). It is asked again by itself.']);
   else if (d.status === 'pending') fields.push(['Waiting', 'for the AI']);
