@@ -3,9 +3,10 @@
 - `GET /api/map[?since=SEQ&instance=I]`  compact rows for the page (`rows.MAP_COLUMNS`), newest
   first (`rows.newest_first`); with `since`, only the rows changed after that store seq
 - `GET /api/map.bin`                      every map row at once, as columns (`rows.map_payload`):
-  what the page loads first; a 1M-photo library is a few tens of MB before gzip. Once made, it is
-  sent at once even when photos came since (its header's seq says which it holds), while the
-  next is made in the background
+  what the page loads first; a 1M-photo library is a few tens of MB before gzip. It is first made
+  in the background when the app is made (at start-up), and once made it is sent at once even
+  when photos came since (its header's seq says which it holds), while the next is made in the
+  background
 - `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
 - `GET /api/images/<id>`                  one record, plus its thumbnail and image URLs
 - `GET /api/images.geojson`               FeatureCollection of the located photos
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import math
@@ -74,7 +76,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         "columns": MAP_COLUMNS, "rows": map_rows(newest_first(records), ctx.names),
     }))
     payload_cache = SeqCache(lambda records, seq: map_payload(
-        map_columns(newest_first(records), ctx.names),
+        map_columns(records, ctx.names),  # in the store's order: map_payload sorts them
         {"instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records)},
     ), stale=True)  # the page asks /api/map?since=seq next: a payload a few photos behind is no loss
     geojson_cache = SeqCache(lambda records, seq: to_json({
@@ -82,9 +84,15 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         "features": [feature(r) for r in records if r.status is Status.LOCATED and r.lat is not None and r.lon is not None],
     }))
 
+    payload_cache.prime(store)  # made at start-up: the page's first visit finds it ready
+
     def cached(cache: SeqCache, content_type: str = "application/json") -> bytes:
-        raw, gz = cache.get(store)
-        return send_json(raw=raw, gz=gz, content_type=content_type)
+        gz = cache.get(store)
+        if "gzip" not in bottle.request.get_header("Accept-Encoding", ""):
+            return send_json(raw=gzip.decompress(gz), content_type=content_type)
+        send_json(raw=b"", content_type=content_type)  # its headers
+        bottle.response.set_header("Content-Encoding", "gzip")
+        return gz
 
     @route(app, "GET", "/api/map")
     def api_map() -> bytes:
