@@ -27,8 +27,9 @@ sys.path.insert(0, str(REPO))
 
 from geolocator.ai.imageprep import DEFAULT_MAX_PX, prepare_image  # noqa: E402
 from geolocator.errors import UnreadableImage  # noqa: E402
+from tests.corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus" / "exif-samples"
+CORPUS = CORPUS_ROOT / "exif-samples"
 SUFFIXES = {".jpg", ".jpeg", ".heic", ".heif", ".tif", ".tiff"}
 
 

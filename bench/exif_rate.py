@@ -29,8 +29,9 @@ sys.path.insert(0, str(REPO))
 import exifread  # noqa: E402
 
 from geolocator.metadata import read_metadata  # noqa: E402
+from tests.corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = CORPUS_ROOT
 TARGET = 8.0
 
 

@@ -42,8 +42,9 @@ from geolocator.pipeline import Pipeline  # noqa: E402
 from geolocator.record import PhotoRecord, Source, Status, record_id  # noqa: E402
 from geolocator.service import Service  # noqa: E402
 from geolocator.store import Store  # noqa: E402
+from tests.corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus" / "exif-samples" / "jpg" / "gps"
+CORPUS = CORPUS_ROOT / "exif-samples" / "jpg" / "gps"
 GPS_JPEGS = sorted(CORPUS.glob("DSCN*.jpg"))
 
 

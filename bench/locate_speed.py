@@ -25,10 +25,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 from pyenv import installed_env  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus"
+from tests.corpus import CORPUS as CORPUS_ROOT  # noqa: E402
+
+CORPUS = CORPUS_ROOT
 SINGLE_TARGET = 2.5  # ours / exiftool's, at most
 BATCH_TARGET = 8.0  # exiftool's / ours, at least
 

@@ -37,8 +37,9 @@ sys.path.insert(0, str(REPO))
 from geolocator import places  # noqa: E402
 from geolocator.record import PhotoRecord, Source, Status, record_id  # noqa: E402
 from geolocator.store import Store  # noqa: E402
+from tests.corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus" / "exif-samples" / "jpg" / "gps"
+CORPUS = CORPUS_ROOT / "exif-samples" / "jpg" / "gps"
 RSS_TARGET_MB = 200.0
 DEADLINE = 60.0  # seconds for READY and for the photo to be filed
 

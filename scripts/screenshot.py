@@ -20,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 from fake_ollama import FakeOllama  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -28,7 +29,7 @@ from geolocator.config import load_config  # noqa: E402
 from geolocator.store import Store  # noqa: E402
 from viewer import ViewerServer, create_app  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus" / "exif-samples"
+CORPUS = CORPUS_ROOT / "exif-samples"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SAMPLES = ["jpg/gps", "heic", "heic/mobile", "jpg/mobile", "jpg/Canon_40D.jpg", "jpg/Nikon_D70.jpg", "jpg/Pentax_K10D.jpg", "jpg/corrupted.jpg", "jpg/tests/35-empty.jpg"]
 AI_ANSWERS = [

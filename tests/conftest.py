@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from configs import make_config
+from corpus import CORPUS
 from expect import wait_until
 from fake_ollama import FakeOllama
 from processes import daemon_env, reap, start_daemon
@@ -28,7 +29,6 @@ from geolocator.aiworker import Backoff
 from geolocator.service import Service
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
 TRUTH_FILE = CORPUS / "exif-samples.truth.json"
 THREAD_GRACE = 5.0  # seconds a stopped component's threads get to end after its test
 QUICK_BACKOFF = Backoff(base=0.2, cap=1.0)  # an AI retry within a test's patience

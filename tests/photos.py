@@ -7,9 +7,10 @@ import shutil
 import struct
 from pathlib import Path
 
+from corpus import CORPUS
 from PIL import Image
 
-CORPUS_JPG = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "exif-samples" / "jpg"
+CORPUS_JPG = CORPUS / "exif-samples" / "jpg"
 GPS_JPEGS = ["gps/DSCN0010.jpg", "gps/DSCN0012.jpg", "gps/DSCN0021.jpg", "gps/DSCN0025.jpg", "gps/DSCN0027.jpg"]
 NO_GPS_JPEG = "Canon_40D.jpg"
 

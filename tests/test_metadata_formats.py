@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from corpus import CORPUS
 from PIL import Image
 
 from geolocator.errors import UnreadableImage
@@ -165,7 +166,7 @@ def exiftool_write(path: Path, *assignments: str) -> None:
 L, B = "<", ">"
 NE = gps_ifd(L, [(51, 1), (30, 1), (3050, 100)], [(0, 1), (7, 1), (3900, 100)], "N", "E", alt=(1234, 10), alt_ref=0)
 GOOD_TIFF = tiff(L, camera(), gps=gps_ifd(L, [(40, 1), (26, 1), (4650, 100)], [(3, 1), (42, 1), (0, 1)], "N", "W"))
-HEIC = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "exif-samples" / "heic" / "IMG_5195.HEIC"
+HEIC = CORPUS / "exif-samples" / "heic" / "IMG_5195.HEIC"
 
 
 def _copy_heic_with_brand(brand: bytes, minor: bytes | None = None) -> bytes:
