@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import bottle
@@ -44,8 +44,6 @@ from viewer.rows import (
     to_json,
 )
 
-log = logging.getLogger(__name__)
-
 MAX_FIX_BODY = 4096  # a manual fix is a few dozen bytes of JSON
 
 
@@ -69,88 +67,119 @@ def parse_point(raw: bytes) -> tuple[float, float]:
     return lat, lon
 
 
-def install(app: bottle.Bottle, ctx: Context) -> None:
+@dataclass(frozen=True)
+class Bodies:
+    """The app's cached response bodies, each made once per store seq (`rows.SeqCache`)."""
+
+    map_rows: SeqCache
+    payload: SeqCache
+    geojson: SeqCache
+
+
+def make_bodies(ctx: Context) -> Bodies:
+    return Bodies(
+        map_rows=SeqCache(lambda records, seq: to_json({
+            "instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records),
+            "columns": MAP_COLUMNS, "rows": map_rows(newest_first(records), ctx.names),
+        })),
+        payload=SeqCache(lambda records, seq: map_payload(
+            map_columns(records, ctx.names),  # in the store's order: map_payload sorts them
+            {"instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records)},
+        ), stale=True),  # the page asks /api/map?since=seq next: a payload a few photos behind is no loss
+        geojson=SeqCache(lambda records, seq: to_json({
+            "type": "FeatureCollection",
+            "features": [feature(r) for r in records if r.status is Status.LOCATED and r.lat is not None and r.lon is not None],
+        })),
+    )
+
+
+def send_cached(ctx: Context, cache: SeqCache, content_type: str = "application/json") -> bytes:
+    """The cached body, gzipped as kept, or unzipped for a client that does not accept gzip."""
+    gz = cache.get(ctx.store)
+    if "gzip" not in bottle.request.get_header("Accept-Encoding", ""):
+        return send_json(raw=gzip.decompress(gz), content_type=content_type)
+    send_json(raw=b"", content_type=content_type)  # its headers
+    bottle.response.set_header("Content-Encoding", "gzip")
+    return gz
+
+
+def map_rows_since(ctx: Context, bodies: Bodies, since: str | None) -> bytes:
+    """Every map row, or with `since` only those changed after that seq of this instance's store."""
+    if since is None:
+        return send_cached(ctx, bodies.map_rows)
+    try:
+        since_seq = int(since)
+    except ValueError:
+        raise bottle.HTTPError(400, "since must be an integer") from None
     store = ctx.store
-    map_cache = SeqCache(lambda records, seq: to_json({
-        "instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records),
-        "columns": MAP_COLUMNS, "rows": map_rows(newest_first(records), ctx.names),
-    }))
-    payload_cache = SeqCache(lambda records, seq: map_payload(
-        map_columns(records, ctx.names),  # in the store's order: map_payload sorts them
-        {"instance": ctx.instance, "seq": seq, "full": True, "counts": counts(records)},
-    ), stale=True)  # the page asks /api/map?since=seq next: a payload a few photos behind is no loss
-    geojson_cache = SeqCache(lambda records, seq: to_json({
-        "type": "FeatureCollection",
-        "features": [feature(r) for r in records if r.status is Status.LOCATED and r.lat is not None and r.lon is not None],
-    }))
+    if bottle.request.query.get("instance") not in (None, ctx.instance) or since_seq > store.seq:
+        return send_cached(ctx, bodies.map_rows)  # the store was reopened: the page's seq means nothing here
+    changed, seq = store.changed_since(since_seq)
+    return send_json({
+        "instance": ctx.instance, "seq": seq, "full": False, "counts": counts(store.all()) if changed else None,
+        "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in changed],
+    })
 
-    payload_cache.prime(store)  # made at start-up: the page's first visit finds it ready
 
-    def cached(cache: SeqCache, content_type: str = "application/json") -> bytes:
-        gz = cache.get(store)
-        if "gzip" not in bottle.request.get_header("Accept-Encoding", ""):
-            return send_json(raw=gzip.decompress(gz), content_type=content_type)
-        send_json(raw=b"", content_type=content_type)  # its headers
-        bottle.response.set_header("Content-Encoding", "gzip")
-        return gz
+def list_images(ctx: Context, fields_query: str, status: str | None) -> bytes:
+    fields = [f for f in fields_query.split(",") if f] or list(PUBLIC_FIELDS)
+    unknown = [f for f in fields if f not in PUBLIC_FIELDS]
+    if unknown:
+        raise bottle.HTTPError(400, f"unknown fields: {', '.join(unknown)}")
+    if status is not None and status not in {s.value for s in Status}:
+        raise bottle.HTTPError(400, "unknown status")
+    out = []
+    for r in ctx.store.all():
+        if status is None or r.status.value == status:
+            d = public_record(r, ctx.names)
+            out.append({f: d[f] for f in fields})
+    return send_json(out)
+
+
+def one_image(ctx: Context, rid: str) -> bytes:
+    record = ctx.record_or_404(rid)
+    data: dict[str, Any] = public_record(record, ctx.names)
+    data["thumb_url"] = f"/thumb/{record.id}"
+    data["image_url"] = f"/image/{record.id}"
+    data["has_file"] = ctx.file_of(record) is not None
+    return send_json(data)
+
+
+def fix_location(ctx: Context, rid: str, body: bytes) -> bytes:
+    record = ctx.record_or_404(rid)
+    if record.status in (Status.FAILED, Status.DUPLICATE):
+        raise bottle.HTTPError(409, f"a {record.status.value} photo cannot be placed")
+    lat, lon = parse_point(body)
+    stored = store_fix(ctx, [record.id], lat, lon)  # with its history and sidecar, as the page's fixes
+    if not stored:
+        raise bottle.HTTPError(409, "the photo changed meanwhile: reload and try again")
+    return send_json({"record": public_record(stored[0], ctx.names), "row": map_row(stored[0], ctx.names)})
+
+
+def install(app: bottle.Bottle, ctx: Context) -> None:
+    bodies = make_bodies(ctx)
+    bodies.payload.prime(ctx.store)  # made at start-up: the page's first visit finds it ready
 
     @route(app, "GET", "/api/map")
     def api_map() -> bytes:
-        since = bottle.request.query.get("since")
-        if since is None:
-            return cached(map_cache)
-        try:
-            since_seq = int(since)
-        except ValueError:
-            raise bottle.HTTPError(400, "since must be an integer") from None
-        if bottle.request.query.get("instance") not in (None, ctx.instance) or since_seq > store.seq:
-            return cached(map_cache)  # the store was reopened: the page's seq means nothing here
-        changed, seq = store.changed_since(since_seq)
-        return send_json({
-            "instance": ctx.instance, "seq": seq, "full": False, "counts": counts(store.all()) if changed else None,
-            "columns": MAP_COLUMNS, "rows": [map_row(r, ctx.names) for r in changed],
-        })
+        return map_rows_since(ctx, bodies, bottle.request.query.get("since"))
 
     @route(app, "GET", "/api/map.bin")
     def api_map_payload() -> bytes:
-        return cached(payload_cache, "application/octet-stream")
+        return send_cached(ctx, bodies.payload, "application/octet-stream")
 
     @route(app, "GET", "/api/images")
     def api_images() -> bytes:
-        fields = [f for f in bottle.request.query.get("fields", "").split(",") if f] or list(PUBLIC_FIELDS)
-        unknown = [f for f in fields if f not in PUBLIC_FIELDS]
-        if unknown:
-            raise bottle.HTTPError(400, f"unknown fields: {', '.join(unknown)}")
-        status = bottle.request.query.get("status")
-        if status is not None and status not in {s.value for s in Status}:
-            raise bottle.HTTPError(400, "unknown status")
-        out = []
-        for r in store.all():
-            if status is None or r.status.value == status:
-                d = public_record(r, ctx.names)
-                out.append({f: d[f] for f in fields})
-        return send_json(out)
+        return list_images(ctx, bottle.request.query.get("fields", ""), bottle.request.query.get("status"))
 
     @route(app, "GET", "/api/images.geojson")
     def api_geojson() -> bytes:
-        return cached(geojson_cache, "application/geo+json")
+        return send_cached(ctx, bodies.geojson, "application/geo+json")
 
     @route(app, "GET", "/api/images/<rid>")
     def api_image(rid: str) -> bytes:
-        record = ctx.record_or_404(rid)
-        data: dict[str, Any] = public_record(record, ctx.names)
-        data["thumb_url"] = f"/thumb/{record.id}"
-        data["image_url"] = f"/image/{record.id}"
-        data["has_file"] = ctx.file_of(record) is not None
-        return send_json(data)
+        return one_image(ctx, rid)
 
     @route(app, "POST", "/api/images/<rid>/location", max_body=MAX_FIX_BODY)
     def api_fix_location(rid: str) -> bytes:
-        record = ctx.record_or_404(rid)
-        if record.status in (Status.FAILED, Status.DUPLICATE):
-            raise bottle.HTTPError(409, f"a {record.status.value} photo cannot be placed")
-        lat, lon = parse_point(bottle.request.body.read(MAX_FIX_BODY))
-        stored = store_fix(ctx, [record.id], lat, lon)  # with its history and sidecar, as the page's fixes
-        if not stored:
-            raise bottle.HTTPError(409, "the photo changed meanwhile: reload and try again")
-        return send_json({"record": public_record(stored[0], ctx.names), "row": map_row(stored[0], ctx.names)})
+        return fix_location(ctx, rid, bottle.request.body.read(MAX_FIX_BODY))
