@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -81,7 +82,7 @@ def test_files_exiftool_does_not_list_give_an_error(corpus, truth):
 
 @pytest.mark.timeout(60)
 def test_locate_command_over_a_mix(corpus, tmp_path):
-    good = "../shared/corpus/exif-samples/jpg/gps/DSCN0010.jpg"  # relative, as a user types it
+    good = os.path.relpath(corpus / "exif-samples/jpg/gps/DSCN0010.jpg", REPO)  # relative, as a user types it
     south = str(corpus / "exif-samples/jpg/Kodak_CX7530.jpg")
     no_gps = str(corpus / "exif-samples/jpg/Canon_40D.jpg")
     corrupt = tmp_path / "broken photo.jpg"

@@ -58,18 +58,26 @@ async function load() {
   const rows = await payload.rows();
   performance.mark('geolocator:rows');
   await apply({ instance, seq, counts, full: true, rows });
+  // The payload is made ahead (at start-up, then after changes) and may be a few photos behind:
+  // those come at once, not at the first poll.
+  await update().catch(() => {}); // the daemon is restarting or gone: the polls will catch up
   performance.mark('geolocator:ready');
   document.body.dataset.ready = 'true';
   setTimeout(poll, POLL_MS);
 }
 
+/** Show the rows changed since the page's seq (all of them if the store was reopened). */
+async function update() {
+  const data = await api.fetchMap(state.seq, state.instance);
+  if (data.full || data.rows.length) {
+    fitOnce(data.rows);
+    await apply(data);
+  }
+}
+
 async function poll() {
   try {
-    const data = await api.fetchMap(state.seq, state.instance);
-    if (data.full || data.rows.length) {
-      fitOnce(data.rows);
-      await apply(data);
-    }
+    await update();
   } catch (err) {
     // the daemon is restarting or gone: keep trying quietly
   }
