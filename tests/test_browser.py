@@ -222,7 +222,10 @@ def test_popup_shows_the_photo(page, viewer):
     popup = page.locator(".leaflet-popup")
     assert popup.locator(".popup-name").text_content() == record.name
     assert popup.locator('dd[data-field="place"]').text_content() == record.place
-    assert popup.locator('dd[data-field="taken"]').text_content() == record.taken_at
+    # The capture time as the user's locale writes it (its wall clock, whatever the browser's zone), not ISO.
+    shown = page.evaluate("iso => new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC'})"
+                          ".format(new Date(iso + 'Z'))", record.taken_at)
+    assert popup.locator('dd[data-field="taken"]').text_content() == shown != record.taken_at
     assert popup.locator('dd[data-field="coordinates"]').text_content() == f"{record.lat:.5f}, {record.lon:.5f}"
     assert popup.locator('dd[data-field="source"]').text_content() == "EXIF"
     wait_until_js(page, "document.querySelector('.leaflet-popup img.thumb')?.naturalWidth > 0")

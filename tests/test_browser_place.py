@@ -175,6 +175,9 @@ def test_where_was_this_taken_keeps_nothing_until_added(page, viewer, tmp_path):
     page.set_input_files("#locate-input", str(photo))
     page.wait_for_selector(".leaflet-popup .locate-result")
     assert "Nothing was kept" in page.text_content(".leaflet-popup .locate-result")
+    taken = page.text_content('.leaflet-popup .locate-result dd[data-field="taken"]')  # the locale's, not ISO
+    assert taken == page.evaluate("() => new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC'})"
+                                  ".format(new Date(Date.UTC(2008, 9, 22, 16, 29, 49)))")
     assert page.locator(".photo-marker.temporary").count() == 1
     inbox = tmp_path / "inbox"
     assert len(store.all()) == before and not (inbox.exists() and any(inbox.iterdir()))

@@ -8,6 +8,7 @@ import { redrawList } from './list.js';
 import { clearUncertainty, map, reveal, showUncertainty } from './map.js';
 import { startPlacing, stopPlacing } from './place.js';
 import { SOURCE_LABEL, state } from './state.js';
+import { fmtTaken } from './when.js';
 
 const WAITING_FOR_OLLAMA = 'AI unavailable, will retry: '; // aiworker.UNAVAILABLE
 
@@ -54,7 +55,7 @@ const waitsForOllama = (d) => d.status === 'pending' && (d.error || '').startsWi
 function popupContent(d) {
   const fields = [
     ['Place', d.place],
-    ['Taken', d.taken_at],
+    ['Taken', fmtTaken(d.taken_at)],
     ['Coordinates', d.lat !== null && d.lon !== null ? fmtCoord(d.lat, d.lon) : null],
     ['Source', d.source ? SOURCE_LABEL[d.source] || d.source : d.status],
     ['Camera', d.camera],

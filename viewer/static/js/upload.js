@@ -10,6 +10,7 @@ import { el, fmtCoord, notice } from './dom.js';
 import { map } from './map.js';
 import { select } from './popup.js';
 import { C, TOKEN, state } from './state.js';
+import { fmtTaken } from './when.js';
 
 const AT_ONCE = 2; // uploads sent at the same time
 const FOLLOW_MS = 1000; // how often a photo being filed is looked at
@@ -193,10 +194,10 @@ async function locateOnly(file) {
   const add = el('button', { type: 'button', class: 'locate-add', onclick: () => { if (temporary) temporary.remove(); temporary = null; addFiles([file]); } }, 'Add to library');
   const fields = el('dl', { class: 'fields' });
   const rows = [['Place', answer.place], ['Coordinates', answer.lat !== null ? fmtCoord(answer.lat, answer.lon) : null],
-    ['Source', answer.source], ['Taken', answer.taken_at], ['Camera', answer.camera],
+    ['Source', answer.source], ['Taken', answer.taken_at ? fmtTaken(answer.taken_at) : null], ['Camera', answer.camera],
     ['Confidence', answer.confidence !== undefined && answer.confidence !== null ? Math.round(answer.confidence * 100) + ' %' : null],
     ['Description', answer.description], ['Problem', answer.error]];
-  for (const [label, value] of rows) if (value !== null && value !== undefined) fields.append(el('dt', {}, label), el('dd', {}, value));
+  for (const [label, value] of rows) if (value !== null && value !== undefined) fields.append(el('dt', {}, label), el('dd', { dataset: { field: label.toLowerCase() } }, value));
   const content = el('div', { class: 'popup locate-result' }, el('h3', { class: 'popup-name' }, answer.file), fields,
     el('p', {}, 'Nothing was kept.'), add);
   if (answer.lat === null) {
