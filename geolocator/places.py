@@ -174,7 +174,7 @@ class Gazetteer:
                 best = max(candidates, key=lambda p: p.population)
                 return Match(best.lat, best.lon, "city", best.label, best.country_code, _city_radius_km(best.population))
         if region and code:
-            members = self._index.regions.lookup(f"{code}|{region_key(region)}")
+            members = self._index.regions.lookup(f"{code}|{region_key(region)}") or self._region_named_after(code, region)
             if members:
                 return self._area_match(members, "region", join_label(self.place(members[0]).region, self.country_names[code]), code)
         if code:
@@ -182,6 +182,14 @@ class Gazetteer:
             if members:
                 return self._area_match(members, "country", self.country_names[code], code)
         return None
+
+    def _region_named_after(self, code: str, name: str) -> list[int]:
+        """The places of the region of the largest town in the country called `name`: a model names
+        a region by its main town's spelling ("Cusco" for Cuzco Department), or says the region
+        where it means its town ("Kyoto"); GeoNames' admin1 names hold one English spelling only."""
+        towns = [p for p in (self.place(i) for i in self._index.cities.lookup(normalize(name))) if p.country_code == code]
+        region = max(towns, key=lambda p: p.population).region if towns else None
+        return self._index.regions.lookup(f"{code}|{region_key(region)}") if region else []
 
     def _area_match(self, members: list[int], level: str, label: str, code: str) -> Match:
         """An area's point is its most populous place; its radius reaches 90% of its places."""

@@ -206,6 +206,9 @@ def test_regions_are_found_without_their_administrative_suffix():
     assert cuzco.level == "region" and "Cuzco" in cuzco.label
     assert g.find(country="Peru", region="Cuzco Department") == cuzco
     assert g.find(country="Japan", region="Kyoto Prefecture").level == "region"
+    # A region the model names by its main town's spelling is that town's region, not the whole country.
+    assert g.find(country="Peru", region="Cusco") == cuzco
+    assert g.find(country="Peru", region="Atlantis") == g.find(country="Peru")
     # Springfield, Illinois rather than the larger Springfield, Missouri.
     springfield = g.find(country="USA", region="Illinois", city="Springfield")
     assert springfield.level == "city" and "Illinois" in springfield.label
