@@ -1,4 +1,4 @@
-"""Render docs/screenshot.png: the sample corpus run through the real `scan`, shown in chromium.
+"""Render docs/screenshot-ai.png: the sample corpus run through the real `scan`, shown in chromium.
 
 Photos with GPS are placed from their own metadata. No vision model can run here, so the photos
 without GPS are answered by the test suite's fake Ollama server (tests/fake_ollama.py) with a
@@ -14,13 +14,13 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from corpus import CORPUS as CORPUS_ROOT  # noqa: E402
+from expect import wait_until_js  # noqa: E402
 from fake_ollama import FakeOllama  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -69,9 +69,16 @@ def main(out: Path) -> int:
                     page.route("http://tiles.invalid/**", lambda route: route.abort())
                     page.goto(server.url)
                     page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
-                    page.locator("#list .vrow", has_text=Path(SAMPLES[4]).name).first.click()
+                    name = Path(SAMPLES[4]).name
+                    # The list shows the photos in view: look at the whole world, then find the row by name.
+                    page.evaluate("geolocator.map.setView([20, 0], 1, { animate: false })")
+                    page.fill('#filters input[name="q"]', name)
+                    page.locator("#list .vrow", has_text=name).first.click()
                     page.wait_for_selector(".leaflet-popup", timeout=5000)
-                    time.sleep(1.0)  # the fly-to animation
+                    wait_until_js(page, "!document.querySelector('.leaflet-zoom-anim, .leaflet-pan-anim')")  # the fly-to ended
+                    # The whole uncertainty circle in view, the popup still open.
+                    page.evaluate("geolocator.map.fitBounds(geolocator.state.uncertainty.getBounds(), { animate: false, paddingTopLeft: [0, 300] })")
+                    wait_until_js(page, "[...document.images].every((i) => i.complete)")  # thumbnails in
                     page.screenshot(path=str(out))
                     browser.close()
             finally:
@@ -81,4 +88,4 @@ def main(out: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshot.png"))
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshot-ai.png"))
