@@ -3,10 +3,9 @@
 - `GET /api/map[?since=SEQ&instance=I]`  compact rows for the page (`rows.MAP_COLUMNS`), newest
   first (`rows.newest_first`); with `since`, only the rows changed after that store seq
 - `GET /api/map.bin`                      every map row at once, as columns (`rows.map_payload`):
-  what the page loads first; a 1M-photo library is a few tens of MB before gzip. It is first made
-  in the background when the app is made (at start-up), and once made it is sent at once even
-  when photos came since (its header's seq says which it holds), while the next is made in the
-  background
+  what the page loads first; a 1M-photo library is a few tens of MB before gzip. Made at the
+  first request, then kept: once made it is sent at once even when photos came since (its
+  header's seq says which it holds), while the next is made in the background
 - `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
 - `GET /api/images/<id>`                  one record, plus its thumbnail and image URLs
 - `GET /api/images.geojson`               FeatureCollection of the located photos
@@ -157,8 +156,9 @@ def fix_location(ctx: Context, rid: str, body: bytes) -> bytes:
 
 
 def install(app: bottle.Bottle, ctx: Context) -> None:
+    # Not made ahead at start-up: at 100k photos that build left the service ~30 MB bigger for
+    # good (bench/service_rss.py), for a first visit ~0.5 s sooner.
     bodies = make_bodies(ctx)
-    bodies.payload.prime(ctx.store)  # made at start-up: the page's first visit finds it ready
 
     @route(app, "GET", "/api/map")
     def api_map() -> bytes:

@@ -58,7 +58,7 @@ async function load() {
   const rows = await payload.rows();
   performance.mark('geolocator:rows');
   await apply({ instance, seq, counts, full: true, rows });
-  // The payload is made ahead (at start-up, then after changes) and may be a few photos behind:
+  // The payload is made ahead (after changes, in the background) and may be a few photos behind:
   // those come at once, not at the first poll.
   await update().catch(() => {}); // the daemon is restarting or gone: the polls will catch up
   performance.mark('geolocator:ready');
