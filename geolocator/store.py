@@ -261,8 +261,10 @@ class Store:
             self._old_journal_path, self._journal_path = _journals(path)
             self._new_journal_path = _new_journal(path)
             self._new_journal_path.unlink(missing_ok=True)  # an interrupted rotation's, never written to
-            if self._old_journal_path.exists() or self._journal_path.exists():
+            if _holds_changes(self._old_journal_path, self._journal_path):
                 self._compact_now()  # fold whatever a previous run left into the snapshot
+            else:
+                _probe_room(path)  # the fold's write would have found a full disk: so does this one
             self._journal = Journal(self._journal_path)
         except OSError as exc:
             self._lock_file.close()
@@ -431,7 +433,11 @@ class Store:
                 self._compacting.join()
             self._journal.close()
             try:
-                self._compact_now()
+                if _holds_changes(self._old_journal_path, self._journal_path) or not self.path.exists():
+                    self._compact_now()
+                else:  # the snapshot holds everything: not rewritten (seconds at a million records)
+                    self._journal_path.unlink(missing_ok=True)
+                    self._old_journal_path.unlink(missing_ok=True)
             except OSError as exc:
                 log.warning("could not fold the journal into %s (%s); the journal keeps every change", self.path, exc.strerror or exc)
             finally:
@@ -442,6 +448,27 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+PROBE_BYTES = 4096  # a block: a store that cannot write one cannot record a photo
+
+
+def _probe_room(path: Path) -> None:
+    """Raise OSError (ENOSPC, EDQUOT, EROFS, ...) unless the database's folder takes one block more
+    (written, fsynced, removed): started on a full disk, a store says so at once, in one line."""
+    probe = path.with_name(path.name + ".probe")
+    try:
+        with probe.open("wb") as f:
+            f.write(bytes(PROBE_BYTES))
+            f.flush()
+            os.fsync(f.fileno())
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def _holds_changes(*journals: Path) -> bool:
+    """Whether any of these journals holds a line (a missing or empty one holds none)."""
+    return any(j.exists() and j.stat().st_size > 0 for j in journals)
 
 
 def _unwritable(path: Path, exc: OSError) -> StoreError:

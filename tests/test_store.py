@@ -56,6 +56,29 @@ os.kill(os.getpid(), 9)
         assert len(store) == 200
 
 
+def test_a_store_opened_and_closed_without_changes_leaves_its_snapshot_as_it_was(tmp_path):
+    db = tmp_path / "geolocator.json"
+    with Store(db) as store:
+        store.put_many([record(1), record(2)])
+    journal = db.with_name(db.name + ".journal")
+    written = db.stat()
+    assert not journal.exists()
+    with Store(db) as store:
+        assert len(store) == 2
+    after = db.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (written.st_ino, written.st_mtime_ns, written.st_size)
+    assert not journal.exists()
+    # An empty journal (a run killed before its first write) is nothing to fold in either.
+    journal.touch()
+    with Store(db) as store:
+        assert len(store) == 2
+    assert db.stat().st_ino == written.st_ino and not journal.exists()
+    # A change is folded in at close, as before.
+    with Store(db) as store:
+        store.put(record(3))
+    assert db.stat().st_ino != written.st_ino and len(load_records(db)) == 3 and not journal.exists()
+
+
 def test_a_second_process_cannot_open_a_database_in_use(tmp_path):
     db = tmp_path / "geolocator.json"
     with Store(db):
