@@ -84,6 +84,11 @@ def main() -> int:
     parser.add_argument("--per-host", type=int, default=1, help="[ollama] per_host")
     args = parser.parse_args()
     counts = [int(c) for c in args.servers.split(",")]
+    from geolocator.places import gazetteer
+
+    # Open the place names first, as a running service has them: on a new machine the first use
+    # builds their index (seconds), which the first count alone would otherwise pay for.
+    gazetteer()
 
     ok = True
     base: tuple[int, float] | None = None
