@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from expect import wait_until
-from records import rid
+from records import record, rid
 from trees import tree
 
 from geolocator.config import load_config
@@ -21,7 +21,7 @@ from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import Store
 from viewer import ViewerServer, create_app
 from viewer.guard import content_security_policy, tile_origin
-from viewer.rows import MAP_COLUMNS
+from viewer.rows import MAP_COLUMNS, map_columns, map_payload
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -161,6 +161,26 @@ def payload_head(body: bytes) -> dict:
     assert body[:4] == b"GLM1"
     size = int.from_bytes(body[4:8], "little")
     return json.loads(body[8:8 + size])
+
+
+def payload_texts(body: bytes, name: str) -> list[str]:
+    """The values of a text column of a /api/map.bin body (rows.map_payload), in its row order."""
+    sections = 8 + int.from_bytes(body[4:8], "little")
+    sections += -sections % 8
+    column = next(c for c in payload_head(body)["columns"] if c["name"] == name)
+    return body[sections + column["offset"]:sections + column["offset"] + column["bytes"]].decode().split("\0")
+
+
+def test_payload_text_columns_hold_every_value_in_newest_first_order():
+    records = [
+        record(1, taken_at="2021-01-01T10:00:00", status=Status.FAILED, lat=None, lon=None, source=None, error="bad\0byte"),
+        record(2, taken_at="2023-05-01T10:00:00"),  # no error: ""
+        record(3, taken_at=None, status=Status.UNLOCATED, lat=None, lon=None, source=None, error="no GPS"),
+    ]
+    body = map_payload(map_columns(records), {})
+    assert payload_texts(body, "name") == ["2.jpg", "1.jpg", "3.jpg"]  # newest first, undated last
+    assert payload_texts(body, "error") == ["", "bad\ufffdbyte", "no GPS"]  # a NUL inside a value is replaced
+    assert payload_texts(body, "date") == ["2023-05-01", "2021-01-01", ""]
 
 
 def test_the_map_payload_is_made_once_and_then_sent_at_once(env):
