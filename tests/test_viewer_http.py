@@ -21,6 +21,7 @@ from geolocator.record import PhotoRecord, Source, Status
 from geolocator.store import Store
 from viewer import ViewerServer, create_app
 from viewer.guard import content_security_policy, tile_origin
+from viewer.routes import api
 from viewer.rows import MAP_COLUMNS, map_columns, map_payload
 
 pytestmark = pytest.mark.timeout(60)
@@ -199,6 +200,26 @@ def test_the_map_payload_is_made_once_and_then_sent_at_once(env):
     assert status == 200 and response.getheader("Content-Encoding") is None
     assert response.getheader("Content-Type") == "application/octet-stream"
     assert plain == client.get("/api/map.bin", **gz)[2]
+
+
+def test_a_large_library_has_its_map_payload_made_at_start_up(tmp_path, monkeypatch):
+    config = load_config(None, cwd=tmp_path)
+    with Store(config.paths.database) as store:
+        store.put_many([record(n) for n in range(1, 5)])
+        create_app(store, config)  # 4 photos: under PREPARE_FROM, made at the first request only
+        assert not any(t.name == "map-payload" for t in threading.enumerate())
+        monkeypatch.setattr(api, "PREPARE_FROM", 4)  # 4 photos count as a large library here
+        app = create_app(store, config)
+        at_start = store.seq
+        wait_until(lambda: not any(t.name == "map-payload" for t in threading.enumerate()))
+        store.put(record(5))
+        server = ViewerServer(app, "127.0.0.1", 0).start()
+        try:
+            # The first request gets the body made at start-up, a photo behind: it did not wait for one.
+            head = payload_head(Client(server.url).get("/api/map.bin", **{"Accept-Encoding": "gzip"})[2])
+            assert head["seq"] == at_start < store.seq and head["n"] == 4
+        finally:
+            server.stop()
 
 
 def test_one_record_in_full(env):

@@ -232,8 +232,8 @@ class SeqCache:
     `stale=True` (for bodies that carry their seq, after which the page asks only for what
     changed), a request that finds the store changed gets the last body at once while the next
     one is made in the background: at a million photos a body takes seconds, and photos may be
-    filed every second. Requests that come while a body is being made wait for it rather than
-    making a second one."""
+    filed every second. `prime` starts making one ahead. Requests that come while a body is being
+    made wait for it rather than making a second one."""
 
     def __init__(self, build: Callable[[list[PhotoRecord], int], bytes], level: int = 5, *, stale: bool = False) -> None:
         self._build = build
@@ -243,6 +243,12 @@ class SeqCache:
         self._key: int | None = None
         self._value: bytes | None = None
         self._building = False
+
+    def prime(self, store: Store) -> None:
+        """Start making the body for the store as it is now, unless one is made or being made."""
+        with self._changed:
+            if self._key != store.seq and not self._building:
+                self._start(store)
 
     def get(self, store: Store) -> bytes:
         """The gzipped body for the store as it is now (or, stale, as it was when last made)."""

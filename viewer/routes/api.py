@@ -4,8 +4,9 @@
   first (`rows.newest_first`); with `since`, only the rows changed after that store seq
 - `GET /api/map.bin`                      every map row at once, as columns (`rows.map_payload`):
   what the page loads first; a 1M-photo library is a few tens of MB before gzip. Made at the
-  first request, then kept: once made it is sent at once even when photos came since (its
-  header's seq says which it holds), while the next is made in the background
+  first request (ahead, at start-up, for a library of `PREPARE_FROM` photos or more), then kept:
+  once made it is sent at once even when photos came since (its header's seq says which it
+  holds), while the next is made in the background
 - `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
 - `GET /api/images/<id>`                  one record, plus its thumbnail and image URLs
 - `GET /api/images.geojson`               FeatureCollection of the located photos
@@ -44,6 +45,11 @@ from viewer.rows import (
 )
 
 MAX_FIX_BODY = 4096  # a manual fix is a few dozen bytes of JSON
+# A library this big takes seconds to make its map payload (a million photos: ~5 s on two cores),
+# so it is made when the app is (at start-up) and a visit finds it ready. A smaller one is made at
+# the first request, in under a second, without the memory that making it ahead leaves behind
+# while the service starts (~30 MB at 100k photos, bench/service_rss.py).
+PREPARE_FROM = 250_000
 
 
 def _finite(value: object) -> float | None:
@@ -156,9 +162,9 @@ def fix_location(ctx: Context, rid: str, body: bytes) -> bytes:
 
 
 def install(app: bottle.Bottle, ctx: Context) -> None:
-    # Not made ahead at start-up: at 100k photos that build left the service ~30 MB bigger for
-    # good (bench/service_rss.py), for a first visit ~0.5 s sooner.
     bodies = make_bodies(ctx)
+    if len(ctx.store) >= PREPARE_FROM:
+        bodies.payload.prime(ctx.store)
 
     @route(app, "GET", "/api/map")
     def api_map() -> bytes:
