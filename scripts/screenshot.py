@@ -1,11 +1,12 @@
-"""Render docs/screenshot-ai.png: the sample corpus run through the real `scan`, shown in chromium.
+"""Render docs/screenshot-library.png and docs/screenshot-ai.png: the sample corpus run through the
+real `scan`, shown in chromium: the whole library, then a photo the model placed.
 
 Photos with GPS are placed from their own metadata. No vision model can run here, so the photos
 without GPS are answered by the test suite's fake Ollama server (tests/fake_ollama.py) with a
 few scripted places: the page is real, those AI answers are not. Tiles cannot load offline, so
 the bundled world outline shows.
 
-    .venv/bin/python scripts/screenshot.py [OUT.png]
+    .venv/bin/python scripts/screenshot.py [FOLDER]
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def gather(inbox: Path) -> None:
                 shutil.copy2(photo, inbox / photo.name)
 
 
-def main(out: Path) -> int:
+def main(folder: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp, FakeOllama() as fake:
         root = Path(tmp)
         (root / "config.toml").write_text(f'[ollama]\nhost = "{fake.url}"\n[viewer]\nport = 0\ntile_url = "http://tiles.invalid/{{z}}/{{x}}/{{y}}.png"\n')
@@ -69,6 +70,9 @@ def main(out: Path) -> int:
                     page.route("http://tiles.invalid/**", lambda route: route.abort())
                     page.goto(server.url)
                     page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+                    page.evaluate("geolocator.map.setView([30, 10], 2, { animate: false })")
+                    wait_until_js(page, "[...document.images].every((i) => i.complete)")  # thumbnails in
+                    page.screenshot(path=str(folder / "screenshot-library.png"))
                     name = Path(SAMPLES[4]).name
                     # The list shows the photos in view: look at the whole world, then find the row by name.
                     page.evaluate("geolocator.map.setView([20, 0], 1, { animate: false })")
@@ -79,13 +83,13 @@ def main(out: Path) -> int:
                     # The whole uncertainty circle in view, the popup still open.
                     page.evaluate("geolocator.map.fitBounds(geolocator.state.uncertainty.getBounds(), { animate: false, paddingTopLeft: [0, 300] })")
                     wait_until_js(page, "[...document.images].every((i) => i.complete)")  # thumbnails in
-                    page.screenshot(path=str(out))
+                    page.screenshot(path=str(folder / "screenshot-ai.png"))
                     browser.close()
             finally:
                 server.stop()
-    print(f"wrote {out}")
+    print(f"wrote {folder}/screenshot-library.png and screenshot-ai.png")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshot-ai.png"))
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs"))
