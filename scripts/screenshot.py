@@ -1,5 +1,6 @@
-"""Render docs/screenshot-library.png and docs/screenshot-ai.png: the sample corpus run through the
-real `scan`, shown in chromium: the whole library, then a photo the model placed.
+"""Render docs/screenshot-library.png, screenshot-ai.png and screenshot-phone-library.png: the
+sample corpus run through the real `scan`, shown in chromium: the whole library, a photo the
+model placed, and the library on a phone.
 
 Photos with GPS are placed from their own metadata. No vision model can run here, so the photos
 without GPS are answered by the test suite's fake Ollama server (tests/fake_ollama.py) with a
@@ -84,10 +85,17 @@ def main(folder: Path) -> int:
                     page.evaluate("geolocator.map.fitBounds(geolocator.state.uncertainty.getBounds(), { animate: false, paddingTopLeft: [0, 300] })")
                     wait_until_js(page, "[...document.images].every((i) => i.complete)")  # thumbnails in
                     page.screenshot(path=str(folder / "screenshot-ai.png"))
+                    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+                    phone.route("http://tiles.invalid/**", lambda route: route.abort())
+                    phone.goto(server.url)
+                    phone.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+                    phone.evaluate("geolocator.map.setView([35, 10], 1, { animate: false })")
+                    wait_until_js(phone, "[...document.images].every((i) => i.complete)")
+                    phone.screenshot(path=str(folder / "screenshot-phone-library.png"))
                     browser.close()
             finally:
                 server.stop()
-    print(f"wrote {folder}/screenshot-library.png and screenshot-ai.png")
+    print(f"wrote screenshot-library.png, screenshot-ai.png and screenshot-phone-library.png in {folder}")
     return 0
 
 
