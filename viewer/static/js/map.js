@@ -445,14 +445,18 @@ export function fitOnce(rows) {
   frame(bounds);
 }
 
-/** Bring the photo's marker on screen, drawn alone: zoom in until its cluster splits (and close
- * in from far out), then `then()`. */
-export async function reveal(marker, then) {
+/** Bring the photo's marker on screen, drawn alone: zoom in until its cluster splits, and close
+ * in from far out; then `then()`. With an uncertainty circle of `radiusKm`, the view is no closer
+ * than the whole circle fits (zooming out if need be), unless the marker is drawn alone only closer. */
+export async function reveal(marker, then, radiusKm = 0) {
   const k = slots.get(marker.photoId);
   const here = map.getZoom();
-  const reply = k === undefined ? { zoom: null } : await ask(detailed, { type: 'reveal', k, zoom: here });
+  // With a circle, the zoom where the marker is first drawn alone is sought from the world view:
+  // the circle may want a wider view than the present one.
+  const reply = k === undefined ? { zoom: null } : await ask(detailed, { type: 'reveal', k, zoom: radiusKm ? 0 : here });
   let zoom = Math.max(here, reply.zoom ?? here);
   if (here < FAR_OUT) zoom = Math.max(zoom, CLOSE_ZOOM);
+  if (radiusKm) zoom = Math.max(reply.zoom ?? 0, Math.min(zoom, map.getBoundsZoom(marker.getLatLng().toBounds(radiusKm * 2000 * 1.2))));
   zoom = Math.min(zoom, map.getMaxZoom());
   const inView = map.getBounds().contains(marker.getLatLng());
   pinned = marker;
@@ -480,11 +484,14 @@ const CIRCLES = {
   nearby: { color: '#0c8599', dashArray: '12 6', fillOpacity: 0.06 },
 };
 
+/** The radius (km) of a photo's uncertainty circle; 0 when its source draws none. */
+export const uncertaintyKm = (detail) => (CIRCLES[detail.source] && detail.radius_km) || 0;
+
 /** The circle of a selected photo's uncertainty radius, if its source has one. */
 export function showUncertainty(detail) {
   clearUncertainty();
   const style = CIRCLES[detail.source];
-  if (style && detail.radius_km) {
+  if (uncertaintyKm(detail)) {
     state.uncertainty = L.circle([detail.lat, detail.lon], {
       radius: detail.radius_km * 1000, weight: 1.5, interactive: false, className: 'uncertainty ' + detail.source, ...style,
     }).addTo(map);

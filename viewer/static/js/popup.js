@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import { el, fmtCoord, notice } from './dom.js';
 import { redrawList } from './list.js';
-import { clearUncertainty, map, reveal, showUncertainty } from './map.js';
+import { clearUncertainty, map, reveal, showUncertainty, uncertaintyKm } from './map.js';
 import { startPlacing, stopPlacing } from './place.js';
 import { SOURCE_LABEL, state } from './state.js';
 import { fmtTaken } from './when.js';
@@ -39,7 +39,7 @@ export async function select(id, fly) {
       marker.bindPopup(content, { minWidth: 260, maxWidth: 320, autoPanPadding: [30, 30] }).openPopup();
       showUncertainty(detail);
     };
-    if (fly) reveal(marker, open); else open();
+    if (fly) reveal(marker, open, uncertaintyKm(detail)); else open();
   } else {
     clearUncertainty();
     const located = detail.lat !== null && detail.lon !== null;
