@@ -419,6 +419,10 @@ class Store:
 
     def _compact_now(self) -> None:
         write_snapshot(self.path, (r.to_dict() for r in self._records.values()))
+        self._drop_journals()
+
+    def _drop_journals(self) -> None:
+        """Remove both journals: the snapshot holds everything they did."""
         self._old_journal_path.unlink(missing_ok=True)
         self._journal_path.unlink(missing_ok=True)
 
@@ -435,9 +439,8 @@ class Store:
             try:
                 if _holds_changes(self._old_journal_path, self._journal_path) or not self.path.exists():
                     self._compact_now()
-                else:  # the snapshot holds everything: not rewritten (seconds at a million records)
-                    self._journal_path.unlink(missing_ok=True)
-                    self._old_journal_path.unlink(missing_ok=True)
+                else:  # the journals are empty: the snapshot is not rewritten (seconds at a million records)
+                    self._drop_journals()
             except OSError as exc:
                 log.warning("could not fold the journal into %s (%s); the journal keeps every change", self.path, exc.strerror or exc)
             finally:
