@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
@@ -53,6 +54,17 @@ def gather(inbox: Path) -> None:
                 shutil.copy2(photo, inbox / photo.name)
 
 
+def open_library(browser: Any, url: str, centre: list[float], zoom: int, **page_options: Any) -> Any:
+    """A new page showing the library around `centre`, its thumbnails loaded (tiles refused: offline)."""
+    page = browser.new_page(**page_options)
+    page.route("http://tiles.invalid/**", lambda route: route.abort())
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+    page.evaluate("([centre, zoom]) => geolocator.map.setView(centre, zoom, { animate: false })", [centre, zoom])
+    wait_until_js(page, "[...document.images].every((i) => i.complete)")  # thumbnails in
+    return page
+
+
 def main(folder: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp, FakeOllama() as fake:
         root = Path(tmp)
@@ -67,12 +79,7 @@ def main(folder: Path) -> int:
             try:
                 with sync_playwright() as p:
                     browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-                    page = browser.new_page(viewport={"width": 1280, "height": 760})
-                    page.route("http://tiles.invalid/**", lambda route: route.abort())
-                    page.goto(server.url)
-                    page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
-                    page.evaluate("geolocator.map.setView([30, 10], 2, { animate: false })")
-                    wait_until_js(page, "[...document.images].every((i) => i.complete)")  # thumbnails in
+                    page = open_library(browser, server.url, [30, 10], 2, viewport={"width": 1280, "height": 760})
                     page.screenshot(path=str(folder / "screenshot-library.png"))
                     name = Path(SAMPLES[4]).name
                     # The list shows the photos in view: look at the whole world, then find the row by name.
@@ -85,12 +92,8 @@ def main(folder: Path) -> int:
                     page.evaluate("geolocator.map.fitBounds(geolocator.state.uncertainty.getBounds(), { animate: false, paddingTopLeft: [0, 300] })")
                     wait_until_js(page, "[...document.images].every((i) => i.complete)")  # thumbnails in
                     page.screenshot(path=str(folder / "screenshot-ai.png"))
-                    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
-                    phone.route("http://tiles.invalid/**", lambda route: route.abort())
-                    phone.goto(server.url)
-                    phone.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
-                    phone.evaluate("geolocator.map.setView([35, 10], 1, { animate: false })")
-                    wait_until_js(phone, "[...document.images].every((i) => i.complete)")
+                    phone = open_library(browser, server.url, [35, 10], 1, viewport={"width": 390, "height": 844},
+                                         device_scale_factor=2, is_mobile=True, has_touch=True)
                     phone.screenshot(path=str(folder / "screenshot-phone-library.png"))
                     browser.close()
             finally:
