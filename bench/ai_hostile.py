@@ -34,9 +34,9 @@ def measure(url: str, timeout: float) -> dict[str, object]:
     """One estimate of a small photo against `url`, measured in this process."""
     from PIL import Image
 
-    from geolocator.ai import AILocator
     from geolocator.config import OllamaConfig
     from geolocator.errors import AIUnavailable
+    from geolocator.locate.ai import AILocator
 
     with tempfile.TemporaryDirectory() as tmp:
         photo = Path(tmp) / "photo.jpg"

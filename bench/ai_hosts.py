@@ -34,10 +34,10 @@ def run(servers: int, per_host: int, photos: int, answer_seconds: float) -> floa
     from fake_ollama import FakeOllama
     from PIL import Image
 
-    from geolocator.aiworker import AIWorker, Backoff, servers_for
     from geolocator.config import OllamaConfig
+    from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
     from geolocator.record import PhotoRecord, Status
-    from geolocator.store import Store
+    from geolocator.record.store import Store
 
     with ExitStack() as stack:
         fakes = [stack.enter_context(FakeOllama()) for _ in range(servers)]
@@ -84,7 +84,7 @@ def main() -> int:
     parser.add_argument("--per-host", type=int, default=1, help="[ollama] per_host")
     args = parser.parse_args()
     counts = [int(c) for c in args.servers.split(",")]
-    from geolocator.places import gazetteer
+    from geolocator.locate.places import gazetteer
 
     # Open the place names first, as a running service has them: on a new machine the first use
     # builds their index (seconds), which the first count alone would otherwise pay for.

@@ -25,8 +25,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from geolocator.ai.imageprep import DEFAULT_MAX_PX, prepare_image  # noqa: E402
 from geolocator.errors import UnreadableImage  # noqa: E402
+from geolocator.locate.ai.imageprep import DEFAULT_MAX_PX, prepare_image  # noqa: E402
 from tests.corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 
 CORPUS = CORPUS_ROOT / "exif-samples"

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 import exifread  # noqa: E402
 
-from geolocator.metadata import read_metadata  # noqa: E402
+from geolocator.locate.metadata import read_metadata  # noqa: E402
 from tests.corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 
 CORPUS = CORPUS_ROOT

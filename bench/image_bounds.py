@@ -35,8 +35,8 @@ SECONDS_BUDGET = 10.0
 def measure(kind: str, path: Path) -> dict[str, object]:
     from PIL import Image
 
-    from geolocator.ai.imageprep import prepare_image
     from geolocator.errors import UnreadableImage
+    from geolocator.locate.ai.imageprep import prepare_image
     from viewer.thumbnails import Thumbnails
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from geolocator.record import PhotoRecord, Source, Status  # noqa: E402
-from geolocator.store import write_snapshot  # noqa: E402
+from geolocator.record.store import write_snapshot  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -34,9 +34,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from geolocator import places  # noqa: E402
+from geolocator.locate import places  # noqa: E402
 from geolocator.record import PhotoRecord, Source, Status, record_id  # noqa: E402
-from geolocator.store import Store  # noqa: E402
+from geolocator.record.store import Store  # noqa: E402
 from tests.corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 
 CORPUS = CORPUS_ROOT / "exif-samples" / "jpg" / "gps"

@@ -238,7 +238,7 @@ def _validate_watch(values: dict[str, Any], where: str) -> None:
 
 
 def _validate_library(values: dict[str, Any], where: str) -> None:
-    from geolocator.naming import check_layout  # the layout's own rules live beside its use
+    from geolocator.move.naming import check_layout  # the layout's own rules live beside its use
 
     problem = check_layout(values["layout"])
     if problem:
@@ -301,7 +301,7 @@ def _validate_location(values: dict[str, Any], where: str) -> None:
         if not 0 <= values[key] <= 10_000:
             raise ConfigError(f"{where}: [location] {key} must be between 0 and 10000, got {values[key]}")
     if values["camera_utc_offset"]:
-        from geolocator.capture_time import MAX_OFFSET, parse_utc_offset  # numpy and zone data stay off the start-up path
+        from geolocator.locations.capture_time import MAX_OFFSET, parse_utc_offset  # numpy and zone data stay off the start-up path
 
         try:
             offset = parse_utc_offset(values["camera_utc_offset"])

@@ -3,15 +3,15 @@
     complete -> pair -> sniff -> hash -> original -> read | read track -> locate -> claim -> move -> follow
 
 `complete` holds back photos that look cut short; `pair` is for .xmp sidecars, which travel with
-their photo (geolocator.sidecars) and are never filed on their own unless their photo never comes.
+their photo (geolocator.move.sidecars) and are never filed on their own unless their photo never comes.
 `sniff` tells a GPS track (GPX, KML/KMZ, NMEA, GeoJSON, Takeout; by content) from a photo: a track
 is recorded with status `track` and kept in library/tracks/. `locate` places a photo without GPS
-from the tracks and photos around it (geolocator.placing) before the AI is asked; `follow` places
+from the tracks and photos around it (geolocator.locations.placing) before the AI is asked; `follow` places
 again the photos a newly filed track or located photo covers, so arrival order never matters.
 
 The stage list is data (`Pipeline.stages`, like beets' importer stages); each stage says when
 it applies, adds what it learnt to a new `Task` (frozen) and hands it on. Moving without losing
-anything across a crash (intent, move, flush, recover) is `geolocator.intents`. `process_many`
+anything across a crash (intent, move, flush, recover) is `geolocator.move.intents`. `process_many`
 runs a group of files through the stages before `claim`, writes all their intents with one
 fsync, then moves them: a scan costs two journal writes per group, not one per photo.
 `process_each`, what the service's workers and `scan` call, tries each file alone should a
@@ -48,20 +48,20 @@ from typing import TYPE_CHECKING, TypeVar
 from geolocator.config import Config
 from geolocator.errors import UnreadableImage
 from geolocator.folders import Folders
-from geolocator.intents import Intents, encode_path, sha256_file
-from geolocator.location_sidecar import Sidecars, restore
-from geolocator.metadata.complete import missing_end
-from geolocator.naming import is_sidecar, layout_folder, readable_name, sidecar_name
-from geolocator.placing import LocationRules, Placer
+from geolocator.locate.metadata.complete import missing_end
+from geolocator.locate.tracks.model import TrackError, TrackFile
+from geolocator.locate.tracks.parse import read_track, track_format
+from geolocator.locate.tracks.store import TrackStore
+from geolocator.locations.placing import LocationRules, Placer
+from geolocator.locations.sidecar import Sidecars, restore
+from geolocator.move.intents import Intents, encode_path, sha256_file
+from geolocator.move.naming import is_sidecar, layout_folder, readable_name, sidecar_name
+from geolocator.move.sidecars import RecentlyFiled, photo_beside, sidecars_of
 from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
-from geolocator.sidecars import RecentlyFiled, photo_beside, sidecars_of
-from geolocator.store import Store
-from geolocator.tracks.model import TrackError, TrackFile
-from geolocator.tracks.parse import read_track, track_format
-from geolocator.trackstore import TrackStore
+from geolocator.record.store import Store
 
 if TYPE_CHECKING:
-    from geolocator.places import PlaceName
+    from geolocator.locate.places import PlaceName
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ def reimport(previous: PhotoRecord, fresh: PhotoRecord) -> PhotoRecord:
 
 def _describe_lazily(lat: float, lon: float) -> PlaceName:
     """places.name, imported on first use (the place index opens when a photo first needs it)."""
-    from geolocator.places import name
+    from geolocator.locate.places import name
 
     return name(lat, lon)
 
@@ -258,7 +258,7 @@ class Pipeline:
         on_finalised: Callable[[list[PhotoRecord]], None] | None = None,
     ) -> None:
         if read is None:
-            from geolocator.metadata import read_metadata
+            from geolocator.locate.metadata import read_metadata
 
             read = read_metadata
         self.store = store

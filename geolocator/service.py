@@ -21,15 +21,15 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geolocator.aiworker import AIWorker, Backoff, servers_for
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
 from geolocator.folders import Folders
-from geolocator.location_sidecar import Sidecars
+from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
+from geolocator.locations.sidecar import Sidecars
 from geolocator.pipeline import Pipeline
 from geolocator.record import PhotoRecord, Status
-from geolocator.store import Store, database_files
-from geolocator.watcher import Watcher
+from geolocator.record.store import Store, database_files
+from geolocator.watch.watcher import Watcher
 
 if TYPE_CHECKING:
     from viewer.server import ViewerServer
@@ -54,7 +54,7 @@ def own_files(config: Config) -> list[Path]:
 
 def _warm_places() -> None:
     try:
-        from geolocator import places
+        from geolocator.locate import places
 
         places.gazetteer()
     except Exception:

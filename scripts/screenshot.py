@@ -29,7 +29,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from geolocator.commands import scan  # noqa: E402
 from geolocator.config import load_config  # noqa: E402
-from geolocator.store import Store  # noqa: E402
+from geolocator.record.store import Store  # noqa: E402
 from viewer import ViewerServer, create_app  # noqa: E402
 
 CORPUS = CORPUS_ROOT / "exif-samples"

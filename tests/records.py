@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 
 
 def rid(n: int) -> str:

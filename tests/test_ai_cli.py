@@ -103,7 +103,7 @@ def test_check_fails_on_a_read_only_inbox(tmp_path: Path) -> None:
 
 def test_check_sees_the_records_of_a_running_geolocator(tmp_path: Path) -> None:
     from geolocator.record import Status
-    from geolocator.store import Store
+    from geolocator.record.store import Store
 
     config_file = tmp_path / "config.toml"
     config_file.write_text("[ollama]\nenabled = false\n")

@@ -13,11 +13,11 @@ from fake_ollama import FakeOllama
 from PIL import Image
 from processes import free_port
 
-from geolocator.ai import AILocator
-from geolocator.ai.prompt import PROMPT, PROMPT_VERSION, SCHEMA
 from geolocator.config import OllamaConfig
 from geolocator.errors import AIUnavailable, ModelMissing, UnreadableImage
-from geolocator.places import gazetteer
+from geolocator.locate.ai import AILocator
+from geolocator.locate.ai.prompt import PROMPT, PROMPT_VERSION, SCHEMA
+from geolocator.locate.places import gazetteer
 
 
 def config(url: str, model: str = "qwen2.5vl", timeout: float = 5.0, max_image_px: int = 1344) -> OllamaConfig:

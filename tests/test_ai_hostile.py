@@ -67,9 +67,9 @@ def test_a_redirect_is_refused_and_never_followed() -> None:
 
 def test_the_check_is_bounded_too(tmp_path: Path) -> None:
     # /api/show answering endlessly: `check` (and so `daemon.py check`) ends with the reason.
-    from geolocator.ai import AILocator
     from geolocator.config import OllamaConfig
     from geolocator.errors import AIUnavailable
+    from geolocator.locate.ai import AILocator
 
     with FakeOllama() as fake:
         fake.misbehave(Trick.ENDLESS, path="/api/show")

@@ -18,13 +18,13 @@ from PIL import Image
 from processes import run_daemon
 from records import record as make_record
 
-from geolocator.ai import AILocator
-from geolocator.ai.hosts import HostPool
-from geolocator.aiworker import AIWorker, Backoff, servers_for
 from geolocator.config import OllamaConfig
 from geolocator.errors import AIUnavailable
+from geolocator.locate.ai import AILocator
+from geolocator.locate.ai.hosts import HostPool
+from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
 from geolocator.record import PhotoRecord, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 
 LONG = Backoff(base=600, cap=1800)  # a paused server is not asked again within a test: only a probe can end its pause
 
@@ -156,7 +156,7 @@ def test_per_host_2_keeps_two_requests_in_flight_on_one_server(fakes: list[FakeO
 
 
 def test_a_server_that_refuses_connections_is_backed_off_alone_and_resumes_after_its_probe(fakes: list[FakeOllama], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="geolocator.aiworker")
+    caplog.set_level(logging.DEBUG, logger="geolocator.locations.ai_queue")
     down, up = fakes[0], fakes[1]
     down.down()
     with Store(tmp_path / "db.json") as store:
@@ -203,7 +203,7 @@ def test_a_busy_server_is_backed_off_alone_its_photo_goes_to_another(fakes: list
 
 
 def test_when_every_server_is_down_photos_wait_with_the_reason_then_resume_when_one_is_back(fakes: list[FakeOllama], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="geolocator.aiworker")
+    caplog.set_level(logging.DEBUG, logger="geolocator.locations.ai_queue")
     first, second = fakes[0], fakes[1]
     first.down()
     second.down()

@@ -10,10 +10,10 @@ import pytest
 from fake_ollama import FakeOllama
 from PIL import Image
 
-from geolocator.ai import AILocator
-from geolocator.ai.imageprep import prepare_image
 from geolocator.config import OllamaConfig
 from geolocator.errors import UnreadableImage
+from geolocator.locate.ai import AILocator
+from geolocator.locate.ai.imageprep import prepare_image
 
 ORIENTATION, MAKE, GPS_IFD = 0x0112, 0x010F, 0x8825
 
@@ -128,7 +128,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path):
     import resource
 
     from geolocator.errors import UnreadableImage
-    from geolocator.images import MAX_DECODE_PIXELS
+    from geolocator.media.images import MAX_DECODE_PIXELS
 
     bomb = tmp_path / "bomb.png"
     Image.new("L", (12000, 12000)).save(bomb, optimize=True)

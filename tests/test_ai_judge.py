@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from geolocator.ai.judge import CONFIDENCE_CAP, Asked, interpret
-from geolocator.ai.judge import judge as judge_parsed
-from geolocator.ai.parse import MAX_ANSWER_CHARS, Form, Parsed
+from geolocator.locate.ai.judge import CONFIDENCE_CAP, Asked, interpret
+from geolocator.locate.ai.judge import judge as judge_parsed
+from geolocator.locate.ai.parse import MAX_ANSWER_CHARS, Form, Parsed
 from geolocator.record import AIEstimate
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from geolocator.ai.parse import MAX_ANSWER_CHARS, MAX_DESCRIPTION, Form, parse
+from geolocator.locate.ai.parse import MAX_ANSWER_CHARS, MAX_DESCRIPTION, Form, parse
 
 
 @pytest.mark.parametrize(

@@ -17,11 +17,11 @@ from photos import heic_claiming
 from PIL import Image
 from records import record as numbered
 
-from geolocator.ai import AILocator
-from geolocator.aiworker import AIWorker, Backoff, Server, apply_estimate, apply_resume, apply_unavailable, apply_unreadable, due, waits_for_ollama
 from geolocator.config import OllamaConfig
+from geolocator.locate.ai import AILocator
+from geolocator.locations.ai_queue import AIWorker, Backoff, Server, apply_estimate, apply_resume, apply_unavailable, apply_unreadable, due, waits_for_ollama
 from geolocator.record import AIEstimate, PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 
 
 def pending(n: int = 1, **changes) -> PhotoRecord:
@@ -120,7 +120,7 @@ def test_only_records_waiting_for_ollama_resume() -> None:
 
 
 def test_photos_waiting_for_ollama_resume_within_the_probe_interval_when_it_comes_back(fake_ollama: FakeOllama, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="geolocator.aiworker")
+    caplog.set_level(logging.DEBUG, logger="geolocator.locations.ai_queue")
     for n in (1, 2, 3):
         Image.new("RGB", (200, 150), (n, 100, 200)).save(tmp_path / f"{n}.jpg")
     locator = locator_for(fake_ollama.url)

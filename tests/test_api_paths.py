@@ -23,7 +23,7 @@ from records import record, rid
 
 from geolocator.config import Config, load_config
 from geolocator.record import PhotoRecord, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(60)

@@ -20,7 +20,7 @@ from records import rid
 
 from geolocator.config import load_config
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -20,7 +20,7 @@ from expect import wait_until_js
 from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 from tests import test_browser as shared
 from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
 from viewer.rows import MAP_COLUMNS

@@ -17,8 +17,8 @@ from records import rid
 
 from geolocator.config import build_config
 from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record.store import Store
 from geolocator.service import Service
-from geolocator.store import Store
 from tests import test_browser as shared
 from tests.test_browser import CHROMIUM
 from viewer import ViewerServer, create_app

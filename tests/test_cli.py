@@ -67,7 +67,7 @@ def test_check_notices_that_the_maps_port_is_taken(tmp_path):
     assert result.stdout.count("ok   ") == 7  # everything else passed
 
 
-FORBIDDEN_FOR_LOCATE = ("geolocator.ai", "ollama", "httpx", "httpcore", "PIL", "pillow_heif", "numpy", "scipy", "viewer", "bottle", "cheroot", "waitress", "tqdm", "watchdog", "tinydb")
+FORBIDDEN_FOR_LOCATE = ("geolocator.locate.ai", "ollama", "httpx", "httpcore", "PIL", "pillow_heif", "numpy", "scipy", "viewer", "bottle", "cheroot", "waitress", "tqdm", "watchdog", "tinydb")
 TRACKS_STACK = ("numpy", "gpxpy", "pynmea2", "ijson", "defusedxml", "timezonefinder")  # also off `scan` and the service until a track comes (test_startup_imports.py)
 FORBIDDEN_FOR_LOCATE += TRACKS_STACK
 
@@ -78,5 +78,5 @@ def test_locate_without_ai_imports_only_what_it_uses(corpus, tmp_path):
     assert result.returncode == 0 and json.loads(result.stdout)["source"] == "exif", result.stderr[-2000:]
     imported = imported_modules(result.stderr)
     assert "geolocator.commands.locate" in imported  # the measurement itself works
-    heavy = sorted(m for m in imported if m.split(".")[0] in FORBIDDEN_FOR_LOCATE or m.startswith("geolocator.ai"))
+    heavy = sorted(m for m in imported if m.split(".")[0] in FORBIDDEN_FOR_LOCATE or m.startswith("geolocator.locate.ai"))
     assert heavy == []

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from geolocator.fileio import NotRegularFile
-from geolocator.metadata.complete import missing_end
+from geolocator.locate.metadata.complete import missing_end
 
 
 def test_every_readable_corpus_file_looks_complete(corpus, truth):

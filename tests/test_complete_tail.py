@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from photos import CORPUS_JPG, GPS_JPEGS
 
-from geolocator.metadata.complete import TAIL, missing_end
+from geolocator.locate.metadata.complete import TAIL, missing_end
 
 
 @pytest.mark.parametrize("trailer", [0, 8, TAIL - 2, TAIL - 1, TAIL, 3 * TAIL], ids=["at-end", "short-trailer", "tail-start", "across-tail-start", "before-tail", "far-before-tail"])

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geolocator.coords import MAX_CHARS, CoordinateError, NotCoordinates, Point, parse_coordinates
+from geolocator.locations.coords import MAX_CHARS, CoordinateError, NotCoordinates, Point, parse_coordinates
 
 CHECK = settings(database=None, deadline=None, max_examples=300)  # no .hypothesis folder in the tree
 lats = st.floats(min_value=-90, max_value=90, allow_nan=False)

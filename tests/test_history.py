@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from geolocator import history
-from geolocator.history import HistoryError, previous, revert, track
+from geolocator.locations import history
+from geolocator.locations.history import HistoryError, previous, revert, track
 from geolocator.record import ChangeKind, PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 
 
 def _record(**changes) -> PhotoRecord:

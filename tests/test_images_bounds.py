@@ -19,11 +19,11 @@ from fake_ollama import FakeOllama
 from photos import heic_claiming
 from PIL import Image
 
-from geolocator.ai import AILocator
-from geolocator.ai.imageprep import MAX_ASPECT, MIN_SIDE_PX, prepare_image, within_model_bounds
 from geolocator.config import OllamaConfig
 from geolocator.errors import UnreadableImage
-from geolocator.images import MAX_BMFF_BYTES
+from geolocator.locate.ai import AILocator
+from geolocator.locate.ai.imageprep import MAX_ASPECT, MIN_SIDE_PX, prepare_image, within_model_bounds
+from geolocator.media.images import MAX_BMFF_BYTES
 from viewer.thumbnails import Thumbnails
 
 REPO = Path(__file__).resolve().parent.parent

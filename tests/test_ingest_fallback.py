@@ -14,10 +14,10 @@ from photos import GPS_JPEGS, copy_corpus
 from trees import file_names
 
 from geolocator.folders import Folders
-from geolocator.metadata import read_metadata
+from geolocator.locate.metadata import read_metadata
 from geolocator.pipeline import Pipeline
 from geolocator.record import PhotoMetadata, Status
-from geolocator.store import Store, load_records
+from geolocator.record.store import Store, load_records
 
 
 def test_a_bug_on_one_file_of_a_group_leaves_it_in_the_inbox_and_files_the_others(tmp_path, corpus, caplog):

@@ -21,8 +21,8 @@ from trees import files_under, tree
 from geolocator.folders import Folders
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
+from geolocator.record.store import Store, load_records
 from geolocator.service import Service
-from geolocator.store import Store, load_records
 
 
 def settled(svc: Service) -> dict:

@@ -18,7 +18,7 @@ from trees import file_names, nest, sha256, tree
 from geolocator.folders import Folders
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
-from geolocator.store import Store, load_records
+from geolocator.record.store import Store, load_records
 
 
 def test_the_same_content_twice_in_one_group_is_filed_once_and_the_other_is_its_duplicate(tmp_path, corpus):

@@ -1,4 +1,4 @@
-"""The intent protocol (geolocator.intents): record, move, flush; and recovery from every state a
+"""The intent protocol (geolocator.move.intents): record, move, flush; and recovery from every state a
 kill -9 can leave, built exactly on real files and a real store."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from configs import make_config
 from photos import CORPUS_JPG, GPS_JPEGS, copy_corpus
 from trees import nest, sha256, tree
 
-from geolocator import mover
 from geolocator.folders import Folders
-from geolocator.intents import Intents
+from geolocator.move import mover
+from geolocator.move.intents import Intents
 from geolocator.pipeline import Pipeline, Task
 from geolocator.record import PhotoRecord, Status
-from geolocator.store import Store, load_records
+from geolocator.record.store import Store, load_records
 
 
 @pytest.fixture

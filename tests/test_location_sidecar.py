@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from geolocator import location_sidecar as ls
 from geolocator.config import load_config
-from geolocator.location_sidecar import Provenance, SidecarLocation, WriteOutcome, location_for, read_sidecar, sidecar_path, write_sidecar
-from geolocator.metadata import xmp
+from geolocator.locate.metadata import xmp
+from geolocator.locations import sidecar as ls
+from geolocator.locations.sidecar import Provenance, SidecarLocation, WriteOutcome, location_for, read_sidecar, sidecar_path, write_sidecar
 from geolocator.record import PhotoRecord, Source, Status
 
 EXIFTOOL = shutil.which("exiftool")
@@ -238,7 +238,7 @@ def test_what_is_written_for_a_record():
 
 
 def test_the_import_reader_sees_our_point_and_the_source_it_keeps(tmp_path):
-    """geolocator.metadata.xmp (the import path) reads the point we wrote beside the photo, and
+    """geolocator.locate.metadata.xmp (the import path) reads the point we wrote beside the photo, and
     restored_source says which source it keeps: ours as written, another program's none."""
     path = photo(tmp_path)
     write_sidecar(path, ai_location(-22.951916, -43.210487, 710.0))
@@ -302,7 +302,7 @@ def test_what_a_record_withdraws_to():
 
 
 def test_restore_gives_an_imported_photo_its_sidecars_source(tmp_path):
-    from geolocator.metadata import read_metadata
+    from geolocator.locate.metadata import read_metadata
     from geolocator.record import PhotoMetadata
 
     def imported(path: Path) -> PhotoRecord:

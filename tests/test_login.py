@@ -16,7 +16,7 @@ from records import record, rid
 from geolocator.auth import hash_password, verify_password
 from geolocator.config import build_config, load_config
 from geolocator.errors import ConfigError
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(90)

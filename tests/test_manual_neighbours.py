@@ -23,12 +23,12 @@ from photos import write_jpeg
 from processes import run_daemon
 from records import record, record_of
 
-from geolocator import history
-from geolocator.location_sidecar import read_sidecar, sidecar_path
-from geolocator.placing import NO_LONGER_PLACED, without_neighbours
+from geolocator.locations import history
+from geolocator.locations.placing import NO_LONGER_PLACED, without_neighbours
+from geolocator.locations.sidecar import read_sidecar, sidecar_path
 from geolocator.record import ChangeKind, PhotoRecord, Source, Status
+from geolocator.record.store import Store
 from geolocator.service import Service
-from geolocator.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(120)

@@ -32,7 +32,7 @@ PROBE = """
 import json, sys, time
 from pathlib import Path
 from geolocator.errors import UnreadableImage
-from geolocator.metadata import read_metadata
+from geolocator.locate.metadata import read_metadata
 def peak_kb():
     status = Path("/proc/self/status").read_text()
     return int(status.split("VmHWM:")[1].split()[0])
@@ -174,7 +174,7 @@ FIFO_PROBE = """
 import json, sys
 from pathlib import Path
 from geolocator.errors import UnreadableImage
-from geolocator.metadata import read_metadata
+from geolocator.locate.metadata import read_metadata
 try:
     meta = read_metadata(Path(sys.argv[1]))
     print(json.dumps({"lat": meta.lat, "lon": meta.lon, "origin": meta.gps_origin}))
@@ -229,7 +229,7 @@ def test_two_fifo_pairs_in_one_process(tmp_path, warm):
         os.mkfifo(tmp_path / f"{name}.xmp")
         os.mkfifo(tmp_path / f"{name}.jpg.XMP")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    code = "import sys; from pathlib import Path; from geolocator.metadata import read_metadata; print([read_metadata(Path(p)).lat for p in sys.argv[1:]])"
+    code = "import sys; from pathlib import Path; from geolocator.locate.metadata import read_metadata; print([read_metadata(Path(p)).lat for p in sys.argv[1:]])"
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "b.jpg"), str(tmp_path / "c.jpg")], capture_output=True, text=True, env=env, timeout=20, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[None, None]"

@@ -12,7 +12,7 @@ import pytest
 from processes import REPO, run_daemon
 
 from geolocator.errors import UnreadableImage
-from geolocator.metadata import read_metadata
+from geolocator.locate.metadata import read_metadata
 
 # Fields exiftool reads from blocks we deliberately do not decode (MakerNotes, Olympus APP12):
 # checked with `exiftool -G -a -s -Make -Model -DateTimeOriginal FILE`.

@@ -19,7 +19,7 @@ from corpus import CORPUS
 from PIL import Image
 
 from geolocator.errors import UnreadableImage
-from geolocator.metadata import read_metadata
+from geolocator.locate.metadata import read_metadata
 
 pytestmark = pytest.mark.timeout(60)
 

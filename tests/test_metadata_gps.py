@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from geolocator.metadata import dates, gps
-from geolocator.metadata.formats import Kind, sniff
+from geolocator.locate.metadata import dates, gps
+from geolocator.locate.metadata.formats import Kind, sniff
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_overflowing_sidecar_altitude_is_no_altitude_not_a_crash(tmp_path):
     """A 400-digit XMP rational is too big for a float: no altitude, the position still read."""
     from PIL import Image
 
-    from geolocator.metadata import read_metadata
+    from geolocator.locate.metadata import read_metadata
 
     Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg", "JPEG")
     (tmp_path / "a.xmp").write_text(

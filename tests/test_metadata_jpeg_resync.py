@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from geolocator.errors import UnreadableImage
-from geolocator.metadata import read_metadata
-from geolocator.metadata.containers import MAX_STRAY
+from geolocator.locate.metadata import read_metadata
+from geolocator.locate.metadata.containers import MAX_STRAY
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from processes import run_daemon
 
-from geolocator.metadata import read_metadata
-from geolocator.metadata.quicktime import LociRole, parse_loci
+from geolocator.locate.metadata import read_metadata
+from geolocator.locate.metadata.quicktime import LociRole, parse_loci
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from geolocator.metadata import read_metadata
-from geolocator.metadata.exif import WINDOW
+from geolocator.locate.metadata import read_metadata
+from geolocator.locate.metadata.exif import WINDOW
 
 
 def far_tiff(pad: int) -> bytes:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from photos import write_jpeg
 
-from geolocator.capture_time import capture_time
-from geolocator.metadata import read_metadata
-from geolocator.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
-from geolocator.places_index import haversine_km
+from geolocator.locate.metadata import read_metadata
+from geolocator.locate.places.index import haversine_km
+from geolocator.locations.capture_time import capture_time
+from geolocator.locations.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
 from geolocator.record import PhotoRecord, Source, Status
 
 NOON = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)  # 12:00 in Paris

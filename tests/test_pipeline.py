@@ -14,14 +14,14 @@ from expect import expect
 from photos import CORPUS_JPG, GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
 from trees import sha256, tree
 
-from geolocator import mover
 from geolocator.config import build_config
 from geolocator.errors import ConfigError
-from geolocator.intents import decode_path
+from geolocator.locate.places import PlaceName
+from geolocator.move import mover
+from geolocator.move.intents import decode_path
 from geolocator.pipeline import AI_DISABLED, WAITING_FOR_AI, NotSettled, Pipeline, Task, capture_time, locate
-from geolocator.places import PlaceName
 from geolocator.record import PhotoMetadata, Source, Status, record_id
-from geolocator.store import Store, load_records
+from geolocator.record.store import Store, load_records
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import pytest
 from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
 from records import rid
 
-from geolocator.aiworker import UNAVAILABLE
 from geolocator.config import build_config
+from geolocator.locations.ai_queue import UNAVAILABLE
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(60)

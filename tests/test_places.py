@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from geolocator import places
-from geolocator.places_index import Candidate, Choice, Kind, Member, Sources, belongs, choose, ensure_index, index_path, section_reach_km, town_reach_km
+from geolocator.locate import places
+from geolocator.locate.places.index import Candidate, Choice, Kind, Member, Sources, belongs, choose, ensure_index, index_path, section_reach_km, town_reach_km
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -246,7 +246,7 @@ def test_a_new_process_opens_the_built_index_without_rebuilding_it_or_numpy(tmp_
     built = ensure_index(Sources.installed(), tmp_path)
     before = built.stat()
     code = (
-        "import sys; from geolocator import places; label = places.describe(48.8584, 2.2945);"
+        "import sys; from geolocator.locate import places; label = places.describe(48.8584, 2.2945);"
         " print(places.gazetteer().path, label, 'numpy' in sys.modules, 'scipy' in sys.modules)"
     )
     env = {**os.environ, "GEOLOCATOR_CACHE": str(tmp_path)}

@@ -10,10 +10,10 @@ import pytest
 
 from geolocator.config import LocationConfig, build_config
 from geolocator.errors import ConfigError
-from geolocator.nearby import Neighbour
-from geolocator.placing import LocationRules, judge
+from geolocator.locate.tracks.model import Track
+from geolocator.locations.nearby import Neighbour
+from geolocator.locations.placing import LocationRules, judge
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.tracks.model import Track
 
 T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
 

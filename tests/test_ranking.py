@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from geolocator.ranking import outranks, rank
+from geolocator.locations.ranking import outranks, rank
 from geolocator.record import Source
 
 ORDER = [None, Source.AI, Source.NEARBY, Source.TRACK, Source.EXIF, Source.MANUAL]

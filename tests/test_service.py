@@ -22,7 +22,7 @@ from smallfs import fill_space, small_fs
 from trees import Link, files_under, nest, sha256, tree
 
 from geolocator.record import Source, Status
-from geolocator.store import load_records, open_tinydb
+from geolocator.record.store import load_records, open_tinydb
 
 IGNORED = ("download.jpg.part", ".hidden.jpg", "~$lock.jpg", "x.tmp", "y.crdownload")  # the default ignore rules
 

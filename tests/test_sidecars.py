@@ -15,7 +15,7 @@ from trees import sha256, tree
 from geolocator.folders import Folders
 from geolocator.pipeline import SIDECAR_WITHOUT_PHOTO, NotSettled, Pipeline, Task
 from geolocator.record import Status
-from geolocator.store import Store, load_records
+from geolocator.record.store import Store, load_records
 
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
 

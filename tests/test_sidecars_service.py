@@ -23,10 +23,10 @@ from photos import GPS_JPEGS, copy_corpus, write_jpeg
 from processes import run_daemon
 from test_tracks_service import Drop, along, gpx, utc
 
-from geolocator.aiworker import Backoff
+from geolocator.locations.ai_queue import Backoff
 from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record.store import Store, load_records
 from geolocator.service import Service
-from geolocator.store import Store, load_records
 
 pytestmark = [pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool"), pytest.mark.timeout(120)]
 

@@ -15,7 +15,7 @@ from test_cli import TRACKS_STACK
 from test_tracks_parse import gpx_text
 
 from geolocator.record import Status
-from geolocator.store import load_records
+from geolocator.record.store import load_records
 
 IMPORTTIME = ("-X", "importtime")  # every module listed on stderr as it is imported
 T0 = 1_717_236_000  # 2024-06-01 10:00:00 UTC

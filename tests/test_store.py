@@ -18,7 +18,7 @@ from smallfs import fill_inodes, fill_space, small_fs
 from tinydb import TinyDB
 
 from geolocator.record import Source, Status
-from geolocator.store import MIN_COMPACT_LINES, Store, StoreError, load_records, open_tinydb
+from geolocator.record.store import MIN_COMPACT_LINES, Store, StoreError, load_records, open_tinydb
 
 
 def test_a_torn_last_journal_line_is_ignored(tmp_path):
@@ -40,7 +40,7 @@ def test_reopen_after_kill_9_keeps_every_acknowledged_write(tmp_path):
     script = f"""
 import sys, os, dataclasses
 sys.path.insert(0, {str(REPO)!r})
-from geolocator.store import Store
+from geolocator.record.store import Store
 from records import record
 store = Store(__import__('pathlib').Path({str(db)!r}))
 for n in range(200):
@@ -82,7 +82,7 @@ def test_a_store_opened_and_closed_without_changes_leaves_its_snapshot_as_it_was
 def test_a_second_process_cannot_open_a_database_in_use(tmp_path):
     db = tmp_path / "geolocator.json"
     with Store(db):
-        script = f"import sys; sys.path.insert(0, {str(REPO)!r})\nfrom pathlib import Path\nfrom geolocator.store import Store\nStore(Path({str(db)!r}))"
+        script = f"import sys; sys.path.insert(0, {str(REPO)!r})\nfrom pathlib import Path\nfrom geolocator.record.store import Store\nStore(Path({str(db)!r}))"
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
         assert proc.returncode != 0 and "in use by another geolocator process" in proc.stderr
     with pytest.raises(StoreError), Store(db):
@@ -118,7 +118,7 @@ import resource, signal, sys
 sys.path.insert(0, sys.argv[2])
 from pathlib import Path
 from records import record
-from geolocator.store import Store
+from geolocator.record.store import Store
 
 store = Store(Path(sys.argv[1]))
 store.put(record(1))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from photos import GPS_JPEGS, copy_corpus
 
-from geolocator.tracks.model import TrackFormat
-from geolocator.tracks.parse import HEAD_BYTES, is_media, sniff, track_format
+from geolocator.locate.tracks.model import TrackFormat
+from geolocator.locate.tracks.parse import HEAD_BYTES, is_media, sniff, track_format
 
 
 def nmea(body: str) -> str:

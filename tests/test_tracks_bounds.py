@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from geolocator.tracks.model import TrackLimits, TrackTooBig
-from geolocator.tracks.parse import read_track
+from geolocator.locate.tracks.model import TrackLimits, TrackTooBig
+from geolocator.locate.tracks.parse import read_track
 
 POINTS = 200_000
 CHILD = """
 import resource, sys, time
-from geolocator.tracks.parse import read_track
+from geolocator.locate.tracks.parse import read_track
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 result = read_track(sys.argv[1])

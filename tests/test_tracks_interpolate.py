@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from test_tracks_parse import gpx_text
 
-from geolocator.places_index import haversine_km
-from geolocator.tracks.interpolate import FixKind, MatchRules, locate_on_track, locate_on_tracks
-from geolocator.tracks.model import Track
-from geolocator.tracks.parse import read_track
+from geolocator.locate.places.index import haversine_km
+from geolocator.locate.tracks.interpolate import FixKind, MatchRules, locate_on_track, locate_on_tracks
+from geolocator.locate.tracks.model import Track
+from geolocator.locate.tracks.parse import read_track
 
 START = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
 

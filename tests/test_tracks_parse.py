@@ -15,8 +15,8 @@ import pytest
 from photos import jpeg_bytes
 
 from geolocator.fileio import NotRegularFile
-from geolocator.tracks.model import NotATrack, TrackError, TrackFormat, TrackLimits, TrackTooBig
-from geolocator.tracks.parse import read_track, track_format
+from geolocator.locate.tracks.model import NotATrack, TrackError, TrackFormat, TrackLimits, TrackTooBig
+from geolocator.locate.tracks.parse import read_track, track_format
 
 T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC).timestamp()
 

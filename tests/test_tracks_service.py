@@ -24,8 +24,8 @@ from photos import write_jpeg
 from records import record_of
 
 from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record.store import Store
 from geolocator.service import Service
-from geolocator.store import Store
 
 pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool")
 

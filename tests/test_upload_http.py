@@ -21,7 +21,7 @@ from processes import run_daemon
 from trees import files_under
 
 from geolocator.record import Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 
 pytestmark = pytest.mark.timeout(90)

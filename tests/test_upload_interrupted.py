@@ -29,9 +29,9 @@ from photos import CORPUS_JPG, GPS_JPEGS
 from records import record_of
 from trees import files_under
 
-from geolocator.metadata.formats import Kind
+from geolocator.locate.metadata.formats import Kind
 from geolocator.record import Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 from viewer.incoming import INTERRUPTED, SUFFIXES, TEMP_PREFIX, TEMP_SUFFIX
 

@@ -28,10 +28,10 @@ from records import record, rid
 
 from geolocator.config import load_config
 from geolocator.errors import UnreadableImage
-from geolocator.images import decode_still
+from geolocator.media.images import decode_still
+from geolocator.media.video_frames import MAX_PACKET_BYTES, MAX_SIDE
 from geolocator.record import record_id
-from geolocator.store import Store
-from geolocator.video_frames import MAX_PACKET_BYTES, MAX_SIDE
+from geolocator.record.store import Store
 from tests import test_browser as shared_browser
 from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
 from tests.test_viewer_http import Client
@@ -217,7 +217,7 @@ import json, resource, sys, time
 from pathlib import Path
 from geolocator.errors import UnreadableImage
 from geolocator.record import record_id
-from geolocator.images import decode_still
+from geolocator.media.images import decode_still
 decode_still(Path(sys.argv[1]), 320)  # warm up: PyAV and FFmpeg loaded
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 results = {}
@@ -306,7 +306,7 @@ def test_broken_and_crafted_videos_have_no_thumbnail_and_cost_little(viewer):
 
 # -- scan, locate and the service: PyAV only once a video's thumbnail is asked for ---------------
 
-PYAV = {"av", "geolocator.video_frames"}
+PYAV = {"av", "geolocator.media.video_frames"}
 IMPORTTIME = ("-X", "importtime")  # every module listed on stderr as it is imported
 
 
@@ -315,7 +315,7 @@ def test_scan_and_locate_of_a_video_import_no_pyav(tmp_path, videos):
     located = run_daemon("locate", "--no-ai", "--config", str(config), str(videos["phone.mp4"]), cwd=tmp_path, python=IMPORTTIME)
     assert json.loads(located.stdout.splitlines()[0])["file"] == str(videos["phone.mp4"]), located.stderr[-2000:]
     modules = imported_modules(located.stderr)
-    assert "geolocator.metadata" in modules and not PYAV & modules  # the measurement works; no PyAV
+    assert "geolocator.locate.metadata" in modules and not PYAV & modules  # the measurement works; no PyAV
     (tmp_path / "inbox").mkdir(exist_ok=True)
     (tmp_path / "inbox" / "phone.mp4").write_bytes(videos["phone.mp4"].read_bytes())
     scanned = run_daemon("scan", "--config", str(config), cwd=tmp_path, python=IMPORTTIME)
@@ -397,7 +397,7 @@ def test_the_page_shows_video_thumbnails_in_the_list_and_the_popup_and_plays_the
 
 def test_the_model_is_shown_a_videos_first_picture_upright(videos: dict[str, Path]) -> None:
     """A video without GPS goes to the AI as its first picture, as a player shows it, without metadata."""
-    from geolocator.ai.imageprep import prepare_image
+    from geolocator.locate.ai.imageprep import prepare_image
 
     sent = Image.open(io.BytesIO(prepare_image(videos["phone.mp4"], 1344)))
     assert sent.format == "JPEG" and not sent.getexif()

@@ -16,7 +16,7 @@ from records import rid
 
 from geolocator.config import load_config
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 from tests.test_viewer_http import Client
 from viewer import ViewerServer, create_app
 from viewer.routes.files import PREVIEW_PX

@@ -18,7 +18,7 @@ from trees import tree
 
 from geolocator.config import load_config
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 from viewer.guard import content_security_policy, tile_origin
 from viewer.routes import api

@@ -14,7 +14,7 @@ from expect import expect, never
 from photos import jpeg_bytes
 
 from geolocator.config import WatchConfig
-from geolocator.watcher import CLOSE_QUIET, Change, Phase, Watcher, after, is_ignored, iter_inbox, quiet_needed, shown
+from geolocator.watch.watcher import CLOSE_QUIET, Change, Phase, Watcher, after, is_ignored, iter_inbox, quiet_needed, shown
 
 IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
 
@@ -231,7 +231,7 @@ def handed_bytes(ready: Ready) -> list[bytes]:
 
 @pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
 def test_names_that_are_not_utf8_are_handed_over_at_every_rescan_without_errors(inbox, watch, caplog, polling):
-    caplog.set_level(logging.DEBUG, logger="geolocator.watcher")
+    caplog.set_level(logging.DEBUG, logger="geolocator.watch.watcher")
     watcher, ready = watch(settle=0.2, polling=polling, rescan_minutes=0.3 / 60)
     ready.then = watcher.done  # the worker leaves each file in the inbox: every rescan finds it again
     made = make_bytes_files(inbox, NOT_UTF8)
@@ -261,7 +261,7 @@ def test_log_lines_show_undecodable_bytes_and_never_break_a_line():
 # -- the inbox deleted, moved away, made again ------------------------------------------------------
 @pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
 def test_a_deleted_and_recreated_inbox_is_watched_again_at_once(inbox, watch, caplog, polling):
-    caplog.set_level(logging.INFO, logger="geolocator.watcher")
+    caplog.set_level(logging.INFO, logger="geolocator.watch.watcher")
     settle = 0.5 if polling else 3.0
     watcher, ready = watch(settle=settle, polling=polling)  # no rescans: only the watch can see new files
     expect(lambda: watcher.status().watching, timeout=3, what="the inbox watched")
@@ -281,7 +281,7 @@ def test_a_deleted_and_recreated_inbox_is_watched_again_at_once(inbox, watch, ca
 
 
 def test_an_inbox_moved_away_and_made_again_is_watched_in_its_new_place(inbox, watch, caplog, tmp_path):
-    caplog.set_level(logging.INFO, logger="geolocator.watcher")
+    caplog.set_level(logging.INFO, logger="geolocator.watch.watcher")
     watcher, ready = watch(settle=3.0)
     expect(lambda: watcher.status().watching, timeout=3, what="the inbox watched")
     moved = tmp_path / "old-inbox"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import bottle
 
 from geolocator.config import Config
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
 from viewer.routes import api, files, login, page, place, search, tracks, uploads

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import bottle
 
-from geolocator import places
 from geolocator.config import Config
 from geolocator.folders import Folders
-from geolocator.location_sidecar import Sidecars
-from geolocator.placing import Placer, placer_for
+from geolocator.locate import places
+from geolocator.locations.placing import Placer, placer_for
+from geolocator.locations.sidecar import Sidecars
 from geolocator.record import PhotoRecord
-from geolocator.store import Store
+from geolocator.record.store import Store
 from viewer.rows import FolderNames, folder_names
 from viewer.thumbnails import Thumbnails
 

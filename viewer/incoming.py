@@ -30,11 +30,11 @@ from typing import IO, Any
 import multipart
 
 from geolocator.fileio import open_regular
-from geolocator.metadata.formats import HEAD_SIZE, Kind, sniff
-from geolocator.mover import move_noreplace
-from geolocator.naming import fit_name, numbered_name
+from geolocator.locate.metadata.formats import HEAD_SIZE, Kind, sniff
+from geolocator.move.mover import move_noreplace
+from geolocator.move.naming import fit_name, numbered_name
 from geolocator.record import record_id
-from geolocator.watcher import is_ignored
+from geolocator.watch.watcher import is_ignored
 
 CHUNK = 256 * 1024
 FIELD = "file"  # the name of the parts that carry files

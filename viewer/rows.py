@@ -33,7 +33,7 @@ import numpy as np
 
 from geolocator.folders import Folders
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.store import Store
+from geolocator.record.store import Store
 
 # Columns of /api/map rows, in order.
 MAP_COLUMNS = ("id", "status", "source", "lat", "lon", "date", "name", "radius_km", "error")

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from geolocator.errors import UnreadableImage
-from geolocator.images import jpeg_copy
+from geolocator.media.images import jpeg_copy
 
 log = logging.getLogger(__name__)
 

@@ -85,7 +85,7 @@ def _writable(folder: Path, setting: str) -> None:
 
 
 def _database(path: Path) -> str:
-    from geolocator.store import database_in_use, load_records  # the store's own reader: snapshot and journal
+    from geolocator.record.store import database_in_use, load_records  # the store's own reader: snapshot and journal
 
     folder = path.parent
     if not folder.is_dir():
@@ -119,7 +119,7 @@ def _map(config: Config) -> str:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
             probe.bind(address)
     except OSError as exc:
-        from geolocator.store import database_in_use
+        from geolocator.record.store import database_in_use
 
         if exc.errno == errno.EADDRINUSE and database_in_use(config.paths.database):
             return f"{viewer.host}:{viewer.port} (in use, by the running geolocator holding the database)"
@@ -128,6 +128,6 @@ def _map(config: Config) -> str:
 
 
 def _ollama(config: Config, host: str) -> str:
-    from geolocator.ai import AILocator
+    from geolocator.locate.ai import AILocator
 
     return AILocator(config.ollama, host).check()

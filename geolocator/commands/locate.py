@@ -10,14 +10,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from geolocator import places
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
-from geolocator.metadata import read_metadata
+from geolocator.locate import places
+from geolocator.locate.metadata import read_metadata
 from geolocator.record import AIEstimate, GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
 
 if TYPE_CHECKING:  # the AI is imported only when it is used
-    from geolocator.ai import AILocator
+    from geolocator.locate.ai import AILocator
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def main(files: list[str], config: Config, use_ai: bool, out: TextIO) -> int:
     """Print where each file was taken. Exit 1 when any file could not be read or placed for now."""
     ai = None
     if use_ai and config.ollama.enabled:
-        from geolocator.ai import AILocator
+        from geolocator.locate.ai import AILocator
 
         ai = AILocator(config.ollama)
     failures = 0
@@ -81,7 +81,7 @@ def provenance(path: Path, metadata: PhotoMetadata) -> PhotoRecord | None:
     or None when the point was not read from a sidecar."""
     if metadata.lat is None or metadata.lon is None or metadata.gps_origin is not GpsOrigin.SIDECAR:
         return None
-    from geolocator.location_sidecar import restore  # here: its imports cost a run without sidecars ~30 ms
+    from geolocator.locations.sidecar import restore  # here: its imports cost a run without sidecars ~30 ms
 
     as_read = PhotoRecord(id="", sha256="", name=path.name, path=None, status=Status.LOCATED, source=Source.EXIF, lat=metadata.lat, lon=metadata.lon)
     return restore(as_read, path, metadata)

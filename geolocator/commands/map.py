@@ -10,7 +10,7 @@ import threading
 
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
-from geolocator.store import Store
+from geolocator.record.store import Store
 
 
 def main(config: Config) -> int:

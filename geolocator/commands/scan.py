@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from geolocator.aiworker import AIWorker, Backoff, servers_for
 from geolocator.config import Config
 from geolocator.folders import Folders
-from geolocator.location_sidecar import Sidecars
+from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
+from geolocator.locations.sidecar import Sidecars
 from geolocator.pipeline import Pipeline
 from geolocator.record import PhotoRecord, Status
+from geolocator.record.store import Store
 from geolocator.service import own_files, summary
-from geolocator.store import Store
-from geolocator.watcher import iter_inbox
+from geolocator.watch.watcher import iter_inbox
 
 LEFT = "left"  # the count of files that stayed in the inbox
 GROUP = 64  # files read and located together, then recorded with one fsync before they move

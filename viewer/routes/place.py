@@ -1,17 +1,17 @@
 """Placing photos by hand, and going back.
 
 - `GET /api/where?q=TEXT`                 what one field typed in the page means: pasted coordinates in
-  any form `geolocator.coords` reads, else a place name from the offline gazetteer ("Rome",
+  any form `geolocator.locations.coords` reads, else a place name from the offline gazetteer ("Rome",
   "Rome, Italy", "Paris, Texas"): {"lat", "lon", "label", "kind", "radius_km"}; 400 saying why not
 - `POST /api/locations`                   {"ids": [...], "lat", "lon"}: a manual fix for one or many
   photos at once; answers {"records": [...], "rows": [...]} (the stored records and their map rows)
-- `POST /api/images/<id>/revert`          the location before the current one (`geolocator.history`)
+- `POST /api/images/<id>/revert`          the location before the current one (`geolocator.locations.history`)
 - `POST /api/images/<id>/ask-ai`          forget the location and ask the vision model again
 - `POST /api/images/<id>/retry`           a photo waiting for Ollama is due now
 
 Every change goes through `history.track`, so each one can be reverted; all answer the changed
 records with their map rows, which the page merges as they are. With `[library] sidecars` the
-photo's XMP sidecar follows every change (`geolocator.location_sidecar.Sidecars`): a location
+photo's XMP sidecar follows every change (`geolocator.locations.sidecar.Sidecars`): a location
 placed here is written to it, and a revert to the file's own location or to none withdraws it.
 "Retry now" and "Ask the AI again" wake the AI worker, so the photo is asked about at once.
 A GPS track file is not a photo: it is never placed, reverted or asked about (409 saying so).
@@ -35,13 +35,13 @@ from typing import Any
 
 import bottle
 
-from geolocator import places
-from geolocator.aiworker import apply_resume
-from geolocator.coords import CoordinateError, NotCoordinates, parse_coordinates
-from geolocator.history import HistoryError, revert, track
+from geolocator.locate import places
+from geolocator.locate.tracks.model import TrackError
+from geolocator.locations.ai_queue import apply_resume
+from geolocator.locations.coords import CoordinateError, NotCoordinates, parse_coordinates
+from geolocator.locations.history import HistoryError, revert, track
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.store import utc_now
-from geolocator.tracks.model import TrackError
+from geolocator.record.store import utc_now
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route

@@ -14,7 +14,7 @@ from typing import Any
 
 import bottle
 
-from geolocator.places import Match, gazetteer, normalize
+from geolocator.locate.places import Match, gazetteer, normalize
 from geolocator.record import PhotoRecord, Status
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json

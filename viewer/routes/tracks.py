@@ -5,7 +5,7 @@
   (coordinates [lon, lat]), thinned to at most MAX_LINE_POINTS points a part for the page, with
   its name, start, end and point count in the properties.
 
-Points come from the service's compact track cache (geolocator.trackstore), else from the file in
+Points come from the service's compact track cache (geolocator.locate.tracks.store), else from the file in
 library/tracks/ (read with the same limits as at import).
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 import bottle
 import numpy as np
 
+from geolocator.locate.tracks.model import Track, TrackError
+from geolocator.locate.tracks.store import TrackStore
 from geolocator.record import Status
-from geolocator.tracks.model import Track, TrackError
-from geolocator.trackstore import TrackStore
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route

@@ -70,7 +70,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
 
         ai = None
         if ctx.config.ollama.enabled:
-            from geolocator.ai import AILocator
+            from geolocator.locate.ai import AILocator
 
             ai = AILocator(ctx.config.ollama)
         with tempfile.TemporaryDirectory(prefix="geolocator-locate-") as folder:

@@ -1,0 +1,1 @@
+"""LOCATE: where a photo was taken, from its file, a track, the place names or the model."""

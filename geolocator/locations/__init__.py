@@ -1,0 +1,1 @@
+"""Where a photo is: the one owner of every change of a photo's location."""

@@ -1,0 +1,514 @@
+"""Placing photos that carry no location: capture time in UTC, then GPS tracks, then photos
+taken around the same time; the AI only for what none of them place. And placing again when a
+track or a located photo arrives after the photos it covers (order never matters).
+
+`judge` is the decision for one record, given lookups for tracks and neighbours (no I/O of its
+own). `Placer` wires it to the track store and the record store: a time index of records for
+the neighbours, and re-placement through `store.update`, so that a location is only replaced by
+a strictly stronger source (`ranking.outranks`) as the record stands at the moment of writing:
+a manual fix or a location from the file made meanwhile is never overwritten.
+
+One Placer works on a store in a process: the pipeline's, which the map page's fixes and reverts
+also go through (`placer_for`), so a photo placed by hand is at once a time neighbour of the
+photos filed next, and the tracks are those ingest knows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from geolocator.config import Config, LocationConfig
+from geolocator.folders import Folders
+from geolocator.locate.tracks.interpolate import MatchRules, locate_on_tracks
+from geolocator.locate.tracks.model import Track
+from geolocator.locate.tracks.store import TrackStore
+from geolocator.locations import history
+from geolocator.locations.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, parse_utc_offset, zone_at
+from geolocator.locations.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
+from geolocator.locations.ranking import outranks, rank
+from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record.store import Store, utc_now
+
+if TYPE_CHECKING:
+    from geolocator.locate.places import PlaceName
+
+log = logging.getLogger(__name__)
+
+PLACEABLE = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, not failed/duplicate/track
+Tracks = Callable[[datetime, datetime], Sequence[Track]]  # tracks with points between two UTC times
+Neighbours = Callable[[datetime, float, str], Iterable[Neighbour]]  # (utc, seconds either side, own id)
+NO_LONGER_PLACED = "the photos taken around it no longer place it"
+_PLACERS: weakref.WeakValueDictionary[int, Placer] = weakref.WeakValueDictionary()  # by id() of their store
+
+
+@dataclass(frozen=True)
+class LocationRules:
+    match: MatchRules = field(default_factory=MatchRules)
+    nearby: NearbyRules = field(default_factory=NearbyRules)
+    camera_utc_offset: timedelta | None = None
+
+    @classmethod
+    def from_config(cls, location: LocationConfig) -> LocationRules:
+        return cls(
+            MatchRules(max_interpolation_s=location.max_gap_minutes * 60, max_extrapolation_s=location.beyond_minutes * 60),
+            NearbyRules(same_camera_s=location.same_camera_minutes * 60, both_sides_s=location.both_sides_minutes * 60, agree_km=location.agree_km),
+            parse_utc_offset(location.camera_utc_offset) if location.camera_utc_offset else None,
+        )
+
+    @property
+    def window_s(self) -> float:
+        return max(self.nearby.same_camera_s, self.nearby.both_sides_s)
+
+
+def own_position(record: PhotoRecord) -> tuple[float, float] | None:
+    """Where a photo located by its file or by hand was: the zone there gives its UTC offset."""
+    own = record.source in (Source.EXIF, Source.MANUAL)
+    return (record.lat, record.lon) if own and record.lat is not None and record.lon is not None else None
+
+
+def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, rules: LocationRules, zones: ZoneAt, *, own_zone: bool = True) -> CaptureTime | None:
+    """The record's capture time in UTC. A GPS time stamp read at import is kept as `taken_utc`
+    with basis gps_time (the file is not read again later), so it is passed back in as one.
+    `own_zone`: the zone at the photo's own position may be looked up (`own_position`)."""
+    if gps_utc is None and record.time_basis == TimeBasis.GPS_TIME.value and record.taken_utc:
+        gps_utc = datetime.fromisoformat(record.taken_utc)
+    candidates: Sequence[Track] = ()
+    if record.taken_at:
+        try:
+            wall = datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC)
+            candidates = tracks(wall - MAX_OFFSET - timedelta(seconds=rules.match.max_extrapolation_s), wall + MAX_OFFSET + timedelta(seconds=rules.match.max_extrapolation_s))
+        except ValueError:
+            candidates = ()
+    position = own_position(record) if own_zone else None
+    return capture_time(record.taken_at, gps_utc=gps_utc, position=position, tracks=candidates, zone_at=zones, camera_utc_offset=rules.camera_utc_offset, rules=rules.match)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Where `judge` puts a photo: a position with its source, or none (with the reasons)."""
+
+    when: CaptureTime | None
+    source: Source | None
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    radius_km: float | None = None
+    decisions: tuple[str, ...] = ()
+
+
+def judge(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, neighbours: Neighbours, rules: LocationRules, zones: ZoneAt = zone_at) -> Judgement:
+    """Capture time in UTC, then the tracks, then the time neighbours, each decision recorded."""
+    when = when_taken(record, gps_utc, tracks, rules, zones)
+    if when is None:
+        why = "no capture time in UTC: no offset in the file, no GPS time stamp, no track covering its wall clock, no [location] camera_utc_offset"
+        return Judgement(None, None, decisions=(why,) if record.taken_at else ("no capture time in the file",))
+    decisions = list(when.decisions)
+    margin = timedelta(seconds=rules.match.max_extrapolation_s)
+    fix = locate_on_tracks(tracks(when.utc - margin, when.utc + margin), when.utc, rules.match)
+    if fix is not None:
+        return Judgement(when, Source.TRACK, fix.lat, fix.lon, fix.elevation, fix.radius_km, (*decisions, *fix.decisions))
+    decisions.append(f"no track covers {when.utc:%Y-%m-%d %H:%M:%S}Z")
+    near = place_nearby(when.utc, when.local_day, record.camera, neighbours(when.utc, rules.window_s, record.id), rules.nearby)
+    decisions.extend(near.decisions)
+    if near.placed:
+        return Judgement(when, Source.NEARBY, near.lat, near.lon, None, near.radius_km, tuple(decisions))
+    return Judgement(when, None, decisions=tuple(decisions))
+
+
+def with_time(record: PhotoRecord, judgement: Judgement) -> PhotoRecord:
+    """`record` with the capture time the judgement found and its reasons."""
+    when = judgement.when
+    if when is None:
+        return dataclasses.replace(record, decisions=judgement.decisions)
+    return dataclasses.replace(record, taken_utc=when.utc.isoformat(), time_basis=when.basis.value, decisions=judgement.decisions)
+
+
+def _wall(record: PhotoRecord) -> float | None:
+    """The record's wall clock read as if it were UTC, as a timestamp (None without one)."""
+    try:
+        return datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC).timestamp() if record.taken_at else None
+    except ValueError:
+        return None
+
+
+class Placer:
+    """Places photos from tracks and neighbours, now and whenever a new one arrives.
+
+    A located photo whose file gives no UTC offset gets its UTC time from the zone at its own
+    position only when a photo near it in time needs it as a neighbour: timezonefinder loads
+    numpy and its boundaries (~100 ms), which filing photos that all carry GPS never needs.
+    Until then it waits in `_unzoned`, by its wall clock."""
+
+    def __init__(self, store: Store, tracks: TrackStore, rules: LocationRules, describe: Callable[[float, float], PlaceName], zones: ZoneAt = zone_at) -> None:
+        self.store = store
+        self.tracks = tracks
+        self.rules = rules
+        self._describe = describe
+        self._zones = zones
+        self._lock = threading.Lock()
+        # Both by time, made from the store at first use (`_indexed`): ~0.25 s at 100k photos that
+        # start-up does not wait for; the first photo filed does. Then kept current photo by photo.
+        self._times: list[tuple[float, str]] = []
+        self._unzoned: list[tuple[float, str]] = []
+        self._indexed = False
+        _PLACERS[id(store)] = self  # the latest made for a store is the one `placer_for` finds
+
+    # -- lookups -----------------------------------------------------------------------------------
+    def _ensure_indexed(self) -> None:
+        """Make `_times` and `_unzoned` from the store, once. The caller holds `_lock`; the store's
+        lock is taken inside it, never the other way round (store changes are pure functions)."""
+        if self._indexed:
+            return
+        records = self.store.all()
+        self._times = sorted((datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in records if r.taken_utc and r.status in PLACEABLE)
+        self._unzoned = sorted((wall, r.id) for r in records if (wall := self._zoneable(r)) is not None)
+        self._indexed = True
+
+    def _index(self, record: PhotoRecord) -> None:
+        if record.taken_utc:
+            entry = (datetime.fromisoformat(record.taken_utc).timestamp(), record.id)
+            with self._lock:
+                self._ensure_indexed()
+                at = bisect.bisect_left(self._times, entry)
+                if at == len(self._times) or self._times[at] != entry:
+                    self._times.insert(at, entry)
+
+    @staticmethod
+    def _zoneable(record: PhotoRecord) -> float | None:
+        """The wall clock of a located photo whose UTC time its own zone will give, else None."""
+        if record.status is not Status.LOCATED or record.taken_utc or own_position(record) is None:
+            return None
+        return _wall(record)
+
+    def _zone_around(self, utc: datetime, seconds: float) -> None:
+        """Give the located photos whose wall clock may be within `seconds` of `utc` (any offset)
+        their UTC time, from the zone at their own position, stored with that basis."""
+        t, reach = utc.timestamp(), seconds + MAX_OFFSET.total_seconds()
+        with self._lock:
+            self._ensure_indexed()
+            lo = bisect.bisect_left(self._unzoned, (t - reach, ""))
+            hi = bisect.bisect_right(self._unzoned, (t + reach, "\uffff"))
+            found = self._unzoned[lo:hi]
+        for entry in found:
+            if self._zone(entry[1]) is None:
+                continue  # not stored yet (being filed): kept for later
+            with self._lock:
+                at = bisect.bisect_left(self._unzoned, entry)
+                if at < len(self._unzoned) and self._unzoned[at] == entry:
+                    del self._unzoned[at]
+
+    def _zone(self, record_id: str) -> PhotoRecord | None:
+        """The stored record with its UTC time from its own zone, when it has none yet and a
+        zone is known there; None when it is not stored."""
+        record = self.store.get(record_id)
+        position = own_position(record) if record is not None else None
+        if record is None or position is None or record.taken_utc:
+            return record
+        when = capture_time(record.taken_at, position=position, zone_at=self._zones)
+        if when is None:
+            return record
+
+        def change(current: PhotoRecord | None) -> PhotoRecord | None:
+            if current is None or current.taken_utc or (current.lat, current.lon) != position:
+                return None
+            return dataclasses.replace(current, taken_utc=when.utc.isoformat(), time_basis=when.basis.value, decisions=(*current.decisions, *when.decisions))
+
+        stored = self.store.update(record_id, change)
+        if stored is not None:
+            self._index(stored)
+        return stored
+
+    def _ids_around(self, utc: datetime, seconds: float) -> list[str]:
+        t = utc.timestamp()
+        with self._lock:
+            self._ensure_indexed()
+            lo = bisect.bisect_left(self._times, (t - seconds, ""))
+            hi = bisect.bisect_right(self._times, (t + seconds, "\uffff"))
+            return list(dict.fromkeys(rid for _, rid in self._times[lo:hi]))
+
+    def neighbours(self, utc: datetime, seconds: float, own_id: str) -> list[Neighbour]:
+        """Located photos taken within `seconds` of `utc`, as they stand now."""
+        self._zone_around(utc, seconds)
+        found = []
+        for rid in self._ids_around(utc, seconds):
+            record = self.store.get(rid)
+            if rid == own_id or record is None or record.status is not Status.LOCATED:
+                continue
+            neighbour = neighbour_from_record(record)
+            if neighbour is not None:
+                found.append(neighbour)
+        return found
+
+    def judge(self, record: PhotoRecord, gps_utc: datetime | None = None) -> Judgement:
+        return judge(record, gps_utc, self.tracks.around, self.neighbours, self.rules, self._zones)
+
+    # -- a photo being imported --------------------------------------------------------------------
+    def place_new(self, record: PhotoRecord, gps_utc: datetime | None) -> PhotoRecord:
+        """A freshly read photo's record with its capture time in UTC, and, when the file gave
+        no location, a position from a track or its neighbours (else it stays as it was: pending
+        for the AI, or unlocated)."""
+        if record.status not in PLACEABLE:
+            return record
+        if record.source is not None:  # located by the file: only its time is wanted (to be a neighbour)
+            when = when_taken(record, gps_utc, self.tracks.around, self.rules, self._zones, own_zone=False)
+            placed = with_time(record, Judgement(when, None, decisions=(*record.decisions, *(when.decisions if when is not None else ()))))
+            wall = self._zoneable(placed)
+            if wall is not None:  # its own zone is looked up once a neighbour needs it
+                with self._lock:
+                    self._ensure_indexed()
+                    bisect.insort(self._unzoned, (wall, placed.id))
+        else:
+            judgement = self.judge(record, gps_utc)
+            placed = self._apply(record, judgement) or with_time(record, judgement)
+        self._index(placed)
+        return placed
+
+    def _apply(self, current: PhotoRecord, judgement: Judgement) -> PhotoRecord | None:
+        """`current` placed as judged, or None when the judgement does not outrank its location."""
+        if judgement.source is None or judgement.lat is None or judgement.lon is None:
+            return None
+        if current.status not in PLACEABLE or not outranks(judgement.source, current.source):
+            return None
+        located = dataclasses.replace(
+            with_time(current, judgement),
+            status=Status.LOCATED, source=judgement.source, lat=judgement.lat, lon=judgement.lon,
+            altitude=judgement.altitude if judgement.altitude is not None else current.altitude,
+            radius_km=judgement.radius_km, confidence=None, description=None, error=None, retry_at=None,
+            place=None, city=None, region=None, country_code=None,
+        )  # fmt: skip
+        return self._named(located)
+
+    def _named(self, record: PhotoRecord) -> PhotoRecord:
+        if record.lat is None or record.lon is None:
+            return record
+        try:
+            name = self._describe(record.lat, record.lon)
+        except Exception:  # a place name is a nicety: never lose the placement over it
+            log.exception("could not name the place at %s,%s", record.lat, record.lon)
+            return record
+        return dataclasses.replace(record, place=name.label, city=name.city, region=name.region, country_code=name.country_code)
+
+    # -- placing again ---------------------------------------------------------------------------
+    def replace(self, record_id: str) -> PhotoRecord | None:
+        """Judge a stored photo again and write the result if it outranks its location as it
+        stands at the moment of writing. Returns the record written, or None."""
+        record = self.store.get(record_id)
+        if record is None or record.status not in PLACEABLE or rank(record.source) >= rank(Source.TRACK):
+            return None
+        judgement = self.judge(record)
+        placed = self._apply(record, judgement)  # named here, outside the store's lock
+        source = judgement.source
+        if placed is None or source is None:
+            return None
+        written: list[PhotoRecord] = []
+
+        def change(current: PhotoRecord | None) -> PhotoRecord | None:
+            if current is None or current.status not in PLACEABLE or not outranks(source, current.source):
+                return None  # a manual fix, a file location or a stronger source came meanwhile
+            fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
+            written.append(history.track(current, dataclasses.replace(current, **fields), at=utc_now(), by=source.value))
+            return written[-1]
+
+        stored = self.store.update(record_id, change)
+        if not written or stored is None:
+            return None
+        self._index(stored)
+        log.info("%s: placed by %s after the fact (%s)", stored.name, source.value, stored.place or "no place name")
+        return stored
+
+    def photo_filed(self, record_id: str) -> list[PhotoRecord]:
+        """After a photo is filed: judge it again (a track or neighbour may have come while it was
+        being read), then place again its neighbours, if it is now located well enough to be one."""
+        changed = [r for r in (self.replace(record_id),) if r is not None]
+        record = self.store.get(record_id)
+        wall = self._zoneable(record) if record is not None else None
+        if wall is not None and self._weak_around(wall):
+            record = self._zone(record_id)
+        if record is not None and record.status is Status.LOCATED and record.source in self.rules.nearby.sources and record.taken_utc:
+            changed += self._replace_around(record)
+        return changed
+
+    def _weak_around(self, wall: float) -> bool:
+        """Whether a photo that only an AI estimate, or nothing, places may be near this wall clock."""
+        reach = self.rules.window_s + MAX_OFFSET.total_seconds()
+        for rid in self._ids_around(datetime.fromtimestamp(wall, UTC), reach):
+            record = self.store.get(rid)
+            if record is not None and record.status in PLACEABLE and rank(record.source) < rank(Source.NEARBY):
+                return True
+        return False
+
+    def _replace_around(self, located: PhotoRecord) -> list[PhotoRecord]:
+        """The photos around a newly located one that only an AI estimate, or nothing, places."""
+        if not located.taken_utc:
+            return []
+        changed = []
+        for rid in self._ids_around(datetime.fromisoformat(located.taken_utc), self.rules.window_s):
+            record = self.store.get(rid)
+            if rid != located.id and record is not None and record.status in PLACEABLE and rank(record.source) < rank(Source.NEARBY):
+                written = self.replace(rid)
+                if written is not None:
+                    changed.append(written)
+        return changed
+
+    # -- after a change by hand --------------------------------------------------------------------
+    def by_hand(self, changed: Sequence[PhotoRecord], *, unplaced: Status) -> tuple[list[PhotoRecord], list[PhotoRecord]]:
+        """After photos were placed, reverted or sent back to the AI by hand (`changed`, as
+        stored), each acts as a newly located photo. Its capture time in UTC is worked out again
+        and kept (a fix gives it a position, whose time zone gives the offset a camera did not
+        record; a withdrawn position takes that basis away), then the photos taken around it,
+        at its old time and its new one, are judged again:
+        - unlocated, pending and AI-estimated ones as at import (`replace`: strictly stronger);
+        - ones placed "nearby" afresh, since a neighbour of theirs came, moved or went: moved
+          when their neighbours now place them elsewhere; when nothing places them any more,
+          back through their own history to the AI estimate they had, else without a location
+          as `unplaced` (pending for the AI, or unlocated when it is off). A point that came
+          from a withdrawn fix is never left standing.
+        Manual fixes, locations from the file and tracks are never touched. Returns the changed
+        photos with their capture time, and the photos around them written."""
+        mine = {record.id for record in changed}
+        timed: list[PhotoRecord] = []
+        moments: dict[str, None] = {}
+        for record in changed:
+            now = self._retime(record.id)
+            timed.append(now or record)
+            moments.update(dict.fromkeys(t for t in (record.taken_utc, now.taken_utc if now else None) if t))
+        around: dict[str, None] = {}
+        for moment in moments:
+            around.update(dict.fromkeys(rid for rid in self._ids_around(datetime.fromisoformat(moment), self.rules.window_s) if rid not in mine))
+        written = [placed for rid in around if (placed := self._reconsider(rid, unplaced)) is not None]
+        return timed, written
+
+    def _retime(self, record_id: str) -> PhotoRecord | None:
+        """The stored photo with its capture time in UTC worked out again and, when it changed,
+        stored with its reasons (replacing those of an automatic placement it no longer has)."""
+        record = self.store.get(record_id)
+        if record is None or record.status not in PLACEABLE:
+            return record
+        when = when_taken(record, None, self.tracks.around, self.rules, self._zones)
+        utc, basis = (when.utc.isoformat(), when.basis.value) if when is not None else (None, None)
+        if (utc, basis) != (record.taken_utc, record.time_basis):
+            why = when.decisions if when is not None else ("no capture time in UTC any more: the position that gave it is gone",)
+            point = _point(record)
+
+            def change(current: PhotoRecord | None) -> PhotoRecord | None:
+                if current is None or _point(current) != point:
+                    return None  # placed again meanwhile: its own change times it
+                return dataclasses.replace(current, taken_utc=utc, time_basis=basis, decisions=why)
+
+            record = self.store.update(record_id, change) or record
+        self._index(record)
+        return record
+
+    def _reconsider(self, record_id: str, unplaced: Status) -> PhotoRecord | None:
+        """A photo near one changed by hand, judged again (see `by_hand`); the record written, or None."""
+        record = self.store.get(record_id)
+        if record is None or record.status not in PLACEABLE or rank(record.source) > rank(Source.NEARBY):
+            return None
+        if record.source is not Source.NEARBY:
+            return self.replace(record_id)
+        judgement = self.judge(record)
+        placed = self._apply(dataclasses.replace(record, source=None), judgement)  # named outside the store's lock
+        if placed is not None and _point(placed) == _point(record):
+            return None  # its neighbours still put it where it is
+
+        by = (judgement.source or Source.NEARBY).value
+        written: list[PhotoRecord] = []
+
+        def change(current: PhotoRecord | None) -> PhotoRecord | None:
+            if current is None or _point(current) != _point(record):
+                return None  # placed again meanwhile
+            at = utc_now()
+            if placed is None:
+                written.append(without_neighbours(current, judgement.decisions, unplaced, at))
+            else:
+                fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
+                written.append(history.track(current, dataclasses.replace(current, **fields), at=at, by=by))
+            return written[-1]
+
+        stored = self.store.update(record_id, change)
+        if not written or stored is None:
+            return None
+        self._index(stored)
+        now = f"placed by {by} again" if placed is not None else f"back to {stored.source.value if stored.source else stored.status.value}"
+        log.info("%s: a photo near it changed by hand: %s", stored.name, now)
+        return stored
+
+    def track_added(self, record_id: str) -> list[PhotoRecord]:
+        """After a track file is filed: place the photos it covers that are unlocated, pending,
+        estimated by the AI or placed by their neighbours, then their own neighbours."""
+        tracks = self.tracks.of(record_id)
+        if not tracks:
+            return []
+        reach = MAX_OFFSET + timedelta(seconds=self.rules.match.max_extrapolation_s)
+        start, end = min(t.start for t in tracks) - reach, max(t.end for t in tracks) + reach
+        changed = []
+        for record in self.store.all():
+            if record.status not in PLACEABLE or rank(record.source) >= rank(Source.TRACK) or not record.taken_at:
+                continue
+            try:
+                wall = datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+            if start <= wall <= end:
+                written = self.replace(record.id)
+                if written is not None:
+                    changed.append(written)
+        for written in list(changed):
+            if written.source is Source.TRACK:
+                changed += self._replace_around(written)
+        return changed
+
+
+def _point(record: PhotoRecord) -> tuple[object, ...]:
+    return record.status, record.source, record.lat, record.lon
+
+
+def without_neighbours(record: PhotoRecord, decisions: tuple[str, ...], unplaced: Status, at: str) -> PhotoRecord:
+    """A photo placed "nearby" that its neighbours no longer place: back to the AI estimate it had
+    before (its history's previous entry), else without a location, `unplaced` (pending or
+    unlocated); the change kept in its history, `decisions` saying why."""
+    target = history.previous(record)
+    if target is not None and target.source is Source.AI and target.lat is not None and target.lon is not None:
+        back = history.revert(record, at=at, by=Source.NEARBY.value)
+        return dataclasses.replace(back, decisions=(*decisions, f"{NO_LONGER_PLACED}: back to the AI's estimate it had"))
+    gone = dataclasses.replace(
+        record, status=unplaced, source=None, lat=None, lon=None, place=None, city=None, region=None, country_code=None,
+        confidence=None, radius_km=None, error=NO_LONGER_PLACED, attempts=0, retry_at=None,
+        decisions=(*decisions, f"{NO_LONGER_PLACED}: left without a location ({unplaced.value})"),
+    )  # fmt: skip
+    return history.track(record, gone, at=at, by=Source.NEARBY.value)
+
+
+def placer_for(store: Store, config: Config, describe: Callable[[float, float], PlaceName]) -> Callable[[], Placer]:
+    """How changes made outside ingest (the map page) reach the Placer: the one at work on `store`
+    in this process (the service's pipeline's: one time index, the tracks ingest knows), else,
+    for the map page alone, one made on first use with the tracks of the library loaded."""
+    own: list[Placer] = []
+    lock = threading.Lock()
+
+    def get() -> Placer:
+        found = _PLACERS.get(id(store))
+        if found is not None and found.store is store:
+            return found
+        with lock:
+            if not own:
+                tracks = TrackStore(Folders.from_config(config))
+                tracks.load(store.with_status(Status.TRACK))
+                own.append(Placer(store, tracks, LocationRules.from_config(config.location), describe))
+            return own[0]
+
+    return get
+
+
+_PLACED_FIELDS = (
+    "status", "source", "lat", "lon", "altitude", "radius_km", "confidence", "description", "error", "retry_at",
+    "place", "city", "region", "country_code", "taken_utc", "time_basis", "decisions",
+)  # fmt: skip

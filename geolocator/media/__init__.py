@@ -1,0 +1,1 @@
+"""Decoding pictures and videos, bounded: upright copies, thumbnails, first frames."""

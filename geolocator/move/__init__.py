@@ -1,0 +1,1 @@
+"""MOVE: filing a photo into its folder without ever overwriting, across crashes."""

@@ -1,0 +1,235 @@
+"""The typed record that travels through the pipeline and is what the store keeps."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    LOCATED = "located"
+    UNLOCATED = "unlocated"  # the AI looked and could not place it
+    PENDING = "pending"  # waiting for the AI (Ollama unreachable): retried with backoff
+    FAILED = "failed"  # unreadable file: moved to failed/
+    DUPLICATE = "duplicate"  # same content as an earlier record: moved to duplicates/
+    TRACK = "track"  # not a photo: a GPS track file (GPX, KML, NMEA, ...) kept in library/tracks/
+
+
+class Source(str, enum.Enum):
+    EXIF = "exif"  # any metadata the file carries: EXIF, XMP, sidecar, QuickTime atoms
+    AI = "ai"
+    MANUAL = "manual"
+    TRACK = "track"  # interpolated on a GPS track (GPX, KML, NMEA, GeoJSON, Takeout)
+    NEARBY = "nearby"  # from located photos taken just before and after
+
+
+class GpsOrigin(str, enum.Enum):
+    """Where in or beside a file its point was read."""
+
+    EXIF = "exif"
+    XMP = "xmp"  # an XMP packet inside the file
+    SIDECAR = "sidecar"  # NAME.xmp / NAME.EXT.xmp beside it
+    QUICKTIME = "quicktime"  # a video's location atoms
+
+
+@dataclass(frozen=True)
+class PhotoMetadata:
+    """What a file says about itself. lat/lon are both None when it carries no usable location."""
+
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    taken_at: str | None = None  # ISO 8601, with the UTC offset when the file records one
+    make: str | None = None
+    model: str | None = None
+    gps_origin: GpsOrigin | None = None  # where the point was read
+    gps_utc: datetime | None = None  # the GPS time stamp (UTC, aware), when the file carries one
+
+    @property
+    def has_location(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    @property
+    def camera(self) -> str | None:
+        parts = [p for p in (self.make, self.model) if p]
+        if len(parts) == 2 and parts[1].lower().startswith(parts[0].lower()):
+            return parts[1]  # "Canon" + "Canon EOS 40D" -> "Canon EOS 40D"
+        return " ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class AIEstimate:
+    """The outcome of asking the vision model. lat/lon None means the model could not place it."""
+
+    lat: float | None
+    lon: float | None
+    confidence: float  # 0..1, derived from what was resolved, not the model's own say-so
+    radius_km: float | None  # uncertainty radius drawn on the map
+    description: str | None
+    place: str | None  # "City, Region, Country" as resolved
+    model: str
+    prompt_version: str
+    raw_answer: str  # the model's text, exactly as received
+    decisions: tuple[str, ...] = ()  # why each decision was taken, in order
+
+    @property
+    def has_location(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+class ChangeKind(str, enum.Enum):
+    EARLIER = "earlier"  # the location the record had before its history was kept
+    SET = "set"  # a new location (manual, AI, track, nearby, file)
+    REVERT = "revert"  # an earlier location restored
+
+
+@dataclass(frozen=True, slots=True)
+class LocationChange:
+    """One entry of a record's location history: the location it took on, when, and by whom.
+
+    `n` numbers the entries (never reused, even once old ones are dropped); `prev` is the `n`
+    of the entry a revert goes back to, so repeated reverts walk back rather than toggle.
+    lat/lon None means the record was left without a location.
+    """
+
+    n: int
+    prev: int | None
+    kind: ChangeKind
+    at: str  # ISO 8601 time of the change
+    by: str  # who or what made it: "page", "cli", "ai", "track", "nearby", "import"...
+    source: Source | None = None
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    place: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country_code: str | None = None
+    confidence: float | None = None
+    radius_km: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form; None values are left out to keep long histories small."""
+        data = {name: getattr(self, name) for name in _CHANGE_FIELDS}
+        data["kind"] = self.kind.value
+        data["source"] = self.source.value if self.source else None
+        return {key: value for key, value in data.items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LocationChange:
+        source = data.get("source")
+        values: dict[str, Any] = {name: data.get(name) for name in _CHANGE_FIELDS}
+        values["kind"] = ChangeKind(data["kind"])
+        values["source"] = Source(source) if source else None
+        return cls(**values)
+
+
+_CHANGE_FIELDS = tuple(f.name for f in dataclasses.fields(LocationChange))
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRecord:
+    """One photo, keyed by the sha256 of its content. Stored as a flat JSON object.
+
+    Immutable: change one with `dataclasses.replace`, so a stored record is never altered behind
+    the store's back.
+    """
+
+    id: str
+    sha256: str
+    name: str  # original file name as it arrived in the inbox
+    path: str | None  # relative to the library (or to failed/ or duplicates/, per status)
+    status: Status
+    source: Source | None = None
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    place: str | None = None
+    city: str | None = None  # the label's fields (places.PlaceName), for searching and grouping
+    region: str | None = None
+    country_code: str | None = None
+    taken_at: str | None = None
+    camera: str | None = None
+    confidence: float | None = None
+    radius_km: float | None = None
+    description: str | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    ai_raw: str | None = None
+    ai_decisions: tuple[str, ...] = ()
+    history: tuple[LocationChange, ...] = ()  # every location it took on, oldest first (geolocator.locations.history)
+    taken_utc: str | None = None  # ISO 8601 capture time in UTC, when some basis gave it
+    time_basis: str | None = None  # which: a geolocator.locations.capture_time.TimeBasis value
+    decisions: tuple[str, ...] = ()  # why a track or nearby placement was (or was not) taken
+    error: str | None = None  # why it failed, is pending or unlocated: one line
+    duplicate_of: str | None = None
+    attempts: int = 0  # AI attempts so far
+    retry_at: str | None = None  # ISO time of the next AI attempt, for pending records
+    moving_from: str | None = None  # intent: set (to the inbox path) until the move to `path` is done
+    sidecars: tuple[str, ...] = ()  # the photo's .xmp sidecars that came with it, relative like `path`
+    sidecar_moves: tuple[tuple[str, str], ...] = ()  # intent: (sidecar path, its inbox path) until moved
+    added_at: str = ""
+    updated_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
+        data["status"] = self.status.value
+        data["source"] = self.source.value if self.source else None
+        data["history"] = [change.to_dict() for change in self.history]
+        data["ai_decisions"] = list(self.ai_decisions)
+        data["sidecars"] = list(self.sidecars)
+        data["sidecar_moves"] = [list(move) for move in self.sidecar_moves]
+        data["decisions"] = list(self.decisions)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PhotoRecord:
+        """A record from its stored form; unknown keys are ignored, missing optional ones defaulted.
+
+        Fills the slots directly rather than through the frozen `__init__`: loading 100k
+        records is part of start-up, and this halves its cost.
+        """
+        missing = _REQUIRED - data.keys()
+        if missing:
+            raise KeyError(f"record lacks {', '.join(sorted(missing))}")
+        record = object.__new__(cls)
+        get = data.get
+        for name, set_slot, default in _OTHER_SETTERS:
+            set_slot(record, get(name, default))
+        for name, set_slot in _REPEATED_SETTERS:  # one copy of each in memory (~40 MB less at 100k records)
+            value = get(name)
+            set_slot(record, sys.intern(value) if type(value) is str else value)
+        status, source = data["status"], get("source")
+        # By value from a dict: calling the Enum costs as much again (an unknown value still raises ValueError).
+        _SLOT_SETTERS_BY_NAME["status"](record, _STATUSES.get(status) or Status(status))
+        _SLOT_SETTERS_BY_NAME["source"](record, (_SOURCES.get(source) or Source(source)) if source else None)
+        history = data.get("history")
+        _SLOT_SETTERS_BY_NAME["history"](record, tuple(LocationChange.from_dict(change) for change in history) if history else ())
+        _SLOT_SETTERS_BY_NAME["ai_decisions"](record, tuple(data.get("ai_decisions") or ()))
+        _SLOT_SETTERS_BY_NAME["sidecars"](record, tuple(data.get("sidecars") or ()))
+        _SLOT_SETTERS_BY_NAME["sidecar_moves"](record, tuple((str(path), str(source)) for path, source in data.get("sidecar_moves") or ()))
+        _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data.get("decisions") or ()))
+        return record
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(PhotoRecord))
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(PhotoRecord) if f.default is not dataclasses.MISSING}
+_REQUIRED = frozenset(_FIELD_NAMES) - _DEFAULTS.keys()
+_SLOT_SETTERS = tuple((name, getattr(PhotoRecord, name).__set__) for name in _FIELD_NAMES)
+_SLOT_SETTERS_BY_NAME = dict(_SLOT_SETTERS)
+# Text that many photos share (where they were taken, with what; all default None): interned when loaded.
+_REPEATED = ("place", "city", "region", "country_code", "camera", "time_basis", "model", "prompt_version")
+_REPEATED_SETTERS = tuple((name, _SLOT_SETTERS_BY_NAME[name]) for name in _REPEATED)
+_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions")  # set by from_dict itself
+_OTHER_SETTERS = tuple((name, set_slot, _DEFAULTS.get(name)) for name, set_slot in _SLOT_SETTERS if name not in _REPEATED + _CONVERTED)
+_STATUSES = {status.value: status for status in Status}
+_SOURCES = {source.value: source for source in Source}
+
+
+def record_id(sha256: str) -> str:
+    """The short, URL-safe id of a record: the first 16 hex digits of its content hash."""
+    return sha256[:16]

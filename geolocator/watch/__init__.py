@@ -1,0 +1,1 @@
+"""WATCH: the inbox observed, files handed on once they are whole."""
