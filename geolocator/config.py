@@ -11,8 +11,9 @@ import dataclasses
 import math
 import re
 import tomllib
+import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -28,114 +29,60 @@ OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">Open
 
 @dataclass(frozen=True)
 class Setting:
+    """One key of config.toml, as the section's dataclass field declares it (`setting`)."""
+
     name: str
     default: Any
     help: str
-    kind: type = str  # the TOML type expected; Path means a string resolved to a path
+    kind: type  # the TOML type expected; Path: a string resolved to a path; tuple: one string or a list of them
     item: type | None = None  # element type, for lists
 
 
-SETTINGS: dict[str, tuple[Setting, ...]] = {
-    "paths": (
-        Setting("inbox", "inbox", "Folder to watch for new photos.", Path),
-        Setting("library", "library", "Where located and unlocated photos are moved.", Path),
-        Setting("failed", "failed", "Where unreadable files are moved, with the reason recorded.", Path),
-        Setting("duplicates", "duplicates", "Where files whose content is already recorded are moved.", Path),
-        Setting("database", "geolocator.json", "The TinyDB file holding one record per photo.", Path),
-    ),
-    "watch": (
-        Setting("recursive", True, "Also watch folders inside the inbox.", bool),
-        Setting("polling", False, "Poll instead of inotify (for network shares).", bool),
-        Setting("settle_seconds", 2.0, "A file is ready once its size and mtime are unchanged this long.", float),
-        Setting(
-            "incomplete_seconds",
-            INCOMPLETE_SECONDS,
-            "A file that looks cut short (a JPEG without its end, boxes past the end) is filed only once unchanged this long: into failed/, as incomplete.",
-            float,
-        ),
-        Setting("rescan_minutes", 10.0, "Rescan the inbox this often as a safety net (0 turns it off).", float),
-        Setting("ignore", list(DEFAULT_IGNORE), "Name patterns never processed (temporary and hidden files).", list, str),
-    ),
-    "library": (
-        Setting("layout", "{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from the capture time, else the file time.", str),
-        Setting(
-            "sidecars",
-            True,
-            "Write each location not read from the file itself (manual, AI, track, nearby) to an XMP sidecar NAME.EXT.xmp beside the photo, for digiKam, darktable and exiftool.",
-            bool,
-        ),
-    ),
-    "ollama": (
-        Setting("enabled", True, "Ask the vision model where photos without GPS were taken.", bool),
-        Setting("host", "http://127.0.0.1:11434", 'Ollama server address, or a list of them to share the work (["http://gpu1:11434", "http://gpu2:11434"]).', tuple),
-        Setting("model", "qwen2.5vl", "Vision model to ask (must be pulled: `ollama pull MODEL`).", str),
-        Setting("timeout", 120.0, "Seconds to wait for one answer before trying later.", float),
-        Setting("max_image_px", 1344, "Longest side of the image sent to the model, in pixels.", int),
-        Setting("per_host", 1, "Requests in flight per Ollama server (more only if the server runs several at once: OLLAMA_NUM_PARALLEL).", int),
-    ),
-    "location": (
-        Setting("max_gap_minutes", 30.0, "Tracks: interpolate between two track points at most this far apart in time (exiftool's default).", float),
-        Setting("beyond_minutes", 30.0, "Tracks: a photo up to this long before a track's start, after its end or inside a longer gap takes the nearest point.", float),
-        Setting(
-            "camera_utc_offset",
-            "",
-            'UTC offset of camera clocks ("+02:00") for photos whose file records none and that no track covers; empty: unknown.',
-            str,
-        ),
-        Setting("same_camera_minutes", 10.0, "Nearby: a located photo from the same camera at most this far in time places a photo without GPS.", float),
-        Setting("both_sides_minutes", 30.0, "Nearby: otherwise located photos on both sides, each at most this far in time and agreeing, place it.", float),
-        Setting("agree_km", 1.0, "Nearby: the most the neighbours used may lie apart; farther apart they disagree and place nothing.", float),
-    ),
-    "viewer": (
-        Setting("enabled", True, "Serve the map page.", bool),
-        Setting("host", "127.0.0.1", "Address the map page listens on (keep 127.0.0.1 unless you need it elsewhere).", str),
-        Setting("port", 8765, "Port of the map page (0: any free port, shown at start).", int),
-        Setting("tile_url", OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.", str),
-        Setting("tile_attribution", OSM_ATTRIBUTION, "Attribution shown for the tiles.", str),
-        Setting("password_hash", "", "Password for the map page, as a salted hash: set it with `daemon.py password`. Required when host is not a loopback address.", str),
-        Setting("max_upload_mb", 500, "Largest upload the page accepts in one request, in megabytes.", int),
-    ),
-}
-
-
-def setting_default(section: str, name: str) -> Any:
-    """The default declared in SETTINGS, so a dataclass field built without it (tests, scripts) agrees."""
-    return next(s.default for s in SETTINGS[section] if s.name == name)
+def setting(default: Any, help: str) -> Any:
+    """A section dataclass field: its default and the help text config.toml shows. Its type, from
+    the field's annotation, is the one the file must give."""
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class PathsConfig:
-    inbox: Path
-    library: Path
-    failed: Path
-    duplicates: Path
-    database: Path
+    inbox: Path = setting(Path("inbox"), "Folder to watch for new photos.")
+    library: Path = setting(Path("library"), "Where located and unlocated photos are moved.")
+    failed: Path = setting(Path("failed"), "Where unreadable files are moved, with the reason recorded.")
+    duplicates: Path = setting(Path("duplicates"), "Where files whose content is already recorded are moved.")
+    database: Path = setting(Path("geolocator.json"), "The TinyDB file holding one record per photo.")
 
 
 @dataclass(frozen=True)
 class WatchConfig:
-    recursive: bool
-    polling: bool
-    settle_seconds: float
-    rescan_minutes: float
-    ignore: tuple[str, ...]
-    incomplete_seconds: float = setting_default("watch", "incomplete_seconds")
+    recursive: bool = setting(True, "Also watch folders inside the inbox.")
+    polling: bool = setting(False, "Poll instead of inotify (for network shares).")
+    settle_seconds: float = setting(2.0, "A file is ready once its size and mtime are unchanged this long.")
+    incomplete_seconds: float = setting(
+        INCOMPLETE_SECONDS,
+        "A file that looks cut short (a JPEG without its end, boxes past the end) is filed only once unchanged this long: into failed/, as incomplete.",
+    )
+    rescan_minutes: float = setting(10.0, "Rescan the inbox this often as a safety net (0 turns it off).")
+    ignore: tuple[str, ...] = setting(DEFAULT_IGNORE, "Name patterns never processed (temporary and hidden files).")
 
 
 @dataclass(frozen=True)
 class LibraryConfig:
-    layout: str
-    sidecars: bool = setting_default("library", "sidecars")
+    layout: str = setting("{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from the capture time, else the file time.")
+    sidecars: bool = setting(
+        True,
+        "Write each location not read from the file itself (manual, AI, track, nearby) to an XMP sidecar NAME.EXT.xmp beside the photo, for digiKam, darktable and exiftool.",
+    )
 
 
 @dataclass(frozen=True)
 class OllamaConfig:
-    enabled: bool
-    host: str | tuple[str, ...]  # one server, or several sharing the work
-    model: str
-    timeout: float
-    max_image_px: int
-    per_host: int = setting_default("ollama", "per_host")  # requests in flight per server
+    enabled: bool = setting(True, "Ask the vision model where photos without GPS were taken.")
+    host: str | tuple[str, ...] = setting("http://127.0.0.1:11434", 'Ollama server address, or a list of them to share the work (["http://gpu1:11434", "http://gpu2:11434"]).')
+    model: str = setting("qwen2.5vl", "Vision model to ask (must be pulled: `ollama pull MODEL`).")
+    timeout: float = setting(120.0, "Seconds to wait for one answer before trying later.")
+    max_image_px: int = setting(1344, "Longest side of the image sent to the model, in pixels.")
+    per_host: int = setting(1, "Requests in flight per Ollama server (more only if the server runs several at once: OLLAMA_NUM_PARALLEL).")
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -146,41 +93,27 @@ class OllamaConfig:
 class LocationConfig:
     """Rules for placing photos without GPS from tracks and from photos taken around them."""
 
-    max_gap_minutes: float = setting_default("location", "max_gap_minutes")
-    beyond_minutes: float = setting_default("location", "beyond_minutes")
-    camera_utc_offset: str = setting_default("location", "camera_utc_offset")
-    same_camera_minutes: float = setting_default("location", "same_camera_minutes")
-    both_sides_minutes: float = setting_default("location", "both_sides_minutes")
-    agree_km: float = setting_default("location", "agree_km")
+    max_gap_minutes: float = setting(30.0, "Tracks: interpolate between two track points at most this far apart in time (exiftool's default).")
+    beyond_minutes: float = setting(30.0, "Tracks: a photo up to this long before a track's start, after its end or inside a longer gap takes the nearest point.")
+    camera_utc_offset: str = setting("", 'UTC offset of camera clocks ("+02:00") for photos whose file records none and that no track covers; empty: unknown.')
+    same_camera_minutes: float = setting(10.0, "Nearby: a located photo from the same camera at most this far in time places a photo without GPS.")
+    both_sides_minutes: float = setting(30.0, "Nearby: otherwise located photos on both sides, each at most this far in time and agreeing, place it.")
+    agree_km: float = setting(1.0, "Nearby: the most the neighbours used may lie apart; farther apart they disagree and place nothing.")
 
 
 @dataclass(frozen=True)
 class ViewerConfig:
-    enabled: bool
-    host: str
-    port: int
-    tile_url: str
-    tile_attribution: str
-    password_hash: str = setting_default("viewer", "password_hash")
-    max_upload_mb: int = setting_default("viewer", "max_upload_mb")
+    enabled: bool = setting(True, "Serve the map page.")
+    host: str = setting("127.0.0.1", "Address the map page listens on (keep 127.0.0.1 unless you need it elsewhere).")
+    port: int = setting(8765, "Port of the map page (0: any free port, shown at start).")
+    tile_url: str = setting(OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.")
+    tile_attribution: str = setting(OSM_ATTRIBUTION, "Attribution shown for the tiles.")
+    password_hash: str = setting("", "Password for the map page, as a salted hash: set it with `daemon.py password`. Required when host is not a loopback address.")
+    max_upload_mb: int = setting(500, "Largest upload the page accepts in one request, in megabytes.")
 
 
-@dataclass(frozen=True)
-class Config:
-    paths: PathsConfig
-    watch: WatchConfig
-    library: LibraryConfig
-    ollama: OllamaConfig
-    viewer: ViewerConfig
-    source: Path | None  # the file it was read from; None for embedded defaults
-    location: LocationConfig = LocationConfig()
-
-    def replace(self, section: str, **changes: Any) -> Config:
-        """A copy with some settings of one section changed (for tests and CLI flags)."""
-        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
-
-
-_SECTION_TYPES = {
+# The sections of config.toml, in the order the file shows them.
+SECTIONS: dict[str, type] = {
     "paths": PathsConfig,
     "watch": WatchConfig,
     "library": LibraryConfig,
@@ -188,6 +121,47 @@ _SECTION_TYPES = {
     "location": LocationConfig,
     "viewer": ViewerConfig,
 }
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: PathsConfig = PathsConfig()
+    watch: WatchConfig = WatchConfig()
+    library: LibraryConfig = LibraryConfig()
+    ollama: OllamaConfig = OllamaConfig()
+    viewer: ViewerConfig = ViewerConfig()
+    source: Path | None = None  # the file it was read from; None for embedded defaults
+    location: LocationConfig = LocationConfig()
+
+    def replace(self, section: str, **changes: Any) -> Config:
+        """A copy with some settings of one section changed (for tests and CLI flags)."""
+        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
+
+
+def _kind(annotation: Any) -> tuple[type, type | None]:
+    """The TOML type a field's annotation asks for (and a list's element type)."""
+    if annotation in (str, bool, int, float, Path):
+        return annotation, None
+    if typing.get_origin(annotation) is tuple:
+        return list, typing.get_args(annotation)[0]
+    if set(typing.get_args(annotation)) == {str, tuple[str, ...]}:  # str | tuple[str, ...]: one or several
+        return tuple, str
+    raise TypeError(f"no config type for {annotation!r}")
+
+
+def _settings(section: type) -> tuple[Setting, ...]:
+    hints = typing.get_type_hints(section)
+    return tuple(Setting(f.name, f.default, f.metadata["help"], *_kind(hints[f.name])) for f in dataclasses.fields(section))
+
+
+# Every key of config.toml with its default, help and type: read from the section dataclasses.
+SETTINGS: dict[str, tuple[Setting, ...]] = {name: _settings(section) for name, section in SECTIONS.items()}
+
+
+def setting_default(section: str, name: str) -> Any:
+    """The default declared for a key (for modules that use it without a Config)."""
+    return next(s.default for s in SETTINGS[section] if s.name == name)
+
 
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list", Path: "a path string", tuple: "a string or a list of strings"}
 
@@ -355,14 +329,13 @@ def build_config(data: dict[str, Any], base_dir: Path, source: Path | None) -> C
                 raise ConfigError(f"{where}: unknown key '{key}' in [{section}] (known: {', '.join(sorted(names))})")
         values: dict[str, Any] = {}
         for setting in settings:
-            value = given.get(setting.name, setting.default)
-            value = _check_type(setting, value, f"{where}: [{section}] {setting.name}")
+            value = _check_type(setting, given[setting.name], f"{where}: [{section}] {setting.name}") if setting.name in given else setting.default
             if setting.kind is Path:
                 value = (base_dir / Path(value).expanduser()).resolve()
             values[setting.name] = value
         if section in _VALIDATORS:
             _VALIDATORS[section](values, where)
-        sections[section] = _SECTION_TYPES[section](**values)
+        sections[section] = SECTIONS[section](**values)
     _check_folders_differ(sections["paths"], where)
     return Config(**sections, source=source)
 
