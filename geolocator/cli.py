@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from geolocator import __version__
+from geolocator.commands import COMMANDS, DEFAULT
 from geolocator.config import Config, load_config
 from geolocator.errors import GeolocatorError
 from geolocator.logs import escape, setup_logging
@@ -16,30 +17,13 @@ EXIT_FAILED = 1  # some file or check failed (bad arguments or configuration: 2,
 EXIT_INTERRUPTED = 130
 
 DESCRIPTION = """\
-geolocator watches an inbox folder, finds where each photo was taken (GPS in the file, else an
+geolocator watches an inbox folder, finds where each photo was taken (GPS in the file, else a GPS track
+or photos taken around the same time, else an
 estimate from a local Ollama vision model), records it, moves it into the library, and serves a map.
 
 With no command it runs the service: watcher, workers and the map page. With no --config it runs
 on embedded defaults in the current folder (inbox/, library/, failed/, duplicates/,
 geolocator.json), creating the folders."""
-
-# (name, one-line help, description shown by `daemon.py NAME --help`)
-COMMANDS = (
-    ("run", "run the service (the default): watch the inbox, process photos, serve the map",
-     "Run the service until SIGTERM or Ctrl-C: watch the inbox, locate, record and file every photo that "
-     "arrives, ask the AI about photos without GPS, and serve the map page. Speaks sd_notify under systemd."),
-    ("scan", "process what is in the inbox now, then exit (summary line at the end)",
-     "Process every file in the inbox now, as the service would (locate, record, move), ask the AI about "
-     "photos without GPS, print one summary line and exit. Exit status 1 when a file failed or stayed in the inbox."),
-    ("check", "validate the config, the folders, the database, the map's port and Ollama; exit non-zero on any problem",
-     "Check that this installation is ready to run, one line per check (ok or FAIL with the fix): the config, "
-     "each folder, the database, the map's address and Ollama. Only looks: creates no folder or file. "
-     "Exit status 1 on any FAIL."),
-    ("map", "serve only the map page over the database (while the service is stopped)",
-     "Serve only the map page over the database, until Ctrl-C, for browsing while the service is stopped "
-     "(the running service serves its own map)."),
-)
-
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -49,55 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daemon.py", description=DESCRIPTION, parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"geolocator {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, short, description in COMMANDS:
-        commands.add_parser(name, parents=[common], help=short, description=description)
-    locate = commands.add_parser(
-        "locate",
-        parents=[common],
-        help="print where each FILE was taken, one JSON object per line (moves nothing, records nothing)",
-        description="Print one JSON object per FILE: file, lat, lon, source (exif/ai/null), place, taken_at, altitude, camera, error. "
-        "Exit status 1 when any file could not be read.",
-    )
-    locate.add_argument("--no-ai", action="store_true", help="do not ask the vision model about files without GPS")
-    locate.add_argument("files", nargs="+", metavar="FILE")
-    password = commands.add_parser(
-        "password",
-        parents=[common],
-        help="set the map page's password (needed to serve it beyond this machine)",
-        description="Ask for a password twice and store its salted hash as [viewer] password_hash in the --config file "
-        "(or print the line to add). The map page then asks for it; needed when [viewer] host is not a loopback address.",
-    )
-    password.add_argument("--print", action="store_true", dest="print_only", help="print the password_hash line instead of writing it into the config file")
+    for command in COMMANDS:
+        command.arguments(commands.add_parser(command.name, parents=[common], help=command.help, description=command.description))
     return parser
 
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
-    # Each command is imported only when it runs: `locate --no-ai` never loads the AI or the map.
-    match args.command or "run":
-        case "locate":
-            from geolocator.commands import locate
-
-            return locate.main(args.files, config, use_ai=not args.no_ai, out=sys.stdout)
-        case "password":
-            from geolocator.commands import password
-
-            return password.main(config, print_only=args.print_only, out=sys.stdout)
-        case "check":
-            from geolocator.commands import check
-
-            return check.main(config, out=sys.stdout)
-        case "map":
-            from geolocator.commands import map as map_command
-
-            return map_command.main(config)
-        case "scan":
-            from geolocator.commands import scan
-
-            return scan.main(config)
-        case _:
-            from geolocator.commands import run
-
-            return run.main(config)
+    name = args.command or DEFAULT
+    return next(command for command in COMMANDS if command.name == name).run(args, config)
 
 
 def fail(message: str, code: int) -> int:
