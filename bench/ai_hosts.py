@@ -34,8 +34,10 @@ def run(servers: int, per_host: int, photos: int, answer_seconds: float) -> floa
     from fake_ollama import FakeOllama
     from PIL import Image
 
-    from geolocator.config import OllamaConfig
+    from geolocator.config import OllamaConfig, build_config
+    from geolocator.core import Core
     from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
+    from geolocator.locations.events import Event, Sent
     from geolocator.record import PhotoRecord, Status
     from geolocator.record.store import Store
 
@@ -55,14 +57,16 @@ def run(servers: int, per_host: int, photos: int, answer_seconds: float) -> floa
         done = threading.Event()
         lock = threading.Lock()
 
-        def on_stored(_: PhotoRecord) -> None:
+        def on_stored(sent: Sent) -> None:
             nonlocal stored
             with lock:
-                stored += 1
+                stored += len(sent.records)
                 if stored == photos:
                     done.set()
 
-        worker = AIWorker(store, servers_for(config), lambda r: folder / r.path, Backoff(), per_host=per_host, on_stored=on_stored)
+        core = Core.build(build_config({"library": {"sidecars": False}}, folder, None), store)
+        core.events.subscribe(Event.LOCATION_CHANGED, "counting answers", on_stored)
+        worker = AIWorker(core.locations, servers_for(config), lambda r: folder / r.path, Backoff(), per_host=per_host)
         started = time.monotonic()
         worker.start()
         try:

@@ -36,8 +36,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from pyenv import installed_env  # noqa: E402
 
-from geolocator.locate import places  # noqa: E402
 from geolocator.config import build_config  # noqa: E402
+from geolocator.core import Core  # noqa: E402
+from geolocator.locate import places  # noqa: E402
 from geolocator.pipeline import Pipeline  # noqa: E402
 from geolocator.record import PhotoRecord, Source, Status, record_id  # noqa: E402
 from geolocator.record.store import Store  # noqa: E402
@@ -166,7 +167,7 @@ def bench_throughput(root: Path, n: int) -> None:
         exif_rate = n / exif_seconds
     places.gazetteer()  # loaded once at service start, not per photo
     with Store(config.paths.database) as store:
-        seconds = ingest(Pipeline(store, config), paths)
+        seconds = ingest(Pipeline(Core.build(config, store)), paths)
         located = store.counts()["located"]
     rate = 1 / seconds
     print(f"(1) ingest (hash+read+place+record+move, one thread), {n} GPS photos: {rate:6.0f} photos/s (median of {BATCH}-photo batches; {located} located)")
@@ -221,7 +222,7 @@ def bench_scaling(root: Path, photos: int) -> dict[int, float]:
         prefill(config.paths.database, size)
         paths = make_photos(config.paths.inbox, photos, "s")
         with Store(config.paths.database) as store:
-            costs[size] = ingest(Pipeline(store, config), paths)
+            costs[size] = ingest(Pipeline(Core.build(config, store)), paths)
     ratio = costs[100_000] / costs[1_000]
     print(f"(3) per-photo cost: {costs[1_000] * 1000:.2f} ms at 1k records, {costs[100_000] * 1000:.2f} ms at 100k  -> {ratio:.2f}x  (target <= 1.5x)")
     return costs

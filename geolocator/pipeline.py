@@ -1,17 +1,19 @@
 """Ingest of one file: one typed `Task` through a list of stages, each `Task -> Task`.
 
-    complete -> pair -> sniff -> hash -> original -> read | read track -> locate -> claim -> move -> follow
+    complete -> pair -> sniff -> hash -> original -> read | read track -> locate -> claim -> move -> follow -> finish
 
 `complete` holds back photos that look cut short; `pair` is for .xmp sidecars, which travel with
 their photo (geolocator.move.sidecars) and are never filed on their own unless their photo never comes.
 `sniff` tells a GPS track (GPX, KML/KMZ, NMEA, GeoJSON, Takeout; by content) from a photo: a track
 is recorded with status `track` and kept in library/tracks/. `locate` places a photo without GPS
-from the tracks and photos around it (geolocator.locations.placing) before the AI is asked; `follow` places
-again the photos a newly filed track or located photo covers, so arrival order never matters.
+from the tracks and photos around it (`Locations.place_new`) before the AI is asked; `follow`
+announces the filed photo or track (`Event.PHOTO_FILED`, `Event.TRACK_FILED`): the Core's
+follow-ups place again the photos it covers, so arrival order never matters, and write sidecars;
+`finish` then lets its intent be cleared, so a crash before that redoes the follow-ups too.
 
 The stage list is data (`Pipeline.stages`, like beets' importer stages); each stage says when
 it applies, adds what it learnt to a new `Task` (frozen) and hands it on. Moving without losing
-anything across a crash (intent, move, flush, recover) is `geolocator.move.intents`. `process_many`
+anything across a crash (intent, move, finish, flush, recover) is `geolocator.move.intents`. `process_many`
 runs a group of files through the stages before `claim`, writes all their intents with one
 fsync, then moves them: a scan costs two journal writes per group, not one per photo.
 `process_each`, what the service's workers and `scan` call, tries each file alone should a
@@ -45,28 +47,25 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
 
-from geolocator.config import Config
+from geolocator.core import Core
 from geolocator.errors import UnreadableImage
-from geolocator.folders import Folders
 from geolocator.locate.metadata.complete import missing_end
 from geolocator.locate.tracks.model import TrackError, TrackFile
 from geolocator.locate.tracks.parse import read_track, track_format
-from geolocator.locate.tracks.store import TrackStore
-from geolocator.locations.placing import LocationRules, Placer
-from geolocator.locations.sidecar import Sidecars, restore
-from geolocator.move.intents import Intents, encode_path, sha256_file
+from geolocator.locations.changes import Locations
+from geolocator.locations.events import Event
+from geolocator.locations.sidecar import restore
+from geolocator.move.intents import encode_path, sha256_file
 from geolocator.move.naming import is_sidecar, layout_folder, readable_name, sidecar_name
 from geolocator.move.sidecars import RecentlyFiled, photo_beside, sidecars_of
-from geolocator.record import PhotoMetadata, PhotoRecord, Source, Status, record_id
-from geolocator.record.store import Store
+from geolocator.record import AI_DISABLED, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Source, Status, record_id
 
 if TYPE_CHECKING:
     from geolocator.locate.places import PlaceName
 
 log = logging.getLogger(__name__)
 
-WAITING_FOR_AI = "waiting for the AI"
-AI_DISABLED = "no location in the file, and the AI is turned off ([ollama] enabled = false)"
+FILED_BY = "import"  # `by` of what follows a photo or track being filed
 SIDECAR_WITHOUT_PHOTO = "sidecar without photo"
 TRACKS_FOLDER = "tracks"  # under the library (Folders.tracks)
 
@@ -225,45 +224,22 @@ def as_duplicate(task: Task, original: PhotoRecord) -> PhotoRecord:
     )
 
 
-def reimport(previous: PhotoRecord, fresh: PhotoRecord) -> PhotoRecord:
-    """The record for content seen before whose file has since gone (the user deleted it and
-    dropped it in again): the new reading, under the same id, keeping a manual location."""
-    record = dataclasses.replace(fresh, id=previous.id, added_at=previous.added_at)
-    if previous.source is Source.MANUAL and fresh.status is not Status.FAILED:
-        record = dataclasses.replace(
-            record, status=Status.LOCATED, source=Source.MANUAL, lat=previous.lat, lon=previous.lon, place=previous.place,
-            city=previous.city, region=previous.region, country_code=previous.country_code, error=None,
-        )
-    return record
-
-
-def _describe_lazily(lat: float, lon: float) -> PlaceName:
-    """places.name, imported on first use (the place index opens when a photo first needs it)."""
-    from geolocator.locate.places import name
-
-    return name(lat, lon)
-
-
 # -- the pipeline ----------------------------------------------------------------------------------
 class Pipeline:
     """Runs the stages for one file at a time per calling thread; safe to call from several."""
 
-    def __init__(
-        self,
-        store: Store,
-        config: Config,
-        *,
-        read: Callable[[Path], PhotoMetadata] | None = None,
-        describe: Callable[[float, float], PlaceName] | None = None,
-        on_finalised: Callable[[list[PhotoRecord]], None] | None = None,
-    ) -> None:
+    def __init__(self, core: Core, *, read: Callable[[Path], PhotoMetadata] | None = None) -> None:
         if read is None:
             from geolocator.locate.metadata import read_metadata
 
             read = read_metadata
-        self.store = store
-        self.folders = Folders.from_config(config)
-        self.intents = Intents(store, self.folders, on_finalised)
+        config = core.config
+        self.core = core
+        self.store = core.store
+        self.folders = core.folders
+        self.intents = core.intents
+        self.tracks = core.tracks
+        self.locations: Locations = core.locations
         self.layout = config.library.layout
         self.ai_enabled = config.ollama.enabled
         self.settle_seconds = config.watch.settle_seconds
@@ -271,10 +247,7 @@ class Pipeline:
         self.ignore = config.watch.ignore
         self.recently_filed = RecentlyFiled(keep=self.incomplete_seconds)  # under intents.lock
         self._read = read
-        self._describe = describe or _describe_lazily
-        self.tracks = TrackStore(self.folders)
-        self.placer = Placer(store, self.tracks, LocationRules.from_config(config.location), self._describe)
-        self.sidecars = Sidecars(store, self.folders, config.library.sidecars)
+        self._describe = core.describe
         self.stages: tuple[Stage, ...] = (
             Stage("complete", self.check_complete, when=lambda task: task.role is Role.PHOTO),
             Stage("pair", self.pair, when=lambda task: task.role is Role.SIDECAR),
@@ -287,6 +260,7 @@ class Pipeline:
             Stage("claim", self.claim),
             Stage("move", self.move),
             Stage("follow", self.follow, when=lambda task: task.claim in (Claim.NEW, Claim.RESUMED)),
+            Stage("finish", self.finish),
         )
         at = [stage.name for stage in self.stages].index("claim")
         self._before_claim, self._after_claim = self.stages[:at], self.stages[at + 1 :]
@@ -366,7 +340,7 @@ class Pipeline:
             return dataclasses.replace(task, record=track_record(task))
         record = restore(locate(task, self.ai_enabled, self._describe), task.source, task.metadata)  # a sidecar of ours keeps its source
         gps_utc = task.metadata.gps_utc if task.metadata is not None else None
-        return dataclasses.replace(task, record=self.placer.place_new(record, gps_utc))
+        return dataclasses.replace(task, record=self.locations.place_new(record, gps_utc))
 
     def claim(self, task: Task) -> Task:
         """Decide the final record and its destination, and store it as an intent (fsynced).
@@ -390,7 +364,7 @@ class Pipeline:
         if existing is not None and self.has_file(existing):
             record = as_duplicate(task, existing)
         elif existing is not None:
-            record = reimport(existing, _need(task.record, "the located record"))
+            record = Locations.reimported(existing, _need(task.record, "the located record"))
             log.info("%s: its earlier copy (%s) is no longer there: imported again", task.name, existing.path)
         else:
             record = _need(task.record, "the located record")
@@ -430,25 +404,27 @@ class Pipeline:
         return dataclasses.replace(task, record=record)
 
     def follow(self, task: Task) -> Task:
-        """Once filed: a track joins the known tracks and places the photos it covers; a photo is
-        judged again (a track or a neighbour may have come while it was read) and, located,
-        places its neighbours. The file is in place already: a failure here is logged, never fatal."""
+        """Once filed: a track joins the known tracks; then the filed photo or track is announced
+        and the Core's follow-ups run (the photos it places, sidecars). The file is in place
+        already: a follow-up that fails is logged, never fatal (`Events.send`)."""
         record = _need(task.record, "the filed record")
-        try:
-            if record.status is Status.TRACK:
+        if record.status is Status.TRACK:
+            try:
                 if task.track is not None:
                     self.tracks.add(record.id, task.track.tracks)
                 else:  # a move resumed after a crash: read from the library
                     self.tracks.load([record])
-                placed = self.placer.track_added(record.id)
-            else:
-                placed = self.placer.photo_filed(record.id)
-        except (OSError, TrackError, ValueError) as exc:
-            log.error("%s is filed, but placing the photos around it failed: %s", record.name, exc)
-            placed = []
-        self.sidecars.sync([record, *placed])  # its location and theirs, when not from the file, beside them
-        if placed:
-            log.info("%s placed %d photo(s) filed earlier", record.name, len(placed))
+            except (OSError, TrackError, ValueError) as exc:
+                log.error("%s is filed, but its points could not be loaded: %s", record.name, exc)
+                return task
+            self.core.events.send(Event.TRACK_FILED, [record], FILED_BY)
+        else:
+            self.core.events.send(Event.PHOTO_FILED, [record], FILED_BY)
+        return task
+
+    def finish(self, task: Task) -> Task:
+        """Its moves and follow-ups done: the intent is cleared at the next flush."""
+        self.intents.finish(_need(task.record, "the filed record"))
         return task
 
     def has_file(self, record: PhotoRecord) -> bool:
@@ -585,8 +561,6 @@ class Pipeline:
         return self.intents.flush()
 
     def recover(self) -> int:
-        """Resolve every intent a previous run left (call before watching), then load the known
-        tracks. Returns how many intents."""
-        recovered = self.intents.recover()
-        self.tracks.load(self.store.with_status(Status.TRACK))
-        return recovered
+        """Finish what a previous run left (`Core.recover`; call before watching). Returns how
+        many interrupted moves."""
+        return self.core.recover()

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from geolocator.config import Config
+from geolocator.core import Core
 from geolocator.errors import GeolocatorError
 from geolocator.folders import Folders
 from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
-from geolocator.locations.sidecar import Sidecars
+from geolocator.locations.events import Event, Sent
 from geolocator.pipeline import Pipeline
-from geolocator.record import PhotoRecord, Status
+from geolocator.record import Status
 from geolocator.record.store import Store, database_files
 from geolocator.watch.watcher import Watcher
 
@@ -72,6 +73,7 @@ class Service:
         self._queue: queue.Queue[Path] = queue.Queue()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.core: Core | None = None
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
         self.watcher: Watcher | None = None
@@ -82,14 +84,15 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Service:
         self.folders.create()
-        store = self.store = Store(self.config.paths.database)
+        core = self.core = Core.open(self.config)
+        self.store = core.store
         try:
-            pipeline = self.pipeline = Pipeline(store, self.config, on_finalised=self._on_finalised)
+            pipeline = self.pipeline = Pipeline(core)
             pipeline.recover()
             if self.config.ollama.enabled:
-                sidecars = Sidecars.for_config(store, self.config)
-                servers = servers_for(self.config.ollama)
-                self.ai = AIWorker(store, servers, self.folders.file_of, self._backoff, per_host=self.config.ollama.per_host, on_stored=lambda record: sidecars.sync([record]))
+                self.ai = AIWorker(core.locations, servers_for(self.config.ollama), self.folders.file_of, self._backoff, per_host=self.config.ollama.per_host)
+                core.events.subscribe(Event.MOVES_DONE, "waking the AI for new photos", self._wake_ai)
+                core.events.subscribe(Event.LOCATION_CHANGED, "waking the AI for photos back in its queue", self._wake_ai)
                 self.ai.start()
             self.watcher = Watcher(self.folders.inbox, self.config.watch, self._queue.put, exclude=own_files(self.config), poll_interval=self._poll_interval)
             for number in range(self._n_workers):
@@ -98,7 +101,7 @@ class Service:
                 self._threads.append(thread)
             self.watcher.start()
             if self._viewer_enabled:
-                self._start_viewer(store)
+                self._start_viewer(core)
             threading.Thread(target=_warm_places, name="places-warmup", daemon=True).start()
         except BaseException:
             self.stop()
@@ -106,12 +109,12 @@ class Service:
         log.info("watching %s (%s)", self.folders.inbox, self.watcher.observing.value)  # polling also when inotify ran out
         return self
 
-    def _start_viewer(self, store: Store) -> None:
+    def _start_viewer(self, core: Core) -> None:
         from viewer.app import create_app
         from viewer.server import ViewerServer
 
         wake_ai = self.ai.retry_now if self.ai is not None else None
-        viewer = ViewerServer(create_app(store, self.config, wake_ai=wake_ai), self.config.viewer.host, self.config.viewer.port)
+        viewer = ViewerServer(create_app(core, wake_ai=wake_ai), self.config.viewer.host, self.config.viewer.port)
         try:
             viewer.start()
         except OSError as exc:  # the photos matter more than the map: keep ingesting
@@ -143,9 +146,9 @@ class Service:
         self._threads.clear()
 
     def _close_store(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        if self.core is not None:
+            self.core.close()
+            self.core = self.store = None
 
     def __enter__(self) -> Service:
         return self.start()
@@ -181,8 +184,8 @@ class Service:
         return self._queue.unfinished_tasks == 0 and (self.watcher is None or self.watcher.idle())
 
     # -- ingest workers --------------------------------------------------------------------------
-    def _on_finalised(self, records: list[PhotoRecord]) -> None:
-        if self.ai is not None and any(r.status is Status.PENDING for r in records):
+    def _wake_ai(self, sent: Sent) -> None:
+        if self.ai is not None and any(r.status is Status.PENDING for r in sent.records):
             self.ai.wake()
 
     def _work(self, pipeline: Pipeline, watcher: Watcher) -> None:

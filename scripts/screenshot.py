@@ -29,6 +29,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from geolocator.commands import scan  # noqa: E402
 from geolocator.config import load_config  # noqa: E402
+from geolocator.core import Core  # noqa: E402
 from geolocator.record.store import Store  # noqa: E402
 from viewer import ViewerServer, create_app  # noqa: E402
 
@@ -75,7 +76,7 @@ def main(folder: Path) -> int:
         fake.answer(*(json.dumps(a) for a in AI_ANSWERS))
         scan.main(config.replace("watch", settle_seconds=0.0))
         with Store(config.paths.database) as store:
-            server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+            server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
             try:
                 with sync_playwright() as p:
                     browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from geolocator.config import Config, build_config
+from geolocator.core import Core
+from geolocator.record.store import Store
 
 SETTLE = 0.5  # seconds a file must stay quiet: small, so tests run fast
 
@@ -47,3 +49,8 @@ def to_toml(data: dict[str, dict[str, Any]]) -> str:
         lines.append(f"[{section}]")
         lines += [f"{key} = {'true' if value is True else 'false' if value is False else json.dumps(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
+
+
+def core_on(store: Store, root: Path, **options: Any) -> Core:
+    """The process's Core over an open `store`, with a config under `root` (see `settings`)."""
+    return Core.build(make_config(root, **options), store)

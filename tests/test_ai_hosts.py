@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from configs import write_config
+from configs import core_on, write_config
 from expect import wait_until
 from fake_ollama import FakeOllama
 from PIL import Image
@@ -105,7 +105,8 @@ def config_for(*fakes: FakeOllama, per_host: int = 1) -> OllamaConfig:
 
 
 def worker_for(store: Store, folder: Path, config: OllamaConfig, backoff: Backoff = LONG, probe_seconds: float = 0.2) -> AIWorker:
-    return AIWorker(store, servers_for(config), lambda r: folder / r.path, backoff, per_host=config.per_host, probe_seconds=probe_seconds)
+    locations = core_on(store, folder, ai=True, library={"sidecars": False}).locations
+    return AIWorker(locations, servers_for(config), lambda r: folder / r.path, backoff, per_host=config.per_host, probe_seconds=probe_seconds)
 
 
 def located(store: Store) -> bool:

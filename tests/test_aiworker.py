@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from configs import core_on
 from expect import wait_until
 from fake_ollama import FakeOllama
 from photos import heic_claiming
@@ -19,7 +20,7 @@ from records import record as numbered
 
 from geolocator.config import OllamaConfig
 from geolocator.locate.ai import AILocator
-from geolocator.locations.ai_queue import AIWorker, Backoff, Server, apply_estimate, apply_resume, apply_unavailable, apply_unreadable, due, waits_for_ollama
+from geolocator.locations.ai_queue import AIWorker, Backoff, Server, apply_resume, apply_unavailable, due, waits_for_ollama
 from geolocator.record import AIEstimate, PhotoRecord, Source, Status
 from geolocator.record.store import Store
 
@@ -34,19 +35,28 @@ def estimate(lat: float | None = 48.85, lon: float | None = 2.29) -> AIEstimate:
     return AIEstimate(lat=lat, lon=lon, confidence=0.8, radius_km=5.0, description="a tower", place="Paris, France", model="m", prompt_version="1", raw_answer="{}", decisions=("city",))
 
 
-def test_an_answer_places_a_pending_record():
-    placed = apply_estimate(pending(), estimate())
-    assert (placed.status, placed.source, placed.place, placed.error, placed.attempts) == (Status.LOCATED, Source.AI, "Paris, France", None, 1)
-    unplaced = apply_estimate(pending(), estimate(None, None))
-    assert unplaced.status is Status.UNLOCATED and unplaced.source is None and unplaced.error
+def test_an_answer_places_a_pending_record(tmp_path):
+    with Store(tmp_path / "db.json") as store:
+        locations = core_on(store, tmp_path, ai=True).locations
+        store.put_many([pending(1), pending(2)])
+        placed = locations.estimated(pending(1), estimate())
+        assert (placed.status, placed.source, placed.place, placed.error, placed.attempts) == (Status.LOCATED, Source.AI, "Paris, France", None, 1)
+        assert placed.history[-1].by == "ai" and store.get(placed.id) == placed
+        unplaced = locations.estimated(pending(2), estimate(None, None))
+        assert unplaced.status is Status.UNLOCATED and unplaced.source is None and unplaced.error
 
 
-def test_a_manual_or_no_longer_pending_record_is_never_overwritten():
-    manual = pending(status=Status.LOCATED, source=Source.MANUAL, lat=1.0, lon=2.0)
-    for current in (manual, pending(source=Source.MANUAL), pending(status=Status.UNLOCATED), None):
-        assert apply_estimate(current, estimate()) is None
+def test_a_manual_or_no_longer_pending_record_is_never_overwritten(tmp_path):
+    manual = pending(1, status=Status.LOCATED, source=Source.MANUAL, lat=1.0, lon=2.0)
+    with Store(tmp_path / "db.json") as store:
+        locations = core_on(store, tmp_path, ai=True).locations
+        manual = store.put_many([manual, pending(2, status=Status.UNLOCATED)])[0]
+        for n in (1, 2, 3):  # asked while pending; placed by hand, unlocated, or gone since
+            assert locations.estimated(pending(n), estimate()) is None
+            assert locations.unreadable(pending(n), "bad") is None
+        assert store.get(manual.id) == manual
+    for current in (manual, pending(status=Status.UNLOCATED), None):
         assert apply_unavailable(current, "down", Backoff()) is None
-        assert apply_unreadable(current, "bad") is None
 
 
 def test_an_outage_backs_off_exponentially_up_to_the_cap():
@@ -88,7 +98,7 @@ def test_a_photo_whose_estimate_fails_unexpectedly_does_not_hold_up_the_others(t
 
     with Store(tmp_path / "db.json") as store:
         store.put_many([pending(1), pending(2)])
-        worker = AIWorker(store, [Server(locate)], lambda r: tmp_path / r.name, Backoff(base=60))
+        worker = AIWorker(core_on(store, tmp_path, ai=True).locations, [Server(locate)], lambda r: tmp_path / r.name, Backoff(base=60))
         worker.start()
         try:
             assert done.wait(10), asked
@@ -115,7 +125,7 @@ def test_only_records_waiting_for_ollama_resume() -> None:
     resumed = apply_resume(waiting)
     assert resumed is not None and resumed.retry_at is None and resumed.attempts == 1 and resumed.error == waiting.error
     assert due([resumed], "2024-01-01T00:00:00.000+00:00") == [resumed]
-    for record in (retrying, pending(3), dataclasses.replace(waiting, source=Source.MANUAL), None):
+    for record in (retrying, pending(3), None):
         assert apply_resume(record) is None
 
 
@@ -127,7 +137,7 @@ def test_photos_waiting_for_ollama_resume_within_the_probe_interval_when_it_come
     fake_ollama.down()
     with Store(tmp_path / "db.json") as store:
         store.put_many([pending(1), pending(2), pending(3)])
-        worker = AIWorker(store, [Server(locator.estimate, locator.probe)], lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe_seconds=0.3)
+        worker = AIWorker(core_on(store, tmp_path, ai=True).locations, [Server(locator.estimate, locator.probe)], lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe_seconds=0.3)
         worker.start()
         try:
             wait_until(lambda: any("Ollama probe: cannot connect" in r.getMessage() for r in caplog.records))
@@ -151,7 +161,7 @@ def test_a_server_that_answers_the_probe_but_fails_requests_keeps_its_backoff(fa
     fake_ollama.fail(503, path="/api/chat")
     with Store(tmp_path / "db.json") as store:
         store.put_many([pending(1)])
-        worker = AIWorker(store, [Server(locator.estimate, locator.probe)], lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe_seconds=0.1)
+        worker = AIWorker(core_on(store, tmp_path, ai=True).locations, [Server(locator.estimate, locator.probe)], lambda r: tmp_path / r.name, Backoff(base=600, cap=1800), probe_seconds=0.1)
         worker.start()
         try:
             wait_until(lambda: [r.path for r in fake_ollama.requests].count("/api/version") >= 5)  # four probes after the check
@@ -173,7 +183,7 @@ def test_a_heic_whose_header_claims_60000_px_is_unreadable_with_the_reason_not_r
 
     with Store(tmp_path / "db.json") as store:
         store.put_many([pending(1)])
-        worker = AIWorker(store, [Server(locate)], lambda r: tmp_path / r.name, Backoff(base=0.05, cap=0.1))
+        worker = AIWorker(core_on(store, tmp_path, ai=True).locations, [Server(locate)], lambda r: tmp_path / r.name, Backoff(base=0.05, cap=0.1))
         worker.start()
         try:
             wait_until(lambda: store.get(pending(1).id).status is Status.UNLOCATED)  # type: ignore[union-attr]

@@ -22,6 +22,7 @@ from photos import GPS_JPEGS, copy_corpus
 from records import record, rid
 
 from geolocator.config import Config, load_config
+from geolocator.core import Core
 from geolocator.record import PhotoRecord, Status
 from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
@@ -69,7 +70,7 @@ def viewer(tmp_path: Path, corpus: Path) -> Iterator[Viewer]:
     copy_corpus(GPS_JPEGS[1], config.paths.library / "2008" / "10" / "m.jpg")
     with Store(config.paths.database) as store:
         store.put_many(records(config))
-        app = create_app(store, config)
+        app = create_app(Core.build(config, store))
         server = ViewerServer(app, "127.0.0.1", 0).start()
         try:
             yield Viewer(server.url, app.config["geolocator.token"], config)

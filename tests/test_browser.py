@@ -19,6 +19,7 @@ from expect import wait_until_js
 from records import rid
 
 from geolocator.config import load_config
+from geolocator.core import Core
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
@@ -96,7 +97,7 @@ class Viewer:
 
     def start(self) -> Viewer:
         self.store = Store(self.config.paths.database)
-        self.server = ViewerServer(create_app(self.store, self.config), "127.0.0.1", 0).start()
+        self.server = ViewerServer(create_app(Core.build(self.config, self.store)), "127.0.0.1", 0).start()
         return self
 
     def stop(self) -> None:

@@ -16,6 +16,7 @@ from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
 from records import rid
 
 from geolocator.config import build_config
+from geolocator.core import Core
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
 from geolocator.service import Service
@@ -72,7 +73,7 @@ def viewer(tmp_path):
     config = build_config({"ollama": {"enabled": False}, "viewer": {"tile_url": TILES}}, tmp_path, None)
     store = Store(config.paths.database)
     store.put_many(records(config.paths.library))
-    server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+    server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
     yield server.url, store
     server.stop()
     store.close()
@@ -335,7 +336,7 @@ def sources_viewer(tmp_path):
                                    lat=lat, lon=lon, radius_km=None if source in (Source.EXIF, Source.MANUAL) else 0.4, taken_at=f"2024-05-0{n}T10:00:00"))
     store = Store(config.paths.database)
     store.put_many(records)
-    server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+    server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
     yield server.url
     server.stop()
     store.close()

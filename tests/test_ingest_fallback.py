@@ -13,6 +13,7 @@ from configs import make_config
 from photos import GPS_JPEGS, copy_corpus
 from trees import file_names
 
+from geolocator.core import Core
 from geolocator.folders import Folders
 from geolocator.locate.metadata import read_metadata
 from geolocator.pipeline import Pipeline
@@ -31,7 +32,7 @@ def test_a_bug_on_one_file_of_a_group_leaves_it_in_the_inbox_and_files_the_other
         return dataclasses.replace(metadata, taken_at=12345) if path == odd else metadata  # a date of the wrong type
 
     with caplog.at_level(logging.INFO), Store(config.paths.database) as store:
-        pipeline = Pipeline(store, config, read=read)
+        pipeline = Pipeline(Core.build(config, store), read=read)
         outcomes = pipeline.process_each(sources)
         pipeline.flush()
         assert [o.source for o in outcomes] == sources and all(o.waiting is None for o in outcomes)

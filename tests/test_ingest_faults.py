@@ -18,6 +18,7 @@ from PIL import Image
 from processes import stop
 from trees import files_under, tree
 
+from geolocator.core import Core
 from geolocator.folders import Folders
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
@@ -99,7 +100,7 @@ def test_a_fifo_named_like_a_sidecar_never_blocks_the_pipeline(tmp_path, corpus)
     os.mkfifo(inbox / "a.jpg.xmp")
     outcome: list[object] = []
     with Store(config.paths.database) as store:
-        worker = threading.Thread(target=lambda: outcome.append(Pipeline(store, config).process(photo)), daemon=True)
+        worker = threading.Thread(target=lambda: outcome.append(Pipeline(Core.build(config, store)).process(photo)), daemon=True)
         worker.start()
         worker.join(timeout=10)
         if worker.is_alive():  # blocked in open(): free it by opening the other end, then fail

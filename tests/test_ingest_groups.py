@@ -15,6 +15,7 @@ from processes import DAEMON, daemon_env, reap, run_daemon
 from smallfs import fill_space, small_fs
 from trees import file_names, nest, sha256, tree
 
+from geolocator.core import Core
 from geolocator.folders import Folders
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
@@ -27,7 +28,7 @@ def test_the_same_content_twice_in_one_group_is_filed_once_and_the_other_is_its_
     inbox = config.paths.inbox
     sources = [copy_corpus(GPS_JPEGS[1], inbox / "a.jpg"), copy_corpus(GPS_JPEGS[2], inbox / "b.jpg"), copy_corpus(GPS_JPEGS[1], inbox / "sub" / "a.jpg")]
     with Store(config.paths.database) as store:
-        pipeline = Pipeline(store, config)
+        pipeline = Pipeline(Core.build(config, store))
         outcomes = pipeline.process_many(sources)
         pipeline.flush()
         assert [o.source for o in outcomes] == sources and all(o.waiting is None for o in outcomes)
@@ -51,7 +52,7 @@ def test_when_the_group_s_intents_cannot_be_written_the_whole_group_stays_in_the
         sources = [copy_corpus(name, config.paths.inbox / f"{n}-{'x' * 200}.jpg") for n, name in enumerate(GPS_JPEGS[:4])]
         contents = {path.name: path.read_bytes() for path in sources}
         with Store(config.paths.database) as store:
-            pipeline = Pipeline(store, config)
+            pipeline = Pipeline(Core.build(config, store))
             filler = fill_space(fs)
             outcomes = pipeline.process_many(sources)
             assert [(o.source, o.record, o.waiting) for o in outcomes] == [(path, None, None) for path in sources]

@@ -15,6 +15,7 @@ from records import record, rid
 
 from geolocator.auth import hash_password, verify_password
 from geolocator.config import build_config, load_config
+from geolocator.core import Core
 from geolocator.errors import ConfigError
 from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
@@ -43,7 +44,7 @@ def served(tmp_path, password_hash):
     config = build_config({"viewer": {"host": "0.0.0.0", "port": 0, "tile_url": "", "password_hash": password_hash}}, tmp_path, None)
     store = Store(config.paths.database)
     store.put(record(1, name="a.jpg", path="a.jpg"))  # located from its EXIF at (1.0, 2.0)
-    app = create_app(store, config)
+    app = create_app(Core.build(config, store))
     server = ViewerServer(app, "0.0.0.0", 0).start()
     port = int(server.url.rsplit(":", 1)[1].strip("/"))
     yield port, app.config["geolocator.token"], store
@@ -62,11 +63,11 @@ def test_a_non_loopback_bind_without_a_password_is_refused(tmp_path):
     for host in ("0.0.0.0", "::", "192.168.1.20", "photos.example"):
         config = build_config({"viewer": {"host": host}}, tmp_path, None)
         with Store(config.paths.database) as store, pytest.raises(ConfigError, match=r"daemon\.py password"):
-            create_app(store, config)
+            create_app(Core.build(config, store))
     for host in ("127.0.0.1", "localhost", "::1"):  # this machine only: no password needed
         config = build_config({"viewer": {"host": host}}, tmp_path, None)
         with Store(config.paths.database) as store:
-            create_app(store, config)
+            create_app(Core.build(config, store))
 
 
 def test_the_service_refuses_to_start_and_says_how(tmp_path):

@@ -23,8 +23,10 @@ from photos import write_jpeg
 from processes import run_daemon
 from records import record, record_of
 
+from geolocator.core import Core
 from geolocator.locations import history
 from geolocator.locations.placing import NO_LONGER_PLACED, without_neighbours
+from geolocator.locations.relocation import relocated
 from geolocator.locations.sidecar import read_sidecar, sidecar_path
 from geolocator.record import ChangeKind, PhotoRecord, Source, Status
 from geolocator.record.store import Store
@@ -218,7 +220,9 @@ def placed_nearby(before: PhotoRecord) -> PhotoRecord:
 
 def test_a_photo_its_neighbours_no_longer_place_goes_back_to_its_estimate_through_its_history():
     estimated = record(1, source=Source.AI, lat=48.8584, lon=2.2945, confidence=0.7, radius_km=3.0, place="Paris, France", updated_at="2024-06-01T11:00:00.000+00:00")
-    back = without_neighbours(placed_nearby(estimated), ("why",), Status.PENDING, AT)
+    placed = placed_nearby(estimated)
+    back = relocated(placed, without_neighbours(placed, ("why",), Status.PENDING), at=AT, ai_enabled=True, sidecars=False)
+    assert back is not None
     assert (back.status, back.source, back.lat, back.lon, back.confidence, back.radius_km, back.place) == (Status.LOCATED, Source.AI, 48.8584, 2.2945, 0.7, 3.0, "Paris, France")
     assert back.history[-1].kind is ChangeKind.REVERT and back.history[-1].at == AT and back.decisions[0] == "why"
 
@@ -227,7 +231,8 @@ def test_a_photo_its_neighbours_no_longer_place_goes_back_to_its_estimate_throug
 def test_a_photo_placed_nearby_from_nothing_is_left_without_a_location_as_the_ai_setting_says(unplaced):
     waiting = record(2, status=Status.PENDING, source=None, lat=None, lon=None, error="waiting for the AI", attempts=2)
     for placed in (placed_nearby(waiting), dataclasses.replace(placed_nearby(waiting), history=())):  # after the fact; at import
-        gone = without_neighbours(placed, ("why",), unplaced, AT)
+        gone = relocated(placed, without_neighbours(placed, ("why",), unplaced), at=AT, ai_enabled=unplaced is Status.PENDING, sidecars=False)
+        assert gone is not None
         assert (gone.status, gone.source, gone.lat, gone.lon, gone.radius_km, gone.attempts, gone.error) == (unplaced, None, None, None, None, 0, NO_LONGER_PLACED)
         assert gone.history[-1].kind is ChangeKind.SET and gone.history[-1].source is None and gone.history[-1].by == "nearby"
         assert [entry.source for entry in gone.history[:-1]][-1] is Source.NEARBY
@@ -241,7 +246,7 @@ TRACK_GPX = (
 
 
 def test_the_map_page_alone_places_the_photos_around_a_fix_with_the_librarys_tracks(tmp_path):
-    """No service runs: the page makes its own Placer, with the tracks of the library loaded."""
+    """No service runs: the page works on the Core `daemon.py map` opens, with the library's tracks loaded."""
     config = make_config(tmp_path, viewer={"tile_url": ""})
     shot = {"a": ("2024-06-01T12:00:00+02:00", "2024-06-01T10:00:00+00:00"), "c": ("2024-06-01T11:45:00+02:00", "2024-06-01T09:45:00+00:00")}
     photos = [
@@ -257,7 +262,9 @@ def test_the_map_page_alone_places_the_photos_around_a_fix_with_the_librarys_tra
     (config.paths.library / "tracks" / "walk.gpx").write_text(TRACK_GPX)
     with Store(config.paths.database) as store:
         store.put_many([*photos, b, walk])
-        server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+        core = Core.build(config, store)
+        core.load_tracks()
+        server = ViewerServer(create_app(core), "127.0.0.1", 0).start()
         try:
             answer = Api(server).fix([b.id], *MUNICH)
         finally:

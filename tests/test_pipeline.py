@@ -15,6 +15,7 @@ from photos import CORPUS_JPG, GPS_JPEGS, NO_GPS_JPEG, copy_corpus, write_jpeg
 from trees import sha256, tree
 
 from geolocator.config import build_config
+from geolocator.core import Core
 from geolocator.errors import ConfigError
 from geolocator.locate.places import PlaceName
 from geolocator.move import mover
@@ -32,7 +33,7 @@ def config(tmp_path, corpus):
 @pytest.fixture
 def env(config):
     store = Store(config.paths.database)
-    pipeline = Pipeline(store, config)
+    pipeline = Pipeline(Core.build(config, store))
     for folder in (config.paths.inbox, config.paths.library, config.paths.failed, config.paths.duplicates):
         folder.mkdir(parents=True, exist_ok=True)
     yield config, store, pipeline
@@ -67,7 +68,7 @@ def test_without_gps_the_photo_is_pending_for_the_ai_or_unlocated_without_it(tmp
     for ai, status, reason in ((True, Status.PENDING, WAITING_FOR_AI), (False, Status.UNLOCATED, AI_DISABLED)):
         config = make_config(tmp_path / str(ai), ai=ai)
         with Store(config.paths.database) as store:
-            pipeline = Pipeline(store, config)
+            pipeline = Pipeline(Core.build(config, store))
             src = copy_corpus(NO_GPS_JPEG, config.paths.inbox / "c.jpg")
             record = pipeline.process(src)
             assert (record.status, record.error) == (status, reason)
@@ -180,7 +181,7 @@ def test_the_pipeline_moves_across_filesystems(tmp_path, corpus, other_filesyste
     with Store(config.paths.database) as store:
         src = copy_corpus(GPS_JPEGS[0], other_filesystem / "p.jpg")
         content = src.read_bytes()
-        pipeline = Pipeline(store, config)
+        pipeline = Pipeline(Core.build(config, store))
         record = pipeline.process(src)
         pipeline.flush()
         dest = config.paths.library / record.path
@@ -247,12 +248,12 @@ def test_a_non_utf8_source_survives_a_crash_between_intent_and_move(config, corp
     content = (corpus / "exif-samples/jpg" / GPS_JPEGS[1]).read_bytes()
     src = put_bytes_named(config.paths.inbox, b"\x93caf\xe9\x94.jpg", content)
     with Store(config.paths.database) as store:
-        pipeline = Pipeline(store, config)
+        pipeline = Pipeline(Core.build(config, store))
         task = pipeline.run(Task.arriving(src, src.lstat()), [s for s in pipeline.stages if s.name != "move"])
     intent = load_records(config.paths.database)[task.record.id]  # as a kill -9 now leaves it
     assert intent.moving_from.startswith("base64:") and os.fsencode(decode_path(intent.moving_from)) == os.fsencode(src)
     with Store(config.paths.database) as store:
-        assert Pipeline(store, config).recover() == 1
+        assert Pipeline(Core.build(config, store)).recover() == 1
         recovered = store.get(intent.id)
     assert recovered.moving_from is None and (config.paths.library / recovered.path).read_bytes() == content
     assert os.listdir(config.paths.inbox) == []
@@ -262,7 +263,7 @@ def test_a_non_utf8_source_survives_a_crash_between_intent_and_move(config, corp
 def test_a_photo_cut_short_waits_then_is_failed_as_incomplete_never_located(tmp_path, corpus):
     config = make_config(tmp_path, settle=0.1, watch={"incomplete_seconds": 1.0})
     with Store(config.paths.database) as store:
-        pipeline = Pipeline(store, config)
+        pipeline = Pipeline(Core.build(config, store))
         whole = (corpus / "exif-samples/jpg" / GPS_JPEGS[0]).read_bytes()
         src = config.paths.inbox / "cut.jpg"
         src.parent.mkdir(parents=True)

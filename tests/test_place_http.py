@@ -15,6 +15,7 @@ from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
 from records import rid
 
 from geolocator.config import build_config
+from geolocator.core import Core
 from geolocator.locations.ai_queue import UNAVAILABLE
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
@@ -76,7 +77,7 @@ def make(tmp_path, ai: bool = True, sidecars: bool = True):
     ]
     store = Store(config.paths.database)
     store.put_many(records)
-    app = create_app(store, config)
+    app = create_app(Core.build(config, store))
     server = ViewerServer(app, "127.0.0.1", 0).start()
     return config, store, server, Api(server.url, app.config["geolocator.token"])
 

@@ -12,6 +12,7 @@ from expect import wait_until
 from photos import CORPUS_JPG, GPS_JPEGS, copy_corpus
 from trees import sha256, tree
 
+from geolocator.core import Core
 from geolocator.folders import Folders
 from geolocator.pipeline import SIDECAR_WITHOUT_PHOTO, NotSettled, Pipeline, Task
 from geolocator.record import Status
@@ -30,7 +31,7 @@ def config(tmp_path, corpus):
 @pytest.fixture
 def env(config):
     with Store(config.paths.database) as store:
-        yield config, store, Pipeline(store, config)
+        yield config, store, Pipeline(Core.build(config, store))
 
 
 def sidecar(path: Path, note: bytes = b"") -> Path:
@@ -129,12 +130,12 @@ def test_a_crash_after_the_photo_moved_but_before_its_sidecar_is_finished_at_res
     photo = copy_corpus(GPS_JPEGS[4], inbox / "e.jpg")
     xmp = sidecar(inbox / "e.xmp")
     with Store(config.paths.database) as store:
-        pipeline = Pipeline(store, config)
+        pipeline = Pipeline(Core.build(config, store))
         intent = pipeline.run(Task.arriving(photo, photo.lstat()), [s for s in pipeline.stages if s.name != "move"]).record
     assert intent.sidecar_moves == (("2008/10/e.xmp", str(xmp)),)
     os.rename(photo, config.paths.library / intent.path)  # the photo moved, then the kill
     with Store(config.paths.database) as again:
-        assert Pipeline(again, config).recover() == 1
+        assert Pipeline(Core.build(config, again)).recover() == 1
         stored = again.get(intent.id)
     assert stored.moving_from is None and stored.sidecar_moves == () and stored.sidecars == ("2008/10/e.xmp",)
     assert (config.paths.library / "2008/10/e.xmp").read_bytes() == XMP and os.listdir(inbox) == []

@@ -242,8 +242,8 @@ def test_neighbours_arriving_after_place_photos_never_from_another_day_or_disagr
     assert kept is not None and (kept.source, kept.lat) == (Source.MANUAL, 5.0)
     # Judged again on the spot, each says why not: the same rules the service applied.
     assert svc.pipeline is not None
-    assert any("disagree" in d for d in svc.pipeline.placer.judge(disagree).decisions)
-    assert any("another day" in d for d in svc.pipeline.placer.judge(next_day).decisions)
+    assert any("disagree" in d for d in svc.core.placer.judge(disagree).decisions)
+    assert any("another day" in d for d in svc.core.placer.judge(next_day).decisions)
 
 
 def test_the_map_page_serves_a_track_as_a_line(tmp_path):

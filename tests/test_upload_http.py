@@ -20,6 +20,7 @@ from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
 from processes import run_daemon
 from trees import files_under
 
+from geolocator.core import Core
 from geolocator.record import Status
 from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
@@ -83,7 +84,7 @@ def bare(tmp_path):
     config = make_config(tmp_path, settle=0.3, viewer=MAP | {"max_upload_mb": 1})
     config.paths.inbox.mkdir()
     store = Store(config.paths.database)
-    app = create_app(store, config)
+    app = create_app(Core.build(config, store))
     server = ViewerServer(app, "127.0.0.1", 0).start()
     yield config, Page(server.url, app.config["geolocator.token"])
     server.stop()

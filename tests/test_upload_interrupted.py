@@ -29,6 +29,7 @@ from photos import CORPUS_JPG, GPS_JPEGS
 from records import record_of
 from trees import files_under
 
+from geolocator.core import Core
 from geolocator.locate.metadata.formats import Kind
 from geolocator.record import Status
 from geolocator.record.store import Store
@@ -83,7 +84,7 @@ def test_a_client_that_stops_sending_mid_upload_is_cut_off_and_leaves_no_tempora
     config = make_config(tmp_path, viewer=MAP)
     config.paths.inbox.mkdir()
     with Store(config.paths.database) as store:
-        app = create_app(store, config)
+        app = create_app(Core.build(config, store))
         server = ViewerServer(app, "127.0.0.1", 0, timeout=1.0).start()  # the server's read timeout, shortened
         try:
             port = urlsplit(server.url).port

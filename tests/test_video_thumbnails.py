@@ -27,6 +27,7 @@ from processes import free_port, imported_modules, run_daemon, stop, wait_ready
 from records import record, rid
 
 from geolocator.config import load_config
+from geolocator.core import Core
 from geolocator.errors import UnreadableImage
 from geolocator.media.images import decode_still
 from geolocator.media.video_frames import MAX_PACKET_BYTES, MAX_SIDE
@@ -258,7 +259,7 @@ def viewer(tmp_path, videos):
         os.link(videos[name], library / name)  # the 2 GB sparse file stays sparse
     store = Store(config.paths.database)
     store.put_many([record(n, name=name, path=name) for n, name in enumerate(names, start=1)])
-    server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+    server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
     yield {"client": Client(server.url), "ids": {name: rid(n) for n, name in enumerate(names, start=1)},
            "thumbnails": config.paths.database.parent / "thumbnails", "library": library}
     server.stop()

@@ -15,6 +15,7 @@ from PIL import Image
 from records import rid
 
 from geolocator.config import load_config
+from geolocator.core import Core
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
 from tests.test_viewer_http import Client
@@ -66,7 +67,7 @@ def env(tmp_path, corpus):
     ]
     store = Store(config.paths.database)
     store.put_many(records)
-    server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+    server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
     yield {"client": Client(server.url), "config": config, "store": store}
     server.stop()
     store.close()

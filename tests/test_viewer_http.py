@@ -17,6 +17,7 @@ from records import record, rid
 from trees import tree
 
 from geolocator.config import load_config
+from geolocator.core import Core
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
@@ -87,7 +88,7 @@ def env(tmp_path, corpus):
                                    status=Status.LOCATED, source=Source.EXIF, lat=10.0, lon=10.0))
     store = Store(config.paths.database)
     store.put_many(records)
-    app = create_app(store, config)
+    app = create_app(Core.build(config, store))
     server = ViewerServer(app, "127.0.0.1", 0).start()
     env = {"config": config, "store": store, "server": server, "client": Client(server.url),
            "token": app.config["geolocator.token"], "heic": bool(heic), "tmp": tmp_path}
@@ -206,10 +207,10 @@ def test_a_large_library_has_its_map_payload_made_at_start_up(tmp_path, monkeypa
     config = load_config(None, cwd=tmp_path)
     with Store(config.paths.database) as store:
         store.put_many([record(n) for n in range(1, 5)])
-        create_app(store, config)  # 4 photos: under PREPARE_FROM, made at the first request only
+        create_app(Core.build(config, store))  # 4 photos: under PREPARE_FROM, made at the first request only
         assert not any(t.name == "map-payload" for t in threading.enumerate())
         monkeypatch.setattr(api, "PREPARE_FROM", 4)  # 4 photos count as a large library here
-        app = create_app(store, config)
+        app = create_app(Core.build(config, store))
         at_start = store.seq
         wait_until(lambda: not any(t.name == "map-payload" for t in threading.enumerate()))
         store.put(record(5))
@@ -436,7 +437,7 @@ def test_manual_fix_is_stored_and_survives_a_restart(env):
     finally:
         store.close()
     env["store"] = Store(env["config"].paths.database)  # the fixture closes what it holds
-    env["server"] = ViewerServer(create_app(env["store"], env["config"]), "127.0.0.1", 0).start()
+    env["server"] = ViewerServer(create_app(Core.build(env["config"], env["store"])), "127.0.0.1", 0).start()
 
 
 def test_manual_fix_on_an_ai_point_drops_its_uncertainty(env):
@@ -471,7 +472,7 @@ def test_get_is_not_allowed_on_the_fix_endpoint(env):
 def test_server_reports_its_port_and_stops(tmp_path):
     config = load_config(None, cwd=tmp_path)
     with Store(config.paths.database) as store:
-        server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+        server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
         url = server.url
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url) and not url.endswith(":0/")
         client = Client(url)
@@ -492,7 +493,7 @@ def test_bound_to_every_interface_only_ip_literals_and_this_machines_names_are_s
     # Served beyond loopback, the page needs a password (tests/test_login.py): log in first.
     config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0", password_hash=hash_password("pw"))
     with Store(config.paths.database) as store:
-        server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
+        server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
         try:
             client, port = Client(server.url), urlsplit(server.url).port
             _, response, _ = client.request("POST", "/login", b'{"password": "pw"}', {"Content-Type": "application/json"})
@@ -585,7 +586,7 @@ def test_headers_that_never_finish_are_cut_off(tmp_path):
 
     config = load_config(None, cwd=tmp_path)
     with Store(config.paths.database) as store:
-        server = ViewerServer(create_app(store, config), "127.0.0.1", 0, timeout=1.0).start()
+        server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0, timeout=1.0).start()
         try:
             parts = urlsplit(server.url)
             with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:

@@ -1,4 +1,4 @@
-"""The map viewer: `create_app(store, config)` builds a fresh `bottle.Bottle` (no module-level app).
+"""The map viewer: `create_app(core)` builds a fresh `bottle.Bottle` (no module-level app).
 
 It is assembled from small parts:
 - `guard.Guard`, a Bottle plugin: security headers and CSP, the Host check, token and Origin on
@@ -7,7 +7,7 @@ It is assembled from small parts:
   `routes.search` (place search, the list's details), `routes.uploads` (photos sent from the page),
   `routes.place` (placing by hand, history, asking the AI again), `routes.login` (the password),
   `routes.tracks` (GPS tracks as lines);
-- `context.Context`: the store, folders and token they share; `rows`: the shapes they send.
+- `context.Context`: the process's Core and the token they share; `rows`: the shapes they send.
 """
 
 from __future__ import annotations
@@ -16,18 +16,19 @@ from collections.abc import Callable
 
 import bottle
 
-from geolocator.config import Config
-from geolocator.record.store import Store
+from geolocator.core import Core
 from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
 from viewer.routes import api, files, login, page, place, search, tracks, uploads
 
 
-def create_app(store: Store, config: Config, *, wake_ai: Callable[[], None] | None = None) -> bottle.Bottle:
-    """`wake_ai`: the AI worker's, so that "Retry now" is tried at once. Raises ConfigError when
-    the page would be served beyond this machine without a password."""
+def create_app(core: Core, *, wake_ai: Callable[[], None] | None = None) -> bottle.Bottle:
+    """The page over the process's `core`. `wake_ai`: the AI worker's, so that "Retry now" is
+    tried at once. Raises ConfigError when the page would be served beyond this machine without
+    a password."""
+    config = core.config
     access = login.Access.for_config(config)
-    ctx = Context.create(store, config, wake_ai)
+    ctx = Context.create(core, wake_ai)
     app = bottle.Bottle()
     app.config["geolocator.token"] = ctx.token
     session = access.allows if access else None

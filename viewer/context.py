@@ -1,5 +1,5 @@
-"""What every route shares: the store, the folders, the page's token, the sidecars, the AI
-worker's wake, the Placer, and the record/file lookups."""
+"""What every route shares: the process's Core (store, folders, config, `Locations`), the page's
+token, the AI worker's wake, and the record/file lookups."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from pathlib import Path
 import bottle
 
 from geolocator.config import Config
+from geolocator.core import Core
 from geolocator.folders import Folders
-from geolocator.locate import places
-from geolocator.locations.placing import Placer, placer_for
-from geolocator.locations.sidecar import Sidecars
+from geolocator.locations.changes import Locations
 from geolocator.record import PhotoRecord
 from geolocator.record.store import Store
 from viewer.rows import FolderNames, folder_names
@@ -26,26 +25,35 @@ ID_RE = re.compile(r"^[0-9a-f]{16}$")
 
 @dataclass(frozen=True)
 class Context:
-    store: Store
-    config: Config
-    folders: Folders
+    core: Core
     thumbs: Thumbnails
     names: FolderNames  # our folders' absolute paths, hidden from what the API sends
-    sidecars: Sidecars
     wake_ai: Callable[[], None]  # the AI worker: a photo is due now ("Retry now", "Ask the AI again")
-    placer: Callable[[], Placer]  # places the photos around one changed by hand (the service's own)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # Changes on restart: tells the page its seq is from another run.
     instance: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @classmethod
-    def create(cls, store: Store, config: Config, wake_ai: Callable[[], None] | None = None) -> Context:
+    def create(cls, core: Core, wake_ai: Callable[[], None] | None = None) -> Context:
         """`wake_ai` None: no AI worker runs in this process (the map alone); a due photo waits
         for the service's worker to find it."""
-        folders = Folders.from_config(config)
-        sidecars = Sidecars(store, folders, config.library.sidecars)
-        placer = placer_for(store, config, places.name)
-        return cls(store, config, folders, Thumbnails(folders.thumbnails), folder_names(folders), sidecars, wake_ai or _no_worker, placer)
+        return cls(core, Thumbnails(core.folders.thumbnails), folder_names(core.folders), wake_ai or _no_worker)
+
+    @property
+    def store(self) -> Store:
+        return self.core.store
+
+    @property
+    def config(self) -> Config:
+        return self.core.config
+
+    @property
+    def folders(self) -> Folders:
+        return self.core.folders
+
+    @property
+    def locations(self) -> Locations:
+        return self.core.locations
 
     def record_or_404(self, rid: str) -> PhotoRecord:
         record = self.store.get(rid) if ID_RE.match(rid) else None

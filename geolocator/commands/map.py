@@ -9,16 +9,17 @@ from __future__ import annotations
 import threading
 
 from geolocator.config import Config
+from geolocator.core import Core
 from geolocator.errors import GeolocatorError
-from geolocator.record.store import Store
 
 
 def main(config: Config) -> int:
     from viewer.app import create_app
     from viewer.server import ViewerServer
 
-    with Store(config.paths.database) as store:
-        server = ViewerServer(create_app(store, config), config.viewer.host, config.viewer.port)
+    with Core.open(config) as core:
+        core.load_tracks()
+        server = ViewerServer(create_app(core), config.viewer.host, config.viewer.port)
         try:
             server.start()
         except OSError as exc:

@@ -18,12 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from geolocator.config import Config
+from geolocator.core import Core
 from geolocator.folders import Folders
 from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
-from geolocator.locations.sidecar import Sidecars
 from geolocator.pipeline import Pipeline
 from geolocator.record import PhotoRecord, Status
-from geolocator.record.store import Store
 from geolocator.service import own_files, summary
 from geolocator.watch.watcher import iter_inbox
 
@@ -37,8 +36,9 @@ def main(config: Config) -> int:
     folders.create()
     counts: Counter[str] = Counter()
     tty = sys.stderr.isatty()
-    with Store(config.paths.database) as store:
-        pipeline = Pipeline(store, config)
+    with Core.open(config) as core:
+        store = core.store
+        pipeline = Pipeline(core)
         pipeline.recover()
         files = list(iter_inbox(folders.inbox, config.watch.ignore, config.watch.recursive, own_files(config)))
         pending: list[PhotoRecord] = []
@@ -60,7 +60,7 @@ def main(config: Config) -> int:
                     since_flush = 0
         pipeline.flush()
         if pending and config.ollama.enabled:
-            _ask_ai(store, folders, config, len(pending), tty)
+            _ask_ai(core, len(pending), tty)
             for record in pending:
                 now = store.get(record.id)
                 if now is not None and now.status is not Status.PENDING:
@@ -113,12 +113,12 @@ def _wait_settled(path: Path, settle: float) -> bool:
         time.sleep(min(settle - age, 0.5))
 
 
-def _ask_ai(store: Store, folders: Folders, config: Config, pending: int, tty: bool) -> None:
+def _ask_ai(core: Core, pending: int, tty: bool) -> None:
     """The AI worker's own threads (per_host for each [ollama] host), until nothing is due or every
     server failed (its records stay pending, with the reason, for the service to retry)."""
     from tqdm import tqdm
 
-    sidecars = Sidecars(store, folders, config.library.sidecars)
-    worker = AIWorker(store, servers_for(config.ollama), folders.file_of, Backoff(), per_host=config.ollama.per_host, on_stored=lambda record: sidecars.sync([record]))
+    ollama = core.config.ollama
+    worker = AIWorker(core.locations, servers_for(ollama), core.folders.file_of, Backoff(), per_host=ollama.per_host)
     with tqdm(total=pending, desc="AI", unit="photo", disable=not tty, leave=False) as bar:
         worker.drain(bar.update)

@@ -33,8 +33,9 @@ from typing import TypeGuard
 from geolocator.config import OllamaConfig
 from geolocator.errors import AIUnavailable, ModelMissing, UnreadableImage
 from geolocator.locate.ai.hosts import Host, HostPool
-from geolocator.record import AIEstimate, PhotoRecord, Source, Status
-from geolocator.record.store import Store, utc_now
+from geolocator.locations.changes import Locations
+from geolocator.record import AIEstimate, PhotoRecord, Status
+from geolocator.record.store import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -56,29 +57,8 @@ def iso_in(seconds: float) -> str:
 
 
 def _awaits_model(current: PhotoRecord | None) -> TypeGuard[PhotoRecord]:
-    """The record is still there, pending, and not placed by a person meanwhile: the model's to change."""
-    return current is not None and current.status is Status.PENDING and current.source is not Source.MANUAL
-
-
-def apply_estimate(current: PhotoRecord | None, estimate: AIEstimate) -> PhotoRecord | None:
-    """The record updated with the model's answer; None when it must not change."""
-    if not _awaits_model(current):
-        return None
-    answered = dataclasses.replace(
-        current,
-        confidence=estimate.confidence,
-        radius_km=estimate.radius_km,
-        description=estimate.description,
-        model=estimate.model,
-        prompt_version=estimate.prompt_version,
-        ai_raw=estimate.raw_answer,
-        ai_decisions=estimate.decisions,
-        attempts=current.attempts + 1,
-        retry_at=None,
-    )
-    if estimate.has_location:
-        return dataclasses.replace(answered, status=Status.LOCATED, source=Source.AI, lat=estimate.lat, lon=estimate.lon, place=estimate.place, error=None)
-    return dataclasses.replace(answered, status=Status.UNLOCATED, error="the AI could not tell where this was taken")
+    """The record is still there and pending: its waiting is the worker's to keep."""
+    return current is not None and current.status is Status.PENDING
 
 
 def apply_unavailable(current: PhotoRecord | None, reason: str, backoff: Backoff) -> PhotoRecord | None:
@@ -87,7 +67,7 @@ def apply_unavailable(current: PhotoRecord | None, reason: str, backoff: Backoff
 
 def waits_for_ollama(record: PhotoRecord) -> bool:
     """Pending with a retry time because Ollama could not answer (not for a failure of its own)."""
-    return record.status is Status.PENDING and record.source is not Source.MANUAL and record.retry_at is not None and (record.error or "").startswith(UNAVAILABLE)
+    return record.status is Status.PENDING and record.retry_at is not None and (record.error or "").startswith(UNAVAILABLE)
 
 
 def apply_resume(current: PhotoRecord | None) -> PhotoRecord | None:
@@ -105,15 +85,9 @@ def apply_retry(current: PhotoRecord | None, error: str, backoff: Backoff) -> Ph
     return dataclasses.replace(current, attempts=attempts, retry_at=iso_in(backoff.delay(attempts)), error=error)
 
 
-def apply_unreadable(current: PhotoRecord | None, reason: str) -> PhotoRecord | None:
-    if not _awaits_model(current):
-        return None
-    return dataclasses.replace(current, status=Status.UNLOCATED, attempts=current.attempts + 1, retry_at=None, error=f"the AI could not read the image: {reason}")
-
-
 def due(records: list[PhotoRecord], now_iso: str) -> list[PhotoRecord]:
     """Pending records whose file is in place and whose retry time has come, oldest first."""
-    ready = [r for r in records if r.status is Status.PENDING and not r.moving_from and r.source is not Source.MANUAL and (r.retry_at is None or r.retry_at <= now_iso)]
+    ready = [r for r in records if r.status is Status.PENDING and not r.moving_from and (r.retry_at is None or r.retry_at <= now_iso)]
     return sorted(ready, key=lambda r: (r.retry_at or "", r.added_at))
 
 
@@ -149,22 +123,21 @@ class _Probe:
 class AIWorker:
     def __init__(
         self,
-        store: Store,
+        locations: Locations,
         servers: Sequence[Server],
         file_of: Callable[[PhotoRecord], Path | None],
         backoff: Backoff = Backoff(),
         *,
         probe_seconds: float = PROBE_SECONDS,
         per_host: int = 1,
-        on_stored: Callable[[PhotoRecord], None] | None = None,
     ) -> None:
         """The `servers` share the queue (`servers_for(config)`); each takes up to `per_host` photos at
-        once. `on_stored` is called with each record the model's answer was stored in."""
-        self.store = store
+        once. The model's answers are stored through `locations` (`Locations.estimated`)."""
+        self.locations = locations
+        self.store = locations.store
         self._servers = tuple(servers)
         self._file_of = file_of
         self.backoff = backoff
-        self._on_stored = on_stored
         probes = all(server.probe is not None for server in self._servers)
         self._pool = HostPool([server.name for server in self._servers], per_host, backoff.delay, probe_seconds if probes else None)
         # Guards _pool, _asking and _generation, which counts the changes that may make a thread's look
@@ -292,8 +265,7 @@ class AIWorker:
             return
         except (UnreadableImage, FileNotFoundError) as exc:
             if not self._stopping.is_set():
-                reason = str(exc)
-                self._store(record, lambda cur: apply_unreadable(cur, reason))
+                self._settle(self.locations.unreadable(record, str(exc)))
             return
         except Exception as exc:  # a bug on this photo: back it off alone, the queue goes on
             log.exception("AI estimate of %s failed unexpectedly", record.name)
@@ -304,14 +276,16 @@ class AIWorker:
             self._pool.succeeded(host)
         if self._stopping.is_set():
             return  # the store may be closing: the record stays pending for next time
-        stored = self._store(record, lambda cur: apply_estimate(cur, estimate))
+        stored = self._settle(self.locations.estimated(record, estimate))
         if stored is not None:
             log.info("%s: %s by the AI (%s)", record.name, stored.status.value, stored.place or "no place")
-            if self._on_stored is not None:
-                self._on_stored(stored)
 
     def _store(self, record: PhotoRecord, change: Callable[[PhotoRecord | None], PhotoRecord | None]) -> PhotoRecord | None:
-        stored = self.store.update(record.id, change)
+        """A change of the record's waiting (attempts, retry time), not of its location."""
+        return self._settle(self.store.update(record.id, change))
+
+    def _settle(self, stored: PhotoRecord | None) -> PhotoRecord | None:
+        """Tell `drain`'s caller that one record was answered or given up on."""
         if self._settled is not None:
             with self._changed:  # one thread at a time
                 self._settled()

@@ -1,17 +1,14 @@
 """A record's location history, and going back in it. Pure functions over PhotoRecord.
 
-Wherever a record's location changes, pass the record before and after the change through
-`track`: it appends a `LocationChange` (what the location became, when, by whom) to `after`.
-The location a record had before its first tracked change is kept lazily, as an EARLIER entry
-written at that first change, so 100k photos located at import carry no history at all.
+`Locations.apply` passes every record whose location changes through `track`: it appends a
+`LocationChange` (what the location became, when, by whom) to the record after the change. The
+location a record had before its first tracked change is kept lazily, as an EARLIER entry written
+at that first change, so 100k photos located at import carry no history at all.
 
 `revert` restores the location before the current one and appends that as a REVERT entry; each
 entry points (`prev`) at the one a revert goes back to, so reverting again walks further back
-instead of toggling between two points. At most MAX_HISTORY entries are kept, newest last.
-Once the reverted record is stored, its caller has the photo's sidecar follow it
-(`location_sidecar.Sidecars.sync`): back to the file's own location or to none, our sidecar is
-rewritten to say so, without a point; and has the photos taken around it judged again
-(`placing.Placer.by_hand`), since one its point placed "nearby" must not keep that point.
+instead of toggling between two points. Going back to no location restores the status the photo
+had then (pending for the AI, or unlocated). At most MAX_HISTORY entries are kept, newest last.
 """
 
 from __future__ import annotations
@@ -19,26 +16,24 @@ from __future__ import annotations
 import dataclasses
 
 from geolocator.errors import GeolocatorError
-from geolocator.record import ChangeKind, LocationChange, PhotoRecord, Status
+from geolocator.record import LOCATION_FIELDS, PLACEABLE, WAITING_FOR_AI, ChangeKind, Location, LocationChange, PhotoRecord, Status
 
 MAX_HISTORY = 50
 EARLIER_BY = "earlier"  # `by` of the entry for the location a record had before tracking began
-# The record fields that make up a location, all restored by a revert.
-LOCATION_FIELDS = ("source", "lat", "lon", "altitude", "place", "city", "region", "country_code", "confidence", "radius_km")
-_REVERTIBLE = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})
+REVERTED_TO_NONE = "reverted to having no location"
 
 
 class HistoryError(GeolocatorError):
     """The record cannot go back: nothing earlier is kept, or it is not a photo we place."""
 
 
-def _key(record: PhotoRecord | LocationChange) -> tuple[object, ...]:
+def _key(record: Location) -> tuple[object, ...]:
     return record.source, record.lat, record.lon
 
 
 def _entry(record: PhotoRecord, *, n: int, prev: int | None, kind: ChangeKind, at: str, by: str) -> LocationChange:
     fields = {name: getattr(record, name) for name in LOCATION_FIELDS}
-    return LocationChange(n=n, prev=prev, kind=kind, at=at, by=by, **fields)
+    return LocationChange(n=n, prev=prev, kind=kind, at=at, by=by, status=record.status, **fields)
 
 
 def _bounded(entries: tuple[LocationChange, ...]) -> tuple[LocationChange, ...]:
@@ -69,22 +64,27 @@ def previous(record: PhotoRecord) -> LocationChange | None:
 
 
 def revert(record: PhotoRecord, *, at: str, by: str) -> PhotoRecord:
-    """The record with its previous location (and that location's source, confidence, radius and
-    place) restored, and the revert recorded. Raises HistoryError when there is none."""
-    if record.status not in _REVERTIBLE:
+    """The record with its previous location restored (with its source, confidence, radius and
+    place; without one, the status it had then), and the revert recorded. Raises HistoryError
+    when there is none."""
+    if record.status not in PLACEABLE:
         raise HistoryError(f"{record.name} is {record.status.value}: it has no location to revert")
     target = previous(record)
     if target is None:
         if record.history and record.history[-1].prev is not None:
             raise HistoryError(f"{record.name}: the earlier location is older than the {MAX_HISTORY} changes kept")
         raise HistoryError(f"{record.name} has no earlier location to go back to")
-    located = target.lat is not None and target.lon is not None
-    restored = dataclasses.replace(
-        record,
-        **{name: getattr(target, name) for name in LOCATION_FIELDS},
-        status=Status.LOCATED if located else Status.UNLOCATED,
-        error=None if located else "reverted to having no location",
-        retry_at=None,
-    )
+    status, error = _status_of(target)
+    attempts = 0 if status is Status.PENDING else record.attempts
+    restored = dataclasses.replace(record, **{name: getattr(target, name) for name in LOCATION_FIELDS}, status=status, error=error, attempts=attempts, retry_at=None)
     change = _entry(restored, n=record.history[-1].n + 1, prev=target.prev, kind=ChangeKind.REVERT, at=at, by=by)
     return dataclasses.replace(restored, history=_bounded((*record.history, change)))
+
+
+def _status_of(target: LocationChange) -> tuple[Status, str | None]:
+    """The status (and its reason) a record goes back to with `target`'s location."""
+    if target.has_location:
+        return Status.LOCATED, None
+    if target.status is Status.PENDING:
+        return Status.PENDING, WAITING_FOR_AI
+    return Status.UNLOCATED, REVERTED_TO_NONE

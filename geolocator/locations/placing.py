@@ -4,13 +4,14 @@ track or a located photo arrives after the photos it covers (order never matters
 
 `judge` is the decision for one record, given lookups for tracks and neighbours (no I/O of its
 own). `Placer` wires it to the track store and the record store: a time index of records for
-the neighbours, and re-placement through `store.update`, so that a location is only replaced by
-a strictly stronger source (`ranking.outranks`) as the record stands at the moment of writing:
-a manual fix or a location from the file made meanwhile is never overwritten.
+the neighbours, and what to place again when something changes, as `Relocation`s that
+`Locations.apply` writes under the ranking as each record stands at the moment of writing (a
+manual fix or a location from the file made meanwhile is never overwritten). The Placer itself
+writes only capture times (`_zone`, `_retime`), never a location.
 
-One Placer works on a store in a process: the pipeline's, which the map page's fixes and reverts
-also go through (`placer_for`), so a photo placed by hand is at once a time neighbour of the
-photos filed next, and the tracks are those ingest knows.
+One Placer per process, in the `Core`: the map page's fixes and reverts go through the same one
+as ingest, so a photo placed by hand is at once a time neighbour of the photos filed next, and
+the tracks are those ingest knows.
 """
 
 from __future__ import annotations
@@ -19,34 +20,31 @@ import bisect
 import dataclasses
 import logging
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from geolocator.config import Config, LocationConfig
-from geolocator.folders import Folders
+from geolocator.config import LocationConfig
 from geolocator.locate.tracks.interpolate import MatchRules, locate_on_tracks
 from geolocator.locate.tracks.model import Track
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations import history
 from geolocator.locations.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, parse_utc_offset, zone_at
 from geolocator.locations.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
-from geolocator.locations.ranking import outranks, rank
-from geolocator.record import PhotoRecord, Source, Status
-from geolocator.record.store import Store, utc_now
+from geolocator.locations.ranking import rank
+from geolocator.locations.relocation import Relocation, point_of
+from geolocator.record import NOWHERE, PLACEABLE, Location, PhotoRecord, Source, Status
+from geolocator.record.store import Store
 
 if TYPE_CHECKING:
     from geolocator.locate.places import PlaceName
 
 log = logging.getLogger(__name__)
 
-PLACEABLE = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, not failed/duplicate/track
 Tracks = Callable[[datetime, datetime], Sequence[Track]]  # tracks with points between two UTC times
 Neighbours = Callable[[datetime, float, str], Iterable[Neighbour]]  # (utc, seconds either side, own id)
 NO_LONGER_PLACED = "the photos taken around it no longer place it"
-_PLACERS: weakref.WeakValueDictionary[int, Placer] = weakref.WeakValueDictionary()  # by id() of their store
 
 
 @dataclass(frozen=True)
@@ -103,6 +101,11 @@ class Judgement:
     radius_km: float | None = None
     decisions: tuple[str, ...] = ()
 
+    @property
+    def time(self) -> tuple[str | None, str | None] | None:
+        """(taken_utc, time_basis) found, or None when no basis gave one."""
+        return (self.when.utc.isoformat(), self.when.basis.value) if self.when is not None else None
+
 
 def judge(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, neighbours: Neighbours, rules: LocationRules, zones: ZoneAt = zone_at) -> Judgement:
     """Capture time in UTC, then the tracks, then the time neighbours, each decision recorded."""
@@ -125,10 +128,10 @@ def judge(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, neighbo
 
 def with_time(record: PhotoRecord, judgement: Judgement) -> PhotoRecord:
     """`record` with the capture time the judgement found and its reasons."""
-    when = judgement.when
-    if when is None:
+    time = judgement.time
+    if time is None:
         return dataclasses.replace(record, decisions=judgement.decisions)
-    return dataclasses.replace(record, taken_utc=when.utc.isoformat(), time_basis=when.basis.value, decisions=judgement.decisions)
+    return dataclasses.replace(record, taken_utc=time[0], time_basis=time[1], decisions=judgement.decisions)
 
 
 def _wall(record: PhotoRecord) -> float | None:
@@ -147,8 +150,12 @@ class Placer:
     numpy and its boundaries (~100 ms), which filing photos that all carry GPS never needs.
     Until then it waits in `_unzoned`, by its wall clock."""
 
-    def __init__(self, store: Store, tracks: TrackStore, rules: LocationRules, describe: Callable[[float, float], PlaceName], zones: ZoneAt = zone_at) -> None:
+    def __init__(
+        self, store: Store, tracks: TrackStore, rules: LocationRules, describe: Callable[[float, float], PlaceName], zones: ZoneAt = zone_at, *, unplaced: Status = Status.PENDING
+    ) -> None:
+        """`unplaced`: the status of a photo nothing places any more (PENDING for the AI; UNLOCATED when it is off)."""
         self.store = store
+        self.unplaced = unplaced
         self.tracks = tracks
         self.rules = rules
         self._describe = describe
@@ -159,7 +166,6 @@ class Placer:
         self._times: list[tuple[float, str]] = []
         self._unzoned: list[tuple[float, str]] = []
         self._indexed = False
-        _PLACERS[id(store)] = self  # the latest made for a store is the one `placer_for` finds
 
     # -- lookups -----------------------------------------------------------------------------------
     def _ensure_indexed(self) -> None:
@@ -171,6 +177,11 @@ class Placer:
         self._times = sorted((datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in records if r.taken_utc and r.status in PLACEABLE)
         self._unzoned = sorted((wall, r.id) for r in records if (wall := self._zoneable(r)) is not None)
         self._indexed = True
+
+    def indexed(self, records: Iterable[PhotoRecord]) -> None:
+        """Keep the time index current with records as stored (placed, or given a time)."""
+        for record in records:
+            self._index(record)
 
     def _index(self, record: PhotoRecord) -> None:
         if record.taken_utc:
@@ -251,90 +262,71 @@ class Placer:
         return judge(record, gps_utc, self.tracks.around, self.neighbours, self.rules, self._zones)
 
     # -- a photo being imported --------------------------------------------------------------------
-    def place_new(self, record: PhotoRecord, gps_utc: datetime | None) -> PhotoRecord:
-        """A freshly read photo's record with its capture time in UTC, and, when the file gave
-        no location, a position from a track or its neighbours (else it stays as it was: pending
-        for the AI, or unlocated)."""
+    def place_new(self, record: PhotoRecord, gps_utc: datetime | None) -> Judgement | None:
+        """How a freshly read photo (not stored yet) is placed: its capture time in UTC and, when
+        the file gave no location, a position from a track or its neighbours. None for a file we
+        do not place. A photo located by its file is only timed (to be a neighbour); its own
+        zone is looked up once a neighbour needs it."""
         if record.status not in PLACEABLE:
-            return record
-        if record.source is not None:  # located by the file: only its time is wanted (to be a neighbour)
+            return None
+        if record.source is not None:
             when = when_taken(record, gps_utc, self.tracks.around, self.rules, self._zones, own_zone=False)
-            placed = with_time(record, Judgement(when, None, decisions=(*record.decisions, *(when.decisions if when is not None else ()))))
-            wall = self._zoneable(placed)
-            if wall is not None:  # its own zone is looked up once a neighbour needs it
+            judgement = Judgement(when, None, decisions=(*record.decisions, *(when.decisions if when is not None else ())))
+            wall = self._zoneable(with_time(record, judgement))
+            if wall is not None:
                 with self._lock:
                     self._ensure_indexed()
-                    bisect.insort(self._unzoned, (wall, placed.id))
-        else:
-            judgement = self.judge(record, gps_utc)
-            placed = self._apply(record, judgement) or with_time(record, judgement)
-        self._index(placed)
-        return placed
+                    bisect.insort(self._unzoned, (wall, record.id))
+            return judgement
+        return self.judge(record, gps_utc)
 
-    def _apply(self, current: PhotoRecord, judgement: Judgement) -> PhotoRecord | None:
-        """`current` placed as judged, or None when the judgement does not outrank its location."""
+    def relocation(self, record: PhotoRecord, judgement: Judgement, *, judged: bool = False) -> Relocation | None:
+        """The change that places `record` as judged, or None when the judgement places nothing.
+        `judged`: apply it only if the record still stands as it was judged."""
         if judgement.source is None or judgement.lat is None or judgement.lon is None:
             return None
-        if current.status not in PLACEABLE or not outranks(judgement.source, current.source):
-            return None
-        located = dataclasses.replace(
-            with_time(current, judgement),
-            status=Status.LOCATED, source=judgement.source, lat=judgement.lat, lon=judgement.lon,
-            altitude=judgement.altitude if judgement.altitude is not None else current.altitude,
-            radius_km=judgement.radius_km, confidence=None, description=None, error=None, retry_at=None,
-            place=None, city=None, region=None, country_code=None,
+        altitude = judgement.altitude if judgement.altitude is not None else record.altitude
+        location = self.named(Location(judgement.source, judgement.lat, judgement.lon, altitude, radius_km=judgement.radius_km))
+        return Relocation(
+            record.id, location, by=judgement.source.value, decisions=judgement.decisions, time=judgement.time,
+            judged=point_of(record) if judged else None, more=_without_estimate_text,
         )  # fmt: skip
-        return self._named(located)
 
-    def _named(self, record: PhotoRecord) -> PhotoRecord:
-        if record.lat is None or record.lon is None:
-            return record
+    def named(self, location: Location) -> Location:
+        """`location` with its place's name and fields (a place name is a nicety: never lose the
+        placement over it)."""
+        if location.lat is None or location.lon is None:
+            return location
         try:
-            name = self._describe(record.lat, record.lon)
-        except Exception:  # a place name is a nicety: never lose the placement over it
-            log.exception("could not name the place at %s,%s", record.lat, record.lon)
-            return record
-        return dataclasses.replace(record, place=name.label, city=name.city, region=name.region, country_code=name.country_code)
+            name = self._describe(location.lat, location.lon)
+        except Exception:
+            log.exception("could not name the place at %s,%s", location.lat, location.lon)
+            return location
+        return dataclasses.replace(location, place=name.label, city=name.city, region=name.region, country_code=name.country_code)
 
     # -- placing again ---------------------------------------------------------------------------
-    def replace(self, record_id: str) -> PhotoRecord | None:
-        """Judge a stored photo again and write the result if it outranks its location as it
-        stands at the moment of writing. Returns the record written, or None."""
+    def replace(self, record_id: str) -> Relocation | None:
+        """A stored photo judged again: the change that places it, if the judgement outranks its
+        location (applied only if it still does at the moment of writing)."""
         record = self.store.get(record_id)
         if record is None or record.status not in PLACEABLE or rank(record.source) >= rank(Source.TRACK):
             return None
         judgement = self.judge(record)
-        placed = self._apply(record, judgement)  # named here, outside the store's lock
-        source = judgement.source
-        if placed is None or source is None:
+        if judgement.source is None or judgement.source in record.declined or rank(judgement.source) <= rank(record.source):
             return None
-        written: list[PhotoRecord] = []
+        return self.relocation(record, judgement)
 
-        def change(current: PhotoRecord | None) -> PhotoRecord | None:
-            if current is None or current.status not in PLACEABLE or not outranks(source, current.source):
-                return None  # a manual fix, a file location or a stronger source came meanwhile
-            fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
-            written.append(history.track(current, dataclasses.replace(current, **fields), at=utc_now(), by=source.value))
-            return written[-1]
-
-        stored = self.store.update(record_id, change)
-        if not written or stored is None:
-            return None
-        self._index(stored)
-        log.info("%s: placed by %s after the fact (%s)", stored.name, source.value, stored.place or "no place name")
-        return stored
-
-    def photo_filed(self, record_id: str) -> list[PhotoRecord]:
+    def photo_filed(self, record_id: str) -> list[Relocation]:
         """After a photo is filed: judge it again (a track or neighbour may have come while it was
         being read), then place again its neighbours, if it is now located well enough to be one."""
-        changed = [r for r in (self.replace(record_id),) if r is not None]
+        changes = [r for r in (self.replace(record_id),) if r is not None]
         record = self.store.get(record_id)
         wall = self._zoneable(record) if record is not None else None
         if wall is not None and self._weak_around(wall):
             record = self._zone(record_id)
-        if record is not None and record.status is Status.LOCATED and record.source in self.rules.nearby.sources and record.taken_utc:
-            changed += self._replace_around(record)
-        return changed
+        if not changes and record is not None:
+            changes += self.around(record)
+        return changes
 
     def _weak_around(self, wall: float) -> bool:
         """Whether a photo that only an AI estimate, or nothing, places may be near this wall clock."""
@@ -345,21 +337,22 @@ class Placer:
                 return True
         return False
 
-    def _replace_around(self, located: PhotoRecord) -> list[PhotoRecord]:
-        """The photos around a newly located one that only an AI estimate, or nothing, places."""
-        if not located.taken_utc:
+    def around(self, located: PhotoRecord) -> list[Relocation]:
+        """The photos around a newly located one that only an AI estimate, or nothing, places:
+        the changes that place them, if it can place neighbours (its source counts as one)."""
+        if located.status is not Status.LOCATED or located.source not in self.rules.nearby.sources or not located.taken_utc:
             return []
-        changed = []
+        changes = []
         for rid in self._ids_around(datetime.fromisoformat(located.taken_utc), self.rules.window_s):
             record = self.store.get(rid)
             if rid != located.id and record is not None and record.status in PLACEABLE and rank(record.source) < rank(Source.NEARBY):
-                written = self.replace(rid)
-                if written is not None:
-                    changed.append(written)
-        return changed
+                change = self.replace(rid)
+                if change is not None:
+                    changes.append(change)
+        return changes
 
     # -- after a change by hand --------------------------------------------------------------------
-    def by_hand(self, changed: Sequence[PhotoRecord], *, unplaced: Status) -> tuple[list[PhotoRecord], list[PhotoRecord]]:
+    def by_hand(self, changed: Sequence[PhotoRecord]) -> list[Relocation]:
         """After photos were placed, reverted or sent back to the AI by hand (`changed`, as
         stored), each acts as a newly located photo. Its capture time in UTC is worked out again
         and kept (a fix gives it a position, whose time zone gives the offset a camera did not
@@ -369,22 +362,19 @@ class Placer:
         - ones placed "nearby" afresh, since a neighbour of theirs came, moved or went: moved
           when their neighbours now place them elsewhere; when nothing places them any more,
           back through their own history to the AI estimate they had, else without a location
-          as `unplaced` (pending for the AI, or unlocated when it is off). A point that came
-          from a withdrawn fix is never left standing.
-        Manual fixes, locations from the file and tracks are never touched. Returns the changed
-        photos with their capture time, and the photos around them written."""
+          (pending for the AI, or unlocated when it is off). A point that came from a withdrawn
+          fix is never left standing.
+        Manual fixes, locations from the file and tracks are never touched. Returns the changes
+        to the photos around them."""
         mine = {record.id for record in changed}
-        timed: list[PhotoRecord] = []
         moments: dict[str, None] = {}
         for record in changed:
             now = self._retime(record.id)
-            timed.append(now or record)
             moments.update(dict.fromkeys(t for t in (record.taken_utc, now.taken_utc if now else None) if t))
         around: dict[str, None] = {}
         for moment in moments:
             around.update(dict.fromkeys(rid for rid in self._ids_around(datetime.fromisoformat(moment), self.rules.window_s) if rid not in mine))
-        written = [placed for rid in around if (placed := self._reconsider(rid, unplaced)) is not None]
-        return timed, written
+        return [change for rid in around if (change := self._reconsider(rid)) is not None]
 
     def _retime(self, record_id: str) -> PhotoRecord | None:
         """The stored photo with its capture time in UTC worked out again and, when it changed,
@@ -396,10 +386,10 @@ class Placer:
         utc, basis = (when.utc.isoformat(), when.basis.value) if when is not None else (None, None)
         if (utc, basis) != (record.taken_utc, record.time_basis):
             why = when.decisions if when is not None else ("no capture time in UTC any more: the position that gave it is gone",)
-            point = _point(record)
+            point = point_of(record)
 
             def change(current: PhotoRecord | None) -> PhotoRecord | None:
-                if current is None or _point(current) != point:
+                if current is None or point_of(current) != point:
                     return None  # placed again meanwhile: its own change times it
                 return dataclasses.replace(current, taken_utc=utc, time_basis=basis, decisions=why)
 
@@ -407,49 +397,28 @@ class Placer:
         self._index(record)
         return record
 
-    def _reconsider(self, record_id: str, unplaced: Status) -> PhotoRecord | None:
-        """A photo near one changed by hand, judged again (see `by_hand`); the record written, or None."""
+    def _reconsider(self, record_id: str) -> Relocation | None:
+        """A photo near one changed by hand, judged again (see `by_hand`): the change, or None."""
         record = self.store.get(record_id)
         if record is None or record.status not in PLACEABLE or rank(record.source) > rank(Source.NEARBY):
             return None
         if record.source is not Source.NEARBY:
             return self.replace(record_id)
         judgement = self.judge(record)
-        placed = self._apply(dataclasses.replace(record, source=None), judgement)  # named outside the store's lock
-        if placed is not None and _point(placed) == _point(record):
+        moved = self.relocation(record, judgement, judged=True)
+        if moved is not None and moved.location is not None and (moved.location.lat, moved.location.lon) == (record.lat, record.lon) and judgement.source is Source.NEARBY:
             return None  # its neighbours still put it where it is
+        return moved or without_neighbours(record, judgement.decisions, self.unplaced)
 
-        by = (judgement.source or Source.NEARBY).value
-        written: list[PhotoRecord] = []
-
-        def change(current: PhotoRecord | None) -> PhotoRecord | None:
-            if current is None or _point(current) != _point(record):
-                return None  # placed again meanwhile
-            at = utc_now()
-            if placed is None:
-                written.append(without_neighbours(current, judgement.decisions, unplaced, at))
-            else:
-                fields: dict[str, Any] = {name: getattr(placed, name) for name in _PLACED_FIELDS}
-                written.append(history.track(current, dataclasses.replace(current, **fields), at=at, by=by))
-            return written[-1]
-
-        stored = self.store.update(record_id, change)
-        if not written or stored is None:
-            return None
-        self._index(stored)
-        now = f"placed by {by} again" if placed is not None else f"back to {stored.source.value if stored.source else stored.status.value}"
-        log.info("%s: a photo near it changed by hand: %s", stored.name, now)
-        return stored
-
-    def track_added(self, record_id: str) -> list[PhotoRecord]:
-        """After a track file is filed: place the photos it covers that are unlocated, pending,
-        estimated by the AI or placed by their neighbours, then their own neighbours."""
+    def track_added(self, record_id: str) -> list[Relocation]:
+        """After a track file is filed: the changes that place the photos it covers that are
+        unlocated, pending, estimated by the AI or placed by their neighbours."""
         tracks = self.tracks.of(record_id)
         if not tracks:
             return []
         reach = MAX_OFFSET + timedelta(seconds=self.rules.match.max_extrapolation_s)
         start, end = min(t.start for t in tracks) - reach, max(t.end for t in tracks) + reach
-        changed = []
+        changes = []
         for record in self.store.all():
             if record.status not in PLACEABLE or rank(record.source) >= rank(Source.TRACK) or not record.taken_at:
                 continue
@@ -458,57 +427,26 @@ class Placer:
             except ValueError:
                 continue
             if start <= wall <= end:
-                written = self.replace(record.id)
-                if written is not None:
-                    changed.append(written)
-        for written in list(changed):
-            if written.source is Source.TRACK:
-                changed += self._replace_around(written)
-        return changed
+                change = self.replace(record.id)
+                if change is not None:
+                    changes.append(change)
+        return changes
 
 
-def _point(record: PhotoRecord) -> tuple[object, ...]:
-    return record.status, record.source, record.lat, record.lon
+def _without_estimate_text(current: PhotoRecord) -> dict[str, object]:
+    """What a track or nearby placement clears besides the location: the model's description of
+    where it thought the photo was."""
+    return {"description": None}
 
 
-def without_neighbours(record: PhotoRecord, decisions: tuple[str, ...], unplaced: Status, at: str) -> PhotoRecord:
+def without_neighbours(record: PhotoRecord, decisions: tuple[str, ...], unplaced: Status) -> Relocation:
     """A photo placed "nearby" that its neighbours no longer place: back to the AI estimate it had
     before (its history's previous entry), else without a location, `unplaced` (pending or
-    unlocated); the change kept in its history, `decisions` saying why."""
+    unlocated); `decisions` say why."""
     target = history.previous(record)
-    if target is not None and target.source is Source.AI and target.lat is not None and target.lon is not None:
-        back = history.revert(record, at=at, by=Source.NEARBY.value)
-        return dataclasses.replace(back, decisions=(*decisions, f"{NO_LONGER_PLACED}: back to the AI's estimate it had"))
-    gone = dataclasses.replace(
-        record, status=unplaced, source=None, lat=None, lon=None, place=None, city=None, region=None, country_code=None,
-        confidence=None, radius_km=None, error=NO_LONGER_PLACED, attempts=0, retry_at=None,
-        decisions=(*decisions, f"{NO_LONGER_PLACED}: left without a location ({unplaced.value})"),
-    )  # fmt: skip
-    return history.track(record, gone, at=at, by=Source.NEARBY.value)
-
-
-def placer_for(store: Store, config: Config, describe: Callable[[float, float], PlaceName]) -> Callable[[], Placer]:
-    """How changes made outside ingest (the map page) reach the Placer: the one at work on `store`
-    in this process (the service's pipeline's: one time index, the tracks ingest knows), else,
-    for the map page alone, one made on first use with the tracks of the library loaded."""
-    own: list[Placer] = []
-    lock = threading.Lock()
-
-    def get() -> Placer:
-        found = _PLACERS.get(id(store))
-        if found is not None and found.store is store:
-            return found
-        with lock:
-            if not own:
-                tracks = TrackStore(Folders.from_config(config))
-                tracks.load(store.with_status(Status.TRACK))
-                own.append(Placer(store, tracks, LocationRules.from_config(config.location), describe))
-            return own[0]
-
-    return get
-
-
-_PLACED_FIELDS = (
-    "status", "source", "lat", "lon", "altitude", "radius_km", "confidence", "description", "error", "retry_at",
-    "place", "city", "region", "country_code", "taken_utc", "time_basis", "decisions",
-)  # fmt: skip
+    judged = point_of(record)
+    if target is not None and target.source is Source.AI and target.has_location:
+        why = (*decisions, f"{NO_LONGER_PLACED}: back to the AI's estimate it had")
+        return Relocation(record.id, None, by=Source.NEARBY.value, decisions=why, judged=judged)
+    why = (*decisions, f"{NO_LONGER_PLACED}: left without a location ({unplaced.value})")
+    return Relocation(record.id, NOWHERE, by=Source.NEARBY.value, status=unplaced, error=NO_LONGER_PLACED, decisions=why, judged=judged)

@@ -36,20 +36,17 @@ import math
 import os
 import re
 import stat
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from geolocator.config import Config
 from geolocator.fileio import open_regular
-from geolocator.folders import Folders, fsync_dir
+from geolocator.folders import fsync_dir
 from geolocator.locate.metadata import xmp
 from geolocator.move.mover import LINK_UNSUPPORTED
 from geolocator.move.naming import SIDECAR_SUFFIX
 from geolocator.record import GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
-from geolocator.record.store import Store, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -420,57 +417,3 @@ def read_sidecar(sidecar: Path) -> SidecarReading | None:
     if len(data) > MAX_SIDECAR:
         return None
     return parse_sidecar(data)
-
-
-# -- keeping sidecars in step with records ---------------------------------------------------------
-
-# One sync at a time in the process (the service, its pipeline and the map page each hold a Sidecars):
-# the last to run writes the latest stored location.
-_SYNC = threading.Lock()
-
-
-def sync_sidecar(store: Store, folders: Folders, record_id: str, written_at: str) -> WriteOutcome | None:
-    """Make the sidecar beside the photo `record_id` say its location as stored now: written
-    (or replaced) for a location not from the file, withdrawn for the file's own or none.
-    None when it is not a photo in the library (failed, duplicate, track). Raises OSError when it
-    cannot be written, FileNotFoundError while the photo is not in place yet (being moved: the
-    `follow` stage after its move syncs it)."""
-    with _SYNC:
-        record = store.get(record_id)
-        if record is None or record.status not in PLACED_STATUSES:
-            return None
-        photo = folders.file_of(record)
-        if photo is None:
-            return None
-        location = location_for(record, written_at) if record.status is Status.LOCATED else None
-        if location is not None:
-            return write_sidecar(photo, location)
-        return withdraw_sidecar(photo, withdrawal_for(record, written_at))
-
-
-@dataclass(frozen=True)
-class Sidecars:
-    """The one place that keeps sidecars beside library photos in step with their records:
-    call `sync` with the records after storing a change of their location."""
-
-    store: Store
-    folders: Folders
-    enabled: bool = True
-
-    @classmethod
-    def for_config(cls, store: Store, config: Config) -> Sidecars:
-        return cls(store, Folders.from_config(config), config.library.sidecars)
-
-    def sync(self, records: Iterable[PhotoRecord]) -> None:
-        """With `[library] sidecars`: each record's sidecar as its stored record says. A failure
-        is logged: the record holds the location, the sidecar is a copy for other tools."""
-        if not self.enabled:
-            return
-        at = utc_now()
-        for record in records:
-            try:
-                sync_sidecar(self.store, self.folders, record.id, at)
-            except FileNotFoundError:
-                log.debug("%s: not in place yet; its sidecar is written once it is filed", record.name)
-            except OSError as exc:
-                log.warning("%s: sidecar not written: %s", record.name, exc)

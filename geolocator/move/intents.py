@@ -6,15 +6,18 @@
    journal write (one fsync) before the first of them moves;
 2. move: `mover.move_noreplace` (link + unlink, or copy + link; never overwrites); when the
    reserved name was taken meanwhile, the next free one is reserved and the intent rewritten;
-3. flush: `moving_from` is cleared, batched: the folders touched by a batch of moves are
-   fsynced once, then one journal write (one fsync) clears all their intents. So an intent is
-   never cleared before its move is durable, and a photo costs about one fsync.
+3. finish, then flush: once the moves and what follows them are done (the photos a track places,
+   their sidecars: the pipeline's `follow`), the intent is marked finished; `moving_from` is then
+   cleared, batched: the folders touched by a batch of moves are fsynced once, then one journal
+   write (one fsync) clears all their intents. So an intent is never cleared before its move is
+   durable and its follow-ups have run, and a photo costs about one fsync.
 
 A crash before 1 (or before a group's `commit`) leaves the files in the inbox and no record:
 they are simply redone. After 1, the
 intent says where the file comes from and goes to: `recover()` (run at start, before anything
 is watched) finishes the move if the file is still in the inbox, removes the inbox copy if
-both exist with the same content, and clears the intent once the file is at its destination.
+both exist with the same content, and hands back the records so that their follow-ups run
+again (`Core.recover`) before their intents are finished and cleared.
 
 A photo's sidecars ride on the same intent: `sidecar_moves` lists (destination, inbox path)
 pairs, moved right after the photo and cleared by the same flush. Inbox paths are stored with
@@ -31,13 +34,14 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
 
 from geolocator.fileio import open_regular
 from geolocator.folders import Folders, fsync_dir
+from geolocator.locations.events import Event, Events
 from geolocator.move import mover
 from geolocator.move.naming import readable_name, sidecar_name
 from geolocator.record import PhotoRecord, Status
@@ -109,12 +113,12 @@ class Intents:
     """The intents of moves in progress, the names they reserved, and the lock under which a
     destination is chosen. Safe to use from several threads."""
 
-    def __init__(self, store: Store, folders: Folders, on_finalised: Callable[[list[PhotoRecord]], None] | None = None) -> None:
+    def __init__(self, store: Store, folders: Folders, events: Events | None = None) -> None:
         self.store = store
         self.folders = folders
         self.lock = threading.Lock()  # choosing a destination and writing its intent are one step
         self.sources: set[Path] = set()  # inbox files (photos and sidecars) being moved; under `lock`
-        self._on_finalised = on_finalised
+        self._events = events
         self._reserved: set[Path] = set()  # destinations of moves in progress; under `lock`
         self._unfinished: list[_Done] = []  # moved, intent not yet cleared
         self._touched: set[Path] = set()  # folders to fsync before clearing those intents
@@ -201,7 +205,9 @@ class Intents:
     # -- moving ------------------------------------------------------------------------------------
     def move(self, intent: PhotoRecord) -> PhotoRecord:
         """Carry out a reserved move, the photo and then its sidecars, without overwriting; if a
-        name got taken meanwhile, reserve the next one. Returns the intent as finally written."""
+        name got taken meanwhile, reserve the next one. Returns the intent as finally written,
+        still in force: `finish` it once what follows the move is done, so that a crash before
+        then resumes the follow-ups too."""
         source, dest = source_of(intent), self.destination(intent)
         try:
             while True:
@@ -222,13 +228,12 @@ class Intents:
 
     def move_sidecars(self, intent: PhotoRecord) -> PhotoRecord:
         """Carry out the sidecar moves of an intent (`join`'s, or a photo's once it has moved),
-        then give back the names it held."""
+        then give back the names it held (the intent is in force until `finish`)."""
         try:
             intent = self._move_sidecars(intent, intent.sidecar_moves)
         finally:
             with self.lock:
                 self._release(intent)
-        self._finished(intent)
         return intent
 
     def _move_sidecars(self, intent: PhotoRecord, moves: Sequence[tuple[str, str]]) -> PhotoRecord:
@@ -261,7 +266,8 @@ class Intents:
         with self._unfinished_lock:
             self._touched.update(folders)
 
-    def _finished(self, intent: PhotoRecord) -> None:
+    def finish(self, intent: PhotoRecord) -> None:
+        """The moves of `intent` and what follows them are done: its intent is cleared at the next `flush`."""
         with self._unfinished_lock:
             self._unfinished.append(_Done(intent.id, intent.moving_from, intent.sidecar_moves))
 
@@ -295,25 +301,25 @@ class Intents:
                 self._unfinished[:0] = dones
                 self._touched |= folders
             raise
-        if self._on_finalised is not None and cleared:
-            self._on_finalised(cleared)
+        if self._events is not None:
+            self._events.send(Event.MOVES_DONE, cleared, "import")
         return cleared
 
     # -- after a crash -----------------------------------------------------------------------------
-    def recover(self) -> int:
-        """Resolve every intent a previous run left (call before watching). Returns how many."""
+    def recover(self) -> list[PhotoRecord]:
+        """Resolve every intent a previous run left (call before watching). Returns the records
+        whose moves are now done, their intents still in force: what follows their moves may not
+        have run, and must before they are `finish`ed."""
         intents = [r for r in self.store.all() if r.moving_from or r.sidecar_moves]
+        resolved = []
         for intent in intents:
             try:
                 # Only now, before any worker runs, can a temp copy be known to be abandoned.
                 mover.remove_stale_temps(self.destination(intent).parent)
-                self.resolve(intent)
+                resolved.append(self.resolve(intent))
             except OSError as exc:
                 log.error("cannot finish moving %s to %s now: %s", intent.moving_from, intent.path, exc)
-        self.flush()
-        if intents:
-            log.info("recovered %d interrupted move(s)", len(intents))
-        return len(intents)
+        return resolved
 
     def resolve(self, intent: PhotoRecord) -> PhotoRecord:
         """Finish an intent whatever state its moves were left in."""
@@ -355,5 +361,4 @@ class Intents:
             elif not dest.is_file():
                 log.warning("the sidecar %s vanished while it was being moved", source)
                 intent = self.store.put(dataclasses.replace(intent, sidecars=_replaced(intent.sidecars, move[0], None), sidecar_moves=_replaced(intent.sidecar_moves, move, None)))
-        self._finished(intent)
         return intent

@@ -19,6 +19,14 @@ class Status(str, enum.Enum):
     TRACK = "track"  # not a photo: a GPS track file (GPX, KML, NMEA, ...) kept in library/tracks/
 
 
+# The photos we place (in the library, with or without a location); failed, duplicate and track
+# files have no location of their own.
+PLACEABLE = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})
+# Why a photo has no location (its `error`), when nothing went wrong.
+WAITING_FOR_AI = "waiting for the AI"
+AI_DISABLED = "no location in the file, and the AI is turned off ([ollama] enabled = false)"
+
+
 class Source(str, enum.Enum):
     EXIF = "exif"  # any metadata the file carries: EXIF, XMP, sidecar, QuickTime atoms
     AI = "ai"
@@ -61,24 +69,51 @@ class PhotoMetadata:
         return " ".join(parts) or None
 
 
-@dataclass(frozen=True)
-class AIEstimate:
-    """The outcome of asking the vision model. lat/lon None means the model could not place it."""
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a photo was taken, by which source, how sure, and what the place is called.
 
-    lat: float | None
-    lon: float | None
-    confidence: float  # 0..1, derived from what was resolved, not the model's own say-so
-    radius_km: float | None  # uncertainty radius drawn on the map
-    description: str | None
-    place: str | None  # "City, Region, Country" as resolved
-    model: str
-    prompt_version: str
-    raw_answer: str  # the model's text, exactly as received
-    decisions: tuple[str, ...] = ()  # why each decision was taken, in order
+    The ten location fields are declared here once: a `PhotoRecord` and each entry of its history
+    (`LocationChange`) are Locations with more fields, stored flat. Change a record's location
+    only through `geolocator.locations` (`Locations`), which applies the ranking and the history.
+    `source` None with no point: no location (pending for the AI, or unlocated).
+    """
+
+    source: Source | None = None
+    lat: float | None = None
+    lon: float | None = None
+    altitude: float | None = None
+    place: str | None = None  # the label: "Neighbourhood, City, Region, Country"
+    city: str | None = None  # the label's fields, for searching and grouping
+    region: str | None = None
+    country_code: str | None = None
+    confidence: float | None = None  # 0..1 for estimates (AI); None for a point read or placed
+    radius_km: float | None = None  # uncertainty radius (AI, track, nearby)
 
     @property
     def has_location(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+    @property
+    def location(self) -> Location:
+        """The location part alone (of a record or history entry): a plain `Location`."""
+        return Location(**{name: getattr(self, name) for name in LOCATION_FIELDS})
+
+
+LOCATION_FIELDS = tuple(f.name for f in dataclasses.fields(Location))
+NOWHERE = Location()  # no location at all
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AIEstimate(Location):
+    """The outcome of asking the vision model: a Location (source ai, with its confidence, radius
+    and place as resolved), or none when the model could not place it; and what it said."""
+
+    description: str | None
+    model: str
+    prompt_version: str
+    raw_answer: str  # the model's text, exactly as received
+    decisions: tuple[str, ...] = ()  # why each decision was taken, in order
 
 
 class ChangeKind(str, enum.Enum):
@@ -87,13 +122,14 @@ class ChangeKind(str, enum.Enum):
     REVERT = "revert"  # an earlier location restored
 
 
-@dataclass(frozen=True, slots=True)
-class LocationChange:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocationChange(Location):
     """One entry of a record's location history: the location it took on, when, and by whom.
 
     `n` numbers the entries (never reused, even once old ones are dropped); `prev` is the `n`
     of the entry a revert goes back to, so repeated reverts walk back rather than toggle.
-    lat/lon None means the record was left without a location.
+    lat/lon None means the record was left without a location; `status` then says whether it
+    waited for the AI (pending) or not (unlocated), so a revert restores exactly that.
     """
 
     n: int
@@ -101,39 +137,33 @@ class LocationChange:
     kind: ChangeKind
     at: str  # ISO 8601 time of the change
     by: str  # who or what made it: "page", "cli", "ai", "track", "nearby", "import"...
-    source: Source | None = None
-    lat: float | None = None
-    lon: float | None = None
-    altitude: float | None = None
-    place: str | None = None
-    city: str | None = None
-    region: str | None = None
-    country_code: str | None = None
-    confidence: float | None = None
-    radius_km: float | None = None
+    status: Status | None = None  # the record's status then (None in entries written before it was kept)
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form; None values are left out to keep long histories small."""
         data = {name: getattr(self, name) for name in _CHANGE_FIELDS}
         data["kind"] = self.kind.value
         data["source"] = self.source.value if self.source else None
+        data["status"] = self.status.value if self.status else None
         return {key: value for key, value in data.items() if value is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LocationChange:
-        source = data.get("source")
+        source, status = data.get("source"), data.get("status")
         values: dict[str, Any] = {name: data.get(name) for name in _CHANGE_FIELDS}
         values["kind"] = ChangeKind(data["kind"])
         values["source"] = Source(source) if source else None
+        values["status"] = Status(status) if status else None
         return cls(**values)
 
 
 _CHANGE_FIELDS = tuple(f.name for f in dataclasses.fields(LocationChange))
 
 
-@dataclass(frozen=True, slots=True)
-class PhotoRecord:
-    """One photo, keyed by the sha256 of its content. Stored as a flat JSON object.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhotoRecord(Location):
+    """One photo (or track file), keyed by the sha256 of its content: its `Location` and the rest
+    of what we know of it. Stored as a flat JSON object.
 
     Immutable: change one with `dataclasses.replace`, so a stored record is never altered behind
     the store's back.
@@ -144,18 +174,8 @@ class PhotoRecord:
     name: str  # original file name as it arrived in the inbox
     path: str | None  # relative to the library (or to failed/ or duplicates/, per status)
     status: Status
-    source: Source | None = None
-    lat: float | None = None
-    lon: float | None = None
-    altitude: float | None = None
-    place: str | None = None
-    city: str | None = None  # the label's fields (places.PlaceName), for searching and grouping
-    region: str | None = None
-    country_code: str | None = None
     taken_at: str | None = None
     camera: str | None = None
-    confidence: float | None = None
-    radius_km: float | None = None
     description: str | None = None
     model: str | None = None
     prompt_version: str | None = None
@@ -165,6 +185,8 @@ class PhotoRecord:
     taken_utc: str | None = None  # ISO 8601 capture time in UTC, when some basis gave it
     time_basis: str | None = None  # which: a geolocator.locations.capture_time.TimeBasis value
     decisions: tuple[str, ...] = ()  # why a track or nearby placement was (or was not) taken
+    declined: tuple[Source, ...] = ()  # sources the user reverted away from: never applied again on their own
+    sidecar_due: bool = False  # intent: its XMP sidecar must be brought in step with its location
     error: str | None = None  # why it failed, is pending or unlocated: one line
     duplicate_of: str | None = None
     attempts: int = 0  # AI attempts so far
@@ -184,6 +206,7 @@ class PhotoRecord:
         data["sidecars"] = list(self.sidecars)
         data["sidecar_moves"] = [list(move) for move in self.sidecar_moves]
         data["decisions"] = list(self.decisions)
+        data["declined"] = [source.value for source in self.declined]
         return data
 
     @classmethod
@@ -213,6 +236,7 @@ class PhotoRecord:
         _SLOT_SETTERS_BY_NAME["sidecars"](record, tuple(data.get("sidecars") or ()))
         _SLOT_SETTERS_BY_NAME["sidecar_moves"](record, tuple((str(path), str(source)) for path, source in data.get("sidecar_moves") or ()))
         _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data.get("decisions") or ()))
+        _SLOT_SETTERS_BY_NAME["declined"](record, tuple(_SOURCES.get(s) or Source(s) for s in data.get("declined") or ()))
         return record
 
 
@@ -224,7 +248,7 @@ _SLOT_SETTERS_BY_NAME = dict(_SLOT_SETTERS)
 # Text that many photos share (where they were taken, with what; all default None): interned when loaded.
 _REPEATED = ("place", "city", "region", "country_code", "camera", "time_basis", "model", "prompt_version")
 _REPEATED_SETTERS = tuple((name, _SLOT_SETTERS_BY_NAME[name]) for name in _REPEATED)
-_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions")  # set by from_dict itself
+_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined")  # set by from_dict itself
 _OTHER_SETTERS = tuple((name, set_slot, _DEFAULTS.get(name)) for name, set_slot in _SLOT_SETTERS if name not in _REPEATED + _CONVERTED)
 _STATUSES = {status.value: status for status in Status}
 _SOURCES = {source.value: source for source in Source}

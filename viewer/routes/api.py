@@ -24,11 +24,12 @@ from typing import Any
 
 import bottle
 
+from geolocator.locations.changes import Refused
 from geolocator.record import Status
 from viewer.context import Context
 from viewer.respond import send_json
 from viewer.routes import route
-from viewer.routes.place import store_fix
+from viewer.routes.place import refused
 from viewer.rows import (
     MAP_COLUMNS,
     PUBLIC_FIELDS,
@@ -155,7 +156,10 @@ def fix_location(ctx: Context, rid: str, body: bytes) -> bytes:
     if record.status in (Status.FAILED, Status.DUPLICATE):
         raise bottle.HTTPError(409, f"a {record.status.value} photo cannot be placed")
     lat, lon = parse_point(body)
-    stored = store_fix(ctx, [record.id], lat, lon)  # with its history and sidecar, as the page's fixes
+    try:
+        stored = ctx.locations.fix([record.id], lat, lon)  # with its history and sidecar, as the page's fixes
+    except Refused as exc:
+        raise refused(exc) from None
     if not stored:
         raise bottle.HTTPError(409, "the photo changed meanwhile: reload and try again")
     return send_json({"record": public_record(stored[0], ctx.names), "row": map_row(stored[0], ctx.names)})

@@ -9,39 +9,29 @@
 - `POST /api/images/<id>/ask-ai`          forget the location and ask the vision model again
 - `POST /api/images/<id>/retry`           a photo waiting for Ollama is due now
 
-Every change goes through `history.track`, so each one can be reverted; all answer the changed
-records with their map rows, which the page merges as they are. With `[library] sidecars` the
-photo's XMP sidecar follows every change (`geolocator.locations.sidecar.Sidecars`): a location
-placed here is written to it, and a revert to the file's own location or to none withdraws it.
-"Retry now" and "Ask the AI again" wake the AI worker, so the photo is asked about at once.
+Every change is made by the process's `Locations` (geolocator.locations), the owner of every
+change of location: it applies the ranking, keeps each change in the photo's history (so each can
+be reverted), brings the photo's XMP sidecar in step, and places again the photos taken around it
+(one a withdrawn fix had placed "nearby" does not keep that point). Each answer carries the changed
+records and the map rows of every record those changes touched, which the page merges as they
+are. "Retry now" and "Ask the AI again" wake the AI worker, so the photo is asked about at once.
 A GPS track file is not a photo: it is never placed, reverted or asked about (409 saying so).
-
-A fix, a revert or "Ask the AI again" acts like a newly filed photo (`Placer.by_hand`, the
-service's own Placer): the photo's capture time in UTC is worked out again, then the photos taken
-around it are placed again by the same rules and ranking as at ingest. One a withdrawn fix had
-placed "nearby" does not keep that point: it is placed by its other neighbours, else goes back to
-its AI estimate or to having no location (pending for the AI). Their rows come with the answer.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import bottle
 
 from geolocator.locate import places
-from geolocator.locate.tracks.model import TrackError
 from geolocator.locations.ai_queue import apply_resume
+from geolocator.locations.changes import HistoryError, Refused
 from geolocator.locations.coords import CoordinateError, NotCoordinates, parse_coordinates
-from geolocator.locations.history import HistoryError, revert, track
-from geolocator.record import PhotoRecord, Source, Status
-from geolocator.record.store import utc_now
+from geolocator.record import PhotoRecord
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route
@@ -49,11 +39,9 @@ from viewer.rows import map_row, public_record
 
 log = logging.getLogger(__name__)
 
-BY = "page"  # `by` of the history entries written from the map page
 MAX_IDS = 10_000  # "all shown" of a large library, in one request
 MAX_FIX_BODY = 32 + MAX_IDS * 20  # {"ids": ["<16 hex>", ...], "lat": ..., "lon": ...}
 MAX_QUERY = 4096
-PLACEABLE = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})
 
 
 def _finite(value: object) -> float | None:
@@ -79,42 +67,6 @@ def parse_fix(raw: bytes) -> tuple[list[str], float, float]:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise bottle.HTTPError(400, "lat must be within -90..90 and lon within -180..180")
     return list(dict.fromkeys(ids)), lat, lon
-
-
-def _named(lat: float, lon: float) -> places.PlaceName | None:
-    try:
-        return places.name(lat, lon)
-    except OSError:  # the place index is unavailable: the point is what matters
-        log.exception("no place name for %s, %s", lat, lon)
-        return None
-
-
-def manual_fix(current: PhotoRecord, lat: float, lon: float, named: places.PlaceName | None, at: str) -> PhotoRecord | None:
-    """The record placed by hand at (lat, lon), its history extended; None for a file we do not place."""
-    if current.status not in PLACEABLE:
-        return None
-    fixed = dataclasses.replace(
-        current, status=Status.LOCATED, source=Source.MANUAL, lat=lat, lon=lon, altitude=None,
-        place=named.label if named else None, city=named.city if named else None,
-        region=named.region if named else None, country_code=named.country_code if named else None,
-        confidence=None, radius_km=None, error=None, retry_at=None,
-    )
-    return track(current, fixed, at=at, by=BY)
-
-
-def ask_again(current: PhotoRecord, at: str) -> PhotoRecord:
-    """The record pending again for the AI, without a location (the one it had is in its history)."""
-    if current.status not in PLACEABLE:
-        raise bottle.HTTPError(409, f"a {current.status.value} photo is not placed")
-    if current.source is Source.EXIF:
-        raise bottle.HTTPError(409, "the file itself says where it was taken")
-    if current.moving_from:
-        raise bottle.HTTPError(409, "the photo is being moved: try again in a moment")
-    pending = dataclasses.replace(
-        current, status=Status.PENDING, attempts=0, source=None, lat=None, lon=None, altitude=None, place=None, city=None,
-        region=None, country_code=None, confidence=None, radius_km=None, error=None, retry_at=None,
-    )
-    return track(current, pending, at=at, by=BY)
 
 
 def place_of(text: str) -> dict[str, Any]:
@@ -154,79 +106,15 @@ def _find(parts: list[str]) -> places.Match | None:
     return None
 
 
-def refuse_tracks(records: Iterable[PhotoRecord | None]) -> None:
-    """HTTPError 409 when one of `records` is a GPS track file, which has no location of its own."""
-    track = next((r for r in records if r is not None and r.status is Status.TRACK), None)
-    if track is not None:
-        raise bottle.HTTPError(409, f"{track.name} is a GPS track, not a photo: it has no location to place or fix")
+def answer(ctx: Context, records: list[PhotoRecord], since: int) -> bytes:
+    """The records changed by hand, and the map rows of every record changed since `since` (they,
+    and the photos taken around them that their change placed again)."""
+    around, _ = ctx.store.changed_since(since)
+    return send_json({"records": [public_record(r, ctx.names) for r in records], "rows": [map_row(r, ctx.names) for r in around]})
 
 
-@dataclass(frozen=True)
-class Changed:
-    records: list[PhotoRecord]  # the photos changed by hand, as stored with their capture time
-    around: list[PhotoRecord]  # the photos taken around them, placed again
-
-
-def follow(ctx: Context, stored: Sequence[PhotoRecord]) -> Changed:
-    """After photos were changed by hand: their time, then their neighbours placed again
-    (`Placer.by_hand`), and the sidecars of all of them in step. The photos are stored already:
-    a failure here is logged, never lost work."""
-    unplaced = Status.PENDING if ctx.config.ollama.enabled else Status.UNLOCATED
-    try:
-        timed, around = ctx.placer().by_hand(stored, unplaced=unplaced)
-    except (OSError, TrackError, ValueError) as exc:
-        log.error("placing the photos around %d photo(s) changed by hand failed: %s", len(stored), exc)
-        timed, around = list(stored), []
-    ctx.sidecars.sync([*timed, *around])
-    if around:
-        log.info("%d photo(s) placed again around %d changed by hand", len(around), len(timed))
-    if any(record.status is Status.PENDING for record in around):
-        ctx.wake_ai()
-    return Changed(timed, around)
-
-
-def fix(ctx: Context, ids: list[str], lat: float, lon: float) -> Changed:
-    """Place the photos `ids` by hand at (lat, lon): stored with their history, sidecars written,
-    their neighbours placed again (none for ids unknown, failed or duplicate). HTTPError 409 when
-    one of them is a track."""
-    refuse_tracks(ctx.store.get(i) for i in ids)
-    named, at = _named(lat, lon), utc_now()
-    stored = ctx.store.update_many(ids, lambda current: manual_fix(current, lat, lon, named, at))
-    if stored:
-        log.info("manual location for %d photo(s): %.6f, %.6f", len(stored), lat, lon)
-    return follow(ctx, stored)
-
-
-def store_fix(ctx: Context, ids: list[str], lat: float, lon: float) -> list[PhotoRecord]:
-    """`fix`, answering the records changed."""
-    return fix(ctx, ids, lat, lon).records
-
-
-def answer(ctx: Context, changed: Changed) -> bytes:
-    """The changed records, and the map rows of them and of the photos placed again around them."""
-    rows = [map_row(r, ctx.names) for r in (*changed.records, *changed.around)]
-    return send_json({"records": [public_record(r, ctx.names) for r in changed.records], "rows": rows})
-
-
-CHANGED_MEANWHILE = "the photo changed meanwhile: reload and try again"
-
-
-def change_one(ctx: Context, rid: str, change: Callable[[PhotoRecord], PhotoRecord | None], refusal: str) -> PhotoRecord:
-    """The photo `rid` changed by `change` and stored: 404 for no such photo, 409 for a track,
-    409 `refusal` when `change` did not apply (it answered None)."""
-    record = ctx.record_or_404(rid)
-    refuse_tracks([record])
-    changed: list[PhotoRecord] = []
-
-    def apply(current: PhotoRecord | None) -> PhotoRecord | None:
-        new = None if current is None else change(current)
-        changed.extend([new] if new is not None else [])
-        return new
-
-    stored = ctx.store.update(record.id, apply)
-    if not changed or stored is None:  # `update` answers the record unchanged when nothing applied
-        raise bottle.HTTPError(409, refusal)
-    return stored
+def refused(exc: Refused | HistoryError) -> bottle.HTTPError:
+    return bottle.HTTPError(404 if str(exc) == "no such photo" else 409, str(exc))
 
 
 def place_many(ctx: Context, raw: bytes) -> bytes:
@@ -235,41 +123,52 @@ def place_many(ctx: Context, raw: bytes) -> bytes:
     missing = [i for i in ids if ctx.store.get(i) is None]
     if missing:
         raise bottle.HTTPError(404, f"no such photo: {missing[0]}")
-    changed = fix(ctx, ids, lat, lon)
-    if not changed.records:
+    since = ctx.store.seq
+    try:
+        stored = ctx.locations.fix(ids, lat, lon)
+    except Refused as exc:
+        raise refused(exc) from None
+    if not stored:
         raise bottle.HTTPError(409, "none of these photos can be placed (failed or duplicate files)")
-    return answer(ctx, changed)
+    return answer(ctx, stored, since)
 
 
 def revert_one(ctx: Context, rid: str) -> bytes:
     """`POST /api/images/<id>/revert`: the photo's location before the current one."""
-    at = utc_now()
+    ctx.record_or_404(rid)
+    since = ctx.store.seq
     try:
-        stored = change_one(ctx, rid, lambda current: revert(current, at=at, by=BY), CHANGED_MEANWHILE)
-    except HistoryError as exc:
-        raise bottle.HTTPError(409, str(exc)) from None
-    log.info("%s (%s): location reverted to %s", stored.id, stored.name, stored.source.value if stored.source else "none")
-    return answer(ctx, follow(ctx, [stored]))
+        stored = ctx.locations.revert(rid)
+    except (Refused, HistoryError) as exc:
+        raise refused(exc) from None
+    return answer(ctx, [stored], since)
 
 
 def ask_ai_again(ctx: Context, rid: str) -> bytes:
     """`POST /api/images/<id>/ask-ai`: the photo's location forgotten, the AI asked again."""
-    if not ctx.config.ollama.enabled:
-        raise bottle.HTTPError(409, "the AI is turned off ([ollama] enabled = false)")
-    at = utc_now()
-    stored = change_one(ctx, rid, lambda current: ask_again(current, at), CHANGED_MEANWHILE)
-    log.info("%s (%s): asking the AI again", stored.id, stored.name)
-    changed = follow(ctx, [stored])  # its location is gone: the photos it placed are judged again
+    ctx.record_or_404(rid)
+    since = ctx.store.seq
+    try:
+        stored = ctx.locations.ask_again(rid)
+    except Refused as exc:
+        raise refused(exc) from None
     ctx.wake_ai()
-    return answer(ctx, changed)
+    return answer(ctx, [stored], since)
 
 
 def retry_now(ctx: Context, rid: str) -> bytes:
     """`POST /api/images/<id>/retry`: a photo waiting for Ollama is due now."""
-    stored = change_one(ctx, rid, apply_resume, "this photo is not waiting for Ollama")
-    ctx.sidecars.sync([stored])
+    record = ctx.record_or_404(rid)
+    try:
+        ctx.locations.refuse_tracks([rid])
+    except Refused as exc:
+        raise refused(exc) from None
+    since = ctx.store.seq
+    stored = ctx.store.update(record.id, apply_resume)
+    if stored is None or stored is record or stored == record:
+        raise bottle.HTTPError(409, "this photo is not waiting for Ollama")
     ctx.wake_ai()
-    return answer(ctx, Changed([stored], []))
+    return answer(ctx, [stored], since)
 
 
 def install(app: bottle.Bottle, ctx: Context) -> None:

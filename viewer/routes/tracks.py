@@ -17,7 +17,6 @@ import bottle
 import numpy as np
 
 from geolocator.locate.tracks.model import Track, TrackError
-from geolocator.locate.tracks.store import TrackStore
 from geolocator.record import Status
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
@@ -48,10 +47,11 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         record = ctx.store.get(rid) if ID_RE.match(rid) else None
         if record is None or record.status is not Status.TRACK:
             raise bottle.HTTPError(404, "no such track")
-        tracks = TrackStore(ctx.folders)
-        try:
-            tracks.load_one(record)
-        except (OSError, TrackError, ValueError) as exc:
-            raise bottle.HTTPError(404, f"the track cannot be read: {hide_folders(str(exc), ctx.names)}") from None
+        tracks = ctx.core.tracks  # the process's own: loaded at start, added to as tracks are filed
+        if not tracks.of(record.id):
+            try:
+                tracks.load_one(record)
+            except (OSError, TrackError, ValueError) as exc:
+                raise bottle.HTTPError(404, f"the track cannot be read: {hide_folders(str(exc), ctx.names)}") from None
         features = [line(track) for track in tracks.of(record.id)]
         return send_json({"type": "FeatureCollection", "features": features})

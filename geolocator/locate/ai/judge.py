@@ -10,11 +10,12 @@ raise it. Every such decision is recorded, in order, in `AIEstimate.decisions`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from geolocator.locate.ai.parse import MAX_ANSWER_CHARS, Form, Parsed, parse
 from geolocator.locate.places import Gazetteer, Match, gazetteer, haversine_km
-from geolocator.record import AIEstimate
+from geolocator.record import AIEstimate, Source
 
 # Level -> highest confidence an answer resolved to that level can get.
 CONFIDENCE_CAP = {"landmark": 0.8, "city": 0.7, "region": 0.45, "country": 0.25, "coordinates": 0.15}
@@ -35,6 +36,19 @@ class Asked:
 
 
 @dataclass(frozen=True)
+class Names:
+    """The fields of a resolved place's label: city (None above city level), region, country code."""
+
+    city: str | None
+    region: str | None
+    country_code: str | None
+
+    @classmethod
+    def of(cls, match: Match) -> Names:
+        return cls(match.city, match.region, match.country_code)
+
+
+@dataclass(frozen=True)
 class Placement:
     """Where the judged answer puts the photo."""
 
@@ -42,6 +56,7 @@ class Placement:
     level: str  # a CONFIDENCE_CAP key
     radius_km: float
     place: str
+    names: Names  # the place's fields, as a record keeps them
     conflict: bool = False  # the model's point contradicted its own place name
 
 
@@ -76,9 +91,11 @@ def _place(g: Gazetteer, parsed: Parsed, decisions: list[str]) -> Placement | No
             decisions.append("nothing resolvable: no location")
             return None
         decisions.append(f"no place name to check ({point[0]:.4f}, {point[1]:.4f}) against: kept it with a {COORDINATES_ONLY_RADIUS_KM:.0f} km radius")
-        return Placement(point, "coordinates", COORDINATES_ONLY_RADIUS_KM, g.nearest(*point).label)
+        near = g.name(*point)
+        return Placement(point, "coordinates", COORDINATES_ONLY_RADIUS_KM, g.nearest(*point).label, Names(near.city, near.region, near.country_code))
 
-    named = Placement((match.lat, match.lon), match.level, match.radius_km, match.label)
+    names = Names.of(match)
+    named = Placement((match.lat, match.lon), match.level, match.radius_km, match.label, names)
     if point is None:
         decisions.append(f"using the gazetteer point of {match.label}")
         return named
@@ -89,17 +106,17 @@ def _place(g: Gazetteer, parsed: Parsed, decisions: list[str]) -> Placement | No
     if distance <= match.radius_km:
         decisions.append(f"model's point {where} is {distance:.0f} km from {match.label}, within its {match.radius_km:.0f} km: kept it")
         if match.level == "city" and parsed.landmark:
-            return Placement(point, "landmark", min(LANDMARK_RADIUS_KM, match.radius_km), f"{parsed.landmark}, {match.label}")
-        return Placement(point, match.level, match.radius_km, match.label)
+            return Placement(point, "landmark", min(LANDMARK_RADIUS_KM, match.radius_km), f"{parsed.landmark}, {match.label}", names)
+        return Placement(point, match.level, match.radius_km, match.label, names)
     if here.country_code != match.country_code:
         country = g.country_names.get(match.country_code, match.country_code)
         decisions.append(f"model's point {where} is in {here.country}, not in {country}: using the gazetteer point of {match.label}")
-        return Placement(named.point, named.level, named.radius_km, named.place, conflict=True)
+        return dataclasses.replace(named, conflict=True)
     if match.level == "country":
         decisions.append(f"model's point {where} is in {match.label}, the most specific place named: kept it, with the country's {match.radius_km:.0f} km radius")
-        return Placement(point, "country", match.radius_km, match.label)
+        return Placement(point, "country", match.radius_km, match.label, names)
     decisions.append(f"model's point {where} is {distance:.0f} km from {match.label}, beyond its {match.radius_km:.0f} km: using the gazetteer point")
-    return Placement(named.point, named.level, named.radius_km, named.place, conflict=True)
+    return dataclasses.replace(named, conflict=True)
 
 
 def _valid_point(lat: float | None, lon: float | None, decisions: list[str]) -> Point | None:
@@ -165,8 +182,7 @@ def _estimate(parsed: Parsed, asked: Asked, placement: Placement | None, decisio
     description = _with_clues(parsed)
     raw = asked.text[:MAX_ANSWER_CHARS]
     if placement is None:
-        return AIEstimate(lat=None, lon=None, confidence=0.0, radius_km=None, description=description, place=None,
-                          model=asked.model, prompt_version=asked.prompt_version, raw_answer=raw, decisions=tuple(decisions))
+        return AIEstimate(confidence=0.0, description=description, model=asked.model, prompt_version=asked.prompt_version, raw_answer=raw, decisions=tuple(decisions))
     level = placement.level
     cap = confidence = CONFIDENCE_CAP[level]
     if parsed.confidence is not None and parsed.confidence < cap:
@@ -177,12 +193,16 @@ def _estimate(parsed: Parsed, asked: Asked, placement: Placement | None, decisio
         decisions.append(f"its coordinates contradicted its place name: confidence x{CONFLICT_PENALTY}")
     decisions.append(f"confidence {confidence:.2f}, radius {placement.radius_km:.0f} km ({level} level)")
     return AIEstimate(
+        source=Source.AI,
         lat=round(placement.point[0], 5),
         lon=round(placement.point[1], 5),
         confidence=round(confidence, 2),
         radius_km=round(placement.radius_km, 1),
-        description=description,
         place=placement.place,
+        city=placement.names.city,
+        region=placement.names.region,
+        country_code=placement.names.country_code,
+        description=description,
         model=asked.model,
         prompt_version=asked.prompt_version,
         raw_answer=raw,

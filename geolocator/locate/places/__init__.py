@@ -13,6 +13,7 @@ user's cache folder; loading it takes milliseconds and no numpy or scipy.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import threading
@@ -80,6 +81,8 @@ class Match:
     label: str
     country_code: str
     radius_km: float  # how far from the point the named area reaches (90th percentile of its places)
+    city: str | None = None  # the label's fields: the city (level "city"), its region (and a region's own)
+    region: str | None = None
 
 
 def join_label(*parts: str | None) -> str:
@@ -172,11 +175,12 @@ class Gazetteer:
                 candidates = [p for p in candidates if p.region and region_key(p.region) == wanted] or candidates
             if candidates:
                 best = max(candidates, key=lambda p: p.population)
-                return Match(best.lat, best.lon, "city", best.label, best.country_code, _city_radius_km(best.population))
+                return Match(best.lat, best.lon, "city", best.label, best.country_code, _city_radius_km(best.population), best.city, best.region)
         if region and code:
             members = self._index.regions.lookup(f"{code}|{region_key(region)}") or self._region_named_after(code, region)
             if members:
-                return self._area_match(members, "region", join_label(self.place(members[0]).region, self.country_names[code]), code)
+                region_name = self.place(members[0]).region
+                return dataclasses.replace(self._area_match(members, "region", join_label(region_name, self.country_names[code]), code), region=region_name)
         if code:
             members = self._index.countries.lookup(code)
             if members:
