@@ -61,7 +61,13 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting(
             "sidecars",
             True,
-            "Write each location not read from the file itself (manual, AI, track, nearby) to an XMP sidecar NAME.EXT.xmp beside the photo, for digiKam, darktable and exiftool.",
+            "Write each location not read from the file itself (manual, track, nearby) to the photo's XMP sidecar for digiKam, darktable, Lightroom and exiftool, merged into one already there.",
+            bool,
+        ),
+        Setting(
+            "sidecars_ai",
+            False,
+            "Also write AI estimates to sidecars, with their radius as exif:GPSHPositioningError (off: other programs may take a country-wide estimate for a GPS fix).",
             bool,
         ),
     ),
@@ -126,6 +132,7 @@ class WatchConfig:
 class LibraryConfig:
     layout: str
     sidecars: bool = setting_default("library", "sidecars")
+    sidecars_ai: bool = setting_default("library", "sidecars_ai")
 
 
 @dataclass(frozen=True)
