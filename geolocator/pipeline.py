@@ -274,7 +274,7 @@ class Pipeline:
         self._describe = describe or _describe_lazily
         self.tracks = TrackStore(self.folders)
         self.placer = Placer(store, self.tracks, LocationRules.from_config(config.location), self._describe)
-        self.sidecars = Sidecars(store, self.folders, config.library.sidecars)
+        self.sidecars = Sidecars.for_config(store, config, self.folders)
         self.stages: tuple[Stage, ...] = (
             Stage("complete", self.check_complete, when=lambda task: task.role is Role.PHOTO),
             Stage("pair", self.pair, when=lambda task: task.role is Role.SIDECAR),

@@ -43,7 +43,7 @@ class Context:
         """`wake_ai` None: no AI worker runs in this process (the map alone); a due photo waits
         for the service's worker to find it."""
         folders = Folders.from_config(config)
-        sidecars = Sidecars(store, folders, config.library.sidecars)
+        sidecars = Sidecars.for_config(store, config, folders)
         placer = placer_for(store, config, places.name)
         return cls(store, config, folders, Thumbnails(folders.thumbnails), folder_names(folders), sidecars, wake_ai or _no_worker, placer)
 

@@ -118,7 +118,7 @@ def _ask_ai(store: Store, folders: Folders, config: Config, pending: int, tty: b
     server failed (its records stay pending, with the reason, for the service to retry)."""
     from tqdm import tqdm
 
-    sidecars = Sidecars(store, folders, config.library.sidecars)
+    sidecars = Sidecars.for_config(store, config, folders)
     worker = AIWorker(store, servers_for(config.ollama), folders.file_of, Backoff(), per_host=config.ollama.per_host, on_stored=lambda record: sidecars.sync([record]))
     with tqdm(total=pending, desc="AI", unit="photo", disable=not tty, leave=False) as bar:
         worker.drain(bar.update)

@@ -1,28 +1,39 @@
-"""The XMP sidecar we write beside a library photo: `IMG_1.JPG.xmp` (the darktable and Immich naming).
+"""The XMP sidecar that carries a library photo's location to other programs. (Sidecars that
+arrive in the inbox with their photo are geolocator.move.sidecars' business.)
 
-(Sidecars that arrive in the inbox with their photo are geolocator.move.sidecars' business.)
+A location that does not come from the file itself (manual, track, nearby; AI estimates only with
+`[library] sidecars_ai`) is otherwise only in our database; the sidecar lets digiKam, darktable,
+exiftool and Lightroom see it, without the photo's own bytes ever changing. The point is written
+as standard `exif:GPSLatitude`/`exif:GPSLongitude` ("DDD,MM.mmmmmmmmk", the XMP form) with
+`exif:GPSVersionID`, the altitude when known and `exif:GPSHPositioningError` (metres) when the
+location has an uncertainty radius; where it came from (source, confidence, radius, model, place,
+when written) goes in our own namespace, so on import a manual fix stays manual and an estimate
+stays an estimate.
 
-A location that does not come from the file itself (manual, AI, track, nearby) is otherwise only in
-our database; a sidecar lets digiKam, darktable, exiftool and Lightroom see it, without the photo's
-own bytes ever changing. The point is written as standard `exif:GPSLatitude`/`exif:GPSLongitude`
-("DDD,MM.mmmmmmmmk", the XMP form) with `exif:GPSVersionID` and altitude when known; where it came
-from (source, confidence, radius, model, place, when written) goes in our own namespace, so on
-import a manual fix stays manual and an estimate stays an estimate.
+Merged, never replaced: a sidecar already there (ours edited by darktable, digiKam or exiftool,
+or another program's own) keeps every byte we do not own; only our namespace's properties and
+the GPS properties we write change (`geolocator.locations.xmp_merge`). GPS that another program
+or the user wrote is their word: we never overwrite it, and a withdrawal takes out only the GPS
+our Source says we wrote. A file there that is not XMP we can edit (not well-formed, a DTD, too
+big, a symlink or a FIFO) is left as it is; the photo's record still holds the location.
 
-Writes are atomic and never clobber: a temporary file in the same folder is fsynced, then linked
-to the sidecar name (which fails if anything appeared there) or, only when the sidecar there is
-one of ours, renamed over it. Another program's sidecar is left as it is, and said so.
+Which file: the one of the photo's sidecar names that carries our namespace already; else the
+`NAME.EXT.xmp` that is there (darktable's naming, and ours); else a `NAME.xmp` (Lightroom's and
+digiKam's, beside raw files) when no other photo shares that NAME; else a new `NAME.EXT.xmp`.
+
+Writes are atomic: a temporary file in the same folder is fsynced, then linked to the sidecar
+name (which fails if anything appeared there) or renamed over the sidecar it was merged from,
+after checking that sidecar is still what was read (another program saving it meanwhile makes us
+read and merge again).
 
 `Sidecars.sync` is the one place that keeps a photo's sidecar in step with its record, called
 after a record is stored wherever its location changes (a manual fix, an AI estimate, a track or
 nearby placement, a revert, "ask the AI again"). It reads the record as stored at that moment,
 under one lock, so the last sync always writes the latest location. When the record's location
-is no longer one we state (reverted to the file's own, or to none), our sidecar is rewritten to
-say so, without a point (`Withdrawal`), rather than deleted: we never delete a file, and a
-sidecar without a point cannot make another tool show the old one.
-
-The XML is written by hand from a fixed template: ElementTree would need a process-wide
-namespace registration to produce the `exif:`/`geolocator:` prefixes other tools expect.
+is no longer one we state (reverted to the file's own, or to none, or an AI estimate without
+`sidecars_ai`), our properties are rewritten to say so, without a point (`Withdrawal`), rather
+than the file deleted: we never delete a file, and a sidecar without our point cannot make
+another tool show the old one.
 """
 
 from __future__ import annotations
@@ -37,17 +48,19 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from geolocator.config import Config
 from geolocator.fileio import open_regular
 from geolocator.folders import Folders, fsync_dir
 from geolocator.locate.metadata import xmp
+from geolocator.locations import xmp_merge
+from geolocator.locations.xmp_merge import NotMergeable, QName
 from geolocator.move.mover import LINK_UNSUPPORTED
-from geolocator.move.naming import SIDECAR_SUFFIX
+from geolocator.move.naming import SIDECAR_SUFFIX, is_sidecar
 from geolocator.record import GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
 from geolocator.record.store import Store, utc_now
 
@@ -55,24 +68,41 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "http://geolocator.invalid/ns/1.0/"
 PREFIX = "geolocator"
+EXIF_NAMESPACE = "http://ns.adobe.com/exif/1.0/"
 # Sources a sidecar is written for: everything not read from the file itself.
 WRITTEN_SOURCES = frozenset({Source.MANUAL, Source.AI, Source.TRACK, Source.NEARBY})
 NO_LOCATION = "none"  # geolocator:Source of a withdrawn sidecar whose photo has no location now
 PLACED_STATUSES = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, in the library
-MAX_SIDECAR = 1 << 20  # ours are under 2 KB; a bigger file there is someone else's
+MAX_SIDECAR = 2 << 20  # ours are under 2 KB; darktable's with a long develop history some hundred KB
 MAX_TEXT = 500  # characters kept of a place or model name
-_EXIF = "{http://ns.adobe.com/exif/1.0/}"
+# The exif: properties we write; a change of location rewrites them all, a withdrawal takes them out.
+GPS_WRITTEN = ("GPSVersionID", "GPSLatitude", "GPSLongitude", "GPSMapDatum", "GPSAltitude", "GPSAltitudeRef", "GPSHPositioningError")
+_EXIF = "{" + EXIF_NAMESPACE + "}"
 _OURS = "{" + NAMESPACE + "}"
+_PREFIXES = {EXIF_NAMESPACE: "exif", NAMESPACE: PREFIX}
 _MINUTE_UNITS = 10**8  # minutes to 8 decimals: 2e-10 degrees, far below GPS precision
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# A new sidecar: an empty packet the location is merged into, so new and existing files are written alike.
+_EMPTY = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="geolocator">\n'
+    ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+    '  <rdf:Description rdf:about=""\n'
+    f'    xmlns:exif="{EXIF_NAMESPACE}"\n'
+    f'    xmlns:{PREFIX}="{NAMESPACE}"/>\n'
+    " </rdf:RDF>\n"
+    "</x:xmpmeta>\n"
+    '<?xpacket end="w"?>\n'
+).encode()
 
 
 class WriteOutcome(str, enum.Enum):
     WRITTEN = "written"  # a new sidecar
-    REPLACED = "replaced"  # our earlier sidecar, now with this location
-    UNCHANGED = "unchanged"  # ours already said exactly this
-    FOREIGN = "foreign"  # another program's sidecar (or something not a file) is there: left alone
+    MERGED = "merged"  # the sidecar there now says this location (or withdrawal); all else in it kept
+    UNCHANGED = "unchanged"  # it already said exactly this
+    FOREIGN = "foreign"  # its location is another program's (or, to withdraw, nothing of ours is in it): left alone
+    UNUSABLE = "unusable"  # something there we cannot edit (not XMP, not well-formed, too big, not a file): left alone
     ABSENT = "absent"  # no sidecar there, and none needed (a withdrawal never creates one)
 
 
@@ -108,13 +138,24 @@ class Withdrawal:
 
 @dataclass(frozen=True)
 class SidecarReading:
-    """What a sidecar says: its point (None when it has none) and our provenance (None when the
-    sidecar is not one of ours)."""
+    """What a sidecar says: its point (None when it has none), its exif:GPSHPositioningError (in
+    km, None when it has none) and our provenance (None when the sidecar is not one of ours)."""
 
     lat: float | None
     lon: float | None
     altitude: float | None
     provenance: Provenance | None
+    error_km: float | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do with a photo's sidecar: write `data` (outcome WRITTEN or MERGED), or nothing
+    (any other outcome), for `reason`."""
+
+    outcome: WriteOutcome
+    data: bytes = b""
+    reason: str = ""
 
 
 def sidecar_path(photo: Path) -> Path:
@@ -122,9 +163,13 @@ def sidecar_path(photo: Path) -> Path:
     return photo.with_name(photo.name + SIDECAR_SUFFIX)
 
 
-def location_for(record: PhotoRecord, written_at: str) -> SidecarLocation | None:
-    """What to write beside `record`'s photo, or None: its location came from the file, or it has none."""
+def location_for(record: PhotoRecord, written_at: str, *, ai: bool = False) -> SidecarLocation | None:
+    """What to write beside `record`'s photo, or None: its location came from the file, it has
+    none, or it is an AI estimate and `ai` (`[library] sidecars_ai`) is off. An estimate is
+    written only with its radius: without one it would look like a GPS fix to other programs."""
     if record.source not in WRITTEN_SOURCES or record.lat is None or record.lon is None:
+        return None
+    if record.source is Source.AI and not (ai and record.radius_km is not None):
         return None
     return SidecarLocation(
         lat=record.lat,
@@ -147,7 +192,7 @@ def withdrawal_for(record: PhotoRecord, written_at: str) -> Withdrawal:
     return Withdrawal(Source.EXIF if located else None, written_at)
 
 
-# -- writing -------------------------------------------------------------------------------------
+# -- what to write (pure) -------------------------------------------------------------------------
 
 
 def _coordinate(value: float, positive: str, negative: str) -> str:
@@ -157,135 +202,230 @@ def _coordinate(value: float, positive: str, negative: str) -> str:
     return f"{degrees},{minutes}.{fraction:08d}{negative if value < 0 else positive}"
 
 
-def _attribute(value: str) -> str:
-    text = _NOT_XML.sub("", value)[:MAX_TEXT]
-    return escape(text, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+def _metres(km: float) -> str:
+    """A radius in km as metres to the centimetre, a rational as exiftool writes it: 25 -> "25000/1"."""
+    ratio = Fraction(round(km * 100_000), 100)
+    return f"{ratio.numerator}/{ratio.denominator}"
 
 
-def _number(value: float) -> str:
-    return repr(float(value))
+def _text(value: str) -> str:
+    return _NOT_XML.sub("", value)[:MAX_TEXT]
 
 
-def render(location: SidecarLocation) -> bytes:
-    """The sidecar's bytes: an XMP packet. Pure."""
+def _ours(name: str) -> QName:
+    return (NAMESPACE, name)
+
+
+def _gps(name: str) -> QName:
+    return (EXIF_NAMESPACE, name)
+
+
+def _manages_ours(name: QName) -> bool:
+    return name[0] == NAMESPACE
+
+
+def _manages_ours_and_gps(name: QName) -> bool:
+    return name[0] == NAMESPACE or (name[0] == EXIF_NAMESPACE and name[1] in GPS_WRITTEN)
+
+
+def location_values(location: SidecarLocation) -> dict[QName, str]:
+    """The properties that say `location`, in the order they are added. Pure."""
     if not (math.isfinite(location.lat) and -90 <= location.lat <= 90 and math.isfinite(location.lon) and -180 <= location.lon <= 180):
         raise ValueError(f"not a point on Earth: {location.lat}, {location.lon}")
     prov = location.provenance
     if prov.source not in WRITTEN_SOURCES:
         raise ValueError(f"a sidecar is not written for a location from the {prov.source.value if prov.source else 'no'} source")
-    attributes = [
-        ("exif:GPSVersionID", "2.3.0.0"),
-        ("exif:GPSLatitude", _coordinate(location.lat, "N", "S")),
-        ("exif:GPSLongitude", _coordinate(location.lon, "E", "W")),
-        ("exif:GPSMapDatum", "WGS-84"),
-    ]
+    values = {
+        _gps("GPSVersionID"): "2.3.0.0",
+        _gps("GPSLatitude"): _coordinate(location.lat, "N", "S"),
+        _gps("GPSLongitude"): _coordinate(location.lon, "E", "W"),
+        _gps("GPSMapDatum"): "WGS-84",
+    }
     if location.altitude is not None and math.isfinite(location.altitude):
-        attributes += [("exif:GPSAltitude", f"{round(abs(location.altitude) * 100)}/100"), ("exif:GPSAltitudeRef", "1" if location.altitude < 0 else "0")]
-    attributes += [(f"{PREFIX}:Source", prov.source.value), (f"{PREFIX}:WrittenAt", prov.written_at)]
-    for name, number in (("Confidence", prov.confidence), ("RadiusKm", prov.radius_km)):
+        values[_gps("GPSAltitude")] = f"{round(abs(location.altitude) * 100)}/100"
+        values[_gps("GPSAltitudeRef")] = "1" if location.altitude < 0 else "0"
+    radius = prov.radius_km
+    if radius is not None and math.isfinite(radius) and 0 <= radius <= xmp.MAX_ERROR_M / 1000:
+        values[_gps("GPSHPositioningError")] = _metres(radius)
+    values |= {_ours("Source"): prov.source.value, _ours("WrittenAt"): prov.written_at}
+    for name, number in (("Confidence", prov.confidence), ("RadiusKm", radius)):
         if number is not None and math.isfinite(number):
-            attributes.append((f"{PREFIX}:{name}", _number(number)))
+            values[_ours(name)] = repr(float(number))
     for name, text in (("Model", prov.model), ("Place", prov.place)):
-        if text:
-            attributes.append((f"{PREFIX}:{name}", text))
-    return _packet(attributes)
+        if text and _text(text):
+            values[_ours(name)] = _text(text)
+    return values
 
 
-def render_withdrawal(withdrawal: Withdrawal) -> bytes:
-    """A sidecar of ours without a point, saying the location is the file's own or none. Pure."""
+def withdrawal_values(withdrawal: Withdrawal) -> dict[QName, str]:
+    """Our properties once the location is not ours to state: no point. Pure."""
     if withdrawal.source not in (Source.EXIF, None):
         raise ValueError(f"a location from the {withdrawal.source.value} source is written with its point")
     said = withdrawal.source.value if withdrawal.source is not None else NO_LOCATION
-    return _packet([(f"{PREFIX}:Source", said), (f"{PREFIX}:WrittenAt", withdrawal.written_at)])
+    return {_ours("Source"): said, _ours("WrittenAt"): withdrawal.written_at}
 
 
-def _packet(attributes: list[tuple[str, str]]) -> bytes:
-    lines = "\n".join(f'    {name}="{_attribute(value)}"' for name, value in attributes)
-    return (
-        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="geolocator">\n'
-        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        '  <rdf:Description rdf:about=""\n'
-        '    xmlns:exif="http://ns.adobe.com/exif/1.0/"\n'
-        f'    xmlns:{PREFIX}="{NAMESPACE}"\n'
-        f"{lines}/>\n"
-        " </rdf:RDF>\n"
-        "</x:xmpmeta>\n"
-        '<?xpacket end="w"?>\n'
-    ).encode()
+def render(location: SidecarLocation) -> bytes:
+    """A new sidecar's bytes: an XMP packet saying `location`. Pure."""
+    return xmp_merge.merge(_EMPTY, location_values(location), _manages_ours_and_gps, _PREFIXES)
+
+
+def plan(existing: bytes | None, wanted: SidecarLocation | Withdrawal) -> Plan:
+    """What to do with the sidecar holding `existing` (None: there is none) to make it say
+    `wanted`, merging into what is there. Pure.
+
+    GPS in it that we did not write (no Source of ours claims it) is another program's or the
+    user's word: a location is not written over it, and a withdrawal leaves it."""
+    if existing is None:
+        if isinstance(wanted, Withdrawal):
+            return Plan(WriteOutcome.ABSENT)
+        return Plan(WriteOutcome.WRITTEN, render(wanted))
+    new_values = withdrawal_values(wanted) if isinstance(wanted, Withdrawal) else location_values(wanted)
+    try:
+        packet = xmp_merge.scan(existing)
+    except NotMergeable as exc:
+        return Plan(WriteOutcome.UNUSABLE, reason=str(exc))
+    props = {f"{{{namespace}}}{local}": value for (namespace, local), value in packet.values().items()}  # ElementTree's form
+    names = packet.names()
+    gps_there = _gps("GPSLatitude") in names or _gps("GPSLongitude") in names
+    prov = _provenance(props, xmp.fields_from_properties(props).lat is not None)
+    gps_ours = prov is not None and prov.source in WRITTEN_SOURCES
+    if isinstance(wanted, Withdrawal):
+        if not any(_manages_ours(name) for name in names):
+            return Plan(WriteOutcome.FOREIGN, reason="nothing of geolocator's is in it")
+        managed = _manages_ours_and_gps if gps_ours else _manages_ours
+    else:
+        if gps_there and not gps_ours:
+            return Plan(WriteOutcome.FOREIGN, reason="it holds a location geolocator did not write")
+        managed = _manages_ours_and_gps
+    try:
+        said_at = props.get(_OURS + "WrittenAt")
+        if said_at is not None and xmp_merge.merge(existing, new_values | {_ours("WrittenAt"): said_at}, managed, _PREFIXES) == existing:
+            return Plan(WriteOutcome.UNCHANGED)
+        return Plan(WriteOutcome.MERGED, xmp_merge.merge(existing, new_values, managed, _PREFIXES))
+    except NotMergeable as exc:
+        return Plan(WriteOutcome.UNUSABLE, reason=str(exc))
+
+
+# -- which file, and writing it ---------------------------------------------------------------------
 
 
 def write_sidecar(photo: Path, location: SidecarLocation) -> WriteOutcome:
-    """Write `location` to `photo`'s sidecar, unless a sidecar that is not ours is there.
-
-    Raises OSError when the photo is not there or the folder cannot be written (the caller logs
-    it: the photo and its record are fine without a sidecar).
-    """
-
-    def said_already(prov: Provenance, old: bytes) -> bool:
-        same_time = dataclasses.replace(location, provenance=dataclasses.replace(location.provenance, written_at=prov.written_at))
-        return render(same_time) == old
-
-    return _write(photo, render(location), said_already, create=True)
+    """Merge `location` into `photo`'s sidecar, or write a new one. Raises OSError when the photo is
+    not there or the folder cannot be written (the caller logs it: the photo and its record are
+    fine without a sidecar)."""
+    return _write(photo, location)
 
 
 def withdraw_sidecar(photo: Path, withdrawal: Withdrawal) -> WriteOutcome:
-    """Rewrite our sidecar beside `photo`, if one is there, to say `withdrawal` (no point).
-    Nothing is created where there is no sidecar; another program's is left alone."""
-    def said_already(prov: Provenance, old: bytes) -> bool:
-        return render_withdrawal(dataclasses.replace(withdrawal, written_at=prov.written_at)) == old
-
-    return _write(photo, render_withdrawal(withdrawal), said_already, create=False)
+    """Make our properties in `photo`'s sidecar, if it has any, say `withdrawal` (no point).
+    Nothing is created where there is no sidecar; a sidecar with nothing of ours is left alone."""
+    return _write(photo, withdrawal)
 
 
-def _write(photo: Path, data: bytes, unchanged: Callable[[Provenance, bytes], bool], *, create: bool) -> WriteOutcome:
+@dataclass(frozen=True)
+class _Existing:
+    """A file at a sidecar name: its bytes (None when it is not a regular file or is too big to be ours to edit)."""
+
+    data: bytes | None
+    identity: tuple[int, int]  # (st_dev, st_ino)
+    mode: int
+
+
+# Writers in this process take turns (a read-merge-rename is not atomic); other programs' saves
+# between our read and our rename are caught by _replace_if_still, and the merge is done again.
+_WRITE = threading.Lock()
+
+
+def _write(photo: Path, wanted: SidecarLocation | Withdrawal) -> WriteOutcome:
+    with _WRITE:
+        return _write_now(photo, wanted)
+
+
+def _write_now(photo: Path, wanted: SidecarLocation | Withdrawal) -> WriteOutcome:
     if not stat.S_ISREG(os.lstat(photo).st_mode):  # no sidecar for a photo that is not there
         raise FileNotFoundError(errno.ENOENT, "no photo to write a sidecar beside", str(photo))
-    target = sidecar_path(photo)
-    for _ in range(3):  # another writer may create the name between our look and our link
-        existing = _look(target)
-        if existing is None:
-            if not create:
-                return WriteOutcome.ABSENT
-            if _link_new(target, data):
-                return WriteOutcome.WRITTEN
-            continue
-        reading, old = existing
-        if reading is None or reading.provenance is None:
-            if create:  # a withdrawal had nothing to say beside another program's sidecar
-                log.warning("%s: not written, a sidecar geolocator did not write is there; left as it is", target)
-            return WriteOutcome.FOREIGN
-        if unchanged(reading.provenance, old):
-            return WriteOutcome.UNCHANGED
-        _replace_ours(target, data)
-        return WriteOutcome.REPLACED
-    raise OSError(errno.EEXIST, "the sidecar name keeps changing under us", str(target))
+    for _ in range(3):  # another program may change the file between our read and our rename
+        target, existing = _choose(photo)
+        step = _plan_for(existing, wanted)
+        if step.outcome is WriteOutcome.WRITTEN:
+            if _link_new(target, step.data):
+                return step.outcome
+        elif step.outcome is WriteOutcome.MERGED and existing is not None and existing.data is not None:
+            if _replace_if_still(target, step.data, existing):
+                return step.outcome
+        else:
+            _say(target, step, isinstance(wanted, Withdrawal))
+            return step.outcome
+    raise OSError(errno.EEXIST, "the sidecar keeps changing under us", str(target))
 
 
-def _look(target: Path) -> tuple[SidecarReading | None, bytes] | None:
-    """None when nothing is at `target`; else what it says (None: not a sidecar we can read) and its bytes."""
+def _plan_for(existing: _Existing | None, wanted: SidecarLocation | Withdrawal) -> Plan:
+    if existing is not None and existing.data is None:
+        return Plan(WriteOutcome.UNUSABLE, reason="not a regular file, or too big")
+    return plan(existing.data if existing else None, wanted)
+
+
+def _say(target: Path, step: Plan, withdrawing: bool) -> None:
+    if step.outcome in (WriteOutcome.FOREIGN, WriteOutcome.UNUSABLE) and not withdrawing:
+        log.warning("%s: the location was not written: %s (a sidecar geolocator did not write, left as it is)", target, step.reason)
+    elif step.outcome is WriteOutcome.UNUSABLE:
+        log.info("%s: not withdrawn: %s; left as it is", target, step.reason)
+
+
+def _choose(photo: Path) -> tuple[Path, _Existing | None]:
+    """The sidecar `photo`'s location goes to, and what is there now (None: nothing)."""
+    whole = [photo.with_name(photo.name + SIDECAR_SUFFIX), photo.with_name(photo.name + SIDECAR_SUFFIX.upper())]
+    stem = [path for path in xmp.sidecar_paths(photo) if path not in whole]
+    found = {path: _look(path) for path in dict.fromkeys((*whole, *stem))}
+    marker = NAMESPACE.encode()
+    for path, existing in found.items():
+        if existing is not None and existing.data is not None and marker in existing.data:
+            return path, existing
+    for path in whole:
+        if found[path] is not None:
+            return path, found[path]
+    for path in stem:
+        existing = found[path]
+        if existing is not None and existing.data is not None and _only_photo_named(photo):
+            return path, existing
+    return whole[0], None
+
+
+def _only_photo_named(photo: Path) -> bool:
+    """Whether `photo` is the only file but sidecars with its name before the extension (a raw and
+    its JPEG share a NAME.xmp: not ours to choose which it belongs to)."""
+    stem = photo.stem
+    with os.scandir(photo.parent) as entries:
+        return not any(entry.name != photo.name and not is_sidecar(entry.name) and Path(entry.name).stem == stem and entry.is_file(follow_symlinks=False) for entry in entries)
+
+
+def _look(target: Path) -> _Existing | None:
+    """None when nothing is at `target`; else what is there (never following a symlink, never
+    blocking on a FIFO, reading at most MAX_SIDECAR + 1 bytes)."""
     try:
-        mode = os.lstat(target).st_mode
+        st = os.lstat(target)
     except FileNotFoundError:
         return None
-    if not stat.S_ISREG(mode):
-        return None, b""  # a symlink, folder or FIFO: never ours, never followed
+    if not stat.S_ISREG(st.st_mode):
+        return _Existing(None, (st.st_dev, st.st_ino), st.st_mode)  # a symlink, folder or FIFO: never ours, never followed
     try:
         with open_regular(target, follow_symlinks=False) as fh:
             data = fh.read(MAX_SIDECAR + 1)
+            st = os.fstat(fh.fileno())
     except FileNotFoundError:
         return None
-    if len(data) > MAX_SIDECAR:
-        return None, b""
-    return parse_sidecar(data), data
+    return _Existing(data if len(data) <= MAX_SIDECAR else None, (st.st_dev, st.st_ino), st.st_mode)
 
 
-def _temporary(target: Path, data: bytes) -> Path:
+def _temporary(target: Path, data: bytes, mode: int = 0o644) -> Path:
     """`data` in a new hidden file beside `target`, on disk (fsynced)."""
     tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
         with os.fdopen(fd, "wb") as fh:
+            if mode != 0o644:
+                os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -307,7 +447,7 @@ def _link_new(target: Path, data: bytes) -> bool:
         if exc.errno not in LINK_UNSUPPORTED:
             raise
         # No hard links here (some FUSE and SMB mounts): an exclusive create still never
-        # overwrites, though a crash mid-write could leave a short file (then seen as foreign).
+        # overwrites, though a crash mid-write could leave a short file (then seen as unusable).
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except FileExistsError:
@@ -322,15 +462,24 @@ def _link_new(target: Path, data: bytes) -> bool:
     return True
 
 
-def _replace_ours(target: Path, data: bytes) -> None:
-    tmp = _temporary(target, data)
+def _replace_if_still(target: Path, data: bytes, merged_from: _Existing) -> bool:
+    """Rename `data` over `target` if it still is the file `merged_from` was read from, with the same
+    bytes (keeping its permissions); False when it changed meanwhile. A save by another program in
+    the instant between this check and the rename would still be lost: a rename cannot be made
+    conditional, and a lock is not something other programs would honour."""
+    tmp = _temporary(target, data, stat.S_IMODE(merged_from.mode))
     try:
+        now = _look(target)
+        if now is None or now.identity != merged_from.identity or now.data != merged_from.data:
+            tmp.unlink()
+            return False
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
     fsync_dir(target.parent)
+    return True
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -373,7 +522,8 @@ def parse_sidecar(data: bytes) -> SidecarReading | None:
     if not props:
         return None
     fields = xmp.fields_from_properties(props)
-    return SidecarReading(lat=fields.lat, lon=fields.lon, altitude=fields.altitude, provenance=_provenance(props, fields.lat is not None))
+    error_km = fields.gps_error_m / 1000 if fields.gps_error_m is not None else None
+    return SidecarReading(fields.lat, fields.lon, fields.altitude, _provenance(props, fields.lat is not None), error_km)
 
 
 def restored_source(reading: SidecarReading | None) -> Source | None:
@@ -390,9 +540,14 @@ def restore(record: PhotoRecord, photo: Path, metadata: PhotoMetadata | None) ->
     restored when that is where its point was read (a library copied to a new machine): a manual
     fix stays manual, an AI estimate keeps its confidence, radius and model. The sidecar that
     gave the point is the one carrying that same point (the reader takes the first of the
-    names that has one); another program's point stays the file's own."""
-    if metadata is None or metadata.gps_origin is not GpsOrigin.SIDECAR or record.source is not Source.EXIF:
+    names that has one); another program's point stays the file's own. Either way the point's
+    exif:GPSHPositioningError, when the XMP gives one, is its radius unless ours says another."""
+    if metadata is None or record.source is not Source.EXIF:
         return record
+    error_km = metadata.gps_error_m / 1000 if metadata.gps_error_m is not None else None
+    own = record if error_km is None or record.radius_km is not None else dataclasses.replace(record, radius_km=error_km)
+    if metadata.gps_origin is not GpsOrigin.SIDECAR:
+        return own
     for candidate in xmp.sidecar_paths(photo):
         reading = read_sidecar(candidate)
         source = restored_source(reading)
@@ -401,11 +556,11 @@ def restore(record: PhotoRecord, photo: Path, metadata: PhotoMetadata | None) ->
         prov = reading.provenance
         log.info("%s: its sidecar says the location is %s: kept so", record.name, source.value)
         return dataclasses.replace(
-            record, source=source, confidence=prov.confidence, radius_km=prov.radius_km,
+            record, source=source, confidence=prov.confidence, radius_km=prov.radius_km if prov.radius_km is not None else reading.error_km,
             model=prov.model if source is Source.AI else record.model,
             decisions=(*record.decisions, f"location read from {candidate.name}, written by geolocator from the {source.value} source"),
         )  # fmt: skip
-    return record
+    return own
 
 
 def read_sidecar(sidecar: Path) -> SidecarReading | None:
@@ -429,9 +584,10 @@ def read_sidecar(sidecar: Path) -> SidecarReading | None:
 _SYNC = threading.Lock()
 
 
-def sync_sidecar(store: Store, folders: Folders, record_id: str, written_at: str) -> WriteOutcome | None:
+def sync_sidecar(store: Store, folders: Folders, record_id: str, written_at: str, *, ai: bool = False) -> WriteOutcome | None:
     """Make the sidecar beside the photo `record_id` say its location as stored now: written
-    (or replaced) for a location not from the file, withdrawn for the file's own or none.
+    (or merged) for a location not from the file (an AI estimate only with `ai`), withdrawn
+    for the file's own, none, or an AI estimate without `ai`.
     None when it is not a photo in the library (failed, duplicate, track). Raises OSError when it
     cannot be written, FileNotFoundError while the photo is not in place yet (being moved: the
     `follow` stage after its move syncs it)."""
@@ -442,7 +598,7 @@ def sync_sidecar(store: Store, folders: Folders, record_id: str, written_at: str
         photo = folders.file_of(record)
         if photo is None:
             return None
-        location = location_for(record, written_at) if record.status is Status.LOCATED else None
+        location = location_for(record, written_at, ai=ai) if record.status is Status.LOCATED else None
         if location is not None:
             return write_sidecar(photo, location)
         return withdraw_sidecar(photo, withdrawal_for(record, written_at))
@@ -456,10 +612,11 @@ class Sidecars:
     store: Store
     folders: Folders
     enabled: bool = True
+    ai: bool = False  # `[library] sidecars_ai`: AI estimates written too
 
     @classmethod
-    def for_config(cls, store: Store, config: Config) -> Sidecars:
-        return cls(store, Folders.from_config(config), config.library.sidecars)
+    def for_config(cls, store: Store, config: Config, folders: Folders | None = None) -> Sidecars:
+        return cls(store, folders or Folders.from_config(config), config.library.sidecars, config.library.sidecars_ai)
 
     def sync(self, records: Iterable[PhotoRecord]) -> None:
         """With `[library] sidecars`: each record's sidecar as its stored record says. A failure
@@ -469,7 +626,7 @@ class Sidecars:
         at = utc_now()
         for record in records:
             try:
-                sync_sidecar(self.store, self.folders, record.id, at)
+                sync_sidecar(self.store, self.folders, record.id, at, ai=self.ai)
             except FileNotFoundError:
                 log.debug("%s: not in place yet; its sidecar is written once it is filed", record.name)
             except OSError as exc:
