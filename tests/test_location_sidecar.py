@@ -348,3 +348,25 @@ def test_restore_gives_an_imported_photo_its_sidecars_source(tmp_path):
     # A point from the file itself is never touched.
     gps = PhotoRecord(id="b", sha256="b" * 64, name="g.jpg", path=None, status=Status.LOCATED, source=Source.EXIF, lat=5.0, lon=6.0)
     assert ls.restore(gps, manual, PhotoMetadata(lat=5.0, lon=6.0, gps_origin="exif")) is gps
+
+
+def test_an_ai_estimate_is_written_only_with_sidecars_ai_and_ours_withdrawn_without(tmp_path):
+    from records import record
+
+    from geolocator.folders import Folders
+    from geolocator.record.store import Store
+
+    folders = Folders(tmp_path / "inbox", tmp_path / "library", tmp_path / "failed", tmp_path / "duplicates", tmp_path / "db.json")
+    path = photo(tmp_path / "library" / "2024" / "01", "1.jpg")
+    estimate = record(1, source=Source.AI, lat=41.9, lon=12.5, confidence=0.3, radius_km=350.0, model="qwen2.5vl")
+    with Store(folders.database) as store:
+        estimate = store.put(estimate)
+        ls.Sidecars(store, folders).sync([estimate])  # sidecars_ai off, the default
+        assert not sidecar_path(path).exists()
+        ls.Sidecars(store, folders, ai=True).sync([estimate])
+        tags = exiftool_json(sidecar_path(path))[0]
+        assert tags["XMP-geolocator:Source"] == "ai" and tags["XMP-exif:GPSHPositioningError"] == 350000
+        ls.Sidecars(store, folders).sync([estimate])  # turned off again: ours no longer states it
+        tags = exiftool_json(sidecar_path(path))[0]
+        assert tags["XMP-geolocator:Source"] == "none" and "XMP-exif:GPSLatitude" not in tags
+        assert store.get(estimate.id) == estimate  # the record keeps the estimate
