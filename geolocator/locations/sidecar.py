@@ -300,9 +300,9 @@ def plan(existing: bytes | None, wanted: SidecarLocation | Withdrawal) -> Plan:
         managed = _manages_ours_and_gps
     try:
         said_at = props.get(_OURS + "WrittenAt")
-        if said_at is not None and xmp_merge.merge(existing, new_values | {_ours("WrittenAt"): said_at}, managed, _PREFIXES) == existing:
+        if said_at is not None and xmp_merge.edit(packet, new_values | {_ours("WrittenAt"): said_at}, managed, _PREFIXES, check=False) == existing:
             return Plan(WriteOutcome.UNCHANGED)
-        return Plan(WriteOutcome.MERGED, xmp_merge.merge(existing, new_values, managed, _PREFIXES))
+        return Plan(WriteOutcome.MERGED, xmp_merge.edit(packet, new_values, managed, _PREFIXES))
     except NotMergeable as exc:
         return Plan(WriteOutcome.UNUSABLE, reason=str(exc))
 
@@ -375,7 +375,7 @@ def _say(target: Path, step: Plan, withdrawing: bool) -> None:
 
 def _choose(photo: Path) -> tuple[Path, _Existing | None]:
     """The sidecar `photo`'s location goes to, and what is there now (None: nothing)."""
-    whole = [photo.with_name(photo.name + SIDECAR_SUFFIX), photo.with_name(photo.name + SIDECAR_SUFFIX.upper())]
+    whole = [sidecar_path(photo), photo.with_name(photo.name + SIDECAR_SUFFIX.upper())]
     stem = [path for path in xmp.sidecar_paths(photo) if path not in whole]
     found = {path: _look(path) for path in dict.fromkeys((*whole, *stem))}
     marker = NAMESPACE.encode()

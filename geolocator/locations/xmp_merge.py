@@ -33,6 +33,7 @@ _ROOTS = {(XMP_META, "xmpmeta"), (XMP_META, "xapmeta")}
 _BLANK = b" \t\r\n"
 # One attribute of a start tag that expat accepted: blank, name, =, quoted value (which cannot hold its own quote).
 _ATTRIBUTE = re.compile(rb"""([ \t\r\n]+)([^ \t\r\n=/>]+)[ \t\r\n]*=[ \t\r\n]*("[^"]*"|'[^']*')""")
+_TAG = re.compile(rb"""<[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 _ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 # Attributes of an rdf:Description that are not properties.
 _NOT_PROPERTIES = {(RDF, "about"), (RDF, "ID"), (RDF, "nodeID"), (XML, "lang")}
@@ -97,7 +98,12 @@ def merge(data: bytes, values: Mapping[QName, str], managed: Callable[[QName], b
     else added as an attribute), every other `managed` property removed, and all else kept byte
     for byte. `prefixes` names the prefix to declare for a namespace that has none in scope.
     Raises NotMergeable."""
-    packet = scan(data)
+    return edit(scan(data), values, managed, prefixes)
+
+
+def edit(packet: Packet, values: Mapping[QName, str], managed: Callable[[QName], bool], prefixes: Mapping[str, str], *, check: bool = True) -> bytes:
+    """`merge` on a packet already scanned; without `check`, the result is not scanned again
+    (for a comparison only: never write such a result)."""
     edits: list[tuple[int, int, bytes]] = []
     placed: set[QName] = set()
     keeper: int | None = None  # the rdf:Description that held what we manage: new properties go there too
@@ -118,8 +124,9 @@ def merge(data: bytes, values: Mapping[QName, str], managed: Callable[[QName], b
             edits.append(_add_to_holder(packet, keeper or 0, missing, prefixes))
         else:
             edits.append(_add_holder(packet, missing, prefixes))
-    merged = _apply(data, edits)
-    _check_result(merged, values, managed)
+    merged = _apply(packet.data, edits)
+    if check and merged != packet.data:  # unchanged, it says `values` already: each was found, written the same
+        _check_result(merged, values, managed)
     return merged
 
 
@@ -279,17 +286,10 @@ def _resolve(name: str, bound: Mapping[str, str], *, element: bool) -> QName:
 
 def _tag_end(data: bytes, start: int) -> int:
     """Just after the '>' closing the tag that starts at `start` (a '>' may stand in a quoted value)."""
-    quote = 0
-    for index in range(start, len(data)):
-        byte = data[index]
-        if quote:
-            if byte == quote:
-                quote = 0
-        elif byte in b"\"'":
-            quote = byte
-        elif byte == 0x3E:  # '>'
-            return index + 1
-    raise NotMergeable("a tag is not closed")
+    found = _TAG.match(data, start)
+    if found is None:  # expat accepted the tag: a safety net
+        raise NotMergeable("a tag is not closed")
+    return found.end()
 
 
 def _blank_before(data: bytes, index: int) -> int:
