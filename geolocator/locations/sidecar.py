@@ -17,14 +17,9 @@ or the user wrote is their word: we never overwrite it, and a withdrawal takes o
 our Source says we wrote. A file there that is not XMP we can edit (not well-formed, a DTD, too
 big, a symlink or a FIFO) is left as it is; the photo's record still holds the location.
 
-Which file: the one of the photo's sidecar names that carries our namespace already; else the
-`NAME.EXT.xmp` that is there (darktable's naming, and ours); else a `NAME.xmp` (Lightroom's and
-digiKam's, beside raw files) when no other photo shares that NAME; else a new `NAME.EXT.xmp`.
-
-Writes are atomic: a temporary file in the same folder is fsynced, then linked to the sidecar
-name (which fails if anything appeared there) or renamed over the sidecar it was merged from,
-after checking that sidecar is still what was read (another program saving it meanwhile makes us
-read and merge again).
+Which file, and how it is written (atomically, never through a symlink): see
+geolocator.locations.sidecar_files. A sidecar another program saved between our read and our
+rename is read and merged again.
 
 `Sidecars.sync` is the one place that keeps a photo's sidecar in step with its record, called
 after a record is stored wherever its location changes (a manual fix, an AI estimate, a track or
@@ -38,7 +33,6 @@ another tool show the old one.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import errno
@@ -55,12 +49,12 @@ from pathlib import Path
 
 from geolocator.config import Config
 from geolocator.fileio import open_regular
-from geolocator.folders import Folders, fsync_dir
+from geolocator.folders import Folders
 from geolocator.locate.metadata import xmp
 from geolocator.locations import xmp_merge
+from geolocator.locations.sidecar_files import MAX_SIDECAR, Existing, choose, link_new, replace_if_still
+from geolocator.locations.sidecar_files import sidecar_path as sidecar_path  # where a new one goes; re-exported
 from geolocator.locations.xmp_merge import NotMergeable, QName
-from geolocator.move.mover import LINK_UNSUPPORTED
-from geolocator.move.naming import SIDECAR_SUFFIX, is_sidecar
 from geolocator.record import GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
 from geolocator.record.store import Store, utc_now
 
@@ -73,7 +67,6 @@ EXIF_NAMESPACE = "http://ns.adobe.com/exif/1.0/"
 WRITTEN_SOURCES = frozenset({Source.MANUAL, Source.AI, Source.TRACK, Source.NEARBY})
 NO_LOCATION = "none"  # geolocator:Source of a withdrawn sidecar whose photo has no location now
 PLACED_STATUSES = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, in the library
-MAX_SIDECAR = 2 << 20  # ours are under 2 KB; darktable's with a long develop history some hundred KB
 MAX_TEXT = 500  # characters kept of a place or model name
 # The exif: properties we write; a change of location rewrites them all, a withdrawal takes them out.
 GPS_WRITTEN = ("GPSVersionID", "GPSLatitude", "GPSLongitude", "GPSMapDatum", "GPSAltitude", "GPSAltitudeRef", "GPSHPositioningError")
@@ -156,11 +149,6 @@ class Plan:
     outcome: WriteOutcome
     data: bytes = b""
     reason: str = ""
-
-
-def sidecar_path(photo: Path) -> Path:
-    """`IMG_1.JPG` -> `IMG_1.JPG.xmp`."""
-    return photo.with_name(photo.name + SIDECAR_SUFFIX)
 
 
 def location_for(record: PhotoRecord, written_at: str, *, ai: bool = False) -> SidecarLocation | None:
@@ -323,15 +311,6 @@ def withdraw_sidecar(photo: Path, withdrawal: Withdrawal) -> WriteOutcome:
     return _write(photo, withdrawal)
 
 
-@dataclass(frozen=True)
-class _Existing:
-    """A file at a sidecar name: its bytes (None when it is not a regular file or is too big to be ours to edit)."""
-
-    data: bytes | None
-    identity: tuple[int, int]  # (st_dev, st_ino)
-    mode: int
-
-
 # Writers in this process take turns (a read-merge-rename is not atomic); other programs' saves
 # between our read and our rename are caught by _replace_if_still, and the merge is done again.
 _WRITE = threading.Lock()
@@ -346,13 +325,13 @@ def _write_now(photo: Path, wanted: SidecarLocation | Withdrawal) -> WriteOutcom
     if not stat.S_ISREG(os.lstat(photo).st_mode):  # no sidecar for a photo that is not there
         raise FileNotFoundError(errno.ENOENT, "no photo to write a sidecar beside", str(photo))
     for _ in range(3):  # another program may change the file between our read and our rename
-        target, existing = _choose(photo)
+        target, existing = choose(photo, NAMESPACE.encode())
         step = _plan_for(existing, wanted)
         if step.outcome is WriteOutcome.WRITTEN:
-            if _link_new(target, step.data):
+            if link_new(target, step.data):
                 return step.outcome
         elif step.outcome is WriteOutcome.MERGED and existing is not None and existing.data is not None:
-            if _replace_if_still(target, step.data, existing):
+            if replace_if_still(target, step.data, existing):
                 return step.outcome
         else:
             _say(target, step, isinstance(wanted, Withdrawal))
@@ -360,7 +339,7 @@ def _write_now(photo: Path, wanted: SidecarLocation | Withdrawal) -> WriteOutcom
     raise OSError(errno.EEXIST, "the sidecar keeps changing under us", str(target))
 
 
-def _plan_for(existing: _Existing | None, wanted: SidecarLocation | Withdrawal) -> Plan:
+def _plan_for(existing: Existing | None, wanted: SidecarLocation | Withdrawal) -> Plan:
     if existing is not None and existing.data is None:
         return Plan(WriteOutcome.UNUSABLE, reason="not a regular file, or too big")
     return plan(existing.data if existing else None, wanted)
@@ -371,115 +350,6 @@ def _say(target: Path, step: Plan, withdrawing: bool) -> None:
         log.warning("%s: the location was not written: %s (a sidecar geolocator did not write, left as it is)", target, step.reason)
     elif step.outcome is WriteOutcome.UNUSABLE:
         log.info("%s: not withdrawn: %s; left as it is", target, step.reason)
-
-
-def _choose(photo: Path) -> tuple[Path, _Existing | None]:
-    """The sidecar `photo`'s location goes to, and what is there now (None: nothing)."""
-    whole = [sidecar_path(photo), photo.with_name(photo.name + SIDECAR_SUFFIX.upper())]
-    stem = [path for path in xmp.sidecar_paths(photo) if path not in whole]
-    found = {path: _look(path) for path in dict.fromkeys((*whole, *stem))}
-    marker = NAMESPACE.encode()
-    for path, existing in found.items():
-        if existing is not None and existing.data is not None and marker in existing.data:
-            return path, existing
-    for path in whole:
-        if found[path] is not None:
-            return path, found[path]
-    for path in stem:
-        existing = found[path]
-        if existing is not None and existing.data is not None and _only_photo_named(photo):
-            return path, existing
-    return whole[0], None
-
-
-def _only_photo_named(photo: Path) -> bool:
-    """Whether `photo` is the only file but sidecars with its name before the extension (a raw and
-    its JPEG share a NAME.xmp: not ours to choose which it belongs to)."""
-    stem = photo.stem
-    with os.scandir(photo.parent) as entries:
-        return not any(entry.name != photo.name and not is_sidecar(entry.name) and Path(entry.name).stem == stem and entry.is_file(follow_symlinks=False) for entry in entries)
-
-
-def _look(target: Path) -> _Existing | None:
-    """None when nothing is at `target`; else what is there (never following a symlink, never
-    blocking on a FIFO, reading at most MAX_SIDECAR + 1 bytes)."""
-    try:
-        st = os.lstat(target)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return _Existing(None, (st.st_dev, st.st_ino), st.st_mode)  # a symlink, folder or FIFO: never ours, never followed
-    try:
-        with open_regular(target, follow_symlinks=False) as fh:
-            data = fh.read(MAX_SIDECAR + 1)
-            st = os.fstat(fh.fileno())
-    except FileNotFoundError:
-        return None
-    return _Existing(data if len(data) <= MAX_SIDECAR else None, (st.st_dev, st.st_ino), st.st_mode)
-
-
-def _temporary(target: Path, data: bytes, mode: int = 0o644) -> Path:
-    """`data` in a new hidden file beside `target`, on disk (fsynced)."""
-    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if mode != 0o644:
-                os.fchmod(fh.fileno(), mode)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return tmp
-
-
-def _link_new(target: Path, data: bytes) -> bool:
-    """Make `target` hold `data` if nothing is there; False when something appeared first."""
-    tmp = _temporary(target, data)
-    try:
-        os.link(tmp, target)  # unlike rename, link never replaces an existing name
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in LINK_UNSUPPORTED:
-            raise
-        # No hard links here (some FUSE and SMB mounts): an exclusive create still never
-        # overwrites, though a crash mid-write could leave a short file (then seen as unusable).
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    finally:
-        tmp.unlink()  # our own temporary name; the sidecar keeps the content
-    fsync_dir(target.parent)
-    return True
-
-
-def _replace_if_still(target: Path, data: bytes, merged_from: _Existing) -> bool:
-    """Rename `data` over `target` if it still is the file `merged_from` was read from, with the same
-    bytes (keeping its permissions); False when it changed meanwhile. A save by another program in
-    the instant between this check and the rename would still be lost: a rename cannot be made
-    conditional, and a lock is not something other programs would honour."""
-    tmp = _temporary(target, data, stat.S_IMODE(merged_from.mode))
-    try:
-        now = _look(target)
-        if now is None or now.identity != merged_from.identity or now.data != merged_from.data:
-            tmp.unlink()
-            return False
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    fsync_dir(target.parent)
-    return True
 
 
 # -- reading -------------------------------------------------------------------------------------
