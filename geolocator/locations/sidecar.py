@@ -312,7 +312,7 @@ def withdraw_sidecar(photo: Path, withdrawal: Withdrawal) -> WriteOutcome:
 
 
 # Writers in this process take turns (a read-merge-rename is not atomic); other programs' saves
-# between our read and our rename are caught by _replace_if_still, and the merge is done again.
+# between our read and our rename are caught by replace_if_still, and the merge is done again.
 _WRITE = threading.Lock()
 
 
