@@ -71,7 +71,11 @@ class LibraryConfig:
     layout: str = setting("{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from the capture time, else the file time.")
     sidecars: bool = setting(
         True,
-        "Write each location not read from the file itself (manual, AI, track, nearby) to an XMP sidecar NAME.EXT.xmp beside the photo, for digiKam, darktable and exiftool.",
+        "Write each location not read from the file itself (manual, track, nearby) to the photo's XMP sidecar for digiKam, darktable, Lightroom and exiftool, merged into one already there.",
+    )
+    sidecars_ai: bool = setting(
+        False,
+        "Also write AI estimates to sidecars, with their radius as exif:GPSHPositioningError (off: other programs may take a country-wide estimate for a GPS fix).",
     )
 
 

@@ -62,7 +62,7 @@ class Core:
         tracks = TrackStore(folders)
         unplaced = Status.PENDING if config.ollama.enabled else Status.UNLOCATED
         placer = Placer(store, tracks, LocationRules.from_config(config.location), describe, unplaced=unplaced)
-        sidecars = Sidecars(store, folders, config.library.sidecars)
+        sidecars = Sidecars(store, folders, config.library.sidecars, config.library.sidecars_ai)
         locations = Locations(store, placer, sidecars, events, ai_enabled=config.ollama.enabled, describe=describe)
         locations.subscribe(events)
         intents = Intents(store, folders, events)

@@ -1,6 +1,7 @@
 """The XMP sidecar we write beside a library photo: read back by exiftool (and exiv2, the library
-digiKam and darktable use) in every hemisphere, our provenance read back by our reader, the photo's
-bytes untouched, another program's sidecar never overwritten."""
+digiKam and darktable use) in every hemisphere, with its uncertainty; our provenance read back by
+our reader, the photo's bytes untouched, another program's location never overwritten, anything
+that is not XMP left alone. (Merging into sidecars other programs wrote: test_sidecar_merge.py.)"""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from geolocator.config import load_config
 from geolocator.locate.metadata import xmp
 from geolocator.locations import sidecar as ls
 from geolocator.locations.sidecar import Provenance, SidecarLocation, WriteOutcome, location_for, read_sidecar, sidecar_path, write_sidecar
+from geolocator.locations.sidecar_sync import Sidecars
 from geolocator.record import PhotoRecord, Source, Status
 
 EXIFTOOL = shutil.which("exiftool")
@@ -79,6 +81,7 @@ def test_exiftool_reads_the_point_in_every_hemisphere_and_we_read_our_provenance
         assert reading["XMP-geolocator:Source"] == "ai"
         assert reading["XMP-geolocator:Model"] == "qwen2.5vl"
         assert reading["XMP-geolocator:RadiusKm"] == 25.0
+        assert reading["XMP-exif:GPSHPositioningError"] == 25000  # metres
 
         ours = read_sidecar(sidecar_path(path))
         assert ours is not None and ours.provenance is not None
@@ -117,7 +120,7 @@ def test_the_photo_bytes_never_change(tmp_path):
     assert path.stat().st_mtime_ns == stat_before.st_mtime_ns and path.stat().st_ino == stat_before.st_ino
 
 
-def test_our_sidecar_is_replaced_when_the_location_changes_and_left_when_it_does_not(tmp_path):
+def test_our_sidecar_is_merged_when_the_location_changes_and_left_when_it_does_not(tmp_path):
     path = photo(tmp_path)
     assert write_sidecar(path, ai_location(10.0, 20.0)) is WriteOutcome.WRITTEN
     first = sidecar_path(path).read_bytes()
@@ -125,10 +128,11 @@ def test_our_sidecar_is_replaced_when_the_location_changes_and_left_when_it_does
     assert sidecar_path(path).read_bytes() == first
 
     manual = SidecarLocation(41.8902, 12.4922, None, Provenance(Source.MANUAL, "2026-06-01T00:00:00Z", place="Colosseum, Rome"))
-    assert write_sidecar(path, manual) is WriteOutcome.REPLACED
+    assert write_sidecar(path, manual) is WriteOutcome.MERGED
     back = read_sidecar(sidecar_path(path))
     assert back is not None and (back.lat, back.lon, back.altitude) == (41.8902, 12.4922, None)
     assert back.provenance == manual.provenance
+    assert b"GPSHPositioningError" not in sidecar_path(path).read_bytes()  # a manual fix without a radius says none
     assert leftovers(tmp_path) == []
 
 
@@ -139,7 +143,7 @@ def foreign_sidecar(path: Path) -> bytes:
     return target.read_bytes()
 
 
-def test_a_sidecar_someone_else_wrote_is_never_overwritten(tmp_path, caplog):
+def test_a_location_someone_else_wrote_is_never_overwritten(tmp_path, caplog):
     path = photo(tmp_path)
     theirs = foreign_sidecar(path)
     assert b"geolocator" not in theirs
@@ -152,8 +156,8 @@ def test_a_sidecar_someone_else_wrote_is_never_overwritten(tmp_path, caplog):
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("kind", ["garbage", "empty", "symlink", "fifo", "folder", "huge", "claims exif"])
-def test_anything_else_at_the_sidecar_name_is_left_alone(tmp_path, kind):
+@pytest.mark.parametrize("kind", ["garbage", "empty", "symlink", "fifo", "folder", "huge", "claims exif", "dtd", "not xmp", "latin-1"])
+def test_anything_else_at_the_sidecar_name_is_left_alone(tmp_path, kind, caplog):
     path = photo(tmp_path)
     target = sidecar_path(path)
     elsewhere = tmp_path / "elsewhere.xmp"
@@ -173,40 +177,61 @@ def test_anything_else_at_the_sidecar_name_is_left_alone(tmp_path, kind):
         case "huge":
             ours = ls.render(ai_location(1.0, 2.0))
             target.write_bytes(ours + b" " * ls.MAX_SIDECAR)
-        case "claims exif":
+        case "claims exif":  # "exif" is said only without a point: this point is not ours
             target.write_bytes(ls.render(ai_location(1.0, 2.0)).replace(b'geolocator:Source="ai"', b'geolocator:Source="exif"'))
-    before = target.read_bytes() if kind in ("garbage", "empty", "huge", "claims exif") else None
+        case "dtd":
+            target.write_bytes(b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e "boom">]>\n' + ls.render(ai_location(1.0, 2.0)).split(b"\n", 1)[1])
+        case "not xmp":
+            target.write_bytes(b'<?xml version="1.0"?><html><body rdf:RDF="x" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></html>')
+        case "latin-1":
+            target.write_bytes(b'<?xml version="1.0" encoding="ISO-8859-1"?>\n' + ls.render(ai_location(1.0, 2.0)).split(b"\n", 1)[1].replace(b"geolocator\"", b"g\xe9olocator\""))
+    before = target.read_bytes() if kind not in ("symlink", "fifo", "folder") else None
     linked = elsewhere.read_bytes() if kind == "symlink" else None
 
-    assert write_sidecar(path, ai_location(10.0, 20.0)) is WriteOutcome.FOREIGN
+    expected = WriteOutcome.FOREIGN if kind == "claims exif" else WriteOutcome.UNUSABLE
+    assert write_sidecar(path, ai_location(10.0, 20.0)) is expected
+    assert "left as it is" in caplog.text
+    assert ls.withdraw_sidecar(path, ls.Withdrawal(None, WHEN)) in (WriteOutcome.UNUSABLE, WriteOutcome.MERGED if kind == "claims exif" else None)
 
-    if before is not None:
+    if before is not None and kind != "claims exif":
         assert target.read_bytes() == before
+    if kind == "claims exif":  # ours to withdraw: our properties say "none", the point it carries is left
+        tags = exiftool_json(target)[0]
+        assert tags["XMP-geolocator:Source"] == "none" and tags["XMP-exif:GPSLatitude"] == pytest.approx(1.0), tags
     if linked is not None:
         assert target.is_symlink() and elsewhere.read_bytes() == linked
     assert leftovers(tmp_path) == []
 
 
-def test_concurrent_writers_leave_one_whole_sidecar_of_ours(tmp_path):
-    path = photo(tmp_path)
-    outcomes: list[WriteOutcome] = []
+def test_concurrent_syncs_leave_one_whole_sidecar_of_ours(tmp_path):
+    """Eight threads bring the same photo's sidecar in step at once, each from its own record (as
+    the page, the AI worker and ingest may): the process's one Sidecars lets them take turns."""
+    from records import record
+
+    from geolocator.folders import Folders
+    from geolocator.record.store import Store
+
+    folders = Folders(tmp_path / "inbox", tmp_path / "library", tmp_path / "failed", tmp_path / "duplicates", tmp_path / "db.json")
+    path = photo(tmp_path / "library" / "2024" / "01", "1.jpg")
     start = threading.Barrier(8)
+    with Store(folders.database) as store:
+        records = store.put_many([record(i + 1, path="2024/01/1.jpg", source=Source.MANUAL, lat=10.0 + i, lon=20.0 + i, sidecar_due=True) for i in range(8)])
+        sidecars = Sidecars(store, folders)
 
-    def write(i: int) -> None:
-        start.wait()
-        outcomes.append(write_sidecar(path, ai_location(10.0 + i, 20.0 + i)))
+        def sync(i: int) -> None:
+            start.wait()
+            sidecars.sync([records[i]])
 
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert outcomes.count(WriteOutcome.WRITTEN) == 1
-    assert set(outcomes) <= {WriteOutcome.WRITTEN, WriteOutcome.REPLACED, WriteOutcome.UNCHANGED}
+        threads = [threading.Thread(target=sync, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not any(r.sidecar_due for r in store.all())  # every sync done and its intent cleared
     reading = read_sidecar(sidecar_path(path))
-    assert reading is not None and reading.provenance is not None
+    assert reading is not None and reading.provenance is not None and reading.provenance.source is Source.MANUAL
     assert reading.lat is not None and reading.lat - 10.0 in range(8)
-    assert leftovers(tmp_path) == []
+    assert leftovers(path.parent) == []
 
 
 def test_hostile_text_is_escaped_and_bounded(tmp_path):
@@ -226,8 +251,11 @@ def test_what_is_written_for_a_record():
     base = PhotoRecord(id="a", sha256="a" * 64, name="IMG_1.JPG", path="2024/IMG_1.JPG", status=Status.LOCATED, lat=1.5, lon=2.5, altitude=30.0, place="Somewhere")
     assert location_for(dataclasses.replace(base, source=Source.EXIF), WHEN) is None  # the file has it already
     assert location_for(dataclasses.replace(base, source=None, lat=None, lon=None), WHEN) is None
-    ai = location_for(dataclasses.replace(base, source=Source.AI, confidence=0.4, radius_km=80.0, model="qwen2.5vl"), WHEN)
+    estimate = dataclasses.replace(base, source=Source.AI, confidence=0.4, radius_km=80.0, model="qwen2.5vl")
+    assert location_for(estimate, WHEN) is None  # [library] sidecars_ai is off by default
+    ai = location_for(estimate, WHEN, ai=True)
     assert ai == SidecarLocation(1.5, 2.5, 30.0, Provenance(Source.AI, WHEN, 0.4, 80.0, "qwen2.5vl", "Somewhere"))
+    assert location_for(dataclasses.replace(estimate, radius_km=None), WHEN, ai=True) is None  # never an estimate without its error
     manual = location_for(dataclasses.replace(base, source=Source.MANUAL, model="qwen2.5vl"), WHEN)
     assert manual is not None and manual.provenance.model is None  # the model did not place it
     for source in (Source.TRACK, Source.NEARBY):
@@ -257,10 +285,11 @@ def test_the_import_reader_sees_our_point_and_the_source_it_keeps(tmp_path):
     assert ls.restored_source(None) is None
 
 
-def test_sidecars_are_on_by_default(tmp_path):
-    assert load_config(None, cwd=tmp_path).library.sidecars is True
-    (tmp_path / "c.toml").write_text("[library]\nsidecars = false\n")
-    assert load_config(tmp_path / "c.toml").library.sidecars is False
+def test_sidecars_are_on_by_default_but_not_for_ai_estimates(tmp_path):
+    defaults = load_config(None, cwd=tmp_path).library
+    assert defaults.sidecars is True and defaults.sidecars_ai is False
+    (tmp_path / "c.toml").write_text("[library]\nsidecars = false\nsidecars_ai = true\n")
+    assert load_config(tmp_path / "c.toml").library == dataclasses.replace(defaults, sidecars=False, sidecars_ai=True)
 
 
 def test_a_withdrawal_rewrites_only_our_sidecar_and_never_creates_one(tmp_path, caplog):
@@ -268,17 +297,17 @@ def test_a_withdrawal_rewrites_only_our_sidecar_and_never_creates_one(tmp_path, 
     path = photo(tmp_path / "ours")
     before = sha256(path)
     write_sidecar(path, SidecarLocation(41.8902, 12.4922, 21.0, Provenance(Source.MANUAL, WHEN)))
-    assert ls.withdraw_sidecar(path, ls.Withdrawal(Source.EXIF, WHEN)) is WriteOutcome.REPLACED
+    assert ls.withdraw_sidecar(path, ls.Withdrawal(Source.EXIF, WHEN)) is WriteOutcome.MERGED
     tags = exiftool_json(sidecar_path(path))[0]
     assert tags["XMP-geolocator:Source"] == "exif" and not any(key.startswith("XMP-exif:GPS") for key in tags), tags
     reading = read_sidecar(sidecar_path(path))
     assert reading is not None and reading.lat is None and reading.provenance == Provenance(Source.EXIF, WHEN)
     assert ls.restored_source(reading) is None  # nothing to restore: the file's own metadata counts
     assert ls.withdraw_sidecar(path, ls.Withdrawal(Source.EXIF, "2030-01-01T00:00:00Z")) is WriteOutcome.UNCHANGED
-    assert ls.withdraw_sidecar(path, ls.Withdrawal(None, WHEN)) is WriteOutcome.REPLACED
+    assert ls.withdraw_sidecar(path, ls.Withdrawal(None, WHEN)) is WriteOutcome.MERGED
     assert exiftool_json(sidecar_path(path))[0]["XMP-geolocator:Source"] == "none"
     # Still ours: a later location replaces it.
-    assert write_sidecar(path, ai_location(1.0, 2.0)) is WriteOutcome.REPLACED
+    assert write_sidecar(path, ai_location(1.0, 2.0)) is WriteOutcome.MERGED
     assert sha256(path) == before and leftovers(path.parent) == []
     # Nothing there: nothing is created. Another program's: left as it is.
     bare = photo(tmp_path / "bare")
@@ -291,7 +320,7 @@ def test_a_withdrawal_rewrites_only_our_sidecar_and_never_creates_one(tmp_path, 
     assert sidecar_path(other).read_bytes() == theirs
     assert "did not write" not in caplog.text  # we had nothing to say there: no warning for every such photo
     with pytest.raises(ValueError, match="with its point"):
-        ls.render_withdrawal(ls.Withdrawal(Source.AI, WHEN))
+        ls.withdrawal_values(ls.Withdrawal(Source.AI, WHEN))
 
 
 def test_what_a_record_withdraws_to():
@@ -329,3 +358,25 @@ def test_restore_gives_an_imported_photo_its_sidecars_source(tmp_path):
     # A point from the file itself is never touched.
     gps = PhotoRecord(id="b", sha256="b" * 64, name="g.jpg", path=None, status=Status.LOCATED, source=Source.EXIF, lat=5.0, lon=6.0)
     assert ls.restore(gps, manual, PhotoMetadata(lat=5.0, lon=6.0, gps_origin="exif")) is gps
+
+
+def test_an_ai_estimate_is_written_only_with_sidecars_ai_and_ours_withdrawn_without(tmp_path):
+    from records import record
+
+    from geolocator.folders import Folders
+    from geolocator.record.store import Store
+
+    folders = Folders(tmp_path / "inbox", tmp_path / "library", tmp_path / "failed", tmp_path / "duplicates", tmp_path / "db.json")
+    path = photo(tmp_path / "library" / "2024" / "01", "1.jpg")
+    estimate = record(1, source=Source.AI, lat=41.9, lon=12.5, confidence=0.3, radius_km=350.0, model="qwen2.5vl")
+    with Store(folders.database) as store:
+        estimate = store.put(estimate)
+        Sidecars(store, folders).sync([estimate])  # sidecars_ai off, the default
+        assert not sidecar_path(path).exists()
+        Sidecars(store, folders, ai=True).sync([estimate])
+        tags = exiftool_json(sidecar_path(path))[0]
+        assert tags["XMP-geolocator:Source"] == "ai" and tags["XMP-exif:GPSHPositioningError"] == 350000
+        Sidecars(store, folders).sync([estimate])  # turned off again: ours no longer states it
+        tags = exiftool_json(sidecar_path(path))[0]
+        assert tags["XMP-geolocator:Source"] == "none" and "XMP-exif:GPSLatitude" not in tags
+        assert store.get(estimate.id) == estimate  # the record keeps the estimate

@@ -145,8 +145,8 @@ def test_a_fix_by_hand_places_the_photo_before_it_a_revert_takes_it_back_and_a_m
     assert (a.status, a.source, a.lat, a.lon) == (Status.LOCATED, Source.AI, *paris)
     assert a.history[-1].kind is ChangeKind.REVERT and a.history[-1].by == "nearby"
     assert "1 neighbour(s) within 30 min located by ai: not used" in a.decisions and a.decisions[-1] == f"{NO_LONGER_PLACED}: back to the AI's estimate it had"
-    side = sidecar_of(svc, a)
-    assert side is not None and side.provenance is not None and side.provenance.source is Source.AI
+    side = sidecar_of(svc, a)  # an AI estimate is not written to sidecars ([library] sidecars_ai is off): ours withdrawn
+    assert side is not None and side.provenance is not None and side.provenance.source is None and side.lat is None
     assert len(fake_ollama.chat_requests) == asked
 
     # A placed by hand is the user's word: fixing B again never moves it.

@@ -1,8 +1,11 @@
 """The XMP sidecar beside every location not read from the file, through the real service: the
-AI's estimate, a track's and the neighbours' placements (at import and after the fact), a manual
-fix and its revert; a sidecar of ours gives its source back on import; "Retry now" wakes the AI
-worker. Real watchdog observers, a real store, real HTTP, the fake Ollama; every sidecar is read
-back by exiftool, and the photos' bytes are checked unchanged."""
+AI's estimate (only with `[library] sidecars_ai`), a track's and the neighbours' placements (at
+import and after the fact), a manual fix and its revert; sidecars merged, never replaced: edits
+made with exiftool, a darktable sidecar that came with its photo, a rating given by another tool
+all survive our changes; a sidecar of ours gives its source back on import, and any sidecar its
+uncertainty; "Retry now" wakes the AI worker. Real watchdog observers, a real store, real HTTP,
+the fake Ollama; every sidecar is read back by exiftool, and the photos' bytes are checked
+unchanged."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from expect import never, wait_until
 from fake_ollama import FakeOllama
 from photos import GPS_JPEGS, copy_corpus, write_jpeg
 from processes import run_daemon
+from test_sidecar_merge import DARKTABLE, inserted, only_ours, theirs
 from test_tracks_service import Drop, along, gpx, utc
 
 from geolocator.locations.ai_queue import Backoff
@@ -48,7 +52,7 @@ def sidecar_of(svc: Service, rec: PhotoRecord) -> Path:
 
 
 def exiftool(path: Path) -> dict:
-    done = subprocess.run(["exiftool", "-n", "-j", "-G1", str(path)], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(["exiftool", "-n", "-j", "-G1", "-struct", str(path)], capture_output=True, text=True, timeout=60, check=True)
     return json.loads(done.stdout)[0]
 
 
@@ -114,8 +118,11 @@ def start(tmp_path):
         svc.stop()
 
 
+AI_SIDECARS = {"sidecars_ai": True}
+
+
 def test_the_ai_estimate_is_written_beside_the_photo_and_replaced_by_a_track(start, fake_ollama, tmp_path):
-    svc = start(ai=fake_ollama.url)
+    svc = start(ai=fake_ollama.url, library=AI_SIDECARS)
     drop = Drop(tmp_path)
     drop.photo("mystery.jpg", "2024:06:01 12:30:00", offset="+02:00")
     estimated = recorded(svc.store, "mystery.jpg", lambda r: r.source is Source.AI)
@@ -124,6 +131,7 @@ def test_the_ai_estimate_is_written_beside_the_photo_and_replaced_by_a_track(sta
     tags = says(svc, estimated, "ai", EIFFEL)
     assert tags["XMP-geolocator:Confidence"] == estimated.confidence and tags["XMP-geolocator:RadiusKm"] == estimated.radius_km
     assert tags["XMP-geolocator:Model"] == "qwen2.5vl"
+    assert tags["XMP-exif:GPSHPositioningError"] == pytest.approx(estimated.radius_km * 1000)  # type: ignore[operator]
     # A track arriving later is the stronger source: the photo and its sidecar follow it.
     drop.text("walk.gpx", gpx(along(utc("2024-06-01T10:00:00"), 60)))
     placed = recorded(svc.store, "mystery.jpg", lambda r: r.source is Source.TRACK)
@@ -196,7 +204,7 @@ def test_a_revert_rewrites_our_sidecar_to_the_files_own_location_or_none(start, 
 
 
 def test_a_sidecar_of_ours_restores_the_source_on_import(start, fake_ollama, tmp_path):
-    first = start(tmp_path / "old", viewer=True, ai=fake_ollama.url)
+    first = start(tmp_path / "old", viewer=True, ai=fake_ollama.url, library=AI_SIDECARS)
     api = Api(first)
     write_jpeg(tmp_path / "old" / "inbox" / "estimated.jpg", 11)
     write_jpeg(tmp_path / "old" / "inbox" / "by-hand.jpg", 12)
@@ -217,7 +225,7 @@ def test_a_sidecar_of_ours_restores_the_source_on_import(start, fake_ollama, tmp
         for path in (photo.with_name(photo.name + ".xmp"), photo):  # the sidecar first, then its photo
             shutil.copy2(path, staging / path.name.replace(photo.name, name))
             os.replace(staging / path.name.replace(photo.name, name), new_inbox / path.name.replace(photo.name, name))
-    second = start(tmp_path / "new", ai=fake_ollama.url)
+    second = start(tmp_path / "new", ai=fake_ollama.url, library=AI_SIDECARS)
     manual = recorded(second.store, "by-hand.jpg")
     assert (manual.status, manual.source, manual.lat, manual.lon) == (Status.LOCATED, Source.MANUAL, -33.8568, 151.2153)
     ai = recorded(second.store, "estimated.jpg")
@@ -234,7 +242,7 @@ def test_a_sidecar_of_ours_restores_the_source_on_import(start, fake_ollama, tmp
 def test_retry_now_asks_the_ai_at_once(start, tmp_path):
     with FakeOllama() as fake:
         fake.down()
-        svc = start(viewer=True, ai=fake.url, backoff=Backoff(base=600, cap=1800))
+        svc = start(viewer=True, ai=fake.url, backoff=Backoff(base=600, cap=1800), library=AI_SIDECARS)
         api = Api(svc)
         write_jpeg(tmp_path / "inbox" / "waiting.jpg", 21)
         waiting = recorded(svc.store, "waiting.jpg", lambda r: r.attempts >= 1 and r.retry_at is not None)
@@ -250,7 +258,7 @@ def test_retry_now_asks_the_ai_at_once(start, tmp_path):
 
 
 def test_scan_writes_the_ai_estimates_sidecar(fake_ollama, tmp_path):
-    config = write_config(tmp_path / "config.toml", ai=fake_ollama.url, settle=0.2)
+    config = write_config(tmp_path / "config.toml", ai=fake_ollama.url, settle=0.2, library=AI_SIDECARS)
     write_jpeg(tmp_path / "inbox" / "mystery.jpg", 31)
     done = run_daemon("scan", "--config", str(config), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -258,3 +266,96 @@ def test_scan_writes_the_ai_estimates_sidecar(fake_ollama, tmp_path):
     assert estimated.source is Source.AI and estimated.path is not None
     tags = exiftool(tmp_path / "library" / (estimated.path + ".xmp"))
     assert tags["XMP-geolocator:Source"] == "ai" and abs(tags["XMP-exif:GPSLatitude"] - EIFFEL[0]) < 1e-6
+
+
+def test_ai_estimates_get_no_sidecar_unless_asked(start, fake_ollama, tmp_path):
+    svc = start(viewer=True, ai=fake_ollama.url)
+    write_jpeg(tmp_path / "inbox" / "mystery.jpg", 41)
+    estimated = recorded(svc.store, "mystery.jpg", lambda r: r.source is Source.AI)
+    # A manual fix on another photo is written at once: by then the estimate's sync has been done too.
+    write_jpeg(tmp_path / "inbox" / "other.jpg", 42)
+    other = recorded(svc.store, "other.jpg", lambda r: r.source is Source.AI)
+    Api(svc).ok("/api/locations", {"ids": [other.id], "lat": 38.7071, "lon": -9.1355})
+    says(svc, other, "manual", (38.7071, -9.1355))
+    assert not sidecar_of(svc, estimated).exists()
+
+
+def test_scenario_a_exiftool_edits_survive_a_manual_fix(start, tmp_path):
+    """Issue 16, 1 (a): a photo placed by a track; rating, keyword and caption added to its
+    sidecar with exiftool; then a manual fix."""
+    svc = start(viewer=True)
+    drop = Drop(tmp_path)
+    drop.text("walk.gpx", gpx(along(utc("2024-06-01T10:00:00"), 60)))
+    drop.photo("during.jpg", "2024:06:01 12:40:00", offset="+02:00")
+    placed = recorded(svc.store, "during.jpg", lambda r: r.source is Source.TRACK)
+    wait_until(lambda: said(svc, placed, "track"), 10, "the track's sidecar")
+    assert exiftool(sidecar_of(svc, placed))["XMP-exif:GPSHPositioningError"] == pytest.approx(placed.radius_km * 1000)  # type: ignore[operator]
+    subprocess.run(["exiftool", "-XMP-xmp:Rating=5", "-XMP-dc:Subject+=KEYWORD", "-XMP-dc:Description=caption", str(sidecar_of(svc, placed))], check=True, timeout=60, capture_output=True)
+
+    Api(svc).ok("/api/locations", {"ids": [placed.id], "lat": 41.8902, "lon": 12.4922})
+
+    tags = says(svc, placed, "manual", (41.8902, 12.4922))
+    assert (tags["XMP-xmp:Rating"], tags["XMP-dc:Subject"], tags["XMP-dc:Description"]) == (5, ["KEYWORD"], "caption")
+    assert "XMP-exif:GPSHPositioningError" not in tags and "XMP-geolocator:RadiusKm" not in tags
+
+
+def test_scenario_b_a_darktable_sidecar_takes_our_location_and_keeps_its_history_through_a_revert(start, tmp_path):
+    """Issue 16, 2 and 1 (b): a photo arrives with darktable's sidecar (no GPS); placed by hand,
+    our point goes into that sidecar; reverted, only our point leaves it."""
+    svc = start(viewer=True)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    shutil.copyfile(DARKTABLE, staging / "plain.jpg.xmp")
+    write_jpeg(staging / "plain.jpg", 51)
+    for name in ("plain.jpg.xmp", "plain.jpg"):
+        os.replace(staging / name, tmp_path / "inbox" / name)
+    plain = recorded(svc.store, "plain.jpg", lambda r: bool(r.sidecars))
+    assert plain.status is Status.UNLOCATED
+    darktable = sidecar_of(svc, plain)
+    original, before = darktable.read_bytes(), exiftool(darktable)
+    assert original == DARKTABLE.read_bytes()
+
+    Api(svc).ok("/api/locations", {"ids": [plain.id], "lat": 45.4408, "lon": 12.3155})
+    says(svc, plain, "manual", (45.4408, 12.3155))
+    only_ours(inserted(original, darktable.read_bytes()))
+    assert theirs(exiftool(darktable)) == theirs(before)
+
+    Api(svc).ok(f"/api/images/{plain.id}/revert")
+    says(svc, plain, "none", None)
+    only_ours(inserted(original, darktable.read_bytes()))
+    assert theirs(exiftool(darktable)) == theirs(before) and exiftool(darktable)["XMP-darktable:History"] == before["XMP-darktable:History"]
+    assert sorted(p.name for p in darktable.parent.iterdir()) == ["plain.jpg", "plain.jpg.xmp"]
+
+
+def test_scenario_c_a_rating_from_another_tool_survives_a_track_arriving(start, tmp_path):
+    """Issue 16, 1 (c): a photo placed by its neighbours gets a rating from another tool; then a
+    GPX covering it arrives and places it anew."""
+    svc = start()
+    drop = Drop(tmp_path)
+    drop.photo("p1.jpg", "2024:06:01 18:00:00", offset="+02:00", model="Pixel 8", gps=(48.137, 11.575))
+    drop.photo("p2.jpg", "2024:06:01 18:20:00", offset="+02:00", model="Pixel 8", gps=(48.139, 11.577))
+    drop.photo("camera.jpg", "2024:06:01 18:10:00", offset="+02:00")
+    near = recorded(svc.store, "camera.jpg", lambda r: r.source is Source.NEARBY)
+    wait_until(lambda: said(svc, near, "nearby"), 10, "the nearby sidecar")
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=4", "-XMP-xmp:Label=Blue", str(sidecar_of(svc, near))], check=True, timeout=60)
+
+    drop.text("evening.gpx", gpx(along(utc("2024-06-01T15:30:00"), 60)))
+    placed = recorded(svc.store, "camera.jpg", lambda r: r.source is Source.TRACK)
+    wait_until(lambda: said(svc, placed, "track"), 10, "the sidecar to say track")
+    tags = says(svc, placed, "track", (placed.lat, placed.lon))
+    assert (tags["XMP-xmp:Rating"], tags["XMP-xmp:Label"]) == (4, "Blue")
+
+
+def test_the_uncertainty_in_a_sidecar_is_read_on_import(start, tmp_path):
+    svc = start()
+    staging = tmp_path / "staging"
+    write_jpeg(staging / "walked.jpg", 61)
+    subprocess.run(
+        ["exiftool", "-q", "-o", str(staging / "walked.xmp"), "-XMP-exif:GPSLatitude=51.5", "-XMP-exif:GPSLongitude=-0.12", "-XMP-exif:GPSHPositioningError=30"],
+        check=True,
+        timeout=60,
+    )
+    for name in ("walked.xmp", "walked.jpg"):
+        os.replace(staging / name, tmp_path / "inbox" / name)
+    walked = recorded(svc.store, "walked.jpg", lambda r: bool(r.sidecars))
+    assert (walked.source, walked.lat, walked.radius_km) == (Source.EXIF, 51.5, 0.03)

@@ -1,33 +1,36 @@
-"""The XMP sidecar we write beside a library photo: `IMG_1.JPG.xmp` (the darktable and Immich naming).
+"""The XMP sidecar that carries a library photo's location to other programs. (Sidecars that
+arrive in the inbox with their photo are geolocator.move.sidecars' business.)
 
-(Sidecars that arrive in the inbox with their photo are geolocator.move.sidecars' business.)
+A location that does not come from the file itself (manual, track, nearby; AI estimates only with
+`[library] sidecars_ai`) is otherwise only in our database; the sidecar lets digiKam, darktable,
+exiftool and Lightroom see it, without the photo's own bytes ever changing. The point is written
+as standard `exif:GPSLatitude`/`exif:GPSLongitude` ("DDD,MM.mmmmmmmmk", the XMP form) with
+`exif:GPSVersionID`, the altitude when known and `exif:GPSHPositioningError` (metres) when the
+location has an uncertainty radius; where it came from (source, confidence, radius, model, place,
+when written) goes in our own namespace, so on import a manual fix stays manual and an estimate
+stays an estimate.
 
-A location that does not come from the file itself (manual, AI, track, nearby) is otherwise only in
-our database; a sidecar lets digiKam, darktable, exiftool and Lightroom see it, without the photo's
-own bytes ever changing. The point is written as standard `exif:GPSLatitude`/`exif:GPSLongitude`
-("DDD,MM.mmmmmmmmk", the XMP form) with `exif:GPSVersionID` and altitude when known; where it came
-from (source, confidence, radius, model, place, when written) goes in our own namespace, so on
-import a manual fix stays manual and an estimate stays an estimate.
+Merged, never replaced: a sidecar already there (ours edited by darktable, digiKam or exiftool,
+or another program's own) keeps every byte we do not own; only our namespace's properties and
+the GPS properties we write change (`geolocator.locations.xmp_merge`). GPS that another program
+or the user wrote is their word: we never overwrite it, and a withdrawal takes out only the GPS
+our Source says we wrote. A file there that is not XMP we can edit (not well-formed, a DTD, too
+big, a symlink or a FIFO) is left as it is; the photo's record still holds the location.
 
-Writes are atomic and never clobber: a temporary file in the same folder is fsynced, then linked
-to the sidecar name (which fails if anything appeared there) or, only when the sidecar there is
-one of ours, renamed over it. Another program's sidecar is left as it is, and said so.
+Which file, and how it is written (atomically, never through a symlink): see
+geolocator.locations.sidecar_files. A sidecar another program saved between our read and our
+rename is read and merged again.
 
-`Sidecars.sync` is the one place that keeps a photo's sidecar in step with its record, called
-after a record is stored wherever its location changes (a manual fix, an AI estimate, a track or
-nearby placement, a revert, "ask the AI again"). It reads the record as stored at that moment,
-under one lock, so the last sync always writes the latest location. When the record's location
-is no longer one we state (reverted to the file's own, or to none), our sidecar is rewritten to
-say so, without a point (`Withdrawal`), rather than deleted: we never delete a file, and a
-sidecar without a point cannot make another tool show the old one.
-
-The XML is written by hand from a fixed template: ElementTree would need a process-wide
-namespace registration to produce the `exif:`/`geolocator:` prefixes other tools expect.
+`geolocator.locations.sidecar_sync.Sidecars` keeps a photo's sidecar in step with its record,
+after every change of its location (`Locations.apply`), reading the record as stored at that
+moment. When the record's location is no longer one we state (reverted to the file's own, or to none, or an AI estimate without
+`sidecars_ai`), our properties are rewritten to say so, without a point (`Withdrawal`), rather
+than the file deleted: we never delete a file, and a sidecar without our point cannot make
+another tool show the old one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import errno
@@ -36,40 +39,56 @@ import math
 import os
 import re
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from geolocator.fileio import open_regular
-from geolocator.folders import fsync_dir
 from geolocator.locate.metadata import xmp
-from geolocator.move.mover import LINK_UNSUPPORTED
-from geolocator.move.naming import SIDECAR_SUFFIX
+from geolocator.locations import xmp_merge
+from geolocator.locations.sidecar_files import MAX_SIDECAR, Existing, choose, link_new, replace_if_still
+from geolocator.locations.sidecar_files import sidecar_path as sidecar_path  # where a new one goes; re-exported
+from geolocator.locations.xmp_merge import NotMergeable, QName
 from geolocator.record import GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "http://geolocator.invalid/ns/1.0/"
 PREFIX = "geolocator"
+EXIF_NAMESPACE = "http://ns.adobe.com/exif/1.0/"
 # Sources a sidecar is written for: everything not read from the file itself.
 WRITTEN_SOURCES = frozenset({Source.MANUAL, Source.AI, Source.TRACK, Source.NEARBY})
 NO_LOCATION = "none"  # geolocator:Source of a withdrawn sidecar whose photo has no location now
 PLACED_STATUSES = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, in the library
-MAX_SIDECAR = 1 << 20  # ours are under 2 KB; a bigger file there is someone else's
 MAX_TEXT = 500  # characters kept of a place or model name
-_EXIF = "{http://ns.adobe.com/exif/1.0/}"
+# The exif: properties we write; a change of location rewrites them all, a withdrawal takes them out.
+GPS_WRITTEN = ("GPSVersionID", "GPSLatitude", "GPSLongitude", "GPSMapDatum", "GPSAltitude", "GPSAltitudeRef", "GPSHPositioningError")
+_EXIF = "{" + EXIF_NAMESPACE + "}"
 _OURS = "{" + NAMESPACE + "}"
+_PREFIXES = {EXIF_NAMESPACE: "exif", NAMESPACE: PREFIX}
 _MINUTE_UNITS = 10**8  # minutes to 8 decimals: 2e-10 degrees, far below GPS precision
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# A new sidecar: an empty packet the location is merged into, so new and existing files are written alike.
+_EMPTY = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="geolocator">\n'
+    ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+    '  <rdf:Description rdf:about=""\n'
+    f'    xmlns:exif="{EXIF_NAMESPACE}"\n'
+    f'    xmlns:{PREFIX}="{NAMESPACE}"/>\n'
+    " </rdf:RDF>\n"
+    "</x:xmpmeta>\n"
+    '<?xpacket end="w"?>\n'
+).encode()
 
 
 class WriteOutcome(str, enum.Enum):
     WRITTEN = "written"  # a new sidecar
-    REPLACED = "replaced"  # our earlier sidecar, now with this location
-    UNCHANGED = "unchanged"  # ours already said exactly this
-    FOREIGN = "foreign"  # another program's sidecar (or something not a file) is there: left alone
+    MERGED = "merged"  # the sidecar there now says this location (or withdrawal); all else in it kept
+    UNCHANGED = "unchanged"  # it already said exactly this
+    FOREIGN = "foreign"  # its location is another program's (or, to withdraw, nothing of ours is in it): left alone
+    UNUSABLE = "unusable"  # something there we cannot edit (not XMP, not well-formed, too big, not a file): left alone
     ABSENT = "absent"  # no sidecar there, and none needed (a withdrawal never creates one)
 
 
@@ -105,23 +124,33 @@ class Withdrawal:
 
 @dataclass(frozen=True)
 class SidecarReading:
-    """What a sidecar says: its point (None when it has none) and our provenance (None when the
-    sidecar is not one of ours)."""
+    """What a sidecar says: its point (None when it has none), its exif:GPSHPositioningError (in
+    km, None when it has none) and our provenance (None when the sidecar is not one of ours)."""
 
     lat: float | None
     lon: float | None
     altitude: float | None
     provenance: Provenance | None
+    error_km: float | None = None
 
 
-def sidecar_path(photo: Path) -> Path:
-    """`IMG_1.JPG` -> `IMG_1.JPG.xmp`."""
-    return photo.with_name(photo.name + SIDECAR_SUFFIX)
+@dataclass(frozen=True)
+class Plan:
+    """What to do with a photo's sidecar: write `data` (outcome WRITTEN or MERGED), or nothing
+    (any other outcome), for `reason`."""
+
+    outcome: WriteOutcome
+    data: bytes = b""
+    reason: str = ""
 
 
-def location_for(record: PhotoRecord, written_at: str) -> SidecarLocation | None:
-    """What to write beside `record`'s photo, or None: its location came from the file, or it has none."""
+def location_for(record: PhotoRecord, written_at: str, *, ai: bool = False) -> SidecarLocation | None:
+    """What to write beside `record`'s photo, or None: its location came from the file, it has
+    none, or it is an AI estimate and `ai` (`[library] sidecars_ai`) is off. An estimate is
+    written only with its radius: without one it would look like a GPS fix to other programs."""
     if record.source not in WRITTEN_SOURCES or record.lat is None or record.lon is None:
+        return None
+    if record.source is Source.AI and not (ai and record.radius_km is not None):
         return None
     return SidecarLocation(
         lat=record.lat,
@@ -144,7 +173,7 @@ def withdrawal_for(record: PhotoRecord, written_at: str) -> Withdrawal:
     return Withdrawal(Source.EXIF if located else None, written_at)
 
 
-# -- writing -------------------------------------------------------------------------------------
+# -- what to write (pure) -------------------------------------------------------------------------
 
 
 def _coordinate(value: float, positive: str, negative: str) -> str:
@@ -154,180 +183,159 @@ def _coordinate(value: float, positive: str, negative: str) -> str:
     return f"{degrees},{minutes}.{fraction:08d}{negative if value < 0 else positive}"
 
 
-def _attribute(value: str) -> str:
-    text = _NOT_XML.sub("", value)[:MAX_TEXT]
-    return escape(text, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+def _metres(km: float) -> str:
+    """A radius in km as metres to the centimetre, a rational as exiftool writes it: 25 -> "25000/1"."""
+    ratio = Fraction(round(km * 100_000), 100)
+    return f"{ratio.numerator}/{ratio.denominator}"
 
 
-def _number(value: float) -> str:
-    return repr(float(value))
+def _text(value: str) -> str:
+    return _NOT_XML.sub("", value)[:MAX_TEXT]
 
 
-def render(location: SidecarLocation) -> bytes:
-    """The sidecar's bytes: an XMP packet. Pure."""
+def _ours(name: str) -> QName:
+    return (NAMESPACE, name)
+
+
+def _gps(name: str) -> QName:
+    return (EXIF_NAMESPACE, name)
+
+
+def _manages_ours(name: QName) -> bool:
+    return name[0] == NAMESPACE
+
+
+def _manages_ours_and_gps(name: QName) -> bool:
+    return name[0] == NAMESPACE or (name[0] == EXIF_NAMESPACE and name[1] in GPS_WRITTEN)
+
+
+def location_values(location: SidecarLocation) -> dict[QName, str]:
+    """The properties that say `location`, in the order they are added. Pure."""
     if not (math.isfinite(location.lat) and -90 <= location.lat <= 90 and math.isfinite(location.lon) and -180 <= location.lon <= 180):
         raise ValueError(f"not a point on Earth: {location.lat}, {location.lon}")
     prov = location.provenance
     if prov.source not in WRITTEN_SOURCES:
         raise ValueError(f"a sidecar is not written for a location from the {prov.source.value if prov.source else 'no'} source")
-    attributes = [
-        ("exif:GPSVersionID", "2.3.0.0"),
-        ("exif:GPSLatitude", _coordinate(location.lat, "N", "S")),
-        ("exif:GPSLongitude", _coordinate(location.lon, "E", "W")),
-        ("exif:GPSMapDatum", "WGS-84"),
-    ]
+    values = {
+        _gps("GPSVersionID"): "2.3.0.0",
+        _gps("GPSLatitude"): _coordinate(location.lat, "N", "S"),
+        _gps("GPSLongitude"): _coordinate(location.lon, "E", "W"),
+        _gps("GPSMapDatum"): "WGS-84",
+    }
     if location.altitude is not None and math.isfinite(location.altitude):
-        attributes += [("exif:GPSAltitude", f"{round(abs(location.altitude) * 100)}/100"), ("exif:GPSAltitudeRef", "1" if location.altitude < 0 else "0")]
-    attributes += [(f"{PREFIX}:Source", prov.source.value), (f"{PREFIX}:WrittenAt", prov.written_at)]
-    for name, number in (("Confidence", prov.confidence), ("RadiusKm", prov.radius_km)):
+        values[_gps("GPSAltitude")] = f"{round(abs(location.altitude) * 100)}/100"
+        values[_gps("GPSAltitudeRef")] = "1" if location.altitude < 0 else "0"
+    radius = prov.radius_km
+    if radius is not None and math.isfinite(radius) and 0 <= radius <= xmp.MAX_ERROR_M / 1000:
+        values[_gps("GPSHPositioningError")] = _metres(radius)
+    values |= {_ours("Source"): prov.source.value, _ours("WrittenAt"): prov.written_at}
+    for name, number in (("Confidence", prov.confidence), ("RadiusKm", radius)):
         if number is not None and math.isfinite(number):
-            attributes.append((f"{PREFIX}:{name}", _number(number)))
+            values[_ours(name)] = repr(float(number))
     for name, text in (("Model", prov.model), ("Place", prov.place)):
-        if text:
-            attributes.append((f"{PREFIX}:{name}", text))
-    return _packet(attributes)
+        if text and _text(text):
+            values[_ours(name)] = _text(text)
+    return values
 
 
-def render_withdrawal(withdrawal: Withdrawal) -> bytes:
-    """A sidecar of ours without a point, saying the location is the file's own or none. Pure."""
+def withdrawal_values(withdrawal: Withdrawal) -> dict[QName, str]:
+    """Our properties once the location is not ours to state: no point. Pure."""
     if withdrawal.source not in (Source.EXIF, None):
         raise ValueError(f"a location from the {withdrawal.source.value} source is written with its point")
     said = withdrawal.source.value if withdrawal.source is not None else NO_LOCATION
-    return _packet([(f"{PREFIX}:Source", said), (f"{PREFIX}:WrittenAt", withdrawal.written_at)])
+    return {_ours("Source"): said, _ours("WrittenAt"): withdrawal.written_at}
 
 
-def _packet(attributes: list[tuple[str, str]]) -> bytes:
-    lines = "\n".join(f'    {name}="{_attribute(value)}"' for name, value in attributes)
-    return (
-        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="geolocator">\n'
-        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        '  <rdf:Description rdf:about=""\n'
-        '    xmlns:exif="http://ns.adobe.com/exif/1.0/"\n'
-        f'    xmlns:{PREFIX}="{NAMESPACE}"\n'
-        f"{lines}/>\n"
-        " </rdf:RDF>\n"
-        "</x:xmpmeta>\n"
-        '<?xpacket end="w"?>\n'
-    ).encode()
+def render(location: SidecarLocation) -> bytes:
+    """A new sidecar's bytes: an XMP packet saying `location`. Pure."""
+    return xmp_merge.merge(_EMPTY, location_values(location), _manages_ours_and_gps, _PREFIXES)
+
+
+def plan(existing: bytes | None, wanted: SidecarLocation | Withdrawal) -> Plan:
+    """What to do with the sidecar holding `existing` (None: there is none) to make it say
+    `wanted`, merging into what is there. Pure.
+
+    GPS in it that we did not write (no Source of ours claims it) is another program's or the
+    user's word: a location is not written over it, and a withdrawal leaves it."""
+    if existing is None:
+        if isinstance(wanted, Withdrawal):
+            return Plan(WriteOutcome.ABSENT)
+        return Plan(WriteOutcome.WRITTEN, render(wanted))
+    new_values = withdrawal_values(wanted) if isinstance(wanted, Withdrawal) else location_values(wanted)
+    try:
+        packet = xmp_merge.scan(existing)
+    except NotMergeable as exc:
+        return Plan(WriteOutcome.UNUSABLE, reason=str(exc))
+    props = {f"{{{namespace}}}{local}": value for (namespace, local), value in packet.values().items()}  # ElementTree's form
+    names = packet.names()
+    gps_there = _gps("GPSLatitude") in names or _gps("GPSLongitude") in names
+    prov = _provenance(props, xmp.fields_from_properties(props).lat is not None)
+    gps_ours = prov is not None and prov.source in WRITTEN_SOURCES
+    if isinstance(wanted, Withdrawal):
+        if not any(_manages_ours(name) for name in names):
+            return Plan(WriteOutcome.FOREIGN, reason="nothing of geolocator's is in it")
+        managed = _manages_ours_and_gps if gps_ours else _manages_ours
+    else:
+        if gps_there and not gps_ours:
+            return Plan(WriteOutcome.FOREIGN, reason="it holds a location geolocator did not write")
+        managed = _manages_ours_and_gps
+    try:
+        said_at = props.get(_OURS + "WrittenAt")
+        if said_at is not None and xmp_merge.edit(packet, new_values | {_ours("WrittenAt"): said_at}, managed, _PREFIXES, check=False) == existing:
+            return Plan(WriteOutcome.UNCHANGED)
+        return Plan(WriteOutcome.MERGED, xmp_merge.edit(packet, new_values, managed, _PREFIXES))
+    except NotMergeable as exc:
+        return Plan(WriteOutcome.UNUSABLE, reason=str(exc))
+
+
+# -- which file, and writing it ---------------------------------------------------------------------
 
 
 def write_sidecar(photo: Path, location: SidecarLocation) -> WriteOutcome:
-    """Write `location` to `photo`'s sidecar, unless a sidecar that is not ours is there.
-
-    Raises OSError when the photo is not there or the folder cannot be written (the caller logs
-    it: the photo and its record are fine without a sidecar).
-    """
-
-    def said_already(prov: Provenance, old: bytes) -> bool:
-        same_time = dataclasses.replace(location, provenance=dataclasses.replace(location.provenance, written_at=prov.written_at))
-        return render(same_time) == old
-
-    return _write(photo, render(location), said_already, create=True)
+    """Merge `location` into `photo`'s sidecar, or write a new one. Raises OSError when the photo is
+    not there or the folder cannot be written (the caller logs it: the photo and its record are
+    fine without a sidecar)."""
+    return _write(photo, location)
 
 
 def withdraw_sidecar(photo: Path, withdrawal: Withdrawal) -> WriteOutcome:
-    """Rewrite our sidecar beside `photo`, if one is there, to say `withdrawal` (no point).
-    Nothing is created where there is no sidecar; another program's is left alone."""
-    def said_already(prov: Provenance, old: bytes) -> bool:
-        return render_withdrawal(dataclasses.replace(withdrawal, written_at=prov.written_at)) == old
-
-    return _write(photo, render_withdrawal(withdrawal), said_already, create=False)
+    """Make our properties in `photo`'s sidecar, if it has any, say `withdrawal` (no point).
+    Nothing is created where there is no sidecar; a sidecar with nothing of ours is left alone."""
+    return _write(photo, withdrawal)
 
 
-def _write(photo: Path, data: bytes, unchanged: Callable[[Provenance, bytes], bool], *, create: bool) -> WriteOutcome:
+def _write(photo: Path, wanted: SidecarLocation | Withdrawal) -> WriteOutcome:
+    """Read, merge and rename. Our own writers take turns (the process's one `Sidecars` holds its
+    lock around each); another program's save between our read and our rename is caught by
+    `replace_if_still`, and the merge is done again."""
     if not stat.S_ISREG(os.lstat(photo).st_mode):  # no sidecar for a photo that is not there
         raise FileNotFoundError(errno.ENOENT, "no photo to write a sidecar beside", str(photo))
-    target = sidecar_path(photo)
-    for _ in range(3):  # another writer may create the name between our look and our link
-        existing = _look(target)
-        if existing is None:
-            if not create:
-                return WriteOutcome.ABSENT
-            if _link_new(target, data):
-                return WriteOutcome.WRITTEN
-            continue
-        reading, old = existing
-        if reading is None or reading.provenance is None:
-            if create:  # a withdrawal had nothing to say beside another program's sidecar
-                log.warning("%s: not written, a sidecar geolocator did not write is there; left as it is", target)
-            return WriteOutcome.FOREIGN
-        if unchanged(reading.provenance, old):
-            return WriteOutcome.UNCHANGED
-        _replace_ours(target, data)
-        return WriteOutcome.REPLACED
-    raise OSError(errno.EEXIST, "the sidecar name keeps changing under us", str(target))
+    for _ in range(3):  # another program may change the file between our read and our rename
+        target, existing = choose(photo, NAMESPACE.encode())
+        step = _plan_for(existing, wanted)
+        if step.outcome is WriteOutcome.WRITTEN:
+            if link_new(target, step.data):
+                return step.outcome
+        elif step.outcome is WriteOutcome.MERGED and existing is not None and existing.data is not None:
+            if replace_if_still(target, step.data, existing):
+                return step.outcome
+        else:
+            _say(target, step, isinstance(wanted, Withdrawal))
+            return step.outcome
+    raise OSError(errno.EEXIST, "the sidecar keeps changing under us", str(target))
 
 
-def _look(target: Path) -> tuple[SidecarReading | None, bytes] | None:
-    """None when nothing is at `target`; else what it says (None: not a sidecar we can read) and its bytes."""
-    try:
-        mode = os.lstat(target).st_mode
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(mode):
-        return None, b""  # a symlink, folder or FIFO: never ours, never followed
-    try:
-        with open_regular(target, follow_symlinks=False) as fh:
-            data = fh.read(MAX_SIDECAR + 1)
-    except FileNotFoundError:
-        return None
-    if len(data) > MAX_SIDECAR:
-        return None, b""
-    return parse_sidecar(data), data
+def _plan_for(existing: Existing | None, wanted: SidecarLocation | Withdrawal) -> Plan:
+    if existing is not None and existing.data is None:
+        return Plan(WriteOutcome.UNUSABLE, reason="not a regular file, or too big")
+    return plan(existing.data if existing else None, wanted)
 
 
-def _temporary(target: Path, data: bytes) -> Path:
-    """`data` in a new hidden file beside `target`, on disk (fsynced)."""
-    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return tmp
-
-
-def _link_new(target: Path, data: bytes) -> bool:
-    """Make `target` hold `data` if nothing is there; False when something appeared first."""
-    tmp = _temporary(target, data)
-    try:
-        os.link(tmp, target)  # unlike rename, link never replaces an existing name
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in LINK_UNSUPPORTED:
-            raise
-        # No hard links here (some FUSE and SMB mounts): an exclusive create still never
-        # overwrites, though a crash mid-write could leave a short file (then seen as foreign).
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    finally:
-        tmp.unlink()  # our own temporary name; the sidecar keeps the content
-    fsync_dir(target.parent)
-    return True
-
-
-def _replace_ours(target: Path, data: bytes) -> None:
-    tmp = _temporary(target, data)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    fsync_dir(target.parent)
+def _say(target: Path, step: Plan, withdrawing: bool) -> None:
+    if step.outcome in (WriteOutcome.FOREIGN, WriteOutcome.UNUSABLE) and not withdrawing:
+        log.warning("%s: the location was not written: %s (a sidecar geolocator did not write, left as it is)", target, step.reason)
+    elif step.outcome is WriteOutcome.UNUSABLE:
+        log.info("%s: not withdrawn: %s; left as it is", target, step.reason)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -370,7 +378,8 @@ def parse_sidecar(data: bytes) -> SidecarReading | None:
     if not props:
         return None
     fields = xmp.fields_from_properties(props)
-    return SidecarReading(lat=fields.lat, lon=fields.lon, altitude=fields.altitude, provenance=_provenance(props, fields.lat is not None))
+    error_km = fields.gps_error_m / 1000 if fields.gps_error_m is not None else None
+    return SidecarReading(fields.lat, fields.lon, fields.altitude, _provenance(props, fields.lat is not None), error_km)
 
 
 def restored_source(reading: SidecarReading | None) -> Source | None:
@@ -387,9 +396,14 @@ def restore(record: PhotoRecord, photo: Path, metadata: PhotoMetadata | None) ->
     restored when that is where its point was read (a library copied to a new machine): a manual
     fix stays manual, an AI estimate keeps its confidence, radius and model. The sidecar that
     gave the point is the one carrying that same point (the reader takes the first of the
-    names that has one); another program's point stays the file's own."""
-    if metadata is None or metadata.gps_origin is not GpsOrigin.SIDECAR or record.source is not Source.EXIF:
+    names that has one); another program's point stays the file's own. Either way the point's
+    exif:GPSHPositioningError, when the XMP gives one, is its radius unless ours says another."""
+    if metadata is None or record.source is not Source.EXIF:
         return record
+    error_km = metadata.gps_error_m / 1000 if metadata.gps_error_m is not None else None
+    own = record if error_km is None or record.radius_km is not None else dataclasses.replace(record, radius_km=error_km)
+    if metadata.gps_origin is not GpsOrigin.SIDECAR:
+        return own
     for candidate in xmp.sidecar_paths(photo):
         reading = read_sidecar(candidate)
         source = restored_source(reading)
@@ -398,11 +412,11 @@ def restore(record: PhotoRecord, photo: Path, metadata: PhotoMetadata | None) ->
         prov = reading.provenance
         log.info("%s: its sidecar says the location is %s: kept so", record.name, source.value)
         return dataclasses.replace(
-            record, source=source, confidence=prov.confidence, radius_km=prov.radius_km,
+            record, source=source, confidence=prov.confidence, radius_km=prov.radius_km if prov.radius_km is not None else reading.error_km,
             model=prov.model if source is Source.AI else record.model,
             decisions=(*record.decisions, f"location read from {candidate.name}, written by geolocator from the {source.value} source"),
         )  # fmt: skip
-    return record
+    return own
 
 
 def read_sidecar(sidecar: Path) -> SidecarReading | None:

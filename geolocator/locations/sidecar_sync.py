@@ -39,7 +39,9 @@ class Sidecars:
     store: Store
     folders: Folders
     enabled: bool = True
-    # One sync at a time in the process: the last to run writes the latest stored location.
+    ai: bool = False  # `[library] sidecars_ai`: AI estimates written too
+    # One sync at a time in the process (a read-merge-rename is not atomic): the last to run
+    # writes the latest stored location.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def sync(self, records: Iterable[PhotoRecord]) -> None:
@@ -84,7 +86,7 @@ class Sidecars:
             photo = self.folders.file_of(record)
             if photo is None:
                 return None
-            location = location_for(record, written_at) if record.status is Status.LOCATED else None
+            location = location_for(record, written_at, ai=self.ai) if record.status is Status.LOCATED else None
             outcome = write_sidecar(photo, location) if location is not None else withdraw_sidecar(photo, withdrawal_for(record, written_at))
             log.debug("%s: sidecar %s", record.name, outcome.value)
             return record

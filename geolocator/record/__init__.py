@@ -56,6 +56,7 @@ class PhotoMetadata:
     model: str | None = None
     gps_origin: GpsOrigin | None = None  # where the point was read
     gps_utc: datetime | None = None  # the GPS time stamp (UTC, aware), when the file carries one
+    gps_error_m: float | None = None  # how far off the point may be, in metres (XMP exif:GPSHPositioningError)
 
     @property
     def has_location(self) -> bool:

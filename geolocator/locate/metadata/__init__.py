@@ -85,6 +85,7 @@ def read_metadata(path: Path) -> PhotoMetadata:
         model=fields.model,
         gps_origin=origin if fields.lat is not None else None,
         gps_utc=fields.gps_utc,
+        gps_error_m=fields.gps_error_m if fields.lat is not None else None,
     )
 
 
@@ -119,7 +120,7 @@ def _merge(base: ExifFields, base_origin: GpsOrigin, extra: ExifFields, extra_or
     """`base` with the location of `extra` when it has one, and its other fields where `base` has none."""
     fill = {name: getattr(extra, name) for name in ("taken_at", "make", "model", "gps_utc") if getattr(base, name) is None}
     if extra.lat is not None:
-        return dataclasses.replace(base, lat=extra.lat, lon=extra.lon, altitude=extra.altitude, **fill), extra_origin
+        return dataclasses.replace(base, lat=extra.lat, lon=extra.lon, altitude=extra.altitude, gps_error_m=extra.gps_error_m, **fill), extra_origin
     if base.altitude is None and extra.altitude is not None:
         fill["altitude"] = extra.altitude
     return dataclasses.replace(base, **fill), base_origin

@@ -42,6 +42,7 @@ class ExifFields:
     make: str | None = None
     model: str | None = None
     gps_utc: datetime | None = None  # GPSDateStamp + GPSTimeStamp
+    gps_error_m: float | None = None  # horizontal positioning error in metres (read from XMP only)
 
 
 def read_tiff_blocks(fh: BinaryIO, size: int, blocks: list[TiffBlock]) -> tuple[dict[str, Any], list[Span]]:

@@ -20,13 +20,14 @@ from geolocator.locate.metadata.layout import Span
 log = logging.getLogger(__name__)
 
 MAX_PACKET = 8 << 20
+MAX_ERROR_M = 40_075_000.0  # a positioning error beyond Earth's circumference says nothing
 _EXIF = "{http://ns.adobe.com/exif/1.0/}"
 _TIFF = "{http://ns.adobe.com/tiff/1.0/}"
 _XMP = "{http://ns.adobe.com/xap/1.0/}"
 _PHOTOSHOP = "{http://ns.adobe.com/photoshop/1.0/}"
 _WANTED = {
     _EXIF + "GPSLatitude", _EXIF + "GPSLongitude", _EXIF + "GPSAltitude", _EXIF + "GPSAltitudeRef",
-    _EXIF + "GPSTimeStamp", _EXIF + "DateTimeOriginal", _PHOTOSHOP + "DateCreated", _XMP + "CreateDate", _TIFF + "Make", _TIFF + "Model",
+    _EXIF + "GPSTimeStamp", _EXIF + "GPSHPositioningError", _EXIF + "DateTimeOriginal", _PHOTOSHOP + "DateCreated", _XMP + "CreateDate", _TIFF + "Make", _TIFF + "Model",
 }  # fmt: skip
 
 
@@ -99,7 +100,14 @@ def fields_from_properties(props: dict[str, str]) -> ExifFields:
         make=make or None,
         model=model or None,
         gps_utc=_gps_time(props.get(_EXIF + "GPSTimeStamp")),
+        gps_error_m=_positioning_error(props.get(_EXIF + "GPSHPositioningError")) if point else None,
     )
+
+
+def _positioning_error(text: str | None) -> float | None:
+    """exif:GPSHPositioningError, metres as a rational ("25000/1"); None unless within Earth's circumference."""
+    metres = _rational(text)
+    return metres if metres is not None and 0 <= metres <= MAX_ERROR_M else None
 
 
 def _gps_time(text: str | None) -> datetime | None:
