@@ -64,10 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         "password",
         parents=[common],
         help="set the map page's password (needed to serve it beyond this machine)",
-        description="Ask for a password twice and store its salted hash as [viewer] password_hash in the --config file "
-        "(or print the line to add). The map page then asks for it; needed when [viewer] host is not a loopback address.",
+        description="Ask for a password twice (10 characters at least) and store its salted hash in [viewer] password_file "
+        "(beside the database by default), mode 0600. The map page then asks for it, and every session ends; needed when "
+        "[viewer] host is not a loopback address or trusted_proxies is set.",
     )
-    password.add_argument("--print", action="store_true", dest="print_only", help="print the password_hash line instead of writing it into the config file")
+    password.add_argument("--print", action="store_true", dest="print_only", help="print the hash instead of writing the password file")
     return parser
 
 

@@ -8,6 +8,7 @@ folder of the config file (or the current folder when there is none).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import re
 import tomllib
@@ -92,8 +93,23 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("port", 8765, "Port of the map page (0: any free port, shown at start).", int),
         Setting("tile_url", OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.", str),
         Setting("tile_attribution", OSM_ATTRIBUTION, "Attribution shown for the tiles.", str),
-        Setting("password_hash", "", "Password for the map page, as a salted hash: set it with `daemon.py password`. Required when host is not a loopback address.", str),
+        Setting(
+            "password_file",
+            "",
+            "File holding the map page's password hash (mode 0600), written by `daemon.py password`; empty: beside the database "
+            "(geolocator.password). A password is required when host is not a loopback address or trusted_proxies is set.",
+            Path,
+        ),
+        Setting("password_hash", "", "Legacy: a password hash kept in this file, used only when password_file does not exist; run `daemon.py password` to move it.", str),
         Setting("max_upload_mb", 500, "Largest upload the page accepts in one request, in megabytes.", int),
+        Setting(
+            "trusted_proxies",
+            [],
+            'Addresses of reverse proxies (e.g. ["127.0.0.1"], or networks "10.0.0.0/8") whose X-Forwarded-For and X-Forwarded-Proto '
+            "are believed: the client's address for the login's backoff, and HTTPS for the cookie's Secure flag.",
+            list,
+            str,
+        ),
     ),
 }
 
@@ -163,6 +179,8 @@ class ViewerConfig:
     tile_attribution: str
     password_hash: str = setting_default("viewer", "password_hash")
     max_upload_mb: int = setting_default("viewer", "max_upload_mb")
+    password_file: Path | None = None  # None: beside the database (geolocator.password_file.password_path)
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,7 +282,12 @@ def _validate_viewer_access(values: dict[str, Any], where: str) -> None:
         try:
             check_password_hash(values["password_hash"])
         except PasswordError as exc:
-            raise ConfigError(f"{where}: [viewer] {exc}") from None
+            raise ConfigError(f"{where}: [viewer] password_hash: {exc}") from None
+    for proxy in values["trusted_proxies"]:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"{where}: [viewer] trusted_proxies: {proxy!r} is not an IP address or network (\"127.0.0.1\", \"10.0.0.0/8\")") from None
 
 
 def _validate_hosts(host: str | tuple[str, ...], where: str) -> None:
@@ -357,8 +380,8 @@ def build_config(data: dict[str, Any], base_dir: Path, source: Path | None) -> C
         for setting in settings:
             value = given.get(setting.name, setting.default)
             value = _check_type(setting, value, f"{where}: [{section}] {setting.name}")
-            if setting.kind is Path:
-                value = (base_dir / Path(value).expanduser()).resolve()
+            if setting.kind is Path:  # a path declared with an empty default is optional: empty stays None
+                value = (base_dir / Path(value).expanduser()).resolve() if value or setting.default else None
             values[setting.name] = value
         if section in _VALIDATORS:
             _VALIDATORS[section](values, where)

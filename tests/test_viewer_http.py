@@ -488,14 +488,16 @@ def test_bound_to_every_interface_only_ip_literals_and_this_machines_names_are_s
     import socket
 
     from geolocator.auth import hash_password
+    from geolocator.password_file import password_path, write_hash
 
     # Served beyond loopback, the page needs a password (tests/test_login.py): log in first.
-    config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0", password_hash=hash_password("pw"))
+    config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0")
+    write_hash(password_path(config), hash_password("pw-pw-pw-pw"))
     with Store(config.paths.database) as store:
         server = ViewerServer(create_app(store, config), "127.0.0.1", 0).start()
         try:
             client, port = Client(server.url), urlsplit(server.url).port
-            _, response, _ = client.request("POST", "/login", b'{"password": "pw"}', {"Content-Type": "application/json"})
+            _, response, _ = client.request("POST", "/login", b'{"password": "pw-pw-pw-pw"}', {"Content-Type": "application/json"})
             session = response.getheader("Set-Cookie").split(";", 1)[0]
             for host in ("192.168.1.20", "[::1]", "localhost", socket.gethostname()):
                 assert client.get("/api/images", Host=f"{host}:{port}", Cookie=session)[0] == 200, host
