@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import http.client
 import json
+import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -336,3 +337,52 @@ def test_stalled_refusals_do_not_lock_the_page(bare):
         status, _ = page.post("/api/upload", [("a.jpg", jpeg_bytes(2))])
         assert status == 200 and time.monotonic() - started < 2  # at most 2 threads linger (LINGERING)
 
+
+# -- a full disk (issue 16 item 5) -----------------------------------------------------------------
+
+@pytest.fixture
+def small_inbox(tmp_path):
+    """The viewer alone, its inbox a real 8 MB tmpfs with few inodes (tests/smallfs.py)."""
+    from smallfs import small_fs
+
+    config = make_config(tmp_path, settle=0.3, viewer=MAP | {"max_upload_mb": 100})
+    with small_fs(config.paths.inbox, size="8m", inodes=32) as inbox:
+        store = Store(config.paths.database)
+        app = create_app(store, config)
+        server = ViewerServer(app, "127.0.0.1", 0).start()
+        yield inbox, Page(server.url, app.config["geolocator.token"])
+        server.stop()
+        store.close()
+
+
+def test_an_upload_larger_than_the_free_space_gets_507_and_leaves_nothing(small_inbox):
+    """Before: the write failed with ENOSPC, the clean-up's close flushed and failed again before
+    it removed the temporary file: a `.upload-*.part` as big as the disk stayed, the client got a
+    broken pipe."""
+    inbox, page = small_inbox
+    photo = jpeg_bytes(5) + b"\0" * (9 << 20)  # 9 MB on an 8 MB disk
+    body, content_type = multipart_body([("too big.jpg", photo)])
+    status, data = urllib_post(page, body, content_type, token=True)
+    assert status == 507, data
+    message = json.loads(data)["error"]
+    assert "no space left" in message and "too big.jpg was not saved" in message and str(inbox) not in message
+    assert files_under(inbox) == []  # no .upload-*.part: the disk is free again
+    assert os.statvfs(inbox).f_bfree * os.statvfs(inbox).f_frsize > 7 << 20
+    [sent] = page.upload([("small.jpg", jpeg_bytes(6))])  # and the next upload is filed
+    assert sent["saved_as"] == "small.jpg" and (inbox / "small.jpg").read_bytes() == jpeg_bytes(6)
+
+
+def test_an_upload_to_a_disk_out_of_space_or_inodes_gets_507(small_inbox):
+    from smallfs import fill_inodes, fill_space
+
+    inbox, page = small_inbox
+    filler = fill_space(inbox)
+    for _ in range(2):
+        status, data = page.post("/api/upload", [("a.jpg", jpeg_bytes(8))])
+        assert status == 507 and b"no space left" in data
+        assert [p.name for p in files_under(inbox)] == ["filler"]
+    filler.unlink()
+    made = fill_inodes(inbox)
+    status, data = page.post("/api/upload", [("b.jpg", jpeg_bytes(9))])
+    assert status == 507 and b"no space left" in data
+    assert len(files_under(inbox)) == len(made)
