@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from geolocator.auth import PasswordError, check_password_hash
+from geolocator.auth import PasswordError, check_password_hash, needs_password
 from geolocator.config import Config
 from geolocator.errors import ConfigError
 
@@ -27,10 +27,17 @@ MAX_FILE_BYTES = 4096  # one hash is ~120 bytes
 
 @dataclass(frozen=True)
 class StoredHash:
-    """A password hash and where it was read: the file, or the config's legacy line."""
+    """A password hash and where it was read: the password file, or the config's legacy line."""
 
     encoded: str
     where: str
+    legacy: bool  # from the config's password_hash
+
+
+def password_required(config: Config) -> bool:
+    """Whether the page is reached beyond this machine: bound elsewhere than loopback, or through
+    a reverse proxy (`[viewer] trusted_proxies`)."""
+    return needs_password(config.viewer.host) or bool(config.viewer.trusted_proxies)
 
 
 def password_path(config: Config) -> Path:
@@ -65,9 +72,9 @@ def stored_hash(config: Config) -> StoredHash | None:
     path = password_path(config)
     encoded = read_hash(path)
     if encoded is not None:
-        return StoredHash(encoded, str(path))
+        return StoredHash(encoded, str(path), legacy=False)
     if config.viewer.password_hash:
-        return StoredHash(config.viewer.password_hash, f"{config.source or 'the config'} ([viewer] password_hash)")
+        return StoredHash(config.viewer.password_hash, f"{config.source or 'the config'} ([viewer] password_hash)", legacy=True)
     return None
 
 

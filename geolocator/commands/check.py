@@ -132,16 +132,16 @@ def _map(config: Config) -> str:
 def _password(config: Config) -> str:
     """Where the map page's password is kept, and whether it is kept well: its own 0600 file, made
     with today's scrypt parameters; a hash left in the config (readable by others) is flagged."""
-    from geolocator.auth import is_weaker, needs_password
-    from geolocator.password_file import loose_mode, password_path, stored_hash
+    from geolocator.auth import is_weaker
+    from geolocator.password_file import loose_mode, password_path, password_required, stored_hash
 
     path = password_path(config)
     stored = stored_hash(config)  # ConfigError (a FAIL line) for an unreadable or damaged file
     if stored is None:
-        if needs_password(config.viewer.host) or config.viewer.trusted_proxies:
+        if password_required(config):
             raise CheckFailed(f"none set, and the map is served beyond this machine: run `daemon.py password{_config_flag(config)}`")
         return "none (the map is served on this machine only)"
-    if stored.where != str(path):
+    if stored.legacy:
         raise CheckFailed(f"kept in {stored.where}, where others may read it: run `daemon.py password{_config_flag(config)}` "
                           f"to keep it in {path} (mode 0600), then delete that line")
     loose = loose_mode(path)

@@ -28,10 +28,10 @@ from typing import Any
 
 import bottle
 
-from geolocator.auth import cleared_cookie, cookie_token, generation, needs_password, session_cookie, verify_password
+from geolocator.auth import cleared_cookie, cookie_token, generation, session_cookie, verify_password
 from geolocator.config import Config
 from geolocator.errors import ConfigError
-from geolocator.password_file import StoredHash, password_path, read_hash, stored_hash
+from geolocator.password_file import StoredHash, password_path, password_required, read_hash, stored_hash
 from viewer.context import Context
 from viewer.peer import peer
 from viewer.routes import route
@@ -84,14 +84,14 @@ def _file_state(path: Path) -> tuple[int, int, int] | None:
 class Access:
     """The password (looked at again whenever its file changes), the sessions, and the throttle."""
 
-    def __init__(self, stored: StoredHash, file: Path, sessions: Sessions, throttle: Throttle | None = None) -> None:
+    def __init__(self, stored: StoredHash, file: Path, sessions: Sessions) -> None:
         self._file = file
-        self._legacy = stored if stored.where != str(file) else None  # the config's line, when there is no file
+        self._legacy = stored if stored.legacy else None  # the config's line, while there is no file
         self._lock = threading.Lock()
         self._state = _file_state(file)
         self._hash: str | None = stored.encoded
         self.sessions = sessions
-        self.throttle = throttle or Throttle()
+        self.throttle = Throttle()
 
     @classmethod
     def for_config(cls, config: Config) -> Access | None:
@@ -99,11 +99,11 @@ class Access:
         missing, or its file is unreadable or damaged."""
         stored = stored_hash(config)
         if stored is None:
-            if needs_password(config.viewer.host) or config.viewer.trusted_proxies:
+            if password_required(config):
                 raise ConfigError(missing_password_message(config))
             return None
         file = password_path(config)
-        if stored.where != str(file):
+        if stored.legacy:
             log.warning("the map page's password is read from %s, where others may read it: run `daemon.py password` to keep it in %s (mode 0600)",
                         stored.where, file)
         return cls(stored, file, Sessions(sessions_path(config.paths.database)))
