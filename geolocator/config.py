@@ -8,6 +8,7 @@ folder of the config file (or the current folder when there is none).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import re
 import tomllib
@@ -112,8 +113,18 @@ class ViewerConfig:
     port: int = setting(8765, "Port of the map page (0: any free port, shown at start).")
     tile_url: str = setting(OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.")
     tile_attribution: str = setting(OSM_ATTRIBUTION, "Attribution shown for the tiles.")
-    password_hash: str = setting("", "Password for the map page, as a salted hash: set it with `daemon.py password`. Required when host is not a loopback address.")
+    password_file: Path | None = setting(
+        None,
+        "File holding the map page's password hash (mode 0600), written by `daemon.py password`; empty: beside the database "
+        "(geolocator.password). A password is required when host is not a loopback address or trusted_proxies is set.",
+    )
+    password_hash: str = setting("", "Legacy: a password hash kept in this file, used only when password_file does not exist; run `daemon.py password` to move it.")
     max_upload_mb: int = setting(500, "Largest upload the page accepts in one request, in megabytes.")
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        'Addresses of reverse proxies (e.g. ["127.0.0.1"], or networks "10.0.0.0/8") whose X-Forwarded-For and X-Forwarded-Proto '
+        "are believed: the client's address for the login's backoff, and HTTPS for the cookie's Secure flag.",
+    )
 
 
 # The sections of config.toml, in the order the file shows them.
@@ -146,6 +157,8 @@ def _kind(annotation: Any) -> tuple[type, type | None]:
     """The TOML type a field's annotation asks for (and a list's element type)."""
     if annotation in (str, bool, int, float, Path):
         return annotation, None
+    if annotation == Path | None:  # an optional path: "" in the file
+        return Path, None
     if typing.get_origin(annotation) is tuple:
         return list, typing.get_args(annotation)[0]
     if set(typing.get_args(annotation)) == {str, tuple[str, ...]}:  # str | tuple[str, ...]: one or several
@@ -242,7 +255,12 @@ def _validate_viewer_access(values: dict[str, Any], where: str) -> None:
         try:
             check_password_hash(values["password_hash"])
         except PasswordError as exc:
-            raise ConfigError(f"{where}: [viewer] {exc}") from None
+            raise ConfigError(f"{where}: [viewer] password_hash: {exc}") from None
+    for proxy in values["trusted_proxies"]:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"{where}: [viewer] trusted_proxies: {proxy!r} is not an IP address or network (\"127.0.0.1\", \"10.0.0.0/8\")") from None
 
 
 def _validate_hosts(host: str | tuple[str, ...], where: str) -> None:
@@ -334,8 +352,8 @@ def build_config(data: dict[str, Any], base_dir: Path, source: Path | None) -> C
         values: dict[str, Any] = {}
         for setting in settings:
             value = _check_type(setting, given[setting.name], f"{where}: [{section}] {setting.name}") if setting.name in given else setting.default
-            if setting.kind is Path:
-                value = (base_dir / Path(value).expanduser()).resolve()
+            if setting.kind is Path:  # an optional path (default None) given as "" stays None
+                value = (base_dir / Path(value).expanduser()).resolve() if value else None
             values[setting.name] = value
         if section in _VALIDATORS:
             _VALIDATORS[section](values, where)
@@ -389,6 +407,8 @@ def render_default_toml() -> str:
 
 
 def _toml_value(value: Any) -> str:
+    if value is None:
+        return '""'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

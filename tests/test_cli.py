@@ -64,7 +64,7 @@ def test_check_notices_that_the_maps_port_is_taken(tmp_path):
         result = check(tmp_path, f"[ollama]\nenabled = false\n[viewer]\nport = {port}\n")
     assert result.returncode == 1
     assert f"FAIL map: cannot listen on 127.0.0.1:{port} (Address already in use): stop what uses it or set [viewer] port in the config" in result.stdout
-    assert result.stdout.count("ok   ") == 7  # everything else passed
+    assert result.stdout.count("ok   ") == 8  # everything else passed (the password too: none needed on 127.0.0.1)
 
 
 FORBIDDEN_FOR_LOCATE = ("geolocator.locate.ai", "ollama", "httpx", "httpcore", "PIL", "pillow_heif", "numpy", "scipy", "viewer", "bottle", "cheroot", "waitress", "tqdm", "watchdog", "tinydb")

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import http.client
 import json
+import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -236,3 +237,153 @@ def test_locate_answers_what_the_command_prints_and_keeps_nothing(bare, tmp_path
     folder.rmdir()
     assert files_under(tmp_path) == before
     assert leftovers() == temps
+
+
+# -- refusals reach ordinary clients (issue 16 item 13) -------------------------------------------
+
+def urllib_post(page: Page, body: bytes, content_type: str, *, token: bool) -> tuple[int, bytes]:
+    """POST the way most scripts do (urllib, like requests): the whole body is sent before the answer is read."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": content_type} | ({"X-Geolocator-Token": page.token} if token else {})
+    req = urllib.request.Request(f"http://127.0.0.1:{page.port}/api/upload", data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read()
+
+
+def test_a_refusal_from_the_headers_reaches_urllib_as_its_status(bare):
+    """Before: the server closed with the body unread, the kernel reset the connection, and urllib
+    saw `[Errno 32] Broken pipe` instead of 403 or 413."""
+    config, page = bare
+    for _ in range(3):  # again and again: each time the answer, never a broken pipe
+        body, content_type = multipart_body([("photo.jpg", jpeg_bytes(7) + b"\0" * (2 << 20))])
+        status, data = urllib_post(page, body, content_type, token=False)
+        assert status == 403 and b"token" in data
+        body, content_type = multipart_body([("big.jpg", b"\xff" * (3 << 20))])  # over the 1 MB limit
+        status, data = urllib_post(page, body, content_type, token=True)
+        assert status == 413 and b"larger than" in data
+    assert files_under(config.paths.inbox) == []
+
+
+def send_until_refused(port: int, head: bytes, total: int) -> int:
+    """Send `head` and then up to `total` zero bytes, until the server stops taking them; how many it took."""
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        chunk = b"\0" * 65536
+        try:
+            while sent < total:
+                sent += sock.send(chunk)
+        except OSError:  # reset, broken pipe, or the server's buffers full and nobody reading (timeout)
+            pass
+    return sent
+
+
+def test_a_huge_unauthenticated_body_is_not_read(bare):
+    from viewer.server import LINGER_BYTES
+
+    config, page = bare
+    head = (f"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1:{page.port}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            f"Content-Length: {900 << 20}\r\n\r\n").encode()
+    sent = send_until_refused(page.port, head, 900 << 20)
+    # What the kernels' socket buffers hold, at most: the server closed at once, reading none of it.
+    assert sent < LINGER_BYTES + (16 << 20), sent
+    assert files_under(config.paths.inbox) == []
+    assert page.post("/api/upload", [("a.jpg", jpeg_bytes(1))])[0] == 200  # the server still answers
+
+
+def stalled_refusal(port: int) -> socket.socket:
+    """A write without the token that announces 1 MB, sends 1 byte of it and stalls."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall((f"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                  f"Content-Length: {1 << 20}\r\n\r\n-").encode())
+    return sock
+
+
+def test_a_stalled_refused_body_holds_a_thread_a_few_seconds_at_most(bare):
+    import time
+
+    from viewer.server import LINGER_SECONDS, TIMEOUT
+
+    _, page = bare
+    with stalled_refusal(page.port) as sock:
+        started = time.monotonic()
+        answer = sock.recv(65536)
+        assert answer.split(b" ", 2)[1] == b"403"
+
+        def closed() -> bool:
+            try:
+                sock.sendall(b"-")  # the server drops what it reads while it lingers; once closed: reset
+            except OSError:
+                return True
+            return False
+
+        wait_until(closed, TIMEOUT, "the server to stop reading the refused body")
+        assert time.monotonic() - started < LINGER_SECONDS + 3 < TIMEOUT  # its own bound, not the read timeout
+
+
+def test_stalled_refusals_do_not_lock_the_page(bare):
+    import time
+
+    _, page = bare
+    with contextlib.ExitStack() as stack:
+        for _ in range(12):  # more than the server's 8 threads
+            stack.enter_context(stalled_refusal(page.port))
+        started = time.monotonic()
+        status, _ = page.post("/api/upload", [("a.jpg", jpeg_bytes(2))])
+        assert status == 200 and time.monotonic() - started < 2  # at most 2 threads linger (LINGERING)
+
+
+# -- a full disk (issue 16 item 5) -----------------------------------------------------------------
+
+@pytest.fixture
+def small_inbox(tmp_path):
+    """The viewer alone, its inbox a real 8 MB tmpfs with few inodes (tests/smallfs.py)."""
+    from smallfs import small_fs
+
+    config = make_config(tmp_path, settle=0.3, viewer=MAP | {"max_upload_mb": 100})
+    with small_fs(config.paths.inbox, size="8m", inodes=32) as inbox:
+        store = Store(config.paths.database)
+        app = create_app(Core.build(config, store))
+        server = ViewerServer(app, "127.0.0.1", 0).start()
+        yield inbox, Page(server.url, app.config["geolocator.token"])
+        server.stop()
+        store.close()
+
+
+def test_an_upload_larger_than_the_free_space_gets_507_and_leaves_nothing(small_inbox):
+    """Before: the write failed with ENOSPC, the clean-up's close flushed and failed again before
+    it removed the temporary file: a `.upload-*.part` as big as the disk stayed, the client got a
+    broken pipe."""
+    inbox, page = small_inbox
+    photo = jpeg_bytes(5) + b"\0" * (9 << 20)  # 9 MB on an 8 MB disk
+    body, content_type = multipart_body([("too big.jpg", photo)])
+    status, data = urllib_post(page, body, content_type, token=True)
+    assert status == 507, data
+    message = json.loads(data)["error"]
+    assert "no space left" in message and "too big.jpg was not saved" in message and str(inbox) not in message
+    assert files_under(inbox) == []  # no .upload-*.part: the disk is free again
+    assert os.statvfs(inbox).f_bfree * os.statvfs(inbox).f_frsize > 7 << 20
+    [sent] = page.upload([("small.jpg", jpeg_bytes(6))])  # and the next upload is filed
+    assert sent["saved_as"] == "small.jpg" and (inbox / "small.jpg").read_bytes() == jpeg_bytes(6)
+
+
+def test_an_upload_to_a_disk_out_of_space_or_inodes_gets_507(small_inbox):
+    from smallfs import fill_inodes, fill_space
+
+    inbox, page = small_inbox
+    filler = fill_space(inbox)
+    for _ in range(2):
+        status, data = page.post("/api/upload", [("a.jpg", jpeg_bytes(8))])
+        assert status == 507 and b"no space left" in data
+        assert [p.name for p in files_under(inbox)] == ["filler"]
+    filler.unlink()
+    made = fill_inodes(inbox)
+    status, data = page.post("/api/upload", [("b.jpg", jpeg_bytes(9))])
+    assert status == 507 and b"no space left" in data
+    assert len(files_under(inbox)) == len(made)

@@ -489,14 +489,16 @@ def test_bound_to_every_interface_only_ip_literals_and_this_machines_names_are_s
     import socket
 
     from geolocator.auth import hash_password
+    from geolocator.password_file import password_path, write_hash
 
     # Served beyond loopback, the page needs a password (tests/test_login.py): log in first.
-    config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0", password_hash=hash_password("pw"))
+    config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0")
+    write_hash(password_path(config), hash_password("pw-pw-pw-pw"))
     with Store(config.paths.database) as store:
         server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
         try:
             client, port = Client(server.url), urlsplit(server.url).port
-            _, response, _ = client.request("POST", "/login", b'{"password": "pw"}', {"Content-Type": "application/json"})
+            _, response, _ = client.request("POST", "/login", b'{"password": "pw-pw-pw-pw"}', {"Content-Type": "application/json"})
             session = response.getheader("Set-Cookie").split(";", 1)[0]
             for host in ("192.168.1.20", "[::1]", "localhost", socket.gethostname()):
                 assert client.get("/api/images", Host=f"{host}:{port}", Cookie=session)[0] == 200, host
@@ -602,5 +604,72 @@ def test_headers_that_never_finish_are_cut_off(tmp_path):
                     except OSError:  # reset: closed with our bytes unread
                         closed_after = time.monotonic() - started
                 assert closed_after is not None and 0.9 < closed_after < 2.5, closed_after
+        finally:
+            server.stop()
+
+
+# -- HEAD (issue 16) --------------------------------------------------------------------------------
+
+def get_routes(app) -> list[str]:
+    """Every GET route of the app, its wildcards filled with a recorded photo and a static file."""
+    filled = {"<rid>": rid(1), "<path:path>": "app.css"}
+    paths = []
+    for route in app.routes:
+        if route.method == "GET":
+            path = route.rule
+            for wildcard, value in filled.items():
+                path = path.replace(wildcard, value)
+            assert "<" not in path, f"fill {route.rule} in this test"
+            paths.append(path)
+    return paths
+
+
+def assert_head_answers_like_get(client: Client, path: str, **headers: str) -> int:
+    got, got_response, got_body = client.request("GET", path, headers=headers)
+    status, response, body = client.request("HEAD", path, headers=headers)
+    assert body == b"", path
+    assert status == got, (path, status, got)
+    for name in ("Content-Type", "Content-Length", "Content-Encoding", "Location", "Content-Security-Policy", "Cache-Control"):
+        assert response.getheader(name) == got_response.getheader(name), (path, name)
+    if got_response.getheader("Content-Encoding") is None and got_response.getheader("Content-Length"):
+        assert int(response.getheader("Content-Length")) == len(got_body), path
+    return status
+
+
+def test_head_answers_every_get_route_like_get_without_a_body(env):
+    app = env["server"].app
+    paths = [*get_routes(app), f"/thumb/{rid(9)}", f"/image/{rid(9)}", f"/preview/{rid(9)}", "/api/where?q=Rome", "/nothing/here"]
+    statuses = {path: assert_head_answers_like_get(env["client"], path) for path in paths}
+    assert statuses["/"] == statuses["/api/map"] == statuses[f"/image/{rid(1)}"] == statuses[f"/thumb/{rid(1)}"] == 200
+    assert statuses["/nothing/here"] == 404
+    for path in ("/api/map", "/api/map.bin", "/api/images"):
+        assert_head_answers_like_get(env["client"], path, **{"Accept-Encoding": "gzip"})
+    assert_head_answers_like_get(env["client"], f"/image/{rid(1)}", Range="bytes=0-99")
+    # A write-only route: 405 naming what it takes, to HEAD as to GET.
+    status, response, body = env["client"].request("HEAD", "/api/upload")
+    assert status == 405 and response.getheader("Allow") == "POST" and body == b""
+
+
+def test_head_with_a_password_answers_like_get_with_and_without_the_session(tmp_path):
+    from geolocator.auth import hash_password
+    from geolocator.password_file import password_path, write_hash
+
+    config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0", tile_url="")
+    write_hash(password_path(config), hash_password("head head head"))
+    with Store(config.paths.database) as store:
+        store.put(record(1, name="a.jpg", path="a.jpg"))
+        app = create_app(Core.build(config, store))
+        server = ViewerServer(app, "127.0.0.1", 0).start()
+        try:
+            client = Client(server.url)
+            _, response, _ = client.request("POST", "/login", b'{"password": "head head head"}', {"Content-Type": "application/json"})
+            session = response.getheader("Set-Cookie").split(";", 1)[0]
+            for path in get_routes(app):
+                status = assert_head_answers_like_get(client, path)
+                assert status in (401, 200), (path, status)  # 200: the login page and static files
+                assert_head_answers_like_get(client, path, Accept="text/html")  # a browser: 303 to /login
+                assert assert_head_answers_like_get(client, path, Cookie=session) != 401, path
+            assert assert_head_answers_like_get(client, "/", Accept="text/html") == 303
+            assert assert_head_answers_like_get(client, "/", Cookie=session) == 200
         finally:
             server.stop()

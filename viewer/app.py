@@ -19,6 +19,7 @@ import bottle
 from geolocator.core import Core
 from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
+from viewer.peer import networks
 from viewer.routes import api, files, login, page, place, search, tracks, uploads
 
 
@@ -32,7 +33,8 @@ def create_app(core: Core, *, wake_ai: Callable[[], None] | None = None) -> bott
     app = bottle.Bottle()
     app.config["geolocator.token"] = ctx.token
     session = access.allows if access else None
-    app.install(Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host), session))
+    guard = Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host), session, networks(config.viewer.trusted_proxies))
+    app.install(guard)
     login.install(app, ctx, access)
     for routes in (page, api, files, search, uploads, place, tracks):
         routes.install(app, ctx)

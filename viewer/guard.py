@@ -2,8 +2,11 @@
 
 - Every response, errors included, carries a strict Content-Security-Policy and its companions,
   and an error is JSON that never echoes the request.
+- Who sent the request, and over HTTPS or not, is found first (`viewer.peer`: the socket, or a
+  trusted reverse proxy's X-Forwarded-For/-Proto) and kept in the environ for the routes.
 - The Host header must name a loopback or the bound host, or on a wildcard bind this machine's
-  name or an IP literal: a DNS-rebinding page's name gets 421.
+  name or an IP literal: a DNS-rebinding page's name gets 421. Through a trusted proxy, the name
+  is the proxy's to choose.
 - A write (any method but GET/HEAD) needs the page's token in `X-Geolocator-Token` and a
   same-origin (or absent) Origin: 403.
 - With a password (`session` given), every route but those marked `public=True` (the login page,
@@ -27,9 +30,11 @@ from urllib.parse import urlsplit
 
 import bottle
 
+from viewer.peer import ENVIRON_KEY, Network, peer, peer_of
+
 TOKEN_HEADER = "X-Geolocator-Token"  # noqa: S105 - a header name, not a secret
 WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 - recognised, not bound
-ERROR_CODES = (400, 401, 403, 404, 405, 409, 411, 413, 416, 421, 500)
+ERROR_CODES = (400, 401, 403, 404, 405, 409, 411, 413, 416, 421, 429, 500, 503, 507)
 READ_METHODS = {"GET", "HEAD"}
 
 
@@ -98,17 +103,20 @@ def _content_length(environ: dict[str, Any]) -> int | None:
 
 
 class Guard:
-    """Install with `app.install(Guard(token, csp, host[, session]))`; a route's body limit is `max_body=N`.
-    `session(environ)` tells whether a request carries a valid login (None: no password is set)."""
+    """Install with `app.install(Guard(token, csp, host[, session, trusted]))`; a route's body limit is
+    `max_body=N`. `session(environ)` tells whether a request carries a valid login (None: no password
+    is set); `trusted`: the reverse proxies whose forwarded headers are believed."""
 
     name = "geolocator-guard"
     api = 2
 
-    def __init__(self, token: str, csp: str, hosts: HostRule, session: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    def __init__(self, token: str, csp: str, hosts: HostRule, session: Callable[[dict[str, Any]], bool] | None = None,
+                 trusted: tuple[Network, ...] = ()) -> None:
         self.token = token
         self.csp = csp
         self.hosts = hosts
         self.session = session
+        self.trusted = trusted
 
     def setup(self, app: bottle.Bottle) -> None:
         app.add_hook("before_request", self.check_host)
@@ -125,7 +133,9 @@ class Guard:
         set_header("Cross-Origin-Resource-Policy", "same-origin")
 
     def check_host(self) -> None:
-        if not self.hosts.allows(bottle.request.environ.get("HTTP_HOST", "")):
+        environ = bottle.request.environ
+        environ[ENVIRON_KEY] = found = peer_of(environ, self.trusted)
+        if not found.proxied and not self.hosts.allows(environ.get("HTTP_HOST", "")):
             raise bottle.HTTPError(421, "unknown host")  # a DNS-rebinding page, or a misdirected request
 
     def on_error(self, error: bottle.HTTPError) -> str:
@@ -145,7 +155,8 @@ class Guard:
     @staticmethod
     def check_origin(request: bottle.BaseRequest) -> None:
         origin = request.get_header("Origin")
-        if origin is not None and origin != f"{request.urlparts.scheme}://{request.get_header('Host', '')}":
+        scheme = "https" if peer(request.environ).https else "http"
+        if origin is not None and origin != f"{scheme}://{request.get_header('Host', '')}":
             raise bottle.HTTPError(403, "cross-origin request")
 
     @staticmethod

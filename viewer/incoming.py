@@ -8,6 +8,9 @@ watcher ignores), and only once complete and fsynced is it linked to its sanitis
 (`mover.move_noreplace`: EEXIST means taken, so `name-2`, `name-3`... are tried). A body cut
 short or malformed, or a client that disconnects, removes the temporary file of the part in
 progress (see `_Part.abandon`); files already placed stay where they are and are reported.
+A full disk (ENOSPC, or a quota: EDQUOT) removes the part's temporary file first (removing needs
+no space), reads the rest of the body without keeping it, so that the client gets the answer
+rather than a broken pipe, and raises `DiskFull` (the route answers 507).
 
 A crash (kill -9, power cut) mid-upload leaves its temporary file behind, hidden from the
 watcher: `recover_temps`, run when the viewer starts, hands each one to the inbox (see there).
@@ -16,6 +19,7 @@ watcher: `recover_temps`, run when the viewer starts, hands each one to the inbo
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -56,6 +60,13 @@ log = logging.getLogger(__name__)
 
 class UploadError(ValueError):
     """The request cannot be read as an upload; the message says why."""
+
+
+class DiskFull(Exception):
+    """The folder's disk (or the user's quota) is full: the file in progress is not kept."""
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -134,10 +145,12 @@ class _Part:
         temporary file is removed, not filed: it is our own copy and incomplete by construction
         (its closing boundary never came), it never had a name the watcher takes, so it never
         entered the inbox, and the client was never told it arrived: the photo is still on the
-        client's side, to be sent again."""
-        self.file.close()
+        client's side, to be sent again. Removed before it is closed: on a full disk, closing
+        flushes the buffer and fails again, and a removal needs no space."""
         with contextlib.suppress(FileNotFoundError):
             self.temp.unlink()
+        with contextlib.suppress(OSError):
+            self.file.close()
 
 
 def _read_exactly(stream: Any, length: int) -> Iterable[bytes]:
@@ -156,15 +169,17 @@ def receive(stream: Any, length: int, content_type: str, folder: Path, *, ignore
     With `keep=False` a part stays under its temporary name (for a caller that only reads it and
     then removes it: see `/api/locate`); `saved_as` is then that temporary name. A name matching
     the watcher's `ignore` patterns would never be processed, so such a part is refused (its
-    `error` says why). Raises UploadError for a body that is not a readable multipart stream.
+    `error` says why). Raises UploadError for a body that is not a readable multipart stream,
+    DiskFull when the folder's disk fills up (the rest of the body is then read and dropped).
     """
     patterns = tuple(ignore)
     parser = multipart.PushMultipartParser(boundary_of(content_type), length, max_segment_count=MAX_PARTS)
     done: list[Received] = []
     current: _Part | None = None
     skipping: Received | None = None
+    chunks = _read_exactly(stream, length)
     try:
-        for chunk in _read_exactly(stream, length):
+        for chunk in chunks:
             for event in parser.parse(chunk):
                 if isinstance(event, multipart.MultipartSegment):
                     if event.name != FIELD or event.filename is None:
@@ -188,6 +203,20 @@ def receive(stream: Any, length: int, content_type: str, folder: Path, *, ignore
         parser.close()
     except multipart.MultipartError as exc:
         raise UploadError(f"not a readable multipart body: {exc}") from None
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        lost = current.sent_as if current is not None else "the next file"
+        if current is not None:
+            current.abandon()
+            current = None
+        with contextlib.suppress(UploadError):
+            for _ in chunks:  # the client still sends: read it all, or it never reads our answer
+                pass
+        saved = f" ({len(done)} file{'s' if len(done) != 1 else ''} of this upload saved before)" if done else ""
+        where = "the inbox" if keep else "the server's temporary folder"
+        raise DiskFull(f"no space left on the disk of {where}: {safe_name(lost)} was not saved, nothing of it is kept{saved}; "
+                       "free some space and send it again") from None
     finally:
         if current is not None:
             current.abandon()

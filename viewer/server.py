@@ -6,12 +6,21 @@ come after a 900 MB body was written to a temporary file. cheroot calls the app 
 are in; the app refuses without reading, and `_Request` then closes the connection instead of
 reading the rest of the body to keep it alive. Slow clients are kept away from the workers by
 `gate.HeaderGate`.
+
+Closing a socket with unread bytes makes the kernel send a reset, and a client still sending its
+body (Python's urllib, requests, curl) then sees a broken pipe instead of our answer. So before
+closing, a refused body of at most LINGER_BYTES is read and dropped (a "lingering close", as
+Apache does), for at most LINGER_SECONDS, on at most LINGERING connections at once (the others'
+threads stay free for the page). A larger body is closed on at once, as before: nothing of a
+900 MB body announced without the token is read.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time
 from typing import Any
 
 from cheroot import server as cheroot_server
@@ -22,8 +31,34 @@ from viewer.gate import HeaderGate
 TIMEOUT = 10.0  # seconds: an idle connection, one socket read, the headers to arrive
 MAX_HEADERS = 16384
 BACKLOG = 256
+LINGER_BYTES = 8 << 20  # a photo or two: what a client sending without the token or over the limit may be sending
+LINGER_SECONDS = 3.0
+LINGERING = 2  # of the server's 8 threads
 
 log = logging.getLogger(__name__)
+
+
+def linger(sock: socket.socket, rfile: Any, unread: int, deadline: float) -> int:
+    """Tell the client the answer is complete (FIN), then read and drop up to `unread` bytes of its
+    body until `deadline` (time.monotonic()) or its end; the number of bytes dropped."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return 0
+    dropped = 0
+    while dropped < unread:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            sock.settimeout(left)
+            chunk = rfile.read1(min(65536, unread - dropped))  # what has come: read() would wait for all of it
+        except OSError:  # a timeout or a reset: closed on as it is
+            break
+        if not chunk:
+            break
+        dropped += len(chunk)
+    return dropped
 
 
 class _Request(cheroot_server.HTTPRequest):
@@ -32,6 +67,19 @@ class _Request(cheroot_server.HTTPRequest):
         if self.chunked_read or getattr(self.rfile, "remaining", 0) > 0:
             self.close_connection = True
         super().send_headers()
+
+    def respond(self) -> None:
+        super().respond()
+        unread = LINGER_BYTES if self.chunked_read else getattr(self.rfile, "remaining", 0)
+        if not self.close_connection or not 0 < unread <= LINGER_BYTES:
+            return
+        lingering: threading.BoundedSemaphore = self.server.lingering
+        if not lingering.acquire(blocking=False):
+            return
+        try:
+            linger(self.conn.socket, self.conn.rfile, unread, time.monotonic() + LINGER_SECONDS)
+        finally:
+            lingering.release()
 
 
 class _Connection(cheroot_server.HTTPConnection):
@@ -44,6 +92,7 @@ class _Server(wsgi.Server):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = HeaderGate(super().process_conn, self.put_conn, limit=MAX_HEADERS, deadline=self.timeout)
+        self.lingering = threading.BoundedSemaphore(LINGERING)
 
     def process_conn(self, conn: Any) -> None:
         self.gate.admit(conn)

@@ -71,7 +71,7 @@ def _password(args: argparse.Namespace, config: Config) -> int:
 
 
 def _password_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--print", action="store_true", dest="print_only", help="print the password_hash line instead of writing it into the config file")
+    parser.add_argument("--print", action="store_true", dest="print_only", help="print the hash instead of writing the password file")
 
 
 COMMANDS = (
@@ -108,8 +108,9 @@ COMMANDS = (
     ),
     Command(
         "password", "set the map page's password (needed to serve it beyond this machine)",
-        "Ask for a password twice and store its salted hash as [viewer] password_hash in the --config file "
-        "(or print the line to add). The map page then asks for it; needed when [viewer] host is not a loopback address.",
+        "Ask for a password twice (10 characters at least) and store its salted hash in [viewer] password_file "
+        "(beside the database by default), mode 0600. The map page then asks for it, and every session ends; needed when "
+        "[viewer] host is not a loopback address or trusted_proxies is set.",
         _password, _password_arguments,
     ),
 )  # fmt: skip

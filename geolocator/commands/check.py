@@ -34,6 +34,8 @@ def main(config: Config, out: TextIO) -> int:
         checks.append((name, functools.partial(_folder, folder, name)))
     checks.append(("database", lambda: _database(config.paths.database)))
     checks.append(("map", lambda: _map(config)))
+    if config.viewer.enabled:
+        checks.append(("password", lambda: _password(config)))
     if config.ollama.enabled:
         checks += [("ollama", functools.partial(_ollama, config, host)) for host in config.ollama.hosts]
     else:
@@ -125,6 +127,35 @@ def _map(config: Config) -> str:
             return f"{viewer.host}:{viewer.port} (in use, by the running geolocator holding the database)"
         raise CheckFailed(f"cannot listen on {viewer.host}:{viewer.port} ({exc.strerror or exc}): stop what uses it or set [viewer] port in the config") from None
     return f"{viewer.host}:{viewer.port} (free)"
+
+
+def _password(config: Config) -> str:
+    """Where the map page's password is kept, and whether it is kept well: its own 0600 file, made
+    with today's scrypt parameters; a hash left in the config (readable by others) is flagged."""
+    from geolocator.auth import is_weaker
+    from geolocator.password_file import loose_mode, password_path, password_required, stored_hash
+
+    path = password_path(config)
+    stored = stored_hash(config)  # ConfigError (a FAIL line) for an unreadable or damaged file
+    if stored is None:
+        if password_required(config):
+            raise CheckFailed(f"none set, and the map is served beyond this machine: run `daemon.py password{_config_flag(config)}`")
+        return "none (the map is served on this machine only)"
+    if stored.legacy:
+        raise CheckFailed(f"kept in {stored.where}, where others may read it: run `daemon.py password{_config_flag(config)}` "
+                          f"to keep it in {path} (mode 0600), then delete that line")
+    loose = loose_mode(path)
+    if loose:
+        raise CheckFailed(loose)
+    if is_weaker(stored.encoded):
+        raise CheckFailed(f"{path}: made with weaker scrypt parameters than today's: set it again with `daemon.py password{_config_flag(config)}`")
+    if config.viewer.password_hash:
+        raise CheckFailed(f"{path} is used, not the [viewer] password_hash line in {config.source}: delete that line")
+    return f"{path} (mode 0600)"
+
+
+def _config_flag(config: Config) -> str:
+    return f" --config {config.source}" if config.source else ""
 
 
 def _ollama(config: Config, host: str) -> str:

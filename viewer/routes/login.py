@@ -1,35 +1,42 @@
 """A password for a map page served beyond this machine.
 
-Bound to anything but a loopback address, the page needs `[viewer] password_hash` (set with
-`daemon.py password`): `Access.for_config` refuses to build the app without one, so the service
-does not start and says how. With a password, the guard asks every route for a session except
-those marked `public` (this login page, the static files):
+Bound to anything but a loopback address, or reached through a reverse proxy
+(`[viewer] trusted_proxies`), the page needs a password (set with `daemon.py password`, kept in
+its own 0600 file: geolocator.password_file): `Access.for_config` refuses to build the app without
+one, so the service does not start and says how. With a password, the guard asks every route for
+a session except those marked `public` (this login page, the static files):
 
 - `GET /login`   the login page (its script posts the password; the page's CSP allows no form posts)
-- `POST /login`  {"password": "..."}: sets the session cookie (HttpOnly, SameSite=Strict) or 403
-- `POST /logout` ends the session in this browser
+- `POST /login`  {"password": "..."}: sets the session cookie (HttpOnly, SameSite=Strict, and Secure
+                 over HTTPS) or 403; 429 / 503 with Retry-After when the throttle refuses first
+- `POST /logout` ends the session, on the server too
 
-Sessions are signed tokens (`geolocator.auth`) under a secret drawn at each start: a restart, or a
-new password, logs everyone out. Password checks run one at a time (scrypt takes ~0.1 s and 32 MiB
-each), which also slows guessing.
+Sessions live on the server (viewer.sessions), under the password's generation: a new password
+ends them all, also while the service runs (the password file is looked at again when it changes).
+Guessing is slowed per address and password checks are bounded (viewer.throttle).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import bottle
 
-from geolocator.auth import cleared_cookie, cookie_token, issue_session, needs_password, new_secret, session_cookie, verify_password, verify_session
+from geolocator.auth import cleared_cookie, cookie_token, generation, session_cookie, verify_password
 from geolocator.config import Config
 from geolocator.errors import ConfigError
+from geolocator.password_file import StoredHash, password_path, password_required, read_hash, stored_hash
 from viewer.context import Context
+from viewer.peer import peer
 from viewer.routes import route
+from viewer.sessions import Sessions, sessions_path
+from viewer.throttle import Refused, Throttle
 
 log = logging.getLogger(__name__)
 
@@ -60,34 +67,94 @@ PAGE = """<!doctype html>
 
 def missing_password_message(config: Config) -> str:
     where = f" --config {config.source}" if config.source else ""
-    return (f"[viewer] host = {config.viewer.host!r} serves the map beyond this machine, so it needs a password: "
-            f"run `python daemon.py password{where}` (it stores a salted hash as [viewer] password_hash), "
-            "or set host = \"127.0.0.1\"")
+    reach = (f"[viewer] trusted_proxies = {list(config.viewer.trusted_proxies)!r} serves the map through a proxy"
+             if config.viewer.trusted_proxies else f"[viewer] host = {config.viewer.host!r} serves the map beyond this machine")
+    return (f"{reach}, so it needs a password: run `python daemon.py password{where}` (it stores a salted hash in "
+            f"{password_path(config)}), or set host = \"127.0.0.1\" without trusted_proxies")
 
 
-@dataclass(frozen=True)
+def _file_state(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class Access:
-    """The password hash and this run's session secret."""
+    """The password (looked at again whenever its file changes), the sessions, and the throttle."""
 
-    password_hash: str
-    secret: bytes = field(default_factory=new_secret, repr=False)
-    checking: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    def __init__(self, stored: StoredHash, file: Path, sessions: Sessions) -> None:
+        self._file = file
+        self._legacy = stored if stored.legacy else None  # the config's line, while there is no file
+        self._lock = threading.Lock()
+        self._state = _file_state(file)
+        self._hash: str | None = stored.encoded
+        self.sessions = sessions
+        self.throttle = Throttle()
 
     @classmethod
     def for_config(cls, config: Config) -> Access | None:
-        """None when no password is set (and none is needed); ConfigError when one is needed and missing."""
-        if config.viewer.password_hash:
-            return cls(config.viewer.password_hash)
-        if needs_password(config.viewer.host):
-            raise ConfigError(missing_password_message(config))
-        return None
+        """None when no password is set (and none is needed); ConfigError when one is needed and
+        missing, or its file is unreadable or damaged."""
+        stored = stored_hash(config)
+        if stored is None:
+            if password_required(config):
+                raise ConfigError(missing_password_message(config))
+            return None
+        file = password_path(config)
+        if stored.legacy:
+            log.warning("the map page's password is read from %s, where others may read it: run `daemon.py password` to keep it in %s (mode 0600)",
+                        stored.where, file)
+        return cls(stored, file, Sessions(sessions_path(config.paths.database)))
+
+    def current_hash(self) -> str | None:
+        """The password hash now: the file's, read again when it changed (`daemon.py password` while
+        the service runs). None while the file is damaged or unreadable: nobody gets in (logged)."""
+        state = _file_state(self._file)
+        with self._lock:
+            if state != self._state:
+                self._state = state
+                self._hash = self._read_again()
+            return self._hash
+
+    def _read_again(self) -> str | None:
+        try:
+            encoded = read_hash(self._file)
+        except ConfigError as exc:
+            log.error("%s: the map page refuses every login until it is fixed", exc)
+            return None
+        if encoded is None and self._legacy is not None:
+            encoded = self._legacy.encoded
+        if encoded is None:
+            log.error("%s is gone: the map page refuses every login until `daemon.py password` sets one", self._file)
+        elif encoded != self._hash:
+            log.info("the map page's password changed: every session ends")
+        return encoded
 
     def allows(self, environ: dict[str, Any]) -> bool:
-        return verify_session(cookie_token(environ.get("HTTP_COOKIE")), self.secret, self.password_hash, now=time.time())
+        encoded = self.current_hash()
+        return encoded is not None and self.sessions.valid(cookie_token(environ.get("HTTP_COOKIE")), generation(encoded), time.time())
 
-    def check(self, password: str) -> bool:
-        with self.checking:
-            return verify_password(password, self.password_hash)
+    def log_in(self, password: str, address: str) -> str:
+        """A new session's token for the right password; HTTPError otherwise (403 wrong, 429/503
+        refused by the throttle before any check)."""
+        encoded = self.current_hash()
+        if encoded is None:
+            raise bottle.HTTPError(503, "the password file is damaged or unreadable: see the service's log")
+        try:
+            self.throttle.admit(address)
+        except Refused as refused:
+            raise bottle.HTTPError(refused.status, str(refused), Retry_After=str(refused.retry_after)) from None
+        right = False
+        try:
+            right = verify_password(password, encoded)
+        finally:
+            self.throttle.settle(address, right)
+        if not right:
+            log.warning("a wrong password for the map page from %s", address)
+            raise bottle.HTTPError(403, "wrong password")
+        return self.sessions.open(generation(encoded), time.time())
 
 
 def _password(raw: bytes) -> str:
@@ -102,8 +169,11 @@ def _password(raw: bytes) -> str:
 
 
 def install(app: bottle.Bottle, ctx: Context, access: Access | None) -> None:
-    def secure() -> bool:
-        return bool(bottle.request.urlparts.scheme == "https")
+    def answer_ok(cookie: str) -> str:
+        bottle.response.set_header("Set-Cookie", cookie)
+        bottle.response.set_header("Cache-Control", "no-store")
+        bottle.response.content_type = "application/json"
+        return '{"ok":true}'
 
     @route(app, "GET", "/login", public=True)
     def login_page() -> str:
@@ -117,17 +187,12 @@ def install(app: bottle.Bottle, ctx: Context, access: Access | None) -> None:
         if access is None:
             raise bottle.HTTPError(404, "no password is set")
         password = _password(bottle.request.environ["wsgi.input"].read(MAX_LOGIN_BODY))
-        if not access.check(password):
-            log.warning("a wrong password for the map page from %s", bottle.request.remote_addr)
-            raise bottle.HTTPError(403, "wrong password")
-        token = issue_session(access.secret, access.password_hash, now=time.time())
-        bottle.response.set_header("Set-Cookie", session_cookie(token, secure=secure()))
-        bottle.response.set_header("Cache-Control", "no-store")
-        bottle.response.content_type = "application/json"
-        return '{"ok":true}'
+        who = peer(bottle.request.environ)
+        token = access.log_in(password, who.address)
+        return answer_ok(session_cookie(token, secure=who.https))
 
     @route(app, "POST", "/logout")
     def logout() -> str:
-        bottle.response.set_header("Set-Cookie", cleared_cookie(secure=secure()))
-        bottle.response.content_type = "application/json"
-        return '{"ok":true}'
+        if access is not None:
+            access.sessions.end(cookie_token(bottle.request.get_header("Cookie")))
+        return answer_ok(cleared_cookie(secure=peer(bottle.request.environ).https))

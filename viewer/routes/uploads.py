@@ -7,7 +7,8 @@
   (JSON lines) and keeps nothing: the files live in a private temporary folder while they are read.
 
 Both need the page's token and a same-origin Origin (the guard), and are refused from their
-headers over `[viewer] max_upload_mb`. The body is read here, from `wsgi.input` (see
+headers over `[viewer] max_upload_mb`; on a full disk they answer 507 Insufficient Storage and
+keep nothing of the file in progress. The body is read here, from `wsgi.input` (see
 `viewer.incoming`): bottle's `request.body` would spool it to a temporary file first. When the map
 starts, the temporary files of uploads a crash cut off are handed to the inbox (`recover_temps`).
 """
@@ -23,7 +24,7 @@ from typing import Any
 import bottle
 
 from viewer.context import Context
-from viewer.incoming import Received, UploadError, receive, recover_temps, safe_name, temp_is_ignored
+from viewer.incoming import DiskFull, Received, UploadError, receive, recover_temps, safe_name, temp_is_ignored
 from viewer.respond import send_json
 from viewer.routes import route
 
@@ -39,6 +40,9 @@ def _received(folder: Path, **options: Any) -> list[Received]:
         files = receive(environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0), environ.get("CONTENT_TYPE", ""), folder, **options)
     except UploadError as exc:
         raise bottle.HTTPError(400, str(exc)) from None
+    except DiskFull as exc:
+        log.error("upload refused: %s", exc)
+        raise bottle.HTTPError(507, str(exc)) from None
     if not files:
         raise bottle.HTTPError(400, "no file: send one or more parts named 'file'")
     return files

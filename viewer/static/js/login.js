@@ -21,6 +21,10 @@ form.addEventListener('submit', async (e) => {
     return;
   }
   const problem = await response.json().catch(() => ({}));
-  message.textContent = response.status === 403 ? 'Wrong password.' : 'Not logged in: ' + (problem.error || response.statusText);
+  // 429: too many wrong passwords from here (or one still being checked); 503: busy with others' logins.
+  const wait = response.headers.get('Retry-After');
+  if (response.status === 403) message.textContent = 'Wrong password.';
+  else if (wait && (response.status === 429 || response.status === 503)) message.textContent = `${problem.error || 'Too many attempts'} (Retry after ${wait} s.)`;
+  else message.textContent = 'Not logged in: ' + (problem.error || response.statusText);
   form.elements.password.select();
 });
