@@ -90,8 +90,14 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("enabled", True, "Serve the map page.", bool),
         Setting("host", "127.0.0.1", "Address the map page listens on (keep 127.0.0.1 unless you need it elsewhere).", str),
         Setting("port", 8765, "Port of the map page (0: any free port, shown at start).", int),
-        Setting("tile_url", OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.", str),
-        Setting("tile_attribution", OSM_ATTRIBUTION, "Attribution shown for the tiles.", str),
+        Setting(
+            "tile_url",
+            "",
+            f'Map tile URL template ({{z}}/{{x}}/{{y}}), e.g. "{OSM_TILES}"; empty: no tiles, nothing leaves this machine '
+            "and the built-in basemap shows. A tile server sees your address and every place you look at.",
+            str,
+        ),
+        Setting("tile_attribution", OSM_ATTRIBUTION, "Attribution shown for the tiles (when tile_url is set).", str),
         Setting("password_hash", "", "Password for the map page, as a salted hash: set it with `daemon.py password`. Required when host is not a loopback address.", str),
         Setting("max_upload_mb", 500, "Largest upload the page accepts in one request, in megabytes.", int),
     ),
