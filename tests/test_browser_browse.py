@@ -365,3 +365,28 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         assert not page.errors, page.errors
     finally:
         context.close()
+
+
+def test_search_on_a_phone_flies_there_and_the_chip_fits_the_screen(browser, viewer, tmp_path):
+    context, page = new_page(browser, tmp_path, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+                             device_scale_factor=2, locale="en-GB")
+    try:
+        open_map(page, viewer)
+        total = sum(c[3] for c in CITIES.values())
+        page.fill('#filters input[name="q"]', "Tokyo")
+        page.press('#filters input[name="q"]', "Enter")
+        page.wait_for_selector("#place-chip .place-name")
+        wait_until_js(page, "(c => Math.abs(c.lat - 35.69) < 0.3 && Math.abs(c.lng - 139.69) < 0.3)(geolocator.map.getCenter())"
+                            " && geolocator.map.getZoom() >= 9 && !geolocator.map._animatingZoom")
+        for part in ("#place-chip .place-name", "#place-chip .chip", "#place-chip .chip-x"):
+            box = page.locator(part).bounding_box()
+            assert box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= 390, (part, box)
+        assert page.evaluate("document.documentElement.scrollWidth") == 390
+        page.evaluate("geolocator.map.setView([40, 65], 1, {animate: false})")  # nothing hidden by the search
+        wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
+        page.tap("#place-chip .chip")
+        tokyo = CITIES["tokyo"][3]
+        wait_until_js(page, f"document.querySelector('#list').dataset.total === '{tokyo}'")
+        assert not page.errors, page.errors
+    finally:
+        context.close()
