@@ -104,6 +104,7 @@ export function addBasemap(map) {
         style: { color: '#8a8f98', weight: 0.8, fillColor: LAND, fillOpacity: 1 },
       }).addTo(outline);
       document.body.dataset.outline = 'ready';
+      performance.mark('geolocator:outline');
     })
     .catch(() => { document.body.dataset.outline = 'failed'; });
 
