@@ -89,7 +89,7 @@ export function addBasemap(map) {
   map.createPane('basemap').style.zIndex = 155;
   map.createPane('labels').style.zIndex = 160;
   map.getPane('labels').style.pointerEvents = 'none';
-  const renderer = L.canvas({ pane: 'basemap', padding: 0.3 });
+  const renderer = L.canvas({ pane: 'basemap', padding: 0.1 });
   const outline = L.layerGroup().addTo(map);
   const drawn = L.layerGroup().addTo(map);
   const cells = new Map(); // "level/i_j" -> {data} or {pending}
