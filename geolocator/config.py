@@ -111,8 +111,12 @@ class ViewerConfig:
     enabled: bool = setting(True, "Serve the map page.")
     host: str = setting("127.0.0.1", "Address the map page listens on (keep 127.0.0.1 unless you need it elsewhere).")
     port: int = setting(8765, "Port of the map page (0: any free port, shown at start).")
-    tile_url: str = setting(OSM_TILES, "Map tile URL template ({z}/{x}/{y}); empty for no tiles.")
-    tile_attribution: str = setting(OSM_ATTRIBUTION, "Attribution shown for the tiles.")
+    tile_url: str = setting(
+        "",
+        f'Map tile URL template ({{z}}/{{x}}/{{y}}), e.g. "{OSM_TILES}"; empty: no tiles, nothing leaves this machine '
+        "and the built-in basemap shows. A tile server sees your address and every place you look at.",
+    )
+    tile_attribution: str = setting(OSM_ATTRIBUTION, "Attribution shown for the tiles (when tile_url is set).")
     password_file: Path | None = setting(
         None,
         "File holding the map page's password hash (mode 0600), written by `daemon.py password`; empty: beside the database "

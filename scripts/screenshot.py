@@ -5,7 +5,7 @@ model placed, and the library on a phone.
 Photos with GPS are placed from their own metadata. No vision model can run here, so the photos
 without GPS are answered by the test suite's fake Ollama server (tests/fake_ollama.py) with a
 few scripted places: the page is real, those AI answers are not. Tiles cannot load offline, so
-the bundled world outline shows.
+the built-in map shows.
 
     .venv/bin/python scripts/screenshot.py [FOLDER]
 """

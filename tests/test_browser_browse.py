@@ -210,22 +210,36 @@ def test_the_timeline_brush_filters_the_map_and_the_panel(page, viewer):
     assert page.input_value('#filters input[name="from"]') == ""
 
 
-def test_search_by_place_flies_there_and_filters_and_by_file_name(page, viewer):
+def test_search_by_place_flies_there_filters_only_when_asked_and_by_file_name(page, viewer):
     open_map(page, viewer)
+    total = sum(c[3] for c in CITIES.values())
     page.fill('#filters input[name="q"]', "Lisbon")
     page.press('#filters input[name="q"]', "Enter")
-    page.wait_for_selector("#place-chip .chip")
+    page.wait_for_selector("#place-chip .place-name")
     assert "Lisbon" in page.text_content("#place-chip") and "Portugal" in page.text_content("#place-chip")
     wait_until_js(page, "(c => Math.abs(c.lat - 38.72) < 0.2 && Math.abs(c.lng + 9.14) < 0.2)(geolocator.map.getCenter())"
                " && geolocator.map.getZoom() >= 9")
-    lisbon = CITIES["lisbon"][3]
     wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim') && !geolocator.map._animatingZoom")
-    page.evaluate("geolocator.map.setZoom(2, {animate: false})")  # the whole world: still only Lisbon's photos
+    # Flying hides nothing: the whole world shows every photo.
+    page.evaluate("geolocator.map.setZoom(2, {animate: false})")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
+    assert page.text_content("#shown").startswith(f"{total} ")
+    # Filtering by the place is an explicit choice, and undone the same way.
+    lisbon = CITIES["lisbon"][3]
+    page.click("#place-chip .chip")
     wait_until_js(page, f"document.querySelector('#list').dataset.total === '{lisbon}'")
     wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim')")
     assert markers_on_map(page) == lisbon
-    page.click("#place-chip .chip")
-    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{sum(c[3] for c in CITIES.values())}'")
+    # A new search replaces the chip and its filter.
+    page.fill('#filters input[name="q"]', "Paris")
+    page.press('#filters input[name="q"]', "Enter")
+    wait_until_js(page, "(document.body.dataset.place || '').startsWith('Paris')")
+    assert "Lisbon" not in page.text_content("#place-chip")
+    wait_until_js(page, "(c => Math.abs(c.lat - 48.86) < 0.3)(geolocator.map.getCenter()) && !geolocator.map._animatingZoom")
+    page.evaluate("geolocator.map.setZoom(2, {animate: false})")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
+    page.click("#place-chip .chip-x")
+    page.wait_for_selector("#place-chip", state="hidden")
     # Not a place: the text filters by file name, and says so.
     page.fill('#filters input[name="q"]', "tokyo_04")
     page.press('#filters input[name="q"]', "Enter")
@@ -348,6 +362,31 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         wait_until_js(page, "document.body.dataset.sheet === 'peek'")
         page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
         save_screenshot(page, tmp_path, "screenshot-phone.png")
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+def test_search_on_a_phone_flies_there_and_the_chip_fits_the_screen(browser, viewer, tmp_path):
+    context, page = new_page(browser, tmp_path, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+                             device_scale_factor=2, locale="en-GB")
+    try:
+        open_map(page, viewer)
+        total = sum(c[3] for c in CITIES.values())
+        page.fill('#filters input[name="q"]', "Tokyo")
+        page.press('#filters input[name="q"]', "Enter")
+        page.wait_for_selector("#place-chip .place-name")
+        wait_until_js(page, "(c => Math.abs(c.lat - 35.69) < 0.3 && Math.abs(c.lng - 139.69) < 0.3)(geolocator.map.getCenter())"
+                            " && geolocator.map.getZoom() >= 9 && !geolocator.map._animatingZoom")
+        for part in ("#place-chip .place-name", "#place-chip .chip", "#place-chip .chip-x"):
+            box = page.locator(part).bounding_box()
+            assert box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= 390, (part, box)
+        assert page.evaluate("document.documentElement.scrollWidth") == 390
+        page.evaluate("geolocator.map.setView([40, 65], 1, {animate: false})")  # nothing hidden by the search
+        wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
+        page.tap("#place-chip .chip")
+        tokyo = CITIES["tokyo"][3]
+        wait_until_js(page, f"document.querySelector('#list').dataset.total === '{tokyo}'")
         assert not page.errors, page.errors
     finally:
         context.close()

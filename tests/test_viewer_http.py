@@ -673,3 +673,17 @@ def test_head_with_a_password_answers_like_get_with_and_without_the_session(tmp_
             assert assert_head_answers_like_get(client, "/", Cookie=session) == 200
         finally:
             server.stop()
+
+def test_labels_name_the_towns_in_a_view_and_refuse_a_bad_one(env):
+    client = env["client"]
+    near_arezzo = client.json("/api/labels?bbox=11.7,43.35,12.05,43.55&zoom=12")["labels"]
+    assert near_arezzo[0]["name"] == "Arezzo" and near_arezzo[0]["kind"] == "town"
+    assert all(43.35 <= label["lat"] <= 43.55 and 11.7 <= label["lon"] <= 12.05 for label in near_arezzo)
+    assert len(near_arezzo) >= 3  # its neighbours too
+    world = client.json("/api/labels?bbox=-180,-85,180,85&zoom=2")["labels"]
+    assert {"country"} == {label["kind"] for label in world} and len(world) <= 200
+    across = client.json("/api/labels?bbox=170,-47,190,-33&zoom=6")["labels"]  # the antimeridian, east of it too
+    assert "Auckland" in {label["name"] for label in across}
+    for bad in ("bbox=1,2,3&zoom=5", "bbox=0,50,1,40&zoom=5", "bbox=0,0,1,1&zoom=40", "bbox=nan,0,1,1&zoom=3", "zoom=3"):
+        status, _, body = client.get("/api/labels?" + bad)
+        assert status == 400, (bad, body)

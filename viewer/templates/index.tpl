@@ -14,6 +14,7 @@
 <!-- every module of the page, asked for at once rather than as each import is found -->
 <link rel="modulepreload" href="/static/js/main.js">
 <link rel="modulepreload" href="/static/js/api.js">
+<link rel="modulepreload" href="/static/js/basemap.js">
 <link rel="modulepreload" href="/static/js/browser.js">
 <link rel="modulepreload" href="/static/js/dom.js">
 <link rel="modulepreload" href="/static/js/filters.js">

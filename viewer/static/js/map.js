@@ -1,4 +1,4 @@
-// The Leaflet map: tiles with the built-in world outline under them, the photos as clusters, framing,
+// The Leaflet map: tiles with the built-in basemap under them (basemap.js), the photos as clusters, framing,
 // and revealing one photo.
 //
 // The photos are clustered by supercluster in a Web Worker (cluster-worker.js): the page numbers
@@ -13,6 +13,7 @@
 // index has the same points. Closer views wait for the full index, which is started once the
 // coarse one is built and the rows are made (loadPoints gives the points before the rows).
 /* global L */
+import { addBasemap } from './basemap.js';
 import { el, notice } from './dom.js';
 import { slicer, urgently } from './payload.js';
 import { currentFilter, passes } from './filters.js';
@@ -20,34 +21,24 @@ import { C, TILE_ATTRIBUTION, TILE_URL, state } from './state.js';
 
 export const map = L.map('map', { worldCopyJump: true, minZoom: 1, maxZoom: 19 }).setView([25, 0], 2);
 
-// The world outline sits under the tiles: hidden by them when they load, the map when they don't.
-map.createPane('outline').style.zIndex = 150;
-fetch('/static/vendor/world/countries-110m.geojson')
-  .then((r) => r.json())
-  .then((world) => {
-    L.geoJSON(world, {
-      pane: 'outline', interactive: false, renderer: L.svg({ pane: 'outline' }),
-      style: { color: '#8a8f98', weight: 0.8, fillColor: '#f3f0e8', fillOpacity: 1 },
-    }).addTo(map);
-    document.body.dataset.outline = 'ready';
-  })
-  .catch(() => { document.body.dataset.outline = 'failed'; });
+addBasemap(map); // under the tiles: the map when they do not load, or when there are none
 
 if (TILE_URL) {
   let failedTiles = 0;
-  const tiles = L.tileLayer(TILE_URL, { attribution: TILE_ATTRIBUTION, maxZoom: 19 });
+  // The page sends no Referer anywhere, but a tile server may require one (OpenStreetMap's policy):
+  // its tiles alone get the page's origin, never the path.
+  const tiles = L.tileLayer(TILE_URL, { attribution: TILE_ATTRIBUTION, maxZoom: 19, referrerPolicy: 'strict-origin-when-cross-origin' });
   tiles.on('tileerror', () => {
     failedTiles += 1;
     if (failedTiles === 1) {
       document.body.dataset.tiles = 'failed';
-      notice('Map tiles cannot be loaded: showing the built-in world outline.');
+      notice('Map tiles cannot be loaded: showing the built-in map.');
     }
   });
   tiles.on('tileload', () => { document.body.dataset.tiles = 'ok'; });
   tiles.addTo(map);
-} else {
-  map.attributionControl.addAttribution('World outline: Natural Earth');
 }
+map.attributionControl.addAttribution('Built-in map: GSHHG, Natural Earth, GeoNames');
 
 const SOURCES = ['exif', 'ai', 'manual', 'track', 'nearby'];
 const ICONS = {};

@@ -1,6 +1,8 @@
 // Search: typing filters by file name (filters.js); Enter asks the offline gazetteer whether the
-// text is a place. If it is, the map flies there and shows only the photos whose place names it
-// (a chip says so and clears it); if not, the text stays a file-name filter.
+// text is a place (a town, a region, a country). If it is, the map flies there at a zoom that fits
+// the place, and hides nothing: a chip names the place and offers to show only the photos whose
+// place names it, as an explicit choice (× forgets the place). A new search replaces the chip and
+// its filter. If the text is no place, it stays a file-name filter.
 /* global L */
 import * as api from './api.js';
 import { el, notice } from './dom.js';
@@ -8,19 +10,32 @@ import { filterForm, filtersChanged, setPlace } from './filters.js';
 import { map } from './map.js';
 
 const chips = document.getElementById('place-chip');
+let filtering = false; // the photos are filtered to the chip's place
 
-function showChip(label) {
+/** The chip of the place found last (null: none); `filtering`: only its photos are shown. */
+function showChip(found, only) {
   chips.replaceChildren();
-  chips.hidden = label === null;
-  if (label === null) return;
-  chips.append(el('button', { type: 'button', class: 'chip', title: 'Show every place', onclick: () => { showChip(null); setPlace(null); } },
-    el('span', {}, 'Place: '), el('strong', {}, label), el('span', { class: 'x', 'aria-hidden': 'true' }, ' ×')));
+  chips.hidden = found === null;
+  if (only || filtering) setPlace(only ? found.match.label : null, only ? found.ids : []);
+  filtering = only;
+  if (found === null) { delete document.body.dataset.place; return; }
+  document.body.dataset.place = found.match.label;
+  const toggle = only
+    ? el('button', { type: 'button', class: 'chip on', title: 'Show the photos of every place', onclick: () => showChip(found, false) },
+      '✓ Only photos here')
+    : el('button', { type: 'button', class: 'chip', title: 'Show only the photos whose place names it', onclick: () => showChip(found, true) },
+      'Only photos here');
+  chips.append(
+    el('span', { class: 'place-name', title: found.match.label }, found.match.label), ' ', toggle,
+    el('button', { type: 'button', class: 'chip-x', title: 'Forget this place', 'aria-label': 'Forget this place', onclick: () => showChip(null, false) }, '×'),
+  );
 }
 
 async function search() {
   const input = filterForm.elements.q;
   const q = input.value.trim();
   if (!q) return;
+  showChip(null, false); // a new search replaces the last place and its filter
   let found;
   try {
     found = await api.fetchPlace(q);
@@ -33,12 +48,12 @@ async function search() {
     return;
   }
   const m = found.match;
-  input.value = ''; // the place filters now, not the name
-  showChip(m.label);
-  setPlace(m.label, found.ids);
+  input.value = ''; // the text named a place, not a file
+  filtersChanged();
+  showChip(found, false);
+  // The place's whole extent in view: a town's few kilometres, a region, a country.
   const bounds = L.latLng(m.lat, m.lon).toBounds(Math.max(2, m.radius_km) * 2000);
-  map.flyToBounds(bounds, { maxZoom: 13, duration: 0.8 });
-  document.body.dataset.place = m.label;
+  map.flyToBounds(bounds, { maxZoom: 14, duration: 0.8 });
 }
 
 export function initSearch() {

@@ -1,0 +1,190 @@
+"""The offline basemap in a real browser (Debian's chromium through Playwright), with every request
+to a host other than 127.0.0.1 aborted: at zoom 12 over towns on five continents the town's and its
+neighbours' names are drawn over land and water; with `tile_url = ""` (the default) no request
+leaves the page's origin; with a tile server, its tiles alone carry the page's origin as Referer.
+
+Needs the basemap built (`make`, or `.venv/bin/python scripts/build_basemap.py`).
+Set GEOLOCATOR_SCREENSHOTS=docs to write the README's basemap pictures into docs/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from expect import wait_until_js
+
+from geolocator.config import load_config
+from geolocator.core import Core
+from geolocator.record.store import Store
+from tests import test_browser as shared
+from tests.test_browser import CHROMIUM
+from viewer import ViewerServer, create_app
+
+browser = shared.browser  # the module's one chromium (a fixture)
+
+BASEMAP = Path(__file__).resolve().parent.parent / "viewer" / "static" / "basemap" / "index.json"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+pytestmark = [
+    pytest.mark.timeout(180),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
+    pytest.mark.skipif(not BASEMAP.exists(), reason="the basemap is not built (scripts/build_basemap.py)"),
+]
+
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
+TOWNS = {  # slug: (town, lat, lon, neighbours: at least one is named too, a picture for the README or None)
+    "bled": ("Bled", 46.3683, 14.1146, {"Radovljica", "Lesce", "Jesenice", "Zasip"}, "desktop"),
+    "antigua": ("Antigua Guatemala", 14.5611, -90.7344, {"Ciudad Vieja", "Jocotenango", "Santa María de Jesús", "Pastores"}, None),
+    "jinja": ("Jinja", 0.4244, 33.2042, {"Njeru", "Bugembe"}, "phone"),
+    "nara": ("Nara-shi", 34.6851, 135.8048, {"Yamatokōriyama", "Kizugawa", "Sugai", "Hōryūji"}, None),
+    "queenstown": ("Queenstown", -45.0312, 168.6626, {"Arthurs Point", "Frankton"}, "desktop"),
+}
+LAND = (243, 240, 232)  # basemap.js LAND
+WATER = (207, 226, 239)  # basemap.js WATER
+
+
+def start_viewer(root: Path, **viewer: object) -> tuple[Store, ViewerServer]:
+    config = load_config(None, cwd=root).replace("viewer", port=0, **viewer)
+    store = Store(config.paths.database)
+    return store, ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
+
+
+@pytest.fixture
+def offline(tmp_path):
+    """A viewer on the default config (no tiles), its server, and the requests a page makes."""
+    store, server = start_viewer(tmp_path)
+    yield server
+    server.stop()
+    store.close()
+
+
+def offline_page(browser, options: dict) -> tuple:
+    """A page whose every request to another host than 127.0.0.1 is aborted; `page.requests` lists all."""
+    context = browser.new_context(**options)
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+
+    def only_loopback(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.requests = requests
+    return context, page
+
+
+def show(page, lat: float, lon: float, zoom: int) -> None:
+    page.evaluate("([c, z]) => geolocator.map.setView(c, z, { animate: false })", [[lat, lon], zoom])
+    wait_until_js(page, "(d => d.basemap === 'level-2' && Number(d.basemapCells) > 0)(document.body.dataset)", timeout=30)
+    wait_until_js(page, f"performance.getEntriesByName('geolocator:labels').some(m => m.detail.zoom === {zoom})", timeout=30)
+
+
+def colours(page) -> dict[str, float]:
+    """Shares of the basemap canvas's pixels in the land and water colours."""
+    return page.evaluate(
+        """([land, water]) => {
+          const c = document.querySelector('.leaflet-basemap-pane canvas');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let l = 0, w = 0;
+          for (let i = 0; i < d.length; i += 4) {
+            if (d[i] === land[0] && d[i + 1] === land[1] && d[i + 2] === land[2]) l++;
+            else if (d[i] === water[0] && d[i + 1] === water[1] && d[i + 2] === water[2]) w++;
+          }
+          return { land: l / (d.length / 4), water: w / (d.length / 4) };
+        }""",
+        [LAND, WATER],
+    )
+
+
+def save_screenshot(page, tmp_path: Path, name: str) -> None:
+    page.screenshot(path=str(tmp_path / name))
+    if os.environ.get("GEOLOCATOR_SCREENSHOTS") == "docs":
+        shutil.copy(tmp_path / name, DOCS / name)
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_at_zoom_12_towns_on_five_continents_and_their_neighbours_are_named_offline(browser, offline, tmp_path, device):
+    context, page = offline_page(browser, DESKTOP if device == "desktop" else PHONE)
+    try:
+        page.goto(offline.url)
+        page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+        for slug, (town, lat, lon, neighbours, picture) in TOWNS.items():
+            show(page, lat, lon, 12)
+            names = set(page.locator(".place-label span").all_text_contents())
+            assert town in names, (slug, names)
+            assert names & neighbours, (slug, names)
+            shares = colours(page)
+            assert shares["land"] > 0.2, (slug, shares)  # drawn, not blank
+            if slug == "queenstown":
+                assert shares["water"] > 0.05, shares  # Lake Wakatipu
+            if picture == device:
+                save_screenshot(page, tmp_path, f"screenshot-basemap-{slug}{'-phone' if device == 'phone' else ''}.png")
+        origin = offline.url.rstrip("/")
+        assert page.requests and all(url.startswith(origin + "/") for url in page.requests), page.requests
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+def test_without_a_tile_url_no_request_leaves_the_origin_and_none_carries_a_referer(browser, offline):
+    context, page = offline_page(browser, DESKTOP)
+    referers: list[str] = []
+    page.on("request", lambda request: referers.extend(v for k, v in request.headers.items() if k.lower() == "referer"))
+    try:
+        page.goto(offline.url)
+        page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+        assert page.evaluate("document.querySelector('meta[name=geolocator-tiles]').content") == ""
+        assert page.locator(".leaflet-tile-pane img").count() == 0
+        for zoom in (2, 6):  # the world outline, the coarse cells
+            page.evaluate("z => geolocator.map.setView([55.95, -3.19], z, { animate: false })", zoom)
+            wait_until_js(page, f"performance.getEntriesByName('geolocator:labels').some(m => m.detail.zoom === {zoom})", timeout=30)
+        show(page, 55.95, -3.19, 12)  # the fine cells
+        page.fill('#filters input[name="q"]', "Lisbon")
+        page.press('#filters input[name="q"]', "Enter")
+        wait_until_js(page, "(document.body.dataset.place || '').startsWith('Lisbon')")
+        wait_until_js(page, "!geolocator.map._animatingZoom && document.body.dataset.basemap !== 'loading'", timeout=30)
+        origin = offline.url.rstrip("/")
+        assert len(page.requests) > 10
+        assert all(url.startswith(origin + "/") for url in page.requests), [u for u in page.requests if not u.startswith(origin)]
+        assert referers == []  # Referrer-Policy: no-referrer, and no tiles to make an exception for
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+def test_tiles_alone_carry_the_page_origin_as_referer(browser, tmp_path):
+    store, server = start_viewer(tmp_path, tile_url="http://tiles.test/{z}/{x}/{y}.png")
+    context = browser.new_context(**DESKTOP)
+    tile_referers: list[str | None] = []
+    page_referers: list[str] = []
+
+    def tiles(route):
+        tile_referers.append(route.request.headers.get("referer"))
+        route.abort()  # the basemap shows where tiles fail
+
+    context.route("http://tiles.test/**", tiles)
+    context.on("request", lambda r: page_referers.extend(
+        v for k, v in r.headers.items() if k.lower() == "referer" and "tiles.test" not in r.url))
+    page = context.new_page()
+    try:
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+        show(page, 46.3683, 14.1146, 12)
+        wait_until_js(page, "document.body.dataset.tiles === 'failed'")
+        assert tile_referers and all(r == server.url for r in tile_referers), tile_referers  # the origin, no path
+        assert page_referers == []  # everything else: no Referer
+        assert "Bled" in page.locator(".place-label span").all_text_contents()  # under the failed tiles
+    finally:
+        context.close()
+        server.stop()
+        store.close()
