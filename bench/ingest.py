@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from pyenv import installed_env  # noqa: E402
 
-from geolocator.locate import places  # noqa: E402
 from geolocator.config import build_config  # noqa: E402
+from geolocator.locate import places  # noqa: E402
 from geolocator.pipeline import Pipeline  # noqa: E402
 from geolocator.record import PhotoRecord, Source, Status, record_id  # noqa: E402
 from geolocator.record.store import Store  # noqa: E402
