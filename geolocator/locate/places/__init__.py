@@ -184,10 +184,14 @@ class Gazetteer:
         if any(c.kind is not Kind.SECTION for c in candidates):
             choice = choose(candidates, lambda: self._nearest_candidate(lat, lon))
         else:
-            at, distance = index.nearest(lat, lon)
-            sea = index.sea(lat, lon) if distance > SHORE_KM else None
+            # At sea the nearest town matters only up to SEA_BEARING_KM: a search with that bound
+            # finds nothing far out at sea, and finding nothing is cheap.
+            sea = index.sea(lat, lon)
+            at, distance = index.nearest(lat, lon, SEA_BEARING_KM if sea is not None else math.inf)
+            if distance <= SHORE_KM:
+                sea = None
             if distance > NEAR_KM or sea is not None:
-                return self._away(lat, lon, index.parent(at), distance, sea)
+                return self._away(lat, lon, index.parent(at) if at >= 0 else None, distance, sea)
             nearest = self._candidate(at, distance)
             choice = choose(candidates, lambda: nearest)
         city = self.place(choice.city)
@@ -203,16 +207,17 @@ class Gazetteer:
         _, _, reach, _, _, _, _, _, kind = self._index.record(at)
         return Candidate(at, Kind(kind), distance, reach, self._index.parent(at))
 
-    def _away(self, lat: float, lon: float, town_at: int, nearest_km: float, sea: str | None) -> PlaceName:
-        """The name of a point no town is near (`name`): `town_at` is the nearest place's city,
-        `nearest_km` how far the nearest place is."""
+    def _away(self, lat: float, lon: float, town_at: int | None, nearest_km: float, sea: str | None) -> PlaceName:
+        """The name of a point no town is near (`name`): `town_at` is the nearest place's city
+        (None at sea when none is within SEA_BEARING_KM), `nearest_km` how far the nearest place is."""
+        if town_at is None:
+            return PlaceName(None, None, None, None, None, None, sea)
         town = self.place(town_at)
         offset = f"{rounded_km(haversine_km(town.lat, town.lon, lat, lon)):.0f} km {compass_point(town.lat, town.lon, lat, lon)} of {town.city}"
         if sea is not None:
             if nearest_km <= NEAR_KM:
                 return PlaceName(None, None, town.region, town.country, town.country_code, offset, sea)
-            far = join_label(offset, town.region, town.country) if nearest_km <= SEA_BEARING_KM else None
-            return PlaceName(None, None, None, None, None, far, sea)
+            return PlaceName(None, None, None, None, None, join_label(offset, town.region, town.country), sea)
         if lat < ANTARCTIC_LAT:
             return PlaceName(None, None, None, self.country_names.get("AQ", "Antarctica"), "AQ")
         return PlaceName(None, None, town.region, town.country, town.country_code, offset)

@@ -434,11 +434,12 @@ class PlaceIndex:
             return []
         return list(self._claim_items[self._claim_starts[i] : self._claim_starts[i + 1]])
 
-    def nearest(self, lat: float, lon: float) -> tuple[int, float]:
-        """The nearest place and its distance in km, anywhere on Earth (`kdtree`)."""
+    def nearest(self, lat: float, lon: float, within_km: float = math.inf) -> tuple[int, float]:
+        """The nearest place and its distance in km, anywhere on Earth (`kdtree`); (-1, inf)
+        when none is within `within_km`."""
         if self.count == 0:
             raise IndexError_("the place index holds no places")
-        return kdtree.nearest(self._tree_xyz, self._tree_boxes, self.count, lat, lon)
+        return kdtree.nearest(self._tree_xyz, self._tree_boxes, self.count, lat, lon, within_km)
 
     def sea(self, lat: float, lon: float) -> str | None:
         """The sea or ocean the point is in, None on land (`seas`)."""

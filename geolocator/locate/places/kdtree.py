@@ -68,13 +68,17 @@ def build_tree(vectors: Sequence[tuple[float, float, float]]) -> tuple[list[int]
     return order, flat
 
 
-def nearest(xyz: Sequence[float], boxes: Sequence[float], count: int, lat: float, lon: float) -> tuple[int, float]:
-    """The position (in tree order) of the place nearest (lat, lon), and its distance in km.
+def nearest(xyz: Sequence[float], boxes: Sequence[float], count: int, lat: float, lon: float, within_km: float = math.inf) -> tuple[int, float]:
+    """The position (in tree order) of the place nearest (lat, lon), and its distance in km;
+    (-1, inf) when none is within `within_km`.
 
     Depth first, the nearer child first; a node is skipped when its box is no nearer than the
-    best place found so far, which bounds the search to the nodes around the answer."""
+    best place found so far (or than `within_km`), which bounds the search to the nodes around
+    the answer: a search that finds nothing near is the cheapest."""
     qx, qy, qz = unit_vector(lat, lon)
     best, best_d = -1, 9.0  # squared chords are at most 4
+    if within_km < math.pi * EARTH_RADIUS_KM:
+        best_d = (2 * math.sin(within_km / (2 * EARTH_RADIUS_KM))) ** 2 * (1 + 1e-12)
     stack = [(0, 0, count, 0.0)]  # node, its range of places, the squared distance to its box
     pop, push = stack.pop, stack.append
     while stack:
@@ -113,4 +117,4 @@ def nearest(xyz: Sequence[float], boxes: Sequence[float], count: int, lat: float
                 if d < best_d:
                     best, best_d = at, d
                 at += 1
-    return best, chord_to_km(math.sqrt(best_d))
+    return (best, chord_to_km(math.sqrt(best_d))) if best >= 0 else (-1, math.inf)
