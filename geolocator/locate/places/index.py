@@ -306,8 +306,11 @@ def index_path(sources: Sources, folder: Path) -> Path:
         key = ""
     if not key.startswith(f"places-v{FORMAT_VERSION}{sys.byteorder[0]}-"):
         key = sources.content_key()
-        places.mkdir(parents=True, exist_ok=True)
-        _write_aside(known, key.encode("ascii"))
+        try:
+            places.mkdir(parents=True, exist_ok=True)
+            _write_aside(known, key.encode("ascii"))
+        except OSError:
+            pass  # a cache we cannot write: the hash is worked out again next time
     return places / f"{key}.idx"
 
 
@@ -335,6 +338,7 @@ def ensure_index(sources: Sources, folder: Path) -> Path:
     # start opens the file without loading any of it.
     from geolocator.locate.places.build import build
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     _write_aside(path, build(sources))
     return path
 
