@@ -3,6 +3,9 @@
 Layout on disk (`database` = geolocator.json):
 - `geolocator.json`: a TinyDB document, `{"photos": {"<doc_id>": {record}}}`, rewritten only by
   compaction (temp file, fsync, atomic replace, fsync of the folder). TinyDB opens it as is.
+  Ours holds one record per line; a file in another layout (one JSON document, as TinyDB's own
+  storage, a previous version or a person writes it) is read one record at a time, and written in
+  ours by the next compaction.
 - `geolocator.json.journal`: one JSON line per upsert since the last compaction, fsynced per
   batch. A torn last line (kill -9 mid-write) is ignored on load; replay is idempotent.
 
