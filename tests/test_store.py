@@ -194,6 +194,38 @@ def test_scan_on_a_cut_snapshot_exits_2_with_one_line_and_keeps_the_file(tmp_pat
     assert db.read_bytes() == cut
 
 
+
+def test_a_database_in_another_layout_is_read_one_record_at_a_time_and_migrated(tmp_path):
+    """One JSON document on one line, as TinyDB's own storage, a previous version or a person
+    following the README writes it: every record is read (streamed: bench/service_rss.py shows
+    the memory), and the next compaction writes our layout."""
+    db = tmp_path / "geolocator.json"
+    records = [record(n) for n in range(50)]
+    db.write_text(json.dumps({"_default": {}, "photos": {str(n): r.to_dict() for n, r in enumerate(records)}}))
+    with Store(db) as store:
+        assert sorted(r.id for r in store.all()) == sorted(r.id for r in records)
+        assert store.get(records[7].id) == records[7]
+        store.put(dataclasses.replace(records[0], error="changed"))
+    assert db.read_bytes().startswith(b'{"photos": {\n')  # folded at close: our layout now
+    assert load_records(db)[records[0].id].error == "changed" and len(load_records(db)) == 50
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"photos": [{"id": "x"}]}', "no 'photos' table"),  # a table that is not an object: never taken for an empty one
+        ('{"photos": {"1": {"id": "abc", "sha256": "ab', "not valid JSON"),  # cut short
+        ("[]", "no 'photos' table"),
+    ],
+)
+def test_a_database_in_another_layout_that_is_not_one_is_refused_and_kept(tmp_path, text, why):
+    db = tmp_path / "geolocator.json"
+    db.write_text(text)
+    with pytest.raises(StoreError, match=why):
+        Store(db)
+    assert db.read_text() == text
+
+
 # -- a full disk -------------------------------------------------------------------------------------
 def test_a_journal_rotation_without_an_inode_keeps_writing_the_old_journal(tmp_path):
     with small_fs(tmp_path / "fs", size="8m", inodes=16) as fs:

