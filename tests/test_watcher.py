@@ -310,3 +310,36 @@ def test_phase_transitions():
     for (phase, change), expected in table.items():
         assert after(phase, change) is expected, (phase, change)
     assert [quiet_needed(p, 7.0) for p in Phase] == [CLOSE_QUIET if p in (Phase.ARRIVED, Phase.CLOSED) else 7.0 for p in Phase]
+
+
+QUEUE_LIMIT = Path("/proc/sys/fs/inotify/max_queued_events")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="shrinking the kernel's inotify queue needs root")
+def test_an_inotify_queue_overflow_starts_a_rescan_at_once(inbox, tmp_path, caplog):
+    """More files renamed into the inbox at once than the kernel queues events for (a sync of a
+    phone's camera folder, 20k files): the events it drops never come. The overflow starts a rescan
+    at once, not at the next scheduled one (an hour away here). The kernel's queue is made small
+    (64 events) for the watcher's inotify instance alone, so a thousand files overflow it."""
+    caplog.set_level(logging.WARNING, logger="watchdog")
+    count = 1000
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    for n in range(count):
+        (staging / f"{n:06d}.jpg").write_bytes(b"x")
+    watcher, ready = watching(inbox, settle=0.2, rescan_minutes=60)
+    ready.then = watcher.done
+    limit = QUEUE_LIMIT.read_text()
+    try:
+        QUEUE_LIMIT.write_text("64")  # read by inotify_init: this watcher's instance only
+        watcher.start()
+    finally:
+        QUEUE_LIMIT.write_text(limit)
+    try:
+        expect(lambda: watcher.status().watching and watcher.idle(), 10, what="the inbox watched, its first scan done")
+        for n in range(count):
+            os.rename(staging / f"{n:06d}.jpg", inbox / f"{n:06d}.jpg")
+        expect(lambda: any("queue overflowed" in r.getMessage() for r in caplog.records), 30, what="the kernel's queue to overflow")
+        expect(lambda: len(set(ready.paths())) == count, 60, what=f"all {count} files handed over")
+    finally:
+        watcher.stop()

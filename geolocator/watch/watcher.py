@@ -14,7 +14,8 @@
     on the same filesystem (old mtime, no close-write) or found by a scan is ready at once.
 - Ignored: names matching `watch.ignore` (fnmatch), anything inside a folder whose name matches
   (hidden folders), and the library/failed/duplicates folders should they sit in the inbox.
-- Backlog at start, and a rescan every `rescan_minutes` (missed events, inotify overflow).
+- Backlog at start, a rescan at once when inotify's queue overflowed (its dropped events never
+  come), and a rescan every `rescan_minutes` as a safety net (missed events).
 - The inbox deleted (or moved away) and made again: watchdog stops watching it, so the watch is
   set up again as soon as the folder is back, and the folder scanned.
 - A file someone holds open (more opens than closes seen) is not taken, however quiet, until it
@@ -197,6 +198,22 @@ class _Enqueue(FileSystemEventHandler):
         self._messages.put(Observed(event))
 
 
+class _OverflowAlarm(logging.Handler):
+    """A rescan at once when the kernel's inotify queue overflowed (20k files moved in at once):
+    the events of the files it dropped never come. watchdog rebuilds its watches then, but tells
+    its event handlers nothing; the warning it logs is the only sign of it."""
+
+    LOGGER = "watchdog.observers.inotify_c"
+
+    def __init__(self, messages: queue.Queue[Message]) -> None:
+        super().__init__(logging.WARNING)
+        self._messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("Inotify queue overflowed"):
+            self._messages.put(Rescan())
+
+
 def _identity(folder: Path) -> tuple[int, int] | None:
     """(device, inode) of `folder`, or None when it is not there as a folder."""
     try:
@@ -238,11 +255,13 @@ class Watcher:
         self._rescan_every = config.rescan_minutes * 60
         self._next_rescan = 0.0
         self._status = WatchStatus()
+        self._overflow = _OverflowAlarm(self._messages)
 
     # -- control (any thread) --------------------------------------------------------------------
     def start(self) -> None:
         """Start watching, then take in the backlog (so nothing written meanwhile is missed)."""
         if self.observing is not Observing.SCANS:
+            logging.getLogger(_OverflowAlarm.LOGGER).addHandler(self._overflow)
             self._start_observer()
         self._messages.put(Rescan())
         self._thread = threading.Thread(target=self._run, name="inbox-settler")
@@ -256,6 +275,7 @@ class Watcher:
         if self._observer is not None:
             self._observer.stop()
             self._observer.join()
+        logging.getLogger(_OverflowAlarm.LOGGER).removeHandler(self._overflow)
 
     def done(self, path: Path) -> None:
         """The worker finished with `path` (moved, or left in the inbox)."""
