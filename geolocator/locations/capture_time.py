@@ -14,6 +14,7 @@ Cameras write the wall-clock time without its zone. In order, the first that app
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import enum
 import functools
@@ -116,7 +117,9 @@ def _finder() -> TimezoneFinder:
     # or a scan of photos that carry their own time zone never needs.
     from timezonefinder import TimezoneFinder
 
-    return TimezoneFinder()
+    finder = TimezoneFinder()
+    atexit.register(finder.cleanup)  # its memory-mapped files closed before the interpreter's teardown warns of them
+    return finder
 
 
 def zone_at(lat: float, lon: float) -> str | None:
