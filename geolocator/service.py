@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ from geolocator.locations.events import Event, Sent
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
 from geolocator.record.store import Store, database_files
-from geolocator.watch.watcher import Watcher
+from geolocator.watch.watcher import Watcher, shown
 
 if TYPE_CHECKING:
     from viewer.server import ViewerServer
@@ -62,6 +63,30 @@ def _warm_places() -> None:
         log.exception("loading place names failed")
 
 
+class Waits:
+    """The log of files waiting to be taken (still being written, cut short, a sidecar whose photo
+    has not come): one line when a file starts waiting, and when its reason changes; one when it
+    ends. Not one at every look (a file cut short is looked at every half second for minutes)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[Path, tuple[float, str]] = {}
+
+    def started(self, path: Path, reason: str) -> None:
+        with self._lock:
+            before = self._waiting.get(path)
+            if before is None or before[1] != reason:
+                self._waiting[path] = (before[0] if before else time.monotonic(), reason)
+        if before is None or before[1] != reason:
+            log.info("%s: waiting: %s", shown(path), reason)
+
+    def ended(self, path: Path) -> None:
+        with self._lock:
+            since = self._waiting.pop(path, None)
+        if since is not None:
+            log.info("%s: waited %.0f s, taken now", shown(path), time.monotonic() - since[0])
+
+
 class Service:
     def __init__(self, config: Config, *, workers: int = 2, backoff: Backoff = DEFAULT_BACKOFF, poll_interval: float = 1.0, viewer: bool | None = None) -> None:
         self.config = config
@@ -71,6 +96,7 @@ class Service:
         self._poll_interval = poll_interval
         self._viewer_enabled = config.viewer.enabled if viewer is None else viewer
         self._queue: queue.Queue[Path] = queue.Queue()
+        self._waits = Waits()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self.core: Core | None = None
@@ -212,10 +238,6 @@ class Service:
                 self._flush(pipeline)
                 since_flush = 0
 
-    @staticmethod
-    def _not_ready(watcher: Watcher, path: Path) -> None:
-        log.info("%s is not readable yet (still being written?): waiting", path)
-        watcher.recheck(path)
 
     @staticmethod
     def _flush(pipeline: Pipeline) -> None:
@@ -226,12 +248,13 @@ class Service:
         except (OSError, GeolocatorError) as exc:
             log.error("cannot record that moved photos are in place (%s); they stay marked as moving until the next try", exc)
 
-    @classmethod
-    def _ingest_group(cls, pipeline: Pipeline, watcher: Watcher, paths: list[Path]) -> None:
+    def _ingest_group(self, pipeline: Pipeline, watcher: Watcher, paths: list[Path]) -> None:
         """Files taken from the queue together, through `Pipeline.process_each` (one fsync for
         their intents; each file alone should the group fail unexpectedly)."""
         for outcome in pipeline.process_each(paths):
             if outcome.waiting is not None:
-                cls._not_ready(watcher, outcome.source)
+                self._waits.started(outcome.source, str(outcome.waiting))
+                watcher.recheck(outcome.source)
             else:
+                self._waits.ended(outcome.source)
                 watcher.done(outcome.source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import signal
 import threading
@@ -165,3 +166,19 @@ def test_a_sidecar_whose_photo_never_comes_ends_in_failed(service):
     (record,) = records.values()
     assert (record.status, record.error) == (Status.FAILED, "sidecar without photo")
     assert (svc.config.paths.failed / "orphan.xmp").read_bytes() == XMP
+
+
+def test_files_that_wait_say_so_once_when_they_start_and_once_when_they_end(service, corpus, caplog):
+    """A cut-short photo and a lonely sidecar are looked at again and again while they wait
+    (every settle time, for incomplete_seconds): the log says when each starts waiting and why,
+    and when it ends, not once per look."""
+    caplog.set_level(logging.INFO, logger="geolocator")
+    svc = service(settle=0.2, watch={"incomplete_seconds": 2.0})
+    content = big_gps_jpeg(corpus, (600, 400))
+    (svc.config.paths.inbox / "cut.jpg").write_bytes(content[: len(content) // 2])
+    (svc.config.paths.inbox / "lonely.xmp").write_bytes(XMP)
+    expect(lambda: len(settled(svc)) == 2, timeout=15, what="both filed to failed/")
+    for name, why in (("cut.jpg", "JPEG without its end marker"), ("lonely.xmp", "photo")):
+        lines = [r.getMessage() for r in caplog.records if name in r.getMessage() and "wait" in r.getMessage()]
+        assert len(lines) == 2, lines
+        assert "waiting: " in lines[0] and why in lines[0] and "waited" in lines[1], lines

@@ -52,7 +52,8 @@ def upload_head(port: int, token: str, length: int, boundary: str) -> bytes:
 
 
 @pytest.mark.parametrize("close", ["close", "reset"])
-def test_a_client_gone_mid_upload_leaves_no_temporary_file(service, tmp_path, close):
+def test_a_client_gone_mid_upload_leaves_no_temporary_file(service, tmp_path, close, caplog):
+    caplog.set_level(logging.INFO)
     svc = service(settle=0.3, viewer=MAP)
     port, token = urlsplit(svc.map_url).port, svc.viewer.app.config["geolocator.token"]
     inbox = tmp_path / "inbox"
@@ -70,6 +71,8 @@ def test_a_client_gone_mid_upload_leaves_no_temporary_file(service, tmp_path, cl
         sock.close()
     wait_until(lambda: not temp.exists() and temps(inbox) == [], 10, "the temporary file of the cut-off upload removed")
     assert files_under(inbox) == [] and len(svc.store) == 0
+    said = wait_until(lambda: [r for r in caplog.records if "upload not taken" in r.getMessage()], 10, "the cut-off upload said in the log")
+    assert len(said) == 1 and "short of its Content-Length" in said[0].getMessage() and not any(r.exc_info for r in caplog.records)  # one line, no traceback
 
     # the page still uploads: the next photo is filed
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)

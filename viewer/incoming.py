@@ -156,7 +156,10 @@ class _Part:
 def _read_exactly(stream: Any, length: int) -> Iterable[bytes]:
     remaining = length
     while remaining > 0:
-        chunk = stream.read(min(CHUNK, remaining))
+        try:
+            chunk = stream.read(min(CHUNK, remaining))
+        except (ConnectionError, TimeoutError) as exc:  # the client went away: its upload, not our fault
+            raise UploadError(f"the client stopped sending {remaining} bytes short of its Content-Length ({exc.strerror or exc})") from None
         if not chunk:
             raise UploadError(f"the body ended {remaining} bytes short of its Content-Length")
         remaining -= len(chunk)

@@ -39,6 +39,7 @@ def _received(folder: Path, **options: Any) -> list[Received]:
     try:
         files = receive(environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0), environ.get("CONTENT_TYPE", ""), folder, **options)
     except UploadError as exc:
+        log.info("upload not taken: %s", exc)  # one line: nothing of it is kept
         raise bottle.HTTPError(400, str(exc)) from None
     except DiskFull as exc:
         log.error("upload refused: %s", exc)
