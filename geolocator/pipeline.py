@@ -55,7 +55,7 @@ from geolocator.locate.tracks.parse import read_track, track_format
 from geolocator.locations.changes import Locations
 from geolocator.locations.events import Event
 from geolocator.locations.sidecar import restore
-from geolocator.move.intents import encode_path, sha256_file
+from geolocator.move.intents import encode_path, is_entry, sha256_file
 from geolocator.move.naming import is_sidecar, layout_folder, readable_name, sidecar_name
 from geolocator.move.sidecars import RecentlyFiled, photo_beside, sidecars_of
 from geolocator.record import AI_DISABLED, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Source, Status, record_id
@@ -249,7 +249,7 @@ class Pipeline:
         self._read = read
         self._describe = core.describe
         self.stages: tuple[Stage, ...] = (
-            Stage("complete", self.check_complete, when=lambda task: task.role is Role.PHOTO),
+            Stage("complete", self.check_complete, when=lambda task: task.role is Role.PHOTO and task.error is None),
             Stage("pair", self.pair, when=lambda task: task.role is Role.SIDECAR),
             Stage("sniff", self.sniff, when=lambda task: task.role is Role.PHOTO and task.error is None),
             Stage("hash", self.hash, when=lambda task: task.joins is None),
@@ -432,7 +432,7 @@ class Pipeline:
         if record.moving_from:
             return True
         path = self.folders.file_of(record)
-        return path is not None and path.is_file()
+        return path is not None and is_entry(path)
 
     # -- driving ---------------------------------------------------------------------------------
     def run(self, task: Task, stages: Sequence[Stage] | None = None) -> Task:
@@ -501,7 +501,11 @@ class Pipeline:
     def _prepare(self, source: Path) -> Task | Outcome:
         """One file through the stages before `claim` (reading; nothing written, nothing moved)."""
         st = source.lstat()
-        if not stat.S_ISREG(st.st_mode):  # symlinks, sockets...: not ours to move
+        if stat.S_ISLNK(st.st_mode):  # filed as itself, to failed/, whatever its name: its target is not ours
+            target = os.fsdecode(os.readlink(source))
+            task = dataclasses.replace(Task.arriving(source, st), role=Role.PHOTO, error=f"a symbolic link (to {target}), not a file: the link is kept here, what it points to is left where it is")
+            return self.run(task, self._before_claim)
+        if not stat.S_ISREG(st.st_mode):  # FIFOs, sockets, devices: never opened, never moved
             log.info("%s is not a regular file: left alone", source)
             return Outcome(source)
         return self.run(Task.arriving(source, st), self._before_claim)

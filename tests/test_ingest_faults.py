@@ -182,3 +182,24 @@ def test_files_that_wait_say_so_once_when_they_start_and_once_when_they_end(serv
         lines = [r.getMessage() for r in caplog.records if name in r.getMessage() and "wait" in r.getMessage()]
         assert len(lines) == 2, lines
         assert "waiting: " in lines[0] and why in lines[0] and "waited" in lines[1], lines
+
+
+def test_symbolic_links_are_filed_as_links_to_failed_and_their_targets_left_alone(service, tmp_path):
+    """A link named like a sidecar, a dangling one and one to a folder never stay in the inbox:
+    each is moved, as itself, to failed/ with one record saying what it is; nothing it points to
+    is read, moved or changed."""
+    svc = service(settle=0.2)
+    outside = tmp_path / "elsewhere"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "photo.jpg.xmp").write_bytes(XMP)
+    inbox = svc.config.paths.inbox
+    links = {"photo.jpg.xmp": outside / "photo.jpg.xmp", "dangling.jpg": outside / "gone.jpg", "folder-link": outside / "folder"}
+    for name, target in links.items():
+        (inbox / name).symlink_to(target)
+    records = expect(lambda: len(settled(svc)) == 3 and settled(svc), timeout=15, what="the three links filed")
+    for record in records.values():
+        assert record.status is Status.FAILED and "symbolic link" in record.error, record
+        filed = svc.config.paths.failed / record.path
+        assert filed.is_symlink() and os.readlink(filed) == str(links[record.name])
+    assert not any(os.path.lexists(inbox / name) for name in links)
+    assert (outside / "photo.jpg.xmp").read_bytes() == XMP and (outside / "folder").is_dir() and not (outside / "gone.jpg").exists()

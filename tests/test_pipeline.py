@@ -191,12 +191,17 @@ def test_the_pipeline_moves_across_filesystems(tmp_path, corpus, other_filesyste
         assert [p.name for p in dest.parent.iterdir()] == ["p.jpg"]  # no temporary copy left beside it
 
 
-def test_a_symlink_in_the_inbox_is_left_alone(env, tmp_path):
+def test_a_symlink_in_the_inbox_is_filed_as_a_link_to_failed_and_its_target_left_alone(env, tmp_path):
     config, store, pipeline = env
     target = copy_corpus(GPS_JPEGS[0], tmp_path / "elsewhere.jpg")
+    content = target.read_bytes()
     (config.paths.inbox / "link.jpg").symlink_to(target)
-    assert pipeline.process(config.paths.inbox / "link.jpg") is None
-    assert target.is_file() and (config.paths.inbox / "link.jpg").is_symlink() and len(store) == 0
+    record = pipeline.process(config.paths.inbox / "link.jpg")
+    pipeline.flush()
+    assert record is not None and record.status is Status.FAILED and "symbolic link" in (record.error or "")
+    filed = config.paths.failed / (record.path or "")
+    assert filed.is_symlink() and os.readlink(filed) == str(target) and not os.path.lexists(config.paths.inbox / "link.jpg")
+    assert target.read_bytes() == content and len(store) == 1  # the photo it points to: not read as ours, not moved
 
 
 def test_content_whose_file_was_deleted_is_imported_again_not_called_a_duplicate(env):

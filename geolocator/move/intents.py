@@ -33,6 +33,7 @@ import hashlib
 import io
 import logging
 import os
+import stat
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,9 +54,27 @@ T = TypeVar("T")
 
 
 def sha256_file(path: Path) -> str:
-    """The content hash of a regular file (a FIFO or device raises NotRegularFile, never blocks)."""
+    """The content hash of a regular file (a FIFO or device raises NotRegularFile, never blocks);
+    of a symbolic link, the hash of where it points (never followed: its target is not ours)."""
+    if os.path.islink(path):
+        return hashlib.sha256(b"symbolic link\0" + os.fsencode(os.readlink(path))).hexdigest()
     with open_regular(path, follow_symlinks=False) as fh:
         return hashlib.file_digest(cast(io.BufferedReader, fh), "sha256").hexdigest()
+
+
+def is_entry(path: Path) -> bool:
+    """A regular file or a symbolic link is there (a link is moved as itself, never followed)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
+
+
+def same_entry(a: Path, b: Path) -> bool:
+    """`a` and `b` are one file (two links of it), not following symbolic links."""
+    first, second = os.lstat(a), os.lstat(b)
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 _BASE64 = "base64:"
@@ -325,8 +344,8 @@ class Intents:
         """Finish an intent whatever state its moves were left in."""
         if intent.moving_from is not None:
             source, dest = source_of(intent), self.destination(intent)
-            src_is_ours = source.is_file() and sha256_file(source) == intent.sha256
-            if dest.is_file() and ((source.exists() and os.path.samefile(source, dest)) or sha256_file(dest) == intent.sha256):
+            src_is_ours = is_entry(source) and sha256_file(source) == intent.sha256
+            if is_entry(dest) and ((is_entry(source) and same_entry(source, dest)) or sha256_file(dest) == intent.sha256):
                 if src_is_ours:  # interrupted between link and unlink (or copy and unlink)
                     source.unlink()
                     fsync_dir(source.parent)
@@ -347,10 +366,10 @@ class Intents:
         root = self.folders.root(intent.status)
         for move in intent.sidecar_moves:
             source, dest = decode_path(move[1]), root / move[0]
-            if source.is_file() and dest.is_file() and (os.path.samefile(source, dest) or sha256_file(source) == sha256_file(dest)):
+            if is_entry(source) and is_entry(dest) and (same_entry(source, dest) or sha256_file(source) == sha256_file(dest)):
                 source.unlink()  # interrupted between link and unlink
                 fsync_dir(source.parent)
-            elif source.is_file():
+            elif is_entry(source):
                 with self.lock:
                     self._hold(intent)
                 try:
@@ -358,7 +377,7 @@ class Intents:
                 finally:
                     with self.lock:
                         self._release(intent)
-            elif not dest.is_file():
+            elif not is_entry(dest):
                 log.warning("the sidecar %s vanished while it was being moved", source)
                 intent = self.store.put(dataclasses.replace(intent, sidecars=_replaced(intent.sidecars, move[0], None), sidecar_moves=_replaced(intent.sidecar_moves, move, None)))
         return intent

@@ -78,8 +78,9 @@ def iter_inbox(inbox: Path, patterns: tuple[str, ...], recursive: bool = True, e
     """Files in the inbox that are not ignored, in a stable order."""
     excluded = {str(p) for p in exclude}
     for folder, dirs, files in os.walk(inbox):
-        dirs[:] = sorted(d for d in dirs if recursive and not is_ignored(Path(d), patterns) and os.path.join(folder, d) not in excluded)
-        for name in sorted(files):
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]  # never followed: filed as links
+        dirs[:] = sorted(d for d in dirs if d not in links and recursive and not is_ignored(Path(d), patterns) and os.path.join(folder, d) not in excluded)
+        for name in sorted(files + links):
             if not is_ignored(Path(name), patterns):
                 yield Path(folder, name)
 
@@ -478,9 +479,9 @@ class Watcher:
 
     @staticmethod
     def _age(path: Path) -> float:
-        """Seconds since the file was last modified (0 if it is gone or dated in the future)."""
+        """Seconds since the file (or link) was last modified (0 if it is gone or dated in the future)."""
         try:
-            return max(0.0, time.time() - path.stat().st_mtime)
+            return max(0.0, time.time() - path.lstat().st_mtime)
         except OSError:
             return 0.0
 
@@ -493,7 +494,7 @@ class Watcher:
     def _check(self, now: float) -> None:
         for path, candidate in list(self._candidates.items()):
             try:
-                st = os.stat(path)
+                st = os.lstat(path)  # a symbolic link is handed over as itself, never followed
             except (FileNotFoundError, NotADirectoryError):
                 del self._candidates[path]
                 continue
@@ -501,7 +502,7 @@ class Watcher:
                 log.warning("cannot look at %s (%s): skipped until the next rescan", shown(path), exc)
                 del self._candidates[path]
                 continue
-            if not stat.S_ISREG(st.st_mode):
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):  # FIFOs, sockets, devices: left alone
                 del self._candidates[path]
                 continue
             sig = (st.st_size, st.st_mtime_ns)
