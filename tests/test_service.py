@@ -19,7 +19,7 @@ from photos import CORPUS_JPG, GPS_JPEGS, NO_GPS_JPEG, copy_corpus, jpeg_bytes, 
 from processes import free_port, run_daemon, stop, wait_ready
 from records import record_of
 from smallfs import fill_space, small_fs
-from trees import Link, files_under, nest, sha256, tree
+from trees import files_under, nest, sha256, tree
 
 from geolocator.record import Source, Status
 from geolocator.record.store import load_records, open_tinydb
@@ -271,11 +271,11 @@ def test_scan_says_when_a_file_had_to_stay_in_the_inbox(tmp_path, corpus):
     config = write_config(tmp_path / "config.toml", settle=0.3)
     inbox = tmp_path / "inbox"
     copy_corpus(GPS_JPEGS[0], inbox / "a.jpg")
-    (inbox / "link.jpg").symlink_to(inbox / "a.jpg")  # not ours to move: it stays
+    os.mkfifo(inbox / "pipe.jpg")  # never opened, never moved: it stays
     proc = run_daemon("scan", "--config", str(config), cwd=tmp_path)
     assert proc.stdout == "scan: 1 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate, 1 left in the inbox (see the log)\n"
     assert proc.returncode == 1
-    assert tree(inbox) == {"link.jpg": Link(str(inbox / "a.jpg"))}
+    assert tree(inbox) == {"pipe.jpg": "fifo"}
 
 
 def test_scan_files_a_name_that_is_not_utf8_and_every_file_after_it(tmp_path, corpus):

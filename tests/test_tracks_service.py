@@ -291,4 +291,37 @@ def test_phone_photos_without_an_offset_are_neighbours_by_the_zone_at_their_own_
     # A camera photo arriving after them is placed at once, from the same neighbours.
     drop.photo("camera2.jpg", "2024:06:01 12:15:00", offset="+02:00")
     later = located_by(store, "camera2.jpg", Source.NEARBY)
-    assert math.isclose(later.lat or 0, 48.1385, abs_tol=1e-6) and not later.history  # placed at import: no change to record
+    assert math.isclose(later.lat or 0, 48.1385, abs_tol=1e-6)
+    assert [(e.source, e.status) for e in later.history] == [(None, Status.UNLOCATED), (Source.NEARBY, Status.LOCATED)]  # placed at import, and revertible
+
+
+def test_a_reverted_track_placement_is_never_put_back_by_the_track_until_the_ai_is_asked_again(service, tmp_path):
+    """The user reverts a photo the track placed: a decision. Photos from that time arriving after
+    (which look at their neighbours again), and a restart, never put the track's point back on it;
+    "Ask the AI again" (the user asking for automatic placement again) lets it place it again."""
+    drop = Drop(tmp_path)
+    svc = service(settle=0.3, ai="http://127.0.0.1:9")  # an AI that never answers: photos wait for it
+    drop.text("walk.gpx", gpx(along(utc("2024-06-01T10:00:00"), 60)))
+    settled(svc.store, "walk.gpx")
+    drop.photo("a.jpg", "2024:06:01 12:10:00", offset="+02:00")
+    placed = located_by(svc.store, "a.jpg", Source.TRACK)
+    assert svc.core is not None
+    reverted = svc.core.locations.revert(placed.id)
+    assert (reverted.status, reverted.source, reverted.declined) == (Status.PENDING, None, (Source.TRACK,))
+
+    drop.photo("b.jpg", "2024:06:01 12:11:00", offset="+02:00")  # a minute later: judged again, places its neighbours
+    drop.photo("c.jpg", "2024:06:01 12:09:00", offset="+02:00", gps=(48.2, 11.6))  # located by its file: a neighbour
+    located_by(svc.store, "b.jpg", Source.TRACK)
+    settled(svc.store, "c.jpg")
+    expect(lambda: svc.idle(), timeout=10, what="the service idle")
+    a = record(svc.store, "a.jpg")
+    assert a is not None and (a.status, a.source) == (Status.PENDING, None), a.decisions
+    svc.stop()
+
+    svc = service(settle=0.3, ai="http://127.0.0.1:9")  # a restart re-reads nothing into it either
+    expect(lambda: svc.idle(), timeout=10, what="the service idle")
+    assert (record(svc.store, "a.jpg") or placed).source is None
+    assert svc.core is not None
+    svc.core.locations.ask_again(placed.id)  # the user asks: the track may place it again
+    drop.photo("d.jpg", "2024:06:01 12:12:00", offset="+02:00")
+    assert located_by(svc.store, "a.jpg", Source.TRACK).declined == ()

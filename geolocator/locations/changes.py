@@ -91,7 +91,7 @@ class Locations:
         if judgement is None:
             return record
         change = self.placer.relocation(record, judgement)
-        placed = relocated(record, change, at=utc_now(), ai_enabled=self.ai_enabled, sidecars=self.sidecars.enabled, fresh=True) if change else None
+        placed = relocated(record, change, at=utc_now(), ai_enabled=self.ai_enabled, sidecars=self.sidecars.enabled) if change else None
         placed = placed or with_time(record, judgement)
         self.placer.indexed([placed])
         return placed

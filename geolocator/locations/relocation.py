@@ -53,11 +53,12 @@ class Relocation:
         return None if self.by == BY_HAND else Source(self.by)
 
 
-def relocated(current: PhotoRecord | None, change: Relocation, *, at: str, ai_enabled: bool, sidecars: bool, fresh: bool = False) -> PhotoRecord | None:
+def relocated(current: PhotoRecord | None, change: Relocation, *, at: str, ai_enabled: bool, sidecars: bool) -> PhotoRecord | None:
     """`current` with `change` applied and recorded in its history, or None when it must not
     apply: the record is gone, was judged as it stood before, or the ranking refuses it.
-    `fresh`: a record not stored yet (being imported), whose first location needs no history
-    entry; `sidecars`: its sidecar must follow (`[library] sidecars`)."""
+    `sidecars`: its sidecar must follow (`[library] sidecars`). A photo placed while it is
+    imported (by a track or its neighbours) gets its history too: a revert takes it back to
+    waiting for the AI."""
     if current is None or (change.judged is not None and point_of(current) != change.judged):
         return None
     if change.location is None:
@@ -65,7 +66,7 @@ def relocated(current: PhotoRecord | None, change: Relocation, *, at: str, ai_en
     if not may_change(current, change.location, change.source_by):
         return None
     new = dataclasses.replace(current, **_fields(current, change.location, change, ai_enabled), sidecar_due=sidecars or current.sidecar_due)
-    return history.track(None if fresh else current, new, at=at, by=change.by)
+    return history.track(current, new, at=at, by=change.by)
 
 
 def _reverted(current: PhotoRecord, change: Relocation, *, at: str, ai_enabled: bool, sidecars: bool) -> PhotoRecord | None:
