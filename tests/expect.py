@@ -46,3 +46,16 @@ def wait_until_js(page: Any, expression: str, arg: object = None, timeout: float
 def expect(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> T:
     """`wait_until` under its first name, for the tests that still call it so."""
     return wait_until(condition, timeout, what, interval)
+
+
+# The map neither panning nor zooming: a popup's autopan (animated) has ended, so what is in the
+# popup stays where it was found. Playwright's "stable" check cannot see a pan that stalls for two
+# frames on a loaded machine, and its click then lands on the map.
+MAP_AT_REST = "() => { const m = geolocator.map; return !m._animatingZoom && !(m._panAnim && m._panAnim._inProgress); }"
+
+
+def click_at_rest(page: Any, selector: str) -> None:
+    """Click `selector` (in a popup, over the map) once the map is at rest."""
+    page.wait_for_selector(selector)
+    wait_until_js(page, MAP_AT_REST)
+    page.click(selector)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from expect import wait_until_js
+from expect import click_at_rest, wait_until_js
 from records import rid
 
 from geolocator.config import load_config
@@ -261,7 +261,7 @@ def test_manual_fix_is_saved_and_survives_a_restart(page, viewer):
     open_map(page, viewer)
     page.click('#tabs [data-tab="unlocated"]')
     click_row(page, "beach.jpg")
-    page.click(".leaflet-popup button.place")  # placing by hand: tests/test_browser_place.py
+    click_at_rest(page, ".leaflet-popup button.place")  # placing by hand: tests/test_browser_place.py
     page.fill(".place-bar input[name=where]", "43.7696, 11.2558")
     page.click(".place-find button")
     page.wait_for_selector(".place-message:has-text('Drag the pin')")
@@ -287,7 +287,7 @@ def test_dragging_a_marker_corrects_it(page, viewer):
     open_map(page, viewer)
     click_row(page, "IMG_0101.jpg")
     original = viewer.store.get(rid(101))
-    page.click(".leaflet-popup button.place")  # a draggable pin on the photo's point, saved only by Save
+    click_at_rest(page, ".leaflet-popup button.place")  # a draggable pin on the photo's point, saved only by Save
     wait_until_js(page, "document.querySelectorAll('.leaflet-popup').length === 0")  # the popup has faded out
     marker = page.locator(".leaflet-marker-pane .place-pin.leaflet-marker-draggable")
     box = marker.bounding_box()

@@ -11,7 +11,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from expect import wait_until_js
+from expect import click_at_rest, wait_until_js
 from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
 from records import rid
 
@@ -185,7 +185,7 @@ def test_where_was_this_taken_keeps_nothing_until_added(page, viewer, tmp_path):
     assert page.locator(".photo-marker.temporary").count() == 1
     inbox = tmp_path / "inbox"
     assert len(store.all()) == before and not (inbox.exists() and any(inbox.iterdir()))
-    page.click(".leaflet-popup .locate-add")  # the viewer alone: the photo waits in the inbox
+    click_at_rest(page, ".leaflet-popup .locate-add")  # the viewer alone: the photo waits in the inbox
     page.wait_for_selector("#uploads .upload[data-state=filing]")
     assert [p.name for p in inbox.iterdir()] == ["DSCN0012.jpg"] and page.locator(".photo-marker.temporary").count() == 0
 
@@ -197,7 +197,7 @@ def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
     open_map(page, url)
     page.evaluate("geolocator.map.setView([20, 0], 2, {animate: false})")
     open_unlocated(page, "u1.jpg")
-    page.click(".leaflet-popup button.place")
+    click_at_rest(page, ".leaflet-popup button.place")
     page.wait_for_selector(".place-bar")
     assert "Zoom in first" in page.text_content(".place-message")
     box = page.locator("#map").bounding_box()
@@ -220,7 +220,7 @@ def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
     page.locator("#list .vrow", has_text="u1.jpg").first.click()
     page.wait_for_selector(".leaflet-popup button.place")
     page.evaluate("geolocator.map.setView([43.7696, 11.2558], 12, {animate: false})")
-    page.click(".leaflet-popup button.place")
+    click_at_rest(page, ".leaflet-popup button.place")
     marker = page.locator(".place-pin")
     mb = marker.bounding_box()
     page.mouse.move(mb["x"] + mb["width"] / 2, mb["y"] + mb["height"] / 2)
@@ -242,7 +242,7 @@ def test_each_pasted_coordinate_form_places_the_pin(page, viewer, text):
     url, store = viewer
     open_map(page, url)
     open_unlocated(page, "u2.jpg")
-    page.click(".leaflet-popup button.place")
+    click_at_rest(page, ".leaflet-popup button.place")
     page.fill(".place-bar input[name=where]", text)
     page.click(".place-find button")
     wait_until_js(page, "() => Math.abs(Number(document.querySelector('.place-bar').dataset.lat) - 41.8902) < 1e-4")
@@ -258,7 +258,7 @@ def test_a_place_name_and_nonsense(page, viewer):
     url, store = viewer
     open_map(page, url)
     open_unlocated(page, "u3.jpg")
-    page.click(".leaflet-popup button.place")
+    click_at_rest(page, ".leaflet-popup button.place")
     page.fill(".place-bar input[name=where]", "91, 12")
     page.click(".place-find button")
     page.wait_for_selector(".place-message:has-text('90')")
@@ -277,14 +277,14 @@ def test_revert_restores_the_estimate(page, viewer):
     page.evaluate(f"geolocator.select('{rid(10)}', true)")
     page.wait_for_selector('.leaflet-popup dd[data-field="description"]')
     assert page.locator(".leaflet-popup button.revert").count() == 0  # nothing to go back to yet
-    page.click(".leaflet-popup button.place")
+    click_at_rest(page, ".leaflet-popup button.place")
     page.fill(".place-bar input[name=where]", "41.8902, 12.4922")
     page.click(".place-find button")
     page.wait_for_selector(".place-message:has-text('Drag the pin')")
     page.click(".place-save")
     page.wait_for_selector(f'.leaflet-popup .popup[data-id="{rid(10)}"] button.revert')
     assert store.get(rid(10)).source is Source.MANUAL
-    page.click(".leaflet-popup button.revert")
+    click_at_rest(page, ".leaflet-popup button.revert")
     page.wait_for_selector("#notice:has-text('Reverted')")
     back = store.get(rid(10))
     assert (back.source, back.lat, back.lon, back.confidence, back.radius_km) == (Source.AI, 48.8566, 2.3522, 0.6, 25.0)
