@@ -49,12 +49,15 @@ from typing import TYPE_CHECKING, TypeVar
 
 from geolocator.core import Core
 from geolocator.errors import UnreadableImage
+from geolocator.fileio import open_regular
+from geolocator.folders import fsync_dir
 from geolocator.locate.metadata.complete import missing_end
 from geolocator.locate.tracks.model import TrackError, TrackFile
 from geolocator.locate.tracks.parse import read_track, track_format
 from geolocator.locations.changes import Locations
 from geolocator.locations.events import Event
-from geolocator.locations.sidecar import restore
+from geolocator.locations.sidecar import holds_only_ours, restore
+from geolocator.locations.sidecar_files import MAX_SIDECAR
 from geolocator.move.intents import encode_path, is_entry, sha256_file
 from geolocator.move.naming import is_sidecar, layout_folder, readable_name, sidecar_name
 from geolocator.move.sidecars import RecentlyFiled, photo_beside, sidecars_of
@@ -397,11 +400,42 @@ class Pipeline:
             case Claim.RESUMED:
                 record = self.intents.resolve(intent)
             case Claim.JOINED:
-                return dataclasses.replace(task, record=self.intents.move_sidecars(intent))
+                return dataclasses.replace(task, record=self._in_place_of_ours(self.intents.move_sidecars(intent), task.name))
         if task.role is Role.PHOTO and record.path is not None:
             with self.intents.lock:
                 self.recently_filed.add(task.source, record.id)
         return dataclasses.replace(task, record=record)
+
+    def _in_place_of_ours(self, photo: PhotoRecord, arrived_as: str) -> PhotoRecord:
+        """A sidecar that followed its filed photo under a numbered name (`IMG.jpg-2.xmp`, which
+        no other program links to the photo) because ours was there: it takes the name of ours
+        when ours holds nothing but what the record can write again, and ours is made again by
+        merging into it (`sidecar_due`: after a crash too). Another program's sidecar there is
+        never replaced: the arrival keeps its numbered name."""
+        photo_file = self.folders.file_of(photo)
+        if photo_file is None or not photo.sidecars:
+            return photo
+        joined = photo.sidecars[-1]
+        canonical = photo_file.parent / sidecar_name(photo.name, arrived_as, photo_file.name)
+        root = self.folders.root(photo.status)
+        if root / joined == canonical or not is_entry(canonical) or os.path.islink(canonical):
+            return photo
+        try:
+            with open_regular(canonical, follow_symlinks=False) as fh:
+                ours = holds_only_ours(fh.read(MAX_SIDECAR + 1))
+            if not ours:
+                return photo
+            self.store.update(photo.id, lambda current: dataclasses.replace(current, sidecar_due=True) if current else None)
+            os.replace(root / joined, canonical)  # ours is derived data: the record makes it again
+            fsync_dir(canonical.parent)
+        except OSError as exc:
+            log.warning("%s stays beside its photo as %s: %s", arrived_as, joined, exc)
+            return photo
+        moved = canonical.relative_to(root).as_posix()
+        log.info("%s took the place of our sidecar %s (ours is merged into it)", arrived_as, canonical.name)
+        stored = self.store.update(photo.id, lambda current: dataclasses.replace(current, sidecars=tuple(dict.fromkeys(moved if s == joined else s for s in current.sidecars))) if current else None)
+        self.core.sidecars.sync([stored or photo])
+        return stored or photo
 
     def follow(self, task: Task) -> Task:
         """Once filed: a track joins the known tracks; then the filed photo or track is announced

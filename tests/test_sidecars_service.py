@@ -359,3 +359,58 @@ def test_the_uncertainty_in_a_sidecar_is_read_on_import(start, tmp_path):
         os.replace(staging / name, tmp_path / "inbox" / name)
     walked = recorded(svc.store, "walked.jpg", lambda r: bool(r.sidecars))
     assert (walked.source, walked.lat, walked.radius_km) == (Source.EXIF, 51.5, 0.03)
+
+
+def test_a_sidecar_arriving_after_its_photo_takes_the_name_other_programs_link_and_gets_our_location(start, tmp_path):
+    """Issue 16, 6: the photo is filed and placed by a track (our sidecar beside it); later its
+    own sidecar arrives in the inbox (another program's: a rating, no GPS). It becomes the photo's
+    `NAME.EXT.xmp`, not `NAME.EXT-2.xmp`, with every byte of it kept and our location merged in.
+    Beside a photo whose sidecar is another program's, an arrival is never put in its place."""
+    svc = start()
+    drop = Drop(tmp_path)
+    drop.text("walk.gpx", gpx(along(utc("2024-06-01T10:00:00"), 60)))
+    drop.photo("later.jpg", "2024:06:01 12:40:00", offset="+02:00")
+    placed = recorded(svc.store, "later.jpg", lambda r: r.source is Source.TRACK)
+    wait_until(lambda: said(svc, placed, "track"), 10, "our sidecar")
+    theirs_file = tmp_path / "staging" / "later.jpg.xmp"
+    subprocess.run(["exiftool", "-q", "-o", str(theirs_file), "-XMP-xmp:Rating=3", "-XMP-dc:Description=sunset"], check=True, timeout=60)
+    arrived = theirs_file.read_bytes()
+    os.replace(theirs_file, tmp_path / "inbox" / "later.jpg.xmp")
+    joined = recorded(svc.store, "later.jpg", lambda r: len(r.sidecars) == 1 and r.sidecars[0].endswith("later.jpg.xmp") and not r.sidecar_due and not r.sidecar_moves)
+    folder = (svc.config.paths.library / str(joined.path)).parent
+    assert sorted(p.name for p in folder.iterdir()) == ["later.jpg", "later.jpg.xmp"]
+    tags = says(svc, joined, "track", (joined.lat, joined.lon))
+    assert (tags["XMP-xmp:Rating"], tags["XMP-dc:Description"]) == (3, "sunset")
+    only_ours(inserted(arrived, sidecar_of(svc, joined).read_bytes()))  # theirs whole, ours added
+
+    staging = tmp_path / "staging"
+    shutil.copyfile(DARKTABLE, staging / "dt.jpg.xmp")
+    write_jpeg(staging / "dt.jpg", 52)
+    for name in ("dt.jpg.xmp", "dt.jpg"):
+        os.replace(staging / name, tmp_path / "inbox" / name)
+    dt = recorded(svc.store, "dt.jpg", lambda r: bool(r.sidecars))
+    shutil.copyfile(DARKTABLE, staging / "dt.jpg.xmp")
+    os.replace(staging / "dt.jpg.xmp", tmp_path / "inbox" / "dt.jpg.xmp")
+    second = recorded(svc.store, "dt.jpg", lambda r: len(r.sidecars) == 2 and not r.sidecar_moves)
+    assert (svc.config.paths.library / second.sidecars[0]).read_bytes() == DARKTABLE.read_bytes()  # never replaced
+    assert second.sidecars[1].endswith("dt-2.jpg.xmp") or second.sidecars[1].endswith("dt.jpg-2.xmp")
+    assert dt.id == second.id
+
+
+def test_a_photo_whose_name_leaves_no_room_for_a_sidecar_is_filed_under_a_shorter_name_and_says_so(start, tmp_path):
+    """Issue 16, 6: a 253-byte name (the filesystem allows 255) would leave its sidecar name 257
+    bytes long (ENAMETOOLONG): the photo is filed shortened, the record says so, the sidecar fits."""
+    svc = start()
+    drop = Drop(tmp_path)
+    drop.text("walk.gpx", gpx(along(utc("2024-06-01T10:00:00"), 60)))
+    long_name = "é" * 100 + "x" * 49 + ".jpg"
+    assert len(long_name.encode()) == 253
+    shot = write_jpeg(tmp_path / "staging" / "shot.jpg", 53)
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-DateTimeOriginal=2024:06:01 12:40:00", "-OffsetTimeOriginal=+02:00", str(shot)], check=True, timeout=60)
+    os.replace(shot, tmp_path / "inbox" / long_name)  # exiftool cannot write beside a name this long
+    placed = recorded(svc.store, long_name, lambda r: r.source is Source.TRACK)
+    filed = svc.config.paths.library / str(placed.path)
+    assert filed.is_file() and len(filed.name.encode()) <= 251 and filed.name.endswith(".jpg") and placed.name == long_name
+    assert any(d.startswith("its name was shortened to") and filed.name in d for d in placed.decisions), placed.decisions
+    wait_until(lambda: said(svc, placed, "track"), 10, "its sidecar")
+    assert sidecar_of(svc, placed).name == filed.name + ".xmp"

@@ -64,6 +64,7 @@ MAX_TEXT = 500  # characters kept of a place or model name
 # The exif: properties we write; a change of location rewrites them all, a withdrawal takes them out.
 GPS_WRITTEN = ("GPSVersionID", "GPSLatitude", "GPSLongitude", "GPSMapDatum", "GPSAltitude", "GPSAltitudeRef", "GPSHPositioningError")
 _EXIF = "{" + EXIF_NAMESPACE + "}"
+_GPS_NAMES = frozenset(_EXIF + name for name in GPS_WRITTEN)
 _OURS = "{" + NAMESPACE + "}"
 _PREFIXES = {EXIF_NAMESPACE: "exif", NAMESPACE: PREFIX}
 _MINUTE_UNITS = 10**8  # minutes to 8 decimals: 2e-10 degrees, far below GPS precision
@@ -370,6 +371,16 @@ def _provenance(props: dict[str, str], has_point: bool) -> Provenance | None:
         model=(props.get(_OURS + "Model") or "")[:MAX_TEXT] or None,
         place=(props.get(_OURS + "Place") or "")[:MAX_TEXT] or None,
     )
+
+
+_PACKET_NAMES = ("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}", "{adobe:ns:meta/}", "{http://www.w3.org/XML/1998/namespace}")
+
+
+def holds_only_ours(data: bytes) -> bool:
+    """Whether an XMP packet says nothing but what we write (our namespace, the GPS we write):
+    a sidecar of ours that no other program has added to, which the record can make again."""
+    names = xmp.properties(data, lambda name: not name.startswith(_PACKET_NAMES))
+    return bool(names) and all(name.startswith(_OURS) or name in _GPS_NAMES for name in names)
 
 
 def parse_sidecar(data: bytes) -> SidecarReading | None:

@@ -90,7 +90,7 @@ def look(target: Path) -> Existing | None:
 
 def _temporary(target: Path, data: bytes, mode: int = 0o644) -> Path:
     """`data` in a new hidden file beside `target`, on disk (fsynced)."""
-    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
+    tmp = target.with_name(f".geolocator-{os.urandom(6).hex()}.xmp.tmp")  # short: a photo's name may take 251 of 255 bytes
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -44,13 +44,15 @@ from geolocator.fileio import open_regular
 from geolocator.folders import Folders, fsync_dir
 from geolocator.locations.events import Event, Events
 from geolocator.move import mover
-from geolocator.move.naming import readable_name, sidecar_name
-from geolocator.record import PhotoRecord, Status
+from geolocator.move.naming import NAME_MAX_BYTES, PHOTO_NAME_MAX_BYTES, readable_name, sidecar_name
+from geolocator.record import PLACEABLE, PhotoRecord, Status
 from geolocator.record.store import Store
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+SHORTENED = "its name was shortened to"  # the decision a photo filed under a shorter name carries
 
 
 def sha256_file(path: Path) -> str:
@@ -154,7 +156,10 @@ class Intents:
         def companions(photo_name: str) -> list[str]:
             return [sidecar_name(record.name, name, photo_name) for name in sidecar_names]
 
-        dest = mover.free_name(folder, record.name, self._reserved | ({skip} if skip else set()), companions)
+        limit = PHOTO_NAME_MAX_BYTES if record.status in PLACEABLE else NAME_MAX_BYTES  # room for its sidecar's ".xmp"
+        dest = mover.free_name(folder, record.name, self._reserved | ({skip} if skip else set()), companions, limit)
+        if len(record.name.encode()) > limit and not any(d.startswith(SHORTENED) for d in record.decisions):
+            record = dataclasses.replace(record, decisions=(*record.decisions, f"{SHORTENED} {dest.name}: {limit} bytes at most, so that its sidecar's name fits"))
         if not folder.is_dir():  # one stat in the common case, not a failed mkdir
             folder.mkdir(parents=True, exist_ok=True)
         moves = tuple(((folder / name).relative_to(root).as_posix(), encode_path(sidecar)) for name, sidecar in zip(companions(dest.name), sidecars, strict=True))

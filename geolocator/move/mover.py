@@ -25,7 +25,7 @@ from pathlib import Path
 
 from geolocator.fileio import open_regular
 from geolocator.folders import fsync_dir
-from geolocator.move.naming import numbered_name
+from geolocator.move.naming import NAME_MAX_BYTES, fit_name, numbered_name
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,14 @@ def free_name(
     name: str,
     taken: set[Path] | frozenset[Path] = frozenset(),
     companions: Callable[[str], Iterable[str]] = lambda name: (),
+    limit: int = NAME_MAX_BYTES,
 ) -> Path:
-    """The first of `name`, `name-2`, `name-3`... that neither exists in `folder` nor is in
-    `taken` (names reserved by moves in progress), and whose `companions` (the names its
-    sidecars will get) are free too. Only a hint: `move_noreplace` is the check."""
+    """The first of `name`, `name-2`, `name-3`... (each at most `limit` bytes) that neither exists
+    in `folder` nor is in `taken` (names reserved by moves in progress), and whose `companions`
+    (the names its sidecars will get) are free too. Only a hint: `move_noreplace` is the check."""
     number = 1
     while True:
-        candidate = folder / (name if number == 1 else numbered_name(name, number))
+        candidate = folder / (fit_name(name, limit) if number == 1 else numbered_name(name, number, limit))
         wanted = [candidate, *(folder / other for other in companions(candidate.name))]
         if not any(path in taken or os.path.lexists(path) for path in wanted):
             return candidate

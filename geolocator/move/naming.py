@@ -31,29 +31,32 @@ def layout_folder(layout: str, when: datetime) -> PurePosixPath:
 
 
 NAME_MAX_BYTES = 255  # the limit of ext4, XFS, btrfs, APFS, NTFS (in UTF-8 bytes)
+SIDECAR_SUFFIX = ".xmp"
+# A photo filed in the library may get a sidecar NAME.EXT.xmp: its own name leaves room for that.
+PHOTO_NAME_MAX_BYTES = NAME_MAX_BYTES - len(SIDECAR_SUFFIX)
 
 
-def numbered_name(name: str, number: int) -> str:
+def numbered_name(name: str, number: int, limit: int = NAME_MAX_BYTES) -> str:
     """`IMG_1.jpg`, 2 -> `IMG_1-2.jpg`: the name tried when `name` is taken.
 
     The stem is shortened (never the extension, never mid-character) when the number would push
-    the name past what a filesystem allows.
+    the name past `limit` bytes (what a filesystem allows, by default).
     """
-    return _fit(name, f"-{number}")
+    return _fit(name, f"-{number}", limit)
 
 
-def fit_name(name: str) -> str:
-    """`name`, its stem shortened if it is longer than a filesystem allows (in UTF-8 bytes)."""
-    return name if len(name.encode()) <= NAME_MAX_BYTES else _fit(name, "")
+def fit_name(name: str, limit: int = NAME_MAX_BYTES) -> str:
+    """`name`, its stem shortened if it is longer than `limit` bytes (what a filesystem allows)."""
+    return name if len(name.encode()) <= limit else _fit(name, "", limit)
 
 
-def _fit(name: str, addition: str) -> str:
-    """`name` with `addition` before its extension, the stem cut to keep within NAME_MAX_BYTES."""
+def _fit(name: str, addition: str, limit: int = NAME_MAX_BYTES) -> str:
+    """`name` with `addition` before its extension, the stem cut to keep within `limit` bytes."""
     path = PurePosixPath(name)
     suffix = "".join(path.suffixes[-1:])
     stem = name[: len(name) - len(suffix)] if suffix else name
     tail = f"{addition}{suffix}"
-    room = NAME_MAX_BYTES - len(tail.encode())
+    room = limit - len(tail.encode())
     stem = stem.encode()[: max(room, 1)].decode(errors="ignore")
     return f"{stem}{tail}"
 
@@ -81,9 +84,6 @@ def _legacy_char(byte: int) -> str:
         return bytes([byte]).decode("cp1252")
     except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D have no character in Windows-1252
         return "\ufffd"
-
-
-SIDECAR_SUFFIX = ".xmp"
 
 
 def is_sidecar(name: str) -> bool:
