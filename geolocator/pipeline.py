@@ -49,7 +49,7 @@ from geolocator.config import Config
 from geolocator.errors import UnreadableImage
 from geolocator.folders import Folders
 from geolocator.locate.metadata.complete import missing_end
-from geolocator.locate.tracks.model import TrackError, TrackFile
+from geolocator.locate.tracks.model import TrackError, TrackFile, TrackLimits
 from geolocator.locate.tracks.parse import read_track, track_format
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations.placing import LocationRules, Placer
@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 WAITING_FOR_AI = "waiting for the AI"
 AI_DISABLED = "no location in the file, and the AI is turned off ([ollama] enabled = false)"
 SIDECAR_WITHOUT_PHOTO = "sidecar without photo"
+UNREADABLE_TRACK = "a GPS track we cannot read"  # then ": <why>"
 TRACKS_FOLDER = "tracks"  # under the library (Folders.tracks)
 
 T = TypeVar("T")
@@ -206,7 +207,7 @@ def track_record(task: Task) -> PhotoRecord:
     sha256 = task.content_hash
     base = PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.TRACK)
     if task.error is not None or task.track is None:
-        return dataclasses.replace(base, status=Status.FAILED, error=task.error or "unreadable track")
+        return dataclasses.replace(base, status=Status.FAILED, error=task.error or UNREADABLE_TRACK)
     found = task.track
     summary = f"{found.format.value} track: {len(found.tracks)} part(s), {found.point_count:,} points, {found.start:%Y-%m-%d %H:%M:%S}Z to {found.end:%Y-%m-%d %H:%M:%S}Z"
     return dataclasses.replace(base, taken_utc=found.start.isoformat(), description=summary)
@@ -272,7 +273,8 @@ class Pipeline:
         self.recently_filed = RecentlyFiled(keep=self.incomplete_seconds)  # under intents.lock
         self._read = read
         self._describe = describe or _describe_lazily
-        self.tracks = TrackStore(self.folders)
+        self.track_limits = TrackLimits.of(config.location)
+        self.tracks = TrackStore(self.folders, self.track_limits)
         self.placer = Placer(store, self.tracks, LocationRules.from_config(config.location), self._describe)
         self.sidecars = Sidecars(store, self.folders, config.library.sidecars)
         self.stages: tuple[Stage, ...] = (
@@ -323,18 +325,19 @@ class Pipeline:
         return dataclasses.replace(task, error=SIDECAR_WITHOUT_PHOTO)
 
     def sniff(self, task: Task) -> Task:
-        """A track file is told from a photo by its content (at most 64 KiB read)."""
+        """A track file is told from a photo by its content (at most 64 KiB read). One whose head
+        is refused (JSON nested thousands deep) is a track too: reading it says why it fails."""
         try:
             found = track_format(task.source)
         except TrackError:
-            found = None
+            return dataclasses.replace(task, role=Role.TRACK)
         return task if found is None else dataclasses.replace(task, role=Role.TRACK)
 
     def read_track(self, task: Task) -> Task:
         try:
-            return dataclasses.replace(task, track=read_track(task.source))
+            return dataclasses.replace(task, track=read_track(task.source, self.track_limits))
         except TrackError as exc:  # malformed, or past the size and point limits: failed with the reason
-            return dataclasses.replace(task, error=str(exc))
+            return dataclasses.replace(task, error=f"{UNREADABLE_TRACK}: {exc}")
 
     def hash(self, task: Task) -> Task:
         return dataclasses.replace(task, sha256=sha256_file(task.source))

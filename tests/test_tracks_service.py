@@ -156,7 +156,7 @@ def test_a_gpx_track_places_photos_with_and_without_an_offset_and_survives_resta
         drop.photo(name, f"2024:06:01 12:0{attempt}:00", offset="+02:00")
         assert located_by(svc.store, name, Source.TRACK).taken_utc == f"2024-06-01T10:0{attempt}:00+00:00"
         svc.stop()
-    assert (tmp_path / "trackcache" / f"{track.id}.npz").is_file()
+    assert (tmp_path / "trackcache" / f"{track.id}.track").is_file()
 
 
 def test_a_track_arriving_after_the_photos_places_them_but_never_over_a_manual_fix_or_the_file(run, tmp_path):

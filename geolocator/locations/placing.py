@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from geolocator.config import Config, LocationConfig
 from geolocator.folders import Folders
 from geolocator.locate.tracks.interpolate import MatchRules, locate_on_tracks
-from geolocator.locate.tracks.model import Track
+from geolocator.locate.tracks.model import Track, TrackLimits
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations import history
 from geolocator.locations.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, parse_utc_offset, zone_at
@@ -500,7 +500,7 @@ def placer_for(store: Store, config: Config, describe: Callable[[float, float], 
             return found
         with lock:
             if not own:
-                tracks = TrackStore(Folders.from_config(config))
+                tracks = TrackStore(Folders.from_config(config), TrackLimits.of(config.location))
                 tracks.load(store.with_status(Status.TRACK))
                 own.append(Placer(store, tracks, LocationRules.from_config(config.location), describe))
             return own[0]

@@ -16,7 +16,7 @@ from typing import Any
 import bottle
 import numpy as np
 
-from geolocator.locate.tracks.model import Track, TrackError
+from geolocator.locate.tracks.model import Track, TrackError, TrackLimits
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.record import Status
 from viewer.context import ID_RE, Context
@@ -30,7 +30,7 @@ MAX_LINE_POINTS = 5000
 def line(track: Track, limit: int = MAX_LINE_POINTS) -> dict[str, Any]:
     """One part of a track as a GeoJSON feature; every n-th point past `limit`, the last one kept."""
     picks = np.unique(np.append(np.arange(0, len(track), max(1, -(-len(track) // limit))), len(track) - 1))
-    coordinates = [[round(float(track.lons[i]), 6), round(float(track.lats[i]), 6)] for i in picks]
+    coordinates = [[round(track.lon(i), 6), round(track.lat(i), 6)] for i in picks]
     if len(coordinates) == 1:
         coordinates.append(coordinates[0])  # a LineString needs two positions
     properties = {"name": track.name, "start": track.start.isoformat(), "end": track.end.isoformat(), "points": len(track)}
@@ -48,7 +48,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         record = ctx.store.get(rid) if ID_RE.match(rid) else None
         if record is None or record.status is not Status.TRACK:
             raise bottle.HTTPError(404, "no such track")
-        tracks = TrackStore(ctx.folders)
+        tracks = TrackStore(ctx.folders, TrackLimits.of(ctx.config.location))
         try:
             tracks.load_one(record)
         except (OSError, TrackError, ValueError) as exc:
