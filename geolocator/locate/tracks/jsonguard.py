@@ -33,7 +33,7 @@ class JsonShape:
     max_depth: int = 64  # GeoJSON's deepest (MultiPolygon in a FeatureCollection) is 7
     max_token: int = 1 << 20  # one string or number, in bytes
     entry_depth: int | None = None  # the depth of the entries `ijson.items` builds whole, if any
-    max_entry: int = 4 << 20  # bytes of one such entry
+    max_entry: int = 1 << 20  # bytes of one such entry: a Takeout location is ~300, a day's segment a few thousand
 
 
 class GuardedJson:
@@ -78,11 +78,11 @@ class GuardedJson:
         self._strings(at[is_quote], base, size)
         quotes_before = np.cumsum(is_quote) - is_quote
         bracket = ~is_quote & ((quotes_before + was_in_string) % 2 == 0)  # outside strings
+        self._words(chunk, base, size)
         if bracket.any():
             self._nesting(at[bracket], np.where((values[bracket] & _CASE_BIT_OFF) == _OPEN, 1, -1), base, size)
         elif self._entry_start is not None and base + size - self._entry_start > self._shape.max_entry:
             raise self._entry_too_big()
-        self._words(chunk, base, size)
 
     def _escaped(self, quotes: np.ndarray, backslash: np.ndarray) -> np.ndarray:
         """Which quotes follow an odd run of backslashes (`\\"`), counting a run carried over."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import array
 import io
 import itertools
+import math
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -28,8 +29,9 @@ _TIMELINE_KEYS = frozenset({"semanticSegments", "rawSignals", "userLocationProfi
 _DEVICE_KEYS = frozenset({"startTime", "endTime", "visit", "activity", "timelinePath"})
 _SNIFF_EVENTS = 10_000
 _SNIFF_READ = 256  # sniffing reads in small steps: the top-level keys come before any deep part
-_READ = 1 << 20
-_INVALID_E7 = -(2**31)  # a coordinate that is no number or out of range: dropped with its point
+_READ = 1 << 18  # what ijson reads at a time, and the guard checks
+_INVALID_E7 = -(2**31)
+_LAT_E7, _LON_E7 = 90 * E7, 180 * E7  # a coordinate that is no number or out of range: dropped with its point
 
 
 def sniff_json(head: bytes) -> TrackFormat | None:
@@ -98,25 +100,37 @@ def _entries(fh: IO[bytes], prefix: str, depth: int) -> Iterator[Any]:
 
 
 def _records(items: Iterator[Any], budget: PointBudget) -> Track | None:
+    """Records.json: {"latitudeE7", "longitudeE7", "timestamp" (or "timestampMs"), "accuracy",
+    "altitude", ...} per location. The hot loop of a multi-gigabyte file: the usual types first."""
     out = TrackBuilder(budget, "Location History")
     for item in items:
-        if not isinstance(item, dict):
+        if type(item) is not dict:
             continue
-        lat, lon = number(item.get("latitudeE7")), number(item.get("longitudeE7"))
-        if lat is None or lon is None:
-            continue
+        lat, lon = item.get("latitudeE7"), item.get("longitudeE7")
+        if type(lat) is not int or type(lon) is not int:  # numbers written as text, or floats
+            lat, lon = _integer(lat), _integer(lon)
+            if lat is None or lon is None:
+                continue
         # Some exports wrote negative E7 values as unsigned 32-bit integers.
-        lat = lat - 2**32 if lat > 90 * E7 else lat
-        lon = lon - 2**32 if lon > 180 * E7 else lon
-        if "timestamp" in item:
-            when = iso_utc(item["timestamp"])
+        if lat > _LAT_E7:
+            lat -= 2**32
+        if lon > _LON_E7:
+            lon -= 2**32
+        stamp = item.get("timestamp")
+        if stamp is not None:
+            when = iso_utc(stamp)
         elif (ms := number(item.get("timestampMs"))) is not None:
             when = ms / 1000
         else:
             continue
-        if abs(lat) <= 90 * E7 and abs(lon) <= 180 * E7:
-            out.add_e7(when, int(lat), int(lon), number(item.get("altitude")), number(item.get("accuracy")))
+        altitude, accuracy = item.get("altitude"), item.get("accuracy")
+        out.add_e7(when, lat, lon, altitude if altitude is None or type(altitude) is int else number(altitude), accuracy if accuracy is None or type(accuracy) is int else number(accuracy))
     return out.build()
+
+
+def _integer(value: object) -> int | None:
+    found = number(value)
+    return int(found) if found is not None and math.isfinite(found) else None
 
 
 def _segments(items: Iterator[Any], out: TrackBuilder) -> None:
@@ -176,6 +190,21 @@ def _list(value: object) -> list[Any]:
 
 _TIMED_GEOMETRIES = ("Point", "LineString", "MultiLineString")  # the others' positions are not kept
 _TIME_KEYS = ("properties.coordTimes", "properties.times", "properties.coordinateProperties.times")  # in this order of preference
+_COORDINATES = "geometry.coordinates"
+# What a prefix is inside a feature: (kind, how many arrays deep below "coordinates" or the time
+# list, which time key). Prefixes repeat for every point, so each is classified once (`_kinds`).
+_OTHER, _COORDINATE, _TYPE, _GEOMETRY_TYPE, _NAME, _POINT_TIME, _TIMES = range(7)
+Kind = tuple[int, int, str]
+
+
+def _classify(prefix: str) -> Kind:
+    key = prefix.removeprefix("features.item.")
+    for parent, kind in ((_COORDINATES, _COORDINATE), *((time_key, _TIMES) for time_key in _TIME_KEYS)):
+        if key == parent or key.startswith(parent + "."):
+            rest = key[len(parent) :].split(".")[1:]
+            return (kind, len(rest), parent) if all(part == "item" for part in rest) else (_OTHER, 0, "")
+    simple = {"type": _TYPE, "geometry.type": _GEOMETRY_TYPE, "properties.name": _NAME, "properties.time": _POINT_TIME, "properties.timestamp": _POINT_TIME}
+    return (simple.get(key, _OTHER), 0, key)
 
 
 class _Feature:
@@ -183,8 +212,8 @@ class _Feature:
     positions as compact columns (with where each line starts), the times of its vertices (one
     list, or one list per line), its name, and the time of a Point."""
 
-    def __init__(self, base: str) -> None:
-        self.base = base  # "features.item." or "" for a lone Feature at the top
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix  # "features.item", or "" for a lone Feature at the top
         self.type: str | None = None
         self.geometry: str | None = None
         self.name: str | None = None
@@ -193,18 +222,19 @@ class _Feature:
         self.lon = array.array("i")
         self.ele = array.array("h")
         self.line_starts: list[int] = []
+        self.position: list[float] = []
+        self.level = 0  # how many arrays deep below "coordinates" the numbers are (0: none met yet)
         self.times = array.array("d")
         self.time_key: str | None = None
         self.time_lists: list[int] = []  # where each list of times starts, when given per line
-        self.position_depth: int | None = None  # how deep in "coordinates" the numbers are
-        self.depth = 0  # arrays open inside "coordinates"
-        self.position: list[float] = []
 
 
 class _GeoJson:
     """LineString/MultiLineString features with per-vertex times (`_TIME_KEYS`) are one track per
     line; Point features with a `time` (or `timestamp`) together make one more. Positions and
-    times are counted while they stream: a file with too many is refused on the way."""
+    times are counted while they stream: a file with too many is refused on the way.
+
+    `read` is the hot loop (several events a point): positions are handled inline."""
 
     def __init__(self, budget: PointBudget) -> None:
         self.budget = budget
@@ -212,51 +242,47 @@ class _GeoJson:
         self.positions_budget = PointBudget(budget.limit, "positions in one GeoJSON file")
         self.tracks: list[Track | None] = []
         self.points = TrackBuilder(budget, "points")
-        self.features: list[_Feature] = []
 
     def read(self, fh: IO[bytes]) -> list[Track | None]:
+        kinds: dict[str, Kind] = {}
+        stack: list[_Feature] = []
+        feature: _Feature | None = None
         for prefix, event, value in ijson.parse(GuardedJson(fh, JsonShape()), use_float=True, buf_size=_READ):
-            if event == "start_map" and prefix in ("", "features.item"):
-                self.features.append(_Feature("" if prefix == "" else "features.item."))
-            elif event == "end_map" and self.features and prefix == self.features[-1].base[:-1]:
-                self._finish(self.features.pop())
-            elif self.features and prefix.startswith(self.features[-1].base):
-                self._event(self.features[-1], prefix[len(self.features[-1].base) :], event, value)
+            if event == "start_map" and (prefix == "features.item" or prefix == ""):
+                feature = _Feature(prefix)
+                stack.append(feature)
+                continue
+            if feature is None:
+                continue
+            if event == "end_map" and prefix == feature.prefix:
+                self._finish(stack.pop())
+                feature = stack[-1] if stack else None
+                continue
+            kind = kinds.get(prefix)
+            if kind is None:
+                kind = kinds[prefix] = _classify(prefix)
+            if kind[0] == _COORDINATE:
+                level = kind[1]
+                if event == "number":
+                    if not feature.level:
+                        feature.level = level
+                        feature.line_starts.append(0)
+                    if level == feature.level and len(feature.position) < 3:
+                        feature.position.append(value)
+                elif event == "end_array" and level == feature.level - 1:
+                    if feature.geometry in (None, *_TIMED_GEOMETRIES):
+                        self._position(feature)
+                    feature.position.clear()
+                elif event == "start_array" and level == feature.level - 2:
+                    feature.line_starts.append(len(feature.lat))
+            elif kind[0] == _TIMES:
+                self._time(feature, kind[2], kind[1], event, value)
+            elif event == "string" and kind[0] in (_TYPE, _GEOMETRY_TYPE, _NAME):
+                setattr(feature, ("type", "geometry", "name")[kind[0] - _TYPE], value)
+            elif kind[0] == _POINT_TIME and event in ("string", "number") and (feature.point_time is None or kind[2] == "properties.time"):
+                feature.point_time = value
         self.tracks.append(self.points.build())
         return self.tracks
-
-    def _event(self, feature: _Feature, key: str, event: str, value: Any) -> None:
-        if key.startswith("geometry.coordinates"):
-            self._coordinate(feature, event, value)
-        elif key == "type" and event == "string":
-            feature.type = value
-        elif key == "geometry.type" and event == "string":
-            feature.geometry = value
-        elif key == "properties.name" and event == "string":
-            feature.name = value
-        elif key in ("properties.time", "properties.timestamp") and event in ("string", "number"):
-            feature.point_time = value if feature.point_time is None or key == "properties.time" else feature.point_time
-        else:
-            time_key = next((k for k in _TIME_KEYS if key.startswith(k)), None)
-            if time_key is not None and feature.time_key in (None, time_key):
-                self._time(feature, time_key, key[len(time_key) :], event, value)
-
-    def _coordinate(self, feature: _Feature, event: str, value: Any) -> None:
-        if event == "start_array":
-            feature.depth += 1
-            feature.position = []
-            if feature.position_depth is not None and feature.depth == feature.position_depth - 1:
-                feature.line_starts.append(len(feature.lat))
-        elif event == "number":
-            if feature.position_depth is None:
-                feature.position_depth = feature.depth
-                feature.line_starts.append(0)
-            if len(feature.position) < 3:
-                feature.position.append(value)
-        elif event == "end_array":
-            if feature.depth == feature.position_depth and feature.geometry in (None, *_TIMED_GEOMETRIES):
-                self._position(feature)
-            feature.depth -= 1
 
     def _position(self, feature: _Feature) -> None:
         """A GeoJSON position: [lon, lat] or [lon, lat, elevation]."""
@@ -264,21 +290,24 @@ class _GeoJson:
         values = feature.position
         if len(values) < 2:
             raise TrackError(f"not a GeoJSON position: {values!r:.60}")
-        feature.lon.append(_e7(values[0], 180))
-        feature.lat.append(_e7(values[1], 90))
-        feature.ele.append(_metres(values[2]) if len(values) > 2 else NO_ELEVATION)
+        lon, lat = values[0], values[1]
+        feature.lon.append(round(lon * E7) if -180 <= lon <= 180 else _INVALID_E7)
+        feature.lat.append(round(lat * E7) if -90 <= lat <= 90 else _INVALID_E7)
+        feature.ele.append(round(values[2]) if len(values) > 2 and -32767 <= values[2] <= 32767 else NO_ELEVATION)
 
-    def _time(self, feature: _Feature, time_key: str, rest: str, event: str, value: Any) -> None:
-        """`rest` is ".item" for a time in one list, ".item.item" for a time in a list per line."""
-        if event == "start_array" and rest == ".item":
+    def _time(self, feature: _Feature, time_key: str, level: int, event: str, value: Any) -> None:
+        """`level` is 1 for a time in one list, 2 for a time in a list per line."""
+        if feature.time_key not in (None, time_key):
+            return
+        if event == "start_array" and level == 1:
             feature.time_lists.append(len(feature.times))
-        elif event in ("string", "number") and rest in (".item", ".item.item"):
+        elif event in ("string", "number") and level in (1, 2):
             self.times_budget.take()
             feature.time_key = time_key
             feature.times.append(any_time_utc(value))
 
     def _finish(self, feature: _Feature) -> None:
-        if feature.base == "" and feature.type != "Feature":
+        if feature.prefix == "" and feature.type != "Feature":
             return  # the FeatureCollection itself
         if feature.geometry == "Point" and feature.point_time is not None and len(feature.lat):
             self.points.add_e7(any_time_utc(feature.point_time), feature.lat[0], feature.lon[0], _elevation(feature.ele[0]))
@@ -307,18 +336,6 @@ def _lines(feature: _Feature) -> list[Track | None]:
         raise TrackError(f"a line of {len(feature.lat)} points with {len(feature.times)} times")
     columns = [np.frombuffer(c, dtype=d) for c, d in ((feature.times, np.float64), (feature.lat, np.int32), (feature.lon, np.int32), (feature.ele, np.int16))]
     return [track_from_columns(feature.name, [c[a:b] for c in columns]) for a, b in itertools.pairwise(bounds) if b > a]
-
-
-def _e7(value: object, limit: int) -> int:
-    number_ = number(value)
-    if number_ is None or not -limit <= number_ <= limit:
-        return _INVALID_E7
-    return round(number_ * E7)
-
-
-def _metres(value: object) -> int:
-    metres = number(value)
-    return NO_ELEVATION if metres is None or not -32767 <= metres <= 32767 else round(metres)
 
 
 def _elevation(value: int) -> float | None:

@@ -37,6 +37,7 @@ DEFAULT_MAX_POINTS = 12_000_000
 E7 = 10_000_000  # latitude and longitude are kept as integers of 1e-7 degree
 NO_ELEVATION = -32768  # int16: the point has no elevation
 NO_ACCURACY = 65535  # uint16: the point states no accuracy
+_LAT_E7, _LON_E7 = 90 * E7, 180 * E7
 _MAX_ELEVATION = 32767
 _MAX_ACCURACY = 65534
 
@@ -148,12 +149,17 @@ class PointBudget:
         self.what = what
 
     def take(self) -> None:
-        self.take_many(1)
+        self.used += 1
+        if self.used > self.limit:
+            raise self._too_many()
 
     def take_many(self, count: int) -> None:
         self.used += count
         if self.used > self.limit:
-            raise TrackTooBig(f"more than {self.limit:,} {self.what}: refused (raise [location] track_max_points to read it)")
+            raise self._too_many()
+
+    def _too_many(self) -> TrackTooBig:
+        return TrackTooBig(f"more than {self.limit:,} {self.what}: refused (raise [location] track_max_points to read it)")
 
 
 class TrackBuilder:
@@ -179,19 +185,19 @@ class TrackBuilder:
         return self.add_e7(utc, round(lat * E7), round(lon * E7), elevation, accuracy)
 
     def add_e7(self, utc: float, lat_e7: int, lon_e7: int, elevation: float | None = None, accuracy: float | None = None) -> bool:
-        """`add` for a position already in 1e-7 degrees (Google's latitudeE7)."""
-        if not (math.isfinite(utc) and -90 * E7 <= lat_e7 <= 90 * E7 and -180 * E7 <= lon_e7 <= 180 * E7):
-            return False
-        if lat_e7 == 0 and lon_e7 == 0:  # "no fix" written as a point, as in photos
-            return False
+        """`add` for a position already in 1e-7 degrees (Google's latitudeE7). Called for every
+        point of every file: kept lean."""
+        if not (-_LAT_E7 <= lat_e7 <= _LAT_E7 and -_LON_E7 <= lon_e7 <= _LON_E7 and math.isfinite(utc)) or (lat_e7 == 0 and lon_e7 == 0):
+            return False  # (0, 0) is "no fix" written as a point, as in photos
         self._budget.take()
-        if self._t and utc < self._t[-1]:
+        times = self._t
+        if times and utc < times[-1]:
             self._sorted = False
-        self._t.append(utc)
+        times.append(utc)
         self._lat.append(lat_e7)
         self._lon.append(lon_e7)
-        self._ele.append(_elevation_m(elevation))
-        self._acc.append(_accuracy_m(accuracy))
+        self._ele.append(NO_ELEVATION if elevation is None else _elevation_m(elevation))
+        self._acc.append(NO_ACCURACY if accuracy is None else _accuracy_m(accuracy))
         return True
 
     def build(self) -> Track | None:
