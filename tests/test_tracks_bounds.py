@@ -226,3 +226,50 @@ def test_point_limit_refuses_the_file(tmp_path: Path) -> None:
     with pytest.raises(TrackTooBig, match=r"^Records\.json: more than 999 track points"):
         read_track(path, TrackLimits(max_points=999))
     assert read_track(path, TrackLimits(max_points=1000)).point_count == 1000
+
+
+MAPPED_CHILD = """
+import json, random, sys
+from datetime import UTC, datetime
+from pathlib import Path
+import numpy
+from geolocator.locate.tracks.interpolate import locate_on_tracks
+from geolocator.locate.tracks.store import map_cache
+
+def kb(field):
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field))
+
+rss, anon = kb("VmRSS:"), kb("RssAnon:")
+tracks = map_cache(Path(sys.argv[1]))
+t0, t1 = float(tracks[0].times[0]), float(tracks[0].times[-1])
+found = sum(locate_on_tracks(tracks, datetime.fromtimestamp(random.uniform(t0, t1), UTC)) is not None for _ in range(100))
+print(json.dumps({"points": sum(len(t) for t in tracks), "found": found, "rss_mb": (kb("VmRSS:") - rss) / 1024, "anon_mb": (kb("RssAnon:") - anon) / 1024}))
+"""
+
+
+def test_known_tracks_are_mapped_from_the_cache_not_loaded(tmp_path: Path) -> None:
+    """A restart loaded every track whole (7 s and 2.5 GB for one big history): now the cache is
+    mapped, and only the pages a lookup touches are read: the process's own memory does not grow,
+    and its RSS only by the pages of the cache file the lookups touched (page cache, which the
+    kernel can take back at any time)."""
+    import numpy as np
+
+    from geolocator.locate.tracks.model import sorted_track
+    from geolocator.locate.tracks.store import write_cache
+
+    n = 5_000_000  # a 100 MB cache: 20 bytes a point
+    times = T0 + np.arange(n, dtype=np.float64) * 30
+    track = sorted_track("history", [times, np.full(n, 488583000, np.int32), 22944000 + np.arange(n, dtype=np.int32), np.zeros(n, np.int16), np.full(n, 12, np.uint16)], in_order=True)
+    write_cache(tmp_path / "big.track", [track])
+    out = subprocess.run([sys.executable, "-c", MAPPED_CHILD, str(tmp_path / "big.track")], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    print(f"\n{result}")
+    assert result["points"] == n and result["found"] == 100 and result["anon_mb"] < 4 and result["rss_mb"] < 32  # of a 100 MB file
+    cut = tmp_path / "cut.track"
+    cut.write_bytes((tmp_path / "big.track").read_bytes()[:-8])
+    from geolocator.locate.tracks.store import map_cache
+
+    with pytest.raises(ValueError, match="cut short"):
+        map_cache(cut)  # then the store reads the track file again
