@@ -338,6 +338,11 @@ class Pipeline:
             return dataclasses.replace(task, track=read_track(task.source, self.track_limits))
         except TrackError as exc:  # malformed, or past the size and point limits: failed with the reason
             return dataclasses.replace(task, error=f"{UNREADABLE_TRACK}: {exc}")
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # a reader bug: record it against the file, keep going
+            log.exception("reading the track %s failed unexpectedly", task.source)
+            return dataclasses.replace(task, error=f"{UNREADABLE_TRACK}: internal error: {type(exc).__name__}: {exc}")
 
     def hash(self, task: Task) -> Task:
         return dataclasses.replace(task, sha256=sha256_file(task.source))

@@ -127,6 +127,12 @@ def test_an_igc_flight_across_midnight(tmp_path: Path) -> None:
     assert len(track) == 8 and track.start == datetime(2024, 6, 1, 23, 58, tzinfo=UTC)
     assert track.end == datetime(2024, 6, 2, 0, 2, 40, tzinfo=UTC) and track.elevation(0) == 1520  # the GNSS altitude
     agree(path, [datetime(2024, 6, 1, 23, 59, 10, tzinfo=UTC), datetime(2024, 6, 2, 0, 1, 5, tzinfo=UTC)], tmp_path)
+    path.write_text(igc_flight().replace("HFDTE010624", "HFDTE310224"))
+    with pytest.raises(TrackError, match=r"^flight\.igc: IGC with an impossible date"):
+        read_track(path)
+    path.write_text("\r\n".join(line for line in igc_flight().splitlines() if not line.startswith("HFDTE")))
+    with pytest.raises(NotATrack, match="no HFDTE date"):
+        read_track(path)
 
 
 def tcx_activity() -> str:

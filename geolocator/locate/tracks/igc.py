@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import IO
 
-from geolocator.locate.tracks.model import NotATrack, PointBudget, Track, TrackBuilder
+from geolocator.locate.tracks.model import NotATrack, PointBudget, Track, TrackBuilder, TrackError
 
 MAX_LINE = 1024
 # What sniffing looks for: an A record first, then the date or a fix.
@@ -31,7 +31,10 @@ def read_igc(fh: IO[bytes], budget: PointBudget) -> tuple[Track, ...]:
     while line := fh.readline(MAX_LINE):
         if day is None and (found := _DATE.match(line)):
             year = int(found.group(3))
-            day = datetime(year + (1900 if year >= 70 else 2000), int(found.group(2)), int(found.group(1)), tzinfo=UTC)
+            try:
+                day = datetime(year + (1900 if year >= 70 else 2000), int(found.group(2)), int(found.group(1)), tzinfo=UTC)
+            except ValueError:
+                raise TrackError(f"IGC with an impossible date: {line[:20]!r}") from None
         elif (fix := _FIX.match(line)) and day is not None:
             hh, mm, ss = int(fix.group(1)), int(fix.group(2)), int(fix.group(3))
             seconds = hh * 3600 + mm * 60 + ss
