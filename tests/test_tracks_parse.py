@@ -318,6 +318,8 @@ def test_json_that_is_not_a_track_says_so(tmp_path: Path) -> None:
             read_track(path)
     with pytest.raises(TrackError, match="malformed JSON"):
         read_track(_write(tmp_path, "cut.json", '{"locations": [{"latitudeE7": 1, "longitudeE7": 1, "timestamp": "2024-06-01T10:00:00Z"}, {"lat'))
+    with pytest.raises(TrackError, match="malformed JSON: lexical error: invalid bytes in UTF8 string"):
+        read_track(_write(tmp_path, "latin.json", b'{"locations": [{"latitudeE7": 1, "longitudeE7": 1, "source": "caf\xe9"}]}'))
     with pytest.raises(TrackError, match="not a time"):
         read_track(_write(tmp_path, "badtime.json", json.dumps({"locations": [{"latitudeE7": 1, "longitudeE7": 1, "timestamp": "yesterday"}]})))
 

@@ -85,7 +85,8 @@ def read_json(fh: IO[bytes], fmt: TrackFormat, budget: PointBudget) -> tuple[Tra
             case _:
                 raise NotATrack(f"{fmt.value} is not a JSON format")
     except ijson.JSONError as exc:
-        raise TrackError(f"malformed JSON: {' '.join(str(exc).split())[:200]}") from None
+        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)  # yajl's message is bytes
+        raise TrackError(f"malformed JSON: {' '.join(detail.split())[:200]}") from None
     kept = tuple(t for t in tracks if t is not None)
     if not kept:
         raise NotATrack(f"{fmt.value} file without a single timed point")
