@@ -104,6 +104,11 @@ class LocationConfig:
     same_camera_minutes: float = setting(10.0, "Nearby: a located photo from the same camera at most this far in time places a photo without GPS.")
     both_sides_minutes: float = setting(30.0, "Nearby: otherwise located photos on both sides, each at most this far in time and agreeing, place it.")
     agree_km: float = setting(1.0, "Nearby: the most the neighbours used may lie apart; farther apart they disagree and place nothing.")
+    track_max_mb: int = setting(10240, "Tracks: a track file larger than this (in megabytes) is failed with the reason, not read. Memory does not grow with the size.")
+    track_max_points: int = setting(
+        12_000_000,
+        "Tracks: a track file with more points is failed with the reason (a 3 GB Google Records.json has about 10 million). Reading costs up to 32 bytes a point.",
+    )
 
 
 @dataclass(frozen=True)
@@ -300,6 +305,9 @@ def _validate_location(values: dict[str, Any], where: str) -> None:
     for key in ("max_gap_minutes", "beyond_minutes", "same_camera_minutes", "both_sides_minutes", "agree_km"):
         if not 0 <= values[key] <= 10_000:
             raise ConfigError(f"{where}: [location] {key} must be between 0 and 10000, got {values[key]}")
+    for key in ("track_max_mb", "track_max_points"):
+        if values[key] < 1:
+            raise ConfigError(f"{where}: [location] {key} must be at least 1, got {values[key]}")
     if values["camera_utc_offset"]:
         from geolocator.locations.capture_time import MAX_OFFSET, parse_utc_offset  # numpy and zone data stay off the start-up path
 

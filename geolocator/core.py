@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from geolocator.config import Config
 from geolocator.folders import Folders
+from geolocator.locate.tracks.model import TrackLimits
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations.changes import Locations
 from geolocator.locations.events import Event, Events
@@ -59,7 +60,7 @@ class Core:
         describe = describe or describe_lazily
         folders = Folders.from_config(config)
         events = Events()
-        tracks = TrackStore(folders)
+        tracks = TrackStore(folders, TrackLimits.of(config.location))
         unplaced = Status.PENDING if config.ollama.enabled else Status.UNLOCATED
         placer = Placer(store, tracks, LocationRules.from_config(config.location), describe, unplaced=unplaced)
         sidecars = Sidecars(store, folders, config.library.sidecars, config.library.sidecars_ai)

@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 
 FILED_BY = "import"  # `by` of what follows a photo or track being filed
 SIDECAR_WITHOUT_PHOTO = "sidecar without photo"
+UNREADABLE_TRACK = "a GPS track we cannot read"  # then ": <why>"
 TRACKS_FOLDER = "tracks"  # under the library (Folders.tracks)
 
 T = TypeVar("T")
@@ -208,7 +209,7 @@ def track_record(task: Task) -> PhotoRecord:
     sha256 = task.content_hash
     base = PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.TRACK)
     if task.error is not None or task.track is None:
-        return dataclasses.replace(base, status=Status.FAILED, error=task.error or "unreadable track")
+        return dataclasses.replace(base, status=Status.FAILED, error=task.error or UNREADABLE_TRACK)
     found = task.track
     summary = f"{found.format.value} track: {len(found.tracks)} part(s), {found.point_count:,} points, {found.start:%Y-%m-%d %H:%M:%S}Z to {found.end:%Y-%m-%d %H:%M:%S}Z"
     return dataclasses.replace(base, taken_utc=found.start.isoformat(), description=summary)
@@ -251,6 +252,7 @@ class Pipeline:
         self.recently_filed = RecentlyFiled(keep=self.incomplete_seconds)  # under intents.lock
         self._read = read
         self._describe = core.describe
+        self.track_limits = core.tracks.limits
         self.stages: tuple[Stage, ...] = (
             Stage("complete", self.check_complete, when=lambda task: task.role is Role.PHOTO and task.error is None),
             Stage("pair", self.pair, when=lambda task: task.role is Role.SIDECAR),
@@ -300,18 +302,24 @@ class Pipeline:
         return dataclasses.replace(task, error=SIDECAR_WITHOUT_PHOTO)
 
     def sniff(self, task: Task) -> Task:
-        """A track file is told from a photo by its content (at most 64 KiB read)."""
+        """A track file is told from a photo by its content (at most 64 KiB read). One whose head
+        is refused (JSON nested thousands deep) is a track too: reading it says why it fails."""
         try:
             found = track_format(task.source)
         except TrackError:
-            found = None
+            return dataclasses.replace(task, role=Role.TRACK)
         return task if found is None else dataclasses.replace(task, role=Role.TRACK)
 
     def read_track(self, task: Task) -> Task:
         try:
-            return dataclasses.replace(task, track=read_track(task.source))
+            return dataclasses.replace(task, track=read_track(task.source, self.track_limits))
         except TrackError as exc:  # malformed, or past the size and point limits: failed with the reason
-            return dataclasses.replace(task, error=str(exc))
+            return dataclasses.replace(task, error=f"{UNREADABLE_TRACK}: {exc}")
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # a reader bug: record it against the file, keep going
+            log.exception("reading the track %s failed unexpectedly", task.source)
+            return dataclasses.replace(task, error=f"{UNREADABLE_TRACK}: internal error: {type(exc).__name__}: {exc}")
 
     def hash(self, task: Task) -> Task:
         return dataclasses.replace(task, sha256=sha256_file(task.source))

@@ -68,7 +68,7 @@ def test_check_notices_that_the_maps_port_is_taken(tmp_path):
 
 
 FORBIDDEN_FOR_LOCATE = ("geolocator.locate.ai", "ollama", "httpx", "httpcore", "PIL", "pillow_heif", "numpy", "scipy", "viewer", "bottle", "cheroot", "waitress", "tqdm", "watchdog", "tinydb")
-TRACKS_STACK = ("numpy", "gpxpy", "pynmea2", "ijson", "defusedxml", "timezonefinder")  # also off `scan` and the service until a track comes (test_startup_imports.py)
+TRACKS_STACK = ("numpy", "pynmea2", "ijson", "defusedxml", "fitdecode", "timezonefinder")  # also off `scan` and the service until a track comes (test_startup_imports.py)
 FORBIDDEN_FOR_LOCATE += TRACKS_STACK
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import pytest
 
 from geolocator.config import LocationConfig, build_config
 from geolocator.errors import ConfigError
-from geolocator.locate.tracks.model import Track
+from geolocator.locate.tracks.model import PointBudget, Track, TrackBuilder
 from geolocator.locations.nearby import Neighbour
 from geolocator.locations.placing import LocationRules, judge
 from geolocator.record import PhotoRecord, Source, Status
@@ -19,11 +18,12 @@ T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
 
 
 def track(minutes: int) -> Track:
-    times = np.array([(T0 + timedelta(minutes=i)).timestamp() for i in range(minutes + 1)])
-    lats = np.full(len(times), 48.0)
-    lons = 11.0 + np.arange(len(times)) * 0.001
-    nan = np.full(len(times), np.nan, dtype=np.float32)
-    return Track("walk", times, lats, lons, nan, nan.copy())
+    out = TrackBuilder(PointBudget(10_000), "walk")
+    for i in range(minutes + 1):
+        out.add((T0 + timedelta(minutes=i)).timestamp(), 48.0, 11.0 + i * 0.001)
+    built = out.build()
+    assert built is not None
+    return built
 
 
 def photo(taken_at: str, camera: str | None = "EOS R6") -> PhotoRecord:

@@ -1,5 +1,5 @@
-"""What `scan` and the service import: nothing of the tracks stack (numpy, gpxpy, pynmea2, ijson,
-defusedxml, timezonefinder) for photos, the parsers once a track file comes. Measured on the real
+"""What `scan` and the service import: nothing of the tracks stack (numpy, pynmea2, ijson,
+defusedxml, fitdecode, timezonefinder) for photos, the parsers once a track file comes. Measured on the real
 processes with `python -X importtime`, which lists every module as it is imported."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def test_scan_of_photos_imports_no_track_parser_until_a_track_comes(tmp_path, co
     (tmp_path / "inbox" / "walk.gpx").write_text(gpx_text(walk))
     out, modules = scan(config)
     assert out.startswith("scan: 0 located")  # the track is filed as a track, not counted as a photo
-    assert {"gpxpy", "numpy"} <= modules
+    assert {"defusedxml", "numpy"} <= modules
     tracks = [r for r in load_records(tmp_path / "geolocator.json").values() if r.status is Status.TRACK]
     assert [r.name for r in tracks] == ["walk.gpx"] and "5 points" in (tracks[0].description or "")
 

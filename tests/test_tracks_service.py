@@ -22,6 +22,7 @@ from configs import make_config
 from expect import expect
 from photos import write_jpeg
 from records import record_of
+from test_tracks_formats import START, exiftool_geotag, fit_activity, magellan_log
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
@@ -93,9 +94,9 @@ class Drop:
         subprocess.run([*args, str(path)], check=True)
         os.replace(path, self.inbox / name)
 
-    def text(self, name: str, content: str) -> None:
+    def text(self, name: str, content: str | bytes) -> None:
         path = self.staging / name
-        path.write_text(content)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
         os.replace(path, self.inbox / name)
 
 
@@ -156,7 +157,7 @@ def test_a_gpx_track_places_photos_with_and_without_an_offset_and_survives_resta
         drop.photo(name, f"2024:06:01 12:0{attempt}:00", offset="+02:00")
         assert located_by(svc.store, name, Source.TRACK).taken_utc == f"2024-06-01T10:0{attempt}:00+00:00"
         svc.stop()
-    assert (tmp_path / "trackcache" / f"{track.id}.npz").is_file()
+    assert (tmp_path / "trackcache" / f"{track.id}.track").is_file()
 
 
 def test_a_track_arriving_after_the_photos_places_them_but_never_over_a_manual_fix_or_the_file(run, tmp_path):
@@ -325,3 +326,45 @@ def test_a_reverted_track_placement_is_never_put_back_by_the_track_until_the_ai_
     svc.core.locations.ask_again(placed.id)  # the user asks: the track may place it again
     drop.photo("d.jpg", "2024:06:01 12:12:00", offset="+02:00")
     assert located_by(svc.store, "a.jpg", Source.TRACK).declined == ()
+
+
+def test_a_magellan_track_log_places_photos_where_exiftool_does(run, tmp_path):
+    """exiftool's own kind of test log ($PMGNTRK sentences) was failed as "not a supported image
+    or video": now it is a track."""
+    drop = Drop(tmp_path)
+    svc = run()
+    drop.text("TRACK.LOG", magellan_log())
+    track = settled(svc.store, "TRACK.LOG")[0]
+    assert track.status is Status.TRACK and track.description is not None and track.description.startswith("nmea track: 1 part(s), 12 points")
+    drop.photo("lake.jpg", "2009:04:03 07:11:30", offset="-04:00")  # 11:11:30Z
+    placed = located_by(svc.store, "lake.jpg", Source.TRACK)
+    lat, lon, _ = exiftool_geotag(tmp_path / "library" / "tracks" / "TRACK.LOG", START.replace(minute=11, second=30, microsecond=0), tmp_path)
+    assert math.isclose(placed.lat or 0, lat, abs_tol=2e-6) and math.isclose(placed.lon or 0, lon, abs_tol=2e-6)
+
+
+def test_hostile_and_unreadable_tracks_are_failed_with_the_reason_and_photos_keep_coming(run, tmp_path):
+    """Each fault of issues 16 and 20 through the real service: the file goes to failed/ with "a
+    GPS track we cannot read: <why>" (never "not an image"), and a photo dropped after them is filed."""
+    drop = Drop(tmp_path)
+    svc = run()
+    point = '<trkpt lat="48.1" lon="11.5"><time>2024-06-01T10:00:00Z</time><extensions>' + "<e>" * 150_000 + "</e>" * 150_000 + "</extensions></trkpt>"
+    laughs = '<!ENTITY a "' + "ha" * 500 + '">' + "".join(f'<!ENTITY {b} "' + f"&{a};" * 30 + '">' for a, b in zip("abcd", "bcde", strict=True))
+    fit = bytearray(fit_activity([(START, 47.0, 8.0, 400.0), (START + timedelta(seconds=1), 47.0, 8.0, 400.0)]))
+    fit[40] ^= 0xFF
+    faults = {
+        "deep.gpx": (f'<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>{point}</trkseg></trk></gpx>', "GPX nested more than 64 elements deep"),
+        "deep.geojson": ('{"type": "FeatureCollection", "features": [' + "[" * 40_000 + "]" * 40_000 + "]}", "JSON nested more than 64 deep"),
+        "laughs.gpx": (f'<?xml version="1.0"?><!-- <gpx --><!DOCTYPE gpx [{laughs}]><gpx version="1.1"><wpt lat="1" lon="1"><name>&e;</name></wpt></gpx>', "GPX with a DTD: refused"),
+        "damaged.fit": (bytes(fit), "malformed FIT: mismatching CRC"),
+        "walk.gpx": ("this is no GPX at all", "malformed GPX: syntax error"),
+        "empty.nmea": (magellan_log().replace(",A,,", ",V,,"), "NMEA without a single valid dated fix"),
+    }
+    for name, (content, _) in faults.items():
+        drop.text(name, content)
+    drop.photo("after.jpg", "2024:06:01 12:00:00", offset="+02:00")
+    for name, (_, why) in faults.items():
+        failed = settled(svc.store, name)[0]
+        assert failed.status is Status.FAILED and failed.error is not None and failed.error.startswith(f"a GPS track we cannot read: {name}: "), failed.error
+        assert why in failed.error and (tmp_path / "failed" / (failed.path or "")).is_file()
+    after = settled(svc.store, "after.jpg")[0]
+    assert after.status is Status.UNLOCATED and (tmp_path / "library" / (after.path or "")).is_file()

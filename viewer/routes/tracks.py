@@ -29,7 +29,7 @@ MAX_LINE_POINTS = 5000
 def line(track: Track, limit: int = MAX_LINE_POINTS) -> dict[str, Any]:
     """One part of a track as a GeoJSON feature; every n-th point past `limit`, the last one kept."""
     picks = np.unique(np.append(np.arange(0, len(track), max(1, -(-len(track) // limit))), len(track) - 1))
-    coordinates = [[round(float(track.lons[i]), 6), round(float(track.lats[i]), 6)] for i in picks]
+    coordinates = [[round(track.lon(i), 6), round(track.lat(i), 6)] for i in picks]
     if len(coordinates) == 1:
         coordinates.append(coordinates[0])  # a LineString needs two positions
     properties = {"name": track.name, "start": track.start.isoformat(), "end": track.end.isoformat(), "points": len(track)}

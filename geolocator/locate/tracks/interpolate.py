@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,28 +89,27 @@ def locate_on_track(track: Track, utc: datetime, rules: MatchRules = MatchRules(
 def _between(track: Track, a: int, b: int, t: float, rules: MatchRules) -> TrackFix:
     t0, t1 = float(track.times[a]), float(track.times[b])
     f = (t - t0) / (t1 - t0)
-    lat0, lon0, lat1, lon1 = float(track.lats[a]), float(track.lons[a]), float(track.lats[b]), float(track.lons[b])
+    lat0, lon0, lat1, lon1 = track.lat(a), track.lon(a), track.lat(b), track.lon(b)
     dlon = (lon1 - lon0 + 180.0) % 360.0 - 180.0  # the short way round, across the antimeridian too
     lon = (lon0 + f * dlon + 180.0) % 360.0 - 180.0
     spacing_m = haversine_km(lat0, lon0, lat1, lon1) * 1000
     accuracy = (1 - f) * _accuracy(track, a, rules) + f * _accuracy(track, b, rules)
     # Off the straight line, the truth is at most as far as the nearer fix is along it.
     radius_m = accuracy + min(f, 1 - f) * spacing_m
-    e0, e1 = float(track.elevations[a]), float(track.elevations[b])
-    elevation = e0 + f * (e1 - e0) if math.isfinite(e0) and math.isfinite(e1) else None
+    e0, e1 = track.elevation(a), track.elevation(b)
+    elevation = e0 + f * (e1 - e0) if e0 is not None and e1 is not None else None
     why = f"interpolated on {_name(track.name)} between fixes at {_clock(t0)} and {_clock(t1)} ({t1 - t0:.0f} s, {spacing_m:.0f} m apart)"
     return TrackFix(lat0 + f * (lat1 - lat0), lon, elevation, radius_m / 1000, FixKind.INTERPOLATED, min(t - t0, t1 - t), track.name, (why,))
 
 
 def _at(track: Track, i: int, dt: float, kind: FixKind, rules: MatchRules, why: str) -> TrackFix:
-    elevation = float(track.elevations[i])
     radius_m = _accuracy(track, i, rules) + dt * rules.assumed_speed_m_s
-    return TrackFix(float(track.lats[i]), float(track.lons[i]), elevation if math.isfinite(elevation) else None, radius_m / 1000, kind, dt, track.name, (why,))
+    return TrackFix(track.lat(i), track.lon(i), track.elevation(i), radius_m / 1000, kind, dt, track.name, (why,))
 
 
 def _accuracy(track: Track, i: int, rules: MatchRules) -> float:
-    value = float(track.accuracies[i])
-    return value if math.isfinite(value) else rules.default_accuracy_m
+    value = track.accuracy(i)
+    return value if value is not None else rules.default_accuracy_m
 
 
 def _name(name: str | None) -> str:
