@@ -25,7 +25,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 # its data), so that the first `locate` is as fast as the next; a no-op (~0.2 s) once done.
 places: $(VENV)/.runtime
 	$(PY) -m compileall -q geolocator daemon.py
-	$(PY) -m geolocator.locate.places.build
+	$(PY) -m geolocator.locate.places.cache
 
 run: places $(BASEMAP)
 	$(PY) daemon.py $(ARGS)

@@ -11,11 +11,13 @@ import dataclasses
 import ipaddress
 import math
 import re
+import string
 import tomllib
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -237,9 +239,25 @@ def _validate_watch(values: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: [watch] {key} cannot be negative, got {values[key]}")
 
 
-def _validate_library(values: dict[str, Any], where: str) -> None:
-    from geolocator.move.naming import check_layout  # the layout's own rules live beside its use
+LAYOUT_FIELDS = ("year", "month", "day")
 
+
+def check_layout(layout: str) -> str | None:
+    """Why `layout` is not a usable library layout, or None when it is."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(layout) if name is not None]
+    except ValueError as exc:
+        return f"{layout!r} is not a valid pattern ({exc})"
+    unknown = [f for f in fields if f not in LAYOUT_FIELDS]
+    if unknown:
+        return f"unknown field {{{unknown[0]}}} in {layout!r} (use {', '.join('{' + f + '}' for f in LAYOUT_FIELDS)})"
+    parts = PurePosixPath(layout).parts
+    if layout.startswith("/") or ".." in parts or "\\" in layout:
+        return f"{layout!r} must stay inside the library (no leading /, no .., no backslash)"
+    return None
+
+
+def _validate_library(values: dict[str, Any], where: str) -> None:
     problem = check_layout(values["layout"])
     if problem:
         raise ConfigError(f"{where}: [library] layout: {problem}")
@@ -309,14 +327,23 @@ def _validate_location(values: dict[str, Any], where: str) -> None:
         if values[key] < 1:
             raise ConfigError(f"{where}: [location] {key} must be at least 1, got {values[key]}")
     if values["camera_utc_offset"]:
-        from geolocator.locations.capture_time import MAX_OFFSET, parse_utc_offset  # numpy and zone data stay off the start-up path
-
         try:
-            offset = parse_utc_offset(values["camera_utc_offset"])
+            parse_utc_offset(values["camera_utc_offset"])
         except ValueError as exc:
             raise ConfigError(f"{where}: [location] camera_utc_offset: {exc}") from None
-        if abs(offset) > MAX_OFFSET:
-            raise ConfigError(f"{where}: [location] camera_utc_offset must be within 14 hours of UTC, got {values['camera_utc_offset']!r}")
+
+
+_UTC_OFFSET = re.compile(r"^\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))\s*$")
+MAX_UTC_OFFSET = timedelta(hours=14)  # the farthest any zone is from UTC (Kiribati's Line Islands)
+
+
+def parse_utc_offset(text: str) -> timedelta:
+    """A configured UTC offset, "+02:00", "-0530" or "Z", as a timedelta; ValueError otherwise."""
+    match = _UTC_OFFSET.match(text)
+    delta = timedelta(hours=int(match[3]), minutes=int(match[4])) if match and not match[1] else timedelta(0)
+    if match is None or int(match[4] or 0) > 59 or delta > MAX_UTC_OFFSET:
+        raise ValueError(f"not a UTC offset (like +02:00), within 14 hours of UTC: {text!r}")
+    return -delta if match[2] == "-" else delta
 
 
 def _tile_url_problem(url: str) -> str | None:

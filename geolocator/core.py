@@ -19,11 +19,11 @@ from geolocator.folders import Folders
 from geolocator.locate.tracks.model import TrackLimits
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations.changes import Locations
-from geolocator.locations.events import Event, Events
 from geolocator.locations.placing import LocationRules, Placer
 from geolocator.locations.sidecar_sync import Sidecars
 from geolocator.move.intents import Intents
 from geolocator.record import Status
+from geolocator.record.events import Event, Events
 from geolocator.record.store import Store
 
 if TYPE_CHECKING:

@@ -55,13 +55,14 @@ from geolocator.locate.metadata.complete import missing_end
 from geolocator.locate.tracks.model import TrackError, TrackFile
 from geolocator.locate.tracks.parse import read_track, track_format
 from geolocator.locations.changes import Locations
-from geolocator.locations.events import Event
-from geolocator.locations.sidecar import holds_only_ours, restore
+from geolocator.locations.from_file import file_location
+from geolocator.locations.sidecar import holds_only_ours
 from geolocator.locations.sidecar_files import MAX_SIDECAR
 from geolocator.move.intents import encode_path, is_entry, sha256_file
 from geolocator.move.naming import is_sidecar, layout_folder, readable_name, sidecar_name
 from geolocator.move.sidecars import RecentlyFiled, photo_beside, sidecars_of
-from geolocator.record import AI_DISABLED, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Source, Status, record_id
+from geolocator.record import AI_DISABLED, LOCATION_FIELDS, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Status, record_id
+from geolocator.record.events import Event
 
 if TYPE_CHECKING:
     from geolocator.locate.places import PlaceName
@@ -184,24 +185,22 @@ def subfolder(record: PhotoRecord, metadata: PhotoMetadata | None, mtime: float,
 
 
 def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], PlaceName]) -> PhotoRecord:
-    """The record for a newly seen content, from what the file says about itself; `describe`
-    names a point (`places.name`): its label and its fields (city, region, country code)."""
+    """The record for a newly seen content, from what the file says about itself
+    (`file_location`); `describe` names a point (`places.name`)."""
     sha256 = task.content_hash
     if task.error is not None or task.metadata is None:
         return PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.FAILED, error=task.error or "unreadable")
     md = task.metadata
+    found = file_location(md, describe)
+    where = found.location
     # Built in one go: a dataclasses.replace of a record this wide costs ~10 µs, a third of this step.
     read = functools.partial(PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, taken_at=md.taken_at, camera=md.camera, altitude=md.altitude)
-    if md.lat is None or md.lon is None:
+    if not where.has_location:
         return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
-    try:
-        name = describe(md.lat, md.lon)
-    except Exception:  # a place name is a nicety: never lose the photo over it
-        log.exception("could not name the place at %s,%s", md.lat, md.lon)
-        return read(status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon)
-    return read(
-        status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon, place=name.label, city=name.city, region=name.region, country_code=name.country_code
-    )
+    if found.decisions:
+        log.info("%s: its sidecar says the location is %s: kept so", task.name, where.source.value if where.source else "none")
+    fields = {name: getattr(where, name) for name in LOCATION_FIELDS}
+    return read(status=Status.LOCATED, model=found.model, decisions=found.decisions, **fields)
 
 
 def track_record(task: Task) -> PhotoRecord:
@@ -349,7 +348,7 @@ class Pipeline:
     def locate(self, task: Task) -> Task:
         if task.role is Role.TRACK:
             return dataclasses.replace(task, record=track_record(task))
-        record = restore(locate(task, self.ai_enabled, self._describe), task.source, task.metadata)  # a sidecar of ours keeps its source
+        record = locate(task, self.ai_enabled, self._describe)
         gps_utc = task.metadata.gps_utc if task.metadata is not None else None
         return dataclasses.replace(task, record=self.locations.place_new(record, gps_utc))
 

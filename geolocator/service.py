@@ -27,9 +27,9 @@ from geolocator.core import Core
 from geolocator.errors import GeolocatorError
 from geolocator.folders import Folders
 from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
-from geolocator.locations.events import Event, Sent
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
+from geolocator.record.events import Event, Sent
 from geolocator.record.store import Store, database_files
 from geolocator.watch.watcher import Watcher, shown
 

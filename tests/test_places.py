@@ -16,7 +16,8 @@ import pytest
 from geolocator.locate import places
 from geolocator.locate.places import kdtree, seas
 from geolocator.locate.places.build import _read_seas
-from geolocator.locate.places.index import Candidate, Choice, Kind, Member, Sources, belongs, choose, ensure_index, index_path, section_reach_km, town_reach_km
+from geolocator.locate.places.cache import ensure_index, index_path
+from geolocator.locate.places.index import Candidate, Choice, Kind, Member, Sources, belongs, choose, section_reach_km, town_reach_km
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -266,11 +267,11 @@ def test_checkouts_share_one_index_keyed_by_content_and_none_is_deleted(tmp_path
 
 
 def test_the_set_up_builds_the_index_without_numpy_and_a_new_process_only_opens_it(tmp_path):
-    """`python -m geolocator.locate.places.build` (the Makefile's set-up step) builds it, in pure
+    """`python -m geolocator.locate.places.cache` (the Makefile's set-up step) builds it, in pure
     Python; afterwards opening costs a mapping, not a build (bench/locate_speed.py measures the
     time). A cache of its own: other installs sharing ~/.cache/geolocator may add theirs meanwhile."""
     env = {**os.environ, "GEOLOCATOR_CACHE": str(tmp_path)}
-    code = "import sys, runpy; runpy.run_module('geolocator.locate.places.build', run_name='__main__'); print('numpy' in sys.modules, 'scipy' in sys.modules)"
+    code = "import sys, runpy; runpy.run_module('geolocator.locate.places.cache', run_name='__main__'); print('numpy' in sys.modules, 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
     built = index_path(Sources.installed(), tmp_path)

@@ -27,17 +27,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 if TYPE_CHECKING:
     from timezonefinder import TimezoneFinder
 
-from geolocator.locate.metadata.dates import gps_timestamp, normalise_offset
+from geolocator.config import MAX_UTC_OFFSET
+from geolocator.locate.metadata.dates import gps_timestamp
 from geolocator.locate.tracks.interpolate import MatchRules, TrackFix, locate_on_tracks
 from geolocator.locate.tracks.model import Track
 
-__all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "parse_utc_offset", "zone_at"]
+__all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "zone_at"]
 
 ZoneAt = Callable[[float, float], str | None]  # (lat, lon) -> IANA zone name
 
 QUARTER_HOUR = timedelta(minutes=15)
 GPS_STAMP_TOLERANCE = timedelta(minutes=2)  # camera clock drift allowed against the GPS stamp
-MAX_OFFSET = timedelta(hours=14)
+MAX_OFFSET = MAX_UTC_OFFSET
 
 
 class TimeBasis(str, enum.Enum):
@@ -100,15 +101,6 @@ def capture_time(
         utc = (local - camera_utc_offset).replace(tzinfo=UTC)
         return CaptureTime(utc, TimeBasis.CAMERA_OFFSET, local, (*passed, f"configured camera_utc_offset {_show(camera_utc_offset)}"))
     return None
-
-
-def parse_utc_offset(text: str) -> timedelta:
-    """A configured offset, "+02:00", "-0530" or "Z", as a timedelta; ValueError otherwise."""
-    zone = normalise_offset(text)
-    if zone is None:
-        raise ValueError(f"not a UTC offset (like +02:00): {text!r}")
-    delta = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    return -delta if zone[0] == "-" else delta
 
 
 @functools.cache

@@ -24,13 +24,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from geolocator.errors import GeolocatorError
-from geolocator.locations.events import Event, Events, Sent
 from geolocator.locations.history import HistoryError
 from geolocator.locations.placing import Placer, with_time
 from geolocator.locations.ranking import USERS_WORD, user_may_change
 from geolocator.locations.relocation import BY_HAND, Relocation, point_of, relocated
 from geolocator.locations.sidecar_sync import Sidecars
 from geolocator.record import LOCATION_FIELDS, NOWHERE, AIEstimate, Location, PhotoRecord, Source, Status
+from geolocator.record.events import Event, Events, Sent
 from geolocator.record.store import Store, utc_now
 
 if TYPE_CHECKING:

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from geolocator.config import LocationConfig
+from geolocator.config import LocationConfig, parse_utc_offset
 from geolocator.locate.tracks.interpolate import MatchRules, locate_on_tracks
 from geolocator.locate.tracks.model import Track
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations import history
-from geolocator.locations.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, parse_utc_offset, zone_at
+from geolocator.locations.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, zone_at
 from geolocator.locations.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
 from geolocator.locations.ranking import rank
 from geolocator.locations.relocation import Relocation, point_of

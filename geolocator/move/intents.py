@@ -42,10 +42,10 @@ from typing import TypeVar, cast
 
 from geolocator.fileio import open_regular
 from geolocator.folders import Folders, fsync_dir
-from geolocator.locations.events import Event, Events
 from geolocator.move import mover
 from geolocator.move.naming import NAME_MAX_BYTES, PHOTO_NAME_MAX_BYTES, readable_name, sidecar_name
 from geolocator.record import PLACEABLE, PhotoRecord, Status
+from geolocator.record.events import Event, Events
 from geolocator.record.store import Store
 
 log = logging.getLogger(__name__)

@@ -45,6 +45,15 @@ class GpsOrigin(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class SidecarPacket:
+    """An XMP sidecar as read beside a file (at most its reader's bound): read once, both for the
+    point and for who wrote it (`geolocator.locations.sidecar.parse_sidecar`)."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class PhotoMetadata:
     """What a file says about itself. lat/lon are both None when it carries no usable location."""
 
@@ -57,10 +66,12 @@ class PhotoMetadata:
     gps_origin: GpsOrigin | None = None  # where the point was read
     gps_utc: datetime | None = None  # the GPS time stamp (UTC, aware), when the file carries one
     gps_error_m: float | None = None  # how far off the point may be, in metres (XMP exif:GPSHPositioningError)
+    gps_sidecar: SidecarPacket | None = None  # the sidecar the point was read from (gps_origin SIDECAR)
 
     @property
     def has_location(self) -> bool:
         return self.lat is not None and self.lon is not None
+
 
     @property
     def camera(self) -> str | None:

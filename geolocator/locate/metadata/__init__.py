@@ -72,10 +72,12 @@ def read_metadata(path: Path) -> PhotoMetadata:
             log.debug("corrupt %s %s", kind.value, path, exc_info=True)
             reason = " ".join(str(exc).split())[:200]
             raise UnreadableImage(f"corrupt {kind.value}: {type(exc).__name__}{': ' + reason if reason else ''}") from exc
+    packet = None
     if fields.lat is None:
         sidecar = xmp.read_sidecar(path)
         if sidecar is not None:
-            fields, origin = _merge(fields, origin, sidecar, GpsOrigin.SIDECAR)
+            fields, origin = _merge(fields, origin, sidecar[0], GpsOrigin.SIDECAR)
+            packet = sidecar[1] if origin is GpsOrigin.SIDECAR else None
     return PhotoMetadata(
         lat=fields.lat,
         lon=fields.lon,
@@ -86,6 +88,7 @@ def read_metadata(path: Path) -> PhotoMetadata:
         gps_origin=origin if fields.lat is not None else None,
         gps_utc=fields.gps_utc,
         gps_error_m=fields.gps_error_m if fields.lat is not None else None,
+        gps_sidecar=packet,
     )
 
 

@@ -16,6 +16,7 @@ from geolocator.fileio import open_regular
 from geolocator.locate.metadata import dates, gps
 from geolocator.locate.metadata.exif import ExifFields
 from geolocator.locate.metadata.layout import Span
+from geolocator.record import SidecarPacket
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,9 @@ def sidecar_paths(path: Path) -> list[Path]:
     return [parent / other for other in dict.fromkeys((stem + ".xmp", stem + ".XMP", name + ".xmp", name + ".XMP")) if other != name]
 
 
-def read_sidecar(path: Path) -> ExifFields | None:
-    """The first sidecar that exists and parses; unreadable sidecars are skipped, not errors."""
+def read_sidecar(path: Path) -> tuple[ExifFields, SidecarPacket] | None:
+    """The fields of the first sidecar that exists and parses, and its packet (read once: who wrote
+    it is judged from the same bytes); unreadable sidecars are skipped, not errors."""
     for candidate in sidecar_paths(path):
         try:
             with open_regular(candidate) as fh:  # a FIFO named NAME.xmp must not block
@@ -161,5 +163,5 @@ def read_sidecar(path: Path) -> ExifFields | None:
             continue
         props = properties(data)
         if props:
-            return fields_from_properties(props)
+            return fields_from_properties(props), SidecarPacket(candidate.name, data)
     return None

@@ -87,7 +87,7 @@ async function poll() {
 initList((id) => select(id, true));
 initBrowser();
 initPopup((rows) => apply({ full: false, rows, counts: null }));
-initPlace((rows) => apply({ full: false, rows, counts: null }));
+initPlace((rows) => apply({ full: false, rows, counts: null }), select);
 initUpload();
 initTracks();
 photoLayer.on('click', (e) => select(e.layer.photoId, false));
