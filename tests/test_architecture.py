@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Lowest first: a module may import its own layer and those below, never one above. The longest
 # prefix that matches a module decides its layer.
 LAYERS: list[tuple[str, ...]] = [
-    ("geolocator", "geolocator.errors", "geolocator.logs", "geolocator.fileio", "geolocator.auth", "geolocator.notify", "geolocator.config", "geolocator.password_file"),
+    ("geolocator", "geolocator.errors", "geolocator.logs", "geolocator.fileio", "geolocator.auth", "geolocator.commands.notify", "geolocator.config", "geolocator.auth.password_file"),
     ("geolocator.record", "geolocator.folders"),  # what is stored, where files live, the events at a record's boundaries
     ("geolocator.locate",),  # LOCATE: metadata, tracks, place names
     ("geolocator.media", "geolocator.locate.ai", "geolocator.move"),  # decoding pictures, the model, never-overwrite moves

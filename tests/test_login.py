@@ -23,10 +23,10 @@ from processes import free_port, run_daemon, stop, wait_ready
 from records import record, rid
 
 from geolocator.auth import hash_password, verify_password
+from geolocator.auth.password_file import password_path, read_hash, write_hash
 from geolocator.config import build_config, load_config
 from geolocator.core import Core
 from geolocator.errors import ConfigError
-from geolocator.password_file import password_path, read_hash, write_hash
 from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 from viewer.throttle import FREE_FAILURES

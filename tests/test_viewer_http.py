@@ -489,7 +489,7 @@ def test_bound_to_every_interface_only_ip_literals_and_this_machines_names_are_s
     import socket
 
     from geolocator.auth import hash_password
-    from geolocator.password_file import password_path, write_hash
+    from geolocator.auth.password_file import password_path, write_hash
 
     # Served beyond loopback, the page needs a password (tests/test_login.py): log in first.
     config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0")
@@ -652,7 +652,7 @@ def test_head_answers_every_get_route_like_get_without_a_body(env):
 
 def test_head_with_a_password_answers_like_get_with_and_without_the_session(tmp_path):
     from geolocator.auth import hash_password
-    from geolocator.password_file import password_path, write_hash
+    from geolocator.auth.password_file import password_path, write_hash
 
     config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0", tile_url="")
     write_hash(password_path(config), hash_password("head head head"))

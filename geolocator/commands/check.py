@@ -133,7 +133,7 @@ def _password(config: Config) -> str:
     """Where the map page's password is kept, and whether it is kept well: its own 0600 file, made
     with today's scrypt parameters; a hash left in the config (readable by others) is flagged."""
     from geolocator.auth import is_weaker
-    from geolocator.password_file import loose_mode, password_path, password_required, stored_hash
+    from geolocator.auth.password_file import loose_mode, password_path, password_required, stored_hash
 
     path = password_path(config)
     stored = stored_hash(config)  # ConfigError (a FAIL line) for an unreadable or damaged file

@@ -2,7 +2,7 @@
 
 Bound to anything but a loopback address, or reached through a reverse proxy
 (`[viewer] trusted_proxies`), the page needs a password (set with `daemon.py password`, kept in
-its own 0600 file: geolocator.password_file): `Access.for_config` refuses to build the app without
+its own 0600 file: geolocator.auth.password_file): `Access.for_config` refuses to build the app without
 one, so the service does not start and says how. With a password, the guard asks every route for
 a session except those marked `public` (this login page, the static files):
 
@@ -29,9 +29,9 @@ from typing import Any
 import bottle
 
 from geolocator.auth import cleared_cookie, cookie_token, generation, session_cookie, verify_password
+from geolocator.auth.password_file import StoredHash, password_path, password_required, read_hash, stored_hash
 from geolocator.config import Config
 from geolocator.errors import ConfigError
-from geolocator.password_file import StoredHash, password_path, password_required, read_hash, stored_hash
 from viewer.context import Context
 from viewer.peer import peer
 from viewer.routes import route
