@@ -27,6 +27,7 @@ from geolocator.errors import GeolocatorError
 from geolocator.folders import Folders
 from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
 from geolocator.locations.events import Event, Sent
+from geolocator.password_file import page_password
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
 from geolocator.record.store import Store, database_files
@@ -83,6 +84,8 @@ class Service:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Service:
+        if self._viewer_enabled:
+            page_password(self.config)  # refused (no password beyond this machine) before anything is created
         self.folders.create()
         core = self.core = Core.open(self.config)
         self.store = core.store

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from geolocator.config import Config
-from geolocator.errors import GeolocatorError
+from geolocator.errors import GeolocatorError, UnreadableImage
 from geolocator.locate import places
 from geolocator.locate.metadata import read_metadata
 from geolocator.record import AIEstimate, GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
@@ -68,12 +68,27 @@ def locate_file(given: str, path: Path, ai: AILocator | None) -> dict[str, Any]:
         restored = provenance(path, metadata)
         if ai is not None and not metadata.has_location:
             estimate = ai.estimate(path)
+    except UnreadableImage as exc:
+        error = track_message(path) or str(exc)
     except GeolocatorError as exc:
         error = str(exc)
     except Exception as exc:  # a bug must not stop the remaining files
         log.exception("unexpected error on %s", given)
         error = f"internal error: {type(exc).__name__}: {exc}"
     return describe_file(given, metadata, estimate, error, restored)
+
+
+def track_message(path: Path) -> str | None:
+    """What to do with a file that is no photo but a GPS track (a GPX, KML, NMEA... file), else None."""
+    from geolocator.locate.tracks.parse import track_format  # only for a file that is no photo
+
+    try:
+        found = track_format(path)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    return f"a GPS track ({found.value}), not a photo: drop it in the inbox, and the photos taken during it are placed along it"
 
 
 def provenance(path: Path, metadata: PhotoMetadata) -> PhotoRecord | None:
