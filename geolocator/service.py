@@ -116,8 +116,7 @@ class Service:
         from viewer.app import create_app
         from viewer.server import ViewerServer
 
-        wake_ai = self.ai.retry_now if self.ai is not None else None
-        viewer = ViewerServer(create_app(core, wake_ai=wake_ai), self.config.viewer.host, self.config.viewer.port)
+        viewer = ViewerServer(create_app(core, ai=self.ai), self.config.viewer.host, self.config.viewer.port)
         try:
             viewer.start()
         except OSError as exc:  # the photos matter more than the map: keep ingesting
