@@ -177,17 +177,19 @@ def test_where_was_this_taken_keeps_nothing_until_added(page, viewer, tmp_path):
     photo = tmp_path / "DSCN0012.jpg"
     photo.write_bytes((CORPUS_JPG / GPS_JPEGS[1]).read_bytes())
     page.set_input_files("#locate-input", str(photo))
-    page.wait_for_selector(".leaflet-popup .locate-result")
-    assert "Nothing was kept" in page.text_content(".leaflet-popup .locate-result")
-    taken = page.text_content('.leaflet-popup .locate-result dd[data-field="taken"]')  # the locale's, not ISO
+    page.wait_for_selector("#uploads .locate-result[data-state=located]")
+    assert "nothing was kept" in page.text_content("#uploads .locate-result")
+    assert page.text_content('#uploads .locate-result dd[data-field="source"]') == "EXIF"  # as the popups say it, not "exif"
+    taken = page.text_content('#uploads .locate-result dd[data-field="taken"]')  # the locale's, not ISO
     assert taken == page.evaluate("() => new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC'})"
                                   ".format(new Date(Date.UTC(2008, 9, 22, 16, 29, 49)))")
     assert page.locator(".photo-marker.temporary").count() == 1
     inbox = tmp_path / "inbox"
     assert len(store.all()) == before and not (inbox.exists() and any(inbox.iterdir()))
-    page.click(".leaflet-popup .locate-add")  # the viewer alone: the photo waits in the inbox
+    page.click("#uploads .locate-add")  # the viewer alone: the photo waits in the inbox
     page.wait_for_selector("#uploads .upload[data-state=filing]")
     assert [p.name for p in inbox.iterdir()] == ["DSCN0012.jpg"] and page.locator(".photo-marker.temporary").count() == 0
+    assert page.locator("#uploads .locate-result").count() == 0  # the answer became the upload
 
 
 # -- placing by hand -------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ def test_where_was_this_taken_keeps_nothing_until_added(page, viewer, tmp_path):
 def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
     url, store = viewer
     open_map(page, url)
-    page.evaluate("geolocator.map.setView([20, 0], 2, {animate: false})")
+    page.evaluate("void geolocator.map.setView([20, 0], 2, {animate: false})")
     open_unlocated(page, "u1.jpg")
     page.click(".leaflet-popup button.place")
     page.wait_for_selector(".place-bar")
@@ -219,7 +221,7 @@ def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
     # Zoomed in, a dragged pin is saved where it was dropped, and only on Save.
     page.locator("#list .vrow", has_text="u1.jpg").first.click()
     page.wait_for_selector(".leaflet-popup button.place")
-    page.evaluate("geolocator.map.setView([43.7696, 11.2558], 12, {animate: false})")
+    page.evaluate("void geolocator.map.setView([43.7696, 11.2558], 12, {animate: false})")
     page.click(".leaflet-popup button.place")
     marker = page.locator(".place-pin")
     mb = marker.bounding_box()
@@ -361,7 +363,7 @@ def shown(page) -> set[str]:
 
 def test_track_and_nearby_markers_are_styled_apart_and_filtered(page, sources_viewer):
     open_map(page, sources_viewer)
-    page.evaluate("geolocator.map.setView([46, 4], 5, { animate: false })")
+    page.evaluate("void geolocator.map.setView([46, 4], 5, { animate: false })")
     wait_until_js(page, "document.querySelectorAll('.leaflet-marker-pane .photo-marker').length === 5")
     styles = page.evaluate(MARKERS)
     assert set(styles) == {"exif", "ai", "manual", "track", "nearby"}
@@ -394,11 +396,11 @@ CIRCLE = """() => {
 
 def test_track_and_nearby_points_show_their_uncertainty_circle_when_selected(page, sources_viewer):
     open_map(page, sources_viewer)
-    page.evaluate("geolocator.map.setView([46, 4], 5, { animate: false })")
+    page.evaluate("void geolocator.map.setView([46, 4], 5, { animate: false })")
     wait_until_js(page, "document.querySelectorAll('.leaflet-marker-pane .photo-marker').length === 5")
     circles = {}
     for source in ("exif", "manual", "ai", "track", "nearby"):
-        page.evaluate("geolocator.map.closePopup()")
+        page.evaluate("void geolocator.map.closePopup()")
         wait_until_js(page, "geolocator.state.uncertainty === null")
         page.click(f".leaflet-marker-pane .photo-marker.{source}")
         page.wait_for_selector(f'.leaflet-popup .popup-name:text-is("{source}.jpg")')
@@ -414,7 +416,7 @@ def test_track_and_nearby_points_show_their_uncertainty_circle_when_selected(pag
     # In the marker's colour, apart from the others: track purple, nearby teal, AI orange.
     assert circles["track"]["color"] == "#7048e8" and circles["nearby"]["color"] == "#0c8599"
     assert len({(c["color"], c["dash"]) for c in circles.values()}) == 3
-    page.evaluate("geolocator.map.closePopup()")
+    page.evaluate("void geolocator.map.closePopup()")
     wait_until_js(page, "geolocator.state.uncertainty === null")  # it goes with the popup
     assert page.locator(".leaflet-overlay-pane path.uncertainty").count() == 0
     assert page.errors == []

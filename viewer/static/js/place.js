@@ -20,7 +20,7 @@ const picked = new Set(); // ids picked in the list for placing together
 let lastPicked = null;
 let placing = null; // {ids, pin, bar, exact}
 
-/** `apply(rows)` merges rows from the server into the page (see main.js). */
+/** `apply(rows, counts)` merges rows from the server into the page (see main.js). */
 export function initPlace(apply) {
   applyRows = apply;
   map.on('click', (e) => { if (placing) movePin(e.latlng, false); });
@@ -129,7 +129,7 @@ async function save() {
   }
   stopPlacing();
   clearPicked();
-  await applyRows(saved.rows); // the server's rows for the map: never rebuilt here
+  await applyRows(saved.rows, saved.counts); // the server's rows for the map (never rebuilt here), and the counts now
   const first = saved.records[0];
   notice(saved.records.length === 1
     ? 'Saved: ' + first.name + ' is now at ' + fmtCoord(first.lat, first.lon) + '.'
