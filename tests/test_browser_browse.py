@@ -308,6 +308,29 @@ def test_the_duplicates_tab_names_the_photo_each_one_repeats(page, viewer):
     wait_until_js(page, "(i => i && i.naturalWidth > 0)(document.querySelector('#list .vrow-thumb img'))")
 
 
+def test_a_failed_file_shows_a_placeholder_and_no_thumbnail_is_asked_for(page, viewer):
+    failed = viewer.config.paths.failed
+    failed.mkdir(parents=True, exist_ok=True)
+    (failed / "notes.jpg").write_bytes(b"shopping list, not a photo")
+    viewer.store.put(PhotoRecord(id=rid(950), sha256=rid(950) * 4, name="notes.jpg", path="notes.jpg", status=Status.FAILED,
+                                 error="not a supported image or video (starts with 73 68 6f 70)"))
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    open_map(page, viewer)
+    page.click('#tabs [data-tab="failed"]')
+    wait_until_js(page, "document.querySelector('#list').dataset.total === '1'")
+    wait_until_js(page, "document.querySelector('#list .vrow-place') && document.querySelector('#list .vrow').dataset.filled === 'true'")
+    thumb = page.locator("#list .vrow .vrow-thumb")
+    assert "none" in thumb.get_attribute("class") and thumb.locator("img").count() == 0  # the placeholder
+    page.locator("#list .vrow", has_text="notes.jpg").click()
+    page.wait_for_selector(".leaflet-popup .popup[data-status=failed] .thumb.none")
+    assert page.locator(".leaflet-popup img").count() == 0
+    assert page.locator(".leaflet-popup a.full").count() == 1  # the file itself can still be opened
+    page.locator(".leaflet-popup .thumb.none").click()  # the photo viewer: no preview asked for either
+    page.wait_for_selector("#photoviewer .pv-cannot")
+    assert [u for u in missing if "/thumb/" in u or "/preview/" in u] == []
+
+
 def save_screenshot(page, tmp_path, name: str) -> None:
     page.screenshot(path=str(tmp_path / name))
     if os.environ.get("GEOLOCATOR_SCREENSHOTS") == "docs":
