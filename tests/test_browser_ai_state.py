@@ -1,7 +1,9 @@
 """The AI's state in the page's header, in a real browser (Debian's chromium through Playwright) against
 the whole service and a fake Ollama (tests/fake_ollama.py): down since when, its model missing,
 with the fix to apply and "Retry all now", on a desktop and on a 390 px phone; the photos waiting
-say why; Ollama's messages show their commands as code, never with literal backticks."""
+say why; Ollama's messages show their commands as code, never with literal backticks.
+
+Set GEOLOCATOR_SCREENSHOTS=docs to write docs/screenshot-ai-down.png and its phone version."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from geolocator.record import Source, Status
 from geolocator.service import Service
 from tests import test_browser as shared
 from tests.test_browser import CHROMIUM
+from tests.test_browser_browse import save_screenshot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -68,17 +71,18 @@ def count(page, name: str) -> int:
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
-def test_ollama_down_is_said_in_the_header_with_the_fix_and_retry_all_now_places_the_photos(browser, service, fake_ollama, device):
+def test_ollama_down_is_said_in_the_header_with_the_fix_and_retry_all_now_places_the_photos(browser, service, fake_ollama, device, tmp_path):
     context, page = new_page(browser, PHONE if device == "phone" else DESKTOP)
     try:
         open_map(page, service.map_url)
         page.wait_for_selector("#ai[data-state=down]")
         title, server, fix = (page.text_content(f"#ai .{part}") for part in ("ai-title", "ai-server", "ai-fix"))
         assert title == "The AI cannot answer: 3 photos wait"
-        assert server.startswith(fake_ollama.url) and ": down since " in server
+        assert server.startswith(f"Ollama at {fake_ollama.url}: down since "), server
         assert "start Ollama: systemctl start ollama" in fix and "or set [ollama] enabled = false" in fix
         retry = page.locator("#ai .ai-retry")
         assert retry.is_visible() and retry.text_content() == "Retry all now"
+        save_screenshot(page, tmp_path, f"screenshot-ai-down{'-phone' if device == 'phone' else ''}.png")
         if device == "phone":  # at the top of the sheet as it opens (peek), on screen
             box, sheet = page.locator("#ai").bounding_box(), page.locator("#side").bounding_box()
             assert sheet["y"] <= box["y"] and box["y"] + box["height"] <= 844 and box["x"] >= 0 and box["x"] + box["width"] <= 390

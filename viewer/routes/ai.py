@@ -27,7 +27,7 @@ WITHOUT_AI = "or set [ollama] enabled = false"  # for whoever has no Ollama: pho
 
 def fix_for(state: ServerState, config: Config) -> str | None:
     """What a person can do about a server in `state`, or None when nothing is wrong."""
-    where = f" in {config.source}" if config.source else " in a config file (--config)"
+    where = f" in {config.source}" if config.source else " in a config file given with --config"
     without = f"{WITHOUT_AI}{where} to go without the AI"
     match state:
         case ServerState.DOWN:

@@ -32,7 +32,7 @@ export async function refreshAI() {
 export function aiTrouble() {
   if (!troubled.length) return null;
   const s = troubled[0];
-  return (troubled.length > 1 ? 'no Ollama server answers' : s.name + ' is ' + (s.state === 'model missing' ? 'missing the model' : s.state))
+  return (troubled.length > 1 ? 'no Ollama server answers' : 'Ollama at ' + s.name + ' is ' + (s.state === 'model missing' ? 'missing the model' : s.state))
     + ' (see the top of the panel)';
 }
 
@@ -44,7 +44,7 @@ function since(s) {
 function serverLine(ai, s) {
   const what = s.state === 'model missing' ? 'the model ' + ai.model + ' is missing' + since(s) : s.state + since(s);
   return el('p', { class: 'ai-server', dataset: { state: s.state }, title: s.reason || '' },
-    el('strong', {}, s.name), ': ', what,
+    'Ollama at ', el('strong', {}, s.name), ': ', what,
     s.state === 'busy or failing' && s.reason ? el('span', { class: 'ai-reason' }, ' (', ...withCode(s.reason), ')') : null);
 }
 
