@@ -30,7 +30,6 @@ from viewer.context import Context
 from viewer.respond import send_json
 from viewer.routes import route
 from viewer.routes.place import refused
-from viewer.routes.search import has_thumbnail
 from viewer.rows import (
     MAP_COLUMNS,
     PUBLIC_FIELDS,
@@ -146,10 +145,9 @@ def list_images(ctx: Context, fields_query: str, status: str | None) -> bytes:
 def one_image(ctx: Context, rid: str) -> bytes:
     record = ctx.record_or_404(rid)
     data: dict[str, Any] = public_record(record, ctx.names)
-    has_file = ctx.file_of(record) is not None
-    data["thumb_url"] = f"/thumb/{record.id}" if has_thumbnail(record, has_file) else None  # a failed file: a placeholder
+    data["thumb_url"] = None if record.status is Status.FAILED else f"/thumb/{record.id}"  # a failed file: a placeholder
     data["image_url"] = f"/image/{record.id}"
-    data["has_file"] = has_file
+    data["has_file"] = ctx.file_of(record) is not None
     return send_json(data)
 
 
