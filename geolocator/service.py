@@ -1,7 +1,7 @@
 """The service: store, pipeline, watcher, AI worker and viewer wired together, started and stopped.
 
 Threads of the service: the watchdog observer, the inbox settler, `workers` ingest workers, the
-AI worker, the map server, the store's compaction. Start order: folders, store, recovery of
+AI worker, the map server, the store's compaction. Start order: the password check, store, folders, recovery of
 interrupted moves, workers, watcher (its backlog scan comes after the observer is live, so a
 file written meanwhile is seen either way). Stop order: watcher (no new work), ingest workers
 (each finishes the files in hand; queued files simply stay in the inbox), pending intents
@@ -84,12 +84,14 @@ class Service:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Service:
+        # What makes the service refuse to start is found before anything is created: no password
+        # for a page served beyond this machine, then a damaged database (before any folder is made).
         if self._viewer_enabled:
-            page_password(self.config)  # refused (no password beyond this machine) before anything is created
-        self.folders.create()
+            page_password(self.config)
         core = self.core = Core.open(self.config)
         self.store = core.store
         try:
+            self.folders.create()
             pipeline = self.pipeline = Pipeline(core)
             pipeline.recover()
             if self.config.ollama.enabled:

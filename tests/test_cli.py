@@ -33,6 +33,19 @@ def test_locate_names_a_gps_track_and_says_to_drop_it_in_the_inbox(tmp_path):
     assert "starts with" not in line["error"]
 
 
+def test_a_damaged_database_is_refused_before_any_folder_is_made(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
+    damaged = b'{"photos": {"1": {"id": "0000'
+    (tmp_path / "geolocator.json").write_bytes(damaged)
+    checked = run_daemon("check", "--config", str(config), cwd=tmp_path, timeout=60)
+    assert checked.returncode == 1 and "FAIL database: " in checked.stdout
+    run = run_daemon("run", "--config", str(config), cwd=tmp_path, timeout=60)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == []  # no inbox, library, failed or duplicates
+    assert (tmp_path / "geolocator.json").read_bytes() == damaged
+
+
 def test_map_while_the_service_runs_points_to_the_running_map(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[viewer]\nport = 8790\n")
