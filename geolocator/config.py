@@ -71,7 +71,7 @@ class WatchConfig:
 
 @dataclass(frozen=True)
 class LibraryConfig:
-    layout: str = setting("{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from the capture time, else the file time.")
+    layout: str = setting("{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from its capture time; undated/ when the file holds none.")
     sidecars: bool = setting(
         True,
         "Write each location not read from the file itself (manual, track, nearby) to the photo's XMP sidecar for digiKam, darktable, Lightroom and exiftool, merged into one already there.",

@@ -73,6 +73,7 @@ FILED_BY = "import"  # `by` of what follows a photo or track being filed
 SIDECAR_WITHOUT_PHOTO = "sidecar without photo"
 UNREADABLE_TRACK = "a GPS track we cannot read"  # then ": <why>"
 TRACKS_FOLDER = "tracks"  # under the library (Folders.tracks)
+UNDATED_FOLDER = "undated"  # under the library: photos whose file holds no capture time
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -164,24 +165,26 @@ def duplicate_id(sha256: str, nonce: str) -> str:
     return record_id(hashlib.sha256(f"{sha256}\0dup\0{nonce}".encode()).hexdigest())
 
 
-def capture_time(metadata: PhotoMetadata | None, mtime: float) -> datetime:
-    """When the photo was taken (its wall-clock time as recorded), else when the file was last
-    modified (local time)."""
+def capture_time(metadata: PhotoMetadata | None) -> datetime | None:
+    """When the photo was taken (its wall-clock time as recorded), or None when the file does not say."""
     if metadata is not None and metadata.taken_at:
         try:
             return datetime.fromisoformat(metadata.taken_at)
         except ValueError:
             pass
-    return datetime.fromtimestamp(mtime)
+    return None
 
 
-def subfolder(record: PhotoRecord, metadata: PhotoMetadata | None, mtime: float, layout: str) -> PurePosixPath:
-    """Where under its root a record's file goes: the layout for library photos, flat otherwise."""
+def subfolder(record: PhotoRecord, metadata: PhotoMetadata | None, layout: str) -> PurePosixPath:
+    """Where under its root a record's file goes: the layout for library photos (`undated/` for a
+    photo whose file holds no capture time: the day it was copied is not when it was taken), flat
+    otherwise."""
     if record.status in (Status.FAILED, Status.DUPLICATE):
         return PurePosixPath()
     if record.status is Status.TRACK:
         return PurePosixPath(TRACKS_FOLDER)
-    return layout_folder(layout, capture_time(metadata, mtime))
+    when = capture_time(metadata)
+    return PurePosixPath(UNDATED_FOLDER) if when is None else layout_folder(layout, when)
 
 
 def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], PlaceName]) -> PhotoRecord:
@@ -378,7 +381,7 @@ class Pipeline:
             log.info("%s: its earlier copy (%s) is no longer there: imported again", task.name, existing.path)
         else:
             record = _need(task.record, "the located record")
-        folder = self.folders.root(record.status) / subfolder(record, task.metadata, task.mtime, self.layout)
+        folder = self.folders.root(record.status) / subfolder(record, task.metadata, self.layout)
         sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO and record.status is not Status.TRACK else ()
         intent = self.intents.reserve(record, folder, task.source, sidecars, write=False)
         return dataclasses.replace(task, record=intent, claim=Claim.NEW)

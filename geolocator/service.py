@@ -1,7 +1,7 @@
 """The service: store, pipeline, watcher, AI worker and viewer wired together, started and stopped.
 
 Threads of the service: the watchdog observer, the inbox settler, `workers` ingest workers, the
-AI worker, the map server, the store's compaction. Start order: folders, store, recovery of
+AI worker, the map server, the store's compaction. Start order: the password check, store, folders, recovery of
 interrupted moves, workers, watcher (its backlog scan comes after the observer is live, so a
 file written meanwhile is seen either way). Stop order: watcher (no new work), ingest workers
 (each finishes the files in hand; queued files simply stay in the inbox), pending intents
@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from geolocator.auth.password_file import page_password
 from geolocator.config import Config
 from geolocator.core import Core
 from geolocator.errors import GeolocatorError
@@ -109,10 +110,14 @@ class Service:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Service:
-        self.folders.create()
+        # What makes the service refuse to start is found before anything is created: no password
+        # for a page served beyond this machine, then a damaged database (before any folder is made).
+        if self._viewer_enabled:
+            page_password(self.config)
         core = self.core = Core.open(self.config)
         self.store = core.store
         try:
+            self.folders.create()
             pipeline = self.pipeline = Pipeline(core)
             pipeline.recover()
             if self.config.ollama.enabled:
@@ -139,8 +144,7 @@ class Service:
         from viewer.app import create_app
         from viewer.server import ViewerServer
 
-        wake_ai = self.ai.retry_now if self.ai is not None else None
-        viewer = ViewerServer(create_app(core, wake_ai=wake_ai), self.config.viewer.host, self.config.viewer.port)
+        viewer = ViewerServer(create_app(core, ai=self.ai), self.config.viewer.host, self.config.viewer.port)
         try:
             viewer.start()
         except OSError as exc:  # the photos matter more than the map: keep ingesting

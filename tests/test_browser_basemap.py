@@ -84,7 +84,7 @@ def offline_page(browser, options: dict) -> tuple:
 
 
 def show(page, lat: float, lon: float, zoom: int) -> None:
-    page.evaluate("([c, z]) => geolocator.map.setView(c, z, { animate: false })", [[lat, lon], zoom])
+    page.evaluate("([c, z]) => void geolocator.map.setView(c, z, { animate: false })", [[lat, lon], zoom])
     wait_until_js(page, "(d => d.basemap === 'level-2' && Number(d.basemapCells) > 0)(document.body.dataset)", timeout=30)
     wait_until_js(page, f"performance.getEntriesByName('geolocator:labels').some(m => m.detail.zoom === {zoom})", timeout=30)
 
@@ -146,7 +146,7 @@ def test_without_a_tile_url_no_request_leaves_the_origin_and_none_carries_a_refe
         assert page.evaluate("document.querySelector('meta[name=geolocator-tiles]').content") == ""
         assert page.locator(".leaflet-tile-pane img").count() == 0
         for zoom in (2, 6):  # the world outline, the coarse cells
-            page.evaluate("z => geolocator.map.setView([55.95, -3.19], z, { animate: false })", zoom)
+            page.evaluate("z => void geolocator.map.setView([55.95, -3.19], z, { animate: false })", zoom)
             wait_until_js(page, f"performance.getEntriesByName('geolocator:labels').some(m => m.detail.zoom === {zoom})", timeout=30)
         show(page, 55.95, -3.19, 12)  # the fine cells
         page.fill('#filters input[name="q"]', "Lisbon")

@@ -29,7 +29,7 @@ def test_the_configuration_table_lists_every_setting_and_no_other():
 
 
 def test_the_commands_listed_are_the_daemons_commands():
-    listed = set(re.findall(r"^    python daemon\.py \[?(\w+)", section("Commands"), re.M))
+    listed = set(re.findall(r"^    python3? daemon\.py \[?(\w+)", section("Commands"), re.M))
     parser = build_parser()
     subparsers = next(action for action in parser._actions if action.dest == "command")  # argparse keeps them here
     assert listed == set(subparsers.choices), "README's Commands section and daemon.py's subcommands differ"

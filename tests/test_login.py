@@ -119,6 +119,12 @@ def test_the_service_refuses_to_start_and_says_how(tmp_path):
     assert "needs a password" in run.stderr and f"daemon.py password --config {config}" in run.stderr
     assert str(tmp_path / "geolocator.password") in run.stderr
     assert "Traceback" not in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # refused before any folder or database was made
+    alone = run_daemon("map", "--config", str(config), cwd=tmp_path, timeout=60)  # the map alone refuses alike
+    assert alone.returncode == 2 and "needs a password" in alone.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+    checked = run_daemon("check", "--config", str(config), cwd=tmp_path, timeout=60)  # and check says what run refuses
+    assert checked.returncode == 1 and "FAIL password: none set, and the map is served beyond this machine" in checked.stdout
 
 
 def test_everything_but_the_login_page_and_static_files_needs_the_session(served):

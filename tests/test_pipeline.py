@@ -76,12 +76,14 @@ def test_without_gps_the_photo_is_pending_for_the_ai_or_unlocated_without_it(tmp
             assert (config.paths.library / record.path).is_file()
 
 
-def test_without_a_capture_date_the_file_time_decides_the_folder(env):
+def test_without_a_capture_date_the_photo_is_filed_as_undated_not_under_the_day_it_was_copied(env):
     config, _, pipeline = env
     src = write_jpeg(config.paths.inbox / "synthetic.jpg", 1)
     when = time.mktime((2019, 7, 4, 12, 0, 0, 0, 0, -1))
     os.utime(src, (when, when))
-    assert pipeline.process(src).path == "2019/07/synthetic.jpg"
+    record = pipeline.process(src)
+    assert record.path == "undated/synthetic.jpg" and record.taken_at is None
+    assert (config.paths.library / "undated" / "synthetic.jpg").is_file()
 
 
 def test_two_different_files_with_the_same_name_are_both_kept(env):
@@ -137,7 +139,8 @@ def test_locate_is_pure_and_keeps_what_the_file_says():
     record = locate(task, ai_enabled=True, describe=lambda lat, lon: PlaceName("Quarter", f"City {lat}", f"Region {lon}", "Country", "CC"))
     assert (record.status, record.source, record.place, record.camera) == (Status.LOCATED, Source.EXIF, "Quarter, City 1.0, Region 2.0, Country", "Canon EOS")
     assert (record.city, record.region, record.country_code) == ("City 1.0", "Region 2.0", "CC")
-    assert capture_time(task.metadata, 0).month == 1
+    assert capture_time(task.metadata).month == 1
+    assert capture_time(PhotoMetadata(taken_at=None)) is None and capture_time(None) is None
 
 
 # -- the mover ------------------------------------------------------------------------------------

@@ -370,7 +370,7 @@ def test_the_page_shows_video_thumbnails_in_the_list_and_the_popup_and_plays_the
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(served.url)
         page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
-        page.evaluate("geolocator.map.setView([38.7144, -9.1389], 15, {animate: false})")
+        page.evaluate("void geolocator.map.setView([38.7144, -9.1389], 15, {animate: false})")
         wait_until_js(page, "document.querySelector('#list').dataset.total === '3'")
         # Each row's thumbnail is the video's first picture, upright: the phone video is portrait.
         sizes = wait_until_js(page, "(imgs => imgs.length === 3 && imgs.every(i => i.complete && i.naturalWidth > 0)"

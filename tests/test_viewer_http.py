@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import threading
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,7 +24,7 @@ from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 from viewer.guard import content_security_policy, tile_origin
 from viewer.routes import api
-from viewer.rows import MAP_COLUMNS, map_columns, map_payload
+from viewer.rows import MAP_COLUMNS, map_columns, map_payload, map_rows, newest_first
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -133,7 +134,7 @@ def test_map_rows_are_compact_and_incremental(env):
     assert data["counts"]["located_ai"] == 1
     row = dict(zip(data["columns"], next(r for r in data["rows"] if r[0] == rid(2))))
     assert row == {"id": rid(2), "status": "located", "source": "ai", "lat": 48.85, "lon": 2.35, "date": None,
-                   "name": "ai.jpg", "radius_km": 12.5, "error": None}
+                   "name": "ai.jpg", "radius_km": 12.5, "error": None, "clock": None}
     # Nothing changed: an empty delta.
     same = client.json(f"/api/map?since={data['seq']}&instance={data['instance']}")
     assert same["rows"] == [] and same["full"] is False
@@ -183,6 +184,27 @@ def test_payload_text_columns_hold_every_value_in_newest_first_order():
     assert payload_texts(body, "name") == ["2.jpg", "1.jpg", "3.jpg"]  # newest first, undated last
     assert payload_texts(body, "error") == ["", "bad\ufffdbyte", "no GPS"]  # a NUL inside a value is replaced
     assert payload_texts(body, "date") == ["2023-05-01", "2021-01-01", ""]
+
+
+def test_a_camera_clock_ahead_or_before_1990_is_flagged_and_listed_after_the_plausible_days():
+    today = date.today()
+    ahead = (today + timedelta(days=2)).isoformat()
+    records = [
+        record(1, name="2038.jpg", taken_at="2038-01-19T03:14:07"),  # a clock run ahead
+        record(2, name="epoch.jpg", taken_at="1980-01-01T00:00:00"),  # a clock reset to its epoch
+        record(3, name="now.jpg", taken_at=f"{today.isoformat()}T08:00:00"),
+        record(4, name="tomorrow.jpg", taken_at=f"{(today + timedelta(days=1)).isoformat()}T08:00:00"),  # a time zone ahead: plausible
+        record(5, name="soon.jpg", taken_at=f"{ahead}T08:00:00"),
+        record(6, name="1990.jpg", taken_at="1990-01-01T00:00:00"),
+        record(7, name="undated.jpg", taken_at=None),
+    ]
+    rows = {row[0]: dict(zip(MAP_COLUMNS, row)) for row in map_rows(records)}
+    assert {rows[rid(n)]["name"]: rows[rid(n)]["clock"] for n in range(1, 8)} == {
+        "2038.jpg": "ahead", "epoch.jpg": "behind", "now.jpg": None, "tomorrow.jpg": None, "soon.jpg": "ahead", "1990.jpg": None,
+        "undated.jpg": None}
+    order = ["tomorrow.jpg", "now.jpg", "1990.jpg", "2038.jpg", "soon.jpg", "epoch.jpg", "undated.jpg"]
+    assert [r.name for r in newest_first(records)] == order
+    assert payload_texts(map_payload(map_columns(records), {}), "name") == order  # the payload in the same order
 
 
 def test_the_map_payload_is_made_once_and_then_sent_at_once(env):
@@ -426,7 +448,7 @@ def test_manual_fix_is_stored_and_survives_a_restart(env):
     # The map row comes from the server, in the columns /api/map uses: the page never builds one.
     assert dict(zip(MAP_COLUMNS, answer["row"])) == {
         "id": rid(3), "status": "located", "source": "manual", "lat": 41.8902, "lon": 12.4922, "date": None,
-        "name": "u.jpg", "radius_km": None, "error": None}
+        "name": "u.jpg", "radius_km": None, "error": None, "clock": None}
     record = env["store"].get(rid(3))
     assert (record.status, record.source, record.lat, record.lon, record.error) == (Status.LOCATED, Source.MANUAL, 41.8902, 12.4922, None)
     env["server"].stop()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from geolocator.errors import GeolocatorError
+from geolocator.errors import GeolocatorError, UnreadableImage
 from geolocator.record import NOWHERE, AIEstimate, GpsOrigin, Location, PhotoMetadata, Source
 
 if TYPE_CHECKING:
@@ -88,12 +88,27 @@ def located_file(given: str, path: Path, ai: Estimator | None, describe: Describ
         found = file_location(metadata, describe)
         if ai is not None and not metadata.has_location:
             estimate = ai.estimate(path)
+    except UnreadableImage as exc:
+        error = track_message(path) or str(exc)
     except GeolocatorError as exc:
         error = str(exc)
     except Exception as exc:  # a bug must not stop the remaining files
         log.exception("unexpected error on %s", given)
         error = f"internal error: {type(exc).__name__}: {exc}"
     return _line(given, metadata, found, estimate, error)
+
+
+def track_message(path: Path) -> str | None:
+    """What to do with a file that is no photo but a GPS track (a GPX, KML, NMEA... file), else None."""
+    from geolocator.locate.tracks.parse import track_format  # only for a file that is no photo
+
+    try:
+        found = track_format(path)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    return f"a GPS track ({found.value}), not a photo: drop it in the inbox, and the photos taken during it are placed along it"
 
 
 def _line(given: str, metadata: PhotoMetadata | None, found: FileLocation, estimate: AIEstimate | None, error: str | None) -> dict[str, Any]:

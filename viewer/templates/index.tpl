@@ -13,6 +13,7 @@
 <script src="/static/js/early.js"></script>
 <!-- every module of the page, asked for at once rather than as each import is found -->
 <link rel="modulepreload" href="/static/js/main.js">
+<link rel="modulepreload" href="/static/js/ai.js">
 <link rel="modulepreload" href="/static/js/api.js">
 <link rel="modulepreload" href="/static/js/basemap.js">
 <link rel="modulepreload" href="/static/js/browser.js">
@@ -52,6 +53,7 @@
       <div><dt>failed</dt><dd data-count="failed">…</dd></div>
       <div><dt>duplicate</dt><dd data-count="duplicate">…</dd></div>
     </dl>
+    <div id="ai" hidden></div>
   </header>
   <form id="filters" autocomplete="off">
     <input type="search" name="q" placeholder="File name, or a place + Enter" aria-label="Find by file name, or press Enter to find a place" enterkeyhint="search">
@@ -70,6 +72,7 @@
       <div class="time-line"><span id="time-range" aria-live="polite"></span><button type="button" id="time-clear" hidden>All dates</button></div>
       <label>from <input type="date" name="from"></label>
       <label>to <input type="date" name="to"></label>
+      <label><input type="checkbox" name="undated"> undated only</label>
     </fieldset>
     <p id="shown" aria-live="polite"></p>
   </form>

@@ -20,8 +20,8 @@ const picked = new Set(); // ids picked in the list for placing together
 let lastPicked = null;
 let placing = null; // {ids, pin, bar, exact}
 
-/** `apply(rows)` merges rows from the server into the page; `select(id, fly)` opens a photo's
- * popup (see main.js). */
+/** `apply(rows, counts)` merges rows from the server into the page; `select(id, fly)` opens a
+ * photo's popup (see main.js). */
 export function initPlace(apply, select) {
   applyRows = apply;
   showPhoto = select;
@@ -131,7 +131,7 @@ async function save() {
   }
   stopPlacing();
   clearPicked();
-  await applyRows(saved.rows); // the server's rows for the map: never rebuilt here
+  await applyRows(saved.rows, saved.counts); // the server's rows for the map (never rebuilt here), and the counts now
   const first = saved.records[0];
   notice(saved.records.length === 1
     ? 'Saved: ' + first.name + ' is now at ' + fmtCoord(first.lat, first.lon) + '.'

@@ -28,3 +28,14 @@ export function fmtTaken(iso) {
 
 /** Month `index` counted from January of year 0 (year * 12 + month - 1). */
 export const fmtMonth = (index) => MONTH.format(new Date(Date.UTC(Math.floor(index / 12), index % 12, 1)));
+
+const INSTANT = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const CLOCK = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+
+/** A moment of this machine's life (when a server went down), in the browser's own time zone:
+ * its time of day when it is today. */
+export function fmtInstant(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  return (date.toDateString() === new Date().toDateString() ? CLOCK : INSTANT).format(date);
+}
