@@ -60,17 +60,17 @@ def test_down_since_when_with_the_fix_then_retry_all_now_asks_at_once(patient_se
     assert server_state(url)["state"] == "unknown"  # nothing asked yet
     for n in range(3):
         write_jpeg(svc.config.paths.inbox / f"nogps{n}.jpg", n)
-    down = wait_until(lambda: (s := server_state(url))["state"] == "down" and s, 20, "the server seen down")
+    down = wait_until(lambda: (s := server_state(url))["state"] == "down" and s, 60, "the server seen down")
     assert FIX_DOWN in down["fix"] and WITHOUT_AI in down["fix"], down
     assert "cannot connect to Ollama" in down["reason"] and fake_ollama.url.split("//")[1] in down["reason"]
     assert datetime.fromisoformat(down["since"]) <= datetime.now().astimezone() and 0 < down["paused_for"] <= 600
-    wait_until(lambda: len(svc.store.with_status(Status.PENDING)) == 3, 20, "the three photos filed, waiting")
+    wait_until(lambda: len(svc.store.with_status(Status.PENDING)) == 3, 60, "the three photos filed, waiting")
     assert ask(url, "/api/ai/retry")[0] == 405  # a write: POST only
     fake_ollama.up()
     status, answer = ask(url, "/api/ai/retry", token)
     assert status == 200 and answer["resumed"] >= 1 and answer["counts"]["pending"] == 3
     assert all(row[1] == "pending" for row in answer["rows"])
-    wait_until(lambda: svc.store.counts()["located"] == 3, 20, "all three placed by the AI once asked again")  # not after the 10 min pause
+    wait_until(lambda: svc.store.counts()["located"] == 3, 60, "all three placed by the AI once asked again")  # not after the 10 min pause
     assert all(r.source is Source.AI for r in svc.store.all())
     assert server_state(url)["state"] == "ready" and server_state(url)["reason"] is None
 
@@ -79,12 +79,12 @@ def test_a_missing_model_says_to_pull_it(service, fake_ollama):
     fake_ollama.remove("qwen2.5vl")
     svc = service(ai=fake_ollama.url, viewer={"enabled": True, "port": 0})
     write_jpeg(svc.config.paths.inbox / "nogps.jpg", 1)
-    missing = wait_until(lambda: (s := server_state(svc.map_url))["state"] == "model missing" and s, 20, "the model missing")
+    missing = wait_until(lambda: (s := server_state(svc.map_url))["state"] == "model missing" and s, 60, "the model missing")
     assert "ollama pull qwen2.5vl" in missing["fix"] and WITHOUT_AI in missing["fix"]
     fake_ollama.install("qwen2.5vl")
     status, _ = ask(svc.map_url, "/api/ai/retry", svc.viewer.app.config["geolocator.token"])
     assert status == 200
-    wait_until(lambda: svc.store.counts()["located"] == 1, 20, "placed once the model is there")
+    wait_until(lambda: svc.store.counts()["located"] == 1, 60, "placed once the model is there")
     assert server_state(svc.map_url)["state"] == "ready"
 
 
@@ -92,7 +92,7 @@ def test_a_busy_server_is_told_apart_from_one_that_is_down(service, fake_ollama)
     fake_ollama.fail(503, path="/api/chat")
     svc = service(ai=fake_ollama.url, viewer={"enabled": True, "port": 0})
     write_jpeg(svc.config.paths.inbox / "nogps.jpg", 1)
-    busy = wait_until(lambda: (s := server_state(svc.map_url))["state"] == "busy or failing" and s, 20, "the server busy")
+    busy = wait_until(lambda: (s := server_state(svc.map_url))["state"] == "busy or failing" and s, 60, "the server busy")
     assert "busy (HTTP 503" in busy["reason"] and WITHOUT_AI in busy["fix"]
 
 
