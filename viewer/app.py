@@ -6,7 +6,7 @@ It is assembled from small parts:
 - `routes.page` (the HTML and static files), `routes.api` (JSON), `routes.files` (thumbnails, photos),
   `routes.search` (place search, the list's details), `routes.uploads` (photos sent from the page),
   `routes.place` (placing by hand, history, asking the AI again), `routes.login` (the password),
-  `routes.tracks` (GPS tracks as lines), `routes.basemap` (the names the offline basemap draws);
+  `routes.tracks` (GPS tracks as lines), `routes.clock` (a camera's clock fixed), `routes.basemap` (the names the offline basemap draws);
 - `context.Context`: the process's Core and the token they share; `rows`: the shapes they send.
 """
 
@@ -20,7 +20,7 @@ from geolocator.core import Core
 from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
 from viewer.peer import networks
-from viewer.routes import api, basemap, files, login, page, place, search, tracks, uploads
+from viewer.routes import api, basemap, clock, files, login, page, place, search, tracks, uploads
 
 
 def create_app(core: Core, *, wake_ai: Callable[[], None] | None = None) -> bottle.Bottle:
@@ -36,6 +36,6 @@ def create_app(core: Core, *, wake_ai: Callable[[], None] | None = None) -> bott
     guard = Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host), session, networks(config.viewer.trusted_proxies))
     app.install(guard)
     login.install(app, ctx, access)
-    for routes in (page, api, files, search, uploads, place, tracks, basemap):
+    for routes in (page, api, files, search, uploads, place, tracks, clock, basemap):
         routes.install(app, ctx)
     return app
