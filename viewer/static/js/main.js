@@ -5,11 +5,14 @@
 //   list.js    the virtual list, tabs, counts
 //   popup.js   selection, popups and what can be done from them (revert, ask the AI again, retry)
 //   place.js   placing photos by hand (pin, Save/Cancel, one field), several at once
+//   clock.js   fixing a camera's clock: a spot on a track or a time typed, previewed, then applied
+//   tracks.js  GPS tracks as lines
 //   upload.js  photos sent from this computer, followed until filed; locate without keeping
 //   browser.js the photo browser: panel of photos in view, timeline, search, photo viewer, phone sheet
 //   filters.js, state.js, dom.js   shared pieces
 import * as api from './api.js';
 import { initBrowser } from './browser.js';
+import { initClock } from './clock.js';
 import { notice } from './dom.js';
 import { onFilterChange } from './filters.js';
 import { initList, refreshList, showCounts } from './list.js';
@@ -88,6 +91,7 @@ initList((id) => select(id, true));
 initBrowser();
 initPopup((rows) => apply({ full: false, rows, counts: null }));
 initPlace((rows) => apply({ full: false, rows, counts: null }));
+initClock((rows) => apply({ full: false, rows, counts: null }));
 initUpload();
 initTracks();
 photoLayer.on('click', (e) => select(e.layer.photoId, false));
