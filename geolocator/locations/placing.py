@@ -212,8 +212,9 @@ class Placer:
         # start-up does not wait for; the first photo filed does. Then kept current photo by photo.
         self._times: list[tuple[float, str]] = []
         self._unzoned: list[tuple[float, str]] = []
-        # Photos without a UTC time, by camera (make and model, case folded) and wall clock: the
-        # same camera's clock is all they compare by. Entries of photos since timed stay until met.
+        # By camera (make and model, case folded) and wall clock: every photo of the cameras that
+        # have photos without a UTC time (compacts recording no zone), which compare by the
+        # camera's clock alone. Other cameras' photos (phones: all timed) are not kept here.
         self._walls: dict[str, list[tuple[float, str]]] = {}
         self._fixes = NO_FIXES  # the sync points given for camera clocks (kept on their photos)
         self._indexed = False
@@ -227,24 +228,26 @@ class Placer:
         records = self.store.all()
         self._times = sorted((datetime.fromisoformat(r.taken_utc).timestamp(), r.id) for r in records if r.taken_utc and r.status in PLACEABLE)
         self._unzoned = sorted((wall, r.id) for r in records if (wall := self._zoneable(r)) is not None)
-        walls: dict[str, list[tuple[float, str]]] = {}
-        for record in records:
-            entry = self._untimed(record)
-            if entry is not None:
-                walls.setdefault(entry[0], []).append(entry[1])
+        clockless = {key for r in records if not r.taken_utc and r.status in PLACEABLE and (key := _camera_key(r)) is not None}
+        walls: dict[str, list[tuple[float, str]]] = {key: [] for key in clockless}
+        keys: dict[str, str] = {}  # camera as written -> its key: a library has few cameras
+        for record in records if walls else ():
+            camera = record.camera
+            entries = walls.get(keys.get(camera) or keys.setdefault(camera, camera.strip().casefold())) if camera else None
+            if entries is not None and record.status in PLACEABLE and (wall := _wall(record)) is not None:
+                entries.append((wall, record.id))
         self._walls = {key: sorted(entries) for key, entries in walls.items()}
         self._fixes = ClockFixes(tuple(point for r in records if r.clock_sync is not None and (point := sync_point(r)) is not None))
         self._indexed = True
 
-    @staticmethod
-    def _untimed(record: PhotoRecord) -> tuple[str, tuple[float, str]] | None:
-        """(camera key, (wall clock, id)) of a photo we place that has a camera and a wall clock but
-        no time in UTC, else None."""
-        key = _camera_key(record)
-        if record.taken_utc or key is None or record.status not in PLACEABLE:
-            return None
-        wall = _wall(record)
-        return (key, (wall, record.id)) if wall is not None else None
+    def _camera_walls(self, key: str) -> list[tuple[float, str]]:
+        """The wall-clock index of a camera's photos, made from the store the first time one of its
+        photos has no UTC time (then kept by `_index`). The caller holds `_lock`."""
+        walls = self._walls.get(key)
+        if walls is None:
+            found = ((wall, r.id) for r in self.store.all() if r.status in PLACEABLE and _camera_key(r) == key and (wall := _wall(r)) is not None)
+            walls = self._walls[key] = sorted(found)
+        return walls
 
     @property
     def fixes(self) -> ClockFixes:
@@ -259,15 +262,13 @@ class Placer:
             self._index(record)
 
     def _index(self, record: PhotoRecord) -> None:
-        if record.taken_utc:
-            entry = (datetime.fromisoformat(record.taken_utc).timestamp(), record.id)
-            with self._lock:
-                self._ensure_indexed()
-                _insert(self._times, entry)
-        elif (untimed := self._untimed(record)) is not None:
-            with self._lock:
-                self._ensure_indexed()
-                _insert(self._walls.setdefault(untimed[0], []), untimed[1])
+        key, wall = _camera_key(record), _wall(record)
+        with self._lock:
+            self._ensure_indexed()
+            if record.taken_utc:
+                _insert(self._times, (datetime.fromisoformat(record.taken_utc).timestamp(), record.id))
+            if key is not None and wall is not None and record.status in PLACEABLE and (not record.taken_utc or key in self._walls):
+                _insert(self._camera_walls(key), (wall, record.id))
 
     @staticmethod
     def _zoneable(record: PhotoRecord) -> float | None:
@@ -339,18 +340,15 @@ class Placer:
         return found
 
     def camera_neighbours(self, record: PhotoRecord) -> list[Neighbour]:
-        """Located photos of the record's camera whose wall clocks may be within the same-camera
-        window of its own, as they stand now: timed in UTC (their wall clock is within 14 h of
-        that), waiting for their own zone, or without a UTC time."""
+        """Located photos of the record's camera whose wall clocks are within the same-camera
+        window of its own, as they stand now (the camera's wall-clock index)."""
         local, key = wall_clock(record.taken_at), _camera_key(record)
         if local is None or key is None:
             return []
         t, seconds = local.replace(tzinfo=UTC).timestamp(), self.rules.nearby.same_camera_s
         with self._lock:
             self._ensure_indexed()
-            ids = [rid for _, rid in _between(self._unzoned, t - seconds, t + seconds)]
-            ids += [rid for _, rid in _between(self._walls.get(key, []), t - seconds, t + seconds)]
-        ids += self._ids_around(local.replace(tzinfo=UTC), seconds + MAX_OFFSET.total_seconds())
+            ids = [rid for _, rid in _between(self._camera_walls(key), t - seconds, t + seconds)]
         found = []
         for rid in dict.fromkeys(ids):
             other = self.store.get(rid)
@@ -372,7 +370,8 @@ class Placer:
         seconds = self.rules.nearby.same_camera_s
         with self._lock:
             self._ensure_indexed()
-            return [rid for _, rid in _between(self._walls.get(key, []), wall - seconds, wall + seconds) if rid != record.id]
+            ids = [rid for _, rid in _between(self._walls.get(key, []), wall - seconds, wall + seconds) if rid != record.id]
+        return [rid for rid in ids if (other := self.store.get(rid)) is not None and not other.taken_utc]
 
     def judge(self, record: PhotoRecord, gps_utc: datetime | None = None) -> Judgement:
         return judge(record, gps_utc, self.tracks.around, self.neighbours, self.rules, self._zones, fixes=self.fixes, camera_neighbours=self.camera_neighbours)
