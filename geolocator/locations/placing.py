@@ -221,8 +221,9 @@ class Placer:
 
     # -- lookups -----------------------------------------------------------------------------------
     def _ensure_indexed(self) -> None:
-        """Make `_times` and `_unzoned` from the store, once. The caller holds `_lock`; the store's
-        lock is taken inside it, never the other way round (store changes are pure functions)."""
+        """Make `_times`, `_unzoned`, `_walls` and the sync points (`_fixes`) from the store, once.
+        The caller holds `_lock`; the store's lock is taken inside it, never the other way round
+        (store changes are pure functions)."""
         if self._indexed:
             return
         records = self.store.all()
