@@ -37,7 +37,8 @@ class Setting:
     name: str
     default: Any
     help: str
-    kind: type  # the TOML type expected; Path: a string resolved to a path; tuple: one string or a list of them
+    kind: type  # the TOML type expected; Path: a string resolved to a path; tuple: one string or a list of them;
+    # dict: a table of strings (kept as a tuple of (key, value) pairs: a Config is frozen all through)
     item: type | None = None  # element type, for lists
 
 
@@ -103,6 +104,11 @@ class LocationConfig:
     max_gap_minutes: float = setting(30.0, "Tracks: interpolate between two track points at most this far apart in time (exiftool's default).")
     beyond_minutes: float = setting(30.0, "Tracks: a photo up to this long before a track's start, after its end or inside a longer gap takes the nearest point.")
     camera_utc_offset: str = setting("", 'UTC offset of camera clocks ("+02:00") for photos whose file records none and that no track covers; empty: unknown.')
+    camera_offsets: tuple[tuple[str, str], ...] = setting(
+        (),
+        'How far each camera\'s clock is behind, as exiftool\'s -geosync: {"Canon EOS 40D"="+00:03:12"} (make and model as the page '
+        'shows them, or one body: "Canon EOS 40D #0820500998"); added to its photos\' times before they are matched with tracks.',
+    )
     same_camera_minutes: float = setting(10.0, "Nearby: a located photo from the same camera at most this far in time places a photo without GPS.")
     both_sides_minutes: float = setting(30.0, "Nearby: otherwise located photos on both sides, each at most this far in time and agreeing, place it.")
     agree_km: float = setting(1.0, "Nearby: the most the neighbours used may lie apart; farther apart they disagree and place nothing.")
@@ -170,6 +176,8 @@ def _kind(annotation: Any) -> tuple[type, type | None]:
         return annotation, None
     if annotation == Path | None:  # an optional path: "" in the file
         return Path, None
+    if annotation == tuple[tuple[str, str], ...]:  # a table of strings
+        return dict, str
     if typing.get_origin(annotation) is tuple:
         return list, typing.get_args(annotation)[0]
     if set(typing.get_args(annotation)) == {str, tuple[str, ...]}:  # str | tuple[str, ...]: one or several
@@ -191,7 +199,10 @@ def setting_default(section: str, name: str) -> Any:
     return next(s.default for s in SETTINGS[section] if s.name == name)
 
 
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list", Path: "a path string", tuple: "a string or a list of strings"}
+_TYPE_NAMES = {
+    str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list", Path: "a path string",
+    tuple: "a string or a list of strings", dict: 'a table of strings ({"name" = "value"})',
+}  # fmt: skip
 
 
 def _check_type(setting: Setting, value: Any, where: str) -> Any:
@@ -204,6 +215,14 @@ def _check_type(setting: Setting, value: Any, where: str) -> Any:
         if value == []:
             raise ConfigError(f"{where}: the list is empty: name at least one server")
         raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}")
+    if kind is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}")
+        table = cast("dict[str, Any]", value)
+        for key, item in table.items():
+            if not isinstance(item, str):
+                raise ConfigError(f"{where}: {key!r}: expected a string, got {type(item).__name__} {item!r}")
+        return tuple(table.items())
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if kind is float and isinstance(value, float) and not math.isfinite(value):
@@ -331,6 +350,13 @@ def _validate_location(values: dict[str, Any], where: str) -> None:
             parse_utc_offset(values["camera_utc_offset"])
         except ValueError as exc:
             raise ConfigError(f"{where}: [location] camera_utc_offset: {exc}") from None
+    for camera, offset in values["camera_offsets"]:
+        if not camera.partition("#")[0].strip():
+            raise ConfigError(f"{where}: [location] camera_offsets: {camera!r}: name a camera (its make and model, as the page shows it)")
+        try:
+            parse_clock_offset(offset)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: [location] camera_offsets: {camera!r}: {exc}") from None
 
 
 _UTC_OFFSET = re.compile(r"^\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))\s*$")
@@ -344,6 +370,27 @@ def parse_utc_offset(text: str) -> timedelta:
     if match is None or int(match[4] or 0) > 59 or delta > MAX_UTC_OFFSET:
         raise ValueError(f"not a UTC offset (like +02:00), within 14 hours of UTC: {text!r}")
     return -delta if match[2] == "-" else delta
+
+
+MAX_CLOCK_OFFSET = timedelta(days=36525)  # a century: a clock reset to its factory date is within it
+
+_CLOCK_OFFSET = re.compile(r"^\s*([+-])?\s*(?:(\d+)\s+)?(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?)\s*$")
+
+
+def parse_clock_offset(text: str) -> timedelta:
+    """exiftool's Geosync forms: "SS", "MM:SS", "HH:MM:SS" or "DD HH:MM:SS", with a leading "+"
+    or "-" and decimal seconds ("+00:03:12", "-1:20", "90", "1 02:00:00"). ValueError otherwise."""
+    match = _CLOCK_OFFSET.match(text)
+    if match is None:
+        raise ValueError(f"not a clock offset (like +00:03:12, -1:20 or 90 seconds): {text!r}")
+    sign, days, hours, minutes, seconds = match.groups()
+    bad_days = days is not None and (hours is None or int(hours) >= 24)  # only "DD HH:MM:SS"
+    if bad_days or (hours is not None and int(minutes) >= 60) or (minutes is not None and float(seconds) >= 60):
+        raise ValueError(f"not a clock offset (SS, MM:SS, HH:MM:SS or DD HH:MM:SS, each below 60, 60 and 24): {text!r}")
+    offset = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds))
+    if offset > MAX_CLOCK_OFFSET:
+        raise ValueError(f"a clock offset of more than a century: {text!r}")
+    return -offset if sign == "-" else offset
 
 
 def _tile_url_problem(url: str) -> str | None:
@@ -441,8 +488,13 @@ def render_default_toml() -> str:
         lines += ["", f"[{section}]"]
         for setting in settings:
             lines.append(f"# {setting.help}")
-            lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
+            default = _toml_table(setting.default) if setting.kind is dict else _toml_value(setting.default)
+            lines.append(f"# {setting.name} = {default}")
     return "\n".join(lines) + "\n"
+
+
+def _toml_table(pairs: tuple[tuple[str, str], ...]) -> str:
+    return "{" + ", ".join(f"{_toml_value(key)} = {_toml_value(value)}" for key, value in pairs) + "}"
 
 
 def _toml_value(value: Any) -> str:

@@ -197,7 +197,7 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
     found = file_location(md, describe)
     where = found.location
     # Built in one go: a dataclasses.replace of a record this wide costs ~10 µs, a third of this step.
-    read = functools.partial(PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, taken_at=md.taken_at, camera=md.camera, altitude=md.altitude)
+    read = functools.partial(PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, taken_at=md.taken_at, camera=md.camera, camera_serial=md.serial, altitude=md.altitude)
     if not where.has_location:
         return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
     if found.decisions:

@@ -6,8 +6,8 @@ It is assembled from small parts:
 - `routes.page` (the HTML and static files), `routes.api` (JSON), `routes.files` (thumbnails, photos),
   `routes.search` (place search, the list's details), `routes.uploads` (photos sent from the page),
   `routes.place` (placing by hand, history, asking the AI again), `routes.login` (the password),
-  `routes.tracks` (GPS tracks as lines), `routes.basemap` (the names the offline basemap draws),
-  `routes.ai` (what the AI is doing, "Retry all now");
+  `routes.tracks` (GPS tracks as lines), `routes.clock` (a camera's clock fixed), `routes.basemap` (the names the
+  offline basemap draws), `routes.ai` (what the AI is doing, "Retry all now");
 - `context.Context`: the process's Core and the token they share; `rows`: the shapes they send.
 """
 
@@ -22,7 +22,7 @@ from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
 from viewer.peer import networks
 from viewer.routes import ai as ai_routes
-from viewer.routes import api, basemap, files, login, page, place, search, tracks, uploads
+from viewer.routes import api, basemap, clock, files, login, page, place, search, tracks, uploads
 
 if TYPE_CHECKING:
     from geolocator.locations.ai_queue import AIWorker
@@ -41,6 +41,6 @@ def create_app(core: Core, *, ai: AIWorker | None = None) -> bottle.Bottle:
     guard = Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host), session, networks(config.viewer.trusted_proxies))
     app.install(guard)
     login.install(app, ctx, access)
-    for routes in (page, api, files, search, uploads, place, tracks, basemap, ai_routes):
+    for routes in (page, api, files, search, uploads, place, tracks, clock, basemap, ai_routes):
         routes.install(app, ctx)
     return app

@@ -1,6 +1,9 @@
 """When a photo was taken, in UTC, and on what basis: what track matching needs (pure core).
 
 Cameras write the wall-clock time without its zone. In order, the first that applies wins:
+  0. a sync point a person made for the camera that day (`clocks.ClockCorrection`: its wall
+     clock mapped to UTC, zone and clock error at once); else the wall clock corrected by the
+     camera's known offset (`[location] camera_offsets`), if any, before the rest:
   1. the UTC offset the file records (OffsetTimeOriginal or its siblings, an XMP/QuickTime zone);
   2. the GPS time stamp (GPSDateStamp + GPSTimeStamp, always UTC): the offset is the wall clock
      minus it, rounded to the quarter hour (a stamp far from any whole offset is a stale fix);
@@ -31,6 +34,7 @@ from geolocator.config import MAX_UTC_OFFSET
 from geolocator.locate.metadata.dates import gps_timestamp
 from geolocator.locate.tracks.interpolate import MatchRules, TrackFix, locate_on_tracks
 from geolocator.locate.tracks.model import Track
+from geolocator.locations.clocks import ClockCorrection, KnownOffset
 
 __all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "zone_at"]
 
@@ -47,6 +51,7 @@ class TimeBasis(str, enum.Enum):
     OWN_ZONE = "own_zone"  # the time zone at the photo's own position
     TRACK_ZONE = "track_zone"
     CAMERA_OFFSET = "camera_offset"
+    CLOCK_FIX = "clock_fix"  # a sync point made on the map page for the camera's clock
 
 
 @dataclass(frozen=True)
@@ -71,19 +76,27 @@ def capture_time(
     zone_at: ZoneAt | None = None,
     camera_utc_offset: timedelta | None = None,
     rules: MatchRules = MatchRules(),  # noqa: B008 (frozen)
+    clock: ClockCorrection | None = None,
+    known: KnownOffset | None = None,
 ) -> CaptureTime | None:
     """The capture time in UTC. `taken_at` is the metadata's ISO 8601 time (with its offset when
     the file recorded one); `gps_utc` the GPS time stamp (aware); `position` the photo's own
-    (lat, lon), when its file or a person placed it. None when no basis applies."""
+    (lat, lon), when its file or a person placed it; `clock` the sync that covers the photo;
+    `known` its camera's known clock offset. None when no basis applies."""
     local, offset = _split(taken_at)
+    if clock is not None and local is not None:
+        return CaptureTime(clock.utc(local), TimeBasis.CLOCK_FIX, local, (clock.decision,))
+    passed: list[str] = []
+    if known is not None and local is not None:
+        local += known.offset
+        passed.append(known.decision)
     if offset is not None and local is not None:
         utc = (local - offset).replace(tzinfo=UTC)
-        return CaptureTime(utc, TimeBasis.FILE_OFFSET, local, (f"UTC offset {_show(offset)} recorded in the file",))
-    passed: list[str] = []
+        return CaptureTime(utc, TimeBasis.FILE_OFFSET, local, (*passed, f"UTC offset {_show(offset)} recorded in the file"))
     if gps_utc is not None:
         found = _from_gps(local, gps_utc.astimezone(UTC))
         if isinstance(found, CaptureTime):
-            return found
+            return dataclasses.replace(found, decisions=(*passed, *found.decisions))
         passed.append(found)
     if local is None:
         return None

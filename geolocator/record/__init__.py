@@ -63,6 +63,7 @@ class PhotoMetadata:
     taken_at: str | None = None  # ISO 8601, with the UTC offset when the file records one
     make: str | None = None
     model: str | None = None
+    serial: str | None = None  # the body's serial number (EXIF BodySerialNumber): with `camera`, which camera
     gps_origin: GpsOrigin | None = None  # where the point was read
     gps_utc: datetime | None = None  # the GPS time stamp (UTC, aware), when the file carries one
     gps_error_m: float | None = None  # how far off the point may be, in metres (XMP exif:GPSHPositioningError)
@@ -150,6 +151,7 @@ class LocationChange(Location):
     at: str  # ISO 8601 time of the change
     by: str  # who or what made it: "page", "cli", "ai", "track", "nearby", "import"...
     status: Status | None = None  # the record's status then (None in entries written before it was kept)
+    why: str | None = None  # what prompted it, when not the usual (a camera's clock corrected)
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form; None values are left out to keep long histories small."""
@@ -172,6 +174,26 @@ class LocationChange(Location):
 _CHANGE_FIELDS = tuple(f.name for f in dataclasses.fields(LocationChange))
 
 
+@dataclass(frozen=True, slots=True)
+class ClockSync:
+    """A person's word on when a photo was taken ("Fix this camera's clock" on the map page): a
+    sync point for its camera's clock (geolocator.locations.clocks), kept on the photo so that it
+    lasts, and applies to the photos of that camera filed later."""
+
+    utc: str  # ISO 8601 (aware): the true time of the photo
+    first_day: str  # ISO dates: the wall-clock days of the camera's photos it times
+    last_day: str
+    how: str  # where the true time came from: the track point clicked, or a time typed
+    at: str  # when it was given
+
+    def to_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClockSync:
+        return cls(**{f.name: str(data[f.name]) for f in dataclasses.fields(cls)})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhotoRecord(Location):
     """One photo (or track file), keyed by the sha256 of its content: its `Location` and the rest
@@ -188,6 +210,7 @@ class PhotoRecord(Location):
     status: Status
     taken_at: str | None = None
     camera: str | None = None
+    camera_serial: str | None = None  # the body's serial number, when the file gives it: part of which camera it is
     description: str | None = None
     model: str | None = None
     prompt_version: str | None = None
@@ -198,6 +221,7 @@ class PhotoRecord(Location):
     time_basis: str | None = None  # which: a geolocator.locations.capture_time.TimeBasis value
     decisions: tuple[str, ...] = ()  # why a track or nearby placement was (or was not) taken
     declined: tuple[Source, ...] = ()  # sources the user reverted away from: never applied again on their own
+    clock_sync: ClockSync | None = None  # a sync point for its camera's clock, given on the map page
     sidecar_due: bool = False  # intent: its XMP sidecar must be brought in step with its location
     error: str | None = None  # why it failed, is pending or unlocated: one line
     duplicate_of: str | None = None
@@ -219,6 +243,7 @@ class PhotoRecord(Location):
         data["sidecar_moves"] = [list(move) for move in self.sidecar_moves]
         data["decisions"] = list(self.decisions)
         data["declined"] = [source.value for source in self.declined]
+        data["clock_sync"] = self.clock_sync.to_dict() if self.clock_sync else None
         return data
 
     @classmethod
@@ -249,6 +274,8 @@ class PhotoRecord(Location):
         _SLOT_SETTERS_BY_NAME["sidecar_moves"](record, tuple((str(path), str(source)) for path, source in data.get("sidecar_moves") or ()))
         _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data.get("decisions") or ()))
         _SLOT_SETTERS_BY_NAME["declined"](record, tuple(_SOURCES.get(s) or Source(s) for s in data.get("declined") or ()))
+        sync = data.get("clock_sync")
+        _SLOT_SETTERS_BY_NAME["clock_sync"](record, ClockSync.from_dict(sync) if sync else None)
         return record
 
 
@@ -258,9 +285,9 @@ _REQUIRED = frozenset(_FIELD_NAMES) - _DEFAULTS.keys()
 _SLOT_SETTERS = tuple((name, getattr(PhotoRecord, name).__set__) for name in _FIELD_NAMES)
 _SLOT_SETTERS_BY_NAME = dict(_SLOT_SETTERS)
 # Text that many photos share (where they were taken, with what; all default None): interned when loaded.
-_REPEATED = ("place", "city", "region", "country_code", "camera", "time_basis", "model", "prompt_version")
+_REPEATED = ("place", "city", "region", "country_code", "camera", "camera_serial", "time_basis", "model", "prompt_version")
 _REPEATED_SETTERS = tuple((name, _SLOT_SETTERS_BY_NAME[name]) for name in _REPEATED)
-_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined")  # set by from_dict itself
+_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined", "clock_sync")  # set by from_dict itself
 _OTHER_SETTERS = tuple((name, set_slot, _DEFAULTS.get(name)) for name, set_slot in _SLOT_SETTERS if name not in _REPEATED + _CONVERTED)
 _STATUSES = {status.value: status for status in Status}
 _SOURCES = {source.value: source for source in Source}

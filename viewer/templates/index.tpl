@@ -17,6 +17,7 @@
 <link rel="modulepreload" href="/static/js/api.js">
 <link rel="modulepreload" href="/static/js/basemap.js">
 <link rel="modulepreload" href="/static/js/browser.js">
+<link rel="modulepreload" href="/static/js/clock.js">
 <link rel="modulepreload" href="/static/js/dom.js">
 <link rel="modulepreload" href="/static/js/filters.js">
 <link rel="modulepreload" href="/static/js/list.js">

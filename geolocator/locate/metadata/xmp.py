@@ -26,9 +26,12 @@ _EXIF = "{http://ns.adobe.com/exif/1.0/}"
 _TIFF = "{http://ns.adobe.com/tiff/1.0/}"
 _XMP = "{http://ns.adobe.com/xap/1.0/}"
 _PHOTOSHOP = "{http://ns.adobe.com/photoshop/1.0/}"
+_EXIF_EX = "{http://cipa.jp/exif/1.0/}"  # EXIF 2.3 in XMP: exifEX:BodySerialNumber
+_AUX = "{http://ns.adobe.com/exif/1.0/aux/}"  # Adobe's: aux:SerialNumber
 _WANTED = {
     _EXIF + "GPSLatitude", _EXIF + "GPSLongitude", _EXIF + "GPSAltitude", _EXIF + "GPSAltitudeRef",
     _EXIF + "GPSTimeStamp", _EXIF + "GPSHPositioningError", _EXIF + "DateTimeOriginal", _PHOTOSHOP + "DateCreated", _XMP + "CreateDate", _TIFF + "Make", _TIFF + "Model",
+    _EXIF_EX + "BodySerialNumber", _AUX + "SerialNumber",
 }  # fmt: skip
 
 
@@ -100,6 +103,7 @@ def fields_from_properties(props: dict[str, str]) -> ExifFields:
         taken_at=taken,
         make=make or None,
         model=model or None,
+        serial=(props.get(_EXIF_EX + "BodySerialNumber") or props.get(_AUX + "SerialNumber") or "").strip() or None,
         gps_utc=_gps_time(props.get(_EXIF + "GPSTimeStamp")),
         gps_error_m=_positioning_error(props.get(_EXIF + "GPSHPositioningError")) if point else None,
     )

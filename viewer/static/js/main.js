@@ -5,6 +5,8 @@
 //   list.js    the virtual list, tabs, counts
 //   popup.js   selection, popups and what can be done from them (revert, ask the AI again, retry)
 //   place.js   placing photos by hand (pin, Save/Cancel, one field), several at once
+//   clock.js   fixing a camera's clock: a spot on a track or a time typed, previewed, then applied
+//   tracks.js  GPS tracks as lines
 //   upload.js  photos sent from this computer, followed until filed; locate without keeping
 //   ai.js      what the AI is doing, in the header; "Retry all now"
 //   browser.js the photo browser: panel of photos in view, timeline, search, photo viewer, phone sheet
@@ -12,6 +14,7 @@
 import { initAI, refreshAI } from './ai.js';
 import * as api from './api.js';
 import { initBrowser } from './browser.js';
+import { initClock } from './clock.js';
 import { notice } from './dom.js';
 import { onFilterChange } from './filters.js';
 import { initList, refreshList, showCounts } from './list.js';
@@ -96,6 +99,7 @@ initBrowser();
 initPopup(applyAnswer);
 initPlace(applyAnswer, select);
 initAI(applyAnswer);
+initClock(applyAnswer, select);
 initUpload();
 initTracks();
 photoLayer.on('click', (e) => select(e.layer.photoId, false));

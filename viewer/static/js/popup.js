@@ -1,9 +1,10 @@
 // Selecting a photo: its popup (Leaflet gets DOM nodes, never markup) with what is known of it
 // and what can be done: place it by hand (place.js), revert its last location change, ask the
-// AI again, or, while Ollama does not answer, retry now.
+// AI again, or, while Ollama does not answer, retry now; fix its camera's clock (clock.js).
 /* global L */
 import { aiTrouble } from './ai.js';
 import * as api from './api.js';
+import { startClockFix, stopClockFix } from './clock.js';
 import { el, fmtCoord, notice, sheetCover, withCode } from './dom.js';
 import { redrawList } from './list.js';
 import { clearUncertainty, map, reveal, showUncertainty, uncertaintyKm } from './map.js';
@@ -22,6 +23,7 @@ export function initPopup(apply) {
 
 export async function select(id, fly) {
   stopPlacing();
+  stopClockFix();
   state.selected = id;
   redrawList();
   if (!state.rows.get(id)) return;
@@ -68,7 +70,8 @@ function popupContent(d) {
     ['Taken', taken(d)],
     ['Coordinates', d.lat !== null && d.lon !== null ? fmtCoord(d.lat, d.lon) : null],
     ['Source', d.source ? SOURCE_LABEL[d.source] || d.source : d.status],
-    ['Camera', d.camera],
+    ['Camera', d.camera_serial ? d.camera + ' #' + d.camera_serial : d.camera],
+    ['Clock', d.time_basis === 'clock_fix' && d.decisions && d.decisions.length ? d.decisions[0] : null],
   ];
   if (d.source === 'ai') {
     fields.push(['Model', d.model], ['Confidence', d.confidence !== null ? Math.round(d.confidence * 100) + ' %' : null],
@@ -129,5 +132,6 @@ function actions(d) {
     el('div', { class: 'fix-row' },
       d.source !== 'exif' && d.status !== 'pending' ? button('ask-ai', 'Ask the AI again', act('/ask-ai', (r) => r.name + ' is waiting for the AI.')) : null,
       waitsForOllama(d) ? button('retry', 'Retry now', act('/retry', (r) => r.name + ' will be asked as soon as Ollama answers.')) : null),
+    d.camera && d.taken_at ? el('div', { class: 'fix-row' }, button('clock', 'Fix this camera’s clock', () => startClockFix(d))) : null,
     message);
 }
