@@ -1,7 +1,8 @@
 """The offline basemap in a real browser (Debian's chromium through Playwright), with every request
 to a host other than 127.0.0.1 aborted: at zoom 12 over towns on five continents the town's and its
-neighbours' names are drawn over land and water; with `tile_url = ""` (the default) no request
-leaves the page's origin; with a tile server, its tiles alone carry the page's origin as Referer.
+neighbours' names are drawn over land and water, and main roads along a known highway; with
+`tile_url = ""` (the default) no request leaves the page's origin; with a tile server, its tiles
+alone carry the page's origin as Referer.
 
 Needs the basemap built (`make`, or `.venv/bin/python scripts/build_basemap.py`).
 Set GEOLOCATOR_SCREENSHOTS=docs to write the README's basemap pictures into docs/.
@@ -44,8 +45,11 @@ TOWNS = {  # slug: (town, lat, lon, neighbours: at least one is named too, a pic
     "nara": ("Nara-shi", 34.6851, 135.8048, {"Yamatokōriyama", "Kizugawa", "Sugai", "Hōryūji"}, None),
     "queenstown": ("Queenstown", -45.0312, 168.6626, {"Arthurs Point", "Frankton"}, "desktop"),
 }
-LAND = (243, 240, 232)  # basemap.js LAND
-WATER = (207, 226, 239)  # basemap.js WATER
+LAND = (243, 240, 232)  # basemap-worker.js LAND
+WATER = (207, 226, 239)  # basemap-worker.js WATER
+ROAD = (208, 138, 60)  # basemap-worker.js roads
+# Nara's east-west national road (route 369) between two of the road graph's junctions: lat, lon.
+NARA_ROAD = ((34.684, 135.800), (34.684, 135.829))
 
 
 def start_viewer(root: Path, **viewer: object) -> tuple[Store, ViewerServer]:
@@ -89,24 +93,61 @@ def show(page, lat: float, lon: float, zoom: int) -> None:
     wait_until_js(page, f"performance.getEntriesByName('geolocator:labels').some(m => m.detail.zoom === {zoom})", timeout=30)
 
 
+# The basemap's tiles composed into one canvas the size of the map, in CSS pixels.
+COMPOSE = """() => {
+  const map = document.getElementById('map').getBoundingClientRect();
+  const out = document.createElement('canvas');
+  out.width = Math.round(map.width); out.height = Math.round(map.height);
+  const ctx = out.getContext('2d');
+  for (const tile of document.querySelectorAll('.leaflet-basemap-pane canvas')) {
+    const r = tile.getBoundingClientRect();
+    ctx.drawImage(tile, r.left - map.left, r.top - map.top, r.width, r.height);
+  }
+  return ctx;
+}"""
+
+
 def colours(page) -> dict[str, float]:
-    """Shares of the basemap canvas's pixels in the land and water colours."""
+    """Shares of the map's pixels in the basemap's land and water colours."""
     return page.evaluate(
-        """([land, water]) => {
-          const c = document.querySelector('.leaflet-basemap-pane canvas');
-          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        f"""([land, water]) => {{
+          const ctx = ({COMPOSE})();
+          const d = ctx.getImageData(0, 0, ctx.canvas.width, ctx.canvas.height).data;
           let l = 0, w = 0;
-          for (let i = 0; i < d.length; i += 4) {
+          for (let i = 0; i < d.length; i += 4) {{
             if (d[i] === land[0] && d[i + 1] === land[1] && d[i + 2] === land[2]) l++;
             else if (d[i] === water[0] && d[i + 1] === water[1] && d[i + 2] === water[2]) w++;
-          }
-          return { land: l / (d.length / 4), water: w / (d.length / 4) };
-        }""",
+          }}
+          return {{ land: l / (d.length / 4), water: w / (d.length / 4) }};
+        }}""",
         [LAND, WATER],
     )
 
 
+def road_pixels_along(page, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> list[bool]:
+    """For points along a straight stretch of road: is a pixel within 2 px of it in the road's colour?"""
+    return page.evaluate(
+        f"""([a, b, steps, road]) => {{
+          const ctx = ({COMPOSE})();
+          const found = [];
+          for (let k = 0; k <= steps; k++) {{
+            const at = geolocator.map.latLngToContainerPoint([a[0] + (b[0] - a[0]) * k / steps, a[1] + (b[1] - a[1]) * k / steps]);
+            const d = ctx.getImageData(Math.round(at.x) - 2, Math.round(at.y) - 2, 5, 5).data;
+            let hit = false;
+            for (let i = 0; i < d.length; i += 4) {{
+              if (Math.abs(d[i] - road[0]) + Math.abs(d[i + 1] - road[1]) + Math.abs(d[i + 2] - road[2]) < 12) hit = true;
+            }}
+            found.push(hit);
+          }}
+          return found;
+        }}""",
+        [list(start), list(end), steps, list(ROAD)],
+    )
+
+
 def save_screenshot(page, tmp_path: Path, name: str) -> None:
+    # Leaflet fades new tiles in: the picture once they all are opaque.
+    wait_until_js(page, "[...document.querySelectorAll('.leaflet-basemap-pane .leaflet-tile')].every(t => t.style.opacity === '1')")
     page.screenshot(path=str(tmp_path / name))
     if os.environ.get("GEOLOCATOR_SCREENSHOTS") == "docs":
         shutil.copy(tmp_path / name, DOCS / name)
@@ -125,6 +166,9 @@ def test_at_zoom_12_towns_on_five_continents_and_their_neighbours_are_named_offl
             assert names & neighbours, (slug, names)
             shares = colours(page)
             assert shares["land"] > 0.2, (slug, shares)  # drawn, not blank
+            if slug == "nara":
+                along = road_pixels_along(page, *NARA_ROAD)
+                assert all(along), along
             if slug == "queenstown":
                 assert shares["water"] > 0.05, shares  # Lake Wakatipu
             if picture == device:
