@@ -71,17 +71,24 @@ export function addBasemap(map) {
   map.createPane('labels').style.zIndex = 160;
   map.getPane('labels').style.pointerEvents = 'none';
 
-  // Fetched by early.js while the page's modules load, when it could.
-  const outlineData = window.geolocatorEarlyOutline || fetch(OUTLINE_URL).then((r) => (r.ok ? r.json() : null));
-  const outlineDrawn = outlineData.then((world) => {
+  const drawOutline = (world) => {
     if (!world) throw new Error('no outline');
     L.geoJSON(world, {
       pane: 'outline', interactive: false, renderer: L.svg({ pane: 'outline' }),
       style: { color: '#8a8f98', weight: 0.8, fillColor: LAND, fillOpacity: 1 },
     }).addTo(map);
     document.body.dataset.outline = 'ready';
-    performance.mark('geolocator:outline');
-  }).catch(() => { document.body.dataset.outline = 'failed'; });
+    requestAnimationFrame(() => performance.mark('geolocator:outline')); // the frame that paints it
+  };
+  // Fetched by early.js while the page's modules load: drawn at once when it is in already (the
+  // page's first frame has the world), else when it comes.
+  let outlineDrawn;
+  if (window.geolocatorOutline) outlineDrawn = Promise.resolve(drawOutline(window.geolocatorOutline));
+  else {
+    const data = window.geolocatorEarlyOutline || fetch(OUTLINE_URL).then((r) => (r.ok ? r.json() : null));
+    outlineDrawn = data.then(drawOutline);
+  }
+  outlineDrawn = outlineDrawn.catch(() => { document.body.dataset.outline = 'failed'; });
 
   const tiles = new CellTiles({ pane: 'basemap', minZoom: OUTLINE_BELOW, maxZoom: 22 }).addTo(map);
   const status = () => {

@@ -84,6 +84,10 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+// The map with its world outline is on the page by now (map.js): let the browser paint it before
+// the rest of the page is set up.
+await new Promise((resolve) => { requestAnimationFrame(() => setTimeout(resolve)); });
+
 initList((id) => select(id, true));
 initBrowser();
 initPopup((rows) => apply({ full: false, rows, counts: null }));

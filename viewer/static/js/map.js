@@ -38,7 +38,7 @@ if (TILE_URL) {
   tiles.on('tileload', () => { document.body.dataset.tiles = 'ok'; });
   tiles.addTo(map);
 }
-map.attributionControl.addAttribution('Built-in map: GSHHG, Natural Earth, GeoNames');
+map.attributionControl.addAttribution('Built-in map: GSHHG, Natural Earth, GeoNames; roads © OpenStreetMap contributors');
 
 const SOURCES = ['exif', 'ai', 'manual', 'track', 'nearby'];
 const ICONS = {};
