@@ -20,12 +20,17 @@ const KEPT_CELLS = 64; // decoded cells kept
 const PIECE = 256; // points in a piece of line
 const LAND = '#f3f0e8';
 const WATER = '#cfe2ef';
-const LINES = [ // drawn in this order, over the land; width in CSS px, by zoom from FINE_FROM
-  ['coast', { color: '#8fb4c9', width: () => 1 }],
-  ['rivers', { color: '#8fbfdc', width: () => 1.3 }],
-  ['roads', { color: '#d08a3c', width: (z) => (z >= 12 ? 2 : z >= 10 ? 1.5 : 1) }],
-  ['states', { color: '#b9adc0', width: () => 0.8, dash: [3, 3] }],
-  ['borders', { color: '#9c8aa5', width: () => 1.2, dash: [6, 3] }],
+const LINES = [ // drawn in this order, over the land: colour and width (CSS px) by zoom
+  ['coast', { color: () => '#8fb4c9', width: () => 1 }],
+  ['rivers', { color: () => '#8fbfdc', width: () => 1.3 }],
+  // Roads from zoom 9 (further out they would hide the land in Japan or Europe), fainter until 12.
+  ['roads', {
+    color: (z) => (z >= 12 ? '#d08a3c' : z >= 10 ? 'rgba(208, 138, 60, 0.85)' : 'rgba(208, 138, 60, 0.6)'),
+    width: (z) => (z >= 12 ? 2 : z >= 10 ? 1.2 : 0.7),
+    from: 9,
+  }],
+  ['states', { color: () => '#b9adc0', width: () => 0.8, dash: [3, 3] }],
+  ['borders', { color: () => '#9c8aa5', width: () => 1.2, dash: [6, 3] }],
 ];
 
 let levels = null; // [{level, cell, scale, cells: Set}]
@@ -175,7 +180,8 @@ async function paint({ tile, z, x, y, ratio }) {
     ctx.lineJoin = 'round';
     ctx.lineCap = 'round';
     for (const [kind, style] of LINES) {
-      ctx.strokeStyle = style.color;
+      if (z < (style.from || 0)) continue;
+      ctx.strokeStyle = style.color(z);
       ctx.lineWidth = style.width(z) * ratio;
       ctx.setLineDash(style.dash ? style.dash.map((v) => v * ratio) : []);
       ctx.beginPath();
