@@ -1,5 +1,6 @@
 """The basemap's main roads: scgraph-data's highway module read as text (never run), its edges
-chained into lines, each edge drawn once, lines cut where they would cross the antimeridian."""
+chained into lines, each edge drawn once, lines cut where they would cross the antimeridian, and
+edges between far junctions set apart as rough."""
 
 from __future__ import annotations
 
@@ -57,7 +58,15 @@ def test_a_line_across_the_antimeridian_is_cut_there(tmp_path: Path):
     wheel = tmp_path / "scgraph_data-2.0.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as z:
         z.writestr(MODULE, module("[{1: 1.0}, {0: 1.0, 2: 1.0}, {1: 1.0, 3: 1.0}, {2: 1.0}]",
-                                  "[[-17.0, 178.0], [-17.1, 179.9], [-17.2, -179.9], [-17.3, -178.0]]"))
+                                  "[[-17.0, 179.9], [-17.0, 179.96], [-17.0, -179.98], [-17.0, -179.92]]"))
     with zipfile.ZipFile(wheel) as z:
         lines = list(road_lines(z))
-    assert [line[:, 0].tolist() for line in lines] == [[178.0, 179.9], [-179.9, -178.0]]
+    assert [(kind, line[:, 0].tolist()) for kind, line in lines] == [("roads", [179.9, 179.96]), ("roads", [-179.98, -179.92])]
+
+
+def test_an_edge_between_far_junctions_is_a_rough_road(tmp_path: Path):
+    wheel = tmp_path / "scgraph_data-2.0.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:  # 0-1: 1.1 km; 1-2: 33 km
+        z.writestr(MODULE, module("[{1: 1.2}, {0: 1.2, 2: 36.0}, {1: 36.0}]", "[[46.0, 14.0], [46.01, 14.0], [46.31, 14.0]]"))
+    with zipfile.ZipFile(wheel) as z:
+        assert [(kind, line[:, 1].tolist()) for kind, line in road_lines(z)] == [("roads", [46.0, 46.01]), ("roads_rough", [46.01, 46.31])]

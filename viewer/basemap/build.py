@@ -8,7 +8,8 @@ wheel `scgraph-data` (viewer/basemap/roads.py). `scripts/build_basemap.py` downl
 pip, checks their hashes and calls `build`; the result goes to viewer/static/basemap/ (not in git):
 
     index.json                 the levels, their cell size and grid scale, and which cells exist
-    1/I_J.json, 2/I_J.json     one cell each: {"polys": [[level, ring], ...], "rivers", "borders", "states", "roads"}
+    1/I_J.json, 2/I_J.json     one cell each: {"polys": [[level, ring], ...], "rivers", "borders", "states",
+                               "roads", "roads_rough" (junctions over 10 km apart: drawn dashed)}
     COPYING, COPYING.LESSER    GSHHG's and WDBII's licence, from their wheel
     LICENSE-scgraph-data, NOTICE-roads   the roads' licences: the wheel's (MIT) and the data's (ODbL)
 
@@ -56,7 +57,7 @@ LEVELS = (Level(1, 45, 100.0, 20.0, 0.3, roads=False), Level(2, 5, 2000.0, 0.0, 
 
 @dataclass(frozen=True)
 class Shape:
-    kind: str  # "polys", "rivers", "borders", "states" or "roads"
+    kind: str  # "polys", "rivers", "borders", "states", "roads" or "roads_rough"
     level: int  # GSHHG level for polygons, 0 for lines
     area_km2: float
     points: Points
@@ -77,9 +78,10 @@ class Cell:
     borders: list[list[int]] = field(default_factory=list)
     states: list[list[int]] = field(default_factory=list)
     roads: list[list[int]] = field(default_factory=list)
+    roads_rough: list[list[int]] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.polys or self.rivers or self.borders or self.states or self.roads)
+        return not (self.polys or self.rivers or self.borders or self.states or self.roads or self.roads_rough)
 
 
 LAYERS = {"gshhs": "polys", "rivers": "rivers", "countries": "borders", "states": "states"}
@@ -102,10 +104,10 @@ def read_all(wheel: zipfile.ZipFile) -> list[Shape]:
 
 def read_roads(wheel: zipfile.ZipFile) -> list[Shape]:
     shapes = []
-    for line in roads.road_lines(wheel):
+    for kind, line in roads.road_lines(wheel):
         west, south = line.min(axis=0)
         east, north = line.max(axis=0)
-        shapes.append(Shape("roads", 0, 0.0, line, float(west), float(south), float(east), float(north)))
+        shapes.append(Shape(kind, 0, 0.0, line, float(west), float(south), float(east), float(north)))
     return shapes
 
 
@@ -139,7 +141,7 @@ def kept(shape: Shape, level: Level) -> bool:
         return shape.area_km2 >= level.min_area_km2
     if shape.kind == "rivers":
         return shape.length_deg >= level.min_river_deg
-    if shape.kind == "roads":
+    if shape.kind in ("roads", "roads_rough"):
         return level.roads
     return True
 

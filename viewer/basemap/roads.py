@@ -4,7 +4,9 @@ The wheel's `scgraph_data/world_highways.py` is a Python module of two literals:
 ...}, ...]` (node i's neighbours and the road's length to each) and `nodes=[[lat, lon], ...]` (to
 0.001°). It is OpenStreetMap's main road network (© OpenStreetMap contributors, ODbL 1.0),
 simplified to junctions and a few bends: each edge is drawn as a straight line, so a winding road
-is approximate (for nine edges in ten the road is under 6% longer than the straight line).
+is approximate (for nine edges in ten the road is under 6% longer than the straight line). An edge
+longer than ROUGH_KM (junctions far apart, where a straight line may stray kilometres from the
+road: along a lake shore, over a pass) is a "rough" road, which the page draws dashed.
 
 The module is read as text, never imported or evaluated (it would run the downloaded code, and
 the literals take minutes and gigabytes through `ast`). Edges are then chained into long lines, so
@@ -27,6 +29,8 @@ _NEIGHBOUR = re.compile(r"(\d+)\s*:")
 
 Edges = npt.NDArray[np.int64]  # (m, 2): node numbers, the smaller first
 Nodes = npt.NDArray[np.float64]  # (n, 2): lon, lat
+ROUGH_KM = 10.0
+EARTH_KM = 6371.0
 
 
 def parse_geograph(text: str) -> tuple[Nodes, Edges]:
@@ -83,15 +87,23 @@ def chains(edges: Edges, count: int) -> Iterator[list[int]]:
             yield run
 
 
-def road_lines(wheel: zipfile.ZipFile) -> Iterator[npt.NDArray[np.float64]]:
-    """The main roads as (k, 2) arrays of lon, lat; a line is cut where it would cross the antimeridian."""
+def chord_km(nodes: Nodes, edges: Edges) -> npt.NDArray[np.float64]:
+    """Each edge's straight length (great circle), in km."""
+    lon1, lat1 = np.radians(nodes[edges[:, 0]]).T
+    lon2, lat2 = np.radians(nodes[edges[:, 1]]).T
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return np.asarray(2 * EARTH_KM * np.arcsin(np.sqrt(h)), dtype=np.float64)
+
+
+def road_lines(wheel: zipfile.ZipFile) -> Iterator[tuple[str, npt.NDArray[np.float64]]]:
+    """The main roads as ("roads" or "roads_rough", (k, 2) array of lon, lat); a line is cut where
+    it would cross the antimeridian."""
     nodes, edges = parse_geograph(wheel.read(MODULE).decode("utf-8"))
-    for run in chains(edges, len(nodes)):
-        points = nodes[run]
-        jumps = np.flatnonzero(np.abs(np.diff(points[:, 0])) > 180) + 1
-        if not len(jumps):
-            yield points
-            continue
-        for part in np.split(points, jumps):
-            if len(part) > 1:
-                yield part
+    rough = chord_km(nodes, edges) > ROUGH_KM
+    for kind, chosen in (("roads", edges[~rough]), ("roads_rough", edges[rough])):
+        for run in chains(chosen, len(nodes)):
+            points = nodes[run]
+            jumps = np.flatnonzero(np.abs(np.diff(points[:, 0])) > 180) + 1
+            for part in np.split(points, jumps) if len(jumps) else [points]:
+                if len(part) > 1:
+                    yield kind, part

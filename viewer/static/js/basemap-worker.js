@@ -16,7 +16,7 @@
 
 const FORMAT = 2;
 const FINE_FROM = 8; // zooms from this use the 5° cells
-const KEPT_CELLS = 64; // decoded cells kept
+const KEPT_CELLS = 24; // decoded cells kept (a view at zoom 8 takes up to 6; a coast's cell can be MBs)
 const PIECE = 256; // points in a piece of line
 const LAND = '#f3f0e8';
 const WATER = '#cfe2ef';
@@ -27,6 +27,13 @@ const LINES = [ // drawn in this order, over the land: colour and width (CSS px)
   ['roads', {
     color: (z) => (z >= 12 ? '#d08a3c' : z >= 10 ? 'rgba(208, 138, 60, 0.85)' : 'rgba(208, 138, 60, 0.6)'),
     width: (z) => (z >= 12 ? 2 : z >= 10 ? 1.2 : 0.7),
+    from: 9,
+  }],
+  // Roads known only by junctions over 10 km apart: straight lines that may stray from the road.
+  ['roads_rough', {
+    color: (z) => (z >= 10 ? 'rgba(208, 138, 60, 0.75)' : 'rgba(208, 138, 60, 0.5)'),
+    width: (z) => (z >= 12 ? 1.5 : z >= 10 ? 1.2 : 0.7),
+    dash: [6, 5],
     from: 9,
   }],
   ['states', { color: () => '#b9adc0', width: () => 0.8, dash: [3, 3] }],

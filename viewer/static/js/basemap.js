@@ -42,6 +42,7 @@ const CellTiles = L.GridLayer.extend({
 
   _startWorker() {
     this._worker = new Worker('/static/js/basemap-worker.js', { name: 'basemap' });
+    this._worker.onerror = () => { document.body.dataset.basemap = 'failed'; }; // e.g. no OffscreenCanvas
     this._worker.onmessage = ({ data }) => {
       if (data.index !== undefined) {
         if (!data.index) document.body.dataset.basemap = 'missing';
