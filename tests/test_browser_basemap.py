@@ -107,6 +107,17 @@ COMPOSE = """() => {
 }"""
 
 
+# [lat, lon] -> the point in #map where the view it opens with (data-view) shows it, as Leaflet places it.
+PROJECT = """(([la, lo]) => {
+  const map = document.getElementById('map');
+  const [lat, lon, zoom] = map.dataset.view.split(',').map(Number);
+  const world = 256 * 2 ** zoom;
+  const y = (v) => { const s = Math.sin(v * Math.PI / 180); return world * (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)); };
+  const x = (v) => world * (v + 180) / 360;
+  return [x(lo) - Math.round(x(lon) - map.clientWidth / 2), y(la) - Math.round(y(lat) - map.clientHeight / 2)];
+})"""
+
+
 def colours(page) -> dict[str, float]:
     """Shares of the map's pixels in the basemap's land and water colours."""
     return page.evaluate(
@@ -175,6 +186,32 @@ def test_at_zoom_12_towns_on_five_continents_and_their_neighbours_are_named_offl
                 save_screenshot(page, tmp_path, f"screenshot-basemap-{slug}{'-phone' if device == 'phone' else ''}.png")
         origin = offline.url.rstrip("/")
         assert page.requests and all(url.startswith(origin + "/") for url in page.requests), page.requests
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+def test_the_world_outline_shows_before_leaflet_and_the_page_scripts_have_run(browser, offline):
+    context, page = offline_page(browser, DESKTOP)
+    held = []
+    context.route("**/static/vendor/leaflet/leaflet.js", lambda route: held.append(route))  # answered later, by hand
+    try:
+        page.goto(offline.url, wait_until="commit")
+        wait_until_js(page, "!!document.getElementById('outline-sketch')")
+        # The middle of the Congo and of the Atlantic, where the view the page opens with shows them.
+        congo, atlantic = page.evaluate(
+            """() => [[-3, 23], [0, -30]].map((point) => {
+              const c = document.getElementById('outline-sketch');
+              const at = geolocatorLatLngPoint(point);
+              return [...c.getContext('2d').getImageData(at[0] * devicePixelRatio, at[1] * devicePixelRatio, 1, 1).data];
+            })""".replace("geolocatorLatLngPoint", PROJECT)
+        )
+        assert (tuple(congo[:3]), atlantic[3]) == (LAND, 0)  # land drawn; the sea left to #map's colour
+        assert page.evaluate("typeof L") == "undefined"  # Leaflet is not even loaded
+        held[0].continue_()
+        page.wait_for_selector("body[data-outline=ready]", state="attached", timeout=20000)
+        wait_until_js(page, "!document.getElementById('outline-sketch')")  # Leaflet's outline took over
+        assert page.locator(".leaflet-outline-pane path").count() > 100
         assert not page.errors, page.errors
     finally:
         context.close()

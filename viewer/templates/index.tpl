@@ -10,6 +10,8 @@
 <meta name="geolocator-attribution" content="{{tile_attribution}}">
 <meta name="geolocator-columns" content="{{columns}}">
 <title>geolocator — map</title>
+<!-- the world outline, the map's first picture: asked for with the page, taken by early.js's fetch -->
+<link rel="preload" href="/static/vendor/world/countries-110m.geojson" as="fetch" crossorigin="anonymous">
 <script src="/static/js/early.js"></script>
 <!-- every module of the page, asked for at once rather than as each import is found -->
 <link rel="modulepreload" href="/static/js/main.js">
@@ -82,7 +84,8 @@
   <div id="list" class="vlist" role="listbox" aria-label="Photos"><div class="vlist-space"></div></div>
 </aside>
 <main>
-  <div id="map"></div>
+  <div id="map" data-view="25,0,2"></div>
+  <script src="/static/js/sketch.js"></script>
   <div id="notice" hidden></div>
 </main>
 <div id="photoviewer" role="dialog" aria-modal="true" aria-label="Photo viewer" hidden>

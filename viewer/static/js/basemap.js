@@ -79,7 +79,12 @@ export function addBasemap(map) {
       style: { color: '#8a8f98', weight: 0.8, fillColor: LAND, fillOpacity: 1 },
     }).addTo(map);
     document.body.dataset.outline = 'ready';
-    requestAnimationFrame(() => performance.mark('geolocator:outline')); // the frame that paints it
+    window.geolocatorOutlineDrawn = true;
+    requestAnimationFrame(() => { // the frame that paints it: sketch.js's canvas goes in the same one
+      const sketch = document.getElementById('outline-sketch');
+      if (sketch) sketch.remove();
+      if (!performance.getEntriesByName('geolocator:outline').length) performance.mark('geolocator:outline');
+    });
   };
   // Fetched by early.js while the page's modules load: drawn at once when it is in already (the
   // page's first frame has the world), else when it comes.
