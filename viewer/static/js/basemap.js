@@ -79,22 +79,17 @@ export function addBasemap(map) {
       style: { color: '#8a8f98', weight: 0.8, fillColor: LAND, fillOpacity: 1 },
     }).addTo(map);
     document.body.dataset.outline = 'ready';
-    window.geolocatorOutlineDrawn = true;
     requestAnimationFrame(() => { // the frame that paints it: sketch.js's canvas goes in the same one
       const sketch = document.getElementById('outline-sketch');
       if (sketch) sketch.remove();
       if (!performance.getEntriesByName('geolocator:outline').length) performance.mark('geolocator:outline');
     });
   };
-  // Fetched by early.js while the page's modules load: drawn at once when it is in already (the
-  // page's first frame has the world), else when it comes.
-  let outlineDrawn;
-  if (window.geolocatorOutline) outlineDrawn = Promise.resolve(drawOutline(window.geolocatorOutline));
-  else {
-    const data = window.geolocatorEarlyOutline || fetch(OUTLINE_URL).then((r) => (r.ok ? r.json() : null));
-    outlineDrawn = data.then(drawOutline);
-  }
-  outlineDrawn = outlineDrawn.catch(() => { document.body.dataset.outline = 'failed'; });
+  // The page carries the outline (sketch.js read it): drawn at once; fetched if it did not.
+  const outlineDrawn = (window.geolocatorOutline ? Promise.resolve(window.geolocatorOutline)
+    : fetch(OUTLINE_URL).then((r) => (r.ok ? r.json() : null)))
+    .then(drawOutline)
+    .catch(() => { document.body.dataset.outline = 'failed'; });
 
   const tiles = new CellTiles({ pane: 'basemap', minZoom: OUTLINE_BELOW, maxZoom: 22 }).addTo(map);
   const status = () => {

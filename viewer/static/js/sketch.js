@@ -1,8 +1,9 @@
-// The world outline on a plain canvas as soon as it is in (early.js fetches it), before Leaflet
-// and the page's modules are loaded and run: on a busy machine they take most of a second. It is
-// the view map.js opens with (#map's data-view), projected as Leaflet will (Web Mercator, the
-// container's top left at the rounded pixel origin); basemap.js removes it once Leaflet's own
-// outline is painted over it. A classic script after #map: the style sheets are in when it runs.
+// The world outline on a plain canvas before Leaflet and the page's modules are loaded and run (on
+// a busy machine they take most of a second): the page carries the outline (#outline-data), so
+// this draws it at once, with no request to wait for. It is the view map.js opens with (#map's
+// data-view), projected as Leaflet will (Web Mercator, the container's top left at the rounded
+// pixel origin); basemap.js draws the outline with Leaflet from the same data and removes this
+// canvas once its own is painted. A classic script after #map: the style sheets are in when it runs.
 'use strict';
 (() => {
   const container = document.getElementById('map');
@@ -14,7 +15,6 @@
     return [world * (lng + 180) / 360, world * (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI))];
   };
   const draw = (geojson) => {
-    if (!geojson || window.geolocatorOutlineDrawn) return; // Leaflet's came first
     const width = container.clientWidth; const height = container.clientHeight;
     const ratio = window.devicePixelRatio || 1;
     const canvas = document.createElement('canvas');
@@ -45,5 +45,6 @@
     container.appendChild(canvas);
     requestAnimationFrame(() => performance.mark('geolocator:outline')); // the frame that paints it
   };
-  if (window.geolocatorEarlyOutline) window.geolocatorEarlyOutline.then(draw);
+  window.geolocatorOutline = JSON.parse(document.getElementById('outline-data').textContent);
+  draw(window.geolocatorOutline);
 })();
