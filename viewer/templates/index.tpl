@@ -10,6 +10,13 @@
 <meta name="geolocator-attribution" content="{{tile_attribution}}">
 <meta name="geolocator-columns" content="{{columns}}">
 <title>geolocator — map</title>
+<!-- What the first picture needs comes first (the browser asks a server six things at a time):
+     the style sheets and sketch.js, which draws the world outline this page carries. -->
+<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
+<link rel="stylesheet" href="/static/app.css">
+<link rel="stylesheet" href="/static/map.css">
+<link rel="stylesheet" href="/static/edit.css">
+<link rel="preload" href="/static/js/sketch.js" as="script">
 <script src="/static/js/early.js"></script>
 <!-- every module of the page, asked for at once rather than as each import is found -->
 <link rel="modulepreload" href="/static/js/main.js">
@@ -32,10 +39,6 @@
 <link rel="modulepreload" href="/static/js/tracks.js">
 <link rel="modulepreload" href="/static/js/upload.js">
 <link rel="modulepreload" href="/static/js/when.js">
-<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
-<link rel="stylesheet" href="/static/app.css">
-<link rel="stylesheet" href="/static/map.css">
-<link rel="stylesheet" href="/static/edit.css">
 </head>
 <body>
 <aside id="side">
@@ -86,7 +89,9 @@
   <div id="list" class="vlist" role="listbox" aria-label="Photos"><div class="vlist-space"></div></div>
 </aside>
 <main>
-  <div id="map"></div>
+  <div id="map" data-view="25,0,2"></div>
+  <script type="application/json" id="outline-data">{{!outline}}</script>
+  <script src="/static/js/sketch.js"></script>
   <div id="notice" hidden></div>
 </main>
 <div id="photoviewer" role="dialog" aria-modal="true" aria-label="Photo viewer" hidden>

@@ -94,6 +94,10 @@ async function poll() {
 /** Rows and counts from the answer to something the person did: shown at once, not at the next poll. */
 const applyAnswer = (rows, counts) => apply({ full: false, rows, counts });
 
+// The map with its world outline is on the page by now (map.js): let the browser paint it before
+// the rest of the page is set up.
+await new Promise((resolve) => { requestAnimationFrame(() => setTimeout(resolve)); });
+
 initList((id) => select(id, true));
 initBrowser();
 initPopup(applyAnswer);
