@@ -22,6 +22,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         tile_url=ctx.config.viewer.tile_url,
         tile_attribution=ctx.config.viewer.tile_attribution,
         columns=",".join(MAP_COLUMNS),
+        in_place=not ctx.folders.move,  # an archive indexed in place: its count of files gone missing
     )
 
     @route(app, "GET", "/")

@@ -69,6 +69,8 @@ function popupContent(d) {
   if (waitsForOllama(d)) fields.push(['Waiting', 'for the AI: Ollama does not answer (' + d.error.slice(WAITING_FOR_OLLAMA.length) + '). It is asked again by itself.']);
   else if (d.status === 'pending') fields.push(['Waiting', 'for the AI']);
   else if (d.status !== 'located') fields.push(['Reason', d.error]);
+  fields.push(['Warning', d.warning]); // what is odd about the file: "truncated: ..."
+  if (d.missing_since) fields.push(['Missing', 'its file is no longer at ' + (d.path || d.name) + ' (noticed ' + d.missing_since.slice(0, 10) + '); its record stays']);
   const dl = el('dl', { class: 'fields' });
   for (const [label, value] of fields) {
     if (value === null || value === undefined || value === '') continue;
