@@ -25,6 +25,11 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def sessions_path(database: Path) -> Path:
+    """The map page's sessions (viewer.sessions), beside the database: `geolocator.sessions`."""
+    return database.with_name(f"{database.stem}.sessions")
+
+
 # A relative path whose bytes are not UTF-8 (a name from a FAT card) is kept as this prefix and
 # the base64 of its bytes: a relative path never starts with "/", so none is taken for another.
 _UNDECODABLE = "/base64:"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from geolocator.config import Config
 from geolocator.core import Core
 from geolocator.errors import GeolocatorError
-from geolocator.folders import Folders
+from geolocator.folders import Folders, sessions_path
 from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
 from geolocator.locations.events import Event, Sent
 from geolocator.password_file import password_path
@@ -54,8 +54,6 @@ def own_files(config: Config) -> list[Path]:
     """Paths that may sit inside the inbox but are never photos: our folders and database files.
     In place the library, failed/ and duplicates/ are not ours to leave out (nothing goes there):
     an archive may hold a folder of that name."""
-    from viewer.sessions import sessions_path
-
     folders = Folders.from_config(config)
     ours = [folders.thumbnails, folders.track_cache, *database_files(folders.database), password_path(config), sessions_path(folders.database)]
     return [folders.library, folders.failed, folders.duplicates, *ours] if folders.move else ours

@@ -247,3 +247,30 @@ def test_the_service_follows_renames_deletes_and_new_files_in_place_and_a_restar
     wait_until(lambda: again.idle() and again.core.archive.counts["unchanged"] >= 8, 20, "the restart's scan")
     assert again.core.archive.counts["to read"] == 0 and again.core.archive.counts["unchanged"] == 8  # 8 files there, none read
     assert "recorded in place" not in caplog.text and len(again.store) == 9
+
+
+def test_a_name_that_is_not_utf8_is_recorded_where_it_is_and_found_unchanged_again(tmp_path):
+    config = make_config(tmp_path, settle=0.1, **IN_PLACE)
+    archive = config.paths.inbox
+    name = os.fsdecode(b"\xe9t\xe9 \xe0 Paris.jpg")  # from a FAT card: not UTF-8
+    made = exiftool_photos({tmp_path / "made.jpg": (noise_jpeg(1), EIFFEL)})[tmp_path / "made.jpg"]
+    (archive / "card").mkdir(parents=True)
+    os.rename(tmp_path / "made.jpg", archive / "card" / name)
+    with Store(config.paths.database) as store:
+        core = Core.build(config, store)
+        run_scan(core)
+        (record,) = store.all()
+        assert record.status is Status.LOCATED and record.name == "été à Paris.jpg" and record.path.startswith("/base64:")
+        assert os.fsencode(core.folders.file_of(record)) == os.fsencode(archive / "card" / name) and core.folders.file_of(record).read_bytes() == made
+        run_scan(core)
+        assert core.archive.counts["unchanged"] == 1 and core.archive.counts["to read"] == 0
+    assert load_records(config.paths.database)[record.id].path == record.path  # stored as text, read back the same
+
+
+def test_check_in_place_looks_at_the_archive_alone(tmp_path):
+    config = write_config(tmp_path / "config.toml", **IN_PLACE)
+    (tmp_path / "archive").mkdir()
+    proc = run_daemon("check", "--config", str(config), cwd=tmp_path)
+    checked = [line[5:].split(":")[0] for line in proc.stdout.splitlines()]
+    assert "inbox" in checked and not {"library", "failed", "duplicates"} & set(checked)
+    assert not any((tmp_path / name).exists() for name in ("library", "failed", "duplicates"))

@@ -73,6 +73,7 @@ class Archive:
         self._renames: list[str] = []  # paths records followed since the last `flush` (for its log line)
         self._check_all = False  # a folder went: every record is looked at by `flush`
         self._confirmed: set[str] = set()  # ids seen as they were read since the scan began
+        self._scans = 0  # whole scans ended
         self.counts: collections.Counter[str] = collections.Counter()  # since the scan began: unchanged, renamed, to read, back, missing
         self.index(store.all())
 
@@ -196,7 +197,9 @@ class Archive:
                 self._gone |= unseen
         self.flush()
         found = ", ".join(f"{self.counts[key]} {key}" for key in ("unchanged", "renamed", "back", "missing", "to read"))
-        log.log(logging.INFO if set(self.counts) - {"unchanged"} else logging.DEBUG, "the archive %s, as scanned: %s", self.folders.inbox, found)
+        said = self._scans == 0 or set(self.counts) - {"unchanged"}  # the first scan, then those that found something
+        self._scans += 1
+        log.log(logging.INFO if said else logging.DEBUG, "the archive %s, as scanned: %s", self.folders.inbox, found)
 
     def replaced(self, record: PhotoRecord) -> None:
         """Another content was read at `record`'s path: its own is no longer there."""

@@ -561,9 +561,6 @@ class Watcher:
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):  # FIFOs, sockets, devices: left alone
                 del self._candidates[path]
                 continue
-            if self._known is not None and self._known.unchanged(path, st):  # recorded as it is (an attribute changed, a rename)
-                del self._candidates[path]
-                continue
             sig = (st.st_size, st.st_mtime_ns)
             if candidate.sig is not None and sig != candidate.sig:  # written without an event (polling)
                 candidate.see(Change.WRITTEN, now)
@@ -574,5 +571,7 @@ class Watcher:
                 log.warning("%s has been open without a change for %.0f s: taking it", shown(path), OPEN_PATIENCE)
             if now - candidate.quiet_since >= quiet_needed(candidate.phase, self.config.settle_seconds):
                 del self._candidates[path]
+                if self._known is not None and self._known.unchanged(path, st):  # recorded as it is (an attribute changed, a rename)
+                    continue
                 self._in_flight.add(path)
                 self._on_ready(path)
