@@ -19,6 +19,12 @@ fsync, then moves them: a scan costs two journal writes per group, not one per p
 `process_each`, what the service's workers and `scan` call, tries each file alone should a
 group fail on a bug, so one odd file never stops the others.
 
+In place (`[library] move = false`: the inbox is the user's archive, geolocator.move.in_place) the
+stages up to `locate` are the same; `claim` records the file where it is (`_decide_in_place`: a
+new record whose intent names the file itself, a duplicate that stays, or the record of this
+content brought up to date: its new path, its file's stat), one journal write per group as when
+moving, and `move` moves nothing. A content recorded before is never read again.
+
 Every file that enters the inbox ends in the library, failed/ or duplicates/ with exactly one
 record saying why. Records are keyed by the sha256 of the content, so:
 
