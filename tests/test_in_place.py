@@ -274,3 +274,18 @@ def test_check_in_place_looks_at_the_archive_alone(tmp_path):
     checked = [line[5:].split(":")[0] for line in proc.stdout.splitlines()]
     assert "inbox" in checked and not {"library", "failed", "duplicates"} & set(checked)
     assert not any((tmp_path / name).exists() for name in ("library", "failed", "duplicates"))
+
+
+def test_a_file_renamed_over_another_takes_its_path_and_the_one_replaced_is_missing(tmp_path):
+    config = make_config(tmp_path, settle=0.1, **IN_PLACE)
+    archive = config.paths.inbox
+    exiftool_photos({archive / "a.jpg": (noise_jpeg(1), EIFFEL), archive / "b.jpg": (noise_jpeg(2), BLED)})
+    with Store(config.paths.database) as store:
+        core = Core.build(config, store)
+        run_scan(core)
+        a, b = records_by_path(store)["a.jpg"], records_by_path(store)["b.jpg"]
+        os.replace(archive / "b.jpg", archive / "a.jpg")  # `mv b.jpg a.jpg`
+        run_scan(core)
+        assert store.get(b.id).path == "a.jpg" and store.get(b.id).missing_since is None
+        assert store.get(a.id).missing_since is not None and core.folders.file_of(store.get(a.id)) is None
+        assert core.archive.counts["to read"] == 0 and len(store) == 2

@@ -151,6 +151,9 @@ class Archive:
     def _renamed(self, record: PhotoRecord, path: str, seen: FileStat) -> None:
         """`record`'s file is at `path` now. Caller holds the lock."""
         log.debug("%s: renamed or moved within the archive to %s", record.path, path)
+        previous = self._current(self._by_path.get(path))
+        if previous is not None and previous.id != record.id and previous.path == path and not previous.missing_since:
+            self._missing([previous])  # renamed over another recorded file: that one's content is gone
         owed = {"sidecar_due": True} if self.sidecars.owed(record) else {}  # ours stays by the old name: one more by the new
         self._change(record, path=path, file_stat=seen, missing_since=None, **owed)
         self._renames.append(path)
