@@ -54,7 +54,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
 
 from geolocator.core import Core
-from geolocator.errors import GeolocatorError, UnreadableImage
+from geolocator.errors import UnreadableImage
 from geolocator.fileio import open_regular
 from geolocator.folders import fsync_dir
 from geolocator.locate.metadata.complete import missing_end
@@ -652,12 +652,8 @@ class Pipeline:
 
     def _flush_archive(self) -> None:
         """In place: write what deciding found of other records (a content replaced at its path)."""
-        if self.archive is None or not self.archive.pending():
-            return
-        try:
+        if self.archive is not None and self.archive.pending():
             self.archive.flush()
-        except (OSError, GeolocatorError) as exc:  # kept for the next flush
-            log.error("cannot record what changed in the archive now: %s", exc)
 
     def _carry_out(self, task: Task) -> Task:
         return self.run(task, self._after_claim)

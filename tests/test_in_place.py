@@ -20,6 +20,7 @@ from corpus import CORPUS
 from expect import wait_until
 from photos import Exif, exiftool_photos, noise_jpeg
 from processes import run_daemon
+from smallfs import fill_space, small_fs
 from test_tracks_parse import gpx_text
 from trees import tree
 
@@ -289,3 +290,21 @@ def test_a_file_renamed_over_another_takes_its_path_and_the_one_replaced_is_miss
         assert store.get(b.id).path == "a.jpg" and store.get(b.id).missing_since is None
         assert store.get(a.id).missing_since is not None and core.folders.file_of(store.get(a.id)) is None
         assert core.archive.counts["to read"] == 0 and len(store) == 2
+
+
+def test_renames_that_cannot_be_recorded_on_a_full_disk_are_said_once_and_recorded_once_there_is_room(service, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    archive = tmp_path / "archive"
+    exiftool_photos({archive / "trip" / f"p{n:02}.jpg": (noise_jpeg(n), EIFFEL) for n in range(20)})
+    with small_fs(tmp_path / "fs", size="1m", inodes=64) as fs:
+        svc = service(settle=0.2, **{**IN_PLACE, "paths": {**IN_PLACE["paths"], "database": str(fs / "geolocator.json")}})
+        wait_until(lambda: len(settled(svc)) == 20 and svc.idle(), 20, "the archive recorded")
+        filler = fill_space(fs)
+        os.rename(archive / "trip", archive / "2019-trip")  # 20 records to follow: more than the journal's last page holds
+        wait_until(lambda: "cannot record what changed in the archive now" in caplog.text, 10, "the full disk said")
+        assert all(r.path.startswith("trip/") for r in svc.store.all())  # nothing recorded half-way
+        assert caplog.text.count("cannot record what changed in the archive now") == 1  # said once, not at every try
+        filler.unlink()
+        wait_until(lambda: all(r.path.startswith("2019-trip/") for r in svc.store.all()), 10, "the records following once there is room")
+        assert "what changed in the archive is recorded now" in caplog.text and len(svc.store) == 20
+        svc.stop()

@@ -74,6 +74,7 @@ class Archive:
         self._check_all = False  # a folder went: every record is looked at by `flush`
         self._confirmed: set[str] = set()  # ids seen as they were read since the scan began
         self._scans = 0  # whole scans ended
+        self._failing = False  # the last flush could not write (said once)
         self.counts: collections.Counter[str] = collections.Counter()  # since the scan began: unchanged, renamed, to read, back, missing
         self.index(store.all())
 
@@ -215,7 +216,9 @@ class Archive:
 
     def flush(self) -> list[PhotoRecord]:
         """Mark what is gone as missing, then write every queued change with one journal write,
-        then the sidecars owed beside renamed photos. Returns the records written."""
+        then the sidecars owed beside renamed photos. Returns the records written. When the store
+        cannot write (a full disk), the changes are kept for the next flush and that is logged
+        once, never raised: the watcher calls this after every burst."""
         with self._lock:
             if self._check_all:
                 self._gone |= set(self._by_path.values())
@@ -236,12 +239,18 @@ class Archive:
 
             try:
                 stored = self.store.update_many(list(due), change)
-            except (OSError, StoreError):
+            except (OSError, StoreError) as exc:
                 for rid, fields in due.items():  # kept for the next flush (newer changes win)
                     self._due[rid] = {**fields, **self._due.get(rid, {})}
                     self._was_at.setdefault(rid, was_at[rid])
                 self._renames[:0] = renamed
-                raise
+                if not self._failing:
+                    log.error("cannot record what changed in the archive now (kept, and tried again): %s", exc)
+                self._failing = True
+                return []
+            if self._failing:
+                log.info("what changed in the archive is recorded now")
+            self._failing = False
             self.index(stored)
         if renamed:
             log.info("%d recorded file(s) renamed or moved within the archive, their records follow: %s", len(renamed), _some(renamed))

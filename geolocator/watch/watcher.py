@@ -105,7 +105,7 @@ class Known(Protocol):
 
     def pending(self) -> bool: ...
 
-    def flush(self) -> object: ...  # write what was found
+    def flush(self) -> object: ...  # write what was found (a failure is its own to log: never raises)
 
 
 def shown(path: Path) -> str:
