@@ -59,10 +59,10 @@ def make_archive(root):
     shutil.copyfile(DARKTABLE, root / "2024" / "walk" / "nogps.jpg.xmp")  # another program's sidecar of it
     (root / "notes").mkdir()
     (root / "notes" / "readme.txt").write_text("our trip notes")
-    broken = root / "2020" / "broken.jpg"
-    broken.write_bytes(b"\xff\xd8\xff\xe1 not a photo at all" * 10)
+    (root / "2020" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe1 not a photo at all" * 10)  # cut short, and unreadable
     old = time.time() - 3600
-    os.utime(broken, (old, old))  # cut short, and for an hour: not a copy still being written
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))  # written an hour ago: none still being written (run_scan waits for no file)
     return {str(path.relative_to(root)): data for path, data in made.items()}
 
 
