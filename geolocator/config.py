@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from geolocator.errors import ConfigError
 
 DEFAULT_IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
-INCOMPLETE_SECONDS = 120.0  # how long a file that looks cut short may stay unchanged before it is failed
+INCOMPLETE_SECONDS = 120.0  # how long a file that looks cut short must stay unchanged before it is taken as it is
 MAX_UPLOAD_MB = 1 << 20  # a terabyte: beyond that the setting is a typo
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -64,7 +64,8 @@ class WatchConfig:
     settle_seconds: float = setting(2.0, "A file is ready once its size and mtime are unchanged this long.")
     incomplete_seconds: float = setting(
         INCOMPLETE_SECONDS,
-        "A file that looks cut short (a JPEG without its end, boxes past the end) is filed only once unchanged this long: into failed/, as incomplete.",
+        "A file that looks cut short (a JPEG without its end, boxes past the end) is taken only once unchanged this long: then located "
+        "from what it says, with a 'truncated' warning, or failed as incomplete when nothing in it can be read.",
     )
     rescan_minutes: float = setting(10.0, "Rescan the inbox this often as a safety net (0 turns it off).")
     ignore: tuple[str, ...] = setting(DEFAULT_IGNORE, "Name patterns never processed (temporary and hidden files).")
@@ -72,6 +73,11 @@ class WatchConfig:
 
 @dataclass(frozen=True)
 class LibraryConfig:
+    move: bool = setting(
+        True,
+        "Move each file out of the inbox into library/, failed/ or duplicates/ (true), or index the inbox in place as the root of "
+        "an archive you keep sorted yourself (false): nothing there is moved, renamed or modified; only sidecars are written beside photos.",
+    )
     layout: str = setting("{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from its capture time; undated/ when the file holds none.")
     sidecars: bool = setting(
         True,

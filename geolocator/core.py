@@ -21,6 +21,7 @@ from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations.changes import Locations
 from geolocator.locations.placing import LocationRules, Placer
 from geolocator.locations.sidecar_sync import Sidecars
+from geolocator.move.in_place import Archive
 from geolocator.move.intents import Intents
 from geolocator.record import Status
 from geolocator.record.events import Event, Events
@@ -53,6 +54,7 @@ class Core:
     sidecars: Sidecars
     locations: Locations
     describe: Callable[[float, float], PlaceName]  # a point's place name (the place index)
+    archive: Archive | None = None  # `[library] move = false`: the index of the archive indexed in place
 
     @classmethod
     def build(cls, config: Config, store: Store, *, describe: Callable[[float, float], PlaceName] | None = None) -> Core:
@@ -67,7 +69,8 @@ class Core:
         locations = Locations(store, placer, sidecars, events, ai_enabled=config.ollama.enabled, describe=describe)
         locations.subscribe(events)
         intents = Intents(store, folders, events)
-        return cls(config, folders, store, events, intents, tracks, placer, sidecars, locations, describe)
+        archive = None if folders.move else Archive(store, folders, sidecars)
+        return cls(config, folders, store, events, intents, tracks, placer, sidecars, locations, describe, archive)
 
     @classmethod
     def open(cls, config: Config) -> Core:

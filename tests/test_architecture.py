@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("geolocator.record", "geolocator.folders"),  # what is stored, where files live, the events at a record's boundaries
     ("geolocator.locate",),  # LOCATE: metadata, tracks, place names
     ("geolocator.media", "geolocator.locate.ai", "geolocator.move"),  # decoding pictures, the model, never-overwrite moves
-    ("geolocator.locations",),  # the one owner of every change of location
+    ("geolocator.locations", "geolocator.move.in_place"),  # the one owner of every change of location; the in-place index, which keeps our sidecars beside renamed photos
     ("geolocator.watch",),
     ("geolocator.core",),  # one per process: the parts above wired together
     ("geolocator.pipeline",),

@@ -268,7 +268,7 @@ def test_a_non_utf8_source_survives_a_crash_between_intent_and_move(config, corp
 
 
 # -- files that look cut short ---------------------------------------------------------------------
-def test_a_photo_cut_short_waits_then_is_failed_as_incomplete_never_located(tmp_path, corpus):
+def test_a_photo_cut_short_waits_then_is_located_from_its_whole_header_with_a_warning(tmp_path, corpus):
     config = make_config(tmp_path, settle=0.1, watch={"incomplete_seconds": 1.0})
     with Store(config.paths.database) as store:
         pipeline = Pipeline(Core.build(config, store))
@@ -288,9 +288,9 @@ def test_a_photo_cut_short_waits_then_is_failed_as_incomplete_never_located(tmp_
                 return None
 
         record = expect(try_again, timeout=5, what="the cut file to be filed once unchanged")
-        assert record.status is Status.FAILED and record.error.startswith("incomplete: JPEG without its end marker")
-        assert record.source is None and record.lat is None  # never a located photo
-        assert (config.paths.failed / "cut.jpg").read_bytes() == whole[: len(whole) // 2]
+        assert record.status is Status.LOCATED and record.warning.startswith("truncated: JPEG without its end marker")
+        assert record.source is Source.EXIF and record.lat is not None  # its EXIF and GPS are whole (test_truncated.py)
+        assert (config.paths.library / record.path).read_bytes() == whole[: len(whole) // 2]
 
 
 def test_incomplete_seconds_is_validated_like_the_other_settings(tmp_path):

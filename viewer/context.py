@@ -74,11 +74,12 @@ class Context:
 
         For the files we read ourselves (thumbnails, `has_file`); what we send goes through
         `bottle.static_file`, which checks containment again. Resolved, so a symlink cannot lead out."""
-        if not record.path:
+        path = self.folders.file_of(record)  # None for a record without a file (or one gone missing)
+        if path is None:
             return None
         root = self.folders.root(record.status).resolve()
         try:
-            full = (root / record.path).resolve()
+            full = path.resolve()
         except (OSError, ValueError):
             return None
         if not full.is_relative_to(root) or not full.is_file():

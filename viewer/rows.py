@@ -34,7 +34,7 @@ import numpy as np
 
 from geolocator.folders import Folders
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.record.store import Store
+from geolocator.record.store import MISSING, Store
 
 # Columns of /api/map rows, in order.
 MAP_COLUMNS = ("id", "status", "source", "lat", "lon", "date", "name", "radius_km", "error", "clock")
@@ -60,7 +60,7 @@ FIXED_NONE = -(2**31)
 ENUM_NONE = 255
 # What the API shows of a record: every field but the server-side intent (absolute inbox paths).
 FolderNames = tuple[tuple[str, str], ...]
-PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(PhotoRecord) if f.name not in ("moving_from", "sidecar_moves"))
+PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(PhotoRecord) if f.name not in ("moving_from", "sidecar_moves", "file_stat"))
 
 
 # A capture day a camera cannot have meant: its clock was wrong (never set, reset to its epoch, a
@@ -139,10 +139,13 @@ def _day(r: PhotoRecord) -> str | None:
 def counts(records: list[PhotoRecord]) -> dict[str, int]:
     out = {status.value: 0 for status in Status}
     out.update({f"located_{source.value}": 0 for source in Source})
+    out[MISSING] = 0
     for r in records:
         out[r.status._value_] += 1
         if r.status is Status.LOCATED and r.source:
             out[f"located_{r.source._value_}"] += 1
+        if r.missing_since is not None:
+            out[MISSING] += 1
     return out
 
 

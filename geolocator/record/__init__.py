@@ -206,7 +206,7 @@ class PhotoRecord(Location):
     id: str
     sha256: str
     name: str  # original file name as it arrived in the inbox
-    path: str | None  # relative to the library (or to failed/ or duplicates/, per status)
+    path: str | None  # relative to the library (or to failed/ or duplicates/, per status); in place, to the inbox (Folders.root)
     status: Status
     taken_at: str | None = None
     camera: str | None = None
@@ -224,12 +224,15 @@ class PhotoRecord(Location):
     clock_sync: ClockSync | None = None  # a sync point for its camera's clock, given on the map page
     sidecar_due: bool = False  # intent: its XMP sidecar must be brought in step with its location
     error: str | None = None  # why it failed, is pending or unlocated: one line
+    warning: str | None = None  # what is odd about a file recorded all the same: "truncated: JPEG without its end marker ..."
     duplicate_of: str | None = None
     attempts: int = 0  # AI attempts so far
     retry_at: str | None = None  # ISO time of the next AI attempt, for pending records
     moving_from: str | None = None  # intent: set (to the inbox path) until the move to `path` is done
     sidecars: tuple[str, ...] = ()  # the photo's .xmp sidecars that came with it, relative like `path`
     sidecar_moves: tuple[tuple[str, str], ...] = ()  # intent: (sidecar path, its inbox path) until moved
+    file_stat: tuple[int, int, int] | None = None  # in place: (size, mtime_ns, inode) of its file as last read: unchanged, not read again
+    missing_since: str | None = None  # in place: when its file was found gone (the record and its history stay)
     added_at: str = ""
     updated_at: str = ""
 
@@ -276,6 +279,8 @@ class PhotoRecord(Location):
         _SLOT_SETTERS_BY_NAME["declined"](record, tuple(_SOURCES.get(s) or Source(s) for s in data.get("declined") or ()))
         sync = data.get("clock_sync")
         _SLOT_SETTERS_BY_NAME["clock_sync"](record, ClockSync.from_dict(sync) if sync else None)
+        seen = data.get("file_stat")
+        _SLOT_SETTERS_BY_NAME["file_stat"](record, (int(seen[0]), int(seen[1]), int(seen[2])) if seen else None)
         return record
 
 
@@ -287,7 +292,7 @@ _SLOT_SETTERS_BY_NAME = dict(_SLOT_SETTERS)
 # Text that many photos share (where they were taken, with what; all default None): interned when loaded.
 _REPEATED = ("place", "city", "region", "country_code", "camera", "camera_serial", "time_basis", "model", "prompt_version")
 _REPEATED_SETTERS = tuple((name, _SLOT_SETTERS_BY_NAME[name]) for name in _REPEATED)
-_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined", "clock_sync")  # set by from_dict itself
+_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined", "clock_sync", "file_stat")  # set by from_dict itself
 _OTHER_SETTERS = tuple((name, set_slot, _DEFAULTS.get(name)) for name, set_slot in _SLOT_SETTERS if name not in _REPEATED + _CONVERTED)
 _STATUSES = {status.value: status for status in Status}
 _SOURCES = {source.value: source for source in Source}

@@ -38,6 +38,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         tile_attribution=ctx.config.viewer.tile_attribution,
         columns=",".join(MAP_COLUMNS),
         outline=outline_json(),
+        in_place=not ctx.folders.move,  # an archive indexed in place: its count of files gone missing
     )
 
     @route(app, "GET", "/")

@@ -56,6 +56,9 @@
       <div><dt>pending</dt><dd data-count="pending">…</dd></div>
       <div><dt>failed</dt><dd data-count="failed">…</dd></div>
       <div><dt>duplicate</dt><dd data-count="duplicate">…</dd></div>
+% if in_place:
+      <div><dt>missing</dt><dd data-count="missing">…</dd></div>
+% end
     </dl>
     <div id="ai" hidden></div>
   </header>

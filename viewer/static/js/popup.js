@@ -87,6 +87,8 @@ function popupContent(d) {
   } else if (d.status !== 'located') {
     fields.push(['Reason', d.error ? withCode(d.error) : null]);
   }
+  fields.push(['Warning', d.warning]); // what is odd about the file: "truncated: ..."
+  if (d.missing_since) fields.push(['Missing', 'its file is no longer at ' + (d.path || d.name) + ' (noticed ' + d.missing_since.slice(0, 10) + '); its record stays']);
   const dl = el('dl', { class: 'fields' });
   for (const [label, value] of fields) {
     if (value === null || value === undefined || value === '') continue;
