@@ -89,8 +89,10 @@ def test_nothing_shows_through_the_viewers_caption(phone, viewer):
     phone.tap("#sheet-handle")
     wait_until_js(phone, "document.body.dataset.sheet === 'full'")
     phone.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
-    phone.locator("#list .vrow-thumb:not(.none)").first.wait_for()
-    phone.locator("#list .vrow-thumb:not(.none)").first.tap()
+    # a row whose brief came in with a picture (before that, a row's button is not yet known to show one)
+    thumb = phone.locator("#list .vrow[data-filled] .vrow-thumb:has(img)").first
+    thumb.wait_for()
+    thumb.tap()
     phone.wait_for_selector("#photoviewer .pv-caption a")  # the caption is filled
     assert phone.evaluate("getComputedStyle(document.getElementById('photoviewer')).backgroundColor") == "rgb(12, 14, 18)"  # opaque
     caption = box(phone, "#photoviewer .pv-bar")
