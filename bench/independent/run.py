@@ -18,6 +18,7 @@ import faults
 import http_check
 import places
 import service
+import sidecars
 import tracks
 from common import Result
 
@@ -27,6 +28,7 @@ AREAS: dict[str, Callable[[], list[Result]]] = {
     "faults": faults.check,
     "http": http_check.check,
     "service": service.check,
+    "sidecars": sidecars.check,
 }
 
 
