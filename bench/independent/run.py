@@ -19,6 +19,7 @@ import http_check
 import places
 import service
 import sidecars
+import track_formats
 import tracks
 from common import Result
 
@@ -29,6 +30,7 @@ AREAS: dict[str, Callable[[], list[Result]]] = {
     "http": http_check.check,
     "service": service.check,
     "sidecars": sidecars.check,
+    "formats": track_formats.check,
 }
 
 
