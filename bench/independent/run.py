@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import faults
+import hostile_tracks
 import http_check
 import places
 import service
@@ -31,6 +32,7 @@ AREAS: dict[str, Callable[[], list[Result]]] = {
     "service": service.check,
     "sidecars": sidecars.check,
     "formats": track_formats.check,
+    "hostile": hostile_tracks.check,
 }
 
 
