@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import faults
 import hostile_tracks
 import http_check
+import login
 import places
 import service
 import sidecars
@@ -33,6 +34,7 @@ AREAS: dict[str, Callable[[], list[Result]]] = {
     "sidecars": sidecars.check,
     "formats": track_formats.check,
     "hostile": hostile_tracks.check,
+    "login": login.check,
 }
 
 
