@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import far_places
 import faults
 import hostile_tracks
 import http_check
@@ -35,6 +36,7 @@ AREAS: dict[str, Callable[[], list[Result]]] = {
     "formats": track_formats.check,
     "hostile": hostile_tracks.check,
     "login": login.check,
+    "far": far_places.check,
 }
 
 
