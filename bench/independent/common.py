@@ -99,6 +99,7 @@ class Workspace:
 
     def __post_init__(self) -> None:
         self.config = self.root / "config.toml"
+        self.root.mkdir(parents=True, exist_ok=True)
         self.config.write_text(self.toml, encoding="utf-8")
         self.inbox.mkdir(parents=True, exist_ok=True)
 

@@ -22,6 +22,7 @@ import login
 import places
 import service
 import sidecars
+import structure
 import track_formats
 import tracks
 from common import Result
@@ -37,6 +38,7 @@ AREAS: dict[str, Callable[[], list[Result]]] = {
     "hostile": hostile_tracks.check,
     "login": login.check,
     "far": far_places.check,
+    "structure": structure.check,
 }
 
 
