@@ -154,6 +154,18 @@ CASES = (
 )
 LATE = Case("late.jpg", "late.jpg.xmp", lambda p, _: by_exiftool(p, "-XMP-dc:Title=Added in darktable later", "-XMP-xmp:Label=Blue",
                                                                    "-XMP-xmp:Rating=5"), START + timedelta(minutes=50, seconds=30))
+# No sidecar at first: the track's placement writes ours; then exiftool or exiv2 edits it (issue 16 item 1a).
+OURS_EDITED = (
+    Case("ours-exiftool.jpg", "ours-exiftool.jpg.xmp", lambda p, _: None, START + timedelta(minutes=3, seconds=33)),
+    Case("ours-exiv2.jpg", "ours-exiv2.jpg.xmp", lambda p, _: None, START + timedelta(minutes=25, seconds=12)),
+)
+EDITS = {
+    "ours-exiftool.jpg": ["exiftool", "-q", "-overwrite_original", "-XMP-dc:Title=Cais da Ribeira",
+                          "-XMP-lr:HierarchicalSubject=Trips|Porto 2023|Day 1", "-XMP-xmp:Label=Purple",
+                          "-XMP-iptcExt:LocationShown=[{City=Porto,CountryCode=PT,WorldRegion=Europe}]"],
+    "ours-exiv2.jpg": ["exiv2", "-M", "set Xmp.xmp.Rating 2", "-M", "set Xmp.dc.title lang=x-default Edited with exiv2",
+                       "-M", "set Xmp.photoshop.City Porto"],
+}
 # Lightroom's naming (NAME.xmp), after its photo was filed with no location and no sidecar.
 LATE_UNPLACED = Case("late-lr.jpg", "late-lr.xmp", lambda p, _: by_exiftool(p, "-XMP-xmp:Rating=2", "-XMP-dc:Title=Catalogued in Lightroom"),
                      START + timedelta(hours=5), on_track=False)
@@ -204,12 +216,16 @@ class Run:
 
     def settle(self, wanted: dict[str, tuple[float, float] | None], step: str) -> dict[str, dict[str, Any]]:
         """Wait until exiftool reads the wanted GPS (None: none) in each named photo's sidecar."""
+        behind: dict[str, str] = {}
+
         def ready() -> dict[str, dict[str, Any]] | None:
             records = self.records()
             paths = {}
+            behind.clear()
             for name in wanted:
                 rec = records.get(name)
                 if not rec or not rec.get("path"):
+                    behind[name] = "no record or path"
                     return None
                 paths[name] = self.ws.root / "library" / str(rec["path"])
             read = read_numeric([Path(str(p) + ".xmp") for p in paths.values()] + [p.with_suffix(".xmp") for p in paths.values()])
@@ -217,12 +233,15 @@ class Run:
                 got = [gps_of(props) for path, props in read.items() if path.name.startswith(paths[name].stem + ".")]
                 seen = next((g for g in got if g), None)
                 if (point is None and seen is not None) or (point is not None and (seen is None or metres(seen, point) > 1.0)):
-                    return None
-            return records
+                    rec = records[name]
+                    behind[name] = f"sidecar GPS {seen}, wanted {point}, record {rec.get('source')} ({rec.get('lat')}, {rec.get('lon')})"
+            return None if behind else records
         got = until(ready, WAIT, 0.5)
         if got is None:
+            log = (self.ws.root / "service.log").read_text(errors="replace").splitlines()
+            worries = [line for line in log if " WARNING " in line or " ERROR " in line][-5:]
             self.out.append(Result(AREA, f"{step}: sidecars reach the wanted GPS within {WAIT:.0f} s", False,
-                                   f"wanted {wanted}"))
+                                   f"still behind: {behind}; the service's last warnings: {worries}"))
             return self.records()
         return got
 
@@ -267,6 +286,9 @@ def check() -> list[Result]:
         ws = Workspace(root, TOML)
         staged: dict[str, tuple[Path, Path]] = {}
         originals: dict[str, tuple[dict[str, Any], str, str]] = {}
+        photos_only = {}
+        for n, case in enumerate(OURS_EDITED, start=20):
+            photos_only[case.photo] = camera_photo(scratch / case.photo, case.utc, n, case.model)
         for n, case in enumerate((*CASES, LATE, LATE_UNPLACED)):
             photo = camera_photo(scratch / case.photo, case.utc, n, case.model)
             sidecar = scratch / case.sidecar
@@ -282,7 +304,7 @@ def check() -> list[Result]:
                 raise RuntimeError(f"test sidecar {sidecar.name}: exiftool reads too little to compare: {props}")
             originals[case.photo] = (foreign(props), sha256(sidecar), sha256(photo))
             staged[case.photo] = (photo, sidecar)
-        names = {c.photo: c.sidecar for c in (*CASES, LATE, LATE_UNPLACED)}
+        names = {c.photo: c.sidecar for c in (*CASES, LATE, LATE_UNPLACED, *OURS_EDITED)}
         service = Service(ws, log=root / "service.log")
         run = Run(ws, service, originals)
         for case in CASES:  # each sidecar first, its photo after (the order a copy tool may take)
@@ -291,8 +313,10 @@ def check() -> list[Result]:
             shutil.copyfile(photo, ws.inbox / photo.name)
         for late in (LATE, LATE_UNPLACED):  # their sidecars come later
             shutil.copyfile(staged[late.photo][0], ws.inbox / late.photo)
+        for photo in photos_only.values():
+            shutil.copyfile(photo, ws.inbox / photo.name)
 
-        filed = until(lambda: (lambda r: r if all(c.photo in r and r[c.photo].get("path") for c in (*CASES, LATE, LATE_UNPLACED)) else None)(run.records()), WAIT)
+        filed = until(lambda: (lambda r: r if all(c.photo in r and r[c.photo].get("path") for c in (*CASES, LATE, LATE_UNPLACED, *OURS_EDITED)) else None)(run.records()), WAIT)
         records = filed or run.records()
         run.out.append(Result(AREA, "the photos with their sidecars are filed", filed is not None and not ws.inbox_left(),
                               f"records: {sorted(records)}; inbox: {ws.inbox_left()}"))
@@ -308,7 +332,7 @@ def check() -> list[Result]:
                               f"source={their.get('source')} ({their.get('lat')}, {their.get('lon')})"))
 
         points = track_points()
-        track_at = {c.photo: expected(points, c.utc) for c in (*CASES, LATE) if c.on_track and not c.theirs}
+        track_at = {c.photo: expected(points, c.utc) for c in (*CASES, LATE, *OURS_EDITED) if c.on_track and not c.theirs}
         write_gpx(scratch / "porto-walk.gpx")
         shutil.copyfile(scratch / "porto-walk.gpx", ws.inbox / "porto-walk.gpx")
         tracked: dict[str, tuple[float, float] | None] = {**track_at, "their-gps.jpg": THEIR_GPS, "off-track.jpg": None}  # late-lr.jpg: unlocated
@@ -319,7 +343,23 @@ def check() -> list[Result]:
             ok = rec.get("source") == "track" and got is not None and want is not None and metres(got, want) < 5
             run.out.append(Result(AREA, f"GPX: {name} placed by the track where exiftool's rules put it", ok,
                                   f"source={rec.get('source')} at {got}, expected {want}"))
-        run.judge("GPX", records, {k: v for k, v in tracked.items() if k != LATE.photo}, names)
+        run.judge("GPX", records, {k: v for k, v in tracked.items() if k not in (LATE.photo, *(c.photo for c in OURS_EDITED))}, names)
+
+        # Our own sidecars, as the track wrote them, edited by exiftool and exiv2.
+        for case in OURS_EDITED:
+            rec = records.get(case.photo, {})
+            sidecar = ws.root / "library" / str(rec.get("path")) if rec.get("path") else None
+            sidecar = sidecar.with_name(sidecar.name + ".xmp") if sidecar else None
+            if sidecar is None or not sidecar.is_file():
+                run.out.append(Result(AREA, f"GPX: {case.photo} gets our sidecar", False, f"record {rec}"))
+                continue
+            subprocess.run([*EDITS[case.photo], str(sidecar)], check=True, capture_output=True)
+            props = read_struct(sidecar)
+            originals[case.photo] = (foreign(props), sha256(sidecar), sha256(photos_only[case.photo]))
+            seen = gps_of(read_numeric([sidecar])[sidecar])
+            run.out.append(Result(AREA, f"GPX: our sidecar of {case.photo}, edited with {EDITS[case.photo][0]}, still holds our GPS",
+                                  seen is not None and metres(seen, track_at[case.photo]) < 1,  # type: ignore[arg-type]
+                                  f"exiftool reads {seen}; foreign properties now {sorted(foreign(props))}"))
 
         # The late sidecar: another program's, for a photo already filed with ours.
         for late in (LATE, LATE_UNPLACED):
