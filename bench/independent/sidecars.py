@@ -87,6 +87,16 @@ XMP_PADDED = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
               + '<?xpacket end="w"?>')
 
 
+# A UTF-16 packet (big-endian, its BOM inside `begin`, as the XMP specification allows): exiftool reads it,
+# exiv2 does not. geolocator may merge into it or leave it alone with a warning; it must not damage it.
+UTF16 = "utf16.jpg"
+XMP_UTF16 = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+             '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+             'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmp:Rating="3">'
+             '<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Dezasseis bits</rdf:li></rdf:Alt></dc:title>'
+             '</rdf:Description></rdf:RDF></x:xmpmeta>\n<?xpacket end="w"?>')
+
+
 def camera_photo(path: Path, utc: datetime, n: int, model: str) -> Path:
     """A camera JPEG without GPS, local time in Porto (+01:00 in June) with its offset."""
     jpeg(path, colour=(40 + n * 20, 90, 140))
@@ -145,7 +155,8 @@ CASES = (
     Case("exiv2.jpg", "exiv2.xmp", by_exiv2, START + timedelta(minutes=14, seconds=40)),
     Case("elements.jpg", "elements.jpg.xmp", lambda p, _: p.write_text(XMP_ELEMENTS, encoding="utf-8"), START + timedelta(minutes=21, seconds=5)),
     Case("bom-crlf.jpg", "bom-crlf.jpg.xmp", lambda p, _: p.write_bytes(XMP_BOM.encode("utf-8")), START + timedelta(minutes=29, seconds=55)),
-    Case("padded.jpg", "padded.jpg.xmp", lambda p, _: p.write_text(XMP_PADDED, encoding="utf-8"), START + timedelta(minutes=36, seconds=20)),
+    Case("Ribeira à noite.JPG", "Ribeira à noite.JPG.xmp", lambda p, _: p.write_text(XMP_PADDED, encoding="utf-8"), START + timedelta(minutes=36, seconds=20)),
+    Case(UTF16, UTF16 + ".xmp", lambda p, _: p.write_bytes(XMP_UTF16.encode("utf-16-be")), START + timedelta(minutes=18, seconds=2)),
     Case("their-gps.jpg", "their-gps.jpg.xmp", lambda p, _: by_exiftool(
         p, f"-XMP-exif:GPSLatitude={THEIR_GPS[0]}", f"-XMP-exif:GPSLongitude={THEIR_GPS[1]}", "-XMP-xmp:Rating=1",
         "-XMP-dc:Description=GPS from my phone"), START + timedelta(minutes=44), theirs=THEIR_GPS, model="PhoneCam"),
@@ -223,6 +234,8 @@ class Run:
             paths = {}
             behind.clear()
             for name in wanted:
+                if name == UTF16:  # judged once, at the end
+                    continue
                 rec = records.get(name)
                 if not rec or not rec.get("path"):
                     behind[name] = "no record or path"
@@ -230,6 +243,8 @@ class Run:
                 paths[name] = self.ws.root / "library" / str(rec["path"])
             read = read_numeric([Path(str(p) + ".xmp") for p in paths.values()] + [p.with_suffix(".xmp") for p in paths.values()])
             for name, point in wanted.items():
+                if name == UTF16:
+                    continue
                 got = [gps_of(props) for path, props in read.items() if path.name.startswith(paths[name].stem + ".")]
                 seen = next((g for g in got if g), None)
                 if (point is None and seen is not None) or (point is not None and (seen is None or metres(seen, point) > 1.0)):
@@ -249,6 +264,8 @@ class Run:
               names: dict[str, str]) -> None:
         """After a step: each photo's one sidecar, its foreign properties, its GPS, the photo's bytes."""
         for photo, point in wanted.items():
+            if photo == UTF16:
+                continue
             rec = records.get(photo, {})
             props_before, _, photo_sha = self.originals[photo]
             problems = []
@@ -256,7 +273,7 @@ class Run:
                 self.out.append(Result(AREA, f"{step}: {photo}", False, f"no record or path: {rec}"))
                 continue
             found = self.sidecars_of(rec)
-            expected_name = Path(rec["path"]).name + ".xmp" if names[photo].endswith(".jpg.xmp") else Path(rec["path"]).stem + ".xmp"
+            expected_name = Path(rec["path"]).name + ".xmp" if names[photo] == photo + ".xmp" else Path(rec["path"]).stem + ".xmp"
             if [p.name for p in found] != [expected_name]:
                 problems.append(f"sidecars beside the photo: {[p.name for p in found]} (wanted only {expected_name})")
             sidecar = next((p for p in found if p.name == expected_name), None)
@@ -393,11 +410,21 @@ def check() -> list[Result]:
         run.judge("revert", records, reverted, names)
         unreadable = []
         for rec in records.values():
-            for sidecar in run.sidecars_of(rec) if rec.get("path") else []:
+            for sidecar in run.sidecars_of(rec) if rec.get("path") and rec.get("name") != UTF16 else []:
                 done = subprocess.run(["exiv2", "-px", str(sidecar)], capture_output=True, text=True)
                 if done.returncode != 0 or "Xmp." not in done.stdout:
                     unreadable.append(f"{sidecar.name}: exit {done.returncode} {done.stderr.strip()[:100]}")
         run.out.append(Result(AREA, "every sidecar still read by exiv2 (-px) after the changes", not unreadable, "; ".join(unreadable)))
+        rec = records.get(UTF16, {})
+        beside = run.sidecars_of(rec) if rec.get("path") else []
+        props = foreign(read_struct(beside[0])) if len(beside) == 1 else {}
+        seen = gps_of(read_numeric(beside).get(beside[0], {})) if len(beside) == 1 else None
+        point = (rec["lat"], rec["lon"]) if rec.get("lat") is not None else None
+        untouched = len(beside) == 1 and sha256(beside[0]) == originals[UTF16][1]
+        merged = len(beside) == 1 and not diff(originals[UTF16][0], props) and seen is not None and point is not None and metres(seen, point) < 1
+        run.out.append(Result(AREA, "after GPX, manual fix and revert: the UTF-16 sidecar is merged (our GPS, theirs kept) or left byte for byte",
+                              untouched or merged, f"{[p.name for p in beside]}: untouched={untouched}, merged={merged}; record {rec.get('source')} at {point}; "
+                              f"exiftool reads GPS {seen}, changes {diff(originals[UTF16][0], props)}"))
         their = records.get("their-gps.jpg", {})
         run.out.append(Result(AREA, "revert: the photo located by another program's sidecar is back at that point",
                               their.get("lat") is not None and metres((their["lat"], their["lon"]), THEIR_GPS) < 1,
