@@ -16,7 +16,8 @@ socket bound there) with X-Forwarded-For naming the client; others come from 127
 - X-Forwarded-Proto: https from the proxy makes the cookie Secure; from anyone else it does not;
 - refusals by headers (no session: 401; no token: 403; over `max_upload_mb`: 413) arrive as a
   status to Python's urllib and to curl, with a 5 MB body, also on a service without a password;
-- HEAD on every GET route answers as GET does (status, type, length), without a body.
+- HEAD on every GET route answers as GET does (status, type, length), without a body;
+- after a restart, an open session is still open and a logged-out one still closed.
 """
 
 from __future__ import annotations
@@ -188,6 +189,7 @@ def check_password_service(root: Path, scratch: Path) -> list[Result]:
         first = upload(service, cookie, token, photo, "lisbon.jpg")
         out.append(Result(AREA, "logged in: an upload is accepted", first == 200, f"HTTP {first}"))
         status, _, _ = call(service, "POST", "/logout", b"", {"Origin": service.origin, "X-Geolocator-Token": token}, cookie=cookie)
+        logged_out = cookie
         after = upload(service, cookie, token, photo, "lisbon-again.jpg")
         listing = call(service, "GET", "/api/images", cookie=cookie)[0]
         out.append(Result(AREA, "logout ends the session on the server: the old cookie uploads nothing, lists nothing",
@@ -224,6 +226,12 @@ def check_password_service(root: Path, scratch: Path) -> list[Result]:
         out += head_pages(service, cookie, "password")
         status, _, _ = call(service, "HEAD", "/api/images")
         out.append(Result(AREA, "password: HEAD /api/images without a session is 401 too", status == 401, f"HTTP {status}"))
+        service.stop()
+        service = Service(ws, log=root / "service.log", read_token=False)
+        kept = call(service, "GET", "/api/images", cookie=cookie)[0]
+        ended = call(service, "GET", "/api/images", cookie=logged_out)[0]
+        out.append(Result(AREA, "after a restart: a session stays open, a logged-out one stays closed", kept == 200 and ended == 401,
+                          f"open session HTTP {kept}; logged-out cookie HTTP {ended}"))
         return out
     finally:
         service.stop()
