@@ -202,7 +202,8 @@ def check_file(hostile: Hostile) -> list[Result]:
             except (OSError, RuntimeError):
                 return None
             track, shot = rows.get(hostile.name, {}), rows.get(photo.name, {})
-            return rows if track.get("status") in ("track", "failed") and shot.get("status") in ("located", "unlocated", "failed") else None
+            decided = track.get("status") in ("track", "failed") and shot.get("status") in ("located", "unlocated", "failed")
+            return rows if decided and not ws.inbox_left() else None  # a record names its place before the move
 
         rows = until(outcome, OUTCOME_WAIT, 0.5)
         points = None

@@ -164,7 +164,7 @@ def check() -> list[Result]:
         # While the service runs its records are read as the page reads them: GET /api/images/<id>.
         deadline = time.monotonic() + MAX_WAIT
         records: dict[str, dict[str, Any]] = {}
-        while time.monotonic() < deadline and len(records) < len(ids):
+        while time.monotonic() < deadline and (len(records) < len(ids) or ws.inbox_left()):  # a record names its path before the move
             for i in ids.values():
                 status, body = service.request("GET", f"/api/images/{i}")
                 rec = json.loads(body) if status == 200 else {}

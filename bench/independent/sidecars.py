@@ -333,7 +333,12 @@ def check() -> list[Result]:
         for photo in photos_only.values():
             shutil.copyfile(photo, ws.inbox / photo.name)
 
-        filed = until(lambda: (lambda r: r if all(c.photo in r and r[c.photo].get("path") for c in (*CASES, LATE, LATE_UNPLACED, *OURS_EDITED)) else None)(run.records()), WAIT)
+        def all_filed() -> dict[str, dict[str, Any]] | None:  # a record names its path before the move: the inbox must be empty too
+            r = run.records()
+            done = all(c.photo in r and r[c.photo].get("path") for c in (*CASES, LATE, LATE_UNPLACED, *OURS_EDITED))
+            return r if done and not ws.inbox_left() else None
+
+        filed = until(all_filed, WAIT)
         records = filed or run.records()
         run.out.append(Result(AREA, "the photos with their sidecars are filed", filed is not None and not ws.inbox_left(),
                               f"records: {sorted(records)}; inbox: {ws.inbox_left()}"))
