@@ -211,12 +211,18 @@ def test_concurrent_uploads_are_all_filed(served, tmp_path):
     assert files_under(tmp_path / "inbox") == []
 
 
-def test_locate_answers_what_the_command_prints_and_keeps_nothing(bare, tmp_path):
+def test_locate_answers_what_the_command_prints_and_keeps_nothing(bare, tmp_path, tmp_path_factory, monkeypatch):
     _, page = bare
     import tempfile
 
+    # A temporary folder of this test's own, for the server here and the command: what another
+    # test running beside this one leaves for a moment in /tmp is not counted.
+    temp = tmp_path_factory.mktemp("temp")
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("TMPDIR", str(temp))
+
     def leftovers():
-        return sorted(Path(tempfile.gettempdir()).glob("geolocator-locate-*"))
+        return sorted(temp.glob("geolocator-locate-*"))
 
     before, temps = files_under(tmp_path), leftovers()
     names = ("DSCN0010.jpg", "Canon_40D.jpg")
