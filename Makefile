@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# pytest-xdist processes for `make test` (the machine this was written for has 2 cores).
+TEST_WORKERS ?= 2
 
 BASEMAP := viewer/static/basemap/index.json
 
@@ -34,7 +36,7 @@ test: $(VENV)/.dev places $(BASEMAP)
 	bash scripts/install-system-deps.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -72,7 +72,9 @@ def test_down_since_when_with_the_fix_then_retry_all_now_asks_at_once(patient_se
     assert all(row[1] == "pending" for row in answer["rows"])
     wait_until(lambda: svc.store.counts()["located"] == 3, 60, "all three placed by the AI once asked again")  # not after the 10 min pause
     assert all(r.source is Source.AI for r in svc.store.all())
-    assert server_state(url)["state"] == "ready" and server_state(url)["reason"] is None
+    # the last answer is stored before the worker says it is done asking
+    ready = wait_until(lambda: (s := server_state(url))["state"] == "ready" and s, 60, "the server ready once the queue is empty")
+    assert ready["reason"] is None
 
 
 def test_a_missing_model_says_to_pull_it(service, fake_ollama):

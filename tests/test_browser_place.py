@@ -11,7 +11,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from expect import click_at_rest, wait_until_js
+from expect import MAP_AT_REST, click_at_rest, wait_until_js
 from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
 from records import rid
 
@@ -220,9 +220,11 @@ def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
     assert u1.status is Status.UNLOCATED and u1.lat is None and not u1.history
 
     # Zoomed in, a dragged pin is saved where it was dropped, and only on Save.
-    page.locator("#list .vrow", has_text="u1.jpg").first.click()
-    page.wait_for_selector(".leaflet-popup button.place")
+    # (the popup left open above closed first: its button must not be the one found)
+    page.evaluate("void geolocator.map.closePopup()")
+    page.wait_for_selector(".leaflet-popup", state="detached")
     page.evaluate("void geolocator.map.setView([43.7696, 11.2558], 12, {animate: false})")
+    page.locator("#list .vrow", has_text="u1.jpg").first.click()  # an unlocated photo's popup opens at the map's centre
     click_at_rest(page, ".leaflet-popup button.place")
     marker = page.locator(".place-pin")
     mb = marker.bounding_box()
@@ -329,7 +331,13 @@ def test_a_pending_photo_placed_by_hand_and_reverted_waits_for_the_ai_again(brow
     context = browser.new_context(**options)
     context.route("http://tiles.invalid/**", lambda route: route.abort())
     page = context.new_page()
-    press = page.click if device == "desktop" else page.tap
+    tap = page.click if device == "desktop" else page.tap
+
+    def press(selector: str) -> None:  # once the map is at rest: a popup's autopan moves what is in it
+        page.wait_for_selector(selector)
+        wait_until_js(page, MAP_AT_REST)
+        tap(selector)
+
     try:
         open_map(page, url)
         assert in_the_ais_queue(store)
@@ -474,7 +482,7 @@ def test_track_and_nearby_points_show_their_uncertainty_circle_when_selected(pag
     for source in ("exif", "manual", "ai", "track", "nearby"):
         page.evaluate("void geolocator.map.closePopup()")
         wait_until_js(page, "geolocator.state.uncertainty === null")
-        page.click(f".leaflet-marker-pane .photo-marker.{source}")
+        click_at_rest(page, f".leaflet-marker-pane .photo-marker.{source}")  # the last popup's autopan over
         page.wait_for_selector(f'.leaflet-popup .popup-name:text-is("{source}.jpg")')
         if source in ("exif", "manual"):  # a location from the file or a manual fix has no circle
             assert page.evaluate(CIRCLE) is None
