@@ -72,7 +72,7 @@ class LibraryConfig:
     layout: str = setting("{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from the capture time, else the file time.")
     sidecars: bool = setting(
         True,
-        "Write each location not read from the file itself (manual, track, nearby) to the photo's XMP sidecar for digiKam, darktable, Lightroom and exiftool, merged into one already there.",
+        "Write each location not read from the file itself (manual, track, nearby, copy) to the photo's XMP sidecar for digiKam, darktable, Lightroom and exiftool, merged into one already there.",
     )
     sidecars_ai: bool = setting(
         False,

@@ -43,7 +43,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
 
@@ -52,8 +52,10 @@ from geolocator.errors import UnreadableImage
 from geolocator.fileio import open_regular
 from geolocator.folders import fsync_dir
 from geolocator.locate.metadata.complete import missing_end
+from geolocator.locate.metadata.file_names import NameClock, time_from_name
 from geolocator.locate.tracks.model import TrackError, TrackFile
 from geolocator.locate.tracks.parse import read_track, track_format
+from geolocator.locations.capture_time import TimeBasis
 from geolocator.locations.changes import Locations
 from geolocator.locations.events import Event
 from geolocator.locations.sidecar import holds_only_ours, restore
@@ -163,24 +165,25 @@ def duplicate_id(sha256: str, nonce: str) -> str:
     return record_id(hashlib.sha256(f"{sha256}\0dup\0{nonce}".encode()).hexdigest())
 
 
-def capture_time(metadata: PhotoMetadata | None, mtime: float) -> datetime:
-    """When the photo was taken (its wall-clock time as recorded), else when the file was last
-    modified (local time)."""
-    if metadata is not None and metadata.taken_at:
+def capture_time(taken_at: str | None, mtime: float) -> datetime:
+    """When the photo was taken (its wall-clock time as recorded, or the day its name gives),
+    else when the file was last modified (local time)."""
+    if taken_at:
         try:
-            return datetime.fromisoformat(metadata.taken_at)
+            return datetime.fromisoformat(taken_at)
         except ValueError:
             pass
     return datetime.fromtimestamp(mtime)
 
 
-def subfolder(record: PhotoRecord, metadata: PhotoMetadata | None, mtime: float, layout: str) -> PurePosixPath:
-    """Where under its root a record's file goes: the layout for library photos, flat otherwise."""
+def subfolder(record: PhotoRecord, mtime: float, layout: str) -> PurePosixPath:
+    """Where under its root a record's file goes: the layout for library photos (by the capture
+    time the record holds: the file's, its name's or its original's), flat otherwise."""
     if record.status in (Status.FAILED, Status.DUPLICATE):
         return PurePosixPath()
     if record.status is Status.TRACK:
         return PurePosixPath(TRACKS_FOLDER)
-    return layout_folder(layout, capture_time(metadata, mtime))
+    return layout_folder(layout, capture_time(record.taken_at, mtime))
 
 
 def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], PlaceName]) -> PhotoRecord:
@@ -191,7 +194,7 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
         return PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.FAILED, error=task.error or "unreadable")
     md = task.metadata
     # Built in one go: a dataclasses.replace of a record this wide costs ~10 µs, a third of this step.
-    read = functools.partial(PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, taken_at=md.taken_at, camera=md.camera, altitude=md.altitude)
+    read = functools.partial(PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, camera=md.camera, altitude=md.altitude, **_taken(md, task.name))
     if md.lat is None or md.lon is None:
         return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
     try:
@@ -202,6 +205,21 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
     return read(
         status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon, place=name.label, city=name.city, region=name.region, country_code=name.country_code
     )
+
+
+def _taken(md: PhotoMetadata, name: str) -> dict[str, str]:
+    """The capture time fields of a new record: the file's own; else, when the file records no
+    time at all (nor a GPS time stamp), the one its name gives, saying so (`time_source`); a name
+    in UTC gives the UTC time too."""
+    if md.taken_at is not None or md.gps_utc is not None:
+        return {"taken_at": md.taken_at} if md.taken_at is not None else {}
+    named = time_from_name(name)
+    if named is None:
+        return {}
+    fields = {"taken_at": named.taken_at, "time_source": named.source}
+    if named.clock is NameClock.UTC:
+        fields.update(taken_utc=named.wall.replace(tzinfo=UTC).isoformat(), time_basis=TimeBasis.FILE_NAME.value)
+    return fields
 
 
 def track_record(task: Task) -> PhotoRecord:
@@ -379,7 +397,7 @@ class Pipeline:
             log.info("%s: its earlier copy (%s) is no longer there: imported again", task.name, existing.path)
         else:
             record = _need(task.record, "the located record")
-        folder = self.folders.root(record.status) / subfolder(record, task.metadata, task.mtime, self.layout)
+        folder = self.folders.root(record.status) / subfolder(record, task.mtime, self.layout)
         sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO and record.status is not Status.TRACK else ()
         intent = self.intents.reserve(record, folder, task.source, sidecars, write=False)
         return dataclasses.replace(task, record=intent, claim=Claim.NEW)

@@ -137,7 +137,7 @@ def test_locate_is_pure_and_keeps_what_the_file_says():
     record = locate(task, ai_enabled=True, describe=lambda lat, lon: PlaceName("Quarter", f"City {lat}", f"Region {lon}", "Country", "CC"))
     assert (record.status, record.source, record.place, record.camera) == (Status.LOCATED, Source.EXIF, "Quarter, City 1.0, Region 2.0, Country", "Canon EOS")
     assert (record.city, record.region, record.country_code) == ("City 1.0", "Region 2.0", "CC")
-    assert capture_time(task.metadata, 0).month == 1
+    assert capture_time(record.taken_at, 0).month == 1
 
 
 # -- the mover ------------------------------------------------------------------------------------

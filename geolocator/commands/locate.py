@@ -1,7 +1,7 @@
 """`daemon.py locate FILE...`: one JSON line per file; reads only, moves and records nothing.
 
 A point read from one of our own XMP sidecars reports the source that sidecar records (manual,
-ai, track, nearby), as an import restores it (`location_sidecar.restore`), never "exif"."""
+ai, track, nearby, copy), as an import restores it (`location_sidecar.restore`), never "exif"."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from geolocator.config import Config
 from geolocator.errors import GeolocatorError
 from geolocator.locate import places
 from geolocator.locate.metadata import read_metadata
+from geolocator.locate.metadata.file_names import time_from_name
 from geolocator.record import AIEstimate, GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
 
 if TYPE_CHECKING:  # the AI is imported only when it is used
@@ -28,6 +29,9 @@ def describe_file(given: str, metadata: PhotoMetadata | None, estimate: AIEstima
     line: dict[str, Any] = {"file": given, "lat": None, "lon": None, "source": None, "place": None}
     if metadata is not None:
         line.update(taken_at=metadata.taken_at, altitude=metadata.altitude, camera=metadata.camera)
+        named = time_from_name(Path(given).name) if metadata.taken_at is None and metadata.gps_utc is None else None
+        if named is not None:  # the file records no time: its name may (as an import reads it)
+            line.update(taken_at=named.taken_at, time_source=named.source)
         if metadata.lat is not None and metadata.lon is not None:
             line.update(lat=metadata.lat, lon=metadata.lon, source=Source.EXIF.value, place=places.describe(metadata.lat, metadata.lon))
         if restored is not None and restored.source is not None and restored.source is not Source.EXIF:

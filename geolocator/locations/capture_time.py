@@ -9,6 +9,9 @@ Cameras write the wall-clock time without its zone. In order, the first that app
   4. the time zone at the track's position at that moment, looked up the same way (offline,
      daylight saving included);
   5. the configured `camera_utc_offset`.
+A file whose metadata holds no time may have one in its name (`locate.metadata.file_names`): a
+wall clock is read as above; a name in UTC (Pixel) is its own basis, `file_name`; a date alone
+(WhatsApp) gives no time to place by.
 `capture_time` takes these as values and lookups as callables, so it does no I/O itself.
 """
 
@@ -31,7 +34,7 @@ from geolocator.locate.metadata.dates import gps_timestamp, normalise_offset
 from geolocator.locate.tracks.interpolate import MatchRules, TrackFix, locate_on_tracks
 from geolocator.locate.tracks.model import Track
 
-__all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "parse_utc_offset", "zone_at"]
+__all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "is_date_only", "parse_utc_offset", "wall_clock", "zone_at"]
 
 ZoneAt = Callable[[float, float], str | None]  # (lat, lon) -> IANA zone name
 
@@ -46,6 +49,7 @@ class TimeBasis(str, enum.Enum):
     OWN_ZONE = "own_zone"  # the time zone at the photo's own position
     TRACK_ZONE = "track_zone"
     CAMERA_OFFSET = "camera_offset"
+    FILE_NAME = "file_name"  # the file name, written in UTC (a Pixel's PXL_ names)
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,18 @@ def capture_time(
     return None
 
 
+def is_date_only(taken_at: str | None) -> bool:
+    """Whether a `taken_at` is a day alone ("2024-06-15", from a WhatsApp file name): no time to
+    place the photo by."""
+    return taken_at is not None and len(taken_at) == len("2024-06-15")
+
+
+def wall_clock(taken_at: str | None) -> datetime | None:
+    """The wall clock of a `taken_at` (naive; its offset, if any, dropped); None without one or
+    for a date alone."""
+    return _split(taken_at)[0]
+
+
 def parse_utc_offset(text: str) -> timedelta:
     """A configured offset, "+02:00", "-0530" or "Z", as a timedelta; ValueError otherwise."""
     zone = normalise_offset(text)
@@ -129,8 +145,9 @@ def zone_at(lat: float, lon: float) -> str | None:
 
 
 def _split(taken_at: str | None) -> tuple[datetime | None, timedelta | None]:
-    """"2024-06-01T12:00:00+02:00" -> (naive wall clock, +2 h); no offset -> (clock, None)."""
-    if not taken_at:
+    """"2024-06-01T12:00:00+02:00" -> (naive wall clock, +2 h); no offset -> (clock, None); a date
+    alone -> (None, None)."""
+    if not taken_at or is_date_only(taken_at):
         return None, None
     try:
         moment = datetime.fromisoformat(taken_at)

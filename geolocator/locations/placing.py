@@ -30,7 +30,7 @@ from geolocator.locate.tracks.interpolate import MatchRules, locate_on_tracks
 from geolocator.locate.tracks.model import Track
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations import history
-from geolocator.locations.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, parse_utc_offset, zone_at
+from geolocator.locations.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, is_date_only, parse_utc_offset, wall_clock, zone_at
 from geolocator.locations.nearby import NearbyRules, Neighbour, neighbour_from_record, place_nearby
 from geolocator.locations.ranking import rank
 from geolocator.locations.relocation import Relocation, point_of
@@ -75,18 +75,22 @@ def own_position(record: PhotoRecord) -> tuple[float, float] | None:
 def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, rules: LocationRules, zones: ZoneAt, *, own_zone: bool = True) -> CaptureTime | None:
     """The record's capture time in UTC. A GPS time stamp read at import is kept as `taken_utc`
     with basis gps_time (the file is not read again later), so it is passed back in as one.
-    `own_zone`: the zone at the photo's own position may be looked up (`own_position`)."""
+    `own_zone`: the zone at the photo's own position may be looked up (`own_position`). A time
+    that came from elsewhere than the file (its name, its original: `time_source`) says so first;
+    one its name gives in UTC is kept as it is (basis file_name)."""
+    came = (f"capture time from the {record.time_source}",) if record.time_source else ()
+    if record.time_basis == TimeBasis.FILE_NAME.value and record.taken_utc:
+        return CaptureTime(datetime.fromisoformat(record.taken_utc), TimeBasis.FILE_NAME, None, came)
     if gps_utc is None and record.time_basis == TimeBasis.GPS_TIME.value and record.taken_utc:
         gps_utc = datetime.fromisoformat(record.taken_utc)
     candidates: Sequence[Track] = ()
-    if record.taken_at:
-        try:
-            wall = datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC)
-            candidates = tracks(wall - MAX_OFFSET - timedelta(seconds=rules.match.max_extrapolation_s), wall + MAX_OFFSET + timedelta(seconds=rules.match.max_extrapolation_s))
-        except ValueError:
-            candidates = ()
+    clock = wall_clock(record.taken_at)
+    if clock is not None:
+        wall = clock.replace(tzinfo=UTC)
+        candidates = tracks(wall - MAX_OFFSET - timedelta(seconds=rules.match.max_extrapolation_s), wall + MAX_OFFSET + timedelta(seconds=rules.match.max_extrapolation_s))
     position = own_position(record) if own_zone else None
-    return capture_time(record.taken_at, gps_utc=gps_utc, position=position, tracks=candidates, zone_at=zones, camera_utc_offset=rules.camera_utc_offset, rules=rules.match)
+    when = capture_time(record.taken_at, gps_utc=gps_utc, position=position, tracks=candidates, zone_at=zones, camera_utc_offset=rules.camera_utc_offset, rules=rules.match)
+    return dataclasses.replace(when, decisions=(*came, *when.decisions)) if when is not None and came else when
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,7 @@ def judge(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, neighbo
     """Capture time in UTC, then the tracks, then the time neighbours, each decision recorded."""
     when = when_taken(record, gps_utc, tracks, rules, zones)
     if when is None:
-        why = "no capture time in UTC: no offset in the file, no GPS time stamp, no track covering its wall clock, no [location] camera_utc_offset"
-        return Judgement(None, None, decisions=(why,) if record.taken_at else ("no capture time in the file",))
+        return Judgement(None, None, decisions=(_untimed(record),))
     decisions = list(when.decisions)
     margin = timedelta(seconds=rules.match.max_extrapolation_s)
     fix = locate_on_tracks(tracks(when.utc - margin, when.utc + margin), when.utc, rules.match)
@@ -126,6 +129,15 @@ def judge(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, neighbo
     return Judgement(when, None, decisions=tuple(decisions))
 
 
+def _untimed(record: PhotoRecord) -> str:
+    """Why a photo has no capture time in UTC to place it by."""
+    if is_date_only(record.taken_at):
+        return f"only a date, from the {record.time_source or 'file'}: filed under its month, not placed by time"
+    if record.taken_at:
+        return "no capture time in UTC: no offset in the file, no GPS time stamp, no track covering its wall clock, no [location] camera_utc_offset"
+    return "no capture time in the file"
+
+
 def with_time(record: PhotoRecord, judgement: Judgement) -> PhotoRecord:
     """`record` with the capture time the judgement found and its reasons."""
     time = judgement.time
@@ -136,10 +148,8 @@ def with_time(record: PhotoRecord, judgement: Judgement) -> PhotoRecord:
 
 def _wall(record: PhotoRecord) -> float | None:
     """The record's wall clock read as if it were UTC, as a timestamp (None without one)."""
-    try:
-        return datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC).timestamp() if record.taken_at else None
-    except ValueError:
-        return None
+    wall = wall_clock(record.taken_at)
+    return wall.replace(tzinfo=UTC).timestamp() if wall is not None else None
 
 
 class Placer:
@@ -422,11 +432,8 @@ class Placer:
         for record in self.store.all():
             if record.status not in PLACEABLE or rank(record.source) >= rank(Source.TRACK) or not record.taken_at:
                 continue
-            try:
-                wall = datetime.fromisoformat(record.taken_at).replace(tzinfo=UTC)
-            except ValueError:
-                continue
-            if start <= wall <= end:
+            wall = _wall(record)
+            if wall is not None and start.timestamp() <= wall <= end.timestamp():
                 change = self.replace(record.id)
                 if change is not None:
                     changes.append(change)
