@@ -194,7 +194,11 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
         return PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.FAILED, error=task.error or "unreadable")
     md = task.metadata
     # Built in one go: a dataclasses.replace of a record this wide costs ~10 µs, a third of this step.
-    read = functools.partial(PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, camera=md.camera, altitude=md.altitude, **_taken(md, task.name))
+    taken_at, time_source, taken_utc, time_basis = _taken(md, task.name)
+    read = functools.partial(
+        PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, camera=md.camera, altitude=md.altitude,
+        taken_at=taken_at, time_source=time_source, taken_utc=taken_utc, time_basis=time_basis,
+    )  # fmt: skip
     if md.lat is None or md.lon is None:
         return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
     try:
@@ -207,19 +211,16 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
     )
 
 
-def _taken(md: PhotoMetadata, name: str) -> dict[str, str]:
-    """The capture time fields of a new record: the file's own; else, when the file records no
-    time at all (nor a GPS time stamp), the one its name gives, saying so (`time_source`); a name
-    in UTC gives the UTC time too."""
-    if md.taken_at is not None or md.gps_utc is not None:
-        return {"taken_at": md.taken_at} if md.taken_at is not None else {}
-    named = time_from_name(name)
+def _taken(md: PhotoMetadata, name: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """(taken_at, time_source, taken_utc, time_basis) of a new record: the file's own time; else,
+    when the file records no time at all (nor a GPS time stamp), the one its name gives, saying
+    so; a name in UTC gives the UTC time too."""
+    named = time_from_name(name) if md.taken_at is None and md.gps_utc is None else None
     if named is None:
-        return {}
-    fields = {"taken_at": named.taken_at, "time_source": named.source}
+        return md.taken_at, None, None, None
     if named.clock is NameClock.UTC:
-        fields.update(taken_utc=named.wall.replace(tzinfo=UTC).isoformat(), time_basis=TimeBasis.FILE_NAME.value)
-    return fields
+        return named.taken_at, named.source, named.wall.replace(tzinfo=UTC).isoformat(), TimeBasis.FILE_NAME.value
+    return named.taken_at, named.source, None, None
 
 
 def track_record(task: Task) -> PhotoRecord:
