@@ -104,6 +104,11 @@ class LocationConfig:
     same_camera_minutes: float = setting(10.0, "Nearby: a located photo from the same camera at most this far in time places a photo without GPS.")
     both_sides_minutes: float = setting(30.0, "Nearby: otherwise located photos on both sides, each at most this far in time and agreeing, place it.")
     agree_km: float = setting(1.0, "Nearby: the most the neighbours used may lie apart; farther apart they disagree and place nothing.")
+    copies: bool = setting(
+        True,
+        "Copies: a photo without a location whose picture is that of a located photo (re-encoded, resized, stripped of its metadata, "
+        "cropped by up to a tenth a side) takes that photo's location and capture time. Costs a small decode of each photo filed.",
+    )
     track_max_mb: int = setting(10240, "Tracks: a track file larger than this (in megabytes) is failed with the reason, not read. Memory does not grow with the size.")
     track_max_points: int = setting(
         12_000_000,

@@ -1,12 +1,14 @@
 """Ingest of one file: one typed `Task` through a list of stages, each `Task -> Task`.
 
-    complete -> pair -> sniff -> hash -> original -> read | read track -> locate -> claim -> move -> follow -> finish
+    complete -> pair -> sniff -> hash -> original -> read -> picture | read track -> locate -> claim -> move -> follow -> finish
 
 `complete` holds back photos that look cut short; `pair` is for .xmp sidecars, which travel with
 their photo (geolocator.move.sidecars) and are never filed on their own unless their photo never comes.
 `sniff` tells a GPS track (GPX, KML/KMZ, NMEA, GeoJSON, Takeout; by content) from a photo: a track
-is recorded with status `track` and kept in library/tracks/. `locate` places a photo without GPS
-from the tracks and photos around it (`Locations.place_new`) before the AI is asked; `follow`
+is recorded with status `track` and kept in library/tracks/. `picture` decodes a photo small to
+compare it with others (`[location] copies`). `locate` places a photo without GPS as the copy of
+a located photo, or from the tracks and photos around it (`Locations.place_new`), before the AI
+is asked; `follow`
 announces the filed photo or track (`Event.PHOTO_FILED`, `Event.TRACK_FILED`): the Core's
 follow-ups place again the photos it covers, so arrival order never matters, and write sidecars;
 `finish` then lets its intent be cleared, so a crash before that redoes the follow-ups too.
@@ -53,6 +55,7 @@ from geolocator.fileio import open_regular
 from geolocator.folders import fsync_dir
 from geolocator.locate.metadata.complete import missing_end
 from geolocator.locate.metadata.file_names import NameClock, time_from_name
+from geolocator.locate.metadata.formats import HEAD_SIZE, Kind, sniff
 from geolocator.locate.tracks.model import TrackError, TrackFile
 from geolocator.locate.tracks.parse import read_track, track_format
 from geolocator.locations.capture_time import TimeBasis
@@ -66,6 +69,7 @@ from geolocator.move.sidecars import RecentlyFiled, photo_beside, sidecars_of
 from geolocator.record import AI_DISABLED, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Source, Status, record_id
 
 if TYPE_CHECKING:
+    from geolocator.locate.pictures import Picture
     from geolocator.locate.places import PlaceName
 
 log = logging.getLogger(__name__)
@@ -129,6 +133,7 @@ class Task:
     original: PhotoRecord | None = None  # the record whose content this file repeats
     metadata: PhotoMetadata | None = None
     track: TrackFile | None = None  # a track file's points
+    picture: Picture | None = None  # what it shows, to compare with other photos ([location] copies)
     error: str | None = None  # why the file cannot be read
     record: PhotoRecord | None = None  # what will be stored; the intent once claimed
     claim: Claim | None = None
@@ -198,6 +203,7 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
     read = functools.partial(
         PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, camera=md.camera, altitude=md.altitude,
         taken_at=taken_at, time_source=time_source, taken_utc=taken_utc, time_basis=time_basis,
+        phash=task.picture.signature if task.picture is not None else None,
     )  # fmt: skip
     if md.lat is None or md.lon is None:
         return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
@@ -279,6 +285,7 @@ class Pipeline:
             Stage("hash", self.hash, when=lambda task: task.joins is None),
             Stage("original", self.find_original, when=lambda task: task.joins is None),
             Stage("read", self.read, when=lambda task: task.role is Role.PHOTO and task.error is None and self.is_new_content(task)),
+            Stage("picture", self.look, when=lambda task: self.core.copies is not None and task.role is Role.PHOTO and task.metadata is not None and self.is_new_content(task)),
             Stage("read track", self.read_track, when=lambda task: task.role is Role.TRACK and self.is_new_content(task)),
             Stage("locate", self.locate, when=lambda task: task.joins is None and self.is_new_content(task)),
             Stage("claim", self.claim),
@@ -365,12 +372,31 @@ class Pipeline:
             return dataclasses.replace(task, error=f"internal error while reading: {type(exc).__name__}: {exc}")
         return dataclasses.replace(task, metadata=metadata)
 
+    def look(self, task: Task) -> Task:
+        """The photo's picture, small and upright, to find the photo it is a copy of and its
+        copies (geolocator.locations.copies). A video has none, nor has a picture that cannot be
+        decoded: either is filed all the same."""
+        try:
+            with open_regular(task.source) as fh:
+                if sniff(fh.read(HEAD_SIZE)) is Kind.QUICKTIME:
+                    return task
+            from geolocator.locate.pictures import read_picture  # numpy: loaded with the first photo compared
+
+            return dataclasses.replace(task, picture=read_picture(task.source))
+        except FileNotFoundError:
+            raise
+        except (UnreadableImage, OSError) as exc:
+            log.info("%s: its picture is not compared with others: %s", task.name, exc)
+        except Exception:  # a bug: never lose the photo over it
+            log.exception("decoding the picture of %s failed unexpectedly", task.source)
+        return task
+
     def locate(self, task: Task) -> Task:
         if task.role is Role.TRACK:
             return dataclasses.replace(task, record=track_record(task))
         record = restore(locate(task, self.ai_enabled, self._describe), task.source, task.metadata)  # a sidecar of ours keeps its source
         gps_utc = task.metadata.gps_utc if task.metadata is not None else None
-        return dataclasses.replace(task, record=self.locations.place_new(record, gps_utc))
+        return dataclasses.replace(task, record=self.locations.place_new(record, gps_utc, task.picture))
 
     def claim(self, task: Task) -> Task:
         """Decide the final record and its destination, and store it as an intent (fsynced).

@@ -78,7 +78,7 @@ def when_taken(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, ru
     `own_zone`: the zone at the photo's own position may be looked up (`own_position`). A time
     that came from elsewhere than the file (its name, its original: `time_source`) says so first;
     one its name gives in UTC is kept as it is (basis file_name)."""
-    came = (f"capture time from the {record.time_source}",) if record.time_source else ()
+    came = (f"capture time from {record.time_source}",) if record.time_source else ()
     if record.time_basis == TimeBasis.FILE_NAME.value and record.taken_utc:
         return CaptureTime(datetime.fromisoformat(record.taken_utc), TimeBasis.FILE_NAME, None, came)
     if gps_utc is None and record.time_basis == TimeBasis.GPS_TIME.value and record.taken_utc:
@@ -132,7 +132,7 @@ def judge(record: PhotoRecord, gps_utc: datetime | None, tracks: Tracks, neighbo
 def _untimed(record: PhotoRecord) -> str:
     """Why a photo has no capture time in UTC to place it by."""
     if is_date_only(record.taken_at):
-        return f"only a date, from the {record.time_source or 'file'}: filed under its month, not placed by time"
+        return f"only a date, from {record.time_source or 'the file'}: filed under its month, not placed by time"
     if record.taken_at:
         return "no capture time in UTC: no offset in the file, no GPS time stamp, no track covering its wall clock, no [location] camera_utc_offset"
     return "no capture time in the file"

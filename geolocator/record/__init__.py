@@ -186,7 +186,7 @@ class PhotoRecord(Location):
     history: tuple[LocationChange, ...] = ()  # every location it took on, oldest first (geolocator.locations.history)
     taken_utc: str | None = None  # ISO 8601 capture time in UTC, when some basis gave it
     time_basis: str | None = None  # which: a geolocator.locations.capture_time.TimeBasis value
-    time_source: str | None = None  # where `taken_at` came from when the file itself gives none: its name, or its original
+    time_source: str | None = None  # where `taken_at` came from when the file records none: "the file name ...", "its original ..."
     decisions: tuple[str, ...] = ()  # why a track, nearby or copy placement was (or was not) taken
     declined: tuple[Source, ...] = ()  # sources the user reverted away from: never applied again on their own
     sidecar_due: bool = False  # intent: its XMP sidecar must be brought in step with its location

@@ -87,8 +87,8 @@ class NamedTime:
 
     @property
     def source(self) -> str:
-        """What a record's `time_source` says: "file name PXL_....jpg (Pixel camera: UTC)"."""
-        return f"file name {self.name} ({self.app}: {self.clock.value})"
+        """What a record's `time_source` says: "the file name PXL_....jpg (Pixel camera: UTC)"."""
+        return f"the file name {self.name} ({self.app}: {self.clock.value})"
 
 
 def time_from_name(name: str) -> NamedTime | None:
