@@ -20,7 +20,7 @@ from geolocator.core import Core
 from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
 from viewer.peer import networks
-from viewer.routes import api, basemap, files, login, page, place, search, tracks, uploads
+from viewer.routes import api, basemap, copies, files, login, page, place, search, tracks, uploads
 
 
 def create_app(core: Core, *, wake_ai: Callable[[], None] | None = None) -> bottle.Bottle:
@@ -36,6 +36,6 @@ def create_app(core: Core, *, wake_ai: Callable[[], None] | None = None) -> bott
     guard = Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host), session, networks(config.viewer.trusted_proxies))
     app.install(guard)
     login.install(app, ctx, access)
-    for routes in (page, api, files, search, uploads, place, tracks, basemap):
+    for routes in (page, api, files, search, uploads, place, copies, tracks, basemap):
         routes.install(app, ctx)
     return app

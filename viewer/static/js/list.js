@@ -13,6 +13,9 @@ import { fmtDay } from './when.js';
 
 const ROW_PX = 58;
 const TABS = { unlocated: ['unlocated', 'pending'], failed: ['failed'], duplicates: ['duplicate'] };
+// The Duplicates tab shows the copies of located photos beside the exact duplicates: kept in the
+// library (the default) until the user files one as a duplicate (its popup).
+const isCopy = (row) => row[C.status] === 'located' && row[C.source] === 'copy';
 
 const byDateDesc = (a, b) => ((b[C.date] || '') < (a[C.date] || '') ? -1 : (b[C.date] || '') > (a[C.date] || '') ? 1
   : a[C.name] < b[C.name] ? -1 : a[C.name] > b[C.name] ? 1 : 0);
@@ -56,10 +59,11 @@ function listItems() {
   }
   const wanted = TABS[state.tab];
   const q = currentFilter().q;
-  return ordered((r) => wanted.includes(r[C.status]) && nameMatches(r, q));
+  const copies = state.tab === 'duplicates';
+  return ordered((r) => (wanted.includes(r[C.status]) || (copies && isCopy(r))) && nameMatches(r, q));
 }
 
-// Details the rows don't carry (place, the photo a duplicate repeats), fetched for drawn rows.
+// Details the rows don't carry (place, the photo a duplicate or a copy repeats), fetched for drawn rows.
 const briefs = new Map(); // id -> brief, or null while asked
 let briefTimer = null;
 
@@ -84,6 +88,7 @@ function placeText(row) {
   const brief = briefs.get(row[C.id]);
   if (!brief) return '';
   if (row[C.status] === 'duplicate') return brief.duplicate_name ? 'duplicate of ' + brief.duplicate_name : 'duplicate';
+  if (brief.copy_name) return 'copy of ' + brief.copy_name + (brief.place ? ' · ' + brief.place : '');
   return brief.place || '';
 }
 
