@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -89,11 +88,10 @@ def random_crop(image: Image.Image, rng: random.Random) -> Image.Image:
 def with_orientation(source: Path, dest: Path, orientation: int) -> Path:
     """A copy of a camera file stored sideways, as cameras do: its pixels turned the other way and
     an Orientation tag (6: turn 90° clockwise to view) saying how to show it upright."""
-    shutil.copyfile(source, dest)
-    turned = Image.open(source)
-    exif = turned.getexif()
-    turned = turned.rotate(90, expand=True)  # counter-clockwise: orientation 6 turns it back
-    turned.save(dest, "JPEG", quality=95, exif=exif.tobytes())
+    with Image.open(source) as camera:
+        exif = camera.info["exif"]  # the whole EXIF segment as the camera wrote it (GPS and all)
+        turned = camera.rotate(90, expand=True)  # counter-clockwise: orientation 6 turns it back
+    turned.save(dest, "JPEG", quality=95, exif=exif)
     subprocess.run(["exiftool", "-q", "-overwrite_original", f"-Orientation#={orientation}", str(dest)], check=True)
     return dest
 
