@@ -67,6 +67,12 @@ function listItems() {
 const briefs = new Map(); // id -> brief, or null while asked
 let briefTimer = null;
 
+/** Forget the details of rows that changed (all of them: `ids` null): asked again when drawn. */
+export function forgetBriefs(ids) {
+  if (ids === null) briefs.clear();
+  else for (const id of ids) briefs.delete(id);
+}
+
 function wantBriefs(ids, fill) {
   const missing = ids.filter((id) => !briefs.has(id));
   if (!missing.length) return;
