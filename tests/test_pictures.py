@@ -162,13 +162,17 @@ def test_the_corpus_has_no_false_match(corpus):
     st.lists(st.tuples(st.integers(0, 299), st.lists(st.integers(0, 63), max_size=6)), min_size=1, max_size=8),
     st.integers(0, 11),
     st.integers(0, 1500),
+    st.integers(0, 1500),
 )
-def test_the_hamming_index_finds_exactly_what_a_scan_finds(hashes, near_queries, radius, padding):
+def test_the_hamming_index_finds_exactly_what_a_scan_finds(hashes, near_queries, radius, padding, at_once):
     rng = np.random.default_rng(len(hashes) + radius)
     stored = hashes + rng.integers(0, 2**63, size=padding, dtype=np.uint64).tolist()  # enough to be sorted into the tables
     index = HammingIndex()
-    for value, h in enumerate(stored):
+    at_once = min(at_once, len(stored))
+    index.extend(np.array(stored[:at_once], dtype=np.uint64), np.arange(at_once))  # as the store's records are indexed
+    for value, h in enumerate(stored[at_once:], start=at_once):  # as photos are filed
         index.add(h, value)
+    assert len(index) == len(stored)
     queries = []
     for at, flips in near_queries:
         q = stored[at % len(stored)]
@@ -182,3 +186,12 @@ def test_the_hamming_index_finds_exactly_what_a_scan_finds(hashes, near_queries,
         if distance <= radius:
             scan[value] = distance
     assert found == scan
+
+
+def test_an_empty_hamming_index_finds_nothing():
+    index = HammingIndex()
+    assert index.near(np.array([0, 2**64 - 1], dtype=np.uint64), 8) == {}
+    index.extend(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+    assert index.near(np.array([0], dtype=np.uint64), 8) == {} and len(index) == 0
+    with pytest.raises(ValueError, match="radius"):
+        index.near(np.array([0], dtype=np.uint64), 12)

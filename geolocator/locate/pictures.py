@@ -180,36 +180,42 @@ def summed(grey: np.ndarray) -> np.ndarray:
 
 
 def resampled(table: np.ndarray, window: Box, size: int) -> np.ndarray:
-    """The `window` of a picture (given by its `summed` table) at `size` x `size`, each pixel the
-    mean of the part of the picture it covers: four corners of the table each, read between its
-    points (the integral of square pixels is bilinear within each, so that is exact). Done here
-    rather than by Pillow's resize (no image made for each of the hundred windows a picture is
-    looked at through) or by matrix products (which OpenBLAS hands to threads at these sizes:
-    slower, by far, on a busy machine)."""
+    """The `window` of a picture (given by its `summed` table) at `size` x `size`."""
+    one: np.ndarray = resampled_many(table, (window,), size)[0]
+    return one
+
+
+def resampled_many(table: np.ndarray, windows: Sequence[Box], size: int) -> np.ndarray:
+    """Windows of a picture (given by its `summed` table) at `size` x `size` each, (len(windows),
+    size, size): each pixel the mean of the part of the picture it covers, four corners of the
+    table read between its points (the integral of square pixels is bilinear within each, so
+    that is exact). Done here rather than by Pillow's resize (no image made for each of the
+    hundred windows a picture is looked at through) or by matrix products (which OpenBLAS hands
+    to threads at these sizes: slower, by far, on a busy machine)."""
     height, width = table.shape[0] - 1, table.shape[1] - 1
-    xs = width * (window.x0 + (window.x1 - window.x0) * np.arange(size + 1) / size)
-    ys = height * (window.y0 + (window.y1 - window.y0) * np.arange(size + 1) / size)
-    corners = _between(_between(table, ys, axis=0), xs, axis=1)
-    sums: np.ndarray = corners[1:, 1:] - corners[1:, :-1] - corners[:-1, 1:] + corners[:-1, :-1]
-    return sums / np.maximum(np.outer(np.diff(ys), np.diff(xs)), 1e-12)
-
-
-def _between(table: np.ndarray, at: np.ndarray, axis: int) -> np.ndarray:
-    """`table` read at fractional positions `at` along `axis`, linearly between its points."""
-    last = table.shape[axis] - 1
-    at = np.clip(at, 0.0, last)
-    whole = np.minimum(at.astype(np.intp), last - 1)
-    part = (at - whole).reshape((-1, 1) if axis == 0 else (1, -1))
-    lower, upper = np.take(table, whole, axis=axis), np.take(table, whole + 1, axis=axis)
-    read: np.ndarray = lower + part * (upper - lower)
-    return read
+    steps = np.arange(size + 1) / size
+    bounds = np.array([(w.x0, w.y0, w.x1, w.y1) for w in windows], dtype=np.float64)
+    xs = np.clip(width * (bounds[:, 0:1] + (bounds[:, 2:3] - bounds[:, 0:1]) * steps), 0.0, width)  # (windows, size + 1)
+    ys = np.clip(height * (bounds[:, 1:2] + (bounds[:, 3:4] - bounds[:, 1:2]) * steps), 0.0, height)
+    x0 = np.minimum(xs.astype(np.intp), width - 1)
+    y0 = np.minimum(ys.astype(np.intp), height - 1)
+    fx, fy = (xs - x0)[:, None, :], (ys - y0)[:, :, None]
+    rows, cols = y0[:, :, None], x0[:, None, :]
+    corners = (
+        table[rows, cols] * (1 - fy) * (1 - fx) + table[rows, cols + 1] * (1 - fy) * fx
+        + table[rows + 1, cols] * fy * (1 - fx) + table[rows + 1, cols + 1] * fy * fx
+    )  # fmt: skip
+    sums = corners[:, 1:, 1:] - corners[:, 1:, :-1] - corners[:, :-1, 1:] + corners[:, :-1, :-1]
+    areas = np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :]
+    out: np.ndarray = sums / np.maximum(areas, 1e-12)
+    return out
 
 
 def hashes(table: np.ndarray, windows: Sequence[Box]) -> np.ndarray:
     """The pHash (uint64) of each window of a picture (given by its `summed` table)."""
-    stack = np.stack([resampled(table, window, HASH_PX) for window in windows])
+    stack = resampled_many(table, windows, HASH_PX)
     dct = _dct_rows()
-    rows = np.einsum("ki,nij->nkj", dct, stack)  # small einsums: no BLAS threads (see `resampled`)
+    rows = np.einsum("ki,nij->nkj", dct, stack)  # small einsums: no BLAS threads (see `resampled_many`)
     coefficients = np.einsum("nkj,lj->nkl", rows, dct).reshape(len(windows), 64)
     bits = coefficients > np.median(coefficients[:, 1:], axis=1, keepdims=True)  # DC is always above: 63 bits vary
     return np.packbits(bits, axis=1).view(">u8").ravel().astype(np.uint64)

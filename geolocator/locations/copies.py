@@ -95,7 +95,6 @@ class Copies:
         self.unplaced = unplaced
         self._read = read
         self._lock = threading.Lock()
-        self._indexed = False
         self._full: HammingIndex | None = None  # whole frames
         self._centres: HammingIndex | None = None  # centres
         self._slots: dict[str, int] = {}  # record id -> its value in the indexes
@@ -111,31 +110,34 @@ class Copies:
             from geolocator.locate.hamming import HammingIndex
 
             self._full, self._centres = HammingIndex(), HammingIndex()
-        if not self._indexed:
-            self._indexed = True
-            for record in self.store.all():
-                self._add(record)
+            self._add(self.store.all(), self._full, self._centres)
         return self._full, self._centres
 
-    def _add(self, record: PhotoRecord) -> None:
+    def _add(self, records: Iterable[PhotoRecord], by_full: HammingIndex, by_centre: HammingIndex) -> None:
+        import numpy as np
+
         from geolocator.locate.pictures import parse_signature
 
-        if record.copy_of:
-            self._copies[record.copy_of].add(record.id)
-        hashes = parse_signature(record.phash)
-        if hashes is None or record.id in self._slots or self._full is None or self._centres is None:
-            return
-        slot = self._slots[record.id] = len(self._ids)
-        self._ids.append(record.id)
-        self._full.add(hashes[0], slot)
-        self._centres.add(hashes[1], slot)
+        full: list[int] = []
+        centres: list[int] = []
+        for record in records:
+            if record.copy_of:
+                self._copies[record.copy_of].add(record.id)
+            hashes = parse_signature(record.phash)
+            if hashes is None or record.id in self._slots:
+                continue
+            self._slots[record.id] = len(self._ids)
+            self._ids.append(record.id)
+            full.append(hashes[0])
+            centres.append(hashes[1])
+        slots = np.arange(len(self._ids) - len(full), len(self._ids))
+        by_full.extend(np.array(full, dtype=np.uint64), slots)
+        by_centre.extend(np.array(centres, dtype=np.uint64), slots)
 
     def indexed(self, records: Iterable[PhotoRecord]) -> None:
         """Keep the indexes current with records as stored (or about to be)."""
         with self._lock:
-            self._ensure_indexed()
-            for record in records:
-                self._add(record)
+            self._add(records, *self._ensure_indexed())
 
     def remember(self, record_id: str, picture: Picture) -> None:
         """A picture the pipeline decoded, kept for a while: compared without decoding again."""
