@@ -97,7 +97,7 @@ def with_orientation(source: Path, dest: Path, orientation: int) -> Path:
         exif = camera.info["exif"]  # the whole EXIF segment as the camera wrote it (GPS and all)
         turned = camera.rotate(90, expand=True)  # counter-clockwise: orientation 6 turns it back
     turned.save(dest, "JPEG", quality=95, exif=exif)
-    subprocess.run(["exiftool", "-q", "-overwrite_original", f"-Orientation#={orientation}", str(dest)], check=True)
+    subprocess.run(["exiftool", "-q", "-q", "-overwrite_original", f"-Orientation#={orientation}", str(dest)], check=True)
     return dest
 
 

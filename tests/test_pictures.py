@@ -98,6 +98,20 @@ def test_different_photos_of_the_same_place_are_not_copies(corpus):
         assert not found_as_copy(first, second), (a, b, likeness(first, second).describe())
 
 
+def test_a_stripped_crop_of_one_shot_is_not_a_copy_of_the_next_shot(corpus):
+    """The corpus's canon_hdr pair: one chandelier shot twice 26 s apart, the camera a little to
+    the side. A crop of one can frame what the other shows; without capture times in the copy,
+    only the picture tells them apart."""
+    names = ("jpg/hdr/canon_hdr_NO.jpg", "jpg/hdr/canon_hdr_YES.jpg")
+    rng = random.Random(3)
+    for name, other in (names, names[::-1]):
+        image, original = upright(name), read_picture(SAMPLES / other)
+        for _ in range(8):
+            copy = seen(encoded(shrunk_copy(random_crop(image, rng)), "JPEG", rng.randint(60, 95)))
+            assert not likeness(original, copy).same, (name, likeness(original, copy).describe())
+        assert found_as_copy(read_picture(SAMPLES / name), seen(encoded(shrunk_copy(random_crop(image, rng)), "JPEG", 70)))
+
+
 def test_a_burst_is_told_by_its_capture_times_and_cameras():
     frames = burst(ORIGINALS[0])
     first, second = picture_of(frames[0]), picture_of(frames[1])
