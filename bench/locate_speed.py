@@ -69,7 +69,7 @@ def set_up(env: dict[str, str], build: bool) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "compileall", "-q", "geolocator", "daemon.py"], check=True, cwd=REPO, env=env, capture_output=True)
     if build:
-        subprocess.run([sys.executable, "-m", "geolocator.locate.places.build"], check=True, cwd=REPO, env=env, capture_output=True)
+        subprocess.run([sys.executable, "-m", "geolocator.locate.places.cache"], check=True, cwd=REPO, env=env, capture_output=True)
     return time.perf_counter() - start
 
 

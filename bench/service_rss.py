@@ -39,6 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from pyenv import status_mb  # noqa: E402 (bench/, the script's folder)
+
 from geolocator.locate import places  # noqa: E402
 from geolocator.record import PhotoRecord, Source, Status, record_id  # noqa: E402
 from geolocator.record.store import Store, doc_id, load_records  # noqa: E402
@@ -82,14 +84,6 @@ def prefill(database: Path, n: int) -> None:
             store.put_many(synthetic(i, names[i % len(names)]) for i in range(start, min(n, start + 5000)))
 
 
-def status_mb(pid: int) -> dict[str, float]:
-    """VmRSS, VmHWM, RssAnon, RssFile of a process, in MB."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            out[key] = int(value.split()[0]) / 1024
-    return out
 
 
 def fmt(mem: dict[str, float]) -> str:

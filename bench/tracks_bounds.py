@@ -35,6 +35,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyenv import status_mb  # bench/, the script's folder
+
 REPO = Path(__file__).resolve().parent.parent
 READER_PEAK_MB = 500.0
 RECORDS_PEAK_MB = 300.0
@@ -225,13 +227,6 @@ def read_in_child(path: Path, cache: Path | None = None) -> Reading:
     return Reading(**json.loads(done.stdout))
 
 
-def status_mb(pid: int) -> dict[str, float]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            out[key] = int(value.split()[0]) / 1024
-    return out
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,20 @@ import dataclasses
 import ipaddress
 import math
 import re
+import string
 import tomllib
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from geolocator.errors import ConfigError
 
 DEFAULT_IGNORE = (".*", "*.part", "*.crdownload", "*.tmp", "~*")
-INCOMPLETE_SECONDS = 120.0  # how long a file that looks cut short may stay unchanged before it is failed
+INCOMPLETE_SECONDS = 120.0  # how long a file that looks cut short must stay unchanged before it is taken as it is
 MAX_UPLOAD_MB = 1 << 20  # a terabyte: beyond that the setting is a typo
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -35,7 +37,8 @@ class Setting:
     name: str
     default: Any
     help: str
-    kind: type  # the TOML type expected; Path: a string resolved to a path; tuple: one string or a list of them
+    kind: type  # the TOML type expected; Path: a string resolved to a path; tuple: one string or a list of them;
+    # dict: a table of strings (kept as a tuple of (key, value) pairs: a Config is frozen all through)
     item: type | None = None  # element type, for lists
 
 
@@ -61,7 +64,8 @@ class WatchConfig:
     settle_seconds: float = setting(2.0, "A file is ready once its size and mtime are unchanged this long.")
     incomplete_seconds: float = setting(
         INCOMPLETE_SECONDS,
-        "A file that looks cut short (a JPEG without its end, boxes past the end) is filed only once unchanged this long: into failed/, as incomplete.",
+        "A file that looks cut short (a JPEG without its end, boxes past the end) is taken only once unchanged this long: then located "
+        "from what it says, with a 'truncated' warning, or failed as incomplete when nothing in it can be read.",
     )
     rescan_minutes: float = setting(10.0, "Rescan the inbox this often as a safety net (0 turns it off).")
     ignore: tuple[str, ...] = setting(DEFAULT_IGNORE, "Name patterns never processed (temporary and hidden files).")
@@ -69,7 +73,14 @@ class WatchConfig:
 
 @dataclass(frozen=True)
 class LibraryConfig:
-    layout: str = setting("{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from the capture time, else the file time.")
+    move: bool = setting(
+        True,
+        "Move each file out of the inbox into library/, failed/ or duplicates/ (true), or index the inbox in place as the root of "
+        "an archive you keep sorted yourself (false): nothing there is moved, renamed or modified; only sidecars are written beside photos.",
+    )
+    layout: str = setting(
+        "{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from its capture time (the file's, else its name's or, for a copy, its original's); undated/ without one."
+    )
     sidecars: bool = setting(
         True,
         "Write each location not read from the file itself (manual, track, nearby, copy) to the photo's XMP sidecar for digiKam, darktable, Lightroom and exiftool, merged into one already there.",
@@ -101,6 +112,11 @@ class LocationConfig:
     max_gap_minutes: float = setting(30.0, "Tracks: interpolate between two track points at most this far apart in time (exiftool's default).")
     beyond_minutes: float = setting(30.0, "Tracks: a photo up to this long before a track's start, after its end or inside a longer gap takes the nearest point.")
     camera_utc_offset: str = setting("", 'UTC offset of camera clocks ("+02:00") for photos whose file records none and that no track covers; empty: unknown.')
+    camera_offsets: tuple[tuple[str, str], ...] = setting(
+        (),
+        'How far each camera\'s clock is behind, as exiftool\'s -geosync: {"Canon EOS 40D"="+00:03:12"} (make and model as the page '
+        'shows them, or one body: "Canon EOS 40D #0820500998"); added to its photos\' times before they are matched with tracks.',
+    )
     same_camera_minutes: float = setting(10.0, "Nearby: a located photo from the same camera at most this far in time places a photo without GPS.")
     both_sides_minutes: float = setting(30.0, "Nearby: otherwise located photos on both sides, each at most this far in time and agreeing, place it.")
     agree_km: float = setting(1.0, "Nearby: the most the neighbours used may lie apart; farther apart they disagree and place nothing.")
@@ -173,6 +189,8 @@ def _kind(annotation: Any) -> tuple[type, type | None]:
         return annotation, None
     if annotation == Path | None:  # an optional path: "" in the file
         return Path, None
+    if annotation == tuple[tuple[str, str], ...]:  # a table of strings
+        return dict, str
     if typing.get_origin(annotation) is tuple:
         return list, typing.get_args(annotation)[0]
     if set(typing.get_args(annotation)) == {str, tuple[str, ...]}:  # str | tuple[str, ...]: one or several
@@ -194,7 +212,10 @@ def setting_default(section: str, name: str) -> Any:
     return next(s.default for s in SETTINGS[section] if s.name == name)
 
 
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list", Path: "a path string", tuple: "a string or a list of strings"}
+_TYPE_NAMES = {
+    str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "a list", Path: "a path string",
+    tuple: "a string or a list of strings", dict: 'a table of strings ({"name" = "value"})',
+}  # fmt: skip
 
 
 def _check_type(setting: Setting, value: Any, where: str) -> Any:
@@ -207,6 +228,14 @@ def _check_type(setting: Setting, value: Any, where: str) -> Any:
         if value == []:
             raise ConfigError(f"{where}: the list is empty: name at least one server")
         raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}")
+    if kind is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}")
+        table = cast("dict[str, Any]", value)
+        for key, item in table.items():
+            if not isinstance(item, str):
+                raise ConfigError(f"{where}: {key!r}: expected a string, got {type(item).__name__} {item!r}")
+        return tuple(table.items())
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if kind is float and isinstance(value, float) and not math.isfinite(value):
@@ -242,9 +271,25 @@ def _validate_watch(values: dict[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: [watch] {key} cannot be negative, got {values[key]}")
 
 
-def _validate_library(values: dict[str, Any], where: str) -> None:
-    from geolocator.move.naming import check_layout  # the layout's own rules live beside its use
+LAYOUT_FIELDS = ("year", "month", "day")
 
+
+def check_layout(layout: str) -> str | None:
+    """Why `layout` is not a usable library layout, or None when it is."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(layout) if name is not None]
+    except ValueError as exc:
+        return f"{layout!r} is not a valid pattern ({exc})"
+    unknown = [f for f in fields if f not in LAYOUT_FIELDS]
+    if unknown:
+        return f"unknown field {{{unknown[0]}}} in {layout!r} (use {', '.join('{' + f + '}' for f in LAYOUT_FIELDS)})"
+    parts = PurePosixPath(layout).parts
+    if layout.startswith("/") or ".." in parts or "\\" in layout:
+        return f"{layout!r} must stay inside the library (no leading /, no .., no backslash)"
+    return None
+
+
+def _validate_library(values: dict[str, Any], where: str) -> None:
     problem = check_layout(values["layout"])
     if problem:
         raise ConfigError(f"{where}: [library] layout: {problem}")
@@ -314,14 +359,51 @@ def _validate_location(values: dict[str, Any], where: str) -> None:
         if values[key] < 1:
             raise ConfigError(f"{where}: [location] {key} must be at least 1, got {values[key]}")
     if values["camera_utc_offset"]:
-        from geolocator.locations.capture_time import MAX_OFFSET, parse_utc_offset  # numpy and zone data stay off the start-up path
-
         try:
-            offset = parse_utc_offset(values["camera_utc_offset"])
+            parse_utc_offset(values["camera_utc_offset"])
         except ValueError as exc:
             raise ConfigError(f"{where}: [location] camera_utc_offset: {exc}") from None
-        if abs(offset) > MAX_OFFSET:
-            raise ConfigError(f"{where}: [location] camera_utc_offset must be within 14 hours of UTC, got {values['camera_utc_offset']!r}")
+    for camera, offset in values["camera_offsets"]:
+        if not camera.partition("#")[0].strip():
+            raise ConfigError(f"{where}: [location] camera_offsets: {camera!r}: name a camera (its make and model, as the page shows it)")
+        try:
+            parse_clock_offset(offset)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: [location] camera_offsets: {camera!r}: {exc}") from None
+
+
+_UTC_OFFSET = re.compile(r"^\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))\s*$")
+MAX_UTC_OFFSET = timedelta(hours=14)  # the farthest any zone is from UTC (Kiribati's Line Islands)
+
+
+def parse_utc_offset(text: str) -> timedelta:
+    """A configured UTC offset, "+02:00", "-0530" or "Z", as a timedelta; ValueError otherwise."""
+    match = _UTC_OFFSET.match(text)
+    delta = timedelta(hours=int(match[3]), minutes=int(match[4])) if match and not match[1] else timedelta(0)
+    if match is None or int(match[4] or 0) > 59 or delta > MAX_UTC_OFFSET:
+        raise ValueError(f"not a UTC offset (like +02:00), within 14 hours of UTC: {text!r}")
+    return -delta if match[2] == "-" else delta
+
+
+MAX_CLOCK_OFFSET = timedelta(days=36525)  # a century: a clock reset to its factory date is within it
+
+_CLOCK_OFFSET = re.compile(r"^\s*([+-])?\s*(?:(\d+)\s+)?(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?)\s*$")
+
+
+def parse_clock_offset(text: str) -> timedelta:
+    """exiftool's Geosync forms: "SS", "MM:SS", "HH:MM:SS" or "DD HH:MM:SS", with a leading "+"
+    or "-" and decimal seconds ("+00:03:12", "-1:20", "90", "1 02:00:00"). ValueError otherwise."""
+    match = _CLOCK_OFFSET.match(text)
+    if match is None:
+        raise ValueError(f"not a clock offset (like +00:03:12, -1:20 or 90 seconds): {text!r}")
+    sign, days, hours, minutes, seconds = match.groups()
+    bad_days = days is not None and (hours is None or int(hours) >= 24)  # only "DD HH:MM:SS"
+    if bad_days or (hours is not None and int(minutes) >= 60) or (minutes is not None and float(seconds) >= 60):
+        raise ValueError(f"not a clock offset (SS, MM:SS, HH:MM:SS or DD HH:MM:SS, each below 60, 60 and 24): {text!r}")
+    offset = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds))
+    if offset > MAX_CLOCK_OFFSET:
+        raise ValueError(f"a clock offset of more than a century: {text!r}")
+    return -offset if sign == "-" else offset
 
 
 def _tile_url_problem(url: str) -> str | None:
@@ -419,8 +501,13 @@ def render_default_toml() -> str:
         lines += ["", f"[{section}]"]
         for setting in settings:
             lines.append(f"# {setting.help}")
-            lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
+            default = _toml_table(setting.default) if setting.kind is dict else _toml_value(setting.default)
+            lines.append(f"# {setting.name} = {default}")
     return "\n".join(lines) + "\n"
+
+
+def _toml_table(pairs: tuple[tuple[str, str], ...]) -> str:
+    return "{" + ", ".join(f"{_toml_value(key)} = {_toml_value(value)}" for key, value in pairs) + "}"
 
 
 def _toml_value(value: Any) -> str:

@@ -20,11 +20,12 @@ from geolocator.locate.tracks.model import TrackLimits
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations.changes import Locations
 from geolocator.locations.copies import Copies
-from geolocator.locations.events import Event, Events
 from geolocator.locations.placing import LocationRules, Placer
 from geolocator.locations.sidecar_sync import Sidecars
+from geolocator.move.in_place import Archive
 from geolocator.move.intents import Intents
 from geolocator.record import Status
+from geolocator.record.events import Event, Events
 from geolocator.record.store import Store
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class Core:
     locations: Locations
     describe: Callable[[float, float], PlaceName]  # a point's place name (the place index)
     copies: Copies | None = None  # photos that are copies of located ones ([location] copies)
+    archive: Archive | None = None  # `[library] move = false`: the index of the archive indexed in place
 
     @classmethod
     def build(cls, config: Config, store: Store, *, describe: Callable[[float, float], PlaceName] | None = None) -> Core:
@@ -70,7 +72,8 @@ class Core:
         locations = Locations(store, placer, sidecars, events, ai_enabled=config.ollama.enabled, describe=describe, copies=copies)
         locations.subscribe(events)
         intents = Intents(store, folders, events)
-        return cls(config, folders, store, events, intents, tracks, placer, sidecars, locations, describe, copies)
+        archive = None if folders.move else Archive(store, folders, sidecars)
+        return cls(config, folders, store, events, intents, tracks, placer, sidecars, locations, describe, copies=copies, archive=archive)
 
     @classmethod
     def open(cls, config: Config) -> Core:

@@ -30,5 +30,9 @@ class AIUnavailable(GeolocatorError):
     """
 
 
+class OllamaUnreachable(AIUnavailable):
+    """Nothing answers at the Ollama server's address (connection refused, no route): it is not running there."""
+
+
 class ModelMissing(AIUnavailable):
     """The configured model is not installed or cannot see images; the message names the fix."""

@@ -1,8 +1,13 @@
 """Where photos live: the four folders, which one a record's path is relative to, the
-thumbnail cache, and making a folder's entries durable."""
+thumbnail cache, and making a folder's entries durable.
+
+With `[library] move = false` (in place) the inbox is the root of the user's archive: every
+record's path, whatever its status, is relative to it, and nothing is moved out of it.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +25,34 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def sessions_path(database: Path) -> Path:
+    """The map page's sessions (viewer.sessions), beside the database: `geolocator.sessions`."""
+    return database.with_name(f"{database.stem}.sessions")
+
+
+# A relative path whose bytes are not UTF-8 (a name from a FAT card) is kept as this prefix and
+# the base64 of its bytes: a relative path never starts with "/", so none is taken for another.
+_UNDECODABLE = "/base64:"
+
+
+def path_text(relative: Path) -> str:
+    """A path relative to a root as text the store can hold (valid UTF-8), `path_of` giving back
+    exactly the same bytes."""
+    text = relative.as_posix()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, held as lone surrogates (PEP 383)
+        return _UNDECODABLE + base64.urlsafe_b64encode(os.fsencode(text)).decode("ascii")
+    return text
+
+
+def path_of(text: str) -> Path:
+    """The relative path `path_text` wrote."""
+    if text.startswith(_UNDECODABLE):
+        return Path(os.fsdecode(base64.urlsafe_b64decode(text[len(_UNDECODABLE) :])))
+    return Path(text)
+
+
 @dataclass(frozen=True)
 class Folders:
     inbox: Path
@@ -27,14 +60,17 @@ class Folders:
     failed: Path
     duplicates: Path
     database: Path
+    move: bool = True  # False: the inbox is an archive indexed in place (`[library] move`)
 
     @classmethod
     def from_config(cls, config: Config) -> Folders:
         p = config.paths
-        return cls(p.inbox, p.library, p.failed, p.duplicates, p.database)
+        return cls(p.inbox, p.library, p.failed, p.duplicates, p.database, config.library.move)
 
     def root(self, status: Status) -> Path:
-        """The folder a record's `path` is relative to."""
+        """The folder a record's `path` is relative to: the inbox for every record in place."""
+        if not self.move:
+            return self.inbox
         if status is Status.FAILED:
             return self.failed
         if status is Status.DUPLICATE:
@@ -57,8 +93,16 @@ class Folders:
         return self.database.parent / "trackcache"
 
     def file_of(self, record: PhotoRecord) -> Path | None:
-        return self.root(record.status) / record.path if record.path else None
+        """Where the record's file is; None when it has none (or, in place, it went missing)."""
+        if not record.path or record.missing_since:
+            return None
+        return self.root(record.status) / path_of(record.path)
+
+    def relative(self, path: Path) -> str:
+        """In place: the record path of a file in the inbox (`path_text` of it relative to the inbox)."""
+        return path_text(path.relative_to(self.inbox))
 
     def create(self) -> None:
-        for folder in (self.inbox, self.library, self.failed, self.duplicates):
+        """The folders files go to (in place only the inbox: nothing is made inside an archive)."""
+        for folder in (self.inbox, self.library, self.failed, self.duplicates) if self.move else (self.inbox,):
             folder.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,12 @@ fsync, then moves them: a scan costs two journal writes per group, not one per p
 `process_each`, what the service's workers and `scan` call, tries each file alone should a
 group fail on a bug, so one odd file never stops the others.
 
+In place (`[library] move = false`: the inbox is the user's archive, geolocator.move.in_place) the
+stages up to `locate` are the same; `claim` records the file where it is (`_decide_in_place`: a
+new record whose intent names the file itself, a duplicate that stays, or the record of this
+content brought up to date: its new path, its file's stat), one journal write per group as when
+moving, and `move` moves nothing. A content recorded before is never read again.
+
 Every file that enters the inbox ends in the library, failed/ or duplicates/ with exactly one
 record saying why. Records are keyed by the sha256 of the content, so:
 
@@ -60,13 +66,15 @@ from geolocator.locate.tracks.model import TrackError, TrackFile
 from geolocator.locate.tracks.parse import read_track, track_format
 from geolocator.locations.capture_time import TimeBasis
 from geolocator.locations.changes import Locations
-from geolocator.locations.events import Event
-from geolocator.locations.sidecar import holds_only_ours, restore
+from geolocator.locations.from_file import file_location
+from geolocator.locations.sidecar import holds_only_ours
 from geolocator.locations.sidecar_files import MAX_SIDECAR
+from geolocator.move.in_place import Archive, FileStat, file_stat
 from geolocator.move.intents import encode_path, is_entry, sha256_file
 from geolocator.move.naming import is_sidecar, layout_folder, readable_name, sidecar_name
 from geolocator.move.sidecars import RecentlyFiled, photo_beside, sidecars_of
-from geolocator.record import AI_DISABLED, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Source, Status, record_id
+from geolocator.record import AI_DISABLED, LOCATION_FIELDS, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Status, record_id
+from geolocator.record.events import Event
 
 if TYPE_CHECKING:
     from geolocator.locate.pictures import Picture
@@ -77,7 +85,10 @@ log = logging.getLogger(__name__)
 FILED_BY = "import"  # `by` of what follows a photo or track being filed
 SIDECAR_WITHOUT_PHOTO = "sidecar without photo"
 UNREADABLE_TRACK = "a GPS track we cannot read"  # then ": <why>"
+TRUNCATED = "truncated"  # the warning of a photo recorded from what a file cut short says: then ": <why>"
+INCOMPLETE = "incomplete"  # the error of a file cut short in which nothing can be read: then ": <why>"
 TRACKS_FOLDER = "tracks"  # under the library (Folders.tracks)
+UNDATED_FOLDER = "undated"  # under the library: photos whose file holds no capture time
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -109,6 +120,7 @@ class Claim(enum.Enum):
     NEW = "new"  # an intent written now
     RESUMED = "resumed"  # this very file's intent from an earlier attempt that did not finish
     JOINED = "joined"  # a sidecar following its photo, filed moments before
+    UPDATED = "updated"  # in place: the record of this content, its path or its file's stat brought up to date
 
 
 class Role(enum.Enum):
@@ -135,14 +147,16 @@ class Task:
     track: TrackFile | None = None  # a track file's points
     picture: Picture | None = None  # what it shows, to compare with other photos ([location] copies)
     error: str | None = None  # why the file cannot be read
+    truncated: str | None = None  # why it looks cut short, once it has waited `incomplete_seconds` unchanged
     record: PhotoRecord | None = None  # what will be stored; the intent once claimed
     claim: Claim | None = None
+    seen: FileStat | None = None  # (size, mtime_ns, inode) as `lstat` found it: in place, the record's `file_stat`
 
     @classmethod
     def arriving(cls, source: Path, st: os.stat_result) -> Task:
         """The task for an inbox file as `lstat` found it."""
         role = Role.SIDECAR if is_sidecar(source.name) else Role.PHOTO
-        return cls(source=source, name=readable_name(source.name), size=st.st_size, mtime=st.st_mtime, arrived=st.st_ctime, role=role)
+        return cls(source=source, name=readable_name(source.name), size=st.st_size, mtime=st.st_mtime, arrived=st.st_ctime, role=role, seen=file_stat(st))
 
     @property
     def content_hash(self) -> str:
@@ -156,6 +170,7 @@ class Outcome:
     source: Path
     record: PhotoRecord | None = None  # as `process` returns it
     waiting: NotSettled | None = None  # the file may still be changing: try it again later
+    why: str | None = None  # why a file without a record or a wait was left where it is (`scan` says it)
 
 
 @dataclass(frozen=True)
@@ -170,51 +185,52 @@ def duplicate_id(sha256: str, nonce: str) -> str:
     return record_id(hashlib.sha256(f"{sha256}\0dup\0{nonce}".encode()).hexdigest())
 
 
-def capture_time(taken_at: str | None, mtime: float) -> datetime:
-    """When the photo was taken (its wall-clock time as recorded, or the day its name gives),
-    else when the file was last modified (local time)."""
+def capture_time(taken_at: str | None) -> datetime | None:
+    """When the photo was taken, as its record holds it (the wall clock its file, its name or its
+    original gives; a date alone is that day), or None when nothing says."""
     if taken_at:
         try:
             return datetime.fromisoformat(taken_at)
         except ValueError:
             pass
-    return datetime.fromtimestamp(mtime)
+    return None
 
 
-def subfolder(record: PhotoRecord, mtime: float, layout: str) -> PurePosixPath:
-    """Where under its root a record's file goes: the layout for library photos (by the capture
-    time the record holds: the file's, its name's or its original's), flat otherwise."""
+def subfolder(record: PhotoRecord, layout: str) -> PurePosixPath:
+    """Where under its root a record's file goes: the layout for library photos, by the capture
+    time the record holds (the file's, its name's or its original's; `undated/` without one: the
+    day it was copied is not when it was taken), flat otherwise."""
     if record.status in (Status.FAILED, Status.DUPLICATE):
         return PurePosixPath()
     if record.status is Status.TRACK:
         return PurePosixPath(TRACKS_FOLDER)
-    return layout_folder(layout, capture_time(record.taken_at, mtime))
+    when = capture_time(record.taken_at)
+    return PurePosixPath(UNDATED_FOLDER) if when is None else layout_folder(layout, when)
 
 
 def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], PlaceName]) -> PhotoRecord:
-    """The record for a newly seen content, from what the file says about itself; `describe`
-    names a point (`places.name`): its label and its fields (city, region, country code)."""
+    """The record for a newly seen content, from what the file says about itself
+    (`file_location`); `describe` names a point (`places.name`)."""
     sha256 = task.content_hash
     if task.error is not None or task.metadata is None:
         return PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.FAILED, error=task.error or "unreadable")
     md = task.metadata
+    warning = f"{TRUNCATED}: {task.truncated}" if task.truncated else None
+    found = file_location(md, describe)
+    where = found.location
     # Built in one go: a dataclasses.replace of a record this wide costs ~10 µs, a third of this step.
     taken_at, time_source, taken_utc, time_basis = _taken(md, task.name)
     read = functools.partial(
-        PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, camera=md.camera, altitude=md.altitude,
-        taken_at=taken_at, time_source=time_source, taken_utc=taken_utc, time_basis=time_basis,
+        PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, camera=md.camera, camera_serial=md.serial, altitude=md.altitude,
+        warning=warning, taken_at=taken_at, time_source=time_source, taken_utc=taken_utc, time_basis=time_basis,
         phash=task.picture.signature if task.picture is not None else None,
     )  # fmt: skip
-    if md.lat is None or md.lon is None:
+    if not where.has_location:
         return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
-    try:
-        name = describe(md.lat, md.lon)
-    except Exception:  # a place name is a nicety: never lose the photo over it
-        log.exception("could not name the place at %s,%s", md.lat, md.lon)
-        return read(status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon)
-    return read(
-        status=Status.LOCATED, source=Source.EXIF, lat=md.lat, lon=md.lon, place=name.label, city=name.city, region=name.region, country_code=name.country_code
-    )
+    if found.decisions:
+        log.info("%s: its sidecar says the location is %s: kept so", task.name, where.source.value if where.source else "none")
+    fields = {name: getattr(where, name) for name in LOCATION_FIELDS}
+    return read(status=Status.LOCATED, model=found.model, decisions=found.decisions, **fields)
 
 
 def _taken(md: PhotoMetadata, name: str) -> tuple[str | None, str | None, str | None, str | None]:
@@ -267,6 +283,7 @@ class Pipeline:
         self.store = core.store
         self.folders = core.folders
         self.intents = core.intents
+        self.archive = core.archive  # in place (`[library] move = false`); None when files are moved
         self.tracks = core.tracks
         self.locations: Locations = core.locations
         self.layout = config.library.layout
@@ -291,7 +308,7 @@ class Pipeline:
             Stage("claim", self.claim),
             Stage("move", self.move),
             Stage("follow", self.follow, when=lambda task: task.claim in (Claim.NEW, Claim.RESUMED)),
-            Stage("finish", self.finish),
+            Stage("finish", self.finish, when=lambda task: task.claim is not Claim.UPDATED),
         )
         at = [stage.name for stage in self.stages].index("claim")
         self._before_claim, self._after_claim = self.stages[:at], self.stages[at + 1 :]
@@ -299,15 +316,16 @@ class Pipeline:
     # -- stages ----------------------------------------------------------------------------------
     def check_complete(self, task: Task) -> Task:
         """A file that looks cut short waits until it has not changed for `incomplete_seconds`
-        (a writer that closes between chunks is still at work), then is failed as incomplete:
-        never filed as a photo, never split into pieces."""
+        (a writer that closes between chunks is still at work: never split into pieces). Then it
+        is taken as it is: `read` locates it from what it says (a header's GPS is whole), with a
+        warning, or fails it as incomplete when nothing in it can be read."""
         why = missing_end(task.source)
         if why is None:
             return task
         unchanged = time.time() - task.mtime
         if unchanged < self.incomplete_seconds:
             raise NotSettled(f"{why}: waiting until it has not changed for {self.incomplete_seconds:g} s", self.incomplete_seconds - unchanged)
-        return dataclasses.replace(task, error=f"incomplete: {why} (unchanged for {unchanged:.0f} s)")
+        return dataclasses.replace(task, truncated=f"{why} (unchanged for {unchanged:.0f} s)")
 
     def pair(self, task: Task) -> Task:
         """A sidecar waits while its photo is in the inbox (the photo's claim takes it along),
@@ -354,22 +372,31 @@ class Pipeline:
         return dataclasses.replace(task, original=self.store.get(record_id(task.content_hash)))
 
     def is_new_content(self, task: Task) -> bool:
-        """No record has this content, or its file is gone: the file itself must be read."""
+        """No record has this content, or its file is gone: the file itself must be read. In place
+        a content recorded before is never read again: its record moves to where it is now, or
+        this copy is its duplicate."""
+        if self.archive is not None:
+            return task.original is None
         return task.original is None or not self.has_file(task.original)
 
     def read(self, task: Task) -> Task:
+        """What the file says about itself; one cut short is failed as incomplete only when it
+        says nothing (no location, time or camera) or cannot be read at all."""
         young = time.time() - task.mtime < self.settle_seconds
         try:
             metadata = self._read(task.source)
         except UnreadableImage as exc:
-            if young:
+            if young and task.truncated is None:
                 raise NotSettled(str(exc), self.settle_seconds) from None
-            return dataclasses.replace(task, error=str(exc) or "unreadable")
+            why = str(exc) or "unreadable"
+            return dataclasses.replace(task, error=f"{INCOMPLETE}: {task.truncated}: {why}" if task.truncated else why)
         except FileNotFoundError:
             raise
         except Exception as exc:  # a reader bug: record it against the file, keep going
             log.exception("reading %s failed unexpectedly", task.source)
             return dataclasses.replace(task, error=f"internal error while reading: {type(exc).__name__}: {exc}")
+        if task.truncated and metadata == PhotoMetadata():
+            return dataclasses.replace(task, error=f"{INCOMPLETE}: {task.truncated}: nothing in it can be read")
         return dataclasses.replace(task, metadata=metadata)
 
     def look(self, task: Task) -> Task:
@@ -380,7 +407,7 @@ class Pipeline:
             with open_regular(task.source) as fh:
                 if sniff(fh.read(HEAD_SIZE)) is Kind.QUICKTIME:
                     return task
-            from geolocator.locate.pictures import read_picture  # numpy: loaded with the first photo compared
+            from geolocator.locations.copies import read_picture  # numpy: loaded with the first photo compared
 
             return dataclasses.replace(task, picture=read_picture(task.source))
         except FileNotFoundError:
@@ -394,7 +421,7 @@ class Pipeline:
     def locate(self, task: Task) -> Task:
         if task.role is Role.TRACK:
             return dataclasses.replace(task, record=track_record(task))
-        record = restore(locate(task, self.ai_enabled, self._describe), task.source, task.metadata)  # a sidecar of ours keeps its source
+        record = locate(task, self.ai_enabled, self._describe)
         gps_utc = task.metadata.gps_utc if task.metadata is not None else None
         return dataclasses.replace(task, record=self.locations.place_new(record, gps_utc, task.picture))
 
@@ -411,6 +438,8 @@ class Pipeline:
         with it, by id, so a content twice in one group is filed once. Caller holds the lock."""
         if task.joins is not None:
             return self._claim_join(task, task.joins)
+        if self.archive is not None:
+            return self._decide_in_place(task, pending, self.archive)
         if task.error == SIDECAR_WITHOUT_PHOTO and (task.source in self.intents.sources or photo_beside(task.source, self.ignore)):
             raise NotSettled("its photo has just arrived", self.settle_seconds)  # it takes the sidecar along
         rid = record_id(task.content_hash)
@@ -424,17 +453,45 @@ class Pipeline:
             log.info("%s: its earlier copy (%s) is no longer there: imported again", task.name, existing.path)
         else:
             record = _need(task.record, "the located record")
-        folder = self.folders.root(record.status) / subfolder(record, task.mtime, self.layout)
+        folder = self.folders.root(record.status) / subfolder(record, self.layout)
         sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO and record.status is not Status.TRACK else ()
         intent = self.intents.reserve(record, folder, task.source, sidecars, write=False)
         return dataclasses.replace(task, record=intent, claim=Claim.NEW)
 
+    def _decide_in_place(self, task: Task, pending: Mapping[str, PhotoRecord], archive: Archive) -> Task:
+        """The record of a file where it is (`[library] move = false`): the record already at its
+        path when it holds this content (its stat brought up to date), a new record (its intent
+        names the file itself, so that what follows is redone after a crash), a duplicate of the
+        copy recorded first that is still in place, or the record of this content whose file is
+        gone from where it was (moved here: its path follows). Caller holds the lock."""
+        path, sha256 = self.folders.relative(task.source), task.content_hash
+        here = archive.at(path)
+        if here is not None and here.sha256 == sha256:
+            return dataclasses.replace(task, record=dataclasses.replace(here, file_stat=task.seen, missing_since=None), claim=Claim.UPDATED)
+        existing = pending.get(record_id(sha256)) or self.store.get(record_id(sha256))
+        if existing is not None and existing.moving_from == encode_path(task.source):
+            return dataclasses.replace(task, record=existing, claim=Claim.RESUMED)
+        if here is not None:  # another content was recorded at this path: it is no longer there
+            archive.replaced(here)
+        if existing is not None and not (existing.id in pending or archive.holds(existing)):
+            log.info("%s: moved within the archive to %s", existing.path, path)
+            sidecar_due = existing.sidecar_due or self.core.sidecars.owed(existing)  # ours stays by the old name: one more by the new
+            moved = dataclasses.replace(existing, path=path, file_stat=task.seen, missing_since=None, sidecar_due=sidecar_due)
+            return dataclasses.replace(task, record=moved, claim=Claim.UPDATED)
+        record = _need(task.record, "the located record") if existing is None else as_duplicate(task, existing)
+        intent = dataclasses.replace(record, path=path, moving_from=encode_path(task.source), file_stat=task.seen, missing_since=None)
+        return dataclasses.replace(task, record=intent, claim=Claim.NEW)
+
     def _committed(self, tasks: Sequence[Task]) -> list[Task]:
-        """`tasks` once the intents of their new claims are written, all with one fsync (a
-        sidecar joining its photo wrote its own). Caller holds the lock."""
-        new = [_need(task.record, "the intent") for task in tasks if task.claim is Claim.NEW]
+        """`tasks` once the intents of their new claims (and in place, the records brought up to
+        date) are written, all with one fsync (a sidecar joining its photo wrote its own). Caller
+        holds the lock."""
+        written = (Claim.NEW, Claim.UPDATED)
+        new = [_need(task.record, "the intent") for task in tasks if task.claim in written]
         stored = {record.id: record for record in self.intents.commit(new)} if new else {}
-        return [dataclasses.replace(task, record=stored[_need(task.record, "the intent").id]) if task.claim is Claim.NEW else task for task in tasks]
+        if self.archive is not None and stored:
+            self.archive.index(stored.values())
+        return [dataclasses.replace(task, record=stored[_need(task.record, "the intent").id]) if task.claim in written else task for task in tasks]
 
     def _claim_join(self, task: Task, photo_id: str) -> Task:
         """A sidecar following its filed photo; its intent is written here. Caller holds the lock."""
@@ -447,6 +504,8 @@ class Pipeline:
 
     def move(self, task: Task) -> Task:
         intent = _need(task.record, "the intent")
+        if self.archive is not None:
+            return self._recorded_in_place(task, intent)
         match _need(task.claim, "the claim"):
             case Claim.NEW:
                 record = self.intents.move(intent)
@@ -458,6 +517,13 @@ class Pipeline:
             with self.intents.lock:
                 self.recently_filed.add(task.source, record.id)
         return dataclasses.replace(task, record=record)
+
+    def _recorded_in_place(self, task: Task, record: PhotoRecord) -> Task:
+        """In place nothing moves: a record brought up to date gets the sidecar it is owed beside
+        its new name; a new one is followed up (`follow`), its intent cleared at `finish`."""
+        if task.claim is Claim.UPDATED and record.sidecar_due:
+            self.core.sidecars.sync([record])
+        return task
 
     def _in_place_of_ours(self, photo: PhotoRecord, arrived_as: str) -> PhotoRecord:
         """A sidecar that followed its filed photo under a numbered name (`IMG.jpg-2.xmp`, which
@@ -579,10 +645,10 @@ class Pipeline:
         moved) and gives an empty outcome, never an exception: the next file goes on."""
         try:
             (outcome,) = self.process_many([source])
-        except Exception:
+        except Exception as exc:
             where = "it stays in the inbox" if os.path.lexists(source) else "it was moved"
             log.exception("processing %s failed unexpectedly; %s", source, where)
-            return Outcome(source)
+            return Outcome(source, why=f"an internal error: {type(exc).__name__}: {exc}")
         return outcome
 
     def _prepare(self, source: Path) -> Task | Outcome:
@@ -594,8 +660,11 @@ class Pipeline:
             return self.run(task, self._before_claim)
         if not stat.S_ISREG(st.st_mode):  # FIFOs, sockets, devices: never opened, never moved
             log.info("%s is not a regular file: left alone", source)
+            return Outcome(source, why="not a regular file (a FIFO, socket or device): left alone")
+        task = Task.arriving(source, st)
+        if self.archive is not None and task.role is Role.SIDECAR:  # in place a sidecar is read with its photo, never a record of its own
             return Outcome(source)
-        return self.run(Task.arriving(source, st), self._before_claim)
+        return self.run(task, self._before_claim)
 
     def _claim_many(self, prepared: Sequence[tuple[int, Task]], outcomes: dict[int, Outcome]) -> list[tuple[int, Task]]:
         """Claim the prepared files and write their intents together (one fsync). Returns the
@@ -609,20 +678,27 @@ class Pipeline:
                     if isinstance(found, Outcome):
                         outcomes[i] = found
                         continue
-                    if found.claim is Claim.NEW:
+                    if found.claim in (Claim.NEW, Claim.UPDATED):
                         intent = _need(found.record, "the intent")
                         pending[intent.id] = intent
                     decided.append((i, found))
                 written = self._committed([task for _, task in decided])
+                self._flush_archive()
         except OSError as exc:  # the intents could not be written (`commit` gave their names back): nothing moved
             log.error("cannot record %d file(s) now (left in the inbox, retried later): %s", len(pending), exc)
-            outcomes.update((i, Outcome(task.source)) for i, task in decided if task.claim is Claim.NEW)
-            return [(i, task) for i, task in decided if task.claim is not Claim.NEW]
+            unwritten = (Claim.NEW, Claim.UPDATED)
+            outcomes.update((i, Outcome(task.source, why=f"cannot be recorded now: {exc}")) for i, task in decided if task.claim in unwritten)
+            return [(i, task) for i, task in decided if task.claim not in unwritten]
         except BaseException:
             for intent in pending.values():
                 self.intents.release(intent)
             raise
         return [(i, task) for (i, _), task in zip(decided, written, strict=True)]
+
+    def _flush_archive(self) -> None:
+        """In place: write what deciding found of other records (a content replaced at its path)."""
+        if self.archive is not None and self.archive.pending():
+            self.archive.flush()
 
     def _carry_out(self, task: Task) -> Task:
         return self.run(task, self._after_claim)
@@ -637,6 +713,7 @@ class Pipeline:
             return Outcome(source, waiting=exc)
         except OSError as exc:
             log.error("cannot process %s now (left in the inbox, retried later): %s", source, exc)
+            return Outcome(source, why=f"cannot be processed now: {exc.strerror or exc}")
         return Outcome(source)
 
     def _filed(self, task: Task) -> Outcome:
@@ -644,6 +721,9 @@ class Pipeline:
         if task.claim is Claim.JOINED:  # not a file of its own: part of its photo's record
             log.info("%s followed its photo %s -> %s", task.name, record.name, record.sidecars[-1] if record.sidecars else "?")
             return Outcome(task.source)
+        if self.archive is not None:
+            log.info("%s: %s (%s)", record.path, "recorded before" if task.claim is Claim.UPDATED else "recorded in place", record.status.value)
+            return Outcome(task.source, record)
         log.info("%s -> %s/%s (%s)", task.name, self.folders.root(record.status).name, record.path, record.status.value)
         return Outcome(task.source, record)
 

@@ -1,7 +1,7 @@
 """The service: store, pipeline, watcher, AI worker and viewer wired together, started and stopped.
 
 Threads of the service: the watchdog observer, the inbox settler, `workers` ingest workers, the
-AI worker, the map server, the store's compaction. Start order: folders, store, recovery of
+AI worker, the map server, the store's compaction. Start order: the password check, store, folders, recovery of
 interrupted moves, workers, watcher (its backlog scan comes after the observer is live, so a
 file written meanwhile is seen either way). Stop order: watcher (no new work), ingest workers
 (each finishes the files in hand; queued files simply stay in the inbox), pending intents
@@ -22,15 +22,16 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from geolocator.auth.password_file import page_password, password_path
 from geolocator.config import Config
 from geolocator.core import Core
 from geolocator.errors import GeolocatorError
-from geolocator.folders import Folders
+from geolocator.folders import Folders, sessions_path
 from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
-from geolocator.locations.events import Event, Sent
 from geolocator.pipeline import Pipeline
 from geolocator.record import Status
-from geolocator.record.store import Store, database_files
+from geolocator.record.events import Event, Sent
+from geolocator.record.store import MISSING, Store, database_files
 from geolocator.watch.watcher import Watcher, shown
 
 if TYPE_CHECKING:
@@ -45,13 +46,17 @@ STATUS_ORDER = (Status.LOCATED, Status.UNLOCATED, Status.PENDING, Status.FAILED,
 
 
 def summary(counts: dict[str, int]) -> str:
-    return ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in STATUS_ORDER)
+    missing = f", {counts[MISSING]} {MISSING}" if counts.get(MISSING) else ""  # in place only
+    return ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in STATUS_ORDER) + missing
 
 
 def own_files(config: Config) -> list[Path]:
-    """Paths that may sit inside the inbox but are never photos: our folders and database files."""
+    """Paths that may sit inside the inbox but are never photos: our folders and database files.
+    In place the library, failed/ and duplicates/ are not ours to leave out (nothing goes there):
+    an archive may hold a folder of that name."""
     folders = Folders.from_config(config)
-    return [folders.library, folders.failed, folders.duplicates, folders.thumbnails, *database_files(folders.database)]
+    ours = [folders.thumbnails, folders.track_cache, *database_files(folders.database), password_path(config), sessions_path(folders.database)]
+    return [folders.library, folders.failed, folders.duplicates, *ours] if folders.move else ours
 
 
 def _warm_places() -> None:
@@ -109,10 +114,14 @@ class Service:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Service:
-        self.folders.create()
+        # What makes the service refuse to start is found before anything is created: no password
+        # for a page served beyond this machine, then a damaged database (before any folder is made).
+        if self._viewer_enabled:
+            page_password(self.config)
         core = self.core = Core.open(self.config)
         self.store = core.store
         try:
+            self.folders.create()
             pipeline = self.pipeline = Pipeline(core)
             pipeline.recover()
             if self.config.ollama.enabled:
@@ -120,7 +129,9 @@ class Service:
                 core.events.subscribe(Event.MOVES_DONE, "waking the AI for new photos", self._wake_ai)
                 core.events.subscribe(Event.LOCATION_CHANGED, "waking the AI for photos back in its queue", self._wake_ai)
                 self.ai.start()
-            self.watcher = Watcher(self.folders.inbox, self.config.watch, self._queue.put, exclude=own_files(self.config), poll_interval=self._poll_interval)
+            self.watcher = Watcher(
+                self.folders.inbox, self.config.watch, self._queue.put, exclude=own_files(self.config), poll_interval=self._poll_interval, known=core.archive
+            )
             for number in range(self._n_workers):
                 thread = threading.Thread(target=self._work, args=(pipeline, self.watcher), name=f"ingest-{number + 1}")
                 thread.start()
@@ -139,8 +150,7 @@ class Service:
         from viewer.app import create_app
         from viewer.server import ViewerServer
 
-        wake_ai = self.ai.retry_now if self.ai is not None else None
-        viewer = ViewerServer(create_app(core, wake_ai=wake_ai), self.config.viewer.host, self.config.viewer.port)
+        viewer = ViewerServer(create_app(core, ai=self.ai), self.config.viewer.host, self.config.viewer.port)
         try:
             viewer.start()
         except OSError as exc:  # the photos matter more than the map: keep ingesting

@@ -84,7 +84,7 @@ def main(folder: Path) -> int:
                     page.screenshot(path=str(folder / "screenshot-library.png"))
                     name = Path(SAMPLES[4]).name
                     # The list shows the photos in view: look at the whole world, then find the row by name.
-                    page.evaluate("geolocator.map.setView([20, 0], 1, { animate: false })")
+                    page.evaluate("void geolocator.map.setView([20, 0], 1, { animate: false })")
                     page.fill('#filters input[name="q"]', name)
                     page.locator("#list .vrow", has_text=name).first.click()
                     page.wait_for_selector(".leaflet-popup", timeout=5000)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+import random
 import shutil
 import struct
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from corpus import CORPUS
@@ -50,3 +54,62 @@ def heic_claiming(path: Path, width: int, height: int) -> Path:
     data[at + 8 : at + 16] = struct.pack(">II", width, height)
     path.write_bytes(bytes(data))
     return path
+
+
+@dataclass(frozen=True)
+class Exif:
+    """What exiftool writes into a photo: GPS (signed degrees), the capture time, the camera."""
+
+    lat: float | None = None
+    lon: float | None = None
+    taken: str | None = None  # "2023:05:01 10:00:00"
+    make: str = "Panasonic"
+    model: str = "DMC-GH4"
+    offset: str | None = None  # OffsetTimeOriginal: "+02:00"
+
+    def assignments(self) -> list[str]:
+        tags = [f"-Make={self.make}", f"-Model={self.model}"]
+        if self.lat is not None and self.lon is not None:
+            tags += [f"-GPSLatitude={abs(self.lat)}", f"-GPSLatitudeRef={'N' if self.lat >= 0 else 'S'}"]
+            tags += [f"-GPSLongitude={abs(self.lon)}", f"-GPSLongitudeRef={'E' if self.lon >= 0 else 'W'}"]
+        if self.taken:
+            tags.append(f"-DateTimeOriginal={self.taken}")
+        if self.offset:
+            tags.append(f"-OffsetTimeOriginal={self.offset}")
+        return tags
+
+
+def noise_jpeg(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
+    """A JPEG of random pixels (its image data is most of the file, as a camera's is)."""
+    pixels = random.Random(seed).randbytes(size[0] * size[1] * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, pixels).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def raw_tiff(seed: int) -> bytes:
+    """A Panasonic-style raw: a TIFF whose header says "IIU" (RW2), its strips after its IFDs."""
+    pixels = random.Random(seed).randbytes(128 * 128 * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (128, 128), pixels).save(out, "TIFF")
+    data = bytearray(out.getvalue())
+    data[2:4] = b"U\0"
+    return bytes(data)
+
+
+def exiftool_photos(photos: dict[Path, tuple[bytes, Exif]]) -> dict[Path, bytes]:
+    """Write each photo's bytes to its path, then its EXIF with exiftool (one process for all:
+    `-execute` between files). Returns the files' final bytes."""
+    args: list[str] = []
+    for path, (data, exif) in photos.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        args += ["-q", "-overwrite_original", *exif.assignments(), str(path), "-execute"]
+    subprocess.run(["exiftool", *args[:-1]], check=True, capture_output=True, timeout=120)
+    return {path: path.read_bytes() for path in photos}
+
+
+def exiftool_read(*paths: Path) -> list[dict]:
+    """exiftool's own reading (`-n`: signed degrees) of the files, in order."""
+    done = subprocess.run(["exiftool", "-n", "-j", "-GPSLatitude", "-GPSLongitude", "-DateTimeOriginal", *map(str, paths)], capture_output=True, text=True, timeout=60)
+    return json.loads(done.stdout)

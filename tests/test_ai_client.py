@@ -214,11 +214,11 @@ def test_recovers_after_a_failure_and_checks_the_server_again(fake_ollama: FakeO
 def test_a_hang_past_the_timeout_is_try_later(fake_ollama: FakeOllama, photo: Path) -> None:
     locator = AILocator(config(fake_ollama.url, timeout=1.0))
     locator.check()
-    fake_ollama.hang(10, path="/api/chat")
+    fake_ollama.hang(600, path="/api/chat")  # released when the fake stops
     started = time.monotonic()
     with pytest.raises(AIUnavailable, match=r"did not answer within 1 s: try later"):
         locator.estimate(photo)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60
 
 
 def test_a_server_that_is_down_is_try_later(photo: Path) -> None:

@@ -156,7 +156,7 @@ def test_config_keeps_a_valid_hash_and_refuses_a_broken_one(tmp_path, stored):
 
 
 def test_the_password_file_is_beside_the_database_unless_set(tmp_path):
-    from geolocator.password_file import password_path
+    from geolocator.auth.password_file import password_path
 
     assert password_path(load_config(None, cwd=tmp_path)) == tmp_path / "geolocator.password"
     path = tmp_path / "conf" / "config.toml"
@@ -181,7 +181,7 @@ def test_trusted_proxies_are_addresses_or_networks(tmp_path):
 def test_the_password_file_is_written_whole_with_mode_0600(tmp_path, stored):
     import os
 
-    from geolocator.password_file import read_hash, write_hash
+    from geolocator.auth.password_file import read_hash, write_hash
 
     path = tmp_path / "geolocator.password"
     assert read_hash(path) is None
@@ -205,7 +205,7 @@ def test_the_password_file_is_written_whole_with_mode_0600(tmp_path, stored):
 def test_written_by_root_the_file_belongs_to_its_folders_owner(tmp_path, stored):
     import os
 
-    from geolocator.password_file import write_hash
+    from geolocator.auth.password_file import write_hash
 
     if os.geteuid() != 0:
         pytest.skip("giving a file away needs root")

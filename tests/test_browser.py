@@ -171,7 +171,7 @@ def located(store: Store) -> int:
 
 def click_row(page, name: str) -> None:
     # The list shows the photos in view, and selecting one zooms to it: look at the whole world first.
-    page.evaluate("geolocator.map.setView([20, 0], 1, { animate: false })")
+    page.evaluate("void geolocator.map.setView([20, 0], 1, { animate: false })")
     page.fill('#filters input[name="q"]', name)  # the list is virtual: find the row first
     # Wait for the filter to apply (debounced): every row shown matches, and ours is there.
     wait_until_js(page, f"(names => names.length > 0 && names.every(n => n.includes({json.dumps(name)})))"

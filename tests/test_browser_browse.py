@@ -139,7 +139,7 @@ def newest_first(records) -> list[str]:
 def test_the_panel_shows_exactly_the_photos_in_view_after_a_pan(page, viewer):
     open_map(page, viewer)
     wait_until_js(page, f"document.querySelector('#list').dataset.total === '{sum(c[3] for c in CITIES.values())}'")
-    page.evaluate("geolocator.map.setView([48.8566 + 0.008, 2.3522 + 0.004], 14, {animate: false})")
+    page.evaluate("void geolocator.map.setView([48.8566 + 0.008, 2.3522 + 0.004], 14, {animate: false})")
     page.mouse.move(800, 400)
     page.mouse.down()
     page.mouse.move(820, 420, steps=5)  # a real drag of the map: the panel follows
@@ -151,7 +151,7 @@ def test_the_panel_shows_exactly_the_photos_in_view_after_a_pan(page, viewer):
     assert panel_ids(page) == newest_first(expected)  # exactly these, newest first
     assert page.text_content('#tabs [data-tab="photos"] .n') == str(len(expected))
     # Pan to Tokyo: the panel now holds Tokyo's photos only.
-    page.evaluate("geolocator.map.panTo([35.6895 + 0.004, 139.6917 + 0.002], {animate: false})")
+    page.evaluate("void geolocator.map.panTo([35.6895 + 0.004, 139.6917 + 0.002], {animate: false})")
     page.wait_for_timeout(50)
     expected = in_bounds(viewer.records, bounds(page))
     assert expected and all(r.place.endswith("Japan") for r in expected)
@@ -171,7 +171,7 @@ def test_the_panel_shows_exactly_the_photos_in_view_after_a_pan(page, viewer):
 
 def test_the_panel_loads_thumbnails_lazily(page, viewer):
     open_map(page, viewer)
-    page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 14, {animate: false})")
+    page.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 14, {animate: false})")
     page.fill('#filters input[name="q"]', "IMG_5195")
     wait_until_js(page, "document.querySelector('#list').dataset.total === '1'")
     wait_until_js(page, "(i => i && i.complete && i.naturalWidth > 0)(document.querySelector('#list .vrow-thumb img'))")
@@ -221,7 +221,7 @@ def test_search_by_place_flies_there_filters_only_when_asked_and_by_file_name(pa
                " && geolocator.map.getZoom() >= 9")
     wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim') && !geolocator.map._animatingZoom")
     # Flying hides nothing: the whole world shows every photo.
-    page.evaluate("geolocator.map.setZoom(2, {animate: false})")
+    page.evaluate("void geolocator.map.setZoom(2, {animate: false})")
     wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
     assert page.text_content("#shown").startswith(f"{total} ")
     # Filtering by the place is an explicit choice, and undone the same way.
@@ -236,7 +236,7 @@ def test_search_by_place_flies_there_filters_only_when_asked_and_by_file_name(pa
     wait_until_js(page, "(document.body.dataset.place || '').startsWith('Paris')")
     assert "Lisbon" not in page.text_content("#place-chip")
     wait_until_js(page, "(c => Math.abs(c.lat - 48.86) < 0.3)(geolocator.map.getCenter()) && !geolocator.map._animatingZoom")
-    page.evaluate("geolocator.map.setZoom(2, {animate: false})")
+    page.evaluate("void geolocator.map.setZoom(2, {animate: false})")
     wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
     page.click("#place-chip .chip-x")
     page.wait_for_selector("#place-chip", state="hidden")
@@ -277,7 +277,7 @@ def test_selecting_scrolls_its_row_into_view_and_the_notice_never_covers_the_pop
 
 def test_the_viewer_shows_a_heic_and_steps_through_the_panel(page, viewer):
     open_map(page, viewer)
-    page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 14, {animate: false})")
+    page.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 14, {animate: false})")
     heic = rid(1)  # the first Lisbon photo
     page.evaluate(f"geolocator.select('{heic}', false)")  # scrolls its row into view
     wait_until_js(page, f"!!document.querySelector('#list .vrow[data-id=\"{heic}\"] .vrow-thumb img')")
@@ -308,6 +308,29 @@ def test_the_duplicates_tab_names_the_photo_each_one_repeats(page, viewer):
     wait_until_js(page, "(i => i && i.naturalWidth > 0)(document.querySelector('#list .vrow-thumb img'))")
 
 
+def test_a_failed_file_shows_a_placeholder_and_no_thumbnail_is_asked_for(page, viewer):
+    failed = viewer.config.paths.failed
+    failed.mkdir(parents=True, exist_ok=True)
+    (failed / "notes.jpg").write_bytes(b"shopping list, not a photo")
+    viewer.store.put(PhotoRecord(id=rid(950), sha256=rid(950) * 4, name="notes.jpg", path="notes.jpg", status=Status.FAILED,
+                                 error="not a supported image or video (starts with 73 68 6f 70)"))
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    open_map(page, viewer)
+    page.click('#tabs [data-tab="failed"]')
+    wait_until_js(page, "document.querySelector('#list').dataset.total === '1'")
+    wait_until_js(page, "document.querySelector('#list .vrow-place') && document.querySelector('#list .vrow').dataset.filled === 'true'")
+    thumb = page.locator("#list .vrow .vrow-thumb")
+    assert "none" in thumb.get_attribute("class") and thumb.locator("img").count() == 0  # the placeholder
+    page.locator("#list .vrow", has_text="notes.jpg").click()
+    page.wait_for_selector(".leaflet-popup .popup[data-status=failed] .thumb.none")
+    assert page.locator(".leaflet-popup img").count() == 0
+    assert page.locator(".leaflet-popup a.full").count() == 1  # the file itself can still be opened
+    page.locator(".leaflet-popup .thumb.none").click()  # the photo viewer: no preview asked for either
+    page.wait_for_selector("#photoviewer .pv-cannot")
+    assert [u for u in missing if "/thumb/" in u or "/preview/" in u] == []
+
+
 def save_screenshot(page, tmp_path, name: str) -> None:
     page.screenshot(path=str(tmp_path / name))
     if os.environ.get("GEOLOCATOR_SCREENSHOTS") == "docs":
@@ -316,7 +339,7 @@ def save_screenshot(page, tmp_path, name: str) -> None:
 
 def test_desktop_layout(page, viewer, tmp_path):
     open_map(page, viewer)
-    page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
+    page.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
     wait_until_js(page, "[...document.querySelectorAll('#list .vrow-thumb img')].some(i => i.naturalWidth > 0)")
     save_screenshot(page, tmp_path, "screenshot.png")
 
@@ -360,7 +383,7 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         page.mouse.move(x, 700, steps=8)
         page.mouse.up()
         wait_until_js(page, "document.body.dataset.sheet === 'peek'")
-        page.evaluate("geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
+        page.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
         save_screenshot(page, tmp_path, "screenshot-phone.png")
         assert not page.errors, page.errors
     finally:
@@ -382,7 +405,7 @@ def test_search_on_a_phone_flies_there_and_the_chip_fits_the_screen(browser, vie
             box = page.locator(part).bounding_box()
             assert box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= 390, (part, box)
         assert page.evaluate("document.documentElement.scrollWidth") == 390
-        page.evaluate("geolocator.map.setView([40, 65], 1, {animate: false})")  # nothing hidden by the search
+        page.evaluate("void geolocator.map.setView([40, 65], 1, {animate: false})")  # nothing hidden by the search
         wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
         page.tap("#place-chip .chip")
         tokyo = CITIES["tokyo"][3]

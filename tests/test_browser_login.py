@@ -8,9 +8,9 @@ import pytest
 from expect import wait_until_js
 
 from geolocator.auth import hash_password
+from geolocator.auth.password_file import password_path, write_hash
 from geolocator.config import build_config
 from geolocator.core import Core
-from geolocator.password_file import password_path, write_hash
 from geolocator.record.store import Store
 from tests import test_browser as shared
 from tests.test_browser import CHROMIUM

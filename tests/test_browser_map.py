@@ -157,7 +157,7 @@ def test_the_payload_is_the_rows_as_columns_gzipped_and_cached(small):
 
 def test_cluster_counts_equal_the_database_at_100k(browser, big):
     page = new_page(browser, big.url)
-    page.evaluate("geolocator.map.setView([20, 0], 1, { animate: false })")  # the whole world in view
+    page.evaluate("void geolocator.map.setView([20, 0], 1, { animate: false })")  # the whole world in view
     wait_until_js(page, f"(({DRAWN})()).total === {big.store.counts()['located']}", timeout=30)
     drawn = page.evaluate(DRAWN)
     assert drawn["total"] == big.store.counts()["located"]  # unlocated, failed and duplicates are not drawn
@@ -204,7 +204,7 @@ def test_a_click_on_a_cluster_at_100k_zooms_in_and_shows_its_children(browser, b
 
 def test_a_new_photo_appears_as_a_marker_without_a_reload(browser, small):
     page = new_page(browser, small.url)
-    page.evaluate("geolocator.map.setView([-33.9, 18.4], 14, { animate: false })")  # Cape Town: no photo of ours
+    page.evaluate("void geolocator.map.setView([-33.9, 18.4], 14, { animate: false })")  # Cape Town: no photo of ours
     wait_until_js(page, "geolocator.photoLayer.getLayers().length === 0 && !document.querySelector('.marker-cluster')")
     small.store.put(PhotoRecord(id=rid(7000), sha256=rid(7000) * 4, name="table-mountain.jpg", path=None,
                                 status=Status.LOCATED, source=Source.TRACK, lat=-33.9, lon=18.4))
@@ -230,7 +230,7 @@ def test_selecting_a_photo_inside_a_cluster_zooms_until_it_is_drawn_alone(browse
                     source=Source.EXIF, lat=52.3700 + i * 0.0005, lon=4.8900) for i in range(2)
     ])
     page = new_page(browser, small.url)
-    page.evaluate("geolocator.map.setView([52.37, 4.89], 5, { animate: false })")
+    page.evaluate("void geolocator.map.setView([52.37, 4.89], 5, { animate: false })")
     wait_until_js(page, "document.querySelector('.marker-cluster') !== null")
     assert not page.evaluate(f"geolocator.photoLayer.getLayers().some(m => m.photoId === '{rid(8000)}')")
     page.evaluate(f"geolocator.select('{rid(8000)}', true)")
@@ -252,7 +252,7 @@ def test_the_panel_keeps_javascripts_order_for_rows_sent_in_order_and_rows_that_
     small.store.put_many([photo(0, "\uff21.jpg", "2030-05-01"), photo(1, "\U0001f600.jpg", "2030-05-01"),
                           photo(2, "b.jpg", "2030-04-01"), photo(3, "a.jpg", "2030-06-01")])
     page = new_page(browser, small.url)
-    page.evaluate("geolocator.map.setView([-54.8, -68.3], 12, { animate: false })")  # Ushuaia: only these
+    page.evaluate("void geolocator.map.setView([-54.8, -68.3], 12, { animate: false })")  # Ushuaia: only these
     listed = "[...document.querySelectorAll('#list .vrow')].sort((a, b) => new DOMMatrix(getComputedStyle(a).transform).f" \
              " - new DOMMatrix(getComputedStyle(b).transform).f).map(r => r.querySelector('.vrow-name').textContent)"
     wait_until_js(page, f"{listed}.length === 4")

@@ -17,8 +17,9 @@ from records import rid
 
 from geolocator.config import build_config
 from geolocator.core import Core
-from geolocator.record import PhotoRecord, Source, Status
-from geolocator.record.store import Store
+from geolocator.locations.ai_queue import due
+from geolocator.record import WAITING_FOR_AI, PhotoRecord, Source, Status
+from geolocator.record.store import Store, utc_now
 from geolocator.service import Service
 from tests import test_browser as shared
 from tests.test_browser import CHROMIUM
@@ -177,17 +178,19 @@ def test_where_was_this_taken_keeps_nothing_until_added(page, viewer, tmp_path):
     photo = tmp_path / "DSCN0012.jpg"
     photo.write_bytes((CORPUS_JPG / GPS_JPEGS[1]).read_bytes())
     page.set_input_files("#locate-input", str(photo))
-    page.wait_for_selector(".leaflet-popup .locate-result")
-    assert "Nothing was kept" in page.text_content(".leaflet-popup .locate-result")
-    taken = page.text_content('.leaflet-popup .locate-result dd[data-field="taken"]')  # the locale's, not ISO
+    page.wait_for_selector("#uploads .locate-result[data-state=located]")
+    assert "nothing was kept" in page.text_content("#uploads .locate-result")
+    assert page.text_content('#uploads .locate-result dd[data-field="source"]') == "EXIF"  # as the popups say it, not "exif"
+    taken = page.text_content('#uploads .locate-result dd[data-field="taken"]')  # the locale's, not ISO
     assert taken == page.evaluate("() => new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC'})"
                                   ".format(new Date(Date.UTC(2008, 9, 22, 16, 29, 49)))")
     assert page.locator(".photo-marker.temporary").count() == 1
     inbox = tmp_path / "inbox"
     assert len(store.all()) == before and not (inbox.exists() and any(inbox.iterdir()))
-    click_at_rest(page, ".leaflet-popup .locate-add")  # the viewer alone: the photo waits in the inbox
+    page.click("#uploads .locate-add")  # the viewer alone: the photo waits in the inbox
     page.wait_for_selector("#uploads .upload[data-state=filing]")
     assert [p.name for p in inbox.iterdir()] == ["DSCN0012.jpg"] and page.locator(".photo-marker.temporary").count() == 0
+    assert page.locator("#uploads .locate-result").count() == 0  # the answer became the upload
 
 
 # -- placing by hand -------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ def test_where_was_this_taken_keeps_nothing_until_added(page, viewer, tmp_path):
 def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
     url, store = viewer
     open_map(page, url)
-    page.evaluate("geolocator.map.setView([20, 0], 2, {animate: false})")
+    page.evaluate("void geolocator.map.setView([20, 0], 2, {animate: false})")
     open_unlocated(page, "u1.jpg")
     click_at_rest(page, ".leaflet-popup button.place")
     page.wait_for_selector(".place-bar")
@@ -219,7 +222,7 @@ def test_nothing_is_saved_by_a_click_a_double_click_or_cancel(page, viewer):
     # Zoomed in, a dragged pin is saved where it was dropped, and only on Save.
     page.locator("#list .vrow", has_text="u1.jpg").first.click()
     page.wait_for_selector(".leaflet-popup button.place")
-    page.evaluate("geolocator.map.setView([43.7696, 11.2558], 12, {animate: false})")
+    page.evaluate("void geolocator.map.setView([43.7696, 11.2558], 12, {animate: false})")
     click_at_rest(page, ".leaflet-popup button.place")
     marker = page.locator(".place-pin")
     mb = marker.bounding_box()
@@ -292,6 +295,77 @@ def test_revert_restores_the_estimate(page, viewer):
     wait_until_js(page, "() => geolocator.state.uncertainty !== null")  # the estimate's circle is back
 
 
+PENDING = rid(20)
+
+
+@pytest.fixture
+def pending_viewer(tmp_path):
+    """A photo waiting for the AI (on, but no worker here: the photo stays in the AI's queue)."""
+    config = build_config({"ollama": {"host": "http://127.0.0.1:9"}, "viewer": {"tile_url": TILES}}, tmp_path, None)
+    folder = config.paths.library / "2024" / "05"
+    folder.mkdir(parents=True)
+    (folder / "waiting.jpg").write_bytes(jpeg_bytes(20))
+    store = Store(config.paths.database)
+    store.put(PhotoRecord(id=PENDING, sha256=PENDING * 4, name="waiting.jpg", path="2024/05/waiting.jpg", status=Status.PENDING,
+                          error=WAITING_FOR_AI, taken_at="2024-05-20T10:00:00"))
+    server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
+    yield server.url, store
+    server.stop()
+    store.close()
+
+
+def in_the_ais_queue(store: Store) -> bool:
+    return [r.id for r in due(store.with_status(Status.PENDING), utc_now())] == [PENDING]
+
+
+def header_count(page, name: str) -> int:
+    return int(page.text_content(f'#counts [data-count="{name}"]'))
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_a_pending_photo_placed_by_hand_and_reverted_waits_for_the_ai_again(browser, pending_viewer, device):
+    url, store = pending_viewer
+    options = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True} if device == "phone" else {"viewport": {"width": 1280, "height": 800}}
+    context = browser.new_context(**options)
+    context.route("http://tiles.invalid/**", lambda route: route.abort())
+    page = context.new_page()
+    press = page.click if device == "desktop" else page.tap
+    try:
+        open_map(page, url)
+        assert in_the_ais_queue(store)
+        assert (header_count(page, "pending"), header_count(page, "located")) == (1, 0)
+        if device == "phone":
+            press("#sheet-handle")  # the sheet half open: the list shows
+            wait_until_js(page, "document.body.dataset.sheet === 'half'")
+        press('#tabs [data-tab="unlocated"]')
+        press("#list .vrow:has-text('waiting.jpg')")
+        page.wait_for_selector('.leaflet-popup .popup[data-status=pending] dd[data-field="waiting"]:text-is("for the AI")')
+        press(".leaflet-popup button.place")
+        page.fill(".place-bar input[name=where]", "41.8902, 12.4922")
+        press(".place-find button")
+        page.wait_for_selector(".place-message:has-text('Drag the pin')")
+        press(".place-save")
+        # The header's counts change with the answer, not at the next poll (every 4 s).
+        page.wait_for_selector("#notice:has-text('Saved')")
+        assert (header_count(page, "pending"), header_count(page, "located")) == (0, 1)
+        assert store.get(PENDING).source is Source.MANUAL and not in_the_ais_queue(store)
+        page.wait_for_selector(f'.leaflet-popup .popup[data-id="{PENDING}"] button.revert')
+        press(".leaflet-popup button.revert")
+        page.wait_for_selector("#notice:has-text('Reverted: waiting.jpg is waiting for the AI again.')")
+        assert (header_count(page, "pending"), header_count(page, "located")) == (1, 0)
+        back = store.get(PENDING)
+        assert (back.status, back.source, back.lat, back.error, back.attempts, back.retry_at) == (Status.PENDING, None, None, WAITING_FOR_AI, 0, None)
+        assert in_the_ais_queue(store)  # asked as soon as a worker looks
+        popup = f'.leaflet-popup:has(.popup[data-id="{PENDING}"][data-status=pending])'
+        page.wait_for_selector(popup)
+        assert page.text_content(f'{popup} dd[data-field="waiting"]') == "for the AI"
+        assert "unlocated" not in page.text_content(popup)
+        wait_until_js(page, "[...document.querySelectorAll('#list .vrow')].some(r => r.textContent.includes('waiting.jpg')"
+                            " && r.textContent.includes('pending: waiting for the AI'))")
+    finally:
+        context.close()
+
+
 def test_several_photos_are_placed_together(page, viewer):
     url, store = viewer
     open_map(page, url)
@@ -361,7 +435,7 @@ def shown(page) -> set[str]:
 
 def test_track_and_nearby_markers_are_styled_apart_and_filtered(page, sources_viewer):
     open_map(page, sources_viewer)
-    page.evaluate("geolocator.map.setView([46, 4], 5, { animate: false })")
+    page.evaluate("void geolocator.map.setView([46, 4], 5, { animate: false })")
     wait_until_js(page, "document.querySelectorAll('.leaflet-marker-pane .photo-marker').length === 5")
     styles = page.evaluate(MARKERS)
     assert set(styles) == {"exif", "ai", "manual", "track", "nearby"}
@@ -394,11 +468,11 @@ CIRCLE = """() => {
 
 def test_track_and_nearby_points_show_their_uncertainty_circle_when_selected(page, sources_viewer):
     open_map(page, sources_viewer)
-    page.evaluate("geolocator.map.setView([46, 4], 5, { animate: false })")
+    page.evaluate("void geolocator.map.setView([46, 4], 5, { animate: false })")
     wait_until_js(page, "document.querySelectorAll('.leaflet-marker-pane .photo-marker').length === 5")
     circles = {}
     for source in ("exif", "manual", "ai", "track", "nearby"):
-        page.evaluate("geolocator.map.closePopup()")
+        page.evaluate("void geolocator.map.closePopup()")
         wait_until_js(page, "geolocator.state.uncertainty === null")
         page.click(f".leaflet-marker-pane .photo-marker.{source}")
         page.wait_for_selector(f'.leaflet-popup .popup-name:text-is("{source}.jpg")')
@@ -414,7 +488,7 @@ def test_track_and_nearby_points_show_their_uncertainty_circle_when_selected(pag
     # In the marker's colour, apart from the others: track purple, nearby teal, AI orange.
     assert circles["track"]["color"] == "#7048e8" and circles["nearby"]["color"] == "#0c8599"
     assert len({(c["color"], c["dash"]) for c in circles.values()}) == 3
-    page.evaluate("geolocator.map.closePopup()")
+    page.evaluate("void geolocator.map.closePopup()")
     wait_until_js(page, "geolocator.state.uncertainty === null")  # it goes with the popup
     assert page.locator(".leaflet-overlay-pane path.uncertainty").count() == 0
     assert page.errors == []

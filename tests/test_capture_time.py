@@ -12,10 +12,11 @@ import pytest
 from photos import write_jpeg
 from test_tracks_parse import gpx_text
 
+from geolocator.config import parse_utc_offset
 from geolocator.locate.metadata import read_metadata
 from geolocator.locate.tracks.model import Track
 from geolocator.locate.tracks.parse import read_track
-from geolocator.locations.capture_time import TimeBasis, capture_time, gps_timestamp, parse_utc_offset, zone_at
+from geolocator.locations.capture_time import TimeBasis, capture_time, gps_timestamp, zone_at
 
 PARIS = (48.8584, 2.2945)
 

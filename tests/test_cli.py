@@ -10,6 +10,8 @@ import urllib.request
 
 from processes import imported_modules, run_daemon, stop
 
+from geolocator.record.store import Store
+
 
 def test_help_explains_every_command(tmp_path):
     result = run_daemon("--help", cwd=tmp_path, timeout=30)
@@ -17,6 +19,41 @@ def test_help_explains_every_command(tmp_path):
     for command in ("run", "scan", "check", "locate", "map"):
         assert f"    {command}" in result.stdout, command
     assert "embedded defaults" in result.stdout
+    assert "GPS track" in result.stdout and "photos taken around the same time" in " ".join(result.stdout.split())  # the other ways to place a photo
+
+
+def test_locate_names_a_gps_track_and_says_to_drop_it_in_the_inbox(tmp_path):
+    track = tmp_path / "walk.gpx"
+    track.write_text('<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+                     '<trkpt lat="48.85" lon="2.29"><time>2024-05-01T10:00:00Z</time></trkpt></trkseg></trk></gpx>')
+    result = run_daemon("locate", "--no-ai", str(track), cwd=tmp_path, timeout=60)
+    assert result.returncode == 1
+    line = json.loads(result.stdout)
+    assert line["error"].startswith("a GPS track (gpx), not a photo: drop it in the inbox"), line
+    assert "starts with" not in line["error"]
+
+
+def test_a_damaged_database_is_refused_before_any_folder_is_made(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
+    damaged = b'{"photos": {"1": {"id": "0000'
+    (tmp_path / "geolocator.json").write_bytes(damaged)
+    checked = run_daemon("check", "--config", str(config), cwd=tmp_path, timeout=60)
+    assert checked.returncode == 1 and "FAIL database: " in checked.stdout
+    run = run_daemon("run", "--config", str(config), cwd=tmp_path, timeout=60)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == []  # no inbox, library, failed or duplicates
+    assert (tmp_path / "geolocator.json").read_bytes() == damaged
+
+
+def test_map_while_the_service_runs_points_to_the_running_map(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[viewer]\nport = 8790\n")
+    with Store(tmp_path / "geolocator.json"):  # the running service holds the database's lock
+        result = run_daemon("map", "--config", str(config), cwd=tmp_path, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "geolocator is already running" in result.stderr and "open its map at http://127.0.0.1:8790/" in result.stderr
+    assert "in use" not in result.stderr and "Traceback" not in result.stderr
 
 
 def test_map_serves_the_database_until_interrupted(daemon, tmp_path):

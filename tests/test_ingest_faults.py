@@ -79,7 +79,7 @@ def test_a_writer_that_closes_and_pauses_longer_than_settle_ends_as_one_located_
     assert files_under(svc.config.paths.failed) == [] and files_under(svc.config.paths.duplicates) == []
 
 
-def test_a_writer_that_never_finishes_ends_in_failed_as_incomplete(service, corpus):
+def test_a_writer_that_never_finishes_ends_as_a_photo_located_from_its_header_with_a_warning(service, corpus):
     svc = service(settle=0.2, watch={"incomplete_seconds": 1.5})
     content = big_gps_jpeg(corpus, (600, 400))
     target = svc.config.paths.inbox / "abandoned.jpg"
@@ -87,8 +87,8 @@ def test_a_writer_that_never_finishes_ends_in_failed_as_incomplete(service, corp
     never(lambda: len(svc.store), 1.0, what="a cut file filed before incomplete_seconds")
     records = expect(lambda: len(settled(svc)) == 1 and settled(svc), timeout=10, what="the cut file filed")
     (record,) = records.values()
-    assert record.status is Status.FAILED and record.error.startswith("incomplete: JPEG without its end marker")
-    assert (svc.config.paths.failed / "abandoned.jpg").read_bytes() == content[: len(content) // 2]
+    assert record.status is Status.LOCATED and record.warning.startswith("truncated: JPEG without its end marker")
+    assert (svc.config.paths.library / record.path).read_bytes() == content[: len(content) // 2]
 
 
 # -- FIFOs where a photo or a sidecar is expected ----------------------------------------------------

@@ -19,11 +19,13 @@ import pytest
 from PIL import Image
 
 from geolocator.config import load_config
+from geolocator.locate import places
 from geolocator.locate.metadata import xmp
 from geolocator.locations import sidecar as ls
+from geolocator.locations.from_file import file_location
 from geolocator.locations.sidecar import Provenance, SidecarLocation, WriteOutcome, location_for, read_sidecar, sidecar_path, write_sidecar
 from geolocator.locations.sidecar_sync import Sidecars
-from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record import GpsOrigin, Location, PhotoRecord, Source, Status
 
 EXIFTOOL = shutil.which("exiftool")
 WHEN = "2026-05-01T12:00:00Z"
@@ -270,8 +272,10 @@ def test_the_import_reader_sees_our_point_and_the_source_it_keeps(tmp_path):
     restored_source says which source it keeps: ours as written, another program's none."""
     path = photo(tmp_path)
     write_sidecar(path, ai_location(-22.951916, -43.210487, 710.0))
-    fields = xmp.read_sidecar(path)
-    assert fields is not None
+    found = xmp.read_sidecar(path)
+    assert found is not None
+    fields, packet = found
+    assert packet.name == sidecar_path(path).name and packet.data == sidecar_path(path).read_bytes()  # read once, kept for who wrote it
     assert abs(fields.lat - -22.951916) < 1e-9 and abs(fields.lon - -43.210487) < 1e-9 and fields.altitude == 710.0
     assert ls.restored_source(read_sidecar(sidecar_path(path))) is Source.AI
 
@@ -330,19 +334,18 @@ def test_what_a_record_withdraws_to():
         assert ls.withdrawal_for(dataclasses.replace(base, status=status, source=None, lat=None, lon=None), WHEN) == ls.Withdrawal(None, WHEN)
 
 
-def test_restore_gives_an_imported_photo_its_sidecars_source(tmp_path):
+def test_an_imported_photo_gets_its_sidecars_source(tmp_path):
     from geolocator.locate.metadata import read_metadata
     from geolocator.record import PhotoMetadata
 
-    def imported(path: Path) -> PhotoRecord:
-        meta = read_metadata(path)
-        base = PhotoRecord(id="a", sha256="a" * 64, name=path.name, path=None, status=Status.LOCATED, source=Source.EXIF, lat=meta.lat, lon=meta.lon)
-        return ls.restore(base, path, meta)
+    def imported(path: Path) -> Location:
+        return file_location(read_metadata(path), places.name).location
 
     estimated = photo(tmp_path / "ai")
     write_sidecar(estimated, ai_location(-22.951916, -43.210487))
     back = imported(estimated)
-    assert (back.source, back.confidence, back.radius_km, back.model) == (Source.AI, 0.62, 25.0, "qwen2.5vl")
+    assert (back.source, back.confidence, back.radius_km) == (Source.AI, 0.62, 25.0)
+    assert file_location(read_metadata(estimated), places.name).model == "qwen2.5vl"
     manual = photo(tmp_path / "manual")
     write_sidecar(manual, SidecarLocation(5.0, 6.0, None, Provenance(Source.MANUAL, WHEN)))
     assert imported(manual).source is Source.MANUAL
@@ -356,8 +359,8 @@ def test_restore_gives_an_imported_photo_its_sidecars_source(tmp_path):
     taken = imported(both)
     assert (taken.source, taken.lat) == (Source.EXIF, pytest.approx(51.5))
     # A point from the file itself is never touched.
-    gps = PhotoRecord(id="b", sha256="b" * 64, name="g.jpg", path=None, status=Status.LOCATED, source=Source.EXIF, lat=5.0, lon=6.0)
-    assert ls.restore(gps, manual, PhotoMetadata(lat=5.0, lon=6.0, gps_origin="exif")) is gps
+    found = file_location(PhotoMetadata(lat=5.0, lon=6.0, gps_origin=GpsOrigin.EXIF), places.name)
+    assert (found.location.source, found.decisions) == (Source.EXIF, ())
 
 
 def test_an_ai_estimate_is_written_only_with_sidecars_ai_and_ours_withdrawn_without(tmp_path):

@@ -23,10 +23,10 @@ from processes import free_port, run_daemon, stop, wait_ready
 from records import record, rid
 
 from geolocator.auth import hash_password, verify_password
+from geolocator.auth.password_file import password_path, read_hash, write_hash
 from geolocator.config import build_config, load_config
 from geolocator.core import Core
 from geolocator.errors import ConfigError
-from geolocator.password_file import password_path, read_hash, write_hash
 from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 from viewer.throttle import FREE_FAILURES
@@ -119,6 +119,12 @@ def test_the_service_refuses_to_start_and_says_how(tmp_path):
     assert "needs a password" in run.stderr and f"daemon.py password --config {config}" in run.stderr
     assert str(tmp_path / "geolocator.password") in run.stderr
     assert "Traceback" not in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # refused before any folder or database was made
+    alone = run_daemon("map", "--config", str(config), cwd=tmp_path, timeout=60)  # the map alone refuses alike
+    assert alone.returncode == 2 and "needs a password" in alone.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+    checked = run_daemon("check", "--config", str(config), cwd=tmp_path, timeout=60)  # and check says what run refuses
+    assert checked.returncode == 1 and "FAIL password: none set, and the map is served beyond this machine" in checked.stdout
 
 
 def test_everything_but_the_login_page_and_static_files_needs_the_session(served):

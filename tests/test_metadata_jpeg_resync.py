@@ -96,10 +96,10 @@ def test_junk_without_a_marker_is_a_clear_error_and_quick(tmp_path):
     with path.open("wb") as fh:
         fh.write(head)
         fh.truncate(200 << 20)
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(UnreadableImage, match="corrupt JPEG: no segment marker at byte 20") as caught:
         read_metadata(path)
-    assert time.monotonic() - started < 2.0
+    assert time.process_time() - started < 2.0  # CPU time: not the machine's load
     assert f"nor in the {MAX_STRAY} bytes after it" in str(caught.value)
 
 

@@ -5,7 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from geolocator.move.naming import check_layout, fit_name, layout_folder, numbered_name, readable_name
+from geolocator.config import check_layout
+from geolocator.move.naming import fit_name, layout_folder, numbered_name, readable_name
 
 
 def test_layout_folder_uses_zero_padded_fields():

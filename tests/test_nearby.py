@@ -125,8 +125,10 @@ def test_neighbour_from_a_stored_record() -> None:
     base = PhotoRecord(id="abc", sha256="abc" * 21 + "a", name="a.jpg", path="2024/06/a.jpg", status=Status.LOCATED)
     late = replace(base, source=Source.EXIF, lat=48.8584, lon=2.2945, camera=CANON, taken_at="2024-06-02T00:10:00+02:00", taken_utc="2024-06-01T22:10:00+00:00")
     n = neighbour_from_record(late)
-    assert n == Neighbour("abc", datetime(2024, 6, 1, 22, 10, tzinfo=UTC), date(2024, 6, 2), CANON, 48.8584, 2.2945, Source.EXIF, None)
-    assert neighbour_from_record(replace(late, taken_at=None)) == replace(n, local_day=DAY)  # no wall clock: UTC's day
-    assert neighbour_from_record(replace(late, taken_utc=None)) is None
+    assert n == Neighbour("abc", datetime(2024, 6, 1, 22, 10, tzinfo=UTC), date(2024, 6, 2), CANON, 48.8584, 2.2945, Source.EXIF, None, datetime(2024, 6, 2, 0, 10))
+    assert neighbour_from_record(replace(late, taken_at=None)) == replace(n, local_day=DAY, local=None)  # no wall clock: UTC's day
+    # Without a UTC time it is still a neighbour by its camera's wall clock (and its body serial).
+    assert neighbour_from_record(replace(late, taken_utc=None, camera_serial="0820500998")) == replace(n, utc=None, serial="0820500998")
+    assert neighbour_from_record(replace(late, taken_utc=None, taken_at=None)) is None
     assert neighbour_from_record(replace(late, lat=None)) is None
     assert neighbour_from_record(base) is None

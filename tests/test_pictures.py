@@ -28,10 +28,9 @@ from geolocator.locate.pictures import (
     likeness,
     parse_signature,
     picture_of,
-    read_picture,
     window_hashes,
 )
-from geolocator.locations.copies import not_same_moment
+from geolocator.locations.copies import not_same_moment, read_picture
 from geolocator.record import PhotoRecord, Status
 
 

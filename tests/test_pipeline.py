@@ -76,12 +76,14 @@ def test_without_gps_the_photo_is_pending_for_the_ai_or_unlocated_without_it(tmp
             assert (config.paths.library / record.path).is_file()
 
 
-def test_without_a_capture_date_the_file_time_decides_the_folder(env):
+def test_without_a_capture_date_the_photo_is_filed_as_undated_not_under_the_day_it_was_copied(env):
     config, _, pipeline = env
     src = write_jpeg(config.paths.inbox / "synthetic.jpg", 1)
     when = time.mktime((2019, 7, 4, 12, 0, 0, 0, 0, -1))
     os.utime(src, (when, when))
-    assert pipeline.process(src).path == "2019/07/synthetic.jpg"
+    record = pipeline.process(src)
+    assert record.path == "undated/synthetic.jpg" and record.taken_at is None
+    assert (config.paths.library / "undated" / "synthetic.jpg").is_file()
 
 
 def test_two_different_files_with_the_same_name_are_both_kept(env):
@@ -137,7 +139,9 @@ def test_locate_is_pure_and_keeps_what_the_file_says():
     record = locate(task, ai_enabled=True, describe=lambda lat, lon: PlaceName("Quarter", f"City {lat}", f"Region {lon}", "Country", "CC"))
     assert (record.status, record.source, record.place, record.camera) == (Status.LOCATED, Source.EXIF, "Quarter, City 1.0, Region 2.0, Country", "Canon EOS")
     assert (record.city, record.region, record.country_code) == ("City 1.0", "Region 2.0", "CC")
-    assert capture_time(record.taken_at, 0).month == 1
+    assert capture_time(record.taken_at).month == 1
+    assert capture_time("2024-06-15").month == 6  # a date alone (a WhatsApp name): filed under its month
+    assert capture_time(None) is None and capture_time("not a time") is None
 
 
 # -- the mover ------------------------------------------------------------------------------------
@@ -265,7 +269,7 @@ def test_a_non_utf8_source_survives_a_crash_between_intent_and_move(config, corp
 
 
 # -- files that look cut short ---------------------------------------------------------------------
-def test_a_photo_cut_short_waits_then_is_failed_as_incomplete_never_located(tmp_path, corpus):
+def test_a_photo_cut_short_waits_then_is_located_from_its_whole_header_with_a_warning(tmp_path, corpus):
     config = make_config(tmp_path, settle=0.1, watch={"incomplete_seconds": 1.0})
     with Store(config.paths.database) as store:
         pipeline = Pipeline(Core.build(config, store))
@@ -285,9 +289,9 @@ def test_a_photo_cut_short_waits_then_is_failed_as_incomplete_never_located(tmp_
                 return None
 
         record = expect(try_again, timeout=5, what="the cut file to be filed once unchanged")
-        assert record.status is Status.FAILED and record.error.startswith("incomplete: JPEG without its end marker")
-        assert record.source is None and record.lat is None  # never a located photo
-        assert (config.paths.failed / "cut.jpg").read_bytes() == whole[: len(whole) // 2]
+        assert record.status is Status.LOCATED and record.warning.startswith("truncated: JPEG without its end marker")
+        assert record.source is Source.EXIF and record.lat is not None  # its EXIF and GPS are whole (test_truncated.py)
+        assert (config.paths.library / record.path).read_bytes() == whole[: len(whole) // 2]
 
 
 def test_incomplete_seconds_is_validated_like_the_other_settings(tmp_path):

@@ -273,7 +273,7 @@ def test_scan_says_when_a_file_had_to_stay_in_the_inbox(tmp_path, corpus):
     copy_corpus(GPS_JPEGS[0], inbox / "a.jpg")
     os.mkfifo(inbox / "pipe.jpg")  # never opened, never moved: it stays
     proc = run_daemon("scan", "--config", str(config), cwd=tmp_path)
-    assert proc.stdout == "scan: 1 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate, 1 left in the inbox (see the log)\n"
+    assert proc.stdout == "scan: 1 located, 0 unlocated, 0 pending, 0 failed, 0 duplicate, 1 left in the inbox:\n  pipe.jpg: not a regular file (a FIFO, socket or device): left alone\n"
     assert proc.returncode == 1
     assert tree(inbox) == {"pipe.jpg": "fifo"}
 

@@ -19,11 +19,13 @@ from corpus import CORPUS
 from PIL import Image
 from test_location_sidecar import WHEN, leftovers, photo
 
+from geolocator.locate import places
 from geolocator.locate.metadata import read_metadata
 from geolocator.locations import sidecar as ls
 from geolocator.locations import xmp_merge
+from geolocator.locations.from_file import file_location
 from geolocator.locations.sidecar import Provenance, SidecarLocation, WriteOutcome, read_sidecar, withdraw_sidecar, write_sidecar
-from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record import Source
 
 pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None or shutil.which("exiv2") is None, reason="needs exiftool and exiv2")
 
@@ -260,7 +262,7 @@ def test_lightrooms_name_xmp_beside_a_raw_is_merged_not_doubled(tmp_path, name):
     assert theirs(tags) == theirs(before) and tags["XMP-crs:Exposure2012"] == "+0.35" and tags["XMP-crs:ToneCurvePV2012"] == ["0, 0", "255, 255"]
     assert exiv2(target)["Xmp.crs.HasCrop"] == "True" and exiv2(target)["Xmp.geolocator.Source"] == "track"
     # On import its point and our provenance are read from it.
-    back = ls.restore(record_for(path), path, read_metadata(path))
+    back = file_location(read_metadata(path), places.name).location
     assert (back.source, back.lat, back.radius_km) == (Source.TRACK, pytest.approx(43.7696), 0.05)
 
 
@@ -274,11 +276,6 @@ def test_a_name_xmp_shared_by_a_raw_and_its_jpeg_is_left_to_them(tmp_path):
 
     assert shared.read_bytes() == original
     assert exiftool(ls.sidecar_path(jpeg))["XMP-geolocator:Source"] == "track"
-
-
-def record_for(path: Path) -> PhotoRecord:
-    meta = read_metadata(path)
-    return PhotoRecord(id="a", sha256="a" * 64, name=path.name, path=None, status=Status.LOCATED, source=Source.EXIF, lat=meta.lat, lon=meta.lon)
 
 
 # -- which file, and how it is written -----------------------------------------------------------------------------
@@ -317,7 +314,7 @@ def test_the_uncertainty_is_written_in_metres_and_read_back_on_import(tmp_path):
     # Ours without RadiusKm (another tool dropped it): the error gives the radius back.
     stripped = ls.sidecar_path(path).read_bytes().replace(b'\n    geolocator:RadiusKm="350.0"', b"")
     ls.sidecar_path(path).write_bytes(stripped)
-    back = ls.restore(record_for(path), path, read_metadata(path))
+    back = file_location(read_metadata(path), places.name).location
     assert (back.source, back.radius_km) == (Source.AI, 350.0)
     # Another program's point with its error: the file's own location, with that radius.
     other = photo(tmp_path / "other", "IMG.jpg")
@@ -326,7 +323,7 @@ def test_the_uncertainty_is_written_in_metres_and_read_back_on_import(tmp_path):
         check=True,
         timeout=60,
     )
-    theirs_back = ls.restore(record_for(other), other, read_metadata(other))
+    theirs_back = file_location(read_metadata(other), places.name).location
     assert (theirs_back.source, theirs_back.radius_km) == (Source.EXIF, 0.03)
 
 

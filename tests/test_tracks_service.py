@@ -265,7 +265,7 @@ def test_the_map_page_serves_a_track_as_a_line(tmp_path):
                 return exc.code, exc.read()
 
         status, body = get("/api/tracks")
-        assert status == 200 and json.loads(body) == [{"id": track.id, "name": track.name, "start": "2024-06-01T10:00:00+00:00", "summary": track.description}]
+        assert status == 200 and json.loads(body) == [{"id": track.id, "name": track.name, "start": "2024-06-01T10:00:00+00:00", "end": "2024-06-01T13:20:00+00:00", "summary": track.description}]
         status, body = get(f"/api/tracks/{track.id}.geojson")
         (feature,) = json.loads(body)["features"]
         line = feature["geometry"]["coordinates"]

@@ -211,12 +211,18 @@ def test_concurrent_uploads_are_all_filed(served, tmp_path):
     assert files_under(tmp_path / "inbox") == []
 
 
-def test_locate_answers_what_the_command_prints_and_keeps_nothing(bare, tmp_path):
+def test_locate_answers_what_the_command_prints_and_keeps_nothing(bare, tmp_path, tmp_path_factory, monkeypatch):
     _, page = bare
     import tempfile
 
+    # A temporary folder of this test's own, for the server here and the command: what another
+    # test running beside this one leaves for a moment in /tmp is not counted.
+    temp = tmp_path_factory.mktemp("temp")
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("TMPDIR", str(temp))
+
     def leftovers():
-        return sorted(Path(tempfile.gettempdir()).glob("geolocator-locate-*"))
+        return sorted(temp.glob("geolocator-locate-*"))
 
     before, temps = files_under(tmp_path), leftovers()
     names = ("DSCN0010.jpg", "Canon_40D.jpg")
@@ -305,13 +311,25 @@ def stalled_refusal(port: int) -> socket.socket:
     return sock
 
 
-def test_a_stalled_refused_body_holds_a_thread_a_few_seconds_at_most(bare):
+@contextlib.contextmanager
+def page_server(config, **server: float):
+    """A server as `bare`'s, with its own timeouts."""
+    config.paths.inbox.mkdir()
+    with Store(config.paths.database) as store:
+        app = create_app(Core.build(config, store))
+        viewer = ViewerServer(app, "127.0.0.1", 0, **server).start()
+        try:
+            yield Page(viewer.url, app.config["geolocator.token"])
+        finally:
+            viewer.stop()
+
+
+def test_a_stalled_refused_body_holds_a_thread_a_few_seconds_at_most(tmp_path):
+    """A linger of 1 s against a read timeout of 60 s: the refused body is dropped after its own bound."""
     import time
 
-    from viewer.server import LINGER_SECONDS, TIMEOUT
-
-    _, page = bare
-    with stalled_refusal(page.port) as sock:
+    config = make_config(tmp_path, settle=0.3, viewer=MAP | {"max_upload_mb": 1})
+    with page_server(config, linger_seconds=1.0, timeout=60.0) as page, stalled_refusal(page.port) as sock:
         started = time.monotonic()
         answer = sock.recv(65536)
         assert answer.split(b" ", 2)[1] == b"403"
@@ -323,20 +341,21 @@ def test_a_stalled_refused_body_holds_a_thread_a_few_seconds_at_most(bare):
                 return True
             return False
 
-        wait_until(closed, TIMEOUT, "the server to stop reading the refused body")
-        assert time.monotonic() - started < LINGER_SECONDS + 3 < TIMEOUT  # its own bound, not the read timeout
+        wait_until(closed, 60, "the server to stop reading the refused body")
+        assert time.monotonic() - started < 30  # its own bound, not the read timeout
 
 
-def test_stalled_refusals_do_not_lock_the_page(bare):
+def test_stalled_refusals_do_not_lock_the_page(tmp_path):
+    """Refused bodies linger 120 s here: were more than LINGERING threads held, the page would wait that long."""
     import time
 
-    _, page = bare
-    with contextlib.ExitStack() as stack:
+    config = make_config(tmp_path, settle=0.3, viewer=MAP | {"max_upload_mb": 1})
+    with page_server(config, linger_seconds=120.0, timeout=120.0) as page, contextlib.ExitStack() as stack:
         for _ in range(12):  # more than the server's 8 threads
             stack.enter_context(stalled_refusal(page.port))
         started = time.monotonic()
         status, _ = page.post("/api/upload", [("a.jpg", jpeg_bytes(2))])
-        assert status == 200 and time.monotonic() - started < 2  # at most 2 threads linger (LINGERING)
+        assert status == 200 and time.monotonic() - started < 60  # at most 2 threads linger (LINGERING)
 
 
 # -- a full disk (issue 16 item 5) -----------------------------------------------------------------

@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import threading
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,7 +24,8 @@ from geolocator.record.store import Store
 from viewer import ViewerServer, create_app
 from viewer.guard import content_security_policy, tile_origin
 from viewer.routes import api
-from viewer.rows import MAP_COLUMNS, map_columns, map_payload
+from viewer.rows import MAP_COLUMNS, map_columns, map_payload, map_rows, newest_first
+from viewer.server import TIMEOUT
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -115,7 +117,7 @@ def test_images_lists_every_record_with_its_fields(env):
     assert len(data) == len(env["store"])
     by_id = {d["id"]: d for d in data}
     expected = env["store"].get(rid(1)).to_dict()
-    del expected["moving_from"], expected["sidecar_moves"]  # server paths: never sent (see the test below)
+    del expected["moving_from"], expected["sidecar_moves"], expected["file_stat"]  # server paths and inodes: never sent (see the test below)
     assert by_id[rid(1)] == expected
     slim = env["client"].json("/api/images?fields=id,lat,lon&status=located")
     assert all(set(d) == {"id", "lat", "lon"} for d in slim)
@@ -133,7 +135,7 @@ def test_map_rows_are_compact_and_incremental(env):
     assert data["counts"]["located_ai"] == 1
     row = dict(zip(data["columns"], next(r for r in data["rows"] if r[0] == rid(2))))
     assert row == {"id": rid(2), "status": "located", "source": "ai", "lat": 48.85, "lon": 2.35, "date": None,
-                   "name": "ai.jpg", "radius_km": 12.5, "error": None}
+                   "name": "ai.jpg", "radius_km": 12.5, "error": None, "clock": None}
     # Nothing changed: an empty delta.
     same = client.json(f"/api/map?since={data['seq']}&instance={data['instance']}")
     assert same["rows"] == [] and same["full"] is False
@@ -183,6 +185,27 @@ def test_payload_text_columns_hold_every_value_in_newest_first_order():
     assert payload_texts(body, "name") == ["2.jpg", "1.jpg", "3.jpg"]  # newest first, undated last
     assert payload_texts(body, "error") == ["", "bad\ufffdbyte", "no GPS"]  # a NUL inside a value is replaced
     assert payload_texts(body, "date") == ["2023-05-01", "2021-01-01", ""]
+
+
+def test_a_camera_clock_ahead_or_before_1990_is_flagged_and_listed_after_the_plausible_days():
+    today = date.today()
+    ahead = (today + timedelta(days=2)).isoformat()
+    records = [
+        record(1, name="2038.jpg", taken_at="2038-01-19T03:14:07"),  # a clock run ahead
+        record(2, name="epoch.jpg", taken_at="1980-01-01T00:00:00"),  # a clock reset to its epoch
+        record(3, name="now.jpg", taken_at=f"{today.isoformat()}T08:00:00"),
+        record(4, name="tomorrow.jpg", taken_at=f"{(today + timedelta(days=1)).isoformat()}T08:00:00"),  # a time zone ahead: plausible
+        record(5, name="soon.jpg", taken_at=f"{ahead}T08:00:00"),
+        record(6, name="1990.jpg", taken_at="1990-01-01T00:00:00"),
+        record(7, name="undated.jpg", taken_at=None),
+    ]
+    rows = {row[0]: dict(zip(MAP_COLUMNS, row)) for row in map_rows(records)}
+    assert {rows[rid(n)]["name"]: rows[rid(n)]["clock"] for n in range(1, 8)} == {
+        "2038.jpg": "ahead", "epoch.jpg": "behind", "now.jpg": None, "tomorrow.jpg": None, "soon.jpg": "ahead", "1990.jpg": None,
+        "undated.jpg": None}
+    order = ["tomorrow.jpg", "now.jpg", "1990.jpg", "2038.jpg", "soon.jpg", "epoch.jpg", "undated.jpg"]
+    assert [r.name for r in newest_first(records)] == order
+    assert payload_texts(map_payload(map_columns(records), {}), "name") == order  # the payload in the same order
 
 
 def test_the_map_payload_is_made_once_and_then_sent_at_once(env):
@@ -426,7 +449,7 @@ def test_manual_fix_is_stored_and_survives_a_restart(env):
     # The map row comes from the server, in the columns /api/map uses: the page never builds one.
     assert dict(zip(MAP_COLUMNS, answer["row"])) == {
         "id": rid(3), "status": "located", "source": "manual", "lat": 41.8902, "lon": 12.4922, "date": None,
-        "name": "u.jpg", "radius_km": None, "error": None}
+        "name": "u.jpg", "radius_km": None, "error": None, "clock": None}
     record = env["store"].get(rid(3))
     assert (record.status, record.source, record.lat, record.lon, record.error) == (Status.LOCATED, Source.MANUAL, 41.8902, 12.4922, None)
     env["server"].stop()
@@ -489,7 +512,7 @@ def test_bound_to_every_interface_only_ip_literals_and_this_machines_names_are_s
     import socket
 
     from geolocator.auth import hash_password
-    from geolocator.password_file import password_path, write_hash
+    from geolocator.auth.password_file import password_path, write_hash
 
     # Served beyond loopback, the page needs a password (tests/test_login.py): log in first.
     config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0")
@@ -576,7 +599,8 @@ def test_a_hundred_slow_clients_do_not_lock_the_page(env):
         for path in ("/", "/api/map", f"/api/images/{rid(1)}", f"/thumb/{rid(1)}"):
             started = time.monotonic()
             status, _, _ = env["client"].get(path)
-            assert status == 200 and time.monotonic() - started < 2, path
+            # were they holding the workers, it would wait for the header deadline (TIMEOUT, 10 s)
+            assert status == 200 and time.monotonic() - started < TIMEOUT / 2, path
         # A write, too.
         assert post_location(env, rid(3), {"lat": 1, "lon": 2})[0] == 200
 
@@ -595,7 +619,7 @@ def test_headers_that_never_finish_are_cut_off(tmp_path):
                 started = time.monotonic()
                 sock.sendall(b"GET / HTTP/1.1\r\n")
                 closed_after = None
-                while closed_after is None and time.monotonic() - started < 5:
+                while closed_after is None and time.monotonic() - started < 60:
                     try:
                         sock.sendall(b"X")  # a header byte every 0.2 s: each read is quick, the whole never ends
                         readable, _, _ = select.select([sock], [], [], 0.2)
@@ -603,7 +627,7 @@ def test_headers_that_never_finish_are_cut_off(tmp_path):
                             closed_after = time.monotonic() - started
                     except OSError:  # reset: closed with our bytes unread
                         closed_after = time.monotonic() - started
-                assert closed_after is not None and 0.9 < closed_after < 2.5, closed_after
+                assert closed_after is not None and 0.9 < closed_after < 30, closed_after  # its 1 s deadline, not never
         finally:
             server.stop()
 
@@ -652,7 +676,7 @@ def test_head_answers_every_get_route_like_get_without_a_body(env):
 
 def test_head_with_a_password_answers_like_get_with_and_without_the_session(tmp_path):
     from geolocator.auth import hash_password
-    from geolocator.password_file import password_path, write_hash
+    from geolocator.auth.password_file import password_path, write_hash
 
     config = load_config(None, cwd=tmp_path).replace("viewer", host="0.0.0.0", tile_url="")
     write_hash(password_path(config), hash_password("head head head"))

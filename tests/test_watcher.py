@@ -70,19 +70,16 @@ def watch(inbox):
 
 
 def test_a_copied_in_file_is_ready_soon_after_close_without_waiting_the_settle_time(inbox, watch, tmp_path):
-    _, ready = watch(settle=5.0)
+    _, ready = watch(settle=600.0)  # far beyond the deadline: only the close-write can hand it over in time
     outside = tmp_path / "photo.jpg"
     outside.write_bytes(jpeg_bytes(1))
-    began = time.monotonic()
     shutil.copyfile(outside, inbox / "photo.jpg")
-    expect(lambda: ready.get(inbox / "photo.jpg"), timeout=3, what="the copy to be ready")
-    size, at = ready.get(inbox / "photo.jpg")
+    size, _ = expect(lambda: ready.get(inbox / "photo.jpg"), timeout=60, what="the copy to be ready")
     assert size == outside.stat().st_size
-    assert at - began < 2.0  # close-write: CLOSE_QUIET, not the 5 s settle time
 
 
 def test_a_slow_chunked_write_is_not_ready_before_it_is_complete(inbox, watch):
-    _, ready = watch(settle=0.6)
+    _, ready = watch(settle=3.0)
     target = inbox / "slow.jpg"
     data = jpeg_bytes(2) * 20
     chunks = [data[i : i + len(data) // 10] for i in range(0, len(data), len(data) // 10)]
@@ -91,25 +88,32 @@ def test_a_slow_chunked_write_is_not_ready_before_it_is_complete(inbox, watch):
             fh.write(chunk)
             fh.flush()
             never(lambda: ready.get(target), 0.25, what="a half-written file handed over")
-    size, _ = expect(lambda: ready.get(target), timeout=5, what="the finished file")
+    size, _ = expect(lambda: ready.get(target), timeout=60, what="the finished file")
     assert size == len(data)
 
 
 def test_a_writer_that_closes_and_reopens_gets_the_full_settle_time(inbox, watch):
-    _, ready = watch(settle=1.0)
+    _, ready = watch(settle=3.0)
     target = inbox / "reopened.jpg"
     data = jpeg_bytes(3) * 10
-    for i in range(0, len(data), len(data) // 6):
-        with target.open("ab") as fh:
-            fh.write(data[i : i + len(data) // 6])
-        time.sleep(CLOSE_QUIET / 2)  # reopens quicker than the close-quiet time
-        assert not ready.get(target), "handed over between two chunks"
-    size, _ = expect(lambda: ready.get(target), timeout=5)
+    step = len(data) // 6
+    writer = target.open("ab")
+    for i in range(0, len(data), step):
+        writer.write(data[i : i + step])
+        writer.flush()
+        # The next open comes before this close (as a sync tool's next chunk, within CLOSE_QUIET
+        # whatever the load): after the close, the write makes the file "rewritten".
+        reopened = target.open("ab")
+        writer.close()
+        writer = reopened
+        never(lambda: ready.get(target), CLOSE_QUIET * 2, what="handed over between two chunks")
+    writer.close()
+    size, _ = expect(lambda: ready.get(target), timeout=60)
     assert size == len(data)
 
 
 def test_moved_in_from_another_folder_and_nested_folders(inbox, watch, tmp_path):
-    _, ready = watch(settle=5.0)
+    _, ready = watch(settle=600.0)
     outside = tmp_path / "elsewhere" / "moved.jpg"
     outside.parent.mkdir()
     outside.write_bytes(jpeg_bytes(4))
@@ -123,7 +127,7 @@ def test_moved_in_from_another_folder_and_nested_folders(inbox, watch, tmp_path)
     os.utime(folder / "in-a-folder.jpg", (time.time() - 60, time.time() - 60))
     os.rename(folder, inbox / "album")  # a whole folder moved in
     wanted = {inbox / "moved.jpg", nested, inbox / "album" / "in-a-folder.jpg"}
-    expect(lambda: wanted <= set(ready.paths()), timeout=4, what=f"{wanted} (got {ready.paths()})")
+    expect(lambda: wanted <= set(ready.paths()), timeout=60, what=f"{wanted} (got {ready.paths()})")
 
 
 def test_temporary_and_hidden_names_are_left_alone_until_renamed(inbox, watch):
@@ -134,7 +138,7 @@ def test_temporary_and_hidden_names_are_left_alone_until_renamed(inbox, watch):
         path.write_bytes(jpeg_bytes(7))
     never(lambda: ready.paths(), 1.0, what="an ignored file handed over")
     os.rename(inbox / "d.jpg.part", inbox / "d.jpg")  # the download finished
-    expect(lambda: ready.get(inbox / "d.jpg"), timeout=3)
+    expect(lambda: ready.get(inbox / "d.jpg"), timeout=60)
     assert set(ready.paths()) == {inbox / "d.jpg"}
 
 
@@ -143,19 +147,19 @@ def test_files_present_before_start_are_taken_at_once(inbox, watch):
     for n in range(5):
         (inbox / f"old{n}.jpg").write_bytes(jpeg_bytes(n))
         os.utime(inbox / f"old{n}.jpg", (old, old))
-    _, ready = watch(settle=30.0)
-    expect(lambda: len(ready.paths()) == 5, timeout=3, what="the backlog")
+    _, ready = watch(settle=600.0)  # old files are taken at once, not after the settle time
+    expect(lambda: len(ready.paths()) == 5, timeout=60, what="the backlog")
 
 
 def test_polling_waits_for_size_and_mtime_to_settle(inbox, watch):
-    _, ready = watch(settle=0.5, polling=True)
+    _, ready = watch(settle=3.0, polling=True)
     target = inbox / "polled.jpg"
     with target.open("wb") as fh:
         for n in range(4):
             fh.write(jpeg_bytes(n))
             fh.flush()
             never(lambda: ready.get(target), 0.2)
-    size, _ = expect(lambda: ready.get(target), timeout=5)
+    size, _ = expect(lambda: ready.get(target), timeout=60)
     assert size == target.stat().st_size
 
 
@@ -164,32 +168,32 @@ def test_a_file_that_disappears_before_it_is_ready_is_forgotten(inbox, watch):
     (inbox / "brief.jpg").write_bytes(jpeg_bytes(8))
     (inbox / "brief.jpg").unlink()
     (inbox / "stays.jpg").write_bytes(jpeg_bytes(9))
-    expect(lambda: ready.get(inbox / "stays.jpg"), timeout=3)
+    expect(lambda: ready.get(inbox / "stays.jpg"), timeout=60)
     watcher.done(inbox / "stays.jpg")
-    expect(watcher.idle, timeout=3)
+    expect(watcher.idle, timeout=60)
     assert ready.paths() == [inbox / "stays.jpg"]
 
 
 def test_the_rescan_finds_what_events_missed(inbox, watch):
     watcher, ready = watch(settle=0.2, observe=False)  # no observer: only scans
-    expect(watcher.idle, timeout=3)
+    expect(watcher.idle, timeout=60)
     (inbox / "missed.jpg").write_bytes(jpeg_bytes(10))
     never(lambda: ready.paths(), 0.5)
     watcher.rescan()
-    expect(lambda: ready.get(inbox / "missed.jpg"), timeout=3)
+    expect(lambda: ready.get(inbox / "missed.jpg"), timeout=60)
 
 
 def test_a_path_in_flight_is_looked_at_again_if_it_changes(inbox, watch):
     watcher, ready = watch(settle=0.3)
     target = inbox / "again.jpg"
     target.write_bytes(jpeg_bytes(11))
-    expect(lambda: ready.get(target), timeout=3)
+    expect(lambda: ready.get(target), timeout=60)
     new_content = jpeg_bytes(12) * 2
     target.write_bytes(new_content)  # a new file at the same path while the first is "processed"
-    expect(lambda: watcher.status().changed_in_flight == 1, timeout=3, what="the change seen while in flight")
+    expect(lambda: watcher.status().changed_in_flight == 1, timeout=60, what="the change seen while in flight")
     assert ready.paths() == [target]  # not handed over again while the worker holds it
     watcher.done(target)
-    expect(lambda: len(ready.paths()) == 2, timeout=3, what="the changed file handed over again")
+    expect(lambda: len(ready.paths()) == 2, timeout=60, what="the changed file handed over again")
     assert ready.paths() == [target, target]
     assert ready.items[1][1] == len(new_content)
 
@@ -235,11 +239,11 @@ def test_names_that_are_not_utf8_are_handed_over_at_every_rescan_without_errors(
     watcher, ready = watch(settle=0.2, polling=polling, rescan_minutes=0.3 / 60)
     ready.then = watcher.done  # the worker leaves each file in the inbox: every rescan finds it again
     made = make_bytes_files(inbox, NOT_UTF8)
-    expect(lambda: set(handed_bytes(ready)) == made, timeout=5, what="every file handed over by its real bytes")
+    expect(lambda: set(handed_bytes(ready)) == made, timeout=60, what="every file handed over by its real bytes")
     for path in ready.paths():
         assert path.exists() and path.stat().st_size > 0  # the path given opens the real file
     rounds = lambda: min(handed_bytes(ready).count(name) for name in made)  # noqa: E731
-    expect(lambda: rounds() >= 3, timeout=5, what="each file handed over again at later rescans")
+    expect(lambda: rounds() >= 3, timeout=60, what="each file handed over again at later rescans")
     assert set(handed_bytes(ready)) == made
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
@@ -249,8 +253,8 @@ def test_names_that_are_not_utf8_in_the_backlog_are_taken(inbox, watch):
     old = time.time() - 3600
     for name in made:
         os.utime(name, (old, old))
-    _, ready = watch(settle=30.0)
-    expect(lambda: sorted(handed_bytes(ready)) == sorted(made), timeout=3, what="the backlog by its real bytes")
+    _, ready = watch(settle=600.0)
+    expect(lambda: sorted(handed_bytes(ready)) == sorted(made), timeout=60, what="the backlog by its real bytes")
 
 
 def test_log_lines_show_undecodable_bytes_and_never_break_a_line():
@@ -262,35 +266,35 @@ def test_log_lines_show_undecodable_bytes_and_never_break_a_line():
 @pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
 def test_a_deleted_and_recreated_inbox_is_watched_again_at_once(inbox, watch, caplog, polling):
     caplog.set_level(logging.INFO, logger="geolocator.watch.watcher")
-    settle = 0.5 if polling else 3.0
+    settle = 0.5 if polling else 30.0
     watcher, ready = watch(settle=settle, polling=polling)  # no rescans: only the watch can see new files
-    expect(lambda: watcher.status().watching, timeout=3, what="the inbox watched")
+    expect(lambda: watcher.status().watching, timeout=60, what="the inbox watched")
     shutil.rmtree(inbox)
-    expect(lambda: not watcher.status().watching, timeout=3, what="the deletion noticed")
+    expect(lambda: not watcher.status().watching, timeout=60, what="the deletion noticed")
     assert "was deleted" in caplog.text
     inbox.mkdir()
     (inbox / "first.jpg").write_bytes(jpeg_bytes(30))  # dropped at once: the watch, or the scan after it, sees it
-    expect(lambda: ready.get(inbox / "first.jpg"), timeout=settle + 3, what="the file dropped into the new inbox")
-    expect(lambda: watcher.status().watching, timeout=1, what="the new inbox watched")
+    expect(lambda: ready.get(inbox / "first.jpg"), timeout=settle + 60, what="the file dropped into the new inbox")
+    expect(lambda: watcher.status().watching, timeout=60, what="the new inbox watched")
     assert f"watching the inbox {inbox} again" in caplog.text
     began = time.monotonic()
     (inbox / "second.jpg").write_bytes(jpeg_bytes(31))
-    _, at = expect(lambda: ready.get(inbox / "second.jpg"), timeout=settle + 3, what="a file dropped later, seen by the new watch")
+    _, at = expect(lambda: ready.get(inbox / "second.jpg"), timeout=settle + 60, what="a file dropped later, seen by the new watch")
     if not polling:  # a close-write event, not a scan: well within the settle time
         assert at - began < settle - 1
 
 
 def test_an_inbox_moved_away_and_made_again_is_watched_in_its_new_place(inbox, watch, caplog, tmp_path):
     caplog.set_level(logging.INFO, logger="geolocator.watch.watcher")
-    watcher, ready = watch(settle=3.0)
-    expect(lambda: watcher.status().watching, timeout=3, what="the inbox watched")
+    watcher, ready = watch(settle=600.0)  # far beyond the deadline: only the close-write can hand it over in time
+    expect(lambda: watcher.status().watching, timeout=60, what="the inbox watched")
     moved = tmp_path / "old-inbox"
     os.rename(inbox, moved)
     inbox.mkdir()
-    expect(lambda: "moved away or replaced" in caplog.text and watcher.status().watching, timeout=3, what="the new inbox watched")
+    expect(lambda: "moved away or replaced" in caplog.text and watcher.status().watching, timeout=60, what="the new inbox watched")
     (moved / "left-behind.jpg").write_bytes(jpeg_bytes(32))
     (inbox / "new.jpg").write_bytes(jpeg_bytes(33))
-    expect(lambda: ready.get(inbox / "new.jpg"), timeout=2, what="a file in the new inbox, from its close-write")
+    expect(lambda: ready.get(inbox / "new.jpg"), timeout=60, what="a file in the new inbox, from its close-write")
     never(lambda: len(ready.paths()) > 1, 0.5, what="a file outside the inbox handed over")
 
 

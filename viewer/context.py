@@ -1,13 +1,13 @@
 """What every route shares: the process's Core (store, folders, config, `Locations`), the page's
-token, the AI worker's wake, and the record/file lookups."""
+token, the AI worker (its state, its wake), and the record/file lookups."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import bottle
 
@@ -20,6 +20,9 @@ from geolocator.record.store import Store
 from viewer.rows import FolderNames, folder_names
 from viewer.thumbnails import Thumbnails
 
+if TYPE_CHECKING:
+    from geolocator.locations.ai_queue import AIWorker
+
 ID_RE = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -28,16 +31,21 @@ class Context:
     core: Core
     thumbs: Thumbnails
     names: FolderNames  # our folders' absolute paths, hidden from what the API sends
-    wake_ai: Callable[[], None]  # the AI worker: a photo is due now ("Retry now", "Ask the AI again")
+    ai: AIWorker | None  # the AI worker of this process; None for the map alone, or the AI turned off
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # Changes on restart: tells the page its seq is from another run.
     instance: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @classmethod
-    def create(cls, core: Core, wake_ai: Callable[[], None] | None = None) -> Context:
-        """`wake_ai` None: no AI worker runs in this process (the map alone); a due photo waits
-        for the service's worker to find it."""
-        return cls(core, Thumbnails(core.folders.thumbnails), folder_names(core.folders), wake_ai or _no_worker)
+    def create(cls, core: Core, ai: AIWorker | None = None) -> Context:
+        """`ai` None: no AI worker runs in this process (the map alone); a due photo waits for the
+        service's worker to find it."""
+        return cls(core, Thumbnails(core.folders.thumbnails), folder_names(core.folders), ai)
+
+    def wake_ai(self) -> None:
+        """A photo is due now ("Retry now", "Ask the AI again"): every server may be asked at once."""
+        if self.ai is not None:
+            self.ai.retry_now()
 
     @property
     def store(self) -> Store:
@@ -66,11 +74,12 @@ class Context:
 
         For the files we read ourselves (thumbnails, `has_file`); what we send goes through
         `bottle.static_file`, which checks containment again. Resolved, so a symlink cannot lead out."""
-        if not record.path:
+        path = self.folders.file_of(record)  # None for a record without a file (or one gone missing)
+        if path is None:
             return None
         root = self.folders.root(record.status).resolve()
         try:
-            full = (root / record.path).resolve()
+            full = path.resolve()
         except (OSError, ValueError):
             return None
         if not full.is_relative_to(root) or not full.is_file():
@@ -83,7 +92,3 @@ class Context:
         if located is None:
             raise bottle.HTTPError(404, "no file for this photo")
         return record, *located
-
-
-def _no_worker() -> None:
-    """The wake of an AI worker that is not in this process."""

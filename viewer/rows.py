@@ -26,6 +26,7 @@ import json
 import struct
 import threading
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -33,10 +34,10 @@ import numpy as np
 
 from geolocator.folders import Folders
 from geolocator.record import PhotoRecord, Source, Status
-from geolocator.record.store import Store
+from geolocator.record.store import MISSING, Store
 
 # Columns of /api/map rows, in order.
-MAP_COLUMNS = ("id", "status", "source", "lat", "lon", "date", "name", "radius_km", "error")
+MAP_COLUMNS = ("id", "status", "source", "lat", "lon", "date", "name", "radius_km", "error", "clock")
 
 
 class Kind(enum.Enum):
@@ -50,7 +51,7 @@ class Kind(enum.Enum):
 MAP_KINDS: dict[str, tuple[Kind, int]] = {
     "id": (Kind.TEXT, 0), "status": (Kind.ENUM, 0), "source": (Kind.ENUM, 0), "lat": (Kind.FIXED, 10**6),
     "lon": (Kind.FIXED, 10**6), "date": (Kind.OPT_TEXT, 0), "name": (Kind.TEXT, 0), "radius_km": (Kind.FIXED, 100),
-    "error": (Kind.OPT_TEXT, 0),
+    "error": (Kind.OPT_TEXT, 0), "clock": (Kind.ENUM, 0),
 }
 # Sent first: a page can cluster the photos while the other columns are still coming.
 POINT_COLUMNS = ("status", "source", "lat", "lon")
@@ -59,7 +60,21 @@ FIXED_NONE = -(2**31)
 ENUM_NONE = 255
 # What the API shows of a record: every field but the server-side intent (absolute inbox paths).
 FolderNames = tuple[tuple[str, str], ...]
-PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(PhotoRecord) if f.name not in ("moving_from", "sidecar_moves"))
+PUBLIC_FIELDS = tuple(f.name for f in dataclasses.fields(PhotoRecord) if f.name not in ("moving_from", "sidecar_moves", "file_stat"))
+
+
+# A capture day a camera cannot have meant: its clock was wrong (never set, reset to its epoch, a
+# battery change). Such a day is shown flagged ("camera clock?"), listed after the plausible ones
+# and left out of the timeline's range.
+EARLIEST_DAY = "1990-01-01"
+AHEAD, BEHIND = "ahead", "behind"  # values of the "clock" column: after tomorrow, before EARLIEST_DAY
+
+
+def camera_clocks(days: list[str | None], today: date) -> list[str | None]:
+    """For each capture day: AHEAD after tomorrow (time zones aside, nobody took it yet), BEHIND
+    before 1990, None for a plausible day or none."""
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    return [None if day is None else AHEAD if day > tomorrow else BEHIND if day < EARLIEST_DAY else None for day in days]
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -71,16 +86,18 @@ def map_columns(records: list[PhotoRecord], names: FolderNames = ()) -> list[lis
     row. (Column by column, a million rows take a quarter of the time row by row does; enum
     values are read as `_value_`: the `.value` property alone costs as much.)"""
     located = [r.status is Status.LOCATED for r in records]
+    days = [_day(r) for r in records]
     return [
         [r.id for r in records],
         [r.status._value_ for r in records],
         [r.source._value_ if r.source else None for r in records],
         [_round(r.lat) if ok else None for r, ok in zip(records, located, strict=True)],
         [_round(r.lon) if ok else None for r, ok in zip(records, located, strict=True)],
-        [r.taken_at[:10] if r.taken_at else None for r in records],
+        days,
         [r.name for r in records],
         [_round(r.radius_km, 2) if ok and r.source is Source.AI else None for r, ok in zip(records, located, strict=True)],
         [None if ok else hide_folders(r.error, names) for r, ok in zip(records, located, strict=True)],
+        camera_clocks(days, date.today()),
     ]
 
 
@@ -93,19 +110,22 @@ def map_row(r: PhotoRecord, names: FolderNames = ()) -> list[Any]:
 
 
 def newest_first(records: list[PhotoRecord]) -> list[PhotoRecord]:
-    """The order of the page's lists: capture day, newest first (undated last), then name in UTF-16
-    code unit order, as JavaScript compares strings. The page filters rows sent in this order
-    without sorting them again."""
-    order = newest_first_order([_day(r) for r in records], [r.name for r in records])
+    """The order of the page's lists: capture day, newest first, then the days a camera clock got
+    wrong (`camera_clocks`), then the undated; within a day, name in UTF-16 code unit order, as
+    JavaScript compares strings. The page filters rows sent in this order without sorting them again."""
+    days = [_day(r) for r in records]
+    order = newest_first_order(days, [r.name for r in records], camera_clocks(days, date.today()))
     return [records[i] for i in order]
 
 
-def newest_first_order(days: list[str | None], names: list[str]) -> list[int]:
-    """The positions of rows in `newest_first` order, from their capture days and names."""
+def newest_first_order(days: list[str | None], names: list[str], clocks: list[str | None]) -> list[int]:
+    """The positions of rows in `newest_first` order, from their capture days, names and clock flags."""
     # Code point order is UTF-16 order but for characters past U+FFFF: encode only when there are some.
     astral = any(not name.isascii() and max(name) > "\uffff" for name in names)
     by_name = sorted(range(len(names)), key=(lambda i: _utf16(names[i])) if astral else names.__getitem__)
-    return sorted(by_name, key=lambda i: days[i] or "", reverse=True)  # stable: names stay in order
+    # The plausible days, then the flagged ones, then none: each day's key ranked by a first character.
+    keys = ["0" if day is None else ("1" if clock else "2") + day for day, clock in zip(days, clocks, strict=True)]
+    return sorted(by_name, key=keys.__getitem__, reverse=True)  # stable: names stay in order within a day
 
 
 def _utf16(name: str) -> bytes:
@@ -119,10 +139,13 @@ def _day(r: PhotoRecord) -> str | None:
 def counts(records: list[PhotoRecord]) -> dict[str, int]:
     out = {status.value: 0 for status in Status}
     out.update({f"located_{source.value}": 0 for source in Source})
+    out[MISSING] = 0
     for r in records:
         out[r.status._value_] += 1
         if r.status is Status.LOCATED and r.source:
             out[f"located_{r.source._value_}"] += 1
+        if r.missing_since is not None:
+            out[MISSING] += 1
     return out
 
 
@@ -206,7 +229,8 @@ def map_payload(columns: list[list[Any]], head: dict[str, Any]) -> bytes:
     The columns are best made in the store's order and sorted here: reading a million records in
     the order they were loaded is three times quicker than in `newest_first` order, which visits
     them all over memory."""
-    order = np.array(newest_first_order(columns[MAP_COLUMNS.index("date")], columns[MAP_COLUMNS.index("name")]), dtype=np.intp)
+    column = {name: columns[MAP_COLUMNS.index(name)] for name in ("date", "name", "clock")}
+    order = np.array(newest_first_order(column["date"], column["name"], column["clock"]), dtype=np.intp)
     sections: list[bytes] = []
     described: dict[str, dict[str, Any]] = {}
     offset = 0

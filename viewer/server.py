@@ -77,7 +77,7 @@ class _Request(cheroot_server.HTTPRequest):
         if not lingering.acquire(blocking=False):
             return
         try:
-            linger(self.conn.socket, self.conn.rfile, unread, time.monotonic() + LINGER_SECONDS)
+            linger(self.conn.socket, self.conn.rfile, unread, time.monotonic() + self.server.linger_seconds)
         finally:
             lingering.release()
 
@@ -89,8 +89,9 @@ class _Connection(cheroot_server.HTTPConnection):
 class _Server(wsgi.Server):
     ConnectionClass = _Connection
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, linger_seconds: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.linger_seconds = linger_seconds
         self.gate = HeaderGate(super().process_conn, self.put_conn, limit=MAX_HEADERS, deadline=self.timeout)
         self.lingering = threading.BoundedSemaphore(LINGERING)
 
@@ -104,8 +105,12 @@ class _Server(wsgi.Server):
 class ViewerServer:
     """`ViewerServer(app, "127.0.0.1", 0).start()` listens at once; `.url` names the real port."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8765, threads: int = 8, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 8765, threads: int = 8, timeout: float = TIMEOUT,
+        linger_seconds: float = LINGER_SECONDS,
+    ) -> None:
         self.app = app
+        self.linger_seconds = linger_seconds
         self.host = host
         self.port = port
         self.threads = threads
@@ -129,7 +134,7 @@ class ViewerServer:
             raise RuntimeError("the viewer is already started")
         server = _Server(
             (self.host, self.port), self.app, numthreads=self.threads, server_name="geolocator",
-            timeout=self.timeout, request_queue_size=BACKLOG,
+            timeout=self.timeout, request_queue_size=BACKLOG, linger_seconds=self.linger_seconds,
         )
         server.max_request_header_size = MAX_HEADERS
         server.prepare()  # binds now, so a busy port fails here rather than in the thread

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geolocator.auth import SESSION_SECONDS, new_session_token, session_digest
+from geolocator.folders import sessions_path as sessions_path  # where the file is (the watcher leaves it alone)
 
 MAX_SESSIONS = 1000
 MAX_FILE_BYTES = 1 << 20
@@ -35,8 +36,6 @@ class _Session:
     generation: str
 
 
-def sessions_path(database: Path) -> Path:
-    return database.with_name(f"{database.stem}.sessions")
 
 
 def _load(path: Path) -> dict[str, _Session]:

@@ -16,14 +16,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[2]
 DAEMON = REPO / "daemon.py"
 PYTHON = sys.executable
 FOLDERS = ("library", "failed", "duplicates")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class Workspace:
 
     def __post_init__(self) -> None:
         self.config = self.root / "config.toml"
+        self.root.mkdir(parents=True, exist_ok=True)
         self.config.write_text(self.toml, encoding="utf-8")
         self.inbox.mkdir(parents=True, exist_ok=True)
 
@@ -140,6 +144,9 @@ def temp_root(prefix: str) -> Path:
 
 
 def remove_tree(root: Path) -> None:
+    if os.environ.get("INDEP_KEEP"):  # INDEP_KEEP=1: leave the temporary folders, to look at after a failure
+        print(f"kept {root}", file=sys.stderr)
+        return
     # Undo chattr +i / read-only modes the fault checks set, so the temp folder can go.
     subprocess.run(["chattr", "-R", "-i", str(root)], capture_output=True)
     for p in [root, *root.rglob("*")]:
@@ -161,6 +168,18 @@ def locate(paths: list[Path], cwd: Path) -> dict[str, dict[str, Any]]:
             row = json.loads(line)
             out[row["file"]] = row
     return out
+
+
+def until(condition: Callable[[], T | None], timeout: float, interval: float = 0.1) -> T | None:
+    """Poll `condition` until it returns something truthy (returned) or `timeout` seconds pass (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = condition()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
 
 
 def metres(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -34,9 +34,15 @@ def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
 
 
 class Service:
-    def __init__(self, ws: Workspace) -> None:
+    """`daemon.py --config FILE` as a process. `log`: its standard error goes there (else nowhere);
+    `cookie`: a session cookie sent with every request (set by logging in); `read_token`: read the
+    page's token from `/` at once (a service with a password needs a login first: see `read_token`)."""
+
+    def __init__(self, ws: Workspace, log: Path | None = None, read_token: bool = True) -> None:
+        self.ws = ws
+        err = log.open("ab") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen([PYTHON, str(DAEMON), "--config", str(ws.config)], cwd=ws.root,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                     stdout=subprocess.PIPE, stderr=err, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # "map: http://127.0.0.1:PORT/" once it serves
         match = re.search(r"http://([\d.]+):(\d+)", line)
@@ -45,6 +51,12 @@ class Service:
             raise RuntimeError(f"the service did not print its map address: {line!r}")
         self.host, self.port = match[1], int(match[2])
         self.origin = f"http://{self.host}:{self.port}"
+        self.cookie = ""
+        self.token = ""
+        if read_token:
+            self.read_token()
+
+    def read_token(self) -> None:
         page = self.request("GET", "/")[1].decode()
         token = re.search(r'name="geolocator-token" content="([^"]+)"', page)
         if not token:
@@ -54,8 +66,11 @@ class Service:
 
     def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        headers = dict(headers or {})
+        if self.cookie and "Cookie" not in headers:
+            headers["Cookie"] = self.cookie
         try:
-            conn.request(method, path, body=body or None, headers=headers or {})
+            conn.request(method, path, body=body or None, headers=headers)
             response = conn.getresponse()
             return response.status, response.read()
         finally:
@@ -67,6 +82,32 @@ class Service:
         if token:
             headers["X-Geolocator-Token"] = self.token
         return self.request("POST", path, body, headers)
+
+    def write_headers(self) -> dict[str, str]:
+        """What the page sends with a write: its token and its own Origin."""
+        return {"X-Geolocator-Token": self.token, "Origin": self.origin}
+
+    def post_json(self, path: str, payload: object = None) -> tuple[int, Any]:
+        """A write as the page makes it (no payload: an empty body); the answer's JSON (or its text)."""
+        data = b"" if payload is None else json.dumps(payload).encode()
+        status, body = self.request("POST", path, data, {"Content-Type": "application/json", **self.write_headers()})
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, body.decode(errors="replace")
+
+    def get_json(self, path: str) -> Any:
+        status, body = self.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path}: HTTP {status} {body[:200]!r}")
+        return json.loads(body)
+
+    def memory_kb(self, field: str = "VmHWM") -> int:
+        """A line of /proc/PID/status (VmHWM: peak resident memory; VmRSS: now), in kB."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        return -1
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -123,7 +164,7 @@ def check() -> list[Result]:
         # While the service runs its records are read as the page reads them: GET /api/images/<id>.
         deadline = time.monotonic() + MAX_WAIT
         records: dict[str, dict[str, Any]] = {}
-        while time.monotonic() < deadline and len(records) < len(ids):
+        while time.monotonic() < deadline and (len(records) < len(ids) or ws.inbox_left()):  # a record names its path before the move
             for i in ids.values():
                 status, body = service.request("GET", f"/api/images/{i}")
                 rec = json.loads(body) if status == 200 else {}

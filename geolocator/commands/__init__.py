@@ -82,9 +82,10 @@ COMMANDS = (
         _run,
     ),
     Command(
-        "scan", "process what is in the inbox now, then exit (summary line at the end)",
-        "Process every file in the inbox now, as the service would (locate, record, move), ask the AI about "
-        "photos without GPS, print one summary line and exit. Exit status 1 when a file failed or stayed in the inbox.",
+        "scan", "process what is in the inbox now, then exit (summary at the end)",
+        "Process every file in the inbox now, as the service would (locate, record, move; with [library] move = false, "
+        "record each where it is and skip those recorded unchanged), ask the AI about photos without GPS, print a summary "
+        "(and each file left, with why) and exit. Exit status 1 when a file failed or stayed in the inbox.",
         _scan,
     ),
     Command(

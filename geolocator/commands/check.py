@@ -30,7 +30,8 @@ def main(config: Config, out: TextIO) -> int:
     """Run every check, print one line each, return 0 when all passed and 1 otherwise."""
     checks: list[tuple[str, Callable[[], str]]] = [("config", lambda: _config(config))]
     paths = config.paths
-    for name, folder in (("inbox", paths.inbox), ("library", paths.library), ("failed", paths.failed), ("duplicates", paths.duplicates)):
+    folders = (("inbox", paths.inbox), ("library", paths.library), ("failed", paths.failed), ("duplicates", paths.duplicates))
+    for name, folder in folders if config.library.move else folders[:1]:  # in place only the archive (sidecars are written there)
         checks.append((name, functools.partial(_folder, folder, name)))
     checks.append(("database", lambda: _database(config.paths.database)))
     checks.append(("map", lambda: _map(config)))
@@ -133,7 +134,7 @@ def _password(config: Config) -> str:
     """Where the map page's password is kept, and whether it is kept well: its own 0600 file, made
     with today's scrypt parameters; a hash left in the config (readable by others) is flagged."""
     from geolocator.auth import is_weaker
-    from geolocator.password_file import loose_mode, password_path, password_required, stored_hash
+    from geolocator.auth.password_file import loose_mode, password_path, password_required, stored_hash
 
     path = password_path(config)
     stored = stored_hash(config)  # ConfigError (a FAIL line) for an unreadable or damaged file

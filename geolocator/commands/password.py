@@ -2,7 +2,7 @@
 
 Asks for it twice (without echo on a terminal; from standard input otherwise, one line each),
 then writes its salted hash into the password file (`[viewer] password_file`, beside the database
-by default), atomically and mode 0600 (geolocator.password_file), or prints it (`--print`).
+by default), atomically and mode 0600 (geolocator.auth.password_file), or prints it (`--print`).
 
 A running service with a password reads the new one at once and every session ends (the sessions
 are tied to the hash: viewer.sessions); one running without a password needs a restart. A
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import TextIO
 
 from geolocator.auth import PasswordError, hash_password
+from geolocator.auth.password_file import password_path, write_hash
 from geolocator.config import Config
 from geolocator.errors import GeolocatorError
-from geolocator.password_file import password_path, write_hash
 
 
 def _ask(prompt: str, stdin: TextIO) -> str:

@@ -11,8 +11,8 @@ import signal
 import threading
 from types import FrameType
 
+from geolocator.commands.notify import Notifier
 from geolocator.config import Config
-from geolocator.notify import Notifier
 from geolocator.service import Service
 
 log = logging.getLogger(__name__)

@@ -33,15 +33,12 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from geolocator.media.images import decode
-
 GREY_PX = 160  # the grey picture compared, long side
-DECODE_PX = 320  # decoded at least this large before shrinking (JPEG draft scaling keeps it cheap)
+DECODE_PX = 320  # decoded at least this large before shrinking (`media.images.decode`: JPEG draft scaling keeps it cheap)
 HASH_PX = 32  # pHash input
 MIN_PX = 32  # smaller pictures are not compared
 COARSE_RADIUS = 8  # Hamming distance (of 64 bits) within which two hashes are candidates
@@ -125,11 +122,6 @@ def parse_signature(text: str | None) -> tuple[int, int] | None:
         return int(text[:16], 16), int(text[16:], 16)
     except ValueError:
         return None
-
-
-def read_picture(path: Path) -> Picture:
-    """The picture of the photo at `path`. Raises UnreadableImage (media.images) with the reason."""
-    return picture_of(decode(path, DECODE_PX))
 
 
 def picture_of(image: Image.Image) -> Picture:

@@ -16,11 +16,15 @@ the probe but fails the requests keeps its backoff. Updates are read-modify-writ
 `Store.update`, so a record a person placed by hand meanwhile (`source = manual`) or that is no
 longer pending is never overwritten. The threads wait on a condition: new photos, a finished request
 or probe, or the next pause's end wake them; nothing polls.
+
+`state()` tells what each server is doing (for the map page's header): ready, asking, down since
+when, its model missing, or busy or failing, with the reason of the last failure.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
 import threading
 import time
@@ -31,11 +35,11 @@ from pathlib import Path
 from typing import TypeGuard
 
 from geolocator.config import OllamaConfig
-from geolocator.errors import AIUnavailable, ModelMissing, UnreadableImage
+from geolocator.errors import AIUnavailable, ModelMissing, OllamaUnreachable, UnreadableImage
 from geolocator.locate.ai.hosts import Host, HostPool
 from geolocator.locations.changes import Locations
 from geolocator.record import AIEstimate, PhotoRecord, Status
-from geolocator.record.store import utc_now
+from geolocator.record.store import Store, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,12 @@ def apply_retry(current: PhotoRecord | None, error: str, backoff: Backoff) -> Ph
     return dataclasses.replace(current, attempts=attempts, retry_at=iso_in(backoff.delay(attempts)), error=error)
 
 
+def resume_waiting(store: Store) -> list[PhotoRecord]:
+    """Every record waiting for Ollama made due now (Ollama is back, or a person asked to retry them all)."""
+    waiting = [r.id for r in store.with_status(Status.PENDING) if waits_for_ollama(r)]
+    return store.update_many(waiting, apply_resume) if waiting else []
+
+
 def due(records: list[PhotoRecord], now_iso: str) -> list[PhotoRecord]:
     """Pending records whose file is in place and whose retry time has come, oldest first."""
     ready = [r for r in records if r.status is Status.PENDING and not r.moving_from and (r.retry_at is None or r.retry_at <= now_iso)]
@@ -107,6 +117,39 @@ def servers_for(config: OllamaConfig) -> list[Server]:
 
     locators = [AILocator(config, host) for host in config.hosts]
     return [Server(locator.estimate, locator.probe, locator.host) for locator in locators]
+
+
+class ServerState(enum.Enum):
+    UNKNOWN = "unknown"  # not asked yet
+    READY = "ready"  # answered its last request or probe
+    ASKING = "asking"  # a photo is being asked about
+    DOWN = "down"  # nothing answers at its address
+    MODEL_MISSING = "model missing"  # the model is not installed there, or cannot see images
+    FAILING = "busy or failing"  # it answers, but failed its last request (busy, timed out, HTTP 5xx)
+
+
+@dataclass(frozen=True)
+class Trouble:
+    state: ServerState
+    reason: str  # the last failure's message
+    since: float  # time.time() of the first failure of this kind in a row
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """One server as `AIWorker.state` reports it."""
+
+    name: str
+    state: ServerState
+    reason: str | None = None
+    since: str | None = None  # ISO time the trouble began
+    paused_for: float = 0.0  # seconds before it is asked again by itself
+
+
+def trouble_of(exc: AIUnavailable) -> ServerState:
+    if isinstance(exc, ModelMissing):
+        return ServerState.MODEL_MISSING
+    return ServerState.DOWN if isinstance(exc, OllamaUnreachable) else ServerState.FAILING
 
 
 @dataclass(frozen=True)
@@ -145,6 +188,8 @@ class AIWorker:
         self._changed = threading.Condition()
         self._generation = 0
         self._asking: set[str] = set()  # ids of the records being asked about
+        self._trouble: dict[int, Trouble] = {}  # by server index: why it last failed, until it answers again
+        self._answered: set[int] = set()  # servers that answered a request or a probe
         self._settled: Callable[[], object] | None = None
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -170,6 +215,36 @@ class AIWorker:
         with self._changed:
             self._pool.end_pauses()
             self._notify()
+
+    def state(self) -> list[ServerStatus]:
+        """What each server is doing now, and since when it is in trouble."""
+        now = time.monotonic()
+        with self._changed:
+            out = []
+            for host in self._pool.hosts:
+                name = self._servers[host.index].name
+                trouble = self._trouble.get(host.index)
+                paused_for = max(0.0, host.paused_until - now)
+                if trouble is not None:
+                    since = datetime.fromtimestamp(trouble.since, UTC).isoformat(timespec="seconds")
+                    out.append(ServerStatus(name, trouble.state, trouble.reason, since, paused_for))
+                elif host.in_flight:
+                    out.append(ServerStatus(name, ServerState.ASKING))
+                else:
+                    out.append(ServerStatus(name, ServerState.READY if host.index in self._answered else ServerState.UNKNOWN))
+            return out
+
+    def _troubled(self, host: Host, exc: AIUnavailable) -> None:
+        """Under the lock: `host` failed with `exc` (its trouble's start is kept while the kind stays)."""
+        state = trouble_of(exc)
+        before = self._trouble.get(host.index)
+        since = before.since if before is not None and before.state is state else time.time()
+        self._trouble[host.index] = Trouble(state, str(exc), since)
+
+    def _answers(self, host: Host) -> None:
+        """Under the lock: `host` answered: its trouble is over."""
+        self._trouble.pop(host.index, None)
+        self._answered.add(host.index)
 
     def _notify(self) -> None:
         """Under the lock: tell the threads to look again."""
@@ -274,6 +349,7 @@ class AIWorker:
             return
         with self._changed:
             self._pool.succeeded(host)
+            self._answers(host)
         if self._stopping.is_set():
             return  # the store may be closing: the record stays pending for next time
         stored = self._settle(self.locations.estimated(record, estimate))
@@ -296,6 +372,7 @@ class AIWorker:
         it; when none can, the record waits with the reason and its own backoff."""
         with self._changed:
             pause = self._pool.failed(host, time.monotonic())
+            self._troubled(host, exc)
             alone = not self._pool.all_paused(time.monotonic())
             failures = host.failures
         waiting = len(self.store.with_status(Status.PENDING))
@@ -310,23 +387,27 @@ class AIWorker:
     def _probe(self, host: Host) -> None:
         probe = self._servers[host.index].probe
         answered = back = False
+        failure: AIUnavailable | None = None
         try:
             if probe is not None:
                 probe()
                 answered = True
         except AIUnavailable as exc:
             log.debug("Ollama probe: %s", exc)
+            failure = exc
         finally:
             with self._changed:
                 back = self._pool.probed(host, answered)
+                if failure is not None:
+                    self._troubled(host, failure)
+                elif back or (answered and host.index not in self._trouble):
+                    self._answers(host)  # back, or up all along (a probe while photos wait)
                 self._notify()
         if back and not self._stopping.is_set():
             self._resume(host)
 
     def _resume(self, host: Host) -> None:
         """`host` answers again after an outage: the records waiting for Ollama are due now."""
-        resumed = [r for r in self.store.with_status(Status.PENDING) if waits_for_ollama(r)]
-        for record in resumed:
-            self.store.update(record.id, apply_resume)
+        resumed = resume_waiting(self.store)
         log.info("Ollama answers again (%s): %d pending photos resume", self._servers[host.index].name, len(resumed))
         self.wake()

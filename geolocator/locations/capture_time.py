@@ -1,6 +1,9 @@
 """When a photo was taken, in UTC, and on what basis: what track matching needs (pure core).
 
 Cameras write the wall-clock time without its zone. In order, the first that applies wins:
+  0. a sync point a person made for the camera that day (`clocks.ClockCorrection`: its wall
+     clock mapped to UTC, zone and clock error at once); else the wall clock corrected by the
+     camera's known offset (`[location] camera_offsets`), if any, before the rest:
   1. the UTC offset the file records (OffsetTimeOriginal or its siblings, an XMP/QuickTime zone);
   2. the GPS time stamp (GPSDateStamp + GPSTimeStamp, always UTC): the offset is the wall clock
      minus it, rounded to the quarter hour (a stamp far from any whole offset is a stale fix);
@@ -30,17 +33,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 if TYPE_CHECKING:
     from timezonefinder import TimezoneFinder
 
-from geolocator.locate.metadata.dates import gps_timestamp, normalise_offset
+from geolocator.config import MAX_UTC_OFFSET
+from geolocator.locate.metadata.dates import gps_timestamp
 from geolocator.locate.tracks.interpolate import MatchRules, TrackFix, locate_on_tracks
 from geolocator.locate.tracks.model import Track
+from geolocator.locations.clocks import ClockCorrection, KnownOffset
+from geolocator.locations.nearby import is_date_only
 
-__all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "is_date_only", "parse_utc_offset", "wall_clock", "zone_at"]
+__all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "zone_at"]
 
 ZoneAt = Callable[[float, float], str | None]  # (lat, lon) -> IANA zone name
 
 QUARTER_HOUR = timedelta(minutes=15)
 GPS_STAMP_TOLERANCE = timedelta(minutes=2)  # camera clock drift allowed against the GPS stamp
-MAX_OFFSET = timedelta(hours=14)
+MAX_OFFSET = MAX_UTC_OFFSET
 
 
 class TimeBasis(str, enum.Enum):
@@ -50,6 +56,7 @@ class TimeBasis(str, enum.Enum):
     TRACK_ZONE = "track_zone"
     CAMERA_OFFSET = "camera_offset"
     FILE_NAME = "file_name"  # the file name, written in UTC (a Pixel's PXL_ names)
+    CLOCK_FIX = "clock_fix"  # a sync point made on the map page for the camera's clock
 
 
 @dataclass(frozen=True)
@@ -74,19 +81,27 @@ def capture_time(
     zone_at: ZoneAt | None = None,
     camera_utc_offset: timedelta | None = None,
     rules: MatchRules = MatchRules(),  # noqa: B008 (frozen)
+    clock: ClockCorrection | None = None,
+    known: KnownOffset | None = None,
 ) -> CaptureTime | None:
     """The capture time in UTC. `taken_at` is the metadata's ISO 8601 time (with its offset when
     the file recorded one); `gps_utc` the GPS time stamp (aware); `position` the photo's own
-    (lat, lon), when its file or a person placed it. None when no basis applies."""
+    (lat, lon), when its file or a person placed it; `clock` the sync that covers the photo;
+    `known` its camera's known clock offset. None when no basis applies."""
     local, offset = _split(taken_at)
+    if clock is not None and local is not None:
+        return CaptureTime(clock.utc(local), TimeBasis.CLOCK_FIX, local, (clock.decision,))
+    passed: list[str] = []
+    if known is not None and local is not None:
+        local += known.offset
+        passed.append(known.decision)
     if offset is not None and local is not None:
         utc = (local - offset).replace(tzinfo=UTC)
-        return CaptureTime(utc, TimeBasis.FILE_OFFSET, local, (f"UTC offset {_show(offset)} recorded in the file",))
-    passed: list[str] = []
+        return CaptureTime(utc, TimeBasis.FILE_OFFSET, local, (*passed, f"UTC offset {_show(offset)} recorded in the file"))
     if gps_utc is not None:
         found = _from_gps(local, gps_utc.astimezone(UTC))
         if isinstance(found, CaptureTime):
-            return found
+            return dataclasses.replace(found, decisions=(*passed, *found.decisions))
         passed.append(found)
     if local is None:
         return None
@@ -104,27 +119,6 @@ def capture_time(
         utc = (local - camera_utc_offset).replace(tzinfo=UTC)
         return CaptureTime(utc, TimeBasis.CAMERA_OFFSET, local, (*passed, f"configured camera_utc_offset {_show(camera_utc_offset)}"))
     return None
-
-
-def is_date_only(taken_at: str | None) -> bool:
-    """Whether a `taken_at` is a day alone ("2024-06-15", from a WhatsApp file name): no time to
-    place the photo by."""
-    return taken_at is not None and len(taken_at) == len("2024-06-15")
-
-
-def wall_clock(taken_at: str | None) -> datetime | None:
-    """The wall clock of a `taken_at` (naive; its offset, if any, dropped); None without one or
-    for a date alone."""
-    return _split(taken_at)[0]
-
-
-def parse_utc_offset(text: str) -> timedelta:
-    """A configured offset, "+02:00", "-0530" or "Z", as a timedelta; ValueError otherwise."""
-    zone = normalise_offset(text)
-    if zone is None:
-        raise ValueError(f"not a UTC offset (like +02:00): {text!r}")
-    delta = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    return -delta if zone[0] == "-" else delta
 
 
 @functools.cache

@@ -13,6 +13,8 @@ AI again" — asks `Locations`, which
      location able to place neighbours), their copies following them (`Copies.follow`), and, by
      the service, the AI worker woken.
 Filing a photo or a track announces `Event.PHOTO_FILED` / `Event.TRACK_FILED`, followed the same way.
+A person's sync of a camera's clock (`sync_clock`) retimes that camera's photos, then places them
+again through the same write path.
 """
 
 from __future__ import annotations
@@ -21,17 +23,19 @@ import collections
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from geolocator.errors import GeolocatorError
-from geolocator.locations.events import Event, Events, Sent
+from geolocator.locations.clocks import ClockPlan
 from geolocator.locations.history import HistoryError
+from geolocator.locations.nearby import camera_label, wall_clock
 from geolocator.locations.placing import Placer, with_time
 from geolocator.locations.ranking import USERS_WORD, user_may_change
 from geolocator.locations.relocation import BY_HAND, Relocation, point_of, relocated
 from geolocator.locations.sidecar_sync import Sidecars
-from geolocator.record import LOCATION_FIELDS, NOWHERE, AIEstimate, Location, PhotoRecord, Source, Status
+from geolocator.record import LOCATION_FIELDS, NOWHERE, AIEstimate, ClockSync, Location, PhotoRecord, Source, Status
+from geolocator.record.events import Event, Events, Sent
 from geolocator.record.store import Store, utc_now
 
 if TYPE_CHECKING:
@@ -128,7 +132,7 @@ class Locations:
     def reimported(previous: PhotoRecord, fresh: PhotoRecord) -> PhotoRecord:
         """The record of content seen before whose file has since gone (the user deleted it and
         dropped it in again): the new reading, under the same id, keeping the user's word."""
-        record = dataclasses.replace(fresh, id=previous.id, added_at=previous.added_at)
+        record = dataclasses.replace(fresh, id=previous.id, added_at=previous.added_at, clock_sync=previous.clock_sync)
         if previous.source in USERS_WORD and fresh.status is not Status.FAILED:
             kept = {name: getattr(previous, name) for name in LOCATION_FIELDS}
             record = dataclasses.replace(record, **kept, status=Status.LOCATED, error=None, history=previous.history, declined=previous.declined)
@@ -166,6 +170,43 @@ class Locations:
         stored = self._one(Relocation(record_id, NOWHERE, by=BY_HAND, status=Status.PENDING, declined=()))
         log.info("%s (%s): asking the AI again", stored.id, stored.name)
         return stored
+
+    def sync_clock(self, record_id: str, utc: datetime, first_day: date | None, last_day: date | None, how: str, *, apply: bool) -> ClockPlan:
+        """"This photo was taken at `utc`": a sync point for its camera's clock, for its photos of
+        `first_day` to `last_day` (None: the photo's own day). Returns what it changes; with
+        `apply`, kept on the photo and applied: the camera's photos of those days retimed, then
+        placed again by tracks and neighbours (each change in their history, saying why), then
+        the photos around them. Raises Refused saying why not."""
+        current = self._placeable(record_id)
+        local = wall_clock(current.taken_at)
+        if local is None:
+            raise Refused("the file gives no time it was taken: there is no clock to correct")
+        if current.camera is None:
+            raise Refused("the file names no camera: its clock cannot be told from others'")
+        first, last = first_day or local.date(), last_day or local.date()
+        if not first <= local.date() <= last:
+            raise Refused(f"the days to correct ({first} to {last}) must include the photo's own ({local.date()})")
+        plan = self.placer.clock_plan(current, utc, first, last)
+        if not apply:
+            return plan
+        sync = ClockSync(utc.isoformat(), first.isoformat(), last.isoformat(), how, utc_now())
+
+        def keep(record: PhotoRecord | None) -> PhotoRecord | None:
+            same = record is not None and (record.taken_at, record.camera, record.camera_serial) == (current.taken_at, current.camera, current.camera_serial)
+            return dataclasses.replace(record, clock_sync=sync) if same and record is not None else None
+
+        stored = self.store.update(record_id, keep)
+        if stored is None or stored.clock_sync != sync:
+            raise Refused("the photo changed meanwhile: reload and try again")
+        self.placer.clock_synced(plan.point)
+        plan = self.placer.clock_plan(stored, utc, first, last)  # again: photos filed meanwhile included
+        ids = [photo.id for photo in plan.photos]
+        why = f"{camera_label(current.camera, current.camera_serial)}'s clock synced on {current.name}"
+        moments = self.placer.retime(ids)
+        self.apply(self.placer.placed_again(ids, why))
+        self.apply(self.placer.around_retimed(moments, ids))
+        log.info("%s: %s", why, plan.summary()["message"])
+        return plan
 
     # -- the model's answers (the AI worker) ---------------------------------------------------------
     def estimated(self, asked: PhotoRecord, estimate: AIEstimate) -> PhotoRecord | None:

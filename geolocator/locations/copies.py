@@ -32,7 +32,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from geolocator.errors import UnreadableImage
 from geolocator.folders import Folders
 from geolocator.locate.places.index import haversine_km
-from geolocator.locations.capture_time import wall_clock
+from geolocator.locations.nearby import wall_clock
 from geolocator.locations.ranking import rank
 from geolocator.locations.relocation import Relocation, point_of
 from geolocator.move.intents import decode_path
@@ -85,15 +85,13 @@ class Finding:
 class Copies:
     """The copy index of one process (in the Core); safe to use from several threads."""
 
-    def __init__(self, store: Store, folders: Folders, *, agree_km: float, unplaced: Status, read: Callable[[Path], Picture] | None = None) -> None:
+    def __init__(self, store: Store, folders: Folders, *, agree_km: float, unplaced: Status) -> None:
         """`unplaced`: the status of a copy whose original no longer places it (PENDING for the
-        AI; UNLOCATED when it is off). `read`: a photo's picture from its file (default
-        `pictures.read_picture`)."""
+        AI; UNLOCATED when it is off)."""
         self.store = store
         self.folders = folders
         self.agree_km = agree_km
         self.unplaced = unplaced
-        self._read = read
         self._lock = threading.Lock()
         self._full: HammingIndex | None = None  # whole frames
         self._centres: HammingIndex | None = None  # centres
@@ -168,17 +166,12 @@ class Copies:
             kept = self._recent.get(record.id)
         if kept is not None:
             return kept
-        read = self._read
-        if read is None:
-            from geolocator.locate.pictures import read_picture
-
-            read = read_picture
         places = [self.folders.file_of(record)] + ([decode_path(record.moving_from)] if record.moving_from else [])
         for path in places:
             if path is None or not path.is_file():
                 continue
             try:
-                return read(path)
+                return read_picture(path)
             except (UnreadableImage, OSError) as exc:
                 log.info("%s: its picture cannot be compared: %s", record.name, exc)
                 return None
@@ -270,6 +263,15 @@ class Copies:
                 why = f"{ORIGINAL_GONE} ({changed.name} is now {changed.source.value if changed.source else changed.status.value})"
                 changes.append(Relocation(copy.id, NOWHERE, by=Source.COPY.value, status=self.unplaced, error=ORIGINAL_GONE, decisions=(why,), judged=point_of(copy)))
         return changes + (self.copies_of(changed, decode=False) if gives else [])
+
+
+def read_picture(path: Path) -> Picture:
+    """The picture of the photo at `path`, decoded small and upright. Raises UnreadableImage
+    (media.images) with the reason."""
+    from geolocator.locate.pictures import DECODE_PX, picture_of
+    from geolocator.media.images import decode
+
+    return picture_of(decode(path, DECODE_PX))
 
 
 def _may_be_copy(record: PhotoRecord) -> bool:

@@ -31,19 +31,19 @@ def _key(record: Location) -> tuple[object, ...]:
     return record.source, record.lat, record.lon
 
 
-def _entry(record: PhotoRecord, *, n: int, prev: int | None, kind: ChangeKind, at: str, by: str) -> LocationChange:
+def _entry(record: PhotoRecord, *, n: int, prev: int | None, kind: ChangeKind, at: str, by: str, why: str | None = None) -> LocationChange:
     fields = {name: getattr(record, name) for name in LOCATION_FIELDS}
-    return LocationChange(n=n, prev=prev, kind=kind, at=at, by=by, status=record.status, **fields)
+    return LocationChange(n=n, prev=prev, kind=kind, at=at, by=by, status=record.status, why=why, **fields)
 
 
 def _bounded(entries: tuple[LocationChange, ...]) -> tuple[LocationChange, ...]:
     return entries[-MAX_HISTORY:]
 
 
-def track(before: PhotoRecord | None, after: PhotoRecord, *, at: str, by: str) -> PhotoRecord:
+def track(before: PhotoRecord | None, after: PhotoRecord, *, at: str, by: str, why: str | None = None) -> PhotoRecord:
     """`after` with its location change recorded, or `after` unchanged when its source and point
     are those of `before` (a new place label alone is not a change). `before` None: a new record,
-    whose first location needs no entry."""
+    whose first location needs no entry. `why`: what prompted it, when not the usual."""
     if before is None or _key(before) == _key(after):
         return after
     entries = after.history
@@ -51,7 +51,7 @@ def track(before: PhotoRecord | None, after: PhotoRecord, *, at: str, by: str) -
         seed_at = before.updated_at or before.added_at or at
         entries = (_entry(before, n=1, prev=None, kind=ChangeKind.EARLIER, at=seed_at, by=EARLIER_BY),)
     last = entries[-1]
-    change = _entry(after, n=last.n + 1, prev=last.n, kind=ChangeKind.SET, at=at, by=by)
+    change = _entry(after, n=last.n + 1, prev=last.n, kind=ChangeKind.SET, at=at, by=by, why=why)
     return dataclasses.replace(after, history=_bounded((*entries, change)))
 
 

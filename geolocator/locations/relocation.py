@@ -46,6 +46,7 @@ class Relocation:
     judged: Point | None = None  # `point_of` the record it was judged from: not applied if that changed since
     declined: tuple[Source, ...] | None = None  # replace the sources the user declined for it
     more: Callable[[PhotoRecord], dict[str, Any]] | None = None  # other fields that change with it (the AI's answer)
+    why: str | None = None  # what prompted it, for its history entry (a camera's clock corrected)
 
     @property
     def source_by(self) -> Source | None:
@@ -66,7 +67,7 @@ def relocated(current: PhotoRecord | None, change: Relocation, *, at: str, ai_en
     if not may_change(current, change.location, change.source_by):
         return None
     new = dataclasses.replace(current, **_fields(current, change.location, change, ai_enabled), sidecar_due=sidecars or current.sidecar_due)
-    return history.track(current, new, at=at, by=change.by)
+    return history.track(current, new, at=at, by=change.by, why=change.why)
 
 
 def _reverted(current: PhotoRecord, change: Relocation, *, at: str, ai_enabled: bool, sidecars: bool) -> PhotoRecord | None:

@@ -31,7 +31,6 @@ another tool show the old one.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import errno
 import logging
@@ -49,7 +48,7 @@ from geolocator.locations import xmp_merge
 from geolocator.locations.sidecar_files import MAX_SIDECAR, Existing, choose, link_new, replace_if_still
 from geolocator.locations.sidecar_files import sidecar_path as sidecar_path  # where a new one goes; re-exported
 from geolocator.locations.xmp_merge import NotMergeable, QName
-from geolocator.record import GpsOrigin, PhotoMetadata, PhotoRecord, Source, Status
+from geolocator.record import PhotoRecord, Source, Status
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,6 @@ EXIF_NAMESPACE = "http://ns.adobe.com/exif/1.0/"
 # Sources a sidecar is written for: everything not read from the file itself.
 WRITTEN_SOURCES = frozenset({Source.MANUAL, Source.AI, Source.TRACK, Source.NEARBY, Source.COPY})
 NO_LOCATION = "none"  # geolocator:Source of a withdrawn sidecar whose photo has no location now
-PLACED_STATUSES = frozenset({Status.LOCATED, Status.UNLOCATED, Status.PENDING})  # photos, in the library
 MAX_TEXT = 500  # characters kept of a place or model name
 # The exif: properties we write; a change of location rewrites them all, a withdrawal takes them out.
 GPS_WRITTEN = ("GPSVersionID", "GPSLatitude", "GPSLongitude", "GPSMapDatum", "GPSAltitude", "GPSAltitudeRef", "GPSHPositioningError")
@@ -400,34 +398,6 @@ def restored_source(reading: SidecarReading | None) -> Source | None:
     if reading is None or reading.provenance is None or reading.lat is None or reading.lon is None:
         return None
     return reading.provenance.source if reading.provenance.source in WRITTEN_SOURCES else None
-
-
-def restore(record: PhotoRecord, photo: Path, metadata: PhotoMetadata | None) -> PhotoRecord:
-    """On import: `record`, located from `photo`'s metadata, with the provenance of our sidecar
-    restored when that is where its point was read (a library copied to a new machine): a manual
-    fix stays manual, an AI estimate keeps its confidence, radius and model. The sidecar that
-    gave the point is the one carrying that same point (the reader takes the first of the
-    names that has one); another program's point stays the file's own. Either way the point's
-    exif:GPSHPositioningError, when the XMP gives one, is its radius unless ours says another."""
-    if metadata is None or record.source is not Source.EXIF:
-        return record
-    error_km = metadata.gps_error_m / 1000 if metadata.gps_error_m is not None else None
-    own = record if error_km is None or record.radius_km is not None else dataclasses.replace(record, radius_km=error_km)
-    if metadata.gps_origin is not GpsOrigin.SIDECAR:
-        return own
-    for candidate in xmp.sidecar_paths(photo):
-        reading = read_sidecar(candidate)
-        source = restored_source(reading)
-        if reading is None or reading.provenance is None or source is None or (reading.lat, reading.lon) != (record.lat, record.lon):
-            continue
-        prov = reading.provenance
-        log.info("%s: its sidecar says the location is %s: kept so", record.name, source.value)
-        return dataclasses.replace(
-            record, source=source, confidence=prov.confidence, radius_km=prov.radius_km if prov.radius_km is not None else reading.error_km,
-            model=prov.model if source is Source.AI else record.model,
-            decisions=(*record.decisions, f"location read from {candidate.name}, written by geolocator from the {source.value} source"),
-        )  # fmt: skip
-    return own
 
 
 def read_sidecar(sidecar: Path) -> SidecarReading | None:

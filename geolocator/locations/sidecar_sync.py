@@ -65,6 +65,11 @@ class Sidecars:
                 synced.append(written)
         self._clear(synced)
 
+    def owed(self, record: PhotoRecord) -> bool:
+        """Whether `record`'s photo should have a sidecar of ours (a location we write): one moved
+        within an archive indexed in place gets it again beside its new name."""
+        return self.enabled and record.status is Status.LOCATED and location_for(record, "", ai=self.ai) is not None
+
     def sync_due(self) -> int:
         """Sync every record whose sidecar a crash left out of step (at start). Returns how many."""
         due = [record for record in self.store.all() if record.sidecar_due]

@@ -19,6 +19,10 @@ is watched) finishes the move if the file is still in the inbox, removes the inb
 both exist with the same content, and hands back the records so that their follow-ups run
 again (`Core.recover`) before their intents are finished and cleared.
 
+In place (`[library] move = false`) a file's intent names the file itself as source and
+destination: nothing moves, and the intent only keeps what follows its recording (the photos it
+places, its sidecar) to be redone after a crash.
+
 A photo's sidecars ride on the same intent: `sidecar_moves` lists (destination, inbox path)
 pairs, moved right after the photo and cleared by the same flush. Inbox paths are stored with
 `encode_path`, so a name that is not valid UTF-8 comes back as exactly the same bytes.
@@ -42,10 +46,10 @@ from typing import TypeVar, cast
 
 from geolocator.fileio import open_regular
 from geolocator.folders import Folders, fsync_dir
-from geolocator.locations.events import Event, Events
 from geolocator.move import mover
 from geolocator.move.naming import NAME_MAX_BYTES, PHOTO_NAME_MAX_BYTES, readable_name, sidecar_name
 from geolocator.record import PLACEABLE, PhotoRecord, Status
+from geolocator.record.events import Event, Events
 from geolocator.record.store import Store
 
 log = logging.getLogger(__name__)
@@ -337,6 +341,9 @@ class Intents:
         intents = [r for r in self.store.all() if r.moving_from or r.sidecar_moves]
         resolved = []
         for intent in intents:
+            if self.in_place(intent):  # recorded where it is: nothing moves, only what follows is redone
+                resolved.append(intent)
+                continue
             try:
                 # Only now, before any worker runs, can a temp copy be known to be abandoned.
                 mover.remove_stale_temps(self.destination(intent).parent)
@@ -345,8 +352,15 @@ class Intents:
                 log.error("cannot finish moving %s to %s now: %s", intent.moving_from, intent.path, exc)
         return resolved
 
+    def in_place(self, intent: PhotoRecord) -> bool:
+        """An intent of a file recorded where it is (`[library] move = false`): its source is its
+        destination, so there is nothing to move, and never a copy to remove."""
+        return intent.moving_from is not None and not intent.sidecar_moves and source_of(intent) == self.folders.file_of(intent)
+
     def resolve(self, intent: PhotoRecord) -> PhotoRecord:
         """Finish an intent whatever state its moves were left in."""
+        if self.in_place(intent):
+            return intent
         if intent.moving_from is not None:
             source, dest = source_of(intent), self.destination(intent)
             src_is_ours = is_entry(source) and sha256_file(source) == intent.sha256

@@ -3,26 +3,8 @@
 from __future__ import annotations
 
 import os
-import string
 from datetime import datetime
 from pathlib import PurePosixPath
-
-LAYOUT_FIELDS = ("year", "month", "day")
-
-
-def check_layout(layout: str) -> str | None:
-    """Why `layout` is not a usable library layout, or None when it is."""
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(layout) if name is not None]
-    except ValueError as exc:
-        return f"{layout!r} is not a valid pattern ({exc})"
-    unknown = [f for f in fields if f not in LAYOUT_FIELDS]
-    if unknown:
-        return f"unknown field {{{unknown[0]}}} in {layout!r} (use {', '.join('{' + f + '}' for f in LAYOUT_FIELDS)})"
-    parts = PurePosixPath(layout).parts
-    if layout.startswith("/") or ".." in parts or "\\" in layout:
-        return f"{layout!r} must stay inside the library (no leading /, no .., no backslash)"
-    return None
 
 
 def layout_folder(layout: str, when: datetime) -> PurePosixPath:

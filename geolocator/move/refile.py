@@ -1,4 +1,5 @@
-"""A copy filed as a duplicate, at the user's word: moved from the library into duplicates/.
+"""A copy filed as a duplicate, at the user's word: moved from the library into duplicates/ (in
+place, `[library] move = false`, only its record changes: nothing in the archive moves).
 
 A photo placed as the copy of another (geolocator.locations.copies) is kept in the library beside
 its original, unless the user says it is only a duplicate of it (the map page's "File as
@@ -31,8 +32,9 @@ class NotRefiled(GeolocatorError):
 
 
 def file_as_duplicate(store: Store, folders: Folders, intents: Intents, record_id: str) -> PhotoRecord:
-    """Move the copy `record_id` into duplicates/, its record saying whose duplicate it is.
-    Raises NotRefiled when it is not a copy in the library, or is being moved."""
+    """Move the copy `record_id` into duplicates/ (in place: leave it where it is), its record
+    saying whose duplicate it is. Raises NotRefiled when it is not a copy in the library, or is
+    being moved."""
     with intents.lock:
         current = store.get(record_id)
         if current is None:
@@ -49,6 +51,8 @@ def file_as_duplicate(store: Store, folders: Folders, intents: Intents, record_i
             current, status=Status.DUPLICATE, duplicate_of=original.id, sidecars=(), sidecar_due=False, retry_at=None,
             error=f"a copy of {original.name} ({original.id}): {FILED_AS_DUPLICATE}",
         )  # fmt: skip
+        if not folders.move:  # in place: the file stays where it is, as a duplicate found there does
+            return store.put(dataclasses.replace(duplicate, sidecars=current.sidecars))
         intent = intents.reserve(duplicate, folders.duplicates, photo, _sidecars(current, photo, folders))
     moved = intents.move(intent)
     intents.finish(moved)

@@ -46,6 +46,15 @@ class GpsOrigin(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class SidecarPacket:
+    """An XMP sidecar as read beside a file (at most its reader's bound): read once, both for the
+    point and for who wrote it (`geolocator.locations.sidecar.parse_sidecar`)."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class PhotoMetadata:
     """What a file says about itself. lat/lon are both None when it carries no usable location."""
 
@@ -55,13 +64,16 @@ class PhotoMetadata:
     taken_at: str | None = None  # ISO 8601, with the UTC offset when the file records one
     make: str | None = None
     model: str | None = None
+    serial: str | None = None  # the body's serial number (EXIF BodySerialNumber): with `camera`, which camera
     gps_origin: GpsOrigin | None = None  # where the point was read
     gps_utc: datetime | None = None  # the GPS time stamp (UTC, aware), when the file carries one
     gps_error_m: float | None = None  # how far off the point may be, in metres (XMP exif:GPSHPositioningError)
+    gps_sidecar: SidecarPacket | None = None  # the sidecar the point was read from (gps_origin SIDECAR)
 
     @property
     def has_location(self) -> bool:
         return self.lat is not None and self.lon is not None
+
 
     @property
     def camera(self) -> str | None:
@@ -140,6 +152,7 @@ class LocationChange(Location):
     at: str  # ISO 8601 time of the change
     by: str  # who or what made it: "page", "cli", "ai", "track", "nearby", "import"...
     status: Status | None = None  # the record's status then (None in entries written before it was kept)
+    why: str | None = None  # what prompted it, when not the usual (a camera's clock corrected)
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form; None values are left out to keep long histories small."""
@@ -162,6 +175,26 @@ class LocationChange(Location):
 _CHANGE_FIELDS = tuple(f.name for f in dataclasses.fields(LocationChange))
 
 
+@dataclass(frozen=True, slots=True)
+class ClockSync:
+    """A person's word on when a photo was taken ("Fix this camera's clock" on the map page): a
+    sync point for its camera's clock (geolocator.locations.clocks), kept on the photo so that it
+    lasts, and applies to the photos of that camera filed later."""
+
+    utc: str  # ISO 8601 (aware): the true time of the photo
+    first_day: str  # ISO dates: the wall-clock days of the camera's photos it times
+    last_day: str
+    how: str  # where the true time came from: the track point clicked, or a time typed
+    at: str  # when it was given
+
+    def to_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClockSync:
+        return cls(**{f.name: str(data[f.name]) for f in dataclasses.fields(cls)})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhotoRecord(Location):
     """One photo (or track file), keyed by the sha256 of its content: its `Location` and the rest
@@ -174,10 +207,11 @@ class PhotoRecord(Location):
     id: str
     sha256: str
     name: str  # original file name as it arrived in the inbox
-    path: str | None  # relative to the library (or to failed/ or duplicates/, per status)
+    path: str | None  # relative to the library (or to failed/ or duplicates/, per status); in place, to the inbox (Folders.root)
     status: Status
     taken_at: str | None = None
     camera: str | None = None
+    camera_serial: str | None = None  # the body's serial number, when the file gives it: part of which camera it is
     description: str | None = None
     model: str | None = None
     prompt_version: str | None = None
@@ -189,8 +223,10 @@ class PhotoRecord(Location):
     time_source: str | None = None  # where `taken_at` came from when the file records none: "the file name ...", "its original ..."
     decisions: tuple[str, ...] = ()  # why a track, nearby or copy placement was (or was not) taken
     declined: tuple[Source, ...] = ()  # sources the user reverted away from: never applied again on their own
+    clock_sync: ClockSync | None = None  # a sync point for its camera's clock, given on the map page
     sidecar_due: bool = False  # intent: its XMP sidecar must be brought in step with its location
     error: str | None = None  # why it failed, is pending or unlocated: one line
+    warning: str | None = None  # what is odd about a file recorded all the same: "truncated: JPEG without its end marker ..."
     duplicate_of: str | None = None
     phash: str | None = None  # its picture's perceptual signature (geolocator.locate.pictures); "" too plain to compare
     copy_of: str | None = None  # the id of the photo it was found a copy of (its location is then that one's, source copy)
@@ -199,6 +235,8 @@ class PhotoRecord(Location):
     moving_from: str | None = None  # intent: set (to the inbox path) until the move to `path` is done
     sidecars: tuple[str, ...] = ()  # the photo's .xmp sidecars that came with it, relative like `path`
     sidecar_moves: tuple[tuple[str, str], ...] = ()  # intent: (sidecar path, its inbox path) until moved
+    file_stat: tuple[int, int, int] | None = None  # in place: (size, mtime_ns, inode) of its file as last read: unchanged, not read again
+    missing_since: str | None = None  # in place: when its file was found gone (the record and its history stay)
     added_at: str = ""
     updated_at: str = ""
 
@@ -212,6 +250,7 @@ class PhotoRecord(Location):
         data["sidecar_moves"] = [list(move) for move in self.sidecar_moves]
         data["decisions"] = list(self.decisions)
         data["declined"] = [source.value for source in self.declined]
+        data["clock_sync"] = self.clock_sync.to_dict() if self.clock_sync else None
         return data
 
     @classmethod
@@ -242,6 +281,10 @@ class PhotoRecord(Location):
         _SLOT_SETTERS_BY_NAME["sidecar_moves"](record, tuple((str(path), str(source)) for path, source in data.get("sidecar_moves") or ()))
         _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data.get("decisions") or ()))
         _SLOT_SETTERS_BY_NAME["declined"](record, tuple(_SOURCES.get(s) or Source(s) for s in data.get("declined") or ()))
+        sync = data.get("clock_sync")
+        _SLOT_SETTERS_BY_NAME["clock_sync"](record, ClockSync.from_dict(sync) if sync else None)
+        seen = data.get("file_stat")
+        _SLOT_SETTERS_BY_NAME["file_stat"](record, (int(seen[0]), int(seen[1]), int(seen[2])) if seen else None)
         return record
 
 
@@ -251,9 +294,9 @@ _REQUIRED = frozenset(_FIELD_NAMES) - _DEFAULTS.keys()
 _SLOT_SETTERS = tuple((name, getattr(PhotoRecord, name).__set__) for name in _FIELD_NAMES)
 _SLOT_SETTERS_BY_NAME = dict(_SLOT_SETTERS)
 # Text that many photos share (where they were taken, with what; all default None): interned when loaded.
-_REPEATED = ("place", "city", "region", "country_code", "camera", "time_basis", "model", "prompt_version")
+_REPEATED = ("place", "city", "region", "country_code", "camera", "camera_serial", "time_basis", "model", "prompt_version")
 _REPEATED_SETTERS = tuple((name, _SLOT_SETTERS_BY_NAME[name]) for name in _REPEATED)
-_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined")  # set by from_dict itself
+_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined", "clock_sync", "file_stat")  # set by from_dict itself
 _OTHER_SETTERS = tuple((name, set_slot, _DEFAULTS.get(name)) for name, set_slot in _SLOT_SETTERS if name not in _REPEATED + _CONVERTED)
 _STATUSES = {status.value: status for status in Status}
 _SOURCES = {source.value: source for source in Source}

@@ -41,6 +41,7 @@ from geolocator.record import PhotoRecord, Status
 log = logging.getLogger(__name__)
 
 TABLE = "photos"
+MISSING = "missing"  # the count of records whose file went (`PhotoRecord.missing_since`)
 SNAPSHOT_HEAD = f'{{"{TABLE}": {{'
 MIN_COMPACT_LINES = 1000
 
@@ -312,10 +313,14 @@ class Store:
             return [r for r in self._records.values() if r.status in statuses]
 
     def counts(self) -> dict[str, int]:
+        """Records by status, and `missing`: those whose file went (an archive indexed in place)."""
         counts = {status.value: 0 for status in Status}
+        missing = 0
         with self._lock:
             for record in self._records.values():
                 counts[record.status.value] += 1
+                missing += record.missing_since is not None
+        counts[MISSING] = missing
         return counts
 
     @property

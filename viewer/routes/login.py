@@ -2,7 +2,7 @@
 
 Bound to anything but a loopback address, or reached through a reverse proxy
 (`[viewer] trusted_proxies`), the page needs a password (set with `daemon.py password`, kept in
-its own 0600 file: geolocator.password_file): `Access.for_config` refuses to build the app without
+its own 0600 file: geolocator.auth.password_file): `Access.for_config` refuses to build the app without
 one, so the service does not start and says how. With a password, the guard asks every route for
 a session except those marked `public` (this login page, the static files):
 
@@ -29,9 +29,9 @@ from typing import Any
 import bottle
 
 from geolocator.auth import cleared_cookie, cookie_token, generation, session_cookie, verify_password
+from geolocator.auth.password_file import StoredHash, page_password, password_path, read_hash
 from geolocator.config import Config
 from geolocator.errors import ConfigError
-from geolocator.password_file import StoredHash, password_path, password_required, read_hash, stored_hash
 from viewer.context import Context
 from viewer.peer import peer
 from viewer.routes import route
@@ -65,14 +65,6 @@ PAGE = """<!doctype html>
 """
 
 
-def missing_password_message(config: Config) -> str:
-    where = f" --config {config.source}" if config.source else ""
-    reach = (f"[viewer] trusted_proxies = {list(config.viewer.trusted_proxies)!r} serves the map through a proxy"
-             if config.viewer.trusted_proxies else f"[viewer] host = {config.viewer.host!r} serves the map beyond this machine")
-    return (f"{reach}, so it needs a password: run `python daemon.py password{where}` (it stores a salted hash in "
-            f"{password_path(config)}), or set host = \"127.0.0.1\" without trusted_proxies")
-
-
 def _file_state(path: Path) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
@@ -97,10 +89,8 @@ class Access:
     def for_config(cls, config: Config) -> Access | None:
         """None when no password is set (and none is needed); ConfigError when one is needed and
         missing, or its file is unreadable or damaged."""
-        stored = stored_hash(config)
+        stored = page_password(config)
         if stored is None:
-            if password_required(config):
-                raise ConfigError(missing_password_message(config))
             return None
         file = password_path(config)
         if stored.legacy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import bottle
@@ -14,6 +15,20 @@ from viewer.rows import MAP_COLUMNS
 HERE = Path(__file__).resolve().parent.parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
+OUTLINE = STATIC / "vendor" / "world" / "countries-110m.geojson"
+
+
+def _rounded(value: object) -> object:
+    return [_rounded(v) for v in value] if isinstance(value, list) else round(value, 2) if isinstance(value, float) else value
+
+
+def outline_json(path: Path = OUTLINE) -> str:
+    """The world outline as the page carries it (sketch.js draws it before any other script has
+    run): the countries' shapes without their properties, to 0.01°, safe inside a script element."""
+    world = json.loads(path.read_text(encoding="utf-8"))
+    features = [{"type": "Feature", "properties": {}, "geometry": {"type": f["geometry"]["type"], "coordinates": _rounded(f["geometry"]["coordinates"])}}
+                for f in world["features"]]
+    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).replace("</", "<\\/")
 
 
 def install(app: bottle.Bottle, ctx: Context) -> None:
@@ -22,6 +37,8 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         tile_url=ctx.config.viewer.tile_url,
         tile_attribution=ctx.config.viewer.tile_attribution,
         columns=",".join(MAP_COLUMNS),
+        outline=outline_json(),
+        in_place=not ctx.folders.move,  # an archive indexed in place: its count of files gone missing
     )
 
     @route(app, "GET", "/")

@@ -4,7 +4,8 @@
   any form `geolocator.locations.coords` reads, else a place name from the offline gazetteer ("Rome",
   "Rome, Italy", "Paris, Texas"): {"lat", "lon", "label", "kind", "radius_km"}; 400 saying why not
 - `POST /api/locations`                   {"ids": [...], "lat", "lon"}: a manual fix for one or many
-  photos at once; answers {"records": [...], "rows": [...]} (the stored records and their map rows)
+  photos at once; answers {"records": [...], "rows": [...], "counts": {...}} (the stored records, their
+  map rows, the header's counts now); so do the three below
 - `POST /api/images/<id>/revert`          the location before the current one (`geolocator.locations.history`)
 - `POST /api/images/<id>/ask-ai`          forget the location and ask the vision model again
 - `POST /api/images/<id>/retry`           a photo waiting for Ollama is due now
@@ -35,7 +36,7 @@ from geolocator.record import PhotoRecord
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route
-from viewer.rows import map_row, public_record
+from viewer.rows import counts, map_row, public_record
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +108,14 @@ def _find(parts: list[str]) -> places.Match | None:
 
 
 def answer(ctx: Context, records: list[PhotoRecord], since: int) -> bytes:
-    """The records changed by hand, and the map rows of every record changed since `since` (they,
-    and the photos taken around them that their change placed again)."""
+    """The records changed by hand, the map rows of every record changed since `since` (they, and
+    the photos taken around them that their change placed again), and the counts now (the page's
+    header shows them at once, not at its next poll)."""
     around, _ = ctx.store.changed_since(since)
-    return send_json({"records": [public_record(r, ctx.names) for r in records], "rows": [map_row(r, ctx.names) for r in around]})
+    return send_json({
+        "records": [public_record(r, ctx.names) for r in records], "rows": [map_row(r, ctx.names) for r in around],
+        "counts": counts(ctx.store.all()),
+    })  # fmt: skip
 
 
 def refused(exc: Refused | HistoryError) -> bottle.HTTPError:

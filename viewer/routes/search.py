@@ -3,7 +3,8 @@
 - `GET /api/places?q=Lisbon`  the offline gazetteer's answer for a place name (a city, else a
   country) and the ids of the located photos whose place names it: {"query", "match", "ids"}
 - `GET /api/brief?ids=a,b,...`  for the rows a list is drawing (at most MAX_BRIEF): each photo's
-  place, capture time, whether its file is there and, for a duplicate or a copy, the name of the photo it repeats
+  place, capture time, whether its file is there and has a thumbnail (a failed file has none: the page
+  shows a placeholder) and, for a duplicate or a copy, the name of the photo it repeats
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def lookup(query: PlaceQuery) -> Match | None:
 
 def brief(record: PhotoRecord, original: PhotoRecord | None, has_file: bool, copied: PhotoRecord | None = None) -> dict[str, Any]:
     return {
-        "has_file": has_file,  # the page asks for a thumbnail only then
+        "has_file": has_file,
+        "thumb": has_thumbnail(record, has_file),  # the page asks for a thumbnail only then
         "place": record.place,
         "taken_at": record.taken_at,
         "duplicate_of": record.duplicate_of,
@@ -68,6 +70,12 @@ def brief(record: PhotoRecord, original: PhotoRecord | None, has_file: bool, cop
         "copy_of": record.copy_of if copied else None,  # the photo it was placed as a copy of
         "copy_name": copied.name if copied else None,
     }
+
+
+def has_thumbnail(record: PhotoRecord, has_file: bool) -> bool:
+    """Whether a thumbnail is worth asking for: not of a file that failed (not an image, cut short,
+    a sidecar alone): the page shows a placeholder instead of asking for a 404."""
+    return has_file and record.status is not Status.FAILED
 
 
 def parse_ids(raw: str) -> list[str]:

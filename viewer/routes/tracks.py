@@ -1,6 +1,6 @@
 """GPS tracks for the map, drawn as lines.
 
-- `GET /api/tracks`  the track files recorded: [{"id", "name", "start", "summary"}], oldest first
+- `GET /api/tracks`  the track files recorded: [{"id", "name", "start", "end", "summary"}], oldest first
 - `GET /api/tracks/<id>.geojson`  a FeatureCollection with one LineString per part of the track
   (coordinates [lon, lat]), thinned to at most MAX_LINE_POINTS points a part for the page, with
   its name, start, end and point count in the properties.
@@ -36,11 +36,17 @@ def line(track: Track, limit: int = MAX_LINE_POINTS) -> dict[str, Any]:
     return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": coordinates}, "properties": properties}
 
 
+def _end(ctx: Context, rid: str) -> str | None:
+    """When the track's last point was recorded, if its points are loaded."""
+    parts = ctx.core.tracks.of(rid)
+    return max(track.end for track in parts).isoformat() if parts else None
+
+
 def install(app: bottle.Bottle, ctx: Context) -> None:
     @route(app, "GET", "/api/tracks")
     def track_list() -> bytes:
         tracks = sorted((r for r in ctx.store.with_status(Status.TRACK) if r.path and not r.moving_from), key=lambda r: r.taken_utc or "")
-        return send_json([{"id": r.id, "name": r.name, "start": r.taken_utc, "summary": r.description} for r in tracks])
+        return send_json([{"id": r.id, "name": r.name, "start": r.taken_utc, "end": _end(ctx, r.id), "summary": r.description} for r in tracks])
 
     @route(app, "GET", "/api/tracks/<rid>.geojson")
     def track_lines(rid: str) -> bytes:

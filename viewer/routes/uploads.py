@@ -23,6 +23,7 @@ from typing import Any
 
 import bottle
 
+from geolocator.locations.from_file import Estimator, json_line, located_file
 from viewer.context import Context
 from viewer.incoming import DiskFull, Received, UploadError, receive, recover_temps, safe_name, temp_is_ignored
 from viewer.respond import send_json
@@ -71,11 +72,9 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
 
     @route(app, "POST", "/api/locate", max_body=limit)
     def locate() -> bytes:
-        from geolocator.commands.locate import json_line, locate_file
-
-        ai = None
+        ai: Estimator | None = None
         if ctx.config.ollama.enabled:
-            from geolocator.locate.ai import AILocator
+            from geolocator.locate.ai import AILocator  # the ollama client loads only when it is used
 
             ai = AILocator(ctx.config.ollama)
         with tempfile.TemporaryDirectory(prefix="geolocator-locate-") as folder:
@@ -87,7 +86,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
                 own.mkdir()
                 path = own / given
                 os.rename(Path(folder) / str(f.saved_as), path)
-                lines.append(json_line(locate_file(given, path, ai)))
+                lines.append(json_line(located_file(given, path, ai, ctx.core.describe)))
         bottle.response.content_type = "application/x-ndjson; charset=utf-8"
         bottle.response.set_header("Cache-Control", "no-store")
         return "".join(lines).encode()

@@ -10,12 +10,21 @@
 <meta name="geolocator-attribution" content="{{tile_attribution}}">
 <meta name="geolocator-columns" content="{{columns}}">
 <title>geolocator — map</title>
+<!-- What the first picture needs comes first (the browser asks a server six things at a time):
+     the style sheets and sketch.js, which draws the world outline this page carries. -->
+<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
+<link rel="stylesheet" href="/static/app.css">
+<link rel="stylesheet" href="/static/map.css">
+<link rel="stylesheet" href="/static/edit.css">
+<link rel="preload" href="/static/js/sketch.js" as="script">
 <script src="/static/js/early.js"></script>
 <!-- every module of the page, asked for at once rather than as each import is found -->
 <link rel="modulepreload" href="/static/js/main.js">
+<link rel="modulepreload" href="/static/js/ai.js">
 <link rel="modulepreload" href="/static/js/api.js">
 <link rel="modulepreload" href="/static/js/basemap.js">
 <link rel="modulepreload" href="/static/js/browser.js">
+<link rel="modulepreload" href="/static/js/clock.js">
 <link rel="modulepreload" href="/static/js/dom.js">
 <link rel="modulepreload" href="/static/js/filters.js">
 <link rel="modulepreload" href="/static/js/list.js">
@@ -30,10 +39,6 @@
 <link rel="modulepreload" href="/static/js/tracks.js">
 <link rel="modulepreload" href="/static/js/upload.js">
 <link rel="modulepreload" href="/static/js/when.js">
-<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
-<link rel="stylesheet" href="/static/app.css">
-<link rel="stylesheet" href="/static/map.css">
-<link rel="stylesheet" href="/static/edit.css">
 </head>
 <body>
 <aside id="side">
@@ -52,7 +57,11 @@
       <div><dt>pending</dt><dd data-count="pending">…</dd></div>
       <div><dt>failed</dt><dd data-count="failed">…</dd></div>
       <div><dt>duplicate</dt><dd data-count="duplicate">…</dd></div>
+% if in_place:
+      <div><dt>missing</dt><dd data-count="missing">…</dd></div>
+% end
     </dl>
+    <div id="ai" hidden></div>
   </header>
   <form id="filters" autocomplete="off">
     <input type="search" name="q" placeholder="File name, or a place + Enter" aria-label="Find by file name, or press Enter to find a place" enterkeyhint="search">
@@ -72,6 +81,7 @@
       <div class="time-line"><span id="time-range" aria-live="polite"></span><button type="button" id="time-clear" hidden>All dates</button></div>
       <label>from <input type="date" name="from"></label>
       <label>to <input type="date" name="to"></label>
+      <label><input type="checkbox" name="undated"> undated only</label>
     </fieldset>
     <p id="shown" aria-live="polite"></p>
   </form>
@@ -84,7 +94,9 @@
   <div id="list" class="vlist" role="listbox" aria-label="Photos"><div class="vlist-space"></div></div>
 </aside>
 <main>
-  <div id="map"></div>
+  <div id="map" data-view="25,0,2"></div>
+  <script type="application/json" id="outline-data">{{!outline}}</script>
+  <script src="/static/js/sketch.js"></script>
   <div id="notice" hidden></div>
 </main>
 <div id="photoviewer" role="dialog" aria-modal="true" aria-label="Photo viewer" hidden>

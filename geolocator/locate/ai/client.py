@@ -44,7 +44,7 @@ import httpx
 import ollama
 
 from geolocator.config import OllamaConfig
-from geolocator.errors import AIUnavailable, ModelMissing
+from geolocator.errors import AIUnavailable, ModelMissing, OllamaUnreachable
 from geolocator.locate.ai import imageprep, prompt
 from geolocator.locate.ai.judge import interpret
 from geolocator.locate.ai.transport import BoundedTransport, Redirected, ResponseTooLarge, refuse_redirect
@@ -245,7 +245,7 @@ class OllamaServer:
         if isinstance(exc, httpx.TimeoutException):
             return AIUnavailable(f"Ollama at {host} did not answer within {self.config.timeout:g} s: try later (or raise [ollama] timeout)")
         if isinstance(exc, (ConnectionError, httpx.ConnectError)):
-            return AIUnavailable(f"cannot connect to Ollama at {host}: start it (`ollama serve` or `systemctl start ollama`) or fix [ollama] host")
+            return OllamaUnreachable(f"cannot connect to Ollama at {host}: start it (`ollama serve` or `systemctl start ollama`) or fix [ollama] host")
         if isinstance(exc, httpx.HTTPError):
             return AIUnavailable(f"Ollama at {host} dropped the request ({type(exc).__name__}: {exc}): try later")
         if isinstance(exc, ValueError):  # a reply that is not the API's JSON (pydantic errors are ValueErrors)

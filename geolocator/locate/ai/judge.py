@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from geolocator.locate.ai.parse import MAX_ANSWER_CHARS, Form, Parsed, parse
 from geolocator.locate.places import Gazetteer, Match, gazetteer, haversine_km
-from geolocator.record import AIEstimate, Source
+from geolocator.record import AIEstimate, Location, Source
 
 # Level -> highest confidence an answer resolved to that level can get.
 CONFIDENCE_CAP = {"landmark": 0.8, "city": 0.7, "region": 0.45, "country": 0.25, "coordinates": 0.15}
@@ -36,19 +36,6 @@ class Asked:
 
 
 @dataclass(frozen=True)
-class Names:
-    """The fields of a resolved place's label: city (None above city level), region, country code."""
-
-    city: str | None
-    region: str | None
-    country_code: str | None
-
-    @classmethod
-    def of(cls, match: Match) -> Names:
-        return cls(match.city, match.region, match.country_code)
-
-
-@dataclass(frozen=True)
 class Placement:
     """Where the judged answer puts the photo."""
 
@@ -56,7 +43,7 @@ class Placement:
     level: str  # a CONFIDENCE_CAP key
     radius_km: float
     place: str
-    names: Names  # the place's fields, as a record keeps them
+    names: Location  # the place's fields (city None above city level, region, country code)
     conflict: bool = False  # the model's point contradicted its own place name
 
 
@@ -92,9 +79,9 @@ def _place(g: Gazetteer, parsed: Parsed, decisions: list[str]) -> Placement | No
             return None
         decisions.append(f"no place name to check ({point[0]:.4f}, {point[1]:.4f}) against: kept it with a {COORDINATES_ONLY_RADIUS_KM:.0f} km radius")
         near = g.name(*point)
-        return Placement(point, "coordinates", COORDINATES_ONLY_RADIUS_KM, g.nearest(*point).label, Names(near.city, near.region, near.country_code))
+        return Placement(point, "coordinates", COORDINATES_ONLY_RADIUS_KM, g.nearest(*point).label, Location(city=near.city, region=near.region, country_code=near.country_code))
 
-    names = Names.of(match)
+    names = Location(city=match.city, region=match.region, country_code=match.country_code)
     named = Placement((match.lat, match.lon), match.level, match.radius_km, match.label, names)
     if point is None:
         decisions.append(f"using the gazetteer point of {match.label}")

@@ -72,10 +72,12 @@ def read_metadata(path: Path) -> PhotoMetadata:
             log.debug("corrupt %s %s", kind.value, path, exc_info=True)
             reason = " ".join(str(exc).split())[:200]
             raise UnreadableImage(f"corrupt {kind.value}: {type(exc).__name__}{': ' + reason if reason else ''}") from exc
+    packet = None
     if fields.lat is None:
         sidecar = xmp.read_sidecar(path)
         if sidecar is not None:
-            fields, origin = _merge(fields, origin, sidecar, GpsOrigin.SIDECAR)
+            fields, origin = _merge(fields, origin, sidecar[0], GpsOrigin.SIDECAR)
+            packet = sidecar[1] if origin is GpsOrigin.SIDECAR else None
     return PhotoMetadata(
         lat=fields.lat,
         lon=fields.lon,
@@ -83,9 +85,11 @@ def read_metadata(path: Path) -> PhotoMetadata:
         taken_at=fields.taken_at,
         make=fields.make,
         model=fields.model,
+        serial=fields.serial,
         gps_origin=origin if fields.lat is not None else None,
         gps_utc=fields.gps_utc,
         gps_error_m=fields.gps_error_m if fields.lat is not None else None,
+        gps_sidecar=packet,
     )
 
 
@@ -118,7 +122,7 @@ def _read(fh: BinaryIO, size: int, kind: Kind) -> tuple[ExifFields, GpsOrigin]:
 
 def _merge(base: ExifFields, base_origin: GpsOrigin, extra: ExifFields, extra_origin: GpsOrigin) -> tuple[ExifFields, GpsOrigin]:
     """`base` with the location of `extra` when it has one, and its other fields where `base` has none."""
-    fill = {name: getattr(extra, name) for name in ("taken_at", "make", "model", "gps_utc") if getattr(base, name) is None}
+    fill = {name: getattr(extra, name) for name in ("taken_at", "make", "model", "serial", "gps_utc") if getattr(base, name) is None}
     if extra.lat is not None:
         return dataclasses.replace(base, lat=extra.lat, lon=extra.lon, altitude=extra.altitude, gps_error_m=extra.gps_error_m, **fill), extra_origin
     if base.altitude is None and extra.altitude is not None:

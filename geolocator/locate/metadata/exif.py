@@ -23,8 +23,13 @@ MAX_COUNT = 4096  # values per tag we decode; ours have at most a few dozen
 WINDOW = 1 << 16  # bytes after a TIFF header read at once: a JPEG's EXIF segment is at most 64 KiB
 
 # (IFD name, tag) -> our name. Pointer tags are followed, not decoded as values.
-_IFD0_TAGS = {0x010F: "Make", 0x0110: "Model", 0x0132: "DateTime"}
-_EXIF_TAGS = {0x9003: "DateTimeOriginal", 0x9004: "CreateDate", 0x9010: "OffsetTime", 0x9011: "OffsetTimeOriginal", 0x9012: "OffsetTimeDigitized"}
+# The body's serial number: EXIF 2.3's BodySerialNumber, else DNG's CameraSerialNumber (never a
+# MakerNote's: those are vendor formats we do not decode).
+_IFD0_TAGS = {0x010F: "Make", 0x0110: "Model", 0x0132: "DateTime", 0xC62F: "CameraSerialNumber"}
+_EXIF_TAGS = {
+    0x9003: "DateTimeOriginal", 0x9004: "CreateDate", 0x9010: "OffsetTime", 0x9011: "OffsetTimeOriginal", 0x9012: "OffsetTimeDigitized",
+    0xA431: "BodySerialNumber",
+}  # fmt: skip
 _GPS_TAGS = {
     0x0001: "GPSLatitudeRef", 0x0002: "GPSLatitude", 0x0003: "GPSLongitudeRef", 0x0004: "GPSLongitude",
     0x0005: "GPSAltitudeRef", 0x0006: "GPSAltitude", 0x0007: "GPSTimeStamp", 0x001D: "GPSDateStamp",
@@ -41,6 +46,7 @@ class ExifFields:
     taken_at: str | None = None
     make: str | None = None
     model: str | None = None
+    serial: str | None = None  # the camera body's serial number
     gps_utc: datetime | None = None  # GPSDateStamp + GPSTimeStamp
     gps_error_m: float | None = None  # horizontal positioning error in metres (read from XMP only)
 
@@ -160,6 +166,7 @@ def fields_from_values(values: dict[str, Any]) -> ExifFields:
         taken_at=taken,
         make=_text(values.get("Make")),
         model=_text(values.get("Model")),
+        serial=_text(values.get("BodySerialNumber")) or _text(values.get("CameraSerialNumber")),
         gps_utc=_gps_utc(values),
     )
 

@@ -16,6 +16,7 @@ from geolocator.fileio import open_regular
 from geolocator.locate.metadata import dates, gps
 from geolocator.locate.metadata.exif import ExifFields
 from geolocator.locate.metadata.layout import Span
+from geolocator.record import SidecarPacket
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,12 @@ _EXIF = "{http://ns.adobe.com/exif/1.0/}"
 _TIFF = "{http://ns.adobe.com/tiff/1.0/}"
 _XMP = "{http://ns.adobe.com/xap/1.0/}"
 _PHOTOSHOP = "{http://ns.adobe.com/photoshop/1.0/}"
+_EXIF_EX = "{http://cipa.jp/exif/1.0/}"  # EXIF 2.3 in XMP: exifEX:BodySerialNumber
+_AUX = "{http://ns.adobe.com/exif/1.0/aux/}"  # Adobe's: aux:SerialNumber
 _WANTED = {
     _EXIF + "GPSLatitude", _EXIF + "GPSLongitude", _EXIF + "GPSAltitude", _EXIF + "GPSAltitudeRef",
     _EXIF + "GPSTimeStamp", _EXIF + "GPSHPositioningError", _EXIF + "DateTimeOriginal", _PHOTOSHOP + "DateCreated", _XMP + "CreateDate", _TIFF + "Make", _TIFF + "Model",
+    _EXIF_EX + "BodySerialNumber", _AUX + "SerialNumber",
 }  # fmt: skip
 
 
@@ -99,6 +103,7 @@ def fields_from_properties(props: dict[str, str]) -> ExifFields:
         taken_at=taken,
         make=make or None,
         model=model or None,
+        serial=(props.get(_EXIF_EX + "BodySerialNumber") or props.get(_AUX + "SerialNumber") or "").strip() or None,
         gps_utc=_gps_time(props.get(_EXIF + "GPSTimeStamp")),
         gps_error_m=_positioning_error(props.get(_EXIF + "GPSHPositioningError")) if point else None,
     )
@@ -149,8 +154,9 @@ def sidecar_paths(path: Path) -> list[Path]:
     return [parent / other for other in dict.fromkeys((stem + ".xmp", stem + ".XMP", name + ".xmp", name + ".XMP")) if other != name]
 
 
-def read_sidecar(path: Path) -> ExifFields | None:
-    """The first sidecar that exists and parses; unreadable sidecars are skipped, not errors."""
+def read_sidecar(path: Path) -> tuple[ExifFields, SidecarPacket] | None:
+    """The fields of the first sidecar that exists and parses, and its packet (read once: who wrote
+    it is judged from the same bytes); unreadable sidecars are skipped, not errors."""
     for candidate in sidecar_paths(path):
         try:
             with open_regular(candidate) as fh:  # a FIFO named NAME.xmp must not block
@@ -161,5 +167,5 @@ def read_sidecar(path: Path) -> ExifFields | None:
             continue
         props = properties(data)
         if props:
-            return fields_from_properties(props)
+            return fields_from_properties(props), SidecarPacket(candidate.name, data)
     return None

@@ -24,7 +24,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from geolocator.locate.places.index import Candidate, Kind, PlaceIndex, Sources, cache_dir, choose, ensure_index, flat_km, haversine_km, normalize, region_key
+from geolocator.locate.places.cache import cache_dir, ensure_index
+from geolocator.locate.places.index import Candidate, Kind, PlaceIndex, Sources, choose, flat_km, haversine_km, normalize, region_key
 
 NEAR_KM = 25.0  # a town further than this is never named as the place, only as where the place is from
 SHORE_KM = 5.0  # at sea this near a town, the town is the place (a harbour, a beach, a coast the marine areas draw coarsely)

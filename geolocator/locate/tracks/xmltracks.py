@@ -78,10 +78,14 @@ def _add_gpx_point(out: TrackBuilder, point: dict[str, str]) -> None:
 def read_gpx(fh: IO[bytes], budget: PointBudget) -> tuple[Track, ...]:
     gpx = _Gpx(budget)
     stream_xml(fh, "gpx", gpx, "GPX")
-    gpx.tracks.append(gpx.waypoints.build())
-    kept = tuple(t for t in gpx.tracks if t is not None)
+    return _kept([*gpx.tracks, gpx.waypoints.build()], "GPX without a single timed point (a route or untimed waypoints)")
+
+
+def _kept(tracks: list[Track | None], empty: str) -> tuple[Track, ...]:
+    """The tracks that have points; NotATrack saying `empty` when none has."""
+    kept = tuple(t for t in tracks if t is not None)
     if not kept:
-        raise NotATrack("GPX without a single timed point (a route or untimed waypoints)")
+        raise NotATrack(empty)
     return kept
 
 
@@ -127,10 +131,7 @@ class _Tcx(TrackXml):
 def read_tcx(fh: IO[bytes], budget: PointBudget) -> tuple[Track, ...]:
     tcx = _Tcx(budget)
     stream_xml(fh, "TrainingCenterDatabase", tcx, "TCX")
-    kept = tuple(t for t in tcx.tracks if t is not None)
-    if not kept:
-        raise NotATrack("TCX without a single timed track point")
-    return kept
+    return _kept(tcx.tracks, "TCX without a single timed track point")
 
 
 _KML_TEXTS = {("Track", "when"), ("Track", "coord"), ("Placemark", "name"), ("TimeStamp", "when"), ("TimeSpan", "begin"), ("TimeSpan", "end")}
@@ -276,11 +277,7 @@ def _kml_tuple(text: str) -> tuple[float, float, float | None]:
 def read_kml(fh: IO[bytes], budget: PointBudget) -> tuple[Track, ...]:
     kml = _Kml(budget)
     stream_xml(fh, "kml", kml, "KML")
-    kml.tracks.append(kml.timed.build())
-    kept = tuple(t for t in kml.tracks if t is not None)
-    if not kept:
-        raise NotATrack("KML without a single timed point")
-    return kept
+    return _kept([*kml.tracks, kml.timed.build()], "KML without a single timed point")
 
 
 def kml_in_zip(fh: IO[bytes]) -> bool:

@@ -17,6 +17,13 @@ export async function fetchPayload() {
   return response;
 }
 
+/** What the AI is doing: {enabled, running, model, servers: [{name, state, since, reason, fix}]}. */
+export async function fetchAI() {
+  const response = await fetch('/api/ai');
+  if (!response.ok) throw new Error(response.statusText);
+  return response.json();
+}
+
 export async function fetchRecord(id) {
   const response = await fetch('/api/images/' + encodeURIComponent(id));
   if (!response.ok) throw new Error(response.statusText);

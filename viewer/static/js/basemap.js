@@ -1,185 +1,117 @@
 // The offline basemap, always under the tiles (so it shows wherever they do not): land, sea,
-// lakes, rivers and borders from the cells scripts/build_basemap.py cut (viewer/static/basemap/,
-// GSHHG and WDBII), and the names of countries, regions and towns from our gazetteer
-// (/api/labels). Far out (zoom < 5) the bundled Natural Earth outline stands in for the cells.
+// lakes, rivers, main roads and borders from the cells scripts/build_basemap.py cut
+// (viewer/static/basemap/: GSHHG, WDBII and OpenStreetMap's main roads), and the names of
+// countries, regions and towns from our gazetteer (/api/labels). Far out (zoom < 5) the bundled
+// Natural Earth outline stands in for the cells.
 //
-// Each cell is a file of integer rings and lines (viewer/basemap/build.py). Rings cut at a cell's
-// border are filled whole, but only their edges off the border are stroked as coastline, so the
-// cells join without seams. Only the cells around the view are on the map, drawn on one canvas.
+// The cells are painted as 256 px map tiles by basemap-worker.js (a Web Worker, on an
+// OffscreenCanvas): a pan asks only for the tiles it uncovers, and the page just places the
+// bitmaps that come back, so painting never blocks it. The worker starts at the first tile.
 /* global L */
 import { el } from './dom.js';
 
-const FORMAT = 1;
 const OUTLINE_BELOW = 5; // zooms under this show the world outline, not the cells
-const FINE_FROM = 8; // zooms from this use the 5° cells
-const KEPT_CELLS = 48; // parsed cells kept for panning back
+const FINE_FROM = 8; // zooms from this use the 5° cells (level 2)
 const LAND = '#f3f0e8';
-const WATER = '#cfe2ef';
-const STYLE = {
-  coast: { color: '#8fb4c9', weight: 1 },
-  rivers: { color: '#8fbfdc', weight: 1.3 },
-  borders: { color: '#9c8aa5', weight: 1.2, dashArray: '6 3' },
-  states: { color: '#b9adc0', weight: 0.8, dashArray: '3 3' },
-};
+const OUTLINE_URL = '/static/vendor/world/countries-110m.geojson';
 
-/** [lat, lng] points of an encoded line: the first point whole, then differences, at `scale`. */
-function decode(code, scale, shift) {
-  const points = new Array(code.length / 2);
-  let x = 0; let y = 0;
-  for (let k = 0; k < code.length; k += 2) {
-    x += code[k]; y += code[k + 1];
-    points[k / 2] = [y / scale, x / scale + shift];
-  }
-  return points;
-}
+/** Map tiles painted by the worker; each tile's canvas gets the bitmap and the cells it took. */
+const CellTiles = L.GridLayer.extend({
+  initialize(options) {
+    L.GridLayer.prototype.initialize.call(this, options);
+    this._jobs = new Map(); // job id -> {tile, done}
+    this._nextJob = 1;
+    this._worker = null;
+    this.on('tileunload', ({ tile }) => {
+      const job = Number(tile.dataset.job);
+      if (this._jobs.delete(job)) this._worker.postMessage({ cancel: job });
+    });
+  },
 
-/** A ring's coastline: its edges that are not on the cell's border (the cut), as lines. */
-function coastOf(code, scale, shift, border) {
-  const lines = [];
-  let line = [];
-  let x = 0; let y = 0;
-  const xs = []; const ys = [];
-  for (let k = 0; k < code.length; k += 2) { x += code[k]; y += code[k + 1]; xs.push(x); ys.push(y); }
-  const n = xs.length;
-  const onBorder = (a, b) => (xs[a] === xs[b] && (xs[a] === border.west || xs[a] === border.east))
-    || (ys[a] === ys[b] && (ys[a] === border.south || ys[a] === border.north));
-  for (let a = 0; a < n; a++) {
-    const b = (a + 1) % n;
-    if (onBorder(a, b)) {
-      if (line.length > 1) lines.push(line);
-      line = [];
-      continue;
-    }
-    if (!line.length) line.push([ys[a] / scale, xs[a] / scale + shift]);
-    line.push([ys[b] / scale, xs[b] / scale + shift]);
-  }
-  if (line.length > 1) lines.push(line);
-  return lines;
-}
+  createTile(coords, done) {
+    if (!this._worker) this._startWorker();
+    const ratio = window.devicePixelRatio || 1;
+    const tile = document.createElement('canvas');
+    tile.width = tile.height = Math.round(256 * ratio);
+    const job = this._nextJob++;
+    tile.dataset.job = String(job);
+    this._jobs.set(job, { tile, done });
+    this._worker.postMessage({ tile: job, z: coords.z, x: coords.x, y: coords.y, ratio });
+    return tile;
+  },
 
-/** The Leaflet layers of one cell, shifted by whole turns of longitude (`shift`). */
-function cellLayers(data, level, i, j, shift, renderer) {
-  const scale = level.scale;
-  const west = (-180 + i * level.cell) * scale; const south = (-90 + j * level.cell) * scale;
-  const border = { west, south, east: west + level.cell * scale, north: south + level.cell * scale };
-  const common = { renderer, interactive: false, smoothFactor: 1.5 };
-  const layers = [];
-  const byLevel = new Map();
-  const coast = [];
-  for (const [gshhg, code] of data.polys) {
-    if (!byLevel.has(gshhg)) byLevel.set(gshhg, []);
-    byLevel.get(gshhg).push(decode(code, scale, shift));
-    coast.push(...coastOf(code, scale, shift, border));
-  }
-  const bounds = [[border.south / scale, border.west / scale + shift], [border.north / scale, border.east / scale + shift]];
-  layers.push(L.rectangle(bounds, { ...common, stroke: false, fillColor: WATER, fillOpacity: 1 }));
-  for (const gshhg of [...byLevel.keys()].sort()) {
-    const fill = gshhg % 2 === 0 ? WATER : LAND; // 2 lakes, 4 ponds; 1 land, 3 islands in lakes, 5 Antarctica
-    layers.push(L.polygon(byLevel.get(gshhg), { ...common, stroke: false, fillColor: fill, fillOpacity: 1 }));
-  }
-  if (coast.length) layers.push(L.polyline(coast, { ...common, ...STYLE.coast }));
-  for (const kind of ['rivers', 'states', 'borders']) {
-    if (data[kind].length) layers.push(L.polyline(data[kind].map((code) => decode(code, scale, shift)), { ...common, ...STYLE[kind] }));
-  }
-  return L.layerGroup(layers);
-}
+  _startWorker() {
+    this._worker = new Worker('/static/js/basemap-worker.js', { name: 'basemap' });
+    this._worker.onerror = () => { document.body.dataset.basemap = 'failed'; }; // e.g. no OffscreenCanvas
+    this._worker.onmessage = ({ data }) => {
+      if (data.index !== undefined) {
+        if (!data.index) document.body.dataset.basemap = 'missing';
+        return;
+      }
+      const job = this._jobs.get(data.tile);
+      this._jobs.delete(data.tile);
+      if (!job) { data.bitmap.close(); return; } // the tile left the map meanwhile
+      job.tile.getContext('2d').drawImage(data.bitmap, 0, 0);
+      data.bitmap.close();
+      job.tile.cells = data.cells;
+      job.done(null, job.tile);
+    };
+  },
+
+  /** The cells the tiles on the map were painted from. */
+  cellsShown() {
+    const shown = new Set();
+    for (const { el: tile } of Object.values(this._tiles)) for (const cell of tile.cells || []) shown.add(cell);
+    return shown.size;
+  },
+});
 
 export function addBasemap(map) {
   map.createPane('outline').style.zIndex = 150;
   map.createPane('basemap').style.zIndex = 155;
   map.createPane('labels').style.zIndex = 160;
   map.getPane('labels').style.pointerEvents = 'none';
-  const renderer = L.canvas({ pane: 'basemap', padding: 0.1 });
-  const outline = L.layerGroup().addTo(map);
-  const drawn = L.layerGroup().addTo(map);
-  const cells = new Map(); // "level/i_j" -> {data} or {pending}
-  const onMap = new Map(); // "level/i_j@shift" -> layer group
-  let index = null;
 
-  fetch('/static/vendor/world/countries-110m.geojson')
-    .then((r) => r.json())
-    .then((world) => {
-      L.geoJSON(world, {
-        pane: 'outline', interactive: false, renderer: L.svg({ pane: 'outline' }),
-        style: { color: '#8a8f98', weight: 0.8, fillColor: LAND, fillOpacity: 1 },
-      }).addTo(outline);
-      document.body.dataset.outline = 'ready';
-      performance.mark('geolocator:outline');
-    })
+  const drawOutline = (world) => {
+    if (!world) throw new Error('no outline');
+    L.geoJSON(world, {
+      pane: 'outline', interactive: false, renderer: L.svg({ pane: 'outline' }),
+      style: { color: '#8a8f98', weight: 0.8, fillColor: LAND, fillOpacity: 1 },
+    }).addTo(map);
+    document.body.dataset.outline = 'ready';
+    requestAnimationFrame(() => { // the frame that paints it: sketch.js's canvas goes in the same one
+      const sketch = document.getElementById('outline-sketch');
+      if (sketch) sketch.remove();
+      if (!performance.getEntriesByName('geolocator:outline').length) performance.mark('geolocator:outline');
+    });
+  };
+  // The page carries the outline (sketch.js read it): drawn at once; fetched if it did not.
+  const outlineDrawn = (window.geolocatorOutline ? Promise.resolve(window.geolocatorOutline)
+    : fetch(OUTLINE_URL).then((r) => (r.ok ? r.json() : null)))
+    .then(drawOutline)
     .catch(() => { document.body.dataset.outline = 'failed'; });
 
-  fetch('/static/basemap/index.json')
-    .then((r) => (r.ok ? r.json() : null))
-    .then((found) => {
-      if (!found || found.format !== FORMAT) throw new Error('no basemap');
-      index = found.levels.map((level) => ({ ...level, cells: new Set(level.cells) }));
-      update();
-    })
-    .catch(() => { document.body.dataset.basemap = 'missing'; });
-
-  function levelFor(zoom) {
-    if (!index || zoom < OUTLINE_BELOW) return null;
-    return index[zoom < FINE_FROM ? 0 : 1];
-  }
-
-  function load(key) {
-    const entry = { pending: true };
-    cells.set(key, entry);
-    fetch('/static/basemap/' + key + '.json')
-      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(r.status))))
-      .then((data) => { entry.data = data; entry.pending = false; update(); })
-      .catch(() => { entry.pending = false; entry.failed = true; });
-  }
-
-  function update() {
-    const level = levelFor(map.getZoom());
-    map.getPane('outline').style.display = level ? 'none' : '';
-    if (!level) {
-      drawn.clearLayers(); onMap.clear();
-      document.body.dataset.basemap = index ? 'outline' : document.body.dataset.basemap || 'loading';
-      return;
-    }
-    const b = map.getBounds().pad(0.2);
-    const columns = 360 / level.cell; const rows = 180 / level.cell;
-    const wanted = new Set();
-    let waiting = 0;
-    const jFrom = Math.max(0, Math.floor((Math.max(b.getSouth(), -90) + 90) / level.cell));
-    const jTo = Math.min(rows - 1, Math.floor((Math.min(b.getNorth(), 90) + 90) / level.cell));
-    const iFrom = Math.floor((b.getWest() + 180) / level.cell);
-    const iTo = Math.floor((b.getEast() + 180) / level.cell);
-    for (let i = iFrom; i <= Math.min(iTo, iFrom + columns - 1); i++) {
-      const wrapped = ((i % columns) + columns) % columns;
-      const shift = Math.floor(i / columns) * 360;
-      for (let j = jFrom; j <= jTo; j++) {
-        const key = level.level + '/' + wrapped + '_' + j;
-        const placed = key + '@' + shift;
-        wanted.add(placed);
-        if (onMap.has(placed)) continue;
-        let layer;
-        if (level.cells.has(wrapped + '_' + j)) {
-          const entry = cells.get(key);
-          if (!entry) { load(key); waiting += 1; continue; }
-          if (entry.pending) { waiting += 1; continue; }
-          if (!entry.data) continue;
-          cells.delete(key); cells.set(key, entry); // most recently used last
-          layer = cellLayers(entry.data, level, wrapped, j, shift, renderer);
-        } else { // open sea
-          const west = -180 + wrapped * level.cell + shift; const south = -90 + j * level.cell;
-          layer = L.rectangle([[south, west], [south + level.cell, west + level.cell]],
-            { renderer, interactive: false, stroke: false, fillColor: WATER, fillOpacity: 1 });
-        }
-        onMap.set(placed, layer);
-        drawn.addLayer(layer);
-      }
-    }
-    for (const [placed, layer] of onMap) if (!wanted.has(placed)) { drawn.removeLayer(layer); onMap.delete(placed); }
-    while (cells.size > KEPT_CELLS) cells.delete(cells.keys().next().value);
-    document.body.dataset.basemap = waiting ? 'loading' : 'level-' + level.level;
-    document.body.dataset.basemapCells = String(onMap.size);
-    if (!waiting) performance.mark('geolocator:basemap', { detail: { level: level.level, cells: onMap.size } });
-  }
-  map.on('moveend', update);
-  addLabels(map);
+  const tiles = new CellTiles({ pane: 'basemap', minZoom: OUTLINE_BELOW, maxZoom: 22 }).addTo(map);
+  const status = () => {
+    const zoom = map.getZoom();
+    map.getPane('outline').style.display = zoom < OUTLINE_BELOW ? '' : 'none';
+    if (document.body.dataset.basemap === 'missing') return;
+    if (zoom < OUTLINE_BELOW) document.body.dataset.basemap = 'outline';
+  };
+  tiles.on('loading', () => {
+    if (document.body.dataset.basemap !== 'missing') document.body.dataset.basemap = 'loading';
+  });
+  tiles.on('load', () => {
+    if (document.body.dataset.basemap === 'missing') return;
+    const level = map.getZoom() < FINE_FROM ? 1 : 2;
+    const cells = tiles.cellsShown();
+    document.body.dataset.basemap = 'level-' + level;
+    document.body.dataset.basemapCells = String(cells);
+    performance.mark('geolocator:basemap', { detail: { level, cells } });
+  });
+  map.on('zoomend', status);
+  status();
+  addLabels(map, outlineDrawn);
 }
 
 // -- names ----------------------------------------------------------------------------------------
@@ -194,8 +126,9 @@ function labelIcon(label) {
   });
 }
 
-/** Labels drawn where they do not overlap one drawn before (the server sends the most important first). */
-function addLabels(map) {
+/** Labels drawn where they do not overlap one drawn before (the server sends the most important
+ * first); the first ones only once the outline is drawn (or failed): the map first. */
+function addLabels(map, outlineDrawn) {
   const layer = L.layerGroup().addTo(map);
   let controller = null;
   let asked = 0;
@@ -211,6 +144,7 @@ function addLabels(map) {
       const r = await fetch('/api/labels?bbox=' + bbox + '&zoom=' + zoom, { signal: controller.signal });
       if (!r.ok) throw new Error(String(r.status));
       found = await r.json();
+      await outlineDrawn;
     } catch (err) {
       if (err.name !== 'AbortError') document.body.dataset.labels = 'failed';
       return;

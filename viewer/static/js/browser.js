@@ -1,6 +1,7 @@
 // The photo browser around the map: the photos-in-view panel follows the map, the timeline,
 // place search, the photo viewer, the notice kept clear of popups, and on phones the side
 // panel as a bottom sheet that can be pulled up.
+import { sheetCover } from './dom.js';
 import { onFilterChange } from './filters.js';
 import { onView, refreshList } from './list.js';
 import { map, viewDrawn } from './map.js';
@@ -36,7 +37,8 @@ function placeNotice() {
 
 const SHEET = { peek: 0.2, half: 0.5, full: 0.88 }; // of the window's height
 
-/** Phones: the side panel is a sheet over the map; drag (or tap) its handle to pull it up. */
+/** Phones: the side panel is a sheet over the map; drag (or tap) its handle to pull it up. How
+ * much of the map it covers is kept in the CSS variable --sheet-cover (what sits on the map above it). */
 function initSheet() {
   const side = document.getElementById('side');
   const handle = document.getElementById('sheet-handle');
@@ -45,24 +47,35 @@ function initSheet() {
     document.body.dataset.sheet = name;
     side.style.height = phone.matches ? Math.round(SHEET[name] * window.innerHeight) + 'px' : '';
   };
+  new ResizeObserver(() => document.body.style.setProperty('--sheet-cover', sheetCover() + 'px')).observe(side);
   let drag = null;
+  let dragged = false; // the last press moved the sheet: its click is no tap
   handle.addEventListener('pointerdown', (e) => {
     handle.setPointerCapture(e.pointerId);
     drag = { y: e.clientY, height: side.getBoundingClientRect().height, moved: false };
+    dragged = false;
   });
   handle.addEventListener('pointermove', (e) => {
     if (!drag) return;
     drag.moved = drag.moved || Math.abs(e.clientY - drag.y) > 4;
-    side.style.height = Math.max(80, Math.min(window.innerHeight * 0.95, drag.height + drag.y - e.clientY)) + 'px';
+    if (drag.moved) side.style.height = Math.max(80, Math.min(window.innerHeight * 0.95, drag.height + drag.y - e.clientY)) + 'px';
   });
   handle.addEventListener('pointerup', () => {
     if (!drag) return;
-    const wasMoved = drag.moved;
+    dragged = drag.moved;
     drag = null;
-    if (!wasMoved) { set(document.body.dataset.sheet === 'peek' ? 'half' : document.body.dataset.sheet === 'half' ? 'full' : 'peek'); return; }
+    if (!dragged) return; // a tap: the click that follows pulls the sheet (after it, so it lands on the handle)
     const share = side.getBoundingClientRect().height / window.innerHeight;
     const nearest = Object.entries(SHEET).sort((a, b) => Math.abs(a[1] - share) - Math.abs(b[1] - share))[0][0];
     set(nearest);
+  });
+  // A tap (or Enter on the handle) goes one step up, from full back down to peek. Changing the
+  // height at pointerup would move the page under the finger before the tap's click arrives, and
+  // the click would land on whatever came there (a tab, a row).
+  handle.addEventListener('click', () => {
+    if (dragged) { dragged = false; return; }
+    const now = document.body.dataset.sheet;
+    set(now === 'peek' ? 'half' : now === 'half' ? 'full' : 'peek');
   });
   phone.addEventListener('change', () => set(document.body.dataset.sheet || 'peek'));
   window.addEventListener('resize', () => set(document.body.dataset.sheet || 'peek'));

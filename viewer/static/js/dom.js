@@ -28,3 +28,16 @@ export function notice(text, sticky) {
 }
 
 export const fmtCoord = (lat, lon) => lat.toFixed(5) + ', ' + lon.toFixed(5);
+
+/** A message as nodes: what it quotes between backticks (a command, `ollama pull qwen2.5vl`) as
+ * code, the rest as text; never markup. */
+export function withCode(text) {
+  return String(text || '').split('`').map((part, i) => (i % 2 ? el('code', {}, part) : document.createTextNode(part)));
+}
+
+/** How much of the map the phone's sheet covers from below, in pixels (0 beside the map). */
+export function sheetCover() {
+  const side = document.getElementById('side').getBoundingClientRect();
+  const area = document.getElementById('map').getBoundingClientRect();
+  return side.top > area.top && side.left <= area.left ? Math.max(0, area.bottom - side.top) : 0;
+}

@@ -1,6 +1,7 @@
 // The filters: which located photos are shown on the map and in its panel. The form holds the
-// file-name text, the sources and the date range (the timeline's brush writes the date fields);
-// a place search adds the set of ids whose place it names.
+// file-name text, the sources, the date range (the timeline's brush writes the date fields) and
+// "undated only" (the photos whose file holds no capture time); a place search adds the set of
+// ids whose place it names.
 import { C } from './state.js';
 
 export const filterForm = document.getElementById('filters');
@@ -12,7 +13,7 @@ export function currentFilter() {
   const q = filterForm.elements.q.value.trim().toLowerCase();
   return {
     sources, q, from: filterForm.elements.from.value || null, to: filterForm.elements.to.value || null,
-    ids: place ? place.ids : null,
+    undated: filterForm.elements.undated.checked, ids: place ? place.ids : null,
   };
 }
 
@@ -27,6 +28,7 @@ export function passesButTime(row, f) {
 export function passes(row, f) {
   if (!passesButTime(row, f)) return false;
   const date = row[C.date];
+  if (f.undated) return date === null;
   if (f.from && (!date || date < f.from)) return false;
   if (f.to && (!date || date > f.to)) return false;
   return true;

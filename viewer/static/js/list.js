@@ -4,7 +4,7 @@
 // the row is drawn), the name, the date in the user's locale and the place (fetched for the
 // drawn rows only, from /api/brief).
 import * as api from './api.js';
-import { el } from './dom.js';
+import { el, withCode } from './dom.js';
 import { currentFilter, nameMatches, passes } from './filters.js';
 import { map } from './map.js';
 import { C, SOURCE_LABEL, state } from './state.js';
@@ -17,8 +17,13 @@ const TABS = { unlocated: ['unlocated', 'pending'], failed: ['failed'], duplicat
 // library (the default) until the user files one as a duplicate (its popup).
 const isCopy = (row) => row[C.status] === 'located' && row[C.source] === 'copy';
 
-const byDateDesc = (a, b) => ((b[C.date] || '') < (a[C.date] || '') ? -1 : (b[C.date] || '') > (a[C.date] || '') ? 1
-  : a[C.name] < b[C.name] ? -1 : a[C.name] > b[C.name] ? 1 : 0);
+// The server's order (rows.newest_first): the plausible days newest first, then the days a camera
+// clock got wrong, then the undated; by name within a day.
+const dateKey = (row) => (row[C.date] === null ? '0' : (row[C.clock] ? '1' : '2') + row[C.date]);
+const byDateDesc = (a, b) => {
+  const ka = dateKey(a); const kb = dateKey(b);
+  return kb < ka ? -1 : kb > ka ? 1 : a[C.name] < b[C.name] ? -1 : a[C.name] > b[C.name] ? 1 : 0;
+};
 
 /** A test for "is this point inside the map's view", correct across the antimeridian and when
  * the view spans the whole world. */
@@ -58,9 +63,9 @@ function listItems() {
     return ordered((row) => row[C.lat] !== null && passes(row, f) && inView(row[C.lat], row[C.lon]));
   }
   const wanted = TABS[state.tab];
-  const q = currentFilter().q;
+  const f = currentFilter();
   const copies = state.tab === 'duplicates';
-  return ordered((r) => (wanted.includes(r[C.status]) || (copies && isCopy(r))) && nameMatches(r, q));
+  return ordered((r) => (wanted.includes(r[C.status]) || (copies && isCopy(r))) && nameMatches(r, f.q) && (!f.undated || r[C.date] === null));
 }
 
 // Details the rows don't carry (place, the photo a duplicate or a copy repeats), fetched for drawn rows.
@@ -180,17 +185,24 @@ function fillNode(node, row) {
   node.querySelector('.vrow-place').textContent = placeText(row);
   const button = node.querySelector('.vrow-thumb');
   if (!brief.has_file) { button.classList.add('none'); button.disabled = true; return; }
+  if (!brief.thumb) { button.classList.add('none'); return; } // a failed file: no picture to show, the file to open
   const img = el('img', { alt: '', loading: 'lazy', decoding: 'async', width: 48, height: 48, src: '/thumb/' + encodeURIComponent(row[C.id]) });
   img.addEventListener('error', () => { img.remove(); button.classList.add('none'); });
   button.append(img);
 }
 
+/** The day a row was taken as the locale writes it, flagged when a camera clock got it wrong. */
+export function dayText(row) {
+  if (row[C.date] === null) return 'undated';
+  return fmtDay(row[C.date]) + (row[C.clock] ? ' (camera clock?)' : '');
+}
+
 function rowNode(r) {
   const status = r[C.status];
   const detail = status === 'located'
-    ? [fmtDay(r[C.date]) || 'no date', ' · ', SOURCE_LABEL[r[C.source]] || '']
-    : status === 'duplicate' ? [fmtDay(r[C.date]) || 'duplicate']
-      : [status === 'pending' ? 'pending: ' : '', r[C.error] || status];
+    ? [dayText(r), ' · ', SOURCE_LABEL[r[C.source]] || '']
+    : status === 'duplicate' ? [r[C.date] === null ? 'duplicate' : dayText(r)]
+      : [status === 'pending' ? 'pending: ' : '', ...withCode(r[C.error] || status)];
   return el('div', { class: 'vrow', role: 'option', tabIndex: 0, dataset: { id: r[C.id] } },
     el('button', { type: 'button', class: 'vrow-thumb', title: 'View the photo', 'aria-label': 'View ' + r[C.name] }),
     el('span', { class: 'photo-marker ' + (status === 'located' ? r[C.source] || 'none' : 'none') }),
@@ -231,6 +243,7 @@ export const currentItems = () => list.items;
 
 export function showCounts(counts) {
   if (!counts) return;
+  state.counts = counts;
   for (const dd of document.querySelectorAll('#counts [data-count]')) {
     dd.textContent = (counts[dd.dataset.count] || 0).toLocaleString();
   }

@@ -5,11 +5,16 @@
 //   list.js    the virtual list, tabs, counts
 //   popup.js   selection, popups and what can be done from them (revert, ask the AI again, retry)
 //   place.js   placing photos by hand (pin, Save/Cancel, one field), several at once
+//   clock.js   fixing a camera's clock: a spot on a track or a time typed, previewed, then applied
+//   tracks.js  GPS tracks as lines
 //   upload.js  photos sent from this computer, followed until filed; locate without keeping
+//   ai.js      what the AI is doing, in the header; "Retry all now"
 //   browser.js the photo browser: panel of photos in view, timeline, search, photo viewer, phone sheet
 //   filters.js, state.js, dom.js   shared pieces
+import { initAI, refreshAI } from './ai.js';
 import * as api from './api.js';
 import { initBrowser } from './browser.js';
+import { initClock } from './clock.js';
 import { notice } from './dom.js';
 import { onFilterChange } from './filters.js';
 import { forgetBriefs, initList, refreshList, showCounts } from './list.js';
@@ -62,6 +67,7 @@ async function load() {
   // The payload is made ahead (after changes, in the background) and may be a few photos behind:
   // those come at once, not at the first poll.
   await update().catch(() => {}); // the daemon is restarting or gone: the polls will catch up
+  await refreshAI();
   performance.mark('geolocator:ready');
   document.body.dataset.ready = 'true';
   setTimeout(poll, POLL_MS);
@@ -82,13 +88,23 @@ async function poll() {
   } catch (err) {
     // the daemon is restarting or gone: keep trying quietly
   }
+  await refreshAI();
   setTimeout(poll, POLL_MS);
 }
 
+/** Rows and counts from the answer to something the person did: shown at once, not at the next poll. */
+const applyAnswer = (rows, counts) => apply({ full: false, rows, counts });
+
+// The map with its world outline is on the page by now (map.js): let the browser paint it before
+// the rest of the page is set up.
+await new Promise((resolve) => { requestAnimationFrame(() => setTimeout(resolve)); });
+
 initList((id) => select(id, true));
 initBrowser();
-initPopup((rows) => apply({ full: false, rows, counts: null }));
-initPlace((rows) => apply({ full: false, rows, counts: null }));
+initPopup(applyAnswer);
+initPlace(applyAnswer, select);
+initAI(applyAnswer);
+initClock(applyAnswer, select);
 initUpload();
 initTracks();
 photoLayer.on('click', (e) => select(e.layer.photoId, false));

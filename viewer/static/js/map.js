@@ -19,7 +19,8 @@ import { slicer, urgently } from './payload.js';
 import { currentFilter, passes } from './filters.js';
 import { C, TILE_ATTRIBUTION, TILE_URL, state } from './state.js';
 
-export const map = L.map('map', { worldCopyJump: true, minZoom: 1, maxZoom: 19 }).setView([25, 0], 2);
+const START = document.getElementById('map').dataset.view.split(',').map(Number); // lat, lon, zoom: as sketch.js drew it
+export const map = L.map('map', { worldCopyJump: true, minZoom: 1, maxZoom: 19 }).setView([START[0], START[1]], START[2]);
 
 addBasemap(map); // under the tiles: the map when they do not load, or when there are none
 
@@ -38,7 +39,7 @@ if (TILE_URL) {
   tiles.on('tileload', () => { document.body.dataset.tiles = 'ok'; });
   tiles.addTo(map);
 }
-map.attributionControl.addAttribution('Built-in map: GSHHG, Natural Earth, GeoNames');
+map.attributionControl.addAttribution('Built-in map: GSHHG, Natural Earth, GeoNames; roads © OpenStreetMap contributors');
 
 const SOURCES = ['exif', 'ai', 'manual', 'track', 'nearby', 'copy'];
 const ICONS = {};

@@ -23,6 +23,8 @@ let returnFocus = null;
 const url = (kind, id) => '/' + kind + '/' + encodeURIComponent(id);
 
 function media(id, name) {
+  const row = state.rows.get(id);
+  if (row && row[C.status] === 'failed') return cannot('No preview of this file.', id); // not a picture we can show
   if (VIDEO.test(name)) {
     const video = el('video', { class: 'pv-media', controls: true, preload: 'metadata', src: url('image', id) });
     video.addEventListener('error', () => video.replaceWith(cannot('This browser cannot play this video.', id)));
@@ -53,7 +55,8 @@ async function show(i) {
   try {
     const d = await api.fetchRecord(id);
     if (ids[at] !== id) return;
-    caption.append(...[d.place, fmtTaken(d.taken_at), d.camera].filter(Boolean).map((t) => el('span', {}, t)),
+    const taken = d.taken_at ? fmtTaken(d.taken_at) + (row && row[C.clock] ? ' (camera clock?)' : '') : 'undated';
+    caption.append(...[d.place, taken, d.camera].filter(Boolean).map((t) => el('span', {}, t)),
       el('a', { href: url('image', id), target: '_blank', rel: 'noopener noreferrer' }, 'Original'));
   } catch (err) {
     // the caption keeps the name

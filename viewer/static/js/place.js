@@ -10,19 +10,21 @@ import * as api from './api.js';
 import { el, fmtCoord, notice } from './dom.js';
 import { currentItems } from './list.js';
 import { map } from './map.js';
-import { select } from './popup.js';
 import { C, state } from './state.js';
 
 export const MIN_HAND_ZOOM = 6; // below this a pin dropped by hand is off by tens of kilometres
 
 let applyRows = async () => {};
+let showPhoto = () => {}; // popup.js's select, given by main.js (popup.js imports this module)
 const picked = new Set(); // ids picked in the list for placing together
 let lastPicked = null;
 let placing = null; // {ids, pin, bar, exact}
 
-/** `apply(rows)` merges rows from the server into the page (see main.js). */
-export function initPlace(apply) {
+/** `apply(rows, counts)` merges rows from the server into the page; `select(id, fly)` opens a
+ * photo's popup (see main.js). */
+export function initPlace(apply, select) {
   applyRows = apply;
+  showPhoto = select;
   map.on('click', (e) => { if (placing) movePin(e.latlng, false); });
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && placing) stopPlacing(); });
   initPicking();
@@ -129,12 +131,12 @@ async function save() {
   }
   stopPlacing();
   clearPicked();
-  await applyRows(saved.rows); // the server's rows for the map: never rebuilt here
+  await applyRows(saved.rows, saved.counts); // the server's rows for the map (never rebuilt here), and the counts now
   const first = saved.records[0];
   notice(saved.records.length === 1
     ? 'Saved: ' + first.name + ' is now at ' + fmtCoord(first.lat, first.lon) + '.'
     : 'Saved: ' + saved.records.length + ' photos are now at ' + fmtCoord(first.lat, first.lon) + '.');
-  if (saved.records.length === 1) select(first.id, true);
+  if (saved.records.length === 1) showPhoto(first.id, true);
 }
 
 // -- picking several photos in the list ------------------------------------------------------------

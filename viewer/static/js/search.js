@@ -5,7 +5,7 @@
 // its filter. If the text is no place, it stays a file-name filter.
 /* global L */
 import * as api from './api.js';
-import { el, notice } from './dom.js';
+import { el, notice, sheetCover } from './dom.js';
 import { filterForm, filtersChanged, setPlace } from './filters.js';
 import { map } from './map.js';
 
@@ -53,7 +53,8 @@ async function search() {
   showChip(found, false);
   // The place's whole extent in view: a town's few kilometres, a region, a country.
   const bounds = L.latLng(m.lat, m.lon).toBounds(Math.max(2, m.radius_km) * 2000);
-  map.flyToBounds(bounds, { maxZoom: 14, duration: 0.8 });
+  // On a phone, above the sheet: the place in the part of the map that shows.
+  map.flyToBounds(bounds, { maxZoom: 14, duration: 0.8, paddingBottomRight: [0, sheetCover()] });
 }
 
 export function initSearch() {

@@ -22,4 +22,5 @@ export const state = {
   uncertainty: null,
   dragging: null, // the marker whose pin can be dragged
   fitted: false,
+  counts: null, // the header's counts, as the server sent them last
 };

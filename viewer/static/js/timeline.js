@@ -1,6 +1,8 @@
 // The timeline: a histogram of capture dates (by month, by year past ten years) of the photos that
 // pass the other filters. Dragging across it (or clicking one bar) chooses a date range, written
 // into the form's from/to fields, which filter the map and the panel; "All dates" clears it.
+// Days a camera clock got wrong (after tomorrow, before 1990: the rows' "clock") stay out of its
+// range, as the undated photos do; the label counts both.
 import { currentFilter, filterForm, passesButTime, setDates } from './filters.js';
 import { C, state } from './state.js';
 import { fmtMonth } from './when.js';
@@ -11,6 +13,7 @@ const clear = document.getElementById('time-clear');
 const ctx = canvas.getContext('2d');
 
 let bins = []; // { start, months, count }: month indexes (year * 12 + month - 1)
+let aside = { undated: 0, clock: 0 }; // photos passing the other filters that the bins leave out
 let key = null;
 let drag = null; // { from, to } bin indexes while brushing
 
@@ -21,9 +24,13 @@ const lastDay = (index) => dayOf(index) + '-' + String(new Date(Date.UTC(Math.fl
 function count() {
   const f = currentFilter();
   const months = new Map();
+  aside = { undated: 0, clock: 0 };
   for (const row of state.rows.values()) {
+    if (!passesButTime(row, f)) continue;
     const date = row[C.date];
-    if (date && passesButTime(row, f)) {
+    if (date === null) aside.undated += 1;
+    else if (row[C.clock]) aside.clock += 1;
+    else {
       const m = monthOf(date);
       months.set(m, (months.get(m) || 0) + 1);
     }
@@ -62,7 +69,7 @@ function draw() {
   if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, width, height);
-  const range = selected();
+  const range = filterForm.elements.undated.checked ? [-1, -1] : selected(); // no date chosen: every bar dimmed
   const max = Math.max(1, ...bins.map((b) => b.count));
   const w = width / Math.max(1, bins.length);
   bins.forEach((b, i) => {
@@ -73,13 +80,24 @@ function draw() {
   describe(range);
 }
 
+/** ' · 3 undated · 1 camera clock?': the photos the bins leave out. */
+function leftOut() {
+  return (aside.undated ? ' · ' + aside.undated.toLocaleString() + ' undated' : '')
+    + (aside.clock ? ' · ' + aside.clock.toLocaleString() + ' camera clock?' : '');
+}
+
 function describe(range) {
-  if (!bins.length) { label.textContent = 'No dates'; clear.hidden = true; return; }
   const from = filterForm.elements.from.value;
   const to = filterForm.elements.to.value;
+  if (filterForm.elements.undated.checked) {
+    label.textContent = 'Undated photos only (' + aside.undated.toLocaleString() + ')';
+    clear.hidden = false;
+    return;
+  }
+  if (!bins.length) { label.textContent = 'No dates' + leftOut(); clear.hidden = true; return; }
   clear.hidden = !from && !to && !drag;
   if (!range) {
-    label.textContent = fmtMonth(bins[0].start) + ' – ' + fmtMonth(bins[bins.length - 1].start + bins[bins.length - 1].months - 1);
+    label.textContent = fmtMonth(bins[0].start) + ' – ' + fmtMonth(bins[bins.length - 1].start + bins[bins.length - 1].months - 1) + leftOut();
     return;
   }
   if (range[0] < 0) { label.textContent = 'No photos in the chosen dates'; return; }
@@ -123,10 +141,11 @@ export function initTimeline() {
     const a = bins[Math.min(drag.from, drag.to)];
     const b = bins[Math.max(drag.from, drag.to)];
     drag = null;
+    filterForm.elements.undated.checked = false; // a range of days: dated photos
     setDates(dayOf(a.start) + '-01', lastDay(b.start + b.months - 1));
   };
   canvas.addEventListener('pointerup', finish);
   canvas.addEventListener('pointercancel', () => { drag = null; draw(); });
-  clear.addEventListener('click', () => setDates(null, null));
+  clear.addEventListener('click', () => { filterForm.elements.undated.checked = false; setDates(null, null); });
   new ResizeObserver(draw).observe(canvas);
 }

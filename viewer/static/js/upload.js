@@ -2,14 +2,15 @@
 // alone (POST /api/upload, its progress shown), then followed until it is filed: the map flies to
 // it with its popup open (an AI estimate shows its description, confidence and circle; a photo
 // waiting for Ollama shows as waiting, and is followed until it is placed).
-// "Where was this taken?" asks without keeping anything (POST /api/locate): the answer is a
-// temporary marker, with "Add to library" to upload the photo after all.
+// "Where was this taken?" asks without keeping anything (POST /api/locate): the answer is a card
+// in the same panel and a temporary marker, with "Add to library" to upload the photo after all.
+// Every line of the panel (an upload, an answer) stays until its × dismisses it: none replaces another.
 /* global L */
 import * as api from './api.js';
-import { el, fmtCoord, notice } from './dom.js';
+import { el, fmtCoord, withCode } from './dom.js';
 import { map } from './map.js';
 import { select } from './popup.js';
-import { C, TOKEN, state } from './state.js';
+import { C, SOURCE_LABEL, TOKEN, state } from './state.js';
 import { fmtTaken } from './when.js';
 
 const AT_ONCE = 2; // uploads sent at the same time
@@ -20,7 +21,6 @@ const FOLLOW_FOR_MS = 30 * 60 * 1000;
 const queue = [];
 let sending = 0;
 let panel = null;
-let temporary = null; // the marker of a located-only photo
 
 export function initUpload() {
   const pick = el('input', { type: 'file', multiple: true, hidden: true, id: 'upload-input' });
@@ -81,7 +81,10 @@ function sendNext() {
 
 function show(job, stateName, text) {
   job.item.dataset.state = stateName;
-  job.status.textContent = text;
+  job.status.replaceChildren(...withCode(text));
+  if (stateName !== 'queued' && stateName !== 'sending' && !job.item.querySelector('.result-close')) {
+    dismissable(job.item, () => { job.dismissed = true; });
+  }
 }
 
 /** POST one file with XMLHttpRequest (fetch reports no upload progress). */
@@ -150,7 +153,7 @@ async function follow(job, id) {
       if (record.status !== shown) {
         shown = record.status;
         describe(job, record);
-        if (!state.placing) select(id, true); // not while the person places a photo by hand
+        if (!state.placing && !job.dismissed) select(id, true); // not while the person places a photo by hand
       }
       if (record.status !== 'pending') return;
     }
@@ -174,40 +177,61 @@ function describe(job, record) {
   }
 }
 
-/** Ask where a photo was taken, keeping nothing; show the answer as a temporary marker. */
+/** A line of the panel: its × takes it away (with what it shows on the map: `onDismiss`). */
+function dismissable(item, onDismiss) {
+  const close = el('button', { type: 'button', class: 'result-close', title: 'Dismiss', 'aria-label': 'Dismiss' }, '×');
+  close.addEventListener('click', () => {
+    item.remove();
+    if (onDismiss) onDismiss();
+    panel.hidden = !panel.children.length;
+  });
+  item.prepend(close);
+}
+
+/** Ask where a photo was taken, keeping nothing. The answer stays in the panel, with its own
+ * temporary marker, until dismissed: another answer, an upload or a popup never replaces it. */
 async function locateOnly(file) {
-  if (temporary) { temporary.remove(); temporary = null; }
-  notice('Looking at ' + file.name + '…', true);
+  const status = el('span', { class: 'upload-status' }, 'looking…');
+  const item = el('li', { class: 'locate-result', dataset: { state: 'looking' } }, el('span', { class: 'upload-name' }, file.name), status);
+  panel.append(item);
+  panel.hidden = false;
+  let layer = null;
+  dismissable(item, () => { if (layer) layer.remove(); });
   let xhr;
   try {
     xhr = await post('/api/locate', file, () => {});
   } catch (err) {
-    notice(err.message);
+    item.dataset.state = 'error';
+    status.textContent = err.message;
     return;
   }
   if (xhr.status !== 200) {
-    notice('Not located: ' + problem(xhr));
+    item.dataset.state = 'error';
+    status.textContent = 'Not located: ' + problem(xhr);
     return;
   }
+  if (!item.isConnected) return; // dismissed while it was being looked at
   const answer = JSON.parse(xhr.responseText.split('\n')[0]);
-  notice('');
-  const add = el('button', { type: 'button', class: 'locate-add', onclick: () => { if (temporary) temporary.remove(); temporary = null; addFiles([file]); } }, 'Add to library');
+  const located = answer.lat !== null && answer.lon !== null;
   const fields = el('dl', { class: 'fields' });
-  const rows = [['Place', answer.place], ['Coordinates', answer.lat !== null ? fmtCoord(answer.lat, answer.lon) : null],
-    ['Source', answer.source], ['Taken', answer.taken_at ? fmtTaken(answer.taken_at) : null], ['Camera', answer.camera],
-    ['Confidence', answer.confidence !== undefined && answer.confidence !== null ? Math.round(answer.confidence * 100) + ' %' : null],
-    ['Description', answer.description], ['Problem', answer.error]];
-  for (const [label, value] of rows) if (value !== null && value !== undefined) fields.append(el('dt', {}, label), el('dd', { dataset: { field: label.toLowerCase() } }, value));
-  const content = el('div', { class: 'popup locate-result' }, el('h3', { class: 'popup-name' }, answer.file), fields,
-    el('p', {}, 'Nothing was kept.'), add);
-  if (answer.lat === null) {
-    content.prepend(el('p', {}, 'No location found.'));
-    L.popup({ minWidth: 240 }).setLatLng(map.getCenter()).setContent(content).openOn(map);
-    return;
+  const rows = [['Place', answer.place], ['Coordinates', located ? fmtCoord(answer.lat, answer.lon) : null],
+    ['Source', answer.source ? SOURCE_LABEL[answer.source] || answer.source : null], ['Taken', answer.taken_at ? fmtTaken(answer.taken_at) : null],
+    ['Camera', answer.camera], ['Confidence', answer.confidence !== undefined && answer.confidence !== null ? Math.round(answer.confidence * 100) + ' %' : null],
+    ['Description', answer.description], ['Problem', answer.error ? withCode(answer.error) : null]];
+  for (const [label, value] of rows) {
+    if (value !== null && value !== undefined) fields.append(el('dt', {}, label), el('dd', { dataset: { field: label.toLowerCase() } }, ...[value].flat()));
   }
-  temporary = L.layerGroup().addTo(map);
-  if (answer.radius_km) L.circle([answer.lat, answer.lon], { radius: answer.radius_km * 1000, color: '#d9480f', weight: 1.5, dashArray: '6 4', fillOpacity: 0.08, interactive: false }).addTo(temporary);
-  const marker = L.marker([answer.lat, answer.lon], { icon: L.divIcon({ className: 'photo-marker temporary', iconSize: [16, 16] }) }).addTo(temporary);
-  map.setView([answer.lat, answer.lon], Math.max(map.getZoom(), 10), { animate: false });
-  marker.bindPopup(content, { minWidth: 240 }).openPopup();
+  if (located) {
+    layer = L.layerGroup().addTo(map);
+    if (answer.radius_km) L.circle([answer.lat, answer.lon], { radius: answer.radius_km * 1000, color: '#d9480f', weight: 1.5, dashArray: '6 4', fillOpacity: 0.08, interactive: false }).addTo(layer);
+    L.marker([answer.lat, answer.lon], { icon: L.divIcon({ className: 'photo-marker temporary', iconSize: [16, 16] }), title: answer.file + ' (not kept)', keyboard: false }).addTo(layer);
+  }
+  const show = () => map.setView([answer.lat, answer.lon], Math.max(map.getZoom(), 10), { animate: false });
+  const add = el('button', { type: 'button', class: 'locate-add' }, 'Add to library');
+  add.addEventListener('click', () => { if (layer) layer.remove(); item.remove(); addFiles([file]); });
+  item.dataset.state = located ? 'located' : 'unlocated';
+  status.replaceChildren(located ? 'Where it was taken (nothing was kept):' : 'No location found (nothing was kept).');
+  item.append(fields, el('div', { class: 'locate-buttons' },
+    located ? el('button', { type: 'button', class: 'locate-show', onclick: show }, 'Show on map') : null, add));
+  if (located) show();
 }

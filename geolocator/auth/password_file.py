@@ -78,6 +78,25 @@ def stored_hash(config: Config) -> StoredHash | None:
     return None
 
 
+def page_password(config: Config) -> StoredHash | None:
+    """The password the map page will ask for, or None when none is set and none is needed.
+    Raises ConfigError, naming the fix, when the page would be served beyond this machine without
+    one, or its file is unreadable or damaged: the service and `map` refuse to start then (before
+    they create anything), and `check` says so."""
+    stored = stored_hash(config)
+    if stored is None and password_required(config):
+        raise ConfigError(missing_password_message(config))
+    return stored
+
+
+def missing_password_message(config: Config) -> str:
+    where = f" --config {config.source}" if config.source else ""
+    reach = (f"[viewer] trusted_proxies = {list(config.viewer.trusted_proxies)!r} serves the map through a proxy"
+             if config.viewer.trusted_proxies else f"[viewer] host = {config.viewer.host!r} serves the map beyond this machine")
+    return (f"{reach}, so it needs a password: run `python3 daemon.py password{where}` (it stores a salted hash in "
+            f"{password_path(config)}), or set host = \"127.0.0.1\" without trusted_proxies")
+
+
 def write_hash(path: Path, encoded: str) -> None:
     """Replace the password file at `path` with `encoded`, atomically, mode 0600."""
     check_password_hash(encoded)
