@@ -233,3 +233,25 @@ def test_a_copy_filed_as_a_duplicate_from_the_page(run, tmp_path):
     assert status == 409 and "not a copy of a photo in the library" in str(problem)
     status, problem = api.call("POST", f"/api/images/{original.id}/file-as-duplicate")
     assert status == 409
+
+
+def test_in_place_a_copy_filed_as_a_duplicate_stays_where_it_is(run, tmp_path):
+    """`[library] move = false`: the inbox is the user's archive, and nothing in it moves."""
+    phone = Phone(tmp_path)
+    svc = run(library={"move": False}, viewer={"enabled": True, "port": 0})
+    assert svc.viewer is not None
+    api = Api(svc.viewer.url, svc.viewer.app.config["geolocator.token"])
+    phone.drop("DSCN0010.jpg", SAMPLES / DSCN)
+    original = stored(svc, "DSCN0010.jpg", lambda r: r.source is Source.EXIF)
+    sent = RECIPES["telegram"](upright(DSCN))
+    phone.drop("shared.jpg", sent)
+    copy = as_copy(svc, "shared.jpg")
+    assert (copy.path, copy.copy_of) == ("shared.jpg", original.id)
+    ours = sidecar_path(phone.inbox / "shared.jpg")
+    wait_until(ours.is_file, timeout=30, message="the copy's sidecar beside it")
+
+    [filed] = api.post(f"/api/images/{copy.id}/file-as-duplicate")["records"]
+    assert (filed["status"], filed["duplicate_of"], filed["path"]) == ("duplicate", original.id, "shared.jpg")
+    assert (phone.inbox / "shared.jpg").read_bytes() == sent and ours.is_file()  # where it was, as it was
+    assert not svc.folders.duplicates.exists() and not svc.folders.library.exists()
+    assert api.get(f"/api/images/{copy.id}")["has_file"] is True

@@ -1,12 +1,13 @@
 """Capture time from the file name, for files whose metadata is gone: the patterns (pure), and
 what the pipeline makes of them on real files in a real store (never over a time in the file;
-a UTC name and a local one placed on a track; a date alone filed under its month, placed by
-nothing)."""
+a UTC name and a local one placed on a track, a UTC name by the photos taken around it; a date
+alone filed under its month, placed by nothing)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
@@ -94,6 +95,19 @@ def test_a_utc_name_and_a_local_name_are_placed_on_a_track(env):
     android = filed(pipeline, store, stripped(config.paths.inbox / "IMG_20240601_124000.jpg", "jpg/gps/DSCN0025.jpg"))  # Munich: 10:40Z
     assert (android.status, android.source, android.time_basis) == (Status.LOCATED, Source.TRACK, "track_zone")
     assert android.taken_utc == "2024-06-01T10:40:00+00:00" and android.time_source.startswith("the file name IMG_20240601_124000.jpg (Android camera")
+
+
+def test_a_utc_name_is_placed_by_the_photos_taken_around_it(env, corpus):
+    config, store, pipeline = env
+    for name, moment in (("before.jpg", "2024:06:01 12:10:00"), ("after.jpg", "2024:06:01 12:30:00")):  # 10:10Z and 10:30Z, in Italy
+        path = config.paths.inbox / name
+        shutil.copyfile(corpus / "exif-samples" / "jpg" / "gps" / "DSCN0010.jpg", path)
+        subprocess.run(["exiftool", "-q", "-overwrite_original", f"-DateTimeOriginal={moment}", "-OffsetTimeOriginal=+02:00", str(path)], check=True)
+        assert filed(pipeline, store, path).source is Source.EXIF
+    pixel = filed(pipeline, store, stripped(config.paths.inbox / "PXL_20240601_102000123.jpg"))  # another picture, 10:20Z by its name
+    before = next(r for r in store.all() if r.name == "before.jpg")
+    assert (pixel.status, pixel.source, pixel.copy_of, pixel.time_basis) == (Status.LOCATED, Source.NEARBY, None, "file_name")
+    assert (pixel.lat, pixel.lon) == pytest.approx((before.lat, before.lon), abs=1e-6)
 
 
 def test_a_date_alone_files_the_photo_under_its_month_and_places_nothing(env):
