@@ -167,11 +167,9 @@ def judge(
 
 
 def _untimed(record: PhotoRecord) -> str:
-    """Why a photo has no capture time in UTC to place it by."""
+    """Why a photo has no time of day to place it by."""
     if is_date_only(record.taken_at):
         return f"only a date, from {record.time_source or 'the file'}: filed under its month, not placed by time"
-    if record.taken_at:
-        return "no capture time in UTC: no offset in the file, no GPS time stamp, no track covering its wall clock, no [location] camera_utc_offset"
     return "no capture time in the file"
 
 
