@@ -78,10 +78,12 @@ class LibraryConfig:
         "Move each file out of the inbox into library/, failed/ or duplicates/ (true), or index the inbox in place as the root of "
         "an archive you keep sorted yourself (false): nothing there is moved, renamed or modified; only sidecars are written beside photos.",
     )
-    layout: str = setting("{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from its capture time; undated/ when the file holds none.")
+    layout: str = setting(
+        "{year}/{month}", "Sub-folder for each photo: {year}, {month}, {day} from its capture time (the file's, else its name's or, for a copy, its original's); undated/ without one."
+    )
     sidecars: bool = setting(
         True,
-        "Write each location not read from the file itself (manual, track, nearby) to the photo's XMP sidecar for digiKam, darktable, Lightroom and exiftool, merged into one already there.",
+        "Write each location not read from the file itself (manual, track, nearby, copy) to the photo's XMP sidecar for digiKam, darktable, Lightroom and exiftool, merged into one already there.",
     )
     sidecars_ai: bool = setting(
         False,
@@ -118,6 +120,11 @@ class LocationConfig:
     same_camera_minutes: float = setting(10.0, "Nearby: a located photo from the same camera at most this far in time places a photo without GPS.")
     both_sides_minutes: float = setting(30.0, "Nearby: otherwise located photos on both sides, each at most this far in time and agreeing, place it.")
     agree_km: float = setting(1.0, "Nearby: the most the neighbours used may lie apart; farther apart they disagree and place nothing.")
+    copies: bool = setting(
+        True,
+        "Copies: a photo without a location whose picture is that of a located photo (re-encoded, resized, stripped of its metadata, "
+        "cropped by up to a tenth a side) takes that photo's location and capture time. Costs a small decode of each photo filed.",
+    )
     track_max_mb: int = setting(10240, "Tracks: a track file larger than this (in megabytes) is failed with the reason, not read. Memory does not grow with the size.")
     track_max_points: int = setting(
         12_000_000,

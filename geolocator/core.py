@@ -2,8 +2,8 @@
 
 `run` (the service), `scan` and `map` each open one Core (as datasette builds one `Datasette`
 object for all its views): the configuration, the folders, the store, the intents of moves in
-progress, the known tracks, the events, the placer, the sidecars and `Locations`, the owner of
-every change of location. The pipeline, the AI worker and the map page take it, so there is one
+progress, the known tracks, the events, the placer, the copies, the sidecars and `Locations`, the
+owner of every change of location. The pipeline, the AI worker and the map page take it, so there is one
 time index of photos, one set of tracks and one sidecar lock per process, whoever changes what.
 """
 
@@ -19,6 +19,7 @@ from geolocator.folders import Folders
 from geolocator.locate.tracks.model import TrackLimits
 from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations.changes import Locations
+from geolocator.locations.copies import Copies
 from geolocator.locations.placing import LocationRules, Placer
 from geolocator.locations.sidecar_sync import Sidecars
 from geolocator.move.in_place import Archive
@@ -54,6 +55,7 @@ class Core:
     sidecars: Sidecars
     locations: Locations
     describe: Callable[[float, float], PlaceName]  # a point's place name (the place index)
+    copies: Copies | None = None  # photos that are copies of located ones ([location] copies)
     archive: Archive | None = None  # `[library] move = false`: the index of the archive indexed in place
 
     @classmethod
@@ -66,11 +68,12 @@ class Core:
         unplaced = Status.PENDING if config.ollama.enabled else Status.UNLOCATED
         placer = Placer(store, tracks, LocationRules.from_config(config.location), describe, unplaced=unplaced)
         sidecars = Sidecars(store, folders, config.library.sidecars, config.library.sidecars_ai)
-        locations = Locations(store, placer, sidecars, events, ai_enabled=config.ollama.enabled, describe=describe)
+        copies = Copies(store, folders, agree_km=config.location.agree_km, unplaced=unplaced) if config.location.copies else None
+        locations = Locations(store, placer, sidecars, events, ai_enabled=config.ollama.enabled, describe=describe, copies=copies)
         locations.subscribe(events)
         intents = Intents(store, folders, events)
         archive = None if folders.move else Archive(store, folders, sidecars)
-        return cls(config, folders, store, events, intents, tracks, placer, sidecars, locations, describe, archive)
+        return cls(config, folders, store, events, intents, tracks, placer, sidecars, locations, describe, copies=copies, archive=archive)
 
     @classmethod
     def open(cls, config: Config) -> Core:

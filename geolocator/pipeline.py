@@ -1,12 +1,14 @@
 """Ingest of one file: one typed `Task` through a list of stages, each `Task -> Task`.
 
-    complete -> pair -> sniff -> hash -> original -> read | read track -> locate -> claim -> move -> follow -> finish
+    complete -> pair -> sniff -> hash -> original -> read -> picture | read track -> locate -> claim -> move -> follow -> finish
 
 `complete` holds back photos that look cut short; `pair` is for .xmp sidecars, which travel with
 their photo (geolocator.move.sidecars) and are never filed on their own unless their photo never comes.
 `sniff` tells a GPS track (GPX, KML/KMZ, NMEA, GeoJSON, Takeout; by content) from a photo: a track
-is recorded with status `track` and kept in library/tracks/. `locate` places a photo without GPS
-from the tracks and photos around it (`Locations.place_new`) before the AI is asked; `follow`
+is recorded with status `track` and kept in library/tracks/. `picture` decodes a photo small to
+compare it with others (`[location] copies`). `locate` places a photo without GPS as the copy of
+a located photo, or from the tracks and photos around it (`Locations.place_new`), before the AI
+is asked; `follow`
 announces the filed photo or track (`Event.PHOTO_FILED`, `Event.TRACK_FILED`): the Core's
 follow-ups place again the photos it covers, so arrival order never matters, and write sidecars;
 `finish` then lets its intent be cleared, so a crash before that redoes the follow-ups too.
@@ -49,7 +51,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
 
@@ -58,8 +60,11 @@ from geolocator.errors import UnreadableImage
 from geolocator.fileio import open_regular
 from geolocator.folders import fsync_dir
 from geolocator.locate.metadata.complete import missing_end
+from geolocator.locate.metadata.file_names import NameClock, time_from_name
+from geolocator.locate.metadata.formats import HEAD_SIZE, Kind, sniff
 from geolocator.locate.tracks.model import TrackError, TrackFile
 from geolocator.locate.tracks.parse import read_track, track_format
+from geolocator.locations.capture_time import TimeBasis
 from geolocator.locations.changes import Locations
 from geolocator.locations.from_file import file_location
 from geolocator.locations.sidecar import holds_only_ours
@@ -72,6 +77,7 @@ from geolocator.record import AI_DISABLED, LOCATION_FIELDS, WAITING_FOR_AI, Phot
 from geolocator.record.events import Event
 
 if TYPE_CHECKING:
+    from geolocator.locate.pictures import Picture
     from geolocator.locate.places import PlaceName
 
 log = logging.getLogger(__name__)
@@ -139,6 +145,7 @@ class Task:
     original: PhotoRecord | None = None  # the record whose content this file repeats
     metadata: PhotoMetadata | None = None
     track: TrackFile | None = None  # a track file's points
+    picture: Picture | None = None  # what it shows, to compare with other photos ([location] copies)
     error: str | None = None  # why the file cannot be read
     truncated: str | None = None  # why it looks cut short, once it has waited `incomplete_seconds` unchanged
     record: PhotoRecord | None = None  # what will be stored; the intent once claimed
@@ -178,25 +185,26 @@ def duplicate_id(sha256: str, nonce: str) -> str:
     return record_id(hashlib.sha256(f"{sha256}\0dup\0{nonce}".encode()).hexdigest())
 
 
-def capture_time(metadata: PhotoMetadata | None) -> datetime | None:
-    """When the photo was taken (its wall-clock time as recorded), or None when the file does not say."""
-    if metadata is not None and metadata.taken_at:
+def capture_time(taken_at: str | None) -> datetime | None:
+    """When the photo was taken, as its record holds it (the wall clock its file, its name or its
+    original gives; a date alone is that day), or None when nothing says."""
+    if taken_at:
         try:
-            return datetime.fromisoformat(metadata.taken_at)
+            return datetime.fromisoformat(taken_at)
         except ValueError:
             pass
     return None
 
 
-def subfolder(record: PhotoRecord, metadata: PhotoMetadata | None, layout: str) -> PurePosixPath:
-    """Where under its root a record's file goes: the layout for library photos (`undated/` for a
-    photo whose file holds no capture time: the day it was copied is not when it was taken), flat
-    otherwise."""
+def subfolder(record: PhotoRecord, layout: str) -> PurePosixPath:
+    """Where under its root a record's file goes: the layout for library photos, by the capture
+    time the record holds (the file's, its name's or its original's; `undated/` without one: the
+    day it was copied is not when it was taken), flat otherwise."""
     if record.status in (Status.FAILED, Status.DUPLICATE):
         return PurePosixPath()
     if record.status is Status.TRACK:
         return PurePosixPath(TRACKS_FOLDER)
-    when = capture_time(metadata)
+    when = capture_time(record.taken_at)
     return PurePosixPath(UNDATED_FOLDER) if when is None else layout_folder(layout, when)
 
 
@@ -211,15 +219,30 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
     found = file_location(md, describe)
     where = found.location
     # Built in one go: a dataclasses.replace of a record this wide costs ~10 µs, a third of this step.
+    taken_at, time_source, taken_utc, time_basis = _taken(md, task.name)
     read = functools.partial(
-        PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, taken_at=md.taken_at, camera=md.camera, camera_serial=md.serial, altitude=md.altitude, warning=warning
-    )
+        PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, camera=md.camera, camera_serial=md.serial, altitude=md.altitude,
+        warning=warning, taken_at=taken_at, time_source=time_source, taken_utc=taken_utc, time_basis=time_basis,
+        phash=task.picture.signature if task.picture is not None else None,
+    )  # fmt: skip
     if not where.has_location:
         return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
     if found.decisions:
         log.info("%s: its sidecar says the location is %s: kept so", task.name, where.source.value if where.source else "none")
     fields = {name: getattr(where, name) for name in LOCATION_FIELDS}
     return read(status=Status.LOCATED, model=found.model, decisions=found.decisions, **fields)
+
+
+def _taken(md: PhotoMetadata, name: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """(taken_at, time_source, taken_utc, time_basis) of a new record: the file's own time; else,
+    when the file records no time at all (nor a GPS time stamp), the one its name gives, saying
+    so; a name in UTC gives the UTC time too."""
+    named = time_from_name(name) if md.taken_at is None and md.gps_utc is None else None
+    if named is None:
+        return md.taken_at, None, None, None
+    if named.clock is NameClock.UTC:
+        return named.taken_at, named.source, named.wall.replace(tzinfo=UTC).isoformat(), TimeBasis.FILE_NAME.value
+    return named.taken_at, named.source, None, None
 
 
 def track_record(task: Task) -> PhotoRecord:
@@ -279,6 +302,7 @@ class Pipeline:
             Stage("hash", self.hash, when=lambda task: task.joins is None),
             Stage("original", self.find_original, when=lambda task: task.joins is None),
             Stage("read", self.read, when=lambda task: task.role is Role.PHOTO and task.error is None and self.is_new_content(task)),
+            Stage("picture", self.look, when=lambda task: self.core.copies is not None and task.role is Role.PHOTO and task.metadata is not None and self.is_new_content(task)),
             Stage("read track", self.read_track, when=lambda task: task.role is Role.TRACK and self.is_new_content(task)),
             Stage("locate", self.locate, when=lambda task: task.joins is None and self.is_new_content(task)),
             Stage("claim", self.claim),
@@ -375,12 +399,31 @@ class Pipeline:
             return dataclasses.replace(task, error=f"{INCOMPLETE}: {task.truncated}: nothing in it can be read")
         return dataclasses.replace(task, metadata=metadata)
 
+    def look(self, task: Task) -> Task:
+        """The photo's picture, small and upright, to find the photo it is a copy of and its
+        copies (geolocator.locations.copies). A video has none, nor has a picture that cannot be
+        decoded: either is filed all the same."""
+        try:
+            with open_regular(task.source) as fh:
+                if sniff(fh.read(HEAD_SIZE)) is Kind.QUICKTIME:
+                    return task
+            from geolocator.locations.copies import read_picture  # numpy: loaded with the first photo compared
+
+            return dataclasses.replace(task, picture=read_picture(task.source))
+        except FileNotFoundError:
+            raise
+        except (UnreadableImage, OSError) as exc:
+            log.info("%s: its picture is not compared with others: %s", task.name, exc)
+        except Exception:  # a bug: never lose the photo over it
+            log.exception("decoding the picture of %s failed unexpectedly", task.source)
+        return task
+
     def locate(self, task: Task) -> Task:
         if task.role is Role.TRACK:
             return dataclasses.replace(task, record=track_record(task))
         record = locate(task, self.ai_enabled, self._describe)
         gps_utc = task.metadata.gps_utc if task.metadata is not None else None
-        return dataclasses.replace(task, record=self.locations.place_new(record, gps_utc))
+        return dataclasses.replace(task, record=self.locations.place_new(record, gps_utc, task.picture))
 
     def claim(self, task: Task) -> Task:
         """Decide the final record and its destination, and store it as an intent (fsynced).
@@ -410,7 +453,7 @@ class Pipeline:
             log.info("%s: its earlier copy (%s) is no longer there: imported again", task.name, existing.path)
         else:
             record = _need(task.record, "the located record")
-        folder = self.folders.root(record.status) / subfolder(record, task.metadata, self.layout)
+        folder = self.folders.root(record.status) / subfolder(record, self.layout)
         sidecars = sidecars_of(task.source, self.intents.sources) if task.role is Role.PHOTO and record.status is not Status.TRACK else ()
         intent = self.intents.reserve(record, folder, task.source, sidecars, write=False)
         return dataclasses.replace(task, record=intent, claim=Claim.NEW)

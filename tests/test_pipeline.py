@@ -139,8 +139,9 @@ def test_locate_is_pure_and_keeps_what_the_file_says():
     record = locate(task, ai_enabled=True, describe=lambda lat, lon: PlaceName("Quarter", f"City {lat}", f"Region {lon}", "Country", "CC"))
     assert (record.status, record.source, record.place, record.camera) == (Status.LOCATED, Source.EXIF, "Quarter, City 1.0, Region 2.0, Country", "Canon EOS")
     assert (record.city, record.region, record.country_code) == ("City 1.0", "Region 2.0", "CC")
-    assert capture_time(task.metadata).month == 1
-    assert capture_time(PhotoMetadata(taken_at=None)) is None and capture_time(None) is None
+    assert capture_time(record.taken_at).month == 1
+    assert capture_time("2024-06-15").month == 6  # a date alone (a WhatsApp name): filed under its month
+    assert capture_time(None) is None and capture_time("not a time") is None
 
 
 # -- the mover ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The order of location sources: manual > file > track > nearby > AI > nothing."""
+"""The order of location sources: manual > file > copy > track > nearby > AI > nothing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from geolocator.locations.ranking import outranks, rank
 from geolocator.record import Source
 
-ORDER = [None, Source.AI, Source.NEARBY, Source.TRACK, Source.EXIF, Source.MANUAL]
+ORDER = [None, Source.AI, Source.NEARBY, Source.TRACK, Source.COPY, Source.EXIF, Source.MANUAL]
 
 
 @pytest.mark.parametrize(("weaker", "stronger"), list(itertools.combinations(ORDER, 2)))

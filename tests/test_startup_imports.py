@@ -1,5 +1,6 @@
 """What `scan` and the service import: nothing of the tracks stack (numpy, pynmea2, ijson,
-defusedxml, fitdecode, timezonefinder) for photos, the parsers once a track file comes. Measured on the real
+defusedxml, fitdecode, timezonefinder) for photos, the parsers once a track file comes; numpy
+only to compare photos' pictures (`[location] copies`, on by default). Measured on the real
 processes with `python -X importtime`, which lists every module as it is imported."""
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ IMPORTTIME = ("-X", "importtime")  # every module listed on stderr as it is impo
 T0 = 1_717_236_000  # 2024-06-01 10:00:00 UTC
 
 
-def of_tracks_stack(modules: set[str]) -> list[str]:
-    return sorted(m for m in modules if m.split(".")[0] in TRACKS_STACK)
+def of_tracks_stack(modules: set[str], stack: tuple[str, ...] = TRACKS_STACK) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in stack)
+
+
+PARSERS = tuple(m for m in TRACKS_STACK if m != "numpy")  # numpy also compares pictures (copies)
 
 
 def scan(config: Path) -> tuple[str, set[str]]:
@@ -32,7 +36,7 @@ def scan(config: Path) -> tuple[str, set[str]]:
 
 
 def test_scan_of_photos_imports_no_track_parser_until_a_track_comes(tmp_path, corpus):
-    config = write_config(tmp_path / "config.toml", settle=0.2)
+    config = write_config(tmp_path / "config.toml", settle=0.2, location={"copies": False})
     for n, name in enumerate(GPS_JPEGS):
         copy_corpus(name, tmp_path / "inbox" / f"p{n}.jpg")
     out, modules = scan(config)
@@ -49,6 +53,16 @@ def test_scan_of_photos_imports_no_track_parser_until_a_track_comes(tmp_path, co
     assert [r.name for r in tracks] == ["walk.gpx"] and "5 points" in (tracks[0].description or "")
 
 
+def test_photos_compared_as_copies_load_numpy_and_no_track_parser(tmp_path, corpus):
+    config = write_config(tmp_path / "config.toml", settle=0.2)  # copies on, the default
+    for n, name in enumerate(GPS_JPEGS):
+        copy_corpus(name, tmp_path / "inbox" / f"p{n}.jpg")
+    out, modules = scan(config)
+    assert out.startswith(f"scan: {len(GPS_JPEGS)} located")
+    assert "geolocator.locate.pictures" in modules and "numpy" in modules
+    assert of_tracks_stack(modules, PARSERS) == []
+
+
 def test_the_service_filing_photos_imports_no_track_parser(daemon, tmp_path, corpus):
     config = write_config(tmp_path / "config.toml", settle=0.2)
     for n, name in enumerate(GPS_JPEGS):
@@ -61,6 +75,6 @@ def test_the_service_filing_photos_imports_no_track_parser(daemon, tmp_path, cor
     assert proc.returncode == 0, err[-2000:]
     modules = imported_modules(err)
     assert "geolocator.service" in modules and "geolocator.pipeline" in modules
-    assert of_tracks_stack(modules) == []
+    assert of_tracks_stack(modules, PARSERS) == []
     records = load_records(tmp_path / "geolocator.json")
     assert sorted(r.status for r in records.values()) == [Status.LOCATED] * (len(GPS_JPEGS) + 1)

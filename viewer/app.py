@@ -22,7 +22,7 @@ from viewer.context import Context
 from viewer.guard import Guard, HostRule, content_security_policy
 from viewer.peer import networks
 from viewer.routes import ai as ai_routes
-from viewer.routes import api, basemap, clock, files, login, page, place, search, tracks, uploads
+from viewer.routes import api, basemap, clock, copies, files, login, page, place, search, tracks, uploads
 
 if TYPE_CHECKING:
     from geolocator.locations.ai_queue import AIWorker
@@ -41,6 +41,6 @@ def create_app(core: Core, *, ai: AIWorker | None = None) -> bottle.Bottle:
     guard = Guard(ctx.token, content_security_policy(config.viewer.tile_url), HostRule(config.viewer.host), session, networks(config.viewer.trusted_proxies))
     app.install(guard)
     login.install(app, ctx, access)
-    for routes in (page, api, files, search, uploads, place, tracks, clock, basemap, ai_routes):
+    for routes in (page, api, files, search, uploads, place, copies, tracks, clock, basemap, ai_routes):
         routes.install(app, ctx)
     return app

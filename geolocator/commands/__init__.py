@@ -97,7 +97,7 @@ COMMANDS = (
     ),
     Command(
         "locate", "print where each FILE was taken, one JSON object per line (moves nothing, records nothing)",
-        "Print one JSON object per FILE: file, lat, lon, source (exif/ai/null), place, taken_at, altitude, camera, error. "
+        "Print one JSON object per FILE: file, lat, lon, source (exif/ai/null), place, taken_at (from the file name, with time_source, when the file records none), altitude, camera, error. "
         "Exit status 1 when any file could not be read.",
         _locate, _locate_arguments,
     ),

@@ -1,7 +1,7 @@
 """`daemon.py locate FILE...`: one JSON line per file; reads only, moves and records nothing.
 
 A point read from one of our own XMP sidecars reports the source that sidecar records (manual,
-ai, track, nearby), as an import restores it (`geolocator.locations.from_file`), never "exif"."""
+ai, track, nearby, copy), as an import restores it (`geolocator.locations.from_file`), never "exif"."""
 
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ Cameras write the wall-clock time without its zone. In order, the first that app
   4. the time zone at the track's position at that moment, looked up the same way (offline,
      daylight saving included);
   5. the configured `camera_utc_offset`.
+A file whose metadata holds no time may have one in its name (`locate.metadata.file_names`): a
+wall clock is read as above; a name in UTC (Pixel) is its own basis, `file_name`; a date alone
+(WhatsApp) gives no time to place by.
 `capture_time` takes these as values and lookups as callables, so it does no I/O itself.
 """
 
@@ -35,6 +38,7 @@ from geolocator.locate.metadata.dates import gps_timestamp
 from geolocator.locate.tracks.interpolate import MatchRules, TrackFix, locate_on_tracks
 from geolocator.locate.tracks.model import Track
 from geolocator.locations.clocks import ClockCorrection, KnownOffset
+from geolocator.locations.nearby import is_date_only
 
 __all__ = ["CaptureTime", "TimeBasis", "capture_time", "gps_timestamp", "zone_at"]
 
@@ -51,6 +55,7 @@ class TimeBasis(str, enum.Enum):
     OWN_ZONE = "own_zone"  # the time zone at the photo's own position
     TRACK_ZONE = "track_zone"
     CAMERA_OFFSET = "camera_offset"
+    FILE_NAME = "file_name"  # the file name, written in UTC (a Pixel's PXL_ names)
     CLOCK_FIX = "clock_fix"  # a sync point made on the map page for the camera's clock
 
 
@@ -134,8 +139,9 @@ def zone_at(lat: float, lon: float) -> str | None:
 
 
 def _split(taken_at: str | None) -> tuple[datetime | None, timedelta | None]:
-    """"2024-06-01T12:00:00+02:00" -> (naive wall clock, +2 h); no offset -> (clock, None)."""
-    if not taken_at:
+    """"2024-06-01T12:00:00+02:00" -> (naive wall clock, +2 h); no offset -> (clock, None); a date
+    alone -> (None, None)."""
+    if not taken_at or is_date_only(taken_at):
         return None, None
     try:
         moment = datetime.fromisoformat(taken_at)

@@ -10,7 +10,8 @@ AI again" — asks `Locations`, which
   3. announces `Event.LOCATION_CHANGED` with the records as stored. What follows is subscribed
      once (`subscribe`): the sidecars brought in step (`Sidecars.sync`), the photos taken around
      them placed again (`Placer.by_hand` after a person's change, `Placer.around` after a
-     location able to place neighbours), and, by the service, the AI worker woken.
+     location able to place neighbours), their copies following them (`Copies.follow`), and, by
+     the service, the AI worker woken.
 Filing a photo or a track announces `Event.PHOTO_FILED` / `Event.TRACK_FILED`, followed the same way.
 A person's sync of a camera's clock (`sync_clock`) retimes that camera's photos, then places them
 again through the same write path.
@@ -38,7 +39,9 @@ from geolocator.record.events import Event, Events, Sent
 from geolocator.record.store import Store, utc_now
 
 if TYPE_CHECKING:
+    from geolocator.locate.pictures import Picture
     from geolocator.locate.places import PlaceName
+    from geolocator.locations.copies import Copies
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +56,12 @@ class Refused(GeolocatorError):
 
 
 class Locations:
-    def __init__(self, store: Store, placer: Placer, sidecars: Sidecars, events: Events, *, ai_enabled: bool, describe: Callable[[float, float], PlaceName]) -> None:
+    def __init__(
+        self, store: Store, placer: Placer, sidecars: Sidecars, events: Events, *, ai_enabled: bool, describe: Callable[[float, float], PlaceName], copies: Copies | None = None
+    ) -> None:
         self.store = store
         self.placer = placer
+        self.copies = copies
         self.sidecars = sidecars
         self.events = events
         self.ai_enabled = ai_enabled
@@ -78,6 +84,8 @@ class Locations:
         for start in range(0, len(ids), APPLY_BATCH):
             stored += self.store.update_many(ids[start : start + APPLY_BATCH], change)
         self.placer.indexed(stored)
+        if self.copies is not None:
+            self.copies.indexed(stored)
         groups: dict[str, list[PhotoRecord]] = collections.defaultdict(list)
         for record in stored:
             groups[by_id[record.id].by].append(record)
@@ -87,17 +95,37 @@ class Locations:
         return stored
 
     # -- a photo being imported (not stored yet) ---------------------------------------------------
-    def place_new(self, record: PhotoRecord, gps_utc: datetime | None) -> PhotoRecord:
+    def place_new(self, record: PhotoRecord, gps_utc: datetime | None, picture: Picture | None = None) -> PhotoRecord:
         """A freshly read photo's record with its capture time in UTC and, when the file gave no
-        location, a position from a track or its neighbours (else as it was: pending for the AI,
-        or unlocated)."""
+        location, a position from the photo it is a copy of (its `picture`), a track or its
+        neighbours (else as it was: pending for the AI, or unlocated)."""
         judgement = self.placer.place_new(record, gps_utc)
         if judgement is None:
             return record
         change = self.placer.relocation(record, judgement)
         placed = relocated(record, change, at=utc_now(), ai_enabled=self.ai_enabled, sidecars=self.sidecars.enabled) if change else None
         placed = placed or with_time(record, judgement)
+        if self.copies is not None:
+            placed = self._as_copy(placed, picture)
         self.placer.indexed([placed])
+        return placed
+
+    def _as_copy(self, record: PhotoRecord, picture: Picture | None) -> PhotoRecord:
+        """`record` placed as the copy of a located photo, when its picture is one's (the copy's
+        location outranks a track's and its neighbours'); what was seen joins its decisions."""
+        if self.copies is None:
+            return record
+        if picture is not None:
+            self.copies.remember(record.id, picture)
+        found = self.copies.find_original(record, picture)
+        placed = None
+        if found.change is not None:
+            change = dataclasses.replace(found.change, decisions=(*found.notes, *(found.change.decisions or ())))
+            placed = relocated(record, change, at=utc_now(), ai_enabled=self.ai_enabled, sidecars=self.sidecars.enabled)
+        if placed is None and found.notes:
+            placed = dataclasses.replace(record, decisions=(*record.decisions, *found.notes))
+        placed = placed or record
+        self.copies.indexed([placed])
         return placed
 
     @staticmethod
@@ -215,6 +243,11 @@ class Locations:
     def _photo_filed(self, sent: Sent) -> None:
         for record in sent.records:
             self.apply(self.placer.photo_filed(record.id))
+            filed = self.store.get(record.id) if self.copies is not None else None
+            if self.copies is not None and filed is not None:
+                placed = self.apply(self.copies.copies_of(filed))
+                if placed:
+                    log.info("%s placed %d of its copies filed earlier", record.name, len(placed))
 
     def _track_filed(self, sent: Sent) -> None:
         for record in sent.records:
@@ -227,6 +260,9 @@ class Locations:
             self.apply(self.placer.by_hand(sent.records))
         else:
             self.apply([change for record in sent.records for change in self.placer.around(record)])
+        if self.copies is not None and sent.by != Source.COPY.value:  # copies follow their original; a copy is never one
+            copies = self.copies
+            self.apply([change for record in sent.records if (now := self.store.get(record.id)) is not None for change in copies.follow(now)])
 
     # -- helpers ---------------------------------------------------------------------------------
     def named(self, location: Location) -> Location:

@@ -114,6 +114,12 @@ def track_message(path: Path) -> str | None:
 def _line(given: str, metadata: PhotoMetadata | None, found: FileLocation, estimate: AIEstimate | None, error: str | None) -> dict[str, Any]:
     line: dict[str, Any] = {"file": given, "lat": None, "lon": None, "source": None, "place": None}
     line.update(taken_at=metadata.taken_at if metadata else None, altitude=metadata.altitude if metadata else None, camera=metadata.camera if metadata else None)
+    if metadata is not None and metadata.taken_at is None and metadata.gps_utc is None:
+        from geolocator.locate.metadata.file_names import time_from_name
+
+        named = time_from_name(Path(given).name)
+        if named is not None:  # the file records no time: its name may (as an import reads it)
+            line.update(taken_at=named.taken_at, time_source=named.source)
     where = found.location
     if where.has_location and where.source is not None:
         line.update(lat=where.lat, lon=where.lon, source=where.source.value, place=where.place)

@@ -95,11 +95,20 @@ def neighbour_from_record(record: PhotoRecord) -> Neighbour | None:
 
 
 def wall_clock(taken_at: str | None) -> datetime | None:
-    """The wall clock of a metadata time ("2024-06-01T12:00:00+02:00" -> 12:00, naive), or None."""
+    """The wall clock of a metadata time ("2024-06-01T12:00:00+02:00" -> 12:00, naive), or None
+    (also for a date alone: no time of day to go by)."""
+    if not taken_at or is_date_only(taken_at):
+        return None
     try:
-        return datetime.fromisoformat(taken_at).replace(tzinfo=None) if taken_at else None
+        return datetime.fromisoformat(taken_at).replace(tzinfo=None)
     except ValueError:
         return None
+
+
+def is_date_only(taken_at: str | None) -> bool:
+    """Whether a `taken_at` is a day alone ("2024-06-15", from a WhatsApp file name): no time to
+    place the photo by."""
+    return taken_at is not None and len(taken_at) == len("2024-06-15")
 
 
 def place_nearby(

@@ -38,7 +38,7 @@ from geolocator.locate.tracks.store import TrackStore
 from geolocator.locations import history
 from geolocator.locations.capture_time import MAX_OFFSET, CaptureTime, TimeBasis, ZoneAt, capture_time, zone_at
 from geolocator.locations.clocks import ClockFixes, ClockPlan, KnownOffsets, Retimed, SyncPoint
-from geolocator.locations.nearby import NearbyRules, Neighbour, neighbour_from_record, place_by_camera_clock, place_nearby, same_camera, wall_clock
+from geolocator.locations.nearby import NearbyRules, Neighbour, is_date_only, neighbour_from_record, place_by_camera_clock, place_nearby, same_camera, wall_clock
 from geolocator.locations.ranking import rank
 from geolocator.locations.relocation import Relocation, point_of
 from geolocator.record import NOWHERE, PLACEABLE, Location, PhotoRecord, Source, Status
@@ -94,7 +94,12 @@ def when_taken(
     """The record's capture time in UTC. A GPS time stamp read at import is kept as `taken_utc`
     with basis gps_time (the file is not read again later), so it is passed back in as one.
     `own_zone`: the zone at the photo's own position may be looked up (`own_position`);
-    `fixes`: the sync points given for camera clocks."""
+    `fixes`: the sync points given for camera clocks. A time that came from elsewhere than the
+    file (its name, its original: `time_source`) says so first; one its name gives in UTC is
+    kept as it is (basis file_name)."""
+    came = (f"capture time from {record.time_source}",) if record.time_source else ()
+    if record.time_basis == TimeBasis.FILE_NAME.value and record.taken_utc:
+        return CaptureTime(datetime.fromisoformat(record.taken_utc), TimeBasis.FILE_NAME, None, came)
     if gps_utc is None and record.time_basis == TimeBasis.GPS_TIME.value and record.taken_utc:
         gps_utc = datetime.fromisoformat(record.taken_utc)
     local = wall_clock(record.taken_at)
@@ -106,10 +111,11 @@ def when_taken(
         reach = MAX_OFFSET + timedelta(seconds=rules.match.max_extrapolation_s)
         candidates = tracks(wall - reach, wall + reach)
     position = own_position(record) if own_zone else None
-    return capture_time(
+    when = capture_time(
         record.taken_at, gps_utc=gps_utc, position=position, tracks=candidates, zone_at=zones, camera_utc_offset=rules.camera_utc_offset, rules=rules.match,
         clock=clock, known=known,
     )  # fmt: skip
+    return dataclasses.replace(when, decisions=(*came, *when.decisions)) if when is not None and came else when
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ def judge(
     if when is None:
         local = wall_clock(record.taken_at)
         if local is None:
-            return Judgement(None, None, decisions=("no capture time in the file",))
+            return Judgement(None, None, decisions=(_untimed(record),))
         why = "no capture time in UTC: no offset in the file, no GPS time stamp, no track covering its wall clock, no [location] camera_utc_offset"
         near = place_by_camera_clock(local, record.camera, camera_neighbours(record), rules.nearby, record.camera_serial)
         if near.placed:
@@ -158,6 +164,13 @@ def judge(
     if near.placed:
         return Judgement(when, Source.NEARBY, near.lat, near.lon, None, near.radius_km, tuple(decisions))
     return Judgement(when, None, decisions=tuple(decisions))
+
+
+def _untimed(record: PhotoRecord) -> str:
+    """Why a photo has no time of day to place it by."""
+    if is_date_only(record.taken_at):
+        return f"only a date, from {record.time_source or 'the file'}: filed under its month, not placed by time"
+    return "no capture time in the file"
 
 
 def with_time(record: PhotoRecord, judgement: Judgement) -> PhotoRecord:

@@ -1,7 +1,8 @@
 """Who may change a photo's location (pure): the one rule, used by `Locations.apply` for every change.
 
 A person's word (a fix on the map page, a revert, "ask the AI again") applies to any photo we
-place. Of the automatic sources, the file's own metadata beats a GPS track, a track beats photos
+place. Of the automatic sources, the file's own metadata beats the location of the photo it is a
+copy of (the same picture, stripped of its metadata), which beats a GPS track; a track beats photos
 taken around the same time, and those beat the vision model; a manual fix outranks them all. An
 automatic source puts its location on a photo only when it strictly outranks the location there,
 and never one the user reverted away from on that photo (`PhotoRecord.declined`: a revert is a
@@ -13,12 +14,12 @@ from __future__ import annotations
 
 from geolocator.record import PLACEABLE, Location, PhotoRecord, Source
 
-RANK: dict[Source, int] = {Source.MANUAL: 5, Source.EXIF: 4, Source.TRACK: 3, Source.NEARBY: 2, Source.AI: 1}
+RANK: dict[Source, int] = {Source.MANUAL: 6, Source.EXIF: 5, Source.COPY: 4, Source.TRACK: 3, Source.NEARBY: 2, Source.AI: 1}
 USERS_WORD = frozenset({Source.MANUAL})  # kept through everything automatic, a re-import of the file included
 
 
 def rank(source: Source | None) -> int:
-    """0 for no location at all (unlocated, pending), then AI < nearby < track < file < manual."""
+    """0 for no location at all (unlocated, pending), then AI < nearby < track < copy < file < manual."""
     return 0 if source is None else RANK[source]
 
 

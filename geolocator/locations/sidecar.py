@@ -1,7 +1,7 @@
 """The XMP sidecar that carries a library photo's location to other programs. (Sidecars that
 arrive in the inbox with their photo are geolocator.move.sidecars' business.)
 
-A location that does not come from the file itself (manual, track, nearby; AI estimates only with
+A location that does not come from the file itself (manual, track, nearby, copy; AI estimates only with
 `[library] sidecars_ai`) is otherwise only in our database; the sidecar lets digiKam, darktable,
 exiftool and Lightroom see it, without the photo's own bytes ever changing. The point is written
 as standard `exif:GPSLatitude`/`exif:GPSLongitude` ("DDD,MM.mmmmmmmmk", the XMP form) with
@@ -56,7 +56,7 @@ NAMESPACE = "http://geolocator.invalid/ns/1.0/"
 PREFIX = "geolocator"
 EXIF_NAMESPACE = "http://ns.adobe.com/exif/1.0/"
 # Sources a sidecar is written for: everything not read from the file itself.
-WRITTEN_SOURCES = frozenset({Source.MANUAL, Source.AI, Source.TRACK, Source.NEARBY})
+WRITTEN_SOURCES = frozenset({Source.MANUAL, Source.AI, Source.TRACK, Source.NEARBY, Source.COPY})
 NO_LOCATION = "none"  # geolocator:Source of a withdrawn sidecar whose photo has no location now
 MAX_TEXT = 500  # characters kept of a place or model name
 # The exif: properties we write; a change of location rewrites them all, a withdrawal takes them out.

@@ -33,6 +33,7 @@ class Source(str, enum.Enum):
     MANUAL = "manual"
     TRACK = "track"  # interpolated on a GPS track (GPX, KML, NMEA, GeoJSON, Takeout)
     NEARBY = "nearby"  # from located photos taken just before and after
+    COPY = "copy"  # the location of the photo it is a copy of (the same picture: geolocator.locations.copies)
 
 
 class GpsOrigin(str, enum.Enum):
@@ -219,13 +220,16 @@ class PhotoRecord(Location):
     history: tuple[LocationChange, ...] = ()  # every location it took on, oldest first (geolocator.locations.history)
     taken_utc: str | None = None  # ISO 8601 capture time in UTC, when some basis gave it
     time_basis: str | None = None  # which: a geolocator.locations.capture_time.TimeBasis value
-    decisions: tuple[str, ...] = ()  # why a track or nearby placement was (or was not) taken
+    time_source: str | None = None  # where `taken_at` came from when the file records none: "the file name ...", "its original ..."
+    decisions: tuple[str, ...] = ()  # why a track, nearby or copy placement was (or was not) taken
     declined: tuple[Source, ...] = ()  # sources the user reverted away from: never applied again on their own
     clock_sync: ClockSync | None = None  # a sync point for its camera's clock, given on the map page
     sidecar_due: bool = False  # intent: its XMP sidecar must be brought in step with its location
     error: str | None = None  # why it failed, is pending or unlocated: one line
     warning: str | None = None  # what is odd about a file recorded all the same: "truncated: JPEG without its end marker ..."
     duplicate_of: str | None = None
+    phash: str | None = None  # its picture's perceptual signature (geolocator.locate.pictures); "" too plain to compare
+    copy_of: str | None = None  # the id of the photo it was found a copy of (its location is then that one's, source copy)
     attempts: int = 0  # AI attempts so far
     retry_at: str | None = None  # ISO time of the next AI attempt, for pending records
     moving_from: str | None = None  # intent: set (to the inbox path) until the move to `path` is done

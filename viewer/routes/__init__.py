@@ -1,8 +1,9 @@
 """The routes, grouped by what they serve: `page` (the HTML and its static files), `api` (JSON),
 `files` (thumbnails and the photos themselves), `search` (place search, the list's details),
 `uploads` (photos sent from the page), `place` (placing by hand, history, asking the AI again),
-`login` (the password), `tracks` (GPS tracks as lines), `basemap` (the basemap's names), `ai` (what the
-AI is doing, "Retry all now"). Each module's `install(app, ctx)` adds its
+`copies` (a copy filed as a duplicate), `login` (the password), `tracks` (GPS tracks as lines),
+`clock` (a camera's clock), `basemap` (the basemap's names), `ai` (what the AI is doing, "Retry
+all now"). Each module's `install(app, ctx)` adds its
 routes (`login`'s also takes the password's `Access`)."""
 
 from __future__ import annotations

@@ -9,6 +9,7 @@
   holds), while the next is made in the background
 - `GET /api/images[?fields=a,b][&status=s]`  every record (its public fields)
 - `GET /api/images/<id>`                  one record, plus its thumbnail (None for a failed file) and image URLs
+  and the names of the photos it is a copy or a duplicate of
 - `GET /api/images.geojson`               FeatureCollection of the located photos
 - `POST /api/images/<id>/location`        manual fix: JSON {"lat", "lon"}; answers the record and its map row
   (as `POST /api/locations` of routes.place, which the page uses: history kept, sidecar written)
@@ -25,7 +26,7 @@ from typing import Any
 import bottle
 
 from geolocator.locations.changes import Refused
-from geolocator.record import Status
+from geolocator.record import Source, Status
 from viewer.context import Context
 from viewer.respond import send_json
 from viewer.routes import route
@@ -148,6 +149,10 @@ def one_image(ctx: Context, rid: str) -> bytes:
     data["thumb_url"] = None if record.status is Status.FAILED else f"/thumb/{record.id}"  # a failed file: a placeholder
     data["image_url"] = f"/image/{record.id}"
     data["has_file"] = ctx.file_of(record) is not None
+    copied = ctx.store.get(record.copy_of) if record.copy_of and record.source is Source.COPY else None
+    repeated = ctx.store.get(record.duplicate_of) if record.duplicate_of else None
+    data["copy_of_name"] = copied.name if copied is not None else None  # the popup's "copy of NAME"
+    data["duplicate_of_name"] = repeated.name if repeated is not None else None
     return send_json(data)
 
 

@@ -4,7 +4,7 @@
   country) and the ids of the located photos whose place names it: {"query", "match", "ids"}
 - `GET /api/brief?ids=a,b,...`  for the rows a list is drawing (at most MAX_BRIEF): each photo's
   place, capture time, whether its file is there and has a thumbnail (a failed file has none: the page
-  shows a placeholder) and, for a duplicate, the name of the photo it duplicates
+  shows a placeholder) and, for a duplicate or a copy, the name of the photo it repeats
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import bottle
 
 from geolocator.locate.places import Match, gazetteer, normalize
-from geolocator.record import PhotoRecord, Status
+from geolocator.record import PhotoRecord, Source, Status
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route
@@ -59,7 +59,7 @@ def lookup(query: PlaceQuery) -> Match | None:
     return places.find(city=query.text) or places.find(country=query.text)
 
 
-def brief(record: PhotoRecord, original: PhotoRecord | None, has_file: bool) -> dict[str, Any]:
+def brief(record: PhotoRecord, original: PhotoRecord | None, has_file: bool, copied: PhotoRecord | None = None) -> dict[str, Any]:
     return {
         "has_file": has_file,
         "thumb": has_thumbnail(record, has_file),  # the page asks for a thumbnail only then
@@ -67,6 +67,8 @@ def brief(record: PhotoRecord, original: PhotoRecord | None, has_file: bool) -> 
         "taken_at": record.taken_at,
         "duplicate_of": record.duplicate_of,
         "duplicate_name": original.name if original else None,
+        "copy_of": record.copy_of if copied else None,  # the photo it was placed as a copy of
+        "copy_name": copied.name if copied else None,
     }
 
 
@@ -107,5 +109,6 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
             record = store.get(rid)
             if record is not None:
                 original = store.get(record.duplicate_of) if record.duplicate_of else None
-                out[rid] = brief(record, original, ctx.file_of(record) is not None)
+                copied = store.get(record.copy_of) if record.copy_of and record.source is Source.COPY else None
+                out[rid] = brief(record, original, ctx.file_of(record) is not None, copied)
         return send_json(out)

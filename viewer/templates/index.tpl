@@ -52,6 +52,7 @@
       <div class="sub"><dt><span class="dot manual"></span>manual</dt><dd data-count="located_manual">…</dd></div>
       <div class="sub"><dt><span class="dot track"></span>track</dt><dd data-count="located_track">…</dd></div>
       <div class="sub"><dt><span class="dot nearby"></span>nearby</dt><dd data-count="located_nearby">…</dd></div>
+      <div class="sub"><dt><span class="dot copy"></span>copy</dt><dd data-count="located_copy">…</dd></div>
       <div><dt>unlocated</dt><dd data-count="unlocated">…</dd></div>
       <div><dt>pending</dt><dd data-count="pending">…</dd></div>
       <div><dt>failed</dt><dd data-count="failed">…</dd></div>
@@ -72,6 +73,7 @@
       <label><input type="checkbox" name="source" value="manual" checked> <span class="dot manual"></span>manual</label>
       <label><input type="checkbox" name="source" value="track" checked> <span class="dot track"></span>track</label>
       <label><input type="checkbox" name="source" value="nearby" checked> <span class="dot nearby"></span>nearby</label>
+      <label><input type="checkbox" name="source" value="copy" checked> <span class="dot copy"></span>copy</label>
     </fieldset>
     <fieldset id="time">
       <legend>Taken</legend>

@@ -13,6 +13,9 @@ import { fmtDay } from './when.js';
 
 const ROW_PX = 58;
 const TABS = { unlocated: ['unlocated', 'pending'], failed: ['failed'], duplicates: ['duplicate'] };
+// The Duplicates tab shows the copies of located photos beside the exact duplicates: kept in the
+// library (the default) until the user files one as a duplicate (its popup).
+const isCopy = (row) => row[C.status] === 'located' && row[C.source] === 'copy';
 
 // The server's order (rows.newest_first): the plausible days newest first, then the days a camera
 // clock got wrong, then the undated; by name within a day.
@@ -61,12 +64,19 @@ function listItems() {
   }
   const wanted = TABS[state.tab];
   const f = currentFilter();
-  return ordered((r) => wanted.includes(r[C.status]) && nameMatches(r, f.q) && (!f.undated || r[C.date] === null));
+  const copies = state.tab === 'duplicates';
+  return ordered((r) => (wanted.includes(r[C.status]) || (copies && isCopy(r))) && nameMatches(r, f.q) && (!f.undated || r[C.date] === null));
 }
 
-// Details the rows don't carry (place, the photo a duplicate repeats), fetched for drawn rows.
+// Details the rows don't carry (place, the photo a duplicate or a copy repeats), fetched for drawn rows.
 const briefs = new Map(); // id -> brief, or null while asked
 let briefTimer = null;
+
+/** Forget the details of rows that changed (all of them: `ids` null): asked again when drawn. */
+export function forgetBriefs(ids) {
+  if (ids === null) briefs.clear();
+  else for (const id of ids) briefs.delete(id);
+}
 
 function wantBriefs(ids, fill) {
   const missing = ids.filter((id) => !briefs.has(id));
@@ -89,6 +99,7 @@ function placeText(row) {
   const brief = briefs.get(row[C.id]);
   if (!brief) return '';
   if (row[C.status] === 'duplicate') return brief.duplicate_name ? 'duplicate of ' + brief.duplicate_name : 'duplicate';
+  if (brief.copy_name) return 'copy of ' + brief.copy_name + (brief.place ? ' · ' + brief.place : '');
   return brief.place || '';
 }
 

@@ -17,7 +17,7 @@ import { initBrowser } from './browser.js';
 import { initClock } from './clock.js';
 import { notice } from './dom.js';
 import { onFilterChange } from './filters.js';
-import { initList, refreshList, showCounts } from './list.js';
+import { forgetBriefs, initList, refreshList, showCounts } from './list.js';
 import { drawn, fitOnce, loadPoints, map, photoLayer, refilter, setAllRows, setRows } from './map.js';
 import { receivePayload } from './payload.js';
 import { initPlace } from './place.js';
@@ -39,6 +39,7 @@ async function apply(data) {
     setRows(data.rows);
     for (const row of data.rows) state.unsorted.add(row[C.id]);
   }
+  forgetBriefs(data.full ? null : data.rows.map((row) => row[C.id])); // a changed photo's place, or whose copy it is
   const shown = drawn();
   if (data.instance !== undefined) { state.instance = data.instance; state.seq = data.seq; }
   showCounts(data.counts);

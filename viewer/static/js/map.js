@@ -41,7 +41,7 @@ if (TILE_URL) {
 }
 map.attributionControl.addAttribution('Built-in map: GSHHG, Natural Earth, GeoNames; roads © OpenStreetMap contributors');
 
-const SOURCES = ['exif', 'ai', 'manual', 'track', 'nearby'];
+const SOURCES = ['exif', 'ai', 'manual', 'track', 'nearby', 'copy'];
 const ICONS = {};
 for (const source of [...SOURCES, 'none']) {
   ICONS[source] = L.divIcon({ className: 'photo-marker ' + source, iconSize: [14, 14], iconAnchor: [7, 7], popupAnchor: [0, -6] });

@@ -1,6 +1,8 @@
 // Selecting a photo: its popup (Leaflet gets DOM nodes, never markup) with what is known of it
 // and what can be done: place it by hand (place.js), revert its last location change, ask the
-// AI again, or, while Ollama does not answer, retry now; fix its camera's clock (clock.js).
+// AI again, or, while Ollama does not answer, retry now; fix its camera's clock (clock.js). A copy
+// of a located photo links to its original (selecting it), and is kept beside it unless filed as
+// a duplicate.
 /* global L */
 import { aiTrouble } from './ai.js';
 import * as api from './api.js';
@@ -70,6 +72,9 @@ function popupContent(d) {
     ['Taken', taken(d)],
     ['Coordinates', d.lat !== null && d.lon !== null ? fmtCoord(d.lat, d.lon) : null],
     ['Source', d.source ? SOURCE_LABEL[d.source] || d.source : d.status],
+    ['Copy of', d.source === 'copy' && d.copy_of ? originalLink(d.copy_of, d.copy_of_name) : null],
+    ['Duplicate of', d.status === 'duplicate' && d.duplicate_of ? originalLink(d.duplicate_of, d.duplicate_of_name) : null],
+    ['Time from', d.time_source],
     ['Camera', d.camera_serial ? d.camera + ' #' + d.camera_serial : d.camera],
     ['Clock', d.time_basis === 'clock_fix' && d.decisions && d.decisions.length ? d.decisions[0] : null],
   ];
@@ -104,7 +109,37 @@ function popupContent(d) {
     dl,
     d.has_file ? el('a', { class: 'full', href: d.image_url, target: '_blank', rel: 'noopener noreferrer' }, 'Open the full image') : null);
   if (d.status !== 'failed' && d.status !== 'duplicate') body.append(actions(d));
+  if (d.source === 'copy' && d.status === 'located') body.append(copyChoice(d));
   return body;
+}
+
+/** A link to the photo a copy or a duplicate repeats: selects it (its popup, on the map). */
+function originalLink(id, name) {
+  return el('a', { href: '#', class: 'original', dataset: { original: id }, onclick: (e) => { e.preventDefault(); select(id, true); } },
+    name || id);
+}
+
+/** A copy is kept beside its original (the default: nothing to do), or filed as a duplicate. */
+function copyChoice(d) {
+  const message = el('p', { class: 'copy-message', role: 'status' });
+  const file = async () => {
+    message.textContent = 'Working…';
+    let answer;
+    try {
+      answer = await api.post('/api/images/' + encodeURIComponent(d.id) + '/file-as-duplicate');
+    } catch (err) {
+      message.textContent = err.message;
+      return;
+    }
+    await applyRows(answer.rows, answer.counts);
+    notice(answer.records[0].name + ' is filed as a duplicate of ' + (d.copy_of_name || 'its original') + '.');
+    select(d.id, false);
+  };
+  return el('div', { class: 'fix copy-choice' },
+    el('div', { class: 'fix-row' },
+      el('button', { type: 'button', class: 'keep-both', 'aria-pressed': 'true', disabled: true, title: 'The default: both stay in the library' }, 'Keep both'),
+      el('button', { type: 'button', class: 'file-duplicate', onclick: file }, 'File as duplicate')),
+    message);
 }
 
 function actions(d) {

@@ -7,7 +7,7 @@ export const TILE_ATTRIBUTION = meta('attribution');
 const COLUMNS = meta('columns').split(',');
 /** Column name -> index in a map row (the server's `rows.MAP_COLUMNS`). */
 export const C = Object.fromEntries(COLUMNS.map((name, i) => [name, i]));
-export const SOURCE_LABEL = { exif: 'EXIF', ai: 'AI estimate', manual: 'manual', track: 'GPS track', nearby: 'nearby photos' };
+export const SOURCE_LABEL = { exif: 'EXIF', ai: 'AI estimate', manual: 'manual', track: 'GPS track', nearby: 'nearby photos', copy: 'copy of a located photo' };
 
 export const state = {
   instance: null,
