@@ -1,5 +1,6 @@
 # `make run`: set up .venv and run the service on embedded defaults in this folder.
 # `make test`: set up .venv and the system packages the tests use, then lint (ruff), type-check (mypy) and run every test.
+# `make test-fast`: lint, type-check and the tests that start nothing (the inner loop).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ TEST_WORKERS ?= 2
 
 BASEMAP := viewer/static/basemap/index.json
 
-.PHONY: run test lint bench places
+.PHONY: run test test-fast lint bench places
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,12 @@ test: $(VENV)/.dev places $(BASEMAP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The inner loop: lint, types and the tests that start nothing (no browser, service, server or process).
+test-fast: $(VENV)/.dev places
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not integration" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -34,11 +34,22 @@ THREAD_GRACE = 5.0  # seconds a stopped component's threads get to end after its
 QUICK_BACKOFF = Backoff(base=0.2, cap=1.0)  # an AI retry within a test's patience
 
 
+# What a test module holds when its tests start another process, a server or the service.
+STARTS_PARTS = {"subprocess", "run_daemon", "start_daemon", "ViewerServer", "Service", "FakeOllama", "fake_ollama"}
+STARTS_FIXTURES = {"service", "daemon", "fake_ollama", "browser", "page", "phone"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser tests (test_browser*.py) carry the `browser` mark: `-m "not browser"` leaves them out."""
+    """The browser tests (test_browser*.py) carry the `browser` mark: `-m "not browser"` leaves them
+    out. Those and the tests that start the service, a server or another process (or whose module
+    does) carry `integration`: `make test-fast` runs the others."""
     for item in items:
         if item.path.name.startswith("test_browser"):
             item.add_marker(pytest.mark.browser)
+        module = getattr(item, "module", None)
+        if (item.path.name.startswith("test_browser") or STARTS_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or (module is not None and STARTS_PARTS & set(vars(module)))):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
