@@ -7,6 +7,7 @@ from outside (photos, sidecars, tracks) goes through `open_regular`.
 
 from __future__ import annotations
 
+import base64
 import errno
 import fcntl
 import os
@@ -54,3 +55,22 @@ def _kind(mode: int) -> str:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
     return "not a file"
+
+
+def path_as_text(path: Path, undecodable: str) -> str:
+    """A path as text JSON can hold (valid UTF-8), `path_from_text` giving back exactly the same
+    bytes: verbatim when it is valid UTF-8, else `undecodable` (a prefix no such path starts
+    with) and the base64 of its bytes (a name from a FAT card, b"A\\xe9t\\xe9.jpg")."""
+    text = path.as_posix()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, held as lone surrogates (PEP 383)
+        return undecodable + base64.urlsafe_b64encode(os.fsencode(text)).decode("ascii")
+    return text
+
+
+def path_from_text(text: str, undecodable: str) -> Path:
+    """The path `path_as_text` wrote with the same prefix."""
+    if text.startswith(undecodable):
+        return Path(os.fsdecode(base64.urlsafe_b64decode(text[len(undecodable) :])))
+    return Path(text)

@@ -7,12 +7,12 @@ record's path, whatever its status, is relative to it, and nothing is moved out 
 
 from __future__ import annotations
 
-import base64
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from geolocator.config import Config
+from geolocator.fileio import path_as_text, path_from_text
 from geolocator.record import PhotoRecord, Status
 
 
@@ -36,21 +36,13 @@ _UNDECODABLE = "/base64:"
 
 
 def path_text(relative: Path) -> str:
-    """A path relative to a root as text the store can hold (valid UTF-8), `path_of` giving back
-    exactly the same bytes."""
-    text = relative.as_posix()
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes, held as lone surrogates (PEP 383)
-        return _UNDECODABLE + base64.urlsafe_b64encode(os.fsencode(text)).decode("ascii")
-    return text
+    """A path relative to a root as text the store can hold, `path_of` giving back the same bytes."""
+    return path_as_text(relative, _UNDECODABLE)
 
 
 def path_of(text: str) -> Path:
     """The relative path `path_text` wrote."""
-    if text.startswith(_UNDECODABLE):
-        return Path(os.fsdecode(base64.urlsafe_b64decode(text[len(_UNDECODABLE) :])))
-    return Path(text)
+    return path_from_text(text, _UNDECODABLE)
 
 
 @dataclass(frozen=True)

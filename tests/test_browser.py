@@ -7,9 +7,11 @@ prove the page works offline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -141,6 +143,21 @@ def viewer(tmp_path, corpus):
     v.start()
     yield v
     v.stop()
+
+
+@contextlib.contextmanager
+def desktop_page(browser, tmp_path: Path, abort: str | None = None) -> Iterator:
+    """A 1280x800 page that gathers its script errors in `page.errors` (requests to `abort`, a URL
+    pattern, fail); its screenshot is left in tmp_path after the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    if abort:
+        context.route(abort, lambda route: route.abort())
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    page.screenshot(path=str(tmp_path / "page.png"))
+    context.close()
 
 
 @pytest.fixture

@@ -30,13 +30,8 @@ browser = shared.browser  # test_browser.py's fixture: one chromium for this mod
 
 @pytest.fixture
 def page(browser, tmp_path):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    page.screenshot(path=str(tmp_path / "page.png"))
-    context.close()
+    with shared.desktop_page(browser, tmp_path) as page:
+        yield page
 
 
 def record(svc: Service, name: str):

@@ -44,14 +44,8 @@ browser = shared.browser  # test_browser.py's fixture: one chromium for this mod
 
 @pytest.fixture
 def page(browser, tmp_path):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.route("http://tiles.invalid/**", lambda route: route.abort())
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    page.screenshot(path=str(tmp_path / "page.png"))
-    context.close()
+    with shared.desktop_page(browser, tmp_path, abort="http://tiles.invalid/**") as page:
+        yield page
 
 
 def records(library: Path) -> list[PhotoRecord]:

@@ -200,16 +200,21 @@ class Api:
         return data
 
 
-def test_a_copy_filed_as_a_duplicate_from_the_page(run, tmp_path):
-    phone = Phone(tmp_path)
-    svc = run(viewer={"enabled": True, "port": 0})
+def original_and_copy(svc, phone):
+    """DSCN0010.jpg and then its copy as Telegram sends it, `shared.jpg`: (api, original, sent bytes, copy)."""
     assert svc.viewer is not None
     api = Api(svc.viewer.url, svc.viewer.app.config["geolocator.token"])
     phone.drop("DSCN0010.jpg", SAMPLES / DSCN)
     original = stored(svc, "DSCN0010.jpg", lambda r: r.source is Source.EXIF)
     sent = RECIPES["telegram"](upright(DSCN))
     phone.drop("shared.jpg", sent)
-    copy = as_copy(svc, "shared.jpg")
+    return api, original, sent, as_copy(svc, "shared.jpg")
+
+
+def test_a_copy_filed_as_a_duplicate_from_the_page(run, tmp_path):
+    phone = Phone(tmp_path)
+    svc = run(viewer={"enabled": True, "port": 0})
+    api, original, sent, copy = original_and_copy(svc, phone)
     in_library = svc.folders.library / (copy.path or "")
     wait_until(lambda: sidecar_path(in_library).is_file(), timeout=30, message="the copy's sidecar")
     detail = api.get(f"/api/images/{copy.id}")
@@ -239,13 +244,7 @@ def test_in_place_a_copy_filed_as_a_duplicate_stays_where_it_is(run, tmp_path):
     """`[library] move = false`: the inbox is the user's archive, and nothing in it moves."""
     phone = Phone(tmp_path)
     svc = run(library={"move": False}, viewer={"enabled": True, "port": 0})
-    assert svc.viewer is not None
-    api = Api(svc.viewer.url, svc.viewer.app.config["geolocator.token"])
-    phone.drop("DSCN0010.jpg", SAMPLES / DSCN)
-    original = stored(svc, "DSCN0010.jpg", lambda r: r.source is Source.EXIF)
-    sent = RECIPES["telegram"](upright(DSCN))
-    phone.drop("shared.jpg", sent)
-    copy = as_copy(svc, "shared.jpg")
+    api, original, sent, copy = original_and_copy(svc, phone)
     assert (copy.path, copy.copy_of) == ("shared.jpg", original.id)
     ours = sidecar_path(phone.inbox / "shared.jpg")
     wait_until(ours.is_file, timeout=30, message="the copy's sidecar beside it")

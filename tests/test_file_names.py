@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from configs import make_config
 from copies_made import encoded, upright
+from test_pipeline import pipeline_env
 from test_tracks_service import along, gpx, utc
 
-from geolocator.core import Core
 from geolocator.locate.metadata.file_names import NameClock, time_from_name
 from geolocator.pipeline import Pipeline
 from geolocator.record import Source, Status
@@ -57,15 +57,11 @@ def test_names_that_say_no_time_give_none(name):
     assert time_from_name(name) is None
 
 
+
+
 @pytest.fixture
-def env(tmp_path, corpus):
-    config = make_config(tmp_path)
-    store = Store(config.paths.database)
-    pipeline = Pipeline(Core.build(config, store))
-    for folder in (config.paths.inbox, config.paths.library, config.paths.failed, config.paths.duplicates):
-        folder.mkdir(parents=True, exist_ok=True)
-    yield config, store, pipeline
-    store.close()
+def env(tmp_path):
+    yield from pipeline_env(make_config(tmp_path))
 
 
 def filed(pipeline: Pipeline, store: Store, path: Path):

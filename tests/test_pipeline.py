@@ -30,14 +30,19 @@ def config(tmp_path, corpus):
     return make_config(tmp_path)
 
 
-@pytest.fixture
-def env(config):
+def pipeline_env(config):
+    """(config, store, pipeline) on the config's folders, made; the store closed after (a fixture's body)."""
     store = Store(config.paths.database)
     pipeline = Pipeline(Core.build(config, store))
     for folder in (config.paths.inbox, config.paths.library, config.paths.failed, config.paths.duplicates):
         folder.mkdir(parents=True, exist_ok=True)
     yield config, store, pipeline
     store.close()
+
+
+@pytest.fixture
+def env(config):
+    yield from pipeline_env(config)
 
 
 def aged(path: Path, seconds: float = 3600) -> Path:

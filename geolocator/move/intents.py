@@ -30,7 +30,6 @@ pairs, moved right after the photo and cleared by the same flush. Inbox paths ar
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -44,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
 
-from geolocator.fileio import open_regular
+from geolocator.fileio import open_regular, path_as_text, path_from_text
 from geolocator.folders import Folders, fsync_dir
 from geolocator.move import mover
 from geolocator.move.naming import NAME_MAX_BYTES, PHOTO_NAME_MAX_BYTES, readable_name, sidecar_name
@@ -92,20 +91,13 @@ def encode_path(path: Path) -> str:
     (a name from a FAT card, b"A\\xe9t\\xe9.jpg"). An absolute path never starts with "base64:"."""
     if not path.is_absolute():
         raise ValueError(f"an intent needs an absolute path, got {path}")
-    text = str(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes, held as lone surrogates (PEP 383)
-        return _BASE64 + base64.urlsafe_b64encode(os.fsencode(path)).decode("ascii")
-    return text
+    return path_as_text(path, _BASE64)
 
 
 def decode_path(text: str) -> Path:
-    if text.startswith(_BASE64):
-        return Path(os.fsdecode(base64.urlsafe_b64decode(text[len(_BASE64) :])))
-    if not text.startswith("/"):
+    if not text.startswith(("/", _BASE64)):
         raise ValueError(f"not a stored path: {text!r}")
-    return Path(text)
+    return path_from_text(text, _BASE64)
 
 
 def source_of(intent: PhotoRecord) -> Path:
