@@ -97,6 +97,9 @@ class Copies:
         self._centres: HammingIndex | None = None  # centres
         self._slots: dict[str, int] = {}  # record id -> its value in the indexes
         self._ids: list[str] = []  # value -> record id
+        # Indexed photos that a copy's location could place: while there are none, a photo filed
+        # is not looked at as an original (its windows are not hashed).
+        self._placeable: set[str] = set()
         self._copies: dict[str, set[str]] = collections.defaultdict(set)  # original id -> ids of photos placed as its copies
         self._recent: collections.OrderedDict[str, Picture] = collections.OrderedDict()
 
@@ -122,7 +125,13 @@ class Copies:
             if record.copy_of:
                 self._copies[record.copy_of].add(record.id)
             hashes = parse_signature(record.phash)
-            if hashes is None or record.id in self._slots:
+            if hashes is None:
+                continue
+            if _may_be_copy(record):
+                self._placeable.add(record.id)
+            else:
+                self._placeable.discard(record.id)
+            if record.id in self._slots:
                 continue
             self._slots[record.id] = len(self._ids)
             self._ids.append(record.id)
@@ -228,6 +237,10 @@ class Copies:
         hashes = parse_signature(original.phash)
         if hashes is None or original.status is not Status.LOCATED or original.source not in ORIGINAL_SOURCES:
             return []
+        with self._lock:
+            self._ensure_indexed()
+            if not self._placeable - {original.id}:
+                return []  # every photo compared so far has a location a copy's cannot outrank
         picture = self._picture(original) if decode else None
         centres = window_hashes(picture, ORIGINAL_WINDOWS).tolist() if picture is not None else []
         near = self._near([hashes[0]], [hashes[1], *centres])

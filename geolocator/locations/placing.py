@@ -187,6 +187,11 @@ def _wall(record: PhotoRecord) -> float | None:
     return local.replace(tzinfo=UTC).timestamp() if local is not None else None
 
 
+def _weak(record: PhotoRecord) -> bool:
+    """Whether only an AI estimate, or nothing, places the photo (a neighbour's location outranks it)."""
+    return record.status in PLACEABLE and rank(record.source) < rank(Source.NEARBY)
+
+
 def _camera_key(record: PhotoRecord) -> str | None:
     return record.camera.strip().casefold() if record.camera else None
 
@@ -230,6 +235,9 @@ class Placer:
         # camera's clock alone. Other cameras' photos (phones: all timed) are not kept here.
         self._walls: dict[str, list[tuple[float, str]]] = {}
         self._fixes = NO_FIXES  # the sync points given for camera clocks (kept on their photos)
+        # The photos that only an AI estimate, or nothing, places (`_weak`): the ones a newly
+        # located photo may place. While there are none, it looks for none of its neighbours.
+        self._weak: set[str] = set()
         self._indexed = False
 
     # -- lookups -----------------------------------------------------------------------------------
@@ -252,6 +260,7 @@ class Placer:
                 entries.append((wall, record.id))
         self._walls = {key: sorted(entries) for key, entries in walls.items()}
         self._fixes = ClockFixes(tuple(point for r in records if r.clock_sync is not None and (point := sync_point(r)) is not None))
+        self._weak = {r.id for r in records if _weak(r)}
         self._indexed = True
 
     def _camera_walls(self, key: str) -> list[tuple[float, str]]:
@@ -279,6 +288,10 @@ class Placer:
         key, wall = _camera_key(record), _wall(record)
         with self._lock:
             self._ensure_indexed()
+            if _weak(record):
+                self._weak.add(record.id)
+            else:
+                self._weak.discard(record.id)
             if record.taken_utc:
                 _insert(self._times, (datetime.fromisoformat(record.taken_utc).timestamp(), record.id))
             if key is not None and wall is not None and record.status in PLACEABLE and (not record.taken_utc or key in self._walls):
@@ -462,7 +475,7 @@ class Placer:
         reach = self.rules.window_s + MAX_OFFSET.total_seconds()
         for rid in self._ids_around(datetime.fromtimestamp(wall, UTC), reach):
             record = self.store.get(rid)
-            if record is not None and record.status in PLACEABLE and rank(record.source) < rank(Source.NEARBY):
+            if record is not None and _weak(record):
                 return True
         return False
 
@@ -472,13 +485,18 @@ class Placer:
         Around it in UTC, and, for the photos of its camera without a UTC time, by wall clock."""
         if located.status is not Status.LOCATED or located.source not in self.rules.nearby.sources:
             return []
+        with self._lock:
+            self._ensure_indexed()
+            weak = set(self._weak)
+        if not weak - {located.id}:
+            return []
         ids = self._same_clock_ids(located)
         if located.taken_utc:
             ids += self._ids_around(datetime.fromisoformat(located.taken_utc), self.rules.window_s)
         changes = []
-        for rid in dict.fromkeys(ids):
+        for rid in dict.fromkeys(rid for rid in ids if rid in weak):
             record = self.store.get(rid)
-            if rid != located.id and record is not None and record.status in PLACEABLE and rank(record.source) < rank(Source.NEARBY):
+            if rid != located.id and record is not None and _weak(record):
                 change = self.replace(rid)
                 if change is not None:
                     changes.append(change)
