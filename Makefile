@@ -51,4 +51,5 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev places $(BASEMAP)
 	bash scripts/install-system-deps.sh
-	for b in bench/*.py; do $(PY) $$b || exit 1; done
+	failed=; for b in bench/*.py; do $(PY) $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "targets not met or failed:$$failed"; exit 1; fi

@@ -132,9 +132,11 @@ def worldwide_photos(folder: Path, n: int) -> Callable[[Path], list[Path]]:
     return make
 
 
-def bench_scan(root: Path, label: str, make: Callable[[Path], list[Path]], repeats: int) -> bool:
+def bench_scan(root: Path, label: str, make: Callable[[Path], list[Path]], repeats: int, *, copies: bool = True) -> bool:
     """`daemon.py scan` as a user runs it, a fresh inbox of photos (`make`) each time, beside
-    exiftool reading the same files; runs interleaved, the best of each counts (the CPU is shared)."""
+    exiftool reading the same files; runs interleaved, the best of each counts (the CPU is shared).
+    `copies`: `[location] copies` (on by default: every photo's picture is decoded to be compared)."""
+    settings = "[ollama]\nenabled = false\n[viewer]\nenabled = false\n" + ("" if copies else "[location]\ncopies = false\n")
     exiftool = shutil.which("exiftool")
     if exiftool is None:
         print("(0) scan: exiftool not installed, no comparison")
@@ -150,7 +152,7 @@ def bench_scan(root: Path, label: str, make: Callable[[Path], list[Path]], repea
         base = root / f"scan{attempt}"
         paths = make(base / "inbox")
         n = len(paths)
-        (base / "config.toml").write_text("[ollama]\nenabled = false\n[viewer]\nenabled = false\n")
+        (base / "config.toml").write_text(settings)
         argfile = base / "files.args"
         argfile.write_text("".join(f"{p}\n" for p in paths))
         for path in paths:
@@ -168,7 +170,7 @@ def bench_scan(root: Path, label: str, make: Callable[[Path], list[Path]], repea
     wall, cpu = min(r.wall for r in ours), min(r.cpu for r in ours)
     their_wall, their_cpu = min(r.wall for r in theirs), min(r.cpu for r in theirs)
     ratio = their_wall / wall
-    print(f"(0) daemon.py scan, {n} GPS photos {label}, whole process (start-up, hash, read, place, record, move), best of {repeats}: {summary_line}")
+    print(f"(0) daemon.py scan, {n} GPS photos {label}{'' if copies else ', [location] copies = false'}, whole process (start-up, hash, read, place, record, move), best of {repeats}: {summary_line}")
     print(f"    scan     wall {wall:6.3f} s ({wall / n * 1000:.2f} ms/photo), CPU {cpu:6.3f} s")
     print(f"    exiftool wall {their_wall:6.3f} s ({their_wall / n * 1000:.2f} ms/photo), CPU {their_cpu:6.3f} s  (read only: -n -j -GPSLatitude -GPSLongitude -@ argfile)")
     print(f"    exiftool/scan {ratio:.2f}x wall, {their_cpu / cpu:.2f}x CPU  (target >= {SCAN_TARGET:g}x wall){'' if ratio >= SCAN_TARGET else '  TARGET NOT MET'}")
@@ -300,6 +302,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="geolocator-bench-") as tmp:
         root = Path(tmp)
         scan_ok = bench_scan(root, "taken in towns (the corpus)", lambda inbox: make_photos(inbox, 900, "c"), args.repeats)
+        scan_ok = bench_scan(root, "taken in towns (the corpus)", lambda inbox: make_photos(inbox, 900, "c"), args.repeats, copies=False) and scan_ok
         anywhere = worldwide_photos(root / "anywhere", 900)
         scan_ok = bench_scan(root, "spread over the globe (half at sea)", anywhere, args.repeats) and scan_ok
         if args.scan_only:
