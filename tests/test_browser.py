@@ -36,10 +36,16 @@ CHROMIUM_ARGS = [
 TILE_HOST = "tiles.invalid"
 XSS = "<img src=x onerror=window.__xss=1>"
 
-pytestmark = [
-    pytest.mark.timeout(120),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
-]
+def browser_marks(timeout: int) -> list[pytest.MarkDecorator]:
+    """A module of browser tests: its tests' time limit, and skipped where chromium is not installed."""
+    return [
+        pytest.mark.timeout(timeout),
+        pytest.mark.browser,
+        pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
+    ]
+
+
+pytestmark = browser_marks(120)
 
 
 def make_records(library: Path, corpus: Path) -> list[PhotoRecord]:

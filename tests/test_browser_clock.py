@@ -15,15 +15,10 @@ from geolocator.config import build_config
 from geolocator.record import Source, Status
 from geolocator.service import Service
 from tests import test_browser as shared
-from tests.test_browser import CHROMIUM
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [
-    pytest.mark.timeout(180),
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
-]
+pytestmark = shared.browser_marks(180)
 
 browser = shared.browser  # test_browser.py's fixture: one chromium for this module
 

@@ -19,16 +19,11 @@ from geolocator.pipeline import Pipeline
 from geolocator.record import Source, Status
 from geolocator.record.store import Store
 from tests import test_browser as shared
-from tests.test_browser import CHROMIUM
 from viewer import ViewerServer, create_app
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [
-    pytest.mark.timeout(150),
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
-]
+pytestmark = shared.browser_marks(150)
 
 browser = shared.browser  # test_browser.py's fixture: one chromium for this module
 

@@ -22,7 +22,6 @@ from geolocator.record import WAITING_FOR_AI, PhotoRecord, Source, Status
 from geolocator.record.store import Store, utc_now
 from geolocator.service import Service
 from tests import test_browser as shared
-from tests.test_browser import CHROMIUM
 from viewer import ViewerServer, create_app
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -32,11 +31,7 @@ ROME = (41.8902, 12.4922)
 FORMS = ["41.8902, 12.4922", "41°53'24.7\"N 12°29'32.0\"E", "geo:41.8902,12.4922",
          "https://www.google.com/maps/@41.8902,12.4922,17z", "https://www.openstreetmap.org/#map=17/41.8902/12.4922"]
 
-pytestmark = [
-    pytest.mark.timeout(150),
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
-]
+pytestmark = shared.browser_marks(150)
 
 
 browser = shared.browser  # test_browser.py's fixture: one chromium for this module
