@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import shutil
 import struct
@@ -113,3 +114,33 @@ def exiftool_read(*paths: Path) -> list[dict]:
     """exiftool's own reading (`-n`: signed degrees) of the files, in order."""
     done = subprocess.run(["exiftool", "-n", "-j", "-GPSLatitude", "-GPSLongitude", "-DateTimeOriginal", *map(str, paths)], capture_output=True, text=True, timeout=60)
     return json.loads(done.stdout)
+
+
+COMPACT = "Canon PowerShot S95"  # a compact camera: no GPS, no time zone in its files
+
+
+class Camera:
+    """Photos made outside the inbox with exiftool, renamed in whole into it."""
+
+    def __init__(self, root: Path) -> None:
+        self.staging, self.inbox = root / "staging", root / "inbox"
+        self.staging.mkdir()
+        self.inbox.mkdir(exist_ok=True)
+        self.seed = 0
+
+    def shoot(self, name: str, taken: str, model: str = COMPACT, *, serial: str | None = None, offset: str | None = None,
+              gps: tuple[float, float] | None = None) -> None:
+        self.seed += 1
+        path = write_jpeg(self.staging / name, self.seed)
+        args = ["exiftool", "-q", "-overwrite_original", f"-DateTimeOriginal={taken}", f"-Model={model}"]
+        args += [f"-SerialNumber={serial}"] if serial else []
+        args += [f"-OffsetTimeOriginal={offset}"] if offset else []
+        args += [f"-GPSLatitude={gps[0]}", "-GPSLatitudeRef=N", f"-GPSLongitude={gps[1]}", "-GPSLongitudeRef=E"] if gps else []
+        subprocess.run([*args, str(path)], check=True)
+        os.replace(path, self.inbox / name)
+
+    def text(self, name: str, content: str) -> None:
+        """A text file (a track) made outside and renamed into the inbox."""
+        path = self.staging / name
+        path.write_text(content)
+        os.replace(path, self.inbox / name)

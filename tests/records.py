@@ -4,9 +4,16 @@ the record a file that arrived under a name ended with."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from expect import wait_until
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
+
+if TYPE_CHECKING:
+    from geolocator.service import Service
 
 
 def rid(n: int) -> str:
@@ -26,3 +33,18 @@ def record_of(store: Store, name: str) -> PhotoRecord | None:
     """The settled record of the file that arrived as `name`: None until there is one, and while
     its move is in flight."""
     return next((r for r in store.all() if r.name == name and not r.moving_from), None)
+
+
+def stored(svc: Service, name: str, check: Callable[[PhotoRecord], bool] = lambda r: True, what: str = "") -> PhotoRecord:
+    """The running service's settled record of `name`, once `check` holds for it."""
+    assert svc.store is not None
+    store = svc.store
+    return wait_until(lambda: r if (r := record_of(store, name)) is not None and check(r) else None, timeout=60, message=what or name)
+
+
+def now(svc: Service, name: str) -> PhotoRecord:
+    """The running service's settled record of `name` as it is now (there must be one)."""
+    assert svc.store is not None
+    found = record_of(svc.store, name)
+    assert found is not None
+    return found

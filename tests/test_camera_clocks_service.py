@@ -17,15 +17,13 @@ import math
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from expect import wait_until
-from photos import write_jpeg
-from records import record_of
+from photos import COMPACT, Camera, write_jpeg
+from records import now, stored
 
 from geolocator.locations.sidecar import read_sidecar, sidecar_path
 from geolocator.record import PhotoRecord, Source, Status
@@ -34,7 +32,6 @@ from geolocator.service import Service
 pytestmark = [pytest.mark.timeout(180), pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool")]
 
 MUNICH = (48.137, 11.575)
-S95 = "Canon PowerShot S95"
 STEP = 0.001  # degrees of longitude the walk goes east a minute
 
 
@@ -44,31 +41,6 @@ def walk_gpx(start: datetime, minutes: int) -> str:
         f'<trkpt lat="{MUNICH[0]}" lon="{MUNICH[1] + i * STEP:.6f}"><time>{start + timedelta(minutes=i):%Y-%m-%dT%H:%M:%SZ}</time></trkpt>' for i in range(minutes + 1)
     )
     return f'<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><name>Walk</name><trkseg>{points}</trkseg></trk></gpx>'
-
-
-class Camera:
-    """Photos made outside the inbox with exiftool, renamed in whole into it."""
-
-    def __init__(self, root: Path) -> None:
-        self.staging, self.inbox = root / "staging", root / "inbox"
-        self.staging.mkdir()
-        self.inbox.mkdir(exist_ok=True)
-        self.seed = 0
-
-    def shoot(self, name: str, taken: str, *, model: str = S95, serial: str | None = None, offset: str | None = None, gps: tuple[float, float] | None = None) -> None:
-        self.seed += 1
-        path = write_jpeg(self.staging / name, self.seed)
-        args = ["exiftool", "-q", "-overwrite_original", f"-DateTimeOriginal={taken}", f"-Model={model}"]
-        args += [f"-SerialNumber={serial}"] if serial else []
-        args += [f"-OffsetTimeOriginal={offset}"] if offset else []
-        args += [f"-GPSLatitude={gps[0]}", "-GPSLatitudeRef=N", f"-GPSLongitude={gps[1]}", "-GPSLongitudeRef=E"] if gps else []
-        subprocess.run([*args, str(path)], check=True)
-        os.replace(path, self.inbox / name)
-
-    def text(self, name: str, content: str) -> None:
-        path = self.staging / name
-        path.write_text(content)
-        os.replace(path, self.inbox / name)
 
 
 class Api:
@@ -95,19 +67,6 @@ class Api:
         status, data = self.call("/api/clock", body)
         assert status == 200, (status, data)
         return data
-
-
-def stored(svc: Service, name: str, check: Callable[[PhotoRecord], bool] = lambda r: True, what: str = "") -> PhotoRecord:
-    store = svc.store
-    assert store is not None
-    return wait_until(lambda: r if (r := record_of(store, name)) is not None and check(r) else None, timeout=30, message=what or name)
-
-
-def now(svc: Service, name: str) -> PhotoRecord:
-    assert svc.store is not None
-    found = record_of(svc.store, name)
-    assert found is not None
-    return found
 
 
 def at_minute(record: PhotoRecord, minute: float) -> bool:
@@ -250,7 +209,7 @@ def test_typed_times_time_a_camera_without_a_zone_and_two_syncs_correct_its_drif
 
     # x.jpg was taken at 09:01 in UTC+02:00: the camera's clock is a minute slow.
     first = api.clock(id=x.id, utc="2024-06-01 09:01:00 +02:00", apply=True)
-    assert first["plan"]["message"] == f"no photo of {S95} on 2024-06-01 moves in time; 3 without a time in UTC get one."
+    assert first["plan"]["message"] == f"no photo of {COMPACT} on 2024-06-01 moves in time; 3 without a time in UTC get one."
     assert now(svc, "z.jpg").taken_utc == "2024-06-01T11:01:00+00:00" and now(svc, "w.jpg").taken_utc is None
     # y.jpg at 17:03 that day and the next: the clock lost two minutes in eight hours.
     second = api.clock(id=y.id, utc="2024-06-01T15:03:00Z", scope="range", **{"from": "2024-06-01", "to": "2024-06-02"}, apply=True)
@@ -265,13 +224,13 @@ def test_typed_times_time_a_camera_without_a_zone_and_two_syncs_correct_its_drif
 def test_camera_offsets_in_the_config_correct_a_clock_from_the_start(service, tmp_path):
     camera = Camera(tmp_path)
     camera.text("walk.gpx", walk_gpx(datetime(2024, 6, 1, 10, tzinfo=UTC), 60))
-    svc = service(settle=0.3, location={"camera_offsets": {S95: "+00:03:00"}})
+    svc = service(settle=0.3, location={"camera_offsets": {COMPACT: "+00:03:00"}})
     stored(svc, "walk.gpx", lambda r: r.status is Status.TRACK)
     camera.shoot("a.jpg", "2024:06:01 12:07:00", serial="111")
     camera.shoot("other.jpg", "2024:06:01 12:07:00", model="Canon EOS 40D")
     a = stored(svc, "a.jpg", lambda r: r.source is Source.TRACK)
     assert at_minute(a, 10) and a.taken_utc == "2024-06-01T10:10:00+00:00" and a.time_basis == "track_zone"
-    assert a.decisions[0] == f"the clock of {S95} corrected by +3 min ([location] camera_offsets)"
+    assert a.decisions[0] == f"the clock of {COMPACT} corrected by +3 min ([location] camera_offsets)"
     assert at_minute(stored(svc, "other.jpg", lambda r: r.source is Source.TRACK), 7)
 
 

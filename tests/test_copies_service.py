@@ -12,14 +12,13 @@ import math
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from copies_made import ORIGINALS, RECIPES, SAMPLES, burst, document, encoded, sky, upright, with_orientation
 from expect import wait_until
-from records import record_of
+from records import record_of, stored
 
 from geolocator.locations.copies import ORIGINAL_GONE
 from geolocator.locations.sidecar import read_sidecar, sidecar_path
@@ -53,12 +52,6 @@ class Phone:
 
 def gps_tags(lat: float, lon: float) -> list[str]:
     return [f"-GPSLatitude={abs(lat)}", f"-GPSLatitudeRef={'N' if lat >= 0 else 'S'}", f"-GPSLongitude={abs(lon)}", f"-GPSLongitudeRef={'E' if lon >= 0 else 'W'}"]
-
-
-def stored(svc: Service, name: str, check: Callable[[PhotoRecord], bool] = lambda r: True, what: str = "") -> PhotoRecord:
-    assert svc.store is not None
-    store = svc.store
-    return wait_until(lambda: r if (r := record_of(store, name)) is not None and check(r) else None, timeout=60, message=what or name)
 
 
 def as_copy(svc: Service, name: str) -> PhotoRecord:

@@ -9,19 +9,14 @@ import dataclasses
 import http.client
 import json
 import math
-import os
 import shutil
-import subprocess
-from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from configs import make_config
-from expect import wait_until
-from photos import write_jpeg
+from photos import Camera, write_jpeg
 from processes import run_daemon
-from records import record, record_of
+from records import now, record, stored
 
 from geolocator.core import Core
 from geolocator.locations import history
@@ -66,38 +61,6 @@ class Api:
 
     def revert(self, rid: str) -> dict:
         return self.post(f"/api/images/{rid}/revert")
-
-
-class Camera:
-    """Photos made outside the inbox with exiftool, renamed in whole into it."""
-
-    def __init__(self, root: Path) -> None:
-        self.staging, self.inbox = root / "staging", root / "inbox"
-        self.staging.mkdir()
-        self.inbox.mkdir(exist_ok=True)
-        self.seed = 0
-
-    def shoot(self, name: str, taken: str, model: str, *, offset: str | None = None, gps: tuple[float, float] | None = None) -> None:
-        self.seed += 1
-        path = write_jpeg(self.staging / name, self.seed)
-        args = ["exiftool", "-q", "-overwrite_original", f"-DateTimeOriginal={taken}", f"-Model={model}"]
-        args += [f"-OffsetTimeOriginal={offset}"] if offset else []
-        args += [f"-GPSLatitude={gps[0]}", "-GPSLatitudeRef=N", f"-GPSLongitude={gps[1]}", "-GPSLongitudeRef=E"] if gps else []
-        subprocess.run([*args, str(path)], check=True)
-        os.replace(path, self.inbox / name)
-
-
-def stored(svc: Service, name: str, check: Callable[[PhotoRecord], bool] = lambda r: True, what: str = "") -> PhotoRecord:
-    assert svc.store is not None
-    store = svc.store
-    return wait_until(lambda: r if (r := record_of(store, name)) is not None and check(r) else None, timeout=30, message=what or name)
-
-
-def now(svc: Service, name: str) -> PhotoRecord:
-    assert svc.store is not None
-    found = record_of(svc.store, name)
-    assert found is not None
-    return found
 
 
 def near(a: float | None, b: float) -> bool:
