@@ -167,6 +167,13 @@ def desktop_page(browser, tmp_path: Path, abort: str | None = None) -> Iterator:
 
 
 @pytest.fixture
+def desktop(browser, tmp_path):
+    """`desktop_page` as a fixture: modules that need nothing more take it as their `page`."""
+    with desktop_page(browser, tmp_path) as page:
+        yield page
+
+
+@pytest.fixture
 def page(browser, viewer, tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.route(f"http://{TILE_HOST}/**", lambda route: route.abort())

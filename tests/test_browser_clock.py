@@ -23,10 +23,7 @@ pytestmark = shared.browser_marks(180)
 browser = shared.browser  # test_browser.py's fixture: one chromium for this module
 
 
-@pytest.fixture
-def page(browser, tmp_path):
-    with shared.desktop_page(browser, tmp_path) as page:
-        yield page
+page = shared.desktop  # a 1280x800 page gathering its script errors (a fixture)
 
 
 def record(svc: Service, name: str):

@@ -28,10 +28,7 @@ pytestmark = shared.browser_marks(150)
 browser = shared.browser  # test_browser.py's fixture: one chromium for this module
 
 
-@pytest.fixture
-def page(browser, tmp_path):
-    with shared.desktop_page(browser, tmp_path) as page:
-        yield page
+page = shared.desktop  # a 1280x800 page gathering its script errors (a fixture)
 
 
 @pytest.fixture
