@@ -239,7 +239,7 @@ class Copies:
             return []
         with self._lock:
             self._ensure_indexed()
-            if not self._placeable - {original.id}:
+            if not self._placeable or self._placeable == {original.id}:
                 return []  # every photo compared so far has a location a copy's cannot outrank
         picture = self._picture(original) if decode else None
         centres = window_hashes(picture, ORIGINAL_WINDOWS).tolist() if picture is not None else []

@@ -487,14 +487,15 @@ class Placer:
             return []
         with self._lock:
             self._ensure_indexed()
-            weak = set(self._weak)
-        if not weak - {located.id}:
-            return []
+            if not self._weak or self._weak == {located.id}:
+                return []
         ids = self._same_clock_ids(located)
         if located.taken_utc:
             ids += self._ids_around(datetime.fromisoformat(located.taken_utc), self.rules.window_s)
+        with self._lock:
+            ids = [rid for rid in dict.fromkeys(ids) if rid in self._weak]
         changes = []
-        for rid in dict.fromkeys(rid for rid in ids if rid in weak):
+        for rid in ids:
             record = self.store.get(rid)
             if rid != located.id and record is not None and _weak(record):
                 change = self.replace(rid)
