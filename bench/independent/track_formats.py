@@ -31,7 +31,7 @@ from pathlib import Path
 
 import trackfiles as tf
 from common import Result, Workspace, exiftool, exiftool_gps, jpeg, metres, remove_tree, temp_root
-from tracks import expected
+from tracks import expected, track_verdict
 
 AREA = "track formats"
 TOLERANCE_M = 2.0
@@ -175,17 +175,9 @@ def check_case(case: Case) -> list[Result]:
         for p, moment in zip(photos, case.photos, strict=True):
             want = reference[p.name]
             r = records.get(p.name, {})
-            got = (r["lat"], r["lon"]) if r.get("lat") is not None else None
             ref_name = "exiftool" if case.by_exiftool else "interpolation here"
             agree = "" if not case.by_exiftool or same_point(want, mine[p.name]) else f" (this bench's own reading differs: {mine[p.name]})"
-            if want is None:
-                ok = r.get("source") != "track"
-                seen = f"{ref_name}: no position; got source={r.get('source')!r} at {got}"
-            else:
-                dist = metres(want, got) if got else None
-                ok = r.get("source") == "track" and dist is not None and dist <= TOLERANCE_M
-                seen = (f"{ref_name}: ({want[0]:.6f}, {want[1]:.6f}); got source={r.get('source')!r} at {got}"
-                        + (f", {dist:.2f} m off" if dist is not None else ""))
+            ok, seen = track_verdict(want, r, TOLERANCE_M, ref_name, 2)
             out.append(Result(AREA, f"{case.file}: photo at {moment:%Y-%m-%d %H:%M:%S}Z (camera UTC{case.offset_hours:+g})", ok, seen + agree))
         return out
     finally:

@@ -85,6 +85,19 @@ def read_geojson(path: Path) -> list[Point]:
     return sorted(out)
 
 
+
+def track_verdict(want: tuple[float, float] | None, record: dict, tolerance_m: float, reference: str, digits: int) -> tuple[bool, str]:
+    """Whether a photo's record agrees with the reference's point (`want`, None: no position):
+    placed by the track within `tolerance_m`, else not by the track; and what was seen."""
+    got = (record["lat"], record["lon"]) if record.get("lat") is not None else None
+    if want is None:
+        return record.get("source") != "track", f"{reference}: no position; got source={record.get('source')!r} at {got}"
+    dist = metres(want, got) if got else None
+    ok = record.get("source") == "track" and dist is not None and dist <= tolerance_m
+    seen = f"{reference}: ({want[0]:.6f}, {want[1]:.6f}); got source={record.get('source')!r} at {got}"
+    return ok, seen + (f", {dist:.{digits}f} m off" if dist is not None else "")
+
+
 def expected(points: list[Point], when: datetime) -> tuple[float, float] | None:
     """exiftool's geotag rules, written here from its documentation (GeoMaxIntSecs/GeoMaxExtSecs = 1800)."""
     times = [p[0] for p in points]
@@ -243,17 +256,10 @@ def check_case(case: Case, source: Path) -> list[Result]:
         for name, shot in photos.items():
             want = expected(points, shot.utc)
             r = records.get(name, {})
-            got = (r["lat"], r["lon"]) if r.get("lat") is not None else None
             how = (f"{shot.utc:%Y-%m-%d %H:%M:%S}Z{'' if shot.with_offset else ' (no offset in file)'}"
                    + (" (track dropped after the photo was filed)" if case.track_later else ""))
-            if want is None:
-                ok = r.get("source") != "track"
-                seen = f"expected no track location; got source={r.get('source')!r} at {got}"
-            else:
-                dist = metres(want, got) if got else None
-                ok = r.get("source") == "track" and dist is not None and dist <= TOLERANCE_M
-                seen = (f"expected ({want[0]:.6f}, {want[1]:.6f}); got source={r.get('source')!r} at {got}"
-                        + (f", {dist:.1f} m off" if dist is not None else "") + f", basis={r.get('time_basis')!r}")
+            ok, seen = track_verdict(want, r, TOLERANCE_M, "expected", 1)
+            seen += f", basis={r.get('time_basis')!r}" if want is not None else ""
             results.append(Result("tracks", f"{case.file}: photo at {how}", ok, seen))
             if r.get("source") == "track":
                 results.append(sidecar_check(ws, case.file, name, r, shas[name]))
