@@ -169,8 +169,10 @@ def test_a_track_arriving_after_the_photos_places_them_but_never_over_a_manual_f
     drop.photo("manual.jpg", "2024:06:01 12:30:00", offset="+02:00")
     drop.photo("ai.jpg", "2024:06:01 12:40:00", offset="+02:00")
     drop.photo("gps.jpg", "2024:06:01 12:50:00", offset="+02:00", gps=(40.0, -3.7))
-    for r in settled(store, "a.jpg", "b.jpg", "manual.jpg", "ai.jpg"):
+    *without_gps, with_gps = settled(store, "a.jpg", "b.jpg", "manual.jpg", "ai.jpg", "gps.jpg")
+    for r in without_gps:
         assert r.status is Status.UNLOCATED and any("no track covers" in d for d in r.decisions)
+    assert (with_gps.source, with_gps.lat) == (Source.EXIF, 40.0)
     # The user places one by hand; the AI placed another (both written as the viewer and worker do).
     manual, ai = record(store, "manual.jpg"), record(store, "ai.jpg")
     assert manual is not None and ai is not None
