@@ -168,7 +168,8 @@ def test_a_track_arriving_after_the_photos_places_them_but_never_over_a_manual_f
     drop.photo("b.jpg", "2024:06:01 12:20:00", offset="+02:00")
     drop.photo("manual.jpg", "2024:06:01 12:30:00", offset="+02:00")
     drop.photo("ai.jpg", "2024:06:01 12:40:00", offset="+02:00")
-    drop.photo("gps.jpg", "2024:06:01 12:50:00", offset="+02:00", gps=(40.0, -3.7))
+    # More than the 10 minutes from the others that would let it place them (nearby): still on the track.
+    drop.photo("gps.jpg", "2024:06:01 12:58:00", offset="+02:00", gps=(40.0, -3.7))
     *without_gps, with_gps = settled(store, "a.jpg", "b.jpg", "manual.jpg", "ai.jpg", "gps.jpg")
     for r in without_gps:
         assert r.status is Status.UNLOCATED and any("no track covers" in d for d in r.decisions)
