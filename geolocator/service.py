@@ -100,7 +100,7 @@ class Service:
         self._backoff = backoff
         self._poll_interval = poll_interval
         self._viewer_enabled = config.viewer.enabled if viewer is None else viewer
-        self._queue: queue.Queue[Path] = queue.Queue()
+        self._queue: queue.Queue[Path | None] = queue.Queue()  # None: a worker's cue to stop
         self._waits = Waits()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -177,6 +177,8 @@ class Service:
                 steps.callback(self.watcher.stop)
 
     def _join_workers(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
         for thread in self._threads:
             thread.join()
         self._threads.clear()
@@ -226,28 +228,27 @@ class Service:
 
     def _work(self, pipeline: Pipeline, watcher: Watcher) -> None:
         since_flush = 0
-        while not self._stopping.is_set():
-            try:
-                paths = [self._queue.get(timeout=0.2)]
-            except queue.Empty:
-                continue
+        stop = False
+        while not stop:
+            first = self._queue.get()  # blocks: stop() queues a None for each worker
+            items = [first]
             try:  # what is queued besides (a backlog, a burst) is taken along: one fsync for the group
-                while len(paths) < INGEST_GROUP:
-                    paths.append(self._queue.get_nowait())
+                while items[-1] is not None and len(items) < INGEST_GROUP:
+                    items.append(self._queue.get_nowait())
             except queue.Empty:
                 pass
+            paths = [item for item in items if item is not None]
+            stop = len(paths) < len(items)
             try:
-                if self._stopping.is_set():
-                    continue  # not started: they stay in the inbox for next time
-                self._ingest_group(pipeline, watcher, paths)
-                since_flush += len(paths)
+                if paths and not self._stopping.is_set():  # once stopping, files stay in the inbox for next time
+                    self._ingest_group(pipeline, watcher, paths)
+                    since_flush += len(paths)
             finally:
-                for _ in paths:
+                for _ in items:
                     self._queue.task_done()
             if since_flush >= FLUSH_EVERY or (since_flush and self._queue.empty()):
                 self._flush(pipeline)
                 since_flush = 0
-
 
     @staticmethod
     def _flush(pipeline: Pipeline) -> None:

@@ -34,6 +34,7 @@ BACKLOG = 256
 LINGER_BYTES = 8 << 20  # a photo or two: what a client sending without the token or over the limit may be sending
 LINGER_SECONDS = 3.0
 LINGERING = 2  # of the server's 8 threads
+WAKE_EVERY = 0.02  # seconds between the connections that wake a stopping server's loop
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,29 @@ class _Server(wsgi.Server):
 
     def process_conn(self, conn: Any) -> None:
         self.gate.admit(conn)
+
+    def stop(self) -> None:
+        # cheroot's selector loop notices a stop only when its select() wakes, up to
+        # `expiration_interval` (0.5 s) later; cheroot touches the listening socket to wake it, but
+        # before asking the loop to stop. Connections of our own until the stop is done wake it at once.
+        stopped = threading.Event()
+        waker = threading.Thread(target=self._wake_until, args=(stopped,), name="viewer-stop-waker")
+        waker.start()
+        try:
+            super().stop()
+        finally:
+            stopped.set()
+            waker.join()
+
+    def _wake_until(self, stopped: threading.Event) -> None:
+        host, port = self.bind_addr[:2]
+        if host in ("0.0.0.0", "::"):  # noqa: S104 - listening everywhere: loopback reaches it
+            host = "127.0.0.1" if host == "0.0.0.0" else "::1"  # noqa: S104
+        while not stopped.wait(WAKE_EVERY):
+            try:
+                socket.create_connection((host, port), timeout=WAKE_EVERY).close()
+            except OSError:  # the listening socket is closed: the loop has stopped
+                return
 
     def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
         log.log(level, "%s", msg, exc_info=traceback)  # cheroot writes to stderr by default

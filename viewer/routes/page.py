@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import bottle
@@ -22,6 +23,7 @@ def _rounded(value: object) -> object:
     return [_rounded(v) for v in value] if isinstance(value, list) else round(value, 2) if isinstance(value, float) else value
 
 
+@cache  # a quarter of a second of rounding, for a vendored file that does not change
 def outline_json(path: Path = OUTLINE) -> str:
     """The world outline as the page carries it (sketch.js draws it before any other script has
     run): the countries' shapes without their properties, to 0.01°, safe inside a script element."""
