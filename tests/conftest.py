@@ -5,7 +5,8 @@ small settle times, in-process or as a TOML file), `processes` (the daemon as a 
 its end or started, stopped and reaped; a free port; -X importtime lists), `expect` (`wait_until`,
 `never`, `wait_until_js` for a browser page), `trees` (whole folder trees with file contents),
 `records` (a record factory; a file's record by the name it arrived under), `photos` (test
-photos), `smallfs` (a real filesystem to fill), `fake_ollama` (an HTTP server speaking Ollama's
+photos), `exiftool_process` (one exiftool kept open for the test process's fixtures and
+references), `smallfs` (a real filesystem to fill), `fake_ollama` (an HTTP server speaking Ollama's
 API). Here: the corpus, the running service and daemon, the fake Ollama, and the autouse guards
 against leaked threads (and, through pyproject.toml's filterwarnings, against unexpected warnings).
 """

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import io
 import random
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pillow_heif
 from corpus import CORPUS
+from exiftool_process import exiftool
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from geolocator.media.images import decode
@@ -97,7 +97,7 @@ def with_orientation(source: Path, dest: Path, orientation: int) -> Path:
         exif = camera.info["exif"]  # the whole EXIF segment as the camera wrote it (GPS and all)
         turned = camera.rotate(90, expand=True)  # counter-clockwise: orientation 6 turns it back
     turned.save(dest, "JPEG", quality=95, exif=exif)
-    subprocess.run(["exiftool", "-q", "-q", "-overwrite_original", f"-Orientation#={orientation}", str(dest)], check=True)
+    exiftool("-q", "-q", "-overwrite_original", f"-Orientation#={orientation}", str(dest))
     return dest
 
 

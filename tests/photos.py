@@ -8,11 +8,11 @@ import os
 import random
 import shutil
 import struct
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus import CORPUS
+from exiftool_process import exiftool
 from PIL import Image
 
 CORPUS_JPG = CORPUS / "exif-samples" / "jpg"
@@ -99,21 +99,18 @@ def raw_tiff(seed: int) -> bytes:
 
 
 def exiftool_photos(photos: dict[Path, tuple[bytes, Exif]]) -> dict[Path, bytes]:
-    """Write each photo's bytes to its path, then its EXIF with exiftool (one process for all:
-    `-execute` between files). Returns the files' final bytes."""
-    args: list[str] = []
+    """Write each photo's bytes to its path, then its EXIF with exiftool. Returns the files' final bytes."""
     for path, (data, exif) in photos.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        args += ["-q", "-overwrite_original", *exif.assignments(), str(path), "-execute"]
-    subprocess.run(["exiftool", *args[:-1]], check=True, capture_output=True, timeout=120)
+        exiftool("-q", "-overwrite_original", *exif.assignments(), str(path))
     return {path: path.read_bytes() for path in photos}
 
 
 def exiftool_read(*paths: Path) -> list[dict]:
     """exiftool's own reading (`-n`: signed degrees) of the files, in order."""
-    done = subprocess.run(["exiftool", "-n", "-j", "-GPSLatitude", "-GPSLongitude", "-DateTimeOriginal", *map(str, paths)], capture_output=True, text=True, timeout=60)
-    return json.loads(done.stdout)
+    done = exiftool("-n", "-j", "-GPSLatitude", "-GPSLongitude", "-DateTimeOriginal", *map(str, paths), check=False)
+    return json.loads(done)
 
 
 COMPACT = "Canon PowerShot S95"  # a compact camera: no GPS, no time zone in its files
@@ -132,11 +129,11 @@ class Camera:
               gps: tuple[float, float] | None = None) -> None:
         self.seed += 1
         path = write_jpeg(self.staging / name, self.seed)
-        args = ["exiftool", "-q", "-overwrite_original", f"-DateTimeOriginal={taken}", f"-Model={model}"]
+        args = ["-q", "-overwrite_original", f"-DateTimeOriginal={taken}", f"-Model={model}"]
         args += [f"-SerialNumber={serial}"] if serial else []
         args += [f"-OffsetTimeOriginal={offset}"] if offset else []
         args += [f"-GPSLatitude={gps[0]}", "-GPSLatitudeRef=N", f"-GPSLongitude={gps[1]}", "-GPSLongitudeRef=E"] if gps else []
-        subprocess.run([*args, str(path)], check=True)
+        exiftool(*args, str(path))
         os.replace(path, self.inbox / name)
 
     def text(self, name: str, content: str) -> None:

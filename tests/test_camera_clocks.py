@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from exiftool_process import exiftool
 from photos import write_jpeg
 
 from geolocator.config import build_config
@@ -33,7 +34,7 @@ TEN = datetime(2024, 6, 1, 10, 0)  # a wall clock (naive): the camera's, in no k
 
 def exif_photo(path: Path, seed: int, *tags: str) -> Path:
     write_jpeg(path, seed)
-    subprocess.run(["exiftool", "-q", "-overwrite_original", *tags, str(path)], check=True)
+    exiftool("-q", "-overwrite_original", *tags, str(path))
     return path
 
 
@@ -215,7 +216,7 @@ def test_sync_corrections_agree_with_exiftools_geosync(tmp_path):
         source = exif_photo(tmp_path / f"p{n}.jpg", n, f"-DateTimeOriginal={wall:%Y:%m:%d %H:%M:%S}")
         tagged = tmp_path / f"tagged{n}.jpg"
         subprocess.run(["exiftool", "-q", "-api", "GeoMaxIntSecs=86400", "-geotag", str(track), "-geotime<${DateTimeOriginal}+00:00", *geosync, "-o", str(tagged), str(source)], check=True)
-        out = subprocess.run(["exiftool", "-s3", "-d", "%Y-%m-%dT%H:%M:%S", "-GPSDateTime", str(tagged)], capture_output=True, text=True, check=True).stdout.strip()
+        out = exiftool("-s3", "-d", "%Y-%m-%dT%H:%M:%S", "-GPSDateTime", str(tagged)).strip()
         theirs = datetime.fromisoformat(out.removesuffix("Z")).replace(tzinfo=UTC)
         correction = fixes.correction(S95, None, wall)
         assert correction is not None and correction.utc(wall) == theirs, wall

@@ -3,12 +3,12 @@ time stamp, and the time zone at a track's position (a daylight-saving change in
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import exifread
 import pytest
+from exiftool_process import exiftool
 from photos import write_jpeg
 from test_tracks_parse import gpx_text
 
@@ -23,7 +23,7 @@ PARIS = (48.8584, 2.2945)
 
 def _photo(tmp_path: Path, name: str, seed: int, *tags: str) -> Path:
     path = write_jpeg(tmp_path / name, seed)
-    subprocess.run(["exiftool", "-q", "-overwrite_original", *tags, str(path)], check=True)
+    exiftool("-q", "-overwrite_original", *tags, str(path))
     return path
 
 

@@ -11,12 +11,12 @@ import json
 import math
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from copies_made import ORIGINALS, RECIPES, SAMPLES, burst, document, encoded, sky, upright, with_orientation
+from exiftool_process import exiftool
 from expect import wait_until
 from records import record_of, stored
 
@@ -46,7 +46,7 @@ class Phone:
         else:
             path.write_bytes(data)
         if exif:
-            subprocess.run(["exiftool", "-q", "-overwrite_original", *exif, str(path)], check=True)
+            exiftool("-q", "-overwrite_original", *exif, str(path))
         os.replace(path, self.inbox / name)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from configs import make_config
 from copies_made import encoded, upright
+from exiftool_process import exiftool
 from test_pipeline import pipeline_env
 from test_tracks_service import along, gpx, utc
 
@@ -98,7 +98,7 @@ def test_a_utc_name_is_placed_by_the_photos_taken_around_it(env, corpus):
     for name, moment in (("before.jpg", "2024:06:01 12:10:00"), ("after.jpg", "2024:06:01 12:30:00")):  # 10:10Z and 10:30Z, in Italy
         path = config.paths.inbox / name
         shutil.copyfile(corpus / "exif-samples" / "jpg" / "gps" / "DSCN0010.jpg", path)
-        subprocess.run(["exiftool", "-q", "-overwrite_original", f"-DateTimeOriginal={moment}", "-OffsetTimeOriginal=+02:00", str(path)], check=True)
+        exiftool("-q", "-overwrite_original", f"-DateTimeOriginal={moment}", "-OffsetTimeOriginal=+02:00", str(path))
         assert filed(pipeline, store, path).source is Source.EXIF
     pixel = filed(pipeline, store, stripped(config.paths.inbox / "PXL_20240601_102000123.jpg"))  # another picture, 10:20Z by its name
     before = next(r for r in store.all() if r.name == "before.jpg")

@@ -11,12 +11,12 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import time
 
 import pytest
 from configs import make_config, write_config
 from corpus import CORPUS
+from exiftool_process import exiftool as run_exiftool
 from expect import wait_until
 from photos import Exif, exiftool_photos, noise_jpeg
 from processes import run_daemon
@@ -40,8 +40,8 @@ DURING_WALK = Exif(None, None, "2024:06:01 10:02:30", offset="+00:00")  # no GPS
 
 
 def exiftool(path) -> dict:
-    done = subprocess.run(["exiftool", "-n", "-j", "-G1", str(path)], capture_output=True, text=True, timeout=60, check=True)
-    return json.loads(done.stdout)[0]
+    done = run_exiftool("-n", "-j", "-G1", str(path))
+    return json.loads(done)[0]
 
 
 def make_archive(root):

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from exiftool_process import exiftool
 from PIL import Image
 
 from geolocator.config import load_config
@@ -49,8 +50,8 @@ def ai_location(lat: float, lon: float, altitude: float | None = None, **changes
 
 def exiftool_json(*paths: Path) -> list[dict]:
     assert EXIFTOOL, "exiftool is installed with the test dependencies"
-    done = subprocess.run([EXIFTOOL, "-n", "-j", "-G1", *map(str, paths)], capture_output=True, text=True, timeout=120, check=True)
-    return json.loads(done.stdout)
+    done = exiftool("-n", "-j", "-G1", *map(str, paths))
+    return json.loads(done)
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -141,7 +142,7 @@ def test_our_sidecar_is_merged_when_the_location_changes_and_left_when_it_does_n
 def foreign_sidecar(path: Path) -> bytes:
     """A sidecar another program wrote (exiftool), with a location of its own."""
     target = sidecar_path(path)
-    subprocess.run([EXIFTOOL, "-q", "-o", str(target), "-XMP-exif:GPSLatitude=51.5", "-XMP-exif:GPSLongitude=-0.12", "-XMP-dc:Subject=holiday"], check=True, timeout=60)
+    exiftool("-q", "-o", str(target), "-XMP-exif:GPSLatitude=51.5", "-XMP-exif:GPSLongitude=-0.12", "-XMP-dc:Subject=holiday")
     return target.read_bytes()
 
 
@@ -354,7 +355,7 @@ def test_an_imported_photo_gets_its_sidecars_source(tmp_path):
     foreign_sidecar(other)
     assert imported(other).source is Source.EXIF
     both = photo(tmp_path / "both")
-    subprocess.run([EXIFTOOL, "-q", "-o", str(both.with_suffix(".xmp")), "-XMP-exif:GPSLatitude=51.5", "-XMP-exif:GPSLongitude=-0.12"], check=True, timeout=60)
+    exiftool("-q", "-o", str(both.with_suffix(".xmp")), "-XMP-exif:GPSLatitude=51.5", "-XMP-exif:GPSLongitude=-0.12")
     write_sidecar(both, SidecarLocation(5.0, 6.0, None, Provenance(Source.MANUAL, WHEN)))
     taken = imported(both)
     assert (taken.source, taken.lat) == (Source.EXIF, pytest.approx(51.5))

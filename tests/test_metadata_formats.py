@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from corpus import CORPUS
+from exiftool_process import exiftool
 from PIL import Image
 
 from geolocator.errors import UnreadableImage
@@ -157,7 +158,7 @@ def pillow_save(fmt: str, exif: bytes | None = None, **options) -> bytes:
 
 
 def exiftool_write(path: Path, *assignments: str) -> None:
-    subprocess.run(["exiftool", "-q", "-overwrite_original", *assignments, str(path)], check=True, capture_output=True)
+    exiftool("-q", "-overwrite_original", *assignments, str(path))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from exiftool_process import exiftool
 from PIL import Image
 
 from geolocator.errors import UnreadableImage
@@ -68,8 +69,8 @@ def gps_jpeg(tmp_path_factory) -> bytes:
 
 
 def exiftool_json(path: Path) -> dict:
-    out = subprocess.run(["exiftool", "-n", "-j", "-G", "-a", "-Warning", "-GPSLatitude", "-GPSLongitude", str(path)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)[0]
+    out = exiftool("-n", "-j", "-G", "-a", "-Warning", "-GPSLatitude", "-GPSLongitude", str(path))
+    return json.loads(out)[0]
 
 
 @pytest.mark.parametrize("after", [0xE0, 0xE1], ids=["after_APP0", "after_APP1"])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from exiftool_process import exiftool
 from processes import run_daemon
 
 from geolocator.locate.metadata import read_metadata
@@ -84,9 +85,9 @@ _LOCI_TEXT = re.compile(r" Role=\S+ Lat=([-+.\d]+) Lon=([-+.\d]+) Alt=([-+.\d]+)
 
 
 def exiftool_read(folder: Path) -> dict[str, ToolReading]:
-    out = subprocess.run(["exiftool", "-n", "-j", "-G", "-a", str(folder)], capture_output=True, text=True, check=False)
+    out = exiftool("-n", "-j", "-G", "-a", str(folder), check=False)
     readings = {}
-    for item in json.loads(out.stdout):
+    for item in json.loads(out):
         texts = [str(value) for key, value in item.items() if key.startswith("QuickTime:") and key.endswith("LocationInformation")]
         found = _LOCI_TEXT.search(texts[0]) if texts else None
         lat, lon, alt = (float(group) for group in found.groups()) if found else (None, None, None)

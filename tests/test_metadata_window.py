@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
+from exiftool_process import exiftool
 
 from geolocator.locate.metadata import read_metadata
 from geolocator.locate.metadata.exif import WINDOW
@@ -36,8 +36,7 @@ def test_ifd_tables_anywhere_in_the_file_read_as_exiftool_reads_them(tmp_path: P
     path.write_bytes(far_tiff(pad))
     found = read_metadata(path)
     assert (round(found.lat, 6), round(found.lon, 6)) == (48.858056, 2.294444)
-    exiftool = shutil.which("exiftool")
-    if exiftool is None:
+    if shutil.which("exiftool") is None:
         pytest.skip("exiftool is not installed")
-    (theirs,) = json.loads(subprocess.run([exiftool, "-n", "-j", "-GPSLatitude", "-GPSLongitude", str(path)], capture_output=True, check=True).stdout)
+    (theirs,) = json.loads(exiftool("-n", "-j", "-GPSLatitude", "-GPSLongitude", str(path)))
     assert (found.lat, found.lon) == pytest.approx((theirs["GPSLatitude"], theirs["GPSLongitude"]), abs=1e-9)

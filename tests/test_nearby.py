@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from exiftool_process import exiftool
 from photos import write_jpeg
 
 from geolocator.locate.metadata import read_metadata
@@ -97,7 +97,7 @@ def _photo(tmp_path: Path, name: str, seed: int, when: str, model: str, gps: tup
     tags = [f"-DateTimeOriginal={when}", "-OffsetTimeOriginal=+02:00", f"-Model={model}"]
     if gps is not None:
         tags += [f"-GPSLatitude={gps[0]}", "-GPSLatitudeRef=N", f"-GPSLongitude={gps[1]}", "-GPSLongitudeRef=E"]
-    subprocess.run(["exiftool", "-q", "-overwrite_original", *tags, str(path)], check=True)
+    exiftool("-q", "-overwrite_original", *tags, str(path))
     return path
 
 

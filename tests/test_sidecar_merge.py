@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from corpus import CORPUS
+from exiftool_process import exiftool as run_exiftool
 from PIL import Image
 from test_location_sidecar import WHEN, leftovers, photo
 
@@ -48,8 +49,8 @@ def manual(lat: float, lon: float) -> SidecarLocation:
 
 
 def exiftool(path: Path) -> dict:
-    done = subprocess.run(["exiftool", "-n", "-j", "-G1", "-struct", str(path)], capture_output=True, text=True, timeout=60, check=True)
-    return json.loads(done.stdout)[0]
+    done = run_exiftool("-n", "-j", "-G1", "-struct", str(path))
+    return json.loads(done)[0]
 
 
 def theirs(tags: dict) -> dict:
@@ -109,7 +110,7 @@ def test_exiftool_edits_in_our_sidecar_survive_a_manual_fix(tmp_path):
     target = ls.sidecar_path(path)
     # The exact command of the issue: exiftool rewrites the whole file in its own form (our
     # properties become elements, one rdf:Description per namespace).
-    subprocess.run(["exiftool", "-XMP-xmp:Rating=5", "-XMP-dc:Subject+=KEYWORD", "-XMP-dc:Description=caption", str(target)], check=True, timeout=60, capture_output=True)
+    run_exiftool("-XMP-xmp:Rating=5", "-XMP-dc:Subject+=KEYWORD", "-XMP-dc:Description=caption", str(target))
     edited = target.read_bytes()
     assert b"<exif:GPSLatitude>" in edited and b"<geolocator:Source>track</geolocator:Source>" in edited
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import shutil
 import struct
-import subprocess
 from datetime import UTC, datetime, timedelta
 from functools import reduce
 from operator import xor
 from pathlib import Path
 
 import pytest
+from exiftool_process import exiftool
 from photos import write_jpeg
 
 from geolocator.locate.tracks.interpolate import locate_on_track, locate_on_tracks
@@ -39,9 +39,9 @@ def ddmm(value: float, width: int) -> str:
 def exiftool_geotag(track: Path, when: datetime, tmp_path: Path) -> tuple[float, float, float | None]:
     """Where exiftool puts a photo taken at `when` (UTC) on `track`: lat, lon, altitude."""
     photo = write_jpeg(tmp_path / f"probe-{when:%H%M%S}.jpg", 7)
-    subprocess.run(["exiftool", "-q", "-overwrite_original", f"-geotag={track}", f"-geotime={when:%Y:%m:%d %H:%M:%S}Z", str(photo)], check=True)
-    out = subprocess.run(["exiftool", "-n", "-s3", "-Composite:GPSLatitude", "-Composite:GPSLongitude", "-Composite:GPSAltitude", str(photo)], check=True, capture_output=True, text=True)
-    values = [float(v) for v in out.stdout.split()]  # signed, in degrees and metres
+    exiftool("-q", "-overwrite_original", f"-geotag={track}", f"-geotime={when:%Y:%m:%d %H:%M:%S}Z", str(photo))
+    out = exiftool("-n", "-s3", "-Composite:GPSLatitude", "-Composite:GPSLongitude", "-Composite:GPSAltitude", str(photo))
+    values = [float(v) for v in out.split()]  # signed, in degrees and metres
     assert len(values) >= 2, f"exiftool placed nothing at {when}"
     return values[0], values[1], values[2] if len(values) > 2 else None
 

@@ -9,7 +9,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from configs import make_config
+from exiftool_process import exiftool
 from expect import expect
 from photos import write_jpeg
 from records import record_of
@@ -86,12 +86,12 @@ class Drop:
     def photo(self, name: str, taken: str, *, offset: str | None = None, model: str = "EOS R6", gps: tuple[float, float] | None = None) -> None:
         self.seed += 1
         path = write_jpeg(self.staging / name, self.seed)
-        args = ["exiftool", "-q", "-overwrite_original", f"-DateTimeOriginal={taken}", f"-Model={model}"]
+        args = ["-q", "-overwrite_original", f"-DateTimeOriginal={taken}", f"-Model={model}"]
         if offset:
             args.append(f"-OffsetTimeOriginal={offset}")
         if gps:
             args += [f"-GPSLatitude={abs(gps[0])}", f"-GPSLatitudeRef={'N' if gps[0] >= 0 else 'S'}", f"-GPSLongitude={abs(gps[1])}", f"-GPSLongitudeRef={'E' if gps[1] >= 0 else 'W'}"]
-        subprocess.run([*args, str(path)], check=True)
+        exiftool(*args, str(path))
         os.replace(path, self.inbox / name)
 
     def text(self, name: str, content: str | bytes) -> None:

@@ -21,6 +21,7 @@ import av
 import numpy as np
 import pytest
 from configs import write_config
+from exiftool_process import exiftool
 from expect import wait_until, wait_until_js
 from PIL import Image
 from processes import free_port, imported_modules, run_daemon, stop, wait_ready
@@ -70,8 +71,8 @@ def video(path: Path, codec: str = "libx264", *, container: str | None = None, r
 
 def exiftool_rotation(path: Path) -> int:
     """The clockwise rotation a player applies, as exiftool reads it from the track header."""
-    done = subprocess.run(["exiftool", "-j", "-n", "-Rotation", str(path)], capture_output=True, text=True, check=True)
-    return int(json.loads(done.stdout)[0].get("Rotation", 0))
+    done = exiftool("-j", "-n", "-Rotation", str(path))
+    return int(json.loads(done)[0].get("Rotation", 0))
 
 
 def upright_reference(path: Path, size: tuple[int, int]) -> Image.Image:
