@@ -240,6 +240,19 @@ def test_search_by_place_flies_there_filters_only_when_asked_and_by_file_name(pa
     wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
     page.click("#place-chip .chip-x")
     page.wait_for_selector("#place-chip", state="hidden")
+    # A region alone: the map frames the whole region, not a town in it, nor the world.
+    page.evaluate("window.flown = []; geolocator.map.on('moveend', () => window.flown.push(geolocator.map.getBounds()))")
+    page.fill('#filters input[name="q"]', "Tuscany")
+    page.press('#filters input[name="q"]', "Enter")
+    wait_until_js(page, "(document.body.dataset.place || '') === 'Tuscany, Italy'")
+    towns = [[43.77, 11.25], [43.72, 10.40], [43.32, 11.33], [43.46, 11.88], [42.76, 11.11]]  # Florence, Pisa, Siena, Arezzo, Grosseto
+    # (the flight's one moveend is at its end: a view that frames the towns and is no bigger than Italy is where it landed)
+    wait_until_js(page, "(towns) => window.flown.some(b => towns.every(t => b.contains(t)) && b.getNorth() - b.getSouth() < 12)", towns)
+    south, west, north, east = page.evaluate("(b => [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()])(geolocator.map.getBounds())")
+    assert all(south <= lat <= north and west <= lon <= east for lat, lon in towns)
+    assert 1.5 < north - south < 8 and 2 < east - west < 16, (south, west, north, east)  # Tuscany is ~2° by ~2.5°
+    page.evaluate("void geolocator.map.setZoom(2, {animate: false})")
+    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{total}'")
     # Not a place: the text filters by file name, and says so.
     page.fill('#filters input[name="q"]', "tokyo_04")
     page.press('#filters input[name="q"]', "Enter")

@@ -86,6 +86,25 @@ def test_a_place_search_resolves_the_name_and_lists_the_photos_it_names(env):
     assert nowhere == {"query": "Xqzzyvillex", "match": None, "ids": []}
 
 
+def test_a_region_search_answers_the_region_its_box_and_the_photos_in_it(env):
+    env["store"].put_many([
+        located(7, "duomo.jpg", "duomo.jpg", "Duomo, Florence, Tuscany, Italy", 43.773, 11.256),
+        located(8, "campo.jpg", "campo.jpg", "Siena, Tuscany, Italy", 43.318, 11.331),
+        located(9, "shoals.jpg", "shoals.jpg", "Florence, Alabama, United States", 34.80, -87.68),
+    ])
+    for query in ("Tuscany", "tuscany,%20Italy"):
+        found = env["client"].json(f"/api/places?q={query}")
+        match = found["match"]
+        assert match["level"] == "region" and match["label"] == "Tuscany, Italy"
+        (south, west), (north, east) = match["bounds"]
+        for lat, lon in ((43.77, 11.25), (43.72, 10.40), (43.32, 11.33), (42.76, 11.11)):  # Florence, Pisa, Siena, Grosseto
+            assert south <= lat <= north and west <= lon <= east
+        assert 1 < north - south < 4 and 1 < east - west < 5  # a region's size: not a town's, not Italy's
+        assert sorted(found["ids"]) == [rid(7), rid(8)]  # each part of the query is a part of the photo's place
+    # A town keeps its radius: no box.
+    assert env["client"].json("/api/places?q=Florence")["match"]["bounds"] is None
+
+
 @pytest.mark.parametrize("query", ["", "%20%20", "x" * 101])
 def test_a_place_search_needs_a_sensible_query(env, query):
     status, _, body = env["client"].get(f"/api/places?q={query}")

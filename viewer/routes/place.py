@@ -2,7 +2,8 @@
 
 - `GET /api/where?q=TEXT`                 what one field typed in the page means: pasted coordinates in
   any form `geolocator.locations.coords` reads, else a place name from the offline gazetteer ("Rome",
-  "Rome, Italy", "Paris, Texas"): {"lat", "lon", "label", "kind", "radius_km"}; 400 saying why not
+  "Rome, Italy", "Paris, Texas", "Tuscany": `Gazetteer.search`): {"lat", "lon", "label", "kind",
+  "radius_km"}; 400 saying why not
 - `POST /api/locations`                   {"ids": [...], "lat", "lon"}: a manual fix for one or many
   photos at once; answers {"records": [...], "rows": [...], "counts": {...}} (the stored records, their
   map rows, the header's counts now); so do the three below
@@ -82,29 +83,20 @@ def place_of(text: str) -> dict[str, Any]:
         raise bottle.HTTPError(400, str(exc)) from None
     else:
         return {"lat": point.lat, "lon": point.lon, "label": None, "kind": "coordinates", "radius_km": None}
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    match = _find(parts)
+    match = _find(text)
     if match is None:
         raise bottle.HTTPError(400, f"no place called {text.strip()[:100]!r} is known, and it is not coordinates")
     return {"lat": match.lat, "lon": match.lon, "label": match.label, "kind": match.level, "radius_km": match.radius_km}
 
 
-def _find(parts: list[str]) -> places.Match | None:
+def _find(text: str) -> places.Match | None:
+    """The place a name means, as the search box reads it (`Gazetteer.search`)."""
     try:
         gazetteer = places.gazetteer()
     except OSError:
         log.exception("the place index is not available")
         return None
-    match parts:
-        case [one]:
-            return gazetteer.find(city=one) or gazetteer.find(country=one)
-        case [city, other]:  # "Rome, Italy" or "Paris, Texas"
-            if gazetteer.country_code(other):
-                return gazetteer.find(country=other, city=city)
-            return gazetteer.find(region=other, city=city)
-        case [city, region, country, *_]:
-            return gazetteer.find(country=country, region=region, city=city)
-    return None
+    return gazetteer.search(text)
 
 
 def answer(ctx: Context, records: list[PhotoRecord], since: int) -> bytes:

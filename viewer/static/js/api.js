@@ -70,7 +70,7 @@ export async function fetchBriefs(ids) {
   return response.json();
 }
 
-/** The gazetteer's answer for a place name and the ids of the photos it names: {match, ids}. */
+/** The gazetteer's answer for a place name and the ids of the photos it names: {match, ids}; match: {lat, lon, level, label, radius_km, bounds}. */
 export async function fetchPlace(q) {
   const response = await fetch('/api/places?q=' + encodeURIComponent(q));
   if (!response.ok) throw new Error(response.statusText);

@@ -1,8 +1,9 @@
 // Search: typing filters by file name (filters.js); Enter asks the offline gazetteer whether the
-// text is a place (a town, a region, a country). If it is, the map flies there at a zoom that fits
-// the place, and hides nothing: a chip names the place and offers to show only the photos whose
-// place names it, as an explicit choice (× forgets the place). A new search replaces the chip and
-// its filter. If the text is no place, it stays a file-name filter.
+// text is a place (a town, a region, a country: "Lisbon", "Tuscany", "Peru", "Tuscany, Italy"; which
+// of the places sharing a name it means is the server's rule, `Gazetteer.search`). If it is, the
+// map flies there at a zoom that fits the place, and hides nothing: a chip names the place and
+// offers to show only the photos whose place names it, as an explicit choice (× forgets the place).
+// A new search replaces the chip and its filter. If the text is no place, it stays a file-name filter.
 /* global L */
 import * as api from './api.js';
 import { el, notice, sheetCover } from './dom.js';
@@ -51,8 +52,9 @@ async function search() {
   input.value = ''; // the text named a place, not a file
   filtersChanged();
   showChip(found, false);
-  // The place's whole extent in view: a town's few kilometres, a region, a country.
-  const bounds = L.latLng(m.lat, m.lon).toBounds(Math.max(2, m.radius_km) * 2000);
+  // The place's whole extent in view: a region's box of its towns (the server's), else the circle
+  // its radius draws about its point (a town's few kilometres, a country's main part).
+  const bounds = m.bounds ? L.latLngBounds(m.bounds) : L.latLng(m.lat, m.lon).toBounds(Math.max(2, m.radius_km) * 2000);
   // On a phone, above the sheet: the place in the part of the map that shows.
   map.flyToBounds(bounds, { maxZoom: 14, duration: 0.8, paddingBottomRight: [0, sheetCover()] });
 }
