@@ -229,7 +229,7 @@ class PhotoRecord(Location):
     error: str | None = None  # why it failed, is pending or unlocated: one line
     warning: str | None = None  # what is odd about a file recorded all the same: "truncated: JPEG without its end marker ..."
     duplicate_of: str | None = None
-    phash: str | None = None  # its picture's perceptual signature (geolocator.locate.pictures); "" too plain to compare
+    phash: str | None = None  # its picture's perceptual signature (geolocator.locate.pictures); "" too plain to compare; OWED: to be hashed
     copy_of: str | None = None  # the id of the photo it was found a copy of (its location is then that one's, source copy)
     attempts: int = 0  # AI attempts so far
     retry_at: str | None = None  # ISO time of the next AI attempt, for pending records
@@ -334,6 +334,9 @@ def _loader() -> Callable[[dict[str, Any]], PhotoRecord]:
 
 
 _load = _loader()
+
+
+OWED = "owed"  # the `phash` of a photo filed with GPS of its own, its picture not hashed yet (geolocator.locations.copies)
 
 
 def record_id(sha256: str) -> str:
