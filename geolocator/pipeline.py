@@ -6,7 +6,8 @@
 their photo (geolocator.move.sidecars) and are never filed on their own unless their photo never comes.
 `sniff` tells a GPS track (GPX, KML/KMZ, NMEA, GeoJSON, Takeout; by content) from a photo: a track
 is recorded with status `track` and kept in library/tracks/. `picture` decodes a photo small to
-compare it with others (`[location] copies`). `locate` places a photo without GPS as the copy of
+compare it with others (`[location] copies`), when it may be a copy (no GPS of its own); one with
+GPS is only ever an original, hashed after it is filed (`Locations.compare_filed`). `locate` places a photo without GPS as the copy of
 a located photo, or from the tracks and photos around it (`Locations.place_new`), before the AI
 is asked; `follow`
 announces the filed photo or track (`Event.PHOTO_FILED`, `Event.TRACK_FILED`): the Core's
@@ -61,11 +62,11 @@ from geolocator.fileio import open_regular
 from geolocator.folders import fsync_dir
 from geolocator.locate.metadata.complete import missing_end
 from geolocator.locate.metadata.file_names import NameClock, time_from_name
-from geolocator.locate.metadata.formats import HEAD_SIZE, Kind, sniff
 from geolocator.locate.tracks.model import TrackError, TrackFile
 from geolocator.locate.tracks.parse import read_track, track_format
 from geolocator.locations.capture_time import TimeBasis
 from geolocator.locations.changes import Locations
+from geolocator.locations.copies import needs_picture_now, picture_of_file
 from geolocator.locations.from_file import file_location
 from geolocator.locations.sidecar import holds_only_ours
 from geolocator.locations.sidecar_files import MAX_SIDECAR
@@ -73,7 +74,7 @@ from geolocator.move.in_place import Archive, FileStat, file_stat
 from geolocator.move.intents import encode_path, is_entry, sha256_file
 from geolocator.move.naming import is_sidecar, layout_folder, readable_name, sidecar_name
 from geolocator.move.sidecars import RecentlyFiled, photo_beside, sidecars_of
-from geolocator.record import AI_DISABLED, LOCATION_FIELDS, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Status, record_id
+from geolocator.record import AI_DISABLED, LOCATION_FIELDS, OWED, WAITING_FOR_AI, PhotoMetadata, PhotoRecord, Status, record_id
 from geolocator.record.events import Event
 
 if TYPE_CHECKING:
@@ -208,9 +209,10 @@ def subfolder(record: PhotoRecord, layout: str) -> PurePosixPath:
     return PurePosixPath(UNDATED_FOLDER) if when is None else layout_folder(layout, when)
 
 
-def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], PlaceName]) -> PhotoRecord:
+def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], PlaceName], *, owed: bool = False) -> PhotoRecord:
     """The record for a newly seen content, from what the file says about itself
-    (`file_location`); `describe` names a point (`places.name`)."""
+    (`file_location`); `describe` names a point (`places.name`). `owed`: its picture is hashed
+    after it is filed (its signature OWED until then)."""
     sha256 = task.content_hash
     if task.error is not None or task.metadata is None:
         return PhotoRecord(id=record_id(sha256), sha256=sha256, name=task.name, path=None, status=Status.FAILED, error=task.error or "unreadable")
@@ -223,7 +225,7 @@ def locate(task: Task, ai_enabled: bool, describe: Callable[[float, float], Plac
     read = functools.partial(
         PhotoRecord, id=record_id(sha256), sha256=sha256, name=task.name, path=None, camera=md.camera, camera_serial=md.serial, altitude=md.altitude,
         warning=warning, taken_at=taken_at, time_source=time_source, taken_utc=taken_utc, time_basis=time_basis,
-        phash=task.picture.signature if task.picture is not None else None,
+        phash=task.picture.signature if task.picture is not None else OWED if owed else None,
     )  # fmt: skip
     if not where.has_location:
         return read(status=Status.PENDING, error=WAITING_FOR_AI) if ai_enabled else read(status=Status.UNLOCATED, error=AI_DISABLED)
@@ -302,7 +304,7 @@ class Pipeline:
             Stage("hash", self.hash, when=lambda task: task.joins is None),
             Stage("original", self.find_original, when=lambda task: task.joins is None),
             Stage("read", self.read, when=lambda task: task.role is Role.PHOTO and task.error is None and self.is_new_content(task)),
-            Stage("picture", self.look, when=lambda task: self.core.copies is not None and task.role is Role.PHOTO and task.metadata is not None and self.is_new_content(task)),
+            Stage("picture", self.look, when=self.looks_now),
             Stage("read track", self.read_track, when=lambda task: task.role is Role.TRACK and self.is_new_content(task)),
             Stage("locate", self.locate, when=lambda task: task.joins is None and self.is_new_content(task)),
             Stage("claim", self.claim),
@@ -399,17 +401,21 @@ class Pipeline:
             return dataclasses.replace(task, error=f"{INCOMPLETE}: {task.truncated}: nothing in it can be read")
         return dataclasses.replace(task, metadata=metadata)
 
+    def looks_now(self, task: Task) -> bool:
+        """Whether the `picture` stage decodes this photo while filing it: one that may be a copy
+        (`copies.needs_picture_now`). One with GPS of its own is filed without it, and hashed
+        after (`Locations.compare_filed`)."""
+        return (
+            self.core.copies is not None and task.role is Role.PHOTO and task.metadata is not None and needs_picture_now(task.metadata)
+            and self.is_new_content(task)
+        )  # fmt: skip
+
     def look(self, task: Task) -> Task:
         """The photo's picture, small and upright, to find the photo it is a copy of and its
         copies (geolocator.locations.copies). A video has none, nor has a picture that cannot be
         decoded: either is filed all the same."""
         try:
-            with open_regular(task.source) as fh:
-                if sniff(fh.read(HEAD_SIZE)) is Kind.QUICKTIME:
-                    return task
-            from geolocator.locations.copies import read_picture  # numpy: loaded with the first photo compared
-
-            return dataclasses.replace(task, picture=read_picture(task.source))
+            return dataclasses.replace(task, picture=picture_of_file(task.source))
         except FileNotFoundError:
             raise
         except (UnreadableImage, OSError) as exc:
@@ -421,7 +427,8 @@ class Pipeline:
     def locate(self, task: Task) -> Task:
         if task.role is Role.TRACK:
             return dataclasses.replace(task, record=track_record(task))
-        record = locate(task, self.ai_enabled, self._describe)
+        owed = self.core.copies is not None and task.metadata is not None and not needs_picture_now(task.metadata)
+        record = locate(task, self.ai_enabled, self._describe, owed=owed)
         gps_utc = task.metadata.gps_utc if task.metadata is not None else None
         return dataclasses.replace(task, record=self.locations.place_new(record, gps_utc, task.picture))
 

@@ -29,7 +29,7 @@ from geolocator.errors import GeolocatorError
 from geolocator.folders import Folders, sessions_path
 from geolocator.locations.ai_queue import AIWorker, Backoff, servers_for
 from geolocator.pipeline import Pipeline
-from geolocator.record import Status
+from geolocator.record import OWED, Status
 from geolocator.record.events import Event, Sent
 from geolocator.record.store import MISSING, Store, database_files
 from geolocator.watch.watcher import Watcher, shown
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 64  # intents cleared with one fsync per this many photos (or when the queue is idle)
 INGEST_GROUP = 32  # queued files a worker takes at once: their intents are written with one fsync
+IDLE_POLL = 0.2  # seconds without a file that make the inbox quiet, while pictures are owed
+IDLE_COMPARE = 8  # pictures of photos filed hashed at a time while the inbox is quiet (a file arriving waits at most for these)
 DEFAULT_BACKOFF = Backoff()
 STATUS_ORDER = (Status.LOCATED, Status.UNLOCATED, Status.PENDING, Status.FAILED, Status.DUPLICATE)
 
@@ -104,6 +106,8 @@ class Service:
         self._waits = Waits()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._owed_lock = threading.Lock()
+        self._owed_from_store = False
         self.core: Core | None = None
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
@@ -219,7 +223,9 @@ class Service:
         return self.problem() is None
 
     def idle(self) -> bool:
-        return self._queue.unfinished_tasks == 0 and (self.watcher is None or self.watcher.idle())
+        """Nothing queued or being filed, nor any photo filed waiting for its picture to be compared."""
+        copies = self.core.copies if self.core is not None else None
+        return self._queue.unfinished_tasks == 0 and (self.watcher is None or self.watcher.idle()) and not (copies is not None and copies.owes())
 
     # -- ingest workers --------------------------------------------------------------------------
     def _wake_ai(self, sent: Sent) -> None:
@@ -230,7 +236,11 @@ class Service:
         since_flush = 0
         stop = False
         while not stop:
-            first = self._queue.get()  # blocks: stop() queues a None for each worker
+            try:  # blocks while nothing is owed: stop() queues a None for each worker
+                first = self._queue.get(timeout=IDLE_POLL) if self._owes(pipeline) else self._queue.get()
+            except queue.Empty:
+                self._compare_filed(pipeline)
+                continue
             items = [first]
             try:  # what is queued besides (a backlog, a burst) is taken along: one fsync for the group
                 while items[-1] is not None and len(items) < INGEST_GROUP:
@@ -249,6 +259,30 @@ class Service:
             if since_flush >= FLUSH_EVERY or (since_flush and self._queue.empty()):
                 self._flush(pipeline)
                 since_flush = 0
+
+    def _owes(self, pipeline: Pipeline) -> bool:
+        """Pictures of photos filed are left to compare (or the store not yet asked for them)."""
+        copies = pipeline.core.copies
+        return copies is not None and (not self._owed_from_store or copies.owes())
+
+    def _compare_filed(self, pipeline: Pipeline) -> None:
+        """While the inbox is quiet: the pictures of photos filed without them, a few at a time
+        (a file arriving is taken first). The photos a previous run left so (stopped before
+        their turn) are owed from the store at the first."""
+        copies, locations = pipeline.core.copies, pipeline.core.locations
+        if copies is None:
+            return
+        with self._owed_lock:
+            if not self._owed_from_store:
+                self._owed_from_store = True
+                copies.owe(r.id for r in pipeline.store.all() if r.phash == OWED)
+        while copies.owes() and self._queue.empty() and not self._stopping.is_set():
+            try:
+                if not locations.compare_filed(IDLE_COMPARE):
+                    return  # what is owed is being hashed by another worker
+            except Exception:  # a bug: the photos are filed; their copies wait for the next start
+                log.exception("comparing the pictures of photos filed failed unexpectedly")
+                return
 
     @staticmethod
     def _flush(pipeline: Pipeline) -> None:

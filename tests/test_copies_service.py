@@ -2,7 +2,7 @@
 API): a copy placed in either arrival order, with its original named and its capture time; what
 is not a copy (another photo of the same place, a burst, clear skies, pages of text) never placed
 as one; copies following their original; `[location] copies = false`; and a copy filed as a
-duplicate from the page, by the intents' rules."""
+duplicate from the page, by the intents' rules; `scan` hashing the photos with GPS after filing them."""
 
 from __future__ import annotations
 
@@ -15,14 +15,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from configs import write_config
 from copies_made import ORIGINALS, RECIPES, SAMPLES, burst, document, encoded, sky, upright, with_orientation
 from exiftool_process import exiftool
 from expect import wait_until
+from processes import run_daemon
 from records import record_of, stored
 
 from geolocator.locations.copies import ORIGINAL_GONE
 from geolocator.locations.sidecar import read_sidecar, sidecar_path
 from geolocator.record import PhotoRecord, Source, Status
+from geolocator.record.store import load_records
 from geolocator.service import Service
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.skipif(shutil.which("exiftool") is None, reason="needs exiftool")]
@@ -247,3 +250,26 @@ def test_in_place_a_copy_filed_as_a_duplicate_stays_where_it_is(run, tmp_path):
     assert (phone.inbox / "shared.jpg").read_bytes() == sent and ours.is_file()  # where it was, as it was
     assert not svc.folders.duplicates.exists() and not svc.folders.library.exists()
     assert api.get(f"/api/images/{copy.id}")["has_file"] is True
+
+
+def test_scan_compares_the_photos_with_gps_after_filing_them_and_places_their_copies(tmp_path):
+    """`scan` files a photo with GPS without decoding it, then hashes it before it returns: its
+    copy, filed in the same scan (before it, by name), is placed; a second scan's copy, at once."""
+    config = write_config(tmp_path / "config.toml", settle=0.2)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    image = upright(DSCN)
+    (inbox / "A-telegram.jpg").write_bytes(RECIPES["telegram"](image))
+    shutil.copyfile(SAMPLES / DSCN, inbox / "B-DSCN0010.jpg")
+    done = run_daemon("scan", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("scan: 1 located, 1 unlocated"), done.stdout + done.stderr[-2000:]  # counted as filed
+    assert "copies: the pictures of 1 photo(s) filed hashed and compared" in done.stderr
+    records = {r.name: r for r in load_records(tmp_path / "geolocator.json").values()}
+    original, copy = records["B-DSCN0010.jpg"], records["A-telegram.jpg"]
+    assert original.source is Source.EXIF and original.phash and (copy.source, copy.copy_of, copy.lat, copy.lon) == (Source.COPY, original.id, original.lat, original.lon)
+
+    (inbox / "C-web.jpg").write_bytes(RECIPES["web-640-q60"](image))
+    again = run_daemon("scan", "--config", str(config), cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.startswith("scan: 1 located"), again.stdout + again.stderr[-2000:]
+    later = next(r for r in load_records(tmp_path / "geolocator.json").values() if r.name == "C-web.jpg")
+    assert (later.source, later.copy_of) == (Source.COPY, original.id)

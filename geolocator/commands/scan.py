@@ -7,6 +7,10 @@ processed (whatever the reason, a bug included) is logged and counted as left in
 every other file is still processed. The summary names the files left and why, one line each
 (the first `LEFT_SHOWN`, then how many more).
 
+Once every file is filed, the pictures of the photos filed with GPS of their own are hashed and
+compared (`[location] copies`: `Locations.compare_filed`), so their copies filed before, in this
+scan or earlier, are placed before it returns.
+
 In place (`[library] move = false`) the archive's recorded files are looked at, not read: those
 unchanged are skipped, those renamed within the tree followed, and those gone marked missing
 (`geolocator.move.in_place`); the summary says how many of each.
@@ -14,6 +18,7 @@ unchanged are skipped, those renamed within the tree followed, and those gone ma
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -31,6 +36,8 @@ from geolocator.pipeline import Pipeline
 from geolocator.record import PhotoRecord, Status
 from geolocator.service import own_files, summary
 from geolocator.watch.watcher import iter_inbox, shown
+
+log = logging.getLogger(__name__)
 
 GROUP = 64  # files read and located together, then recorded with one fsync before they move
 CLEAR_EVERY = 256  # files whose finished moves are made durable and their intents cleared together
@@ -70,6 +77,7 @@ def main(config: Config) -> int:
                     pipeline.flush()
                     since_flush = 0
         pipeline.flush()
+        _compare_filed(core)
         if core.archive is not None:
             core.archive.scan_ended()  # what was not seen and is gone: missing
             in_place = "; in place: " + ", ".join(f"{core.archive.counts[key]} {label}" for key, label in IN_PLACE_COUNTS)
@@ -84,6 +92,15 @@ def main(config: Config) -> int:
                     counts[now.status.value] += 1
     print(f"scan: {summary(counts)}{in_place}{_left(left, folders.inbox)}", flush=True)
     return 1 if counts[Status.FAILED.value] or left else 0
+
+
+def _compare_filed(core: Core) -> None:
+    """The pictures of the photos filed with GPS of their own, hashed once all are filed (not
+    while filing them: `Locations.compare_filed`), and their copies filed before placed."""
+    began = time.monotonic()
+    compared = core.locations.compare_filed()
+    if compared:
+        log.info("copies: the pictures of %d photo(s) filed hashed and compared in %.2f s", compared, time.monotonic() - began)
 
 
 def _to_read(archive: Archive, files: list[Path]) -> list[Path]:

@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from geolocator.errors import GeolocatorError
 from geolocator.locations.clocks import ClockPlan
+from geolocator.locations.copies import may_be_copy
 from geolocator.locations.history import HistoryError
 from geolocator.locations.nearby import camera_label, wall_clock
 from geolocator.locations.placing import Placer, with_time
 from geolocator.locations.ranking import USERS_WORD, user_may_change
 from geolocator.locations.relocation import BY_HAND, Relocation, point_of, relocated
 from geolocator.locations.sidecar_sync import Sidecars
-from geolocator.record import LOCATION_FIELDS, NOWHERE, AIEstimate, ClockSync, Location, PhotoRecord, Source, Status
+from geolocator.record import LOCATION_FIELDS, NOWHERE, OWED, AIEstimate, ClockSync, Location, PhotoRecord, Source, Status
 from geolocator.record.events import Event, Events, Sent
 from geolocator.record.store import Store, utc_now
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APPLY_BATCH = 1000  # records written per journal write (one fsync) when many change at once
+COMPARE_BATCH = 64  # pictures hashed by `compare_filed` per journal write of their signatures
 AI_FOUND_NOTHING = "the AI could not tell where this was taken"
 
 __all__ = ["BY_HAND", "HistoryError", "Locations", "Refused"]
@@ -117,6 +119,8 @@ class Locations:
             return record
         if picture is not None:
             self.copies.remember(record.id, picture)
+            if picture.plain is None and may_be_copy(record):
+                self.compare_filed()  # its original may be among the photos filed without their picture hashed yet
         found = self.copies.find_original(record, picture)
         placed = None
         if found.change is not None:
@@ -127,6 +131,22 @@ class Locations:
         placed = placed or record
         self.copies.indexed([placed])
         return placed
+
+    def compare_filed(self, limit: int | None = None) -> int:
+        """Hash the pictures of photos filed without them (`Copies.owe`; up to `limit`, all with
+        None), then place their copies filed before, as for an original filed late. Returns how
+        many were taken. One pass at a time: a caller waits for the pass in progress."""
+        copies = self.copies
+        if copies is None:
+            return 0
+        with copies.comparing:
+            taken = copies.take_owed(limit)
+            for start in range(0, len(taken), COMPARE_BATCH):
+                for record, picture in copies.hash_owed(taken[start : start + COMPARE_BATCH]):
+                    placed = self.apply(copies.copies_of(record, picture=picture))
+                    if placed:
+                        log.info("%s placed %d of its copies filed earlier", record.name, len(placed))
+            return len(taken)
 
     @staticmethod
     def reimported(previous: PhotoRecord, fresh: PhotoRecord) -> PhotoRecord:
@@ -244,7 +264,9 @@ class Locations:
         for record in sent.records:
             self.apply(self.placer.photo_filed(record.id))
             filed = self.store.get(record.id) if self.copies is not None else None
-            if self.copies is not None and filed is not None:
+            if self.copies is not None and filed is not None and filed.phash == OWED:
+                self.copies.owe([filed.id])  # filed without its picture: hashed by the next pass (`compare_filed`)
+            elif self.copies is not None and filed is not None:
                 placed = self.apply(self.copies.copies_of(filed))
                 if placed:
                     log.info("%s placed %d of its copies filed earlier", record.name, len(placed))

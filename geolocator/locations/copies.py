@@ -25,11 +25,20 @@ Placer's time index). Pictures the pipeline decoded are kept for a while (RECENT
 filed moments after its copy is compared without decoding its file again; others are decoded
 from their files when a candidate needs the finer check. numpy is imported with the first photo
 compared, never by a process that does not compare any.
+
+A photo whose file gives it a location a copy's cannot outrank (GPS in the file) needs its
+picture only as an original, so it is not decoded while it is filed: it is `owe`d, and hashed
+later by `Locations.compare_filed` (the service's ingest workers when the inbox is quiet; `scan`
+once it has filed everything), which then places its copies filed before, as a late original
+does. A photo that may be a copy is looked up only after every photo owed so far is hashed, so
+either arrival order finds the pair, whenever the pass runs.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
+import itertools
 import logging
 import threading
 from collections.abc import Iterable, Sequence
@@ -38,13 +47,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geolocator.errors import UnreadableImage
+from geolocator.fileio import open_regular
 from geolocator.folders import Folders
+from geolocator.locate.metadata.formats import HEAD_SIZE, Kind, sniff
 from geolocator.locate.places.index import haversine_km
 from geolocator.locations.nearby import wall_clock
 from geolocator.locations.ranking import rank
 from geolocator.locations.relocation import Relocation, point_of
 from geolocator.move.intents import decode_path
-from geolocator.record import NOWHERE, PLACEABLE, Location, PhotoRecord, Source, Status
+from geolocator.record import NOWHERE, OWED, PLACEABLE, GpsOrigin, Location, PhotoMetadata, PhotoRecord, Source, Status
 from geolocator.record.store import Store
 
 if TYPE_CHECKING:
@@ -102,6 +113,11 @@ class Copies:
         self._placeable: set[str] = set()
         self._copies: dict[str, set[str]] = collections.defaultdict(set)  # original id -> ids of photos placed as its copies
         self._recent: collections.OrderedDict[str, Picture] = collections.OrderedDict()
+        self._owed: dict[str, None] = {}  # ids of photos filed without their picture hashed, oldest first
+        self._hashing = 0  # photos taken from `_owed` and not yet hashed and looked at
+        # One pass over owed photos at a time; a photo that may be a copy waits for the pass in
+        # progress before it is looked up (taken before `_lock` and the store's, never inside them).
+        self.comparing = threading.RLock()
 
     # -- the indexes ---------------------------------------------------------------------------
     def _ensure_indexed(self) -> tuple[HammingIndex, HammingIndex]:
@@ -127,7 +143,7 @@ class Copies:
             hashes = parse_signature(record.phash)
             if hashes is None:
                 continue
-            if _may_be_copy(record):
+            if may_be_copy(record):
                 self._placeable.add(record.id)
             else:
                 self._placeable.discard(record.id)
@@ -186,11 +202,70 @@ class Copies:
                 return None
         return None
 
+    # -- photos filed without their picture ------------------------------------------------------
+    def owe(self, record_ids: Iterable[str]) -> None:
+        """Photos filed without their picture hashed (`needs_picture_now` said later; their
+        signature OWED): hashed by the next `Locations.compare_filed`."""
+        with self._lock:
+            self._owed.update(dict.fromkeys(record_ids))
+
+    def owes(self) -> bool:
+        """Whether photos filed wait for their picture to be hashed (or are being hashed now)."""
+        with self._lock:
+            return bool(self._owed) or self._hashing > 0
+
+    def take_owed(self, limit: int | None) -> list[str]:
+        """Up to `limit` (all with None) of the photos owed, oldest first; counted as being hashed
+        until `hashed` says they are done."""
+        with self._lock:
+            taken = list(itertools.islice(self._owed, limit))
+            for record_id in taken:
+                del self._owed[record_id]
+            self._hashing += len(taken)
+            return taken
+
+    def hash_owed(self, record_ids: Sequence[str]) -> list[tuple[PhotoRecord, Picture]]:
+        """The photos `take_owed` gave, hashed: their signatures stored (one write for all) and
+        indexed. Returns each stored record with its picture; a photo gone or hashed meanwhile is
+        left out, and so is a video or one that cannot be decoded (its signature then None, as
+        when it is decoded while filed)."""
+        try:
+            pictures: dict[str, Picture | None] = {}
+            for record_id in record_ids:
+                record = self.store.get(record_id)
+                if record is not None and record.phash == OWED:
+                    pictures[record_id] = self._file_picture(record)
+
+            def signed(current: PhotoRecord) -> PhotoRecord | None:
+                picture = pictures[current.id]
+                return dataclasses.replace(current, phash=picture.signature if picture else None) if current.phash == OWED else None
+
+            stored = self.store.update_many(list(pictures), signed)
+            self.indexed(stored)
+            return [(record, picture) for record in stored if (picture := pictures[record.id]) is not None]
+        finally:
+            with self._lock:
+                self._hashing -= len(record_ids)
+
+    def _file_picture(self, record: PhotoRecord) -> Picture | None:
+        """The picture of a filed photo, decoded from its file; None for a video, or a file that
+        cannot be read or decoded (logged)."""
+        path = self.folders.file_of(record)
+        if path is None:
+            return None
+        try:
+            return picture_of_file(path)
+        except (UnreadableImage, OSError) as exc:
+            log.info("%s: its picture is not compared with others: %s", record.name, exc)
+        except Exception:  # a bug: never lose the photo over it
+            log.exception("decoding the picture of %s failed unexpectedly", path)
+        return None
+
     # -- an arriving photo as a copy -----------------------------------------------------------
     def find_original(self, record: PhotoRecord, picture: Picture | None) -> Finding:
         """The change that places `record` (being filed, not stored yet) as a copy of a photo
         already located, if its picture is one's."""
-        if picture is None or picture.plain is not None or not _may_be_copy(record):
+        if picture is None or picture.plain is not None or not may_be_copy(record):
             return Finding(None)
         from geolocator.locate.pictures import COPY_WINDOWS, likeness, window_hashes
 
@@ -226,12 +301,13 @@ class Copies:
         return Finding(relocation(best), tuple(notes))
 
     # -- a located photo as an original --------------------------------------------------------
-    def copies_of(self, original: PhotoRecord, *, decode: bool = True) -> list[Relocation]:
+    def copies_of(self, original: PhotoRecord, *, decode: bool = True, picture: Picture | None = None) -> list[Relocation]:
         """The changes that place the photos stored before `original` (just filed, or just located
         well enough) that are copies of it. With `decode`, its picture is looked at through the
         windows a cropped copy's centre may lie in (decoded from its file unless the pipeline
         kept it); else only its stored signature is looked up (uncropped copies, and crops of a
-        few percent), and its file is decoded only when a candidate needs the finer check."""
+        few percent), and its file is decoded only when a candidate needs the finer check.
+        `picture`: its picture, when the caller has it."""
         from geolocator.locate.pictures import ORIGINAL_WINDOWS, likeness, parse_signature, window_hashes
 
         hashes = parse_signature(original.phash)
@@ -241,13 +317,14 @@ class Copies:
             self._ensure_indexed()
             if not self._placeable or self._placeable == {original.id}:
                 return []  # every photo compared so far has a location a copy's cannot outrank
-        picture = self._picture(original) if decode else None
+        if picture is None and decode:
+            picture = self._picture(original)
         centres = window_hashes(picture, ORIGINAL_WINDOWS).tolist() if picture is not None else []
         near = self._near([hashes[0]], [hashes[1], *centres])
         changes = []
         for rid, distance in near.items():
             copy = self.store.get(rid)
-            if copy is None or rid == original.id or not _may_be_copy(copy) or not _may_give(original, copy) or not_same_moment(original, copy) is not None:
+            if copy is None or rid == original.id or not may_be_copy(copy) or not _may_give(original, copy) or not_same_moment(original, copy) is not None:
                 continue
             picture = picture or self._picture(original)
             seen = self._picture(copy)
@@ -278,16 +355,31 @@ class Copies:
         return changes + (self.copies_of(changed, decode=False) if gives else [])
 
 
+def needs_picture_now(metadata: PhotoMetadata) -> bool:
+    """Whether a photo being filed is decoded at once: it may be a copy (its file gives no location,
+    or one restored from our sidecar, whose source may rank below a copy's), so its original is
+    looked for now. A photo with GPS of its own is only ever an original: hashed later (owed)."""
+    return not metadata.has_location or metadata.gps_origin is GpsOrigin.SIDECAR
+
+
+def picture_of_file(path: Path) -> Picture | None:
+    """The picture of the photo at `path` (`read_picture`); None for a video, which has none to compare."""
+    with open_regular(path) as fh:
+        if sniff(fh.read(HEAD_SIZE)) is Kind.QUICKTIME:
+            return None
+    return read_picture(path)
+
+
 def read_picture(path: Path) -> Picture:
     """The picture of the photo at `path`, decoded small and upright. Raises UnreadableImage
     (media.images) with the reason."""
     from geolocator.locate.pictures import DECODE_PX, picture_of
     from geolocator.media.images import decode
 
-    return picture_of(decode(path, DECODE_PX))
+    return picture_of(decode(path, DECODE_PX, grey=True))
 
 
-def _may_be_copy(record: PhotoRecord) -> bool:
+def may_be_copy(record: PhotoRecord) -> bool:
     """Whether a photo may take a location as a copy: one we place, whose location (if any) a
     copy's outranks, and that the user has not declined copies for."""
     return record.status in PLACEABLE and rank(record.source) < rank(Source.COPY) and Source.COPY not in record.declined

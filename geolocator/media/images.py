@@ -70,12 +70,13 @@ def decode_still(path: Path, max_px: int, resample: Image.Resampling = Image.Res
     return decode(path, max_px, resample)
 
 
-def decode(path: Path, max_px: int, resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
-    """`path` decoded: upright, RGB, longest side <= max_px. Raises UnreadableImage with the reason."""
+def decode(path: Path, max_px: int, resample: Image.Resampling = Image.Resampling.LANCZOS, *, grey: bool = False) -> Image.Image:
+    """`path` decoded: upright, RGB (grey levels, mode L, with `grey`: a JPEG's decoder then reads
+    its luma alone), longest side <= max_px. Raises UnreadableImage with the reason."""
     try:
         with open_regular(path) as fh:
-            image = _open(fh, path, max_px)
-            image = _to_rgb(ImageOps.exif_transpose(image))
+            image = ImageOps.exif_transpose(_open(fh, path, max_px, "L" if grey else "RGB"))
+            image = (image if image.mode == "L" else _to_rgb(image).convert("L")) if grey else _to_rgb(image)
             image.thumbnail((max_px, max_px), resample)
             return image
     except UnreadableImage as exc:
@@ -97,7 +98,7 @@ def encode_jpeg(image: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
-def _open(fh: BinaryIO, path: Path, max_px: int) -> Image.Image:
+def _open(fh: BinaryIO, path: Path, max_px: int, mode: str = "RGB") -> Image.Image:
     """The decoded image (or a raw's preview), loaded while `fh` is open."""
     if path.suffix.lower() in RAW_EXTENSIONS:
         preview = _raw_preview(fh, max_px)
@@ -111,7 +112,7 @@ def _open(fh: BinaryIO, path: Path, max_px: int) -> Image.Image:
         if preview is None:
             raise
         return preview
-    _draft(image, max_px)
+    _draft(image, max_px, mode)
     width, height = image.size  # after draft: what will really be decoded
     if width * height > MAX_DECODE_PIXELS:
         image.close()
@@ -137,12 +138,12 @@ def _check_header(fh: BinaryIO, path: Path) -> None:
         raise UnreadableImage(f"{path.name}: an ISO-BMFF file (HEIC/AVIF/video) of {size >> 20} MB, over the {MAX_BMFF_BYTES >> 20} MB we decode")
 
 
-def _draft(image: Image.Image, max_px: int) -> None:
-    """Ask a JPEG decoder for the smallest DCT scale still >= the target size (a no-op for others)."""
+def _draft(image: Image.Image, max_px: int, mode: str) -> None:
+    """Ask a JPEG decoder for the smallest DCT scale still >= the target size, in `mode` (a no-op for others)."""
     width, height = image.size
     scale = max_px / max(width, height)
-    if scale < 1:
-        image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
+    if scale < 1 or mode != "RGB":
+        image.draft(mode, (math.ceil(width * min(scale, 1)), math.ceil(height * min(scale, 1))))
 
 
 def _raw_preview(fh: BinaryIO, max_px: int) -> Image.Image | None:
@@ -162,7 +163,7 @@ def _raw_preview(fh: BinaryIO, max_px: int) -> Image.Image | None:
             best = Image.open(io.BytesIO(fh.read(MAX_PREVIEW_BYTES)))
             if max(best.size) < MIN_PREVIEW_PX:
                 return None
-            _draft(best, max_px)
+            _draft(best, max_px, "RGB")
             best.load()
         except (OSError, ValueError, SyntaxError):
             continue

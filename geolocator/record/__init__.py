@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -228,7 +229,7 @@ class PhotoRecord(Location):
     error: str | None = None  # why it failed, is pending or unlocated: one line
     warning: str | None = None  # what is odd about a file recorded all the same: "truncated: JPEG without its end marker ..."
     duplicate_of: str | None = None
-    phash: str | None = None  # its picture's perceptual signature (geolocator.locate.pictures); "" too plain to compare
+    phash: str | None = None  # its picture's perceptual signature (geolocator.locate.pictures); "" too plain to compare; OWED: to be hashed
     copy_of: str | None = None  # the id of the photo it was found a copy of (its location is then that one's, source copy)
     attempts: int = 0  # AI attempts so far
     retry_at: str | None = None  # ISO time of the next AI attempt, for pending records
@@ -253,53 +254,89 @@ class PhotoRecord(Location):
         data["clock_sync"] = self.clock_sync.to_dict() if self.clock_sync else None
         return data
 
+    def stored(self) -> dict[str, Any]:
+        """The form the store writes: `to_dict` without the fields at their default (most of a
+        record's 45 are None or empty), which `from_dict` fills in again. Half the bytes to
+        write, and to parse again at start-up."""
+        return {name: value for name, value in self.to_dict().items() if value != _STORED_DEFAULTS.get(name, _REQUIRED_FIELD)}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PhotoRecord:
-        """A record from its stored form; unknown keys are ignored, missing optional ones defaulted.
+        """A record from its stored form (`stored` or `to_dict`); unknown keys are ignored, missing
+        optional ones defaulted. Fills the slots directly rather than through the frozen
+        `__init__` (`_loader`): loading 100k records is part of start-up."""
+        try:
+            return _load(data)
+        except KeyError:
+            missing = _REQUIRED - data.keys()
+            if missing:
+                raise KeyError(f"record lacks {', '.join(sorted(missing))}") from None
+            raise
 
-        Fills the slots directly rather than through the frozen `__init__`: loading 100k
-        records is part of start-up, and this halves its cost.
-        """
-        missing = _REQUIRED - data.keys()
-        if missing:
-            raise KeyError(f"record lacks {', '.join(sorted(missing))}")
-        record = object.__new__(cls)
-        get = data.get
-        for name, set_slot, default in _OTHER_SETTERS:
-            set_slot(record, get(name, default))
-        for name, set_slot in _REPEATED_SETTERS:  # one copy of each in memory (~40 MB less at 100k records)
-            value = get(name)
-            set_slot(record, sys.intern(value) if type(value) is str else value)
-        status, source = data["status"], get("source")
-        # By value from a dict: calling the Enum costs as much again (an unknown value still raises ValueError).
-        _SLOT_SETTERS_BY_NAME["status"](record, _STATUSES.get(status) or Status(status))
-        _SLOT_SETTERS_BY_NAME["source"](record, (_SOURCES.get(source) or Source(source)) if source else None)
-        history = data.get("history")
-        _SLOT_SETTERS_BY_NAME["history"](record, tuple(LocationChange.from_dict(change) for change in history) if history else ())
-        _SLOT_SETTERS_BY_NAME["ai_decisions"](record, tuple(data.get("ai_decisions") or ()))
-        _SLOT_SETTERS_BY_NAME["sidecars"](record, tuple(data.get("sidecars") or ()))
-        _SLOT_SETTERS_BY_NAME["sidecar_moves"](record, tuple((str(path), str(source)) for path, source in data.get("sidecar_moves") or ()))
-        _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data.get("decisions") or ()))
-        _SLOT_SETTERS_BY_NAME["declined"](record, tuple(_SOURCES.get(s) or Source(s) for s in data.get("declined") or ()))
-        sync = data.get("clock_sync")
-        _SLOT_SETTERS_BY_NAME["clock_sync"](record, ClockSync.from_dict(sync) if sync else None)
-        seen = data.get("file_stat")
-        _SLOT_SETTERS_BY_NAME["file_stat"](record, (int(seen[0]), int(seen[1]), int(seen[2])) if seen else None)
-        return record
+
+def _set_converted(record: PhotoRecord, data: dict[str, Any]) -> None:
+    """The fields of `record` that are not stored as they are (tuples, nested records), when one holds something."""
+    history = data["history"]
+    _SLOT_SETTERS_BY_NAME["history"](record, tuple(LocationChange.from_dict(change) for change in history) if history else ())
+    _SLOT_SETTERS_BY_NAME["ai_decisions"](record, tuple(data["ai_decisions"] or ()))
+    _SLOT_SETTERS_BY_NAME["sidecars"](record, tuple(data["sidecars"] or ()))
+    _SLOT_SETTERS_BY_NAME["sidecar_moves"](record, tuple((str(path), str(source)) for path, source in data["sidecar_moves"] or ()))
+    _SLOT_SETTERS_BY_NAME["decisions"](record, tuple(data["decisions"] or ()))
+    _SLOT_SETTERS_BY_NAME["declined"](record, tuple(_SOURCES.get(s) or Source(s) for s in data["declined"] or ()))
+    sync = data["clock_sync"]
+    _SLOT_SETTERS_BY_NAME["clock_sync"](record, ClockSync.from_dict(sync) if sync else None)
+    seen = data["file_stat"]
+    _SLOT_SETTERS_BY_NAME["file_stat"](record, (int(seen[0]), int(seen[1]), int(seen[2])) if seen else None)
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(PhotoRecord))
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(PhotoRecord) if f.default is not dataclasses.MISSING}
 _REQUIRED = frozenset(_FIELD_NAMES) - _DEFAULTS.keys()
+_REQUIRED_FIELD = object()  # never equal to a value: a required field is always stored
 _SLOT_SETTERS = tuple((name, getattr(PhotoRecord, name).__set__) for name in _FIELD_NAMES)
 _SLOT_SETTERS_BY_NAME = dict(_SLOT_SETTERS)
 # Text that many photos share (where they were taken, with what; all default None): interned when loaded.
 _REPEATED = ("place", "city", "region", "country_code", "camera", "camera_serial", "time_basis", "model", "prompt_version")
-_REPEATED_SETTERS = tuple((name, _SLOT_SETTERS_BY_NAME[name]) for name in _REPEATED)
-_CONVERTED = ("status", "source", "history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined", "clock_sync", "file_stat")  # set by from_dict itself
-_OTHER_SETTERS = tuple((name, set_slot, _DEFAULTS.get(name)) for name, set_slot in _SLOT_SETTERS if name not in _REPEATED + _CONVERTED)
+_CONVERTED = ("history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined", "clock_sync", "file_stat")  # stored as lists or objects
+# What `to_dict` writes for a field at its default: `stored` leaves those out, `from_dict` puts them back.
+_STORED_DEFAULTS = {name: [] if name in _CONVERTED and default is not None else default for name, default in _DEFAULTS.items()}
 _STATUSES = {status.value: status for status in Status}
 _SOURCES = {source.value: source for source in Source}
+
+
+def _loader() -> Callable[[dict[str, Any]], PhotoRecord]:
+    """`PhotoRecord.from_dict`: one line per field, made here from the field list (as `dataclasses`
+    makes `__init__`), each reading the stored record merged over `_STORED_DEFAULTS`. A loop over
+    the 45 fields, with a `dict.get` and a tuple unpacked for each, cost twice as much at
+    start-up. A required field missing raises KeyError; an unknown status or source ValueError."""
+    scope: dict[str, Any] = {
+        "new": object.__new__, "cls": PhotoRecord, "defaults": _STORED_DEFAULTS, "intern": sys.intern, "converted": _set_converted,
+        "statuses": _STATUSES, "sources": _SOURCES, "Status": Status, "Source": Source,
+    }  # fmt: skip
+    lines = ["def load(data):", "    values = defaults | data", "    record = new(cls)"]
+    for index, (name, set_slot) in enumerate(_SLOT_SETTERS):
+        scope[f"set_{index}"] = set_slot
+        if name in _REPEATED:  # one copy of each in memory (~40 MB less at 100k records)
+            lines += [f"    value = values[{name!r}]", f"    set_{index}(record, intern(value) if value.__class__ is str else value)"]
+        elif name == "status":  # by value from a dict: calling the Enum costs as much again
+            lines += ["    value = values['status']", f"    set_{index}(record, statuses.get(value) or Status(value))"]
+        elif name == "source":
+            lines += ["    value = values['source']", f"    set_{index}(record, (sources.get(value) or Source(value)) if value else None)"]
+        elif name in _CONVERTED:  # empty in most records: its default here, else set by `converted`
+            lines.append(f"    set_{index}(record, {_DEFAULTS[name]!r})")
+        else:
+            lines.append(f"    set_{index}(record, values[{name!r}])")
+    held = " or ".join(f"values[{name!r}]" for name in _CONVERTED)
+    lines += [f"    if {held}:", "        converted(record, values)", "    return record"]
+    exec("\n".join(lines), scope)  # noqa: S102 -- our own field names, made once at import
+    load: Callable[[dict[str, Any]], PhotoRecord] = scope["load"]
+    return load
+
+
+_load = _loader()
+
+
+OWED = "owed"  # the `phash` of a photo filed with GPS of its own, its picture not hashed yet (geolocator.locations.copies)
 
 
 def record_id(sha256: str) -> str:
