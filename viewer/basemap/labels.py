@@ -1,6 +1,6 @@
 """The names the basemap draws: countries, regions and towns in a view, from our GeoNames gazetteer.
 
-Made once from the gazetteer (1.5 s for its 155,000 places) and kept as arrays: 16 bytes a place,
+Made once from the gazetteer (its 155,000 places read as numpy columns) and kept as arrays: 16 bytes a place,
 names looked up only for the few sent. A country's or region's label stands at the population-
 weighted centre of its places. Which labels a view gets depends on its zoom: countries far out,
 then regions, then towns down to the smallest; at most `limit`, the most populous first (the page
@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from geolocator.locate.places import Gazetteer
+from geolocator.locate.places.index import RECORD
 
 
 @dataclass(frozen=True)
@@ -58,27 +59,45 @@ def within_longitudes(lon: npt.NDArray[np.float32], west: float, east: float) ->
     return ((lon - start) % 360) <= span
 
 
+# The place index's RECORD ("=ddfIIII2sBx": lat, lon, reach, population, name, region and county
+# offsets, country code, kind, a pad byte) as numpy columns: all places read at once, not one by one.
+COLUMNS = np.dtype([
+    ("lat", "=f8"), ("lon", "=f8"), ("reach", "=f4"), ("population", "=u4"), ("name", "=u4"), ("region", "=u4"),
+    ("county", "=u4"), ("code", "S2"), ("kind", "u1"), ("pad", "V1"),
+])
+if COLUMNS.itemsize != RECORD.size:  # the index format changed: say so at import, not with wrong labels
+    raise ImportError(f"viewer.basemap.labels reads {COLUMNS.itemsize}-byte places, the index has {RECORD.size}")
+
+
 class LabelIndex:
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.gazetteer = gazetteer
-        count = len(gazetteer)
-        self.lat = np.empty(count, dtype=np.float32)
-        self.lon = np.empty(count, dtype=np.float32)
-        self.population = np.empty(count, dtype=np.int64)
-        sums: dict[tuple[str, str | None], list[float]] = {}  # (country, region or None) -> weight, Σlat·w, Σlon·w
-        for i in range(count):
-            place = gazetteer.place(i)
-            self.lat[i], self.lon[i], self.population[i] = place.lat, place.lon, place.population
-            weight = max(place.population, 1)
-            for key in [(place.country, None)] + ([(place.country, place.region)] if place.region else []):
-                acc = sums.setdefault(key, [0.0, 0.0, 0.0])
-                acc[0] += weight
-                acc[1] += place.lat * weight
-                acc[2] += place.lon * weight
+        places = np.frombuffer(gazetteer.records(), dtype=COLUMNS, count=len(gazetteer))
+        self.lat = places["lat"].astype(np.float32)
+        self.lon = places["lon"].astype(np.float32)
+        self.population = places["population"].astype(np.int64)
+        codes, country_of = np.unique(places["code"], return_inverse=True)
+        # Areas: each country, and each (country, region) pair; a region offset of "" is no region.
+        area_keys, area_of = np.unique(country_of.astype(np.int64) << 32 | places["region"], return_inverse=True)
+        weight = np.maximum(self.population, 1).astype(np.float64)
         self.areas = [
-            Label(region or country, acc[1] / acc[0], acc[2] / acc[0], "region" if region else "country", int(acc[0]))
-            for (country, region), acc in sums.items()
+            *self._centres(country_of, places, weight, [(self._country_name(code), "country") for code in codes]),
+            *self._centres(area_of, places, weight, [(gazetteer.text(int(key) & 0xFFFFFFFF), "region") for key in area_keys]),
         ]
+
+    def _country_name(self, code: bytes) -> str:
+        text = code.decode("ascii")
+        return self.gazetteer.country_names.get(text, text)
+
+    @staticmethod
+    def _centres(
+        group_of: npt.NDArray[np.intp], places: npt.NDArray[np.void], weight: npt.NDArray[np.float64], names: list[tuple[str, str]],
+    ) -> list[Label]:
+        """Each named group's label at the population-weighted centre of its places."""
+        weights = np.bincount(group_of, weights=weight).astype(np.float64)
+        lat = np.bincount(group_of, weights=places["lat"] * weight) / weights
+        lon = np.bincount(group_of, weights=places["lon"] * weight) / weights
+        return [Label(name, float(lat[g]), float(lon[g]), kind, int(weights[g])) for g, (name, kind) in enumerate(names) if name]
 
     def labels(self, view: View, limit: int) -> list[Label]:
         """The view's labels, most important first: a country counts as thrice its people, a

@@ -194,6 +194,14 @@ class Gazetteer:
     def __len__(self) -> int:
         return self._index.count
 
+    def records(self) -> memoryview:
+        """The index's places as `index.RECORD`s, in index order: name, region and county as
+        offsets for `text`."""
+        return self._index.records
+
+    def text(self, offset: int) -> str:
+        return self._index.text(offset)
+
     def place(self, index: int) -> Place:
         lat, lon, _, population, name_at, region_at, _, code_bytes, _ = self._index.record(index)
         text = self._index.text

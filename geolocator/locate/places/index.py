@@ -372,6 +372,11 @@ class PlaceIndex:
     def record(self, index: int) -> tuple[float, float, float, int, int, int, int, bytes, int]:
         return RECORD.unpack_from(self._places, index * RECORD.size)
 
+    @property
+    def records(self) -> memoryview:
+        """Every place's `RECORD`, one after another (for reading them as columns)."""
+        return self._places
+
     def parent(self, index: int) -> int:
         """The city the place is a part of: its own index when it is a town of its own."""
         return self._parents[index]
