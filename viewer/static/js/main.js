@@ -105,7 +105,7 @@ initPopup(applyAnswer);
 initPlace(applyAnswer, select);
 initAI(applyAnswer);
 initClock(applyAnswer, select);
-initUpload();
+initUpload(update);
 initTracks();
 photoLayer.on('click', (e) => select(e.layer.photoId, false));
 onFilterChange(() => { refilter(); refreshList(); });

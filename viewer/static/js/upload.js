@@ -14,15 +14,19 @@ import { C, SOURCE_LABEL, TOKEN, state } from './state.js';
 import { fmtTaken } from './when.js';
 
 const AT_ONCE = 2; // uploads sent at the same time
-const FOLLOW_MS = 1000; // how often a photo being filed is looked at
+const FOLLOW_MS = 500; // how often a photo being filed is looked at
 const WAITING_MS = 5000; // and one waiting for the AI
 const FOLLOW_FOR_MS = 30 * 60 * 1000;
 
 const queue = [];
 let sending = 0;
 let panel = null;
+let catchUp = async () => {}; // brings the map's rows up to date with the server
 
-export function initUpload() {
+/** `refresh` fetches the rows changed since the page's last look: a photo filed is shown then,
+ * not at the map's next poll. */
+export function initUpload(refresh) {
+  catchUp = refresh;
   const pick = el('input', { type: 'file', multiple: true, hidden: true, id: 'upload-input' });
   pick.addEventListener('change', () => { addFiles(pick.files); pick.value = ''; });
   const ask = el('input', { type: 'file', hidden: true, id: 'locate-input' });
@@ -148,7 +152,11 @@ async function follow(job, id) {
     } catch (err) {
       record = null; // not recorded yet (or the server is restarting)
     }
-    const row = state.rows.get(id);
+    let row = state.rows.get(id);
+    if (record && !record.moving_from && (!row || row[C.status] !== record.status)) {
+      try { await catchUp(); } catch (err) { /* the server is restarting: the next look tries again */ }
+      row = state.rows.get(id);
+    }
     if (record && row && row[C.status] === record.status && !record.moving_from) {
       if (record.status !== shown) {
         shown = record.status;
