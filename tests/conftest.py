@@ -7,8 +7,10 @@ its end or started, stopped and reaped; a free port; -X importtime lists), `expe
 `records` (a record factory; a file's record by the name it arrived under), `photos` (test
 photos), `exiftool_process` (one exiftool kept open for the test process's fixtures and
 references), `smallfs` (a real filesystem to fill), `fake_ollama` (an HTTP server speaking Ollama's
-API). Here: the corpus, the running service and daemon, the fake Ollama, and the autouse guards
-against leaked threads (and, through pyproject.toml's filterwarnings, against unexpected warnings).
+API), `browsers` (chromium through Playwright). Here: the corpus, the running service and daemon,
+the fake Ollama, one chromium for the test process (screenshots of a failed test's pages), and the
+autouse guards against leaked threads (and, through pyproject.toml's filterwarnings, against
+unexpected warnings).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from browsers import launched, screenshot_pages
 from configs import make_config
 from corpus import CORPUS
 from expect import wait_until
@@ -51,6 +54,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if (item.path.name.startswith("test_browser") or STARTS_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or (module is not None and STARTS_PARTS & set(vars(module)))):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """A browser test that failed leaves a screenshot of each page it had open in its tmp_path."""
+    report: pytest.TestReport = yield
+    funcargs = getattr(item, "funcargs", {})
+    if report.when == "call" and report.failed and "browser" in funcargs and "tmp_path" in funcargs:
+        try:
+            screenshot_pages(funcargs["browser"], funcargs["tmp_path"])
+        except Exception as exc:
+            report.sections.append(("screenshots", f"none taken: {exc}"))
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One chromium for the test process (tests/browsers.py), started by the first test that asks."""
+    with launched(tmp_path_factory.mktemp("warmup")) as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="session")

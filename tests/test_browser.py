@@ -1,6 +1,7 @@
 """The map page in a real browser (Debian's chromium through Playwright) against a real server.
 
-One browser for the module; each test gets its own store, server and browser context. Tiles
+One browser for the test process (conftest's `browser`); each test gets its own store, server and
+browser context. Tiles
 point at a host that cannot exist (`.invalid`) and are aborted by a route, so these tests also
 prove the page works offline.
 """
@@ -12,11 +13,11 @@ import json
 import random
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browsers import CHROMIUM
 from expect import click_at_rest, wait_until_js
 from records import rid
 
@@ -28,11 +29,6 @@ from viewer import ViewerServer, create_app
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 TILE_HOST = "tiles.invalid"
 XSS = "<img src=x onerror=window.__xss=1>"
 
@@ -120,25 +116,6 @@ class Viewer:
         return self.server.url
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    manager = sync_api.sync_playwright()
-    p = manager.start()
-    # Playwright writes files through its event loop's default executor, which grows threads
-    # lazily: give it exactly one, started now, so the per-test leaked-thread guard doesn't
-    # count Playwright's worker against whichever test first saves a screenshot.
-    loop = getattr(manager, "_loop", None)
-    if loop is not None:
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright-io"))
-    browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-    warm = browser.new_page()
-    warm.screenshot(path=str(tmp_path_factory.mktemp("warmup") / "blank.png"))
-    warm.close()
-    yield browser
-    browser.close()
-    manager.__exit__(None, None, None)
-
-
 @pytest.fixture
 def viewer(tmp_path, corpus):
     v = Viewer(tmp_path)
@@ -152,9 +129,9 @@ def viewer(tmp_path, corpus):
 
 
 @contextlib.contextmanager
-def desktop_page(browser, tmp_path: Path, abort: str | None = None) -> Iterator:
+def desktop_page(browser, abort: str | None = None) -> Iterator:
     """A 1280x800 page that gathers its script errors in `page.errors` (requests to `abort`, a URL
-    pattern, fail); its screenshot is left in tmp_path after the test."""
+    pattern, fail)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     if abort:
         context.route(abort, lambda route: route.abort())
@@ -162,19 +139,18 @@ def desktop_page(browser, tmp_path: Path, abort: str | None = None) -> Iterator:
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     yield page
-    page.screenshot(path=str(tmp_path / "page.png"))
     context.close()
 
 
 @pytest.fixture
-def desktop(browser, tmp_path):
+def desktop(browser):
     """`desktop_page` as a fixture: modules that need nothing more take it as their `page`."""
-    with desktop_page(browser, tmp_path) as page:
+    with desktop_page(browser) as page:
         yield page
 
 
 @pytest.fixture
-def page(browser, viewer, tmp_path):
+def page(browser, viewer):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.route(f"http://{TILE_HOST}/**", lambda route: route.abort())
     page = context.new_page()
@@ -185,7 +161,6 @@ def page(browser, viewer, tmp_path):
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" and "tiles.invalid" not in m.text
             and "ERR_FAILED" not in m.text else None)
     yield page
-    page.screenshot(path=str(tmp_path / "page.png"))
     context.close()
 
 
@@ -349,7 +324,7 @@ def test_dragging_a_marker_corrects_it(page, viewer):
     assert at == pytest.approx([saved.lat, saved.lon])
 
 
-def test_works_with_tiles_blocked(page, viewer, tmp_path):
+def test_works_with_tiles_blocked(page, viewer):
     open_map(page, viewer)
     page.wait_for_selector("body[data-outline=ready]", state="attached")
     page.wait_for_selector("body[data-tiles=failed]", state="attached")
@@ -362,7 +337,6 @@ def test_works_with_tiles_blocked(page, viewer, tmp_path):
     page.fill('#filters input[name="q"]', "")
     page.click('#tabs [data-tab="failed"]')
     assert "truncated JPEG" in page.locator("#list .vrow").first.text_content()
-    page.screenshot(path=str(tmp_path / "offline.png"))
 
 
 def test_new_photos_appear_without_a_reload(page, viewer):

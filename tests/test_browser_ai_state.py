@@ -18,7 +18,6 @@ from geolocator.config import build_config
 from geolocator.locations.ai_queue import Backoff
 from geolocator.record import Source, Status
 from geolocator.service import Service
-from tests import test_browser as shared
 from tests.test_browser import CHROMIUM
 from tests.test_browser_browse import save_screenshot
 
@@ -33,7 +32,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
 
-browser = shared.browser  # one chromium for the module
 
 
 def new_page(browser, options: dict):
@@ -82,7 +80,7 @@ def test_ollama_down_is_said_in_the_header_with_the_fix_and_retry_all_now_places
         assert "start Ollama: systemctl start ollama" in fix and "or set [ollama] enabled = false" in fix
         retry = page.locator("#ai .ai-retry")
         assert retry.is_visible() and retry.text_content() == "Retry all now"
-        save_screenshot(page, tmp_path, f"screenshot-ai-down{'-phone' if device == 'phone' else ''}.png")
+        save_screenshot(page, f"screenshot-ai-down{'-phone' if device == 'phone' else ''}.png")
         if device == "phone":  # at the top of the sheet as it opens (peek), on screen
             box, sheet = page.locator("#ai").bounding_box(), page.locator("#side").bounding_box()
             assert sheet["y"] <= box["y"] and box["y"] + box["height"] <= 844 and box["x"] >= 0 and box["x"] + box["width"] <= 390

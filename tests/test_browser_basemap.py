@@ -11,7 +11,6 @@ Set GEOLOCATOR_SCREENSHOTS=docs to write the README's basemap pictures into docs
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,11 +20,8 @@ from expect import wait_until_js
 from geolocator.config import load_config
 from geolocator.core import Core
 from geolocator.record.store import Store
-from tests import test_browser as shared
 from tests.test_browser import CHROMIUM
 from viewer import ViewerServer, create_app
-
-browser = shared.browser  # the module's one chromium (a fixture)
 
 BASEMAP = Path(__file__).resolve().parent.parent / "viewer" / "static" / "basemap" / "index.json"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -156,12 +152,12 @@ def road_pixels_along(page, start: tuple[float, float], end: tuple[float, float]
     )
 
 
-def save_screenshot(page, tmp_path: Path, name: str) -> None:
-    # Leaflet fades new tiles in: the picture once they all are opaque.
-    wait_until_js(page, "[...document.querySelectorAll('.leaflet-basemap-pane .leaflet-tile')].every(t => t.style.opacity === '1')")
-    page.screenshot(path=str(tmp_path / name))
+def save_screenshot(page, name: str) -> None:
+    """The page as docs/`name` when GEOLOCATOR_SCREENSHOTS=docs (a picture nobody looks at is not taken)."""
     if os.environ.get("GEOLOCATOR_SCREENSHOTS") == "docs":
-        shutil.copy(tmp_path / name, DOCS / name)
+        # Leaflet fades new tiles in: the picture once they all are opaque.
+        wait_until_js(page, "[...document.querySelectorAll('.leaflet-basemap-pane .leaflet-tile')].every(t => t.style.opacity === '1')")
+        page.screenshot(path=str(DOCS / name))
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
@@ -183,7 +179,7 @@ def test_at_zoom_12_towns_on_five_continents_and_their_neighbours_are_named_offl
             if slug == "queenstown":
                 assert shares["water"] > 0.05, shares  # Lake Wakatipu
             if picture == device:
-                save_screenshot(page, tmp_path, f"screenshot-basemap-{slug}{'-phone' if device == 'phone' else ''}.png")
+                save_screenshot(page, f"screenshot-basemap-{slug}{'-phone' if device == 'phone' else ''}.png")
         origin = offline.url.rstrip("/")
         assert page.requests and all(url.startswith(origin + "/") for url in page.requests), page.requests
         assert not page.errors, page.errors

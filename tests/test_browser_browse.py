@@ -19,10 +19,7 @@ from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
-from tests import test_browser as shared
 from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
-
-browser = shared.browser  # the module's one chromium (a fixture)
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -82,7 +79,7 @@ def viewer(tmp_path, corpus):
     v.stop()
 
 
-def new_page(browser, tmp_path, **options):
+def new_page(browser, **options):
     context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **options})
     context.route(f"http://{TILE_HOST}/**", lambda route: route.abort())
     page = context.new_page()
@@ -92,10 +89,9 @@ def new_page(browser, tmp_path, **options):
 
 
 @pytest.fixture
-def page(browser, tmp_path):
-    context, page = new_page(browser, tmp_path, locale="de-DE")
+def page(browser):
+    context, page = new_page(browser, locale="de-DE")
     yield page
-    page.screenshot(path=str(tmp_path / "page.png"))
     assert not page.errors, page.errors
     context.close()
 
@@ -344,21 +340,21 @@ def test_a_failed_file_shows_a_placeholder_and_no_thumbnail_is_asked_for(page, v
     assert [u for u in missing if "/thumb/" in u or "/preview/" in u] == []
 
 
-def save_screenshot(page, tmp_path, name: str) -> None:
-    page.screenshot(path=str(tmp_path / name))
+def save_screenshot(page, name: str) -> None:
+    """The page as docs/`name` when GEOLOCATOR_SCREENSHOTS=docs (a picture nobody looks at is not taken)."""
     if os.environ.get("GEOLOCATOR_SCREENSHOTS") == "docs":
-        shutil.copy(tmp_path / name, DOCS / name)
+        page.screenshot(path=str(DOCS / name))
 
 
 def test_desktop_layout(page, viewer, tmp_path):
     open_map(page, viewer)
     page.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
     wait_until_js(page, "[...document.querySelectorAll('#list .vrow-thumb img')].some(i => i.naturalWidth > 0)")
-    save_screenshot(page, tmp_path, "screenshot.png")
+    save_screenshot(page, "screenshot.png")
 
 
 def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp_path):
-    context, page = new_page(browser, tmp_path, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+    context, page = new_page(browser, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
                              device_scale_factor=2, locale="en-GB")
     try:
         open_map(page, viewer)
@@ -390,21 +386,21 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         assert sheet["height"] > 844 * 0.8 and sheet["y"] + sheet["height"] == 844
         assert page.locator("#timeline").is_visible() and page.locator("#list .vrow").first.is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") == 390  # nothing sticks out sideways
-        save_screenshot(page, tmp_path, "screenshot-phone-sheet.png")
+        save_screenshot(page, "screenshot-phone-sheet.png")
         page.mouse.move(x, 120)
         page.mouse.down()
         page.mouse.move(x, 700, steps=8)
         page.mouse.up()
         wait_until_js(page, "document.body.dataset.sheet === 'peek'")
         page.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
-        save_screenshot(page, tmp_path, "screenshot-phone.png")
+        save_screenshot(page, "screenshot-phone.png")
         assert not page.errors, page.errors
     finally:
         context.close()
 
 
 def test_search_on_a_phone_flies_there_and_the_chip_fits_the_screen(browser, viewer, tmp_path):
-    context, page = new_page(browser, tmp_path, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+    context, page = new_page(browser, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
                              device_scale_factor=2, locale="en-GB")
     try:
         open_map(page, viewer)

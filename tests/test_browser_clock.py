@@ -20,7 +20,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = shared.browser_marks(180)
 
-browser = shared.browser  # test_browser.py's fixture: one chromium for this module
 
 
 page = shared.desktop  # a 1280x800 page gathering its script errors (a fixture)

@@ -14,7 +14,6 @@ from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
-from tests import test_browser as shared
 from tests.test_browser import CHROMIUM, Viewer
 from tests.test_browser_browse import new_page, open_map
 
@@ -25,7 +24,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
 
-browser = shared.browser  # one chromium for the module
 DATED = [f"20{15 + n}-0{1 + n}-1{n}T10:00:00" for n in range(6)]  # 2015-01 .. 2020-06
 AHEAD = (date.today() + timedelta(days=400)).isoformat() + "T10:00:00"
 
@@ -70,7 +68,7 @@ def total(page) -> int:
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_undated_photos_are_undated_and_a_wrong_camera_clock_is_flagged_and_kept_out_of_the_timeline(browser, viewer, tmp_path, device):
     options = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True} if device == "phone" else {}
-    context, page = new_page(browser, tmp_path, locale="en-GB", **options)
+    context, page = new_page(browser, locale="en-GB", **options)
     press = page.click if device == "desktop" else page.tap
     try:
         open_map(page, viewer)

@@ -12,7 +12,6 @@ from geolocator.auth.password_file import password_path, write_hash
 from geolocator.config import build_config
 from geolocator.core import Core
 from geolocator.record.store import Store
-from tests import test_browser as shared
 from tests.test_browser import CHROMIUM
 from viewer import ViewerServer, create_app
 from viewer.throttle import FREE_FAILURES
@@ -25,7 +24,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
 
-browser = shared.browser  # test_browser.py's fixture: one chromium for this module
 PASSWORD = "open sesame, please"
 
 

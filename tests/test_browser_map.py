@@ -21,11 +21,8 @@ from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
-from tests import test_browser as shared
 from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
 from viewer.rows import MAP_COLUMNS
-
-browser = shared.browser  # the same fixture: one chromium for this module
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from expect import wait_until_js
 
-from tests import test_browser as shared
 from tests import test_browser_browse as browse
 from tests.test_browser import CHROMIUM
 from tests.test_browser_browse import new_page, open_map
@@ -21,17 +20,15 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
 
-browser = shared.browser  # one chromium for the module
 viewer = browse.viewer  # photos in Lisbon, Paris and Tokyo over eight years (a fixture)
 WIDTH, HEIGHT = 390, 844
 
 
 @pytest.fixture
-def phone(browser, tmp_path):
-    context, page = new_page(browser, tmp_path, viewport={"width": WIDTH, "height": HEIGHT}, has_touch=True, is_mobile=True,
+def phone(browser):
+    context, page = new_page(browser, viewport={"width": WIDTH, "height": HEIGHT}, has_touch=True, is_mobile=True,
                              device_scale_factor=2, locale="en-GB")
     yield page
-    page.screenshot(path=str(tmp_path / "phone.png"))
     assert not page.errors, page.errors
     context.close()
 

@@ -34,12 +34,11 @@ FORMS = ["41.8902, 12.4922", "41°53'24.7\"N 12°29'32.0\"E", "geo:41.8902,12.49
 pytestmark = shared.browser_marks(150)
 
 
-browser = shared.browser  # test_browser.py's fixture: one chromium for this module
 
 
 @pytest.fixture
-def page(browser, tmp_path):
-    with shared.desktop_page(browser, tmp_path, abort="http://tiles.invalid/**") as page:
+def page(browser):
+    with shared.desktop_page(browser, abort="http://tiles.invalid/**") as page:
         yield page
 
 

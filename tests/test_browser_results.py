@@ -11,7 +11,6 @@ from photos import CORPUS_JPG, GPS_JPEGS
 
 from geolocator.config import build_config
 from geolocator.service import Service
-from tests import test_browser as shared
 from tests.test_browser import CHROMIUM
 from tests.test_browser_ai_state import DESKTOP, PHONE, TILES, new_page, open_map
 from tests.test_browser_place import drop_files
@@ -23,7 +22,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
 
-browser = shared.browser  # one chromium for the module
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])

@@ -34,7 +34,6 @@ from geolocator.media.images import decode_still
 from geolocator.media.video_frames import MAX_PACKET_BYTES, MAX_SIDE
 from geolocator.record import record_id
 from geolocator.record.store import Store
-from tests import test_browser as shared_browser
 from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
 from tests.test_viewer_http import Client
 from viewer import ViewerServer, create_app
@@ -350,7 +349,6 @@ def test_the_service_files_a_video_without_pyav_and_serves_its_thumbnail(tmp_pat
 
 # -- in the page: the list, the popup and the photo viewer (Debian's chromium) ---------------------
 
-browser = shared_browser.browser  # the module's one chromium (a fixture)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)")
