@@ -62,6 +62,14 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
+@pytest.fixture(scope="module")
+def quick_hash() -> str:
+    """The password's hash with scrypt's work cut 128-fold (n=2^10, p=1): for the tests of
+    sessions, cookies and waits, which check it dozens of times and are not about its cost
+    (the flood test and test_auth.py keep the real one)."""
+    return scrypt_hash(PASSWORD, 2**10)
+
+
 class Served:
     """The map page bound to every interface with a password, over a real store; `restart()`
     stops it and serves the same config again (a service restart)."""
@@ -91,9 +99,9 @@ class Served:
 
 
 @pytest.fixture
-def served(tmp_path, password_hash):
+def served(tmp_path, quick_hash):
     config_path = write_config(tmp_path / "config.toml", viewer={"enabled": True, "host": "0.0.0.0", "port": 0, "tile_url": ""})
-    write_hash(password_path(load_config(config_path)), password_hash)
+    write_hash(password_path(load_config(config_path)), quick_hash)
     page = Served(config_path)
     yield page
     page.close()
@@ -245,15 +253,20 @@ def test_the_password_command_refuses_a_short_password_or_a_mismatch_and_can_pri
     assert verify_password("long enough now", printed.stdout.strip().splitlines()[-1])
 
 
-def old_hash(password: str) -> str:
-    """A hash as geolocator wrote it into the config before: N=2^15, r=8, p=1, any length."""
+def scrypt_hash(password: str, n: int, r: int = 8, p: int = 1) -> str:
+    """A hash in the form geolocator keeps, made with the scrypt parameters given."""
     import base64
     import hashlib
 
     salt = os.urandom(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, n=2**15, r=8, p=1, dklen=32, maxmem=64 << 20)
+    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=256 * n * r + (1 << 20))
     b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
-    return f"scrypt$n=32768,r=8,p=1${b64(salt)}${b64(key)}"
+    return f"scrypt$n={n},r={r},p={p}${b64(salt)}${b64(key)}"
+
+
+def old_hash(password: str) -> str:
+    """A hash as geolocator wrote it into the config before: N=2^15, r=8, p=1, any length."""
+    return scrypt_hash(password, 2**15)
 
 
 def test_a_hash_left_in_the_config_still_opens_the_page_until_the_file_is_written(tmp_path, caplog):
@@ -381,11 +394,11 @@ def test_a_flood_of_wrong_logins_keeps_the_page_answering_and_checks_one_at_a_ti
 # -- behind a reverse proxy (TLS ends there) --------------------------------------------------------
 
 @pytest.fixture
-def proxied(tmp_path, password_hash):
+def proxied(tmp_path, quick_hash):
     """The page on 127.0.0.1 with 127.0.0.1 as its trusted proxy; 127.0.0.2 plays a client
     reaching the port directly."""
     config_path = write_config(tmp_path / "config.toml", viewer={"enabled": True, "host": "127.0.0.1", "port": 0, "tile_url": "", "trusted_proxies": ["127.0.0.1"]})
-    write_hash(password_path(load_config(config_path)), password_hash)
+    write_hash(password_path(load_config(config_path)), quick_hash)
     page = Served(config_path)
     yield page
     page.close()
@@ -425,12 +438,12 @@ def test_behind_the_proxy_each_client_address_has_its_own_wait(proxied):
     assert status == 403  # a direct client cannot borrow (or spoil) a forwarded address
 
 
-def test_a_damaged_password_file_refuses_every_login_until_it_is_fixed(served, password_hash):
+def test_a_damaged_password_file_refuses_every_login_until_it_is_fixed(served, quick_hash):
     session = session_of(log_in(served.port)[1])
     file = password_path(served.config)
     file.write_text("hunter2\n")
     assert request(served.port, "GET", "/api/map", Cookie=session)[0] == 401
     status, _, body = log_in(served.port)
     assert status == 503 and b"damaged" in body
-    write_hash(file, password_hash)
+    write_hash(file, quick_hash)
     assert log_in(served.port)[0] == 200
