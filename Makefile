@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # pytest-xdist processes for `make test` (the machine this was written for has 2 cores).
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 4
 
 BASEMAP := viewer/static/basemap/index.json
 
@@ -37,13 +37,13 @@ test: $(VENV)/.dev places $(BASEMAP)
 	bash scripts/install-system-deps.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The inner loop: lint, types and the tests that start nothing (no browser, service, server or process).
 test-fast: $(VENV)/.dev places
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not integration" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not integration" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
