@@ -30,8 +30,9 @@ A photo whose file gives it a location a copy's cannot outrank (GPS in the file)
 picture only as an original, so it is not decoded while it is filed: it is `owe`d, and hashed
 later by `Locations.compare_filed` (the service's ingest workers when the inbox is quiet; `scan`
 once it has filed everything), which then places its copies filed before, as a late original
-does. A photo that may be a copy is looked up only after every photo owed so far is hashed, so
-either arrival order finds the pair, whenever the pass runs.
+does; DECODERS threads decode them (Pillow lets go of the GIL while it decodes: both cores
+work). A photo that may be a copy is looked up only after every photo owed so far is hashed,
+so either arrival order finds the pair, whenever the pass runs.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +71,7 @@ log = logging.getLogger(__name__)
 # passes one on either.
 ORIGINAL_SOURCES = frozenset({Source.EXIF, Source.MANUAL, Source.TRACK})
 SAME_MOMENT_S = 2.0  # capture times in both files further apart than this: not copies of each other
+DECODERS = 2  # threads decoding the pictures owed (`hash_owed`): both cores of a small machine, at most two decodes' memory
 RECENT = 256  # pictures kept from the pipeline (a scan's group is filed within a few dozen)
 ITS_ORIGINAL = "its original"  # time_source of a copy's capture time: "its original IMG_1234.HEIC"
 ORIGINAL_GONE = "the photo it is a copy of no longer has a location to give"
@@ -230,11 +233,9 @@ class Copies:
         left out, and so is a video or one that cannot be decoded (its signature then None, as
         when it is decoded while filed)."""
         try:
-            pictures: dict[str, Picture | None] = {}
-            for record_id in record_ids:
-                record = self.store.get(record_id)
-                if record is not None and record.phash == OWED:
-                    pictures[record_id] = self._file_picture(record)
+            owed = [record for record_id in record_ids if (record := self.store.get(record_id)) is not None and record.phash == OWED]
+            with ThreadPoolExecutor(DECODERS, thread_name_prefix="copies-decode") as pool:  # Pillow decodes without the GIL
+                pictures = dict(zip((record.id for record in owed), pool.map(self._file_picture, owed), strict=True))
 
             def signed(current: PhotoRecord) -> PhotoRecord | None:
                 picture = pictures[current.id]
