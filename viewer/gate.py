@@ -112,7 +112,10 @@ class HeaderGate:
                 if not waiting:
                     self._wake.clear()
             if not waiting:
-                self._wake.wait()  # nothing to look at: sleep until a connection waits here
+                # Nothing to look at: sleep until a connection waits here. `stop` sets _stop before
+                # _wake, so a wake cleared just above is seen here as a stop, never lost.
+                if not self._stop.is_set():
+                    self._wake.wait()
                 continue
             now = time.monotonic()
             for conn, deadline in waiting:
