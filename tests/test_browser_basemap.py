@@ -83,10 +83,16 @@ def offline_page(browser, options: dict) -> tuple:
     return context, page
 
 
+LABELS_DRAWN = "performance.getEntriesByName('geolocator:labels')"  # one mark each time the labels of a view are drawn
+
+
 def show(page, lat: float, lon: float, zoom: int) -> None:
+    """The view at (lat, lon, zoom), once its cells and its own labels are drawn (a view's labels
+    are marked only if no later view was asked for meanwhile: the marks after this one's setView)."""
+    drawn_before = page.evaluate(f"{LABELS_DRAWN}.length")
     page.evaluate("([c, z]) => void geolocator.map.setView(c, z, { animate: false })", [[lat, lon], zoom])
     wait_until_js(page, "(d => d.basemap === 'level-2' && Number(d.basemapCells) > 0)(document.body.dataset)", timeout=30)
-    wait_until_js(page, f"performance.getEntriesByName('geolocator:labels').some(m => m.detail.zoom === {zoom})", timeout=30)
+    wait_until_js(page, f"{LABELS_DRAWN}.slice({drawn_before}).some(m => m.detail.zoom === {zoom})", timeout=30)
 
 
 # The basemap's tiles composed into one canvas the size of the map, in CSS pixels.
