@@ -46,9 +46,9 @@ STARTS_FIXTURES = {"service", "daemon", "fake_ollama", "browser", "page", "phone
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The browser tests (test_browser*.py) carry the `browser` mark: `-m "not browser"` leaves them
     out. Those and the tests that start the service, a server or another process (or whose module
-    does) carry `integration`: `make test-fast` runs the others. The integration tests run first
-    (in their files' order): the long ones are handed out while every process has work, and the
-    many short tests that start nothing fill the end."""
+    does) carry `integration`: `make test-fast` runs the others. The tests marked `slow` run first,
+    then the other integration tests, in their files' order: the long ones are handed out while
+    every process has work, and the many short tests that start nothing fill the end."""
     for item in items:
         if item.path.name.startswith("test_browser"):
             item.add_marker(pytest.mark.browser)
@@ -56,7 +56,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if (item.path.name.startswith("test_browser") or STARTS_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or (module is not None and STARTS_PARTS & set(vars(module)))):
             item.add_marker(pytest.mark.integration)
-    items.sort(key=lambda item: item.get_closest_marker("integration") is None)  # stable: file order kept within each
+    # Stable: file order kept within each group.
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, item.get_closest_marker("integration") is None))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -32,6 +32,7 @@ def twelve_megapixel(path: Path, orientation: int = 6) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_12_megapixel_photo_is_sent_small_upright_and_without_exif(fake_ollama: FakeOllama, tmp_path: Path) -> None:
     original = twelve_megapixel(tmp_path / "big.jpg")
     assert original.stat().st_size > 3_000_000

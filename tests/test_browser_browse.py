@@ -206,6 +206,7 @@ def test_the_timeline_brush_filters_the_map_and_the_panel(page, viewer):
     assert page.input_value('#filters input[name="from"]') == ""
 
 
+@pytest.mark.slow
 def test_search_by_place_flies_there_filters_only_when_asked_and_by_file_name(page, viewer):
     open_map(page, viewer)
     total = sum(c[3] for c in CITIES.values())

@@ -152,6 +152,11 @@ def test_the_payload_is_the_rows_as_columns_gzipped_and_cached(small):
     assert latest["seq"] == small.store.seq and latest["counts"]["located"] == header["counts"]["located"] + 1
 
 
+BIG_LIBRARY = pytest.mark.xdist_group("map-100k")  # the tests over `big` run in one process: it is built once
+
+
+@pytest.mark.slow
+@BIG_LIBRARY
 def test_cluster_counts_equal_the_database_at_100k(browser, big):
     page = new_page(browser, big.url)
     page.evaluate("void geolocator.map.setView([20, 0], 1, { animate: false })")  # the whole world in view
@@ -163,6 +168,8 @@ def test_cluster_counts_equal_the_database_at_100k(browser, big):
     page.context.close()
 
 
+@pytest.mark.slow
+@BIG_LIBRARY
 def test_a_click_on_a_cluster_at_100k_zooms_in_and_shows_its_children(browser, big):
     page = new_page(browser, big.url)
     zoom = page.evaluate("geolocator.map.getZoom()")

@@ -59,6 +59,7 @@ def sidecars(library: Path) -> list[Path]:
     return list(library.glob("2024/06/*.xmp"))
 
 
+@pytest.mark.slow
 def test_a_kill_during_a_tracks_replacement_resumes_it_and_its_sidecars_at_the_next_start(tmp_path):
     config = write_config(tmp_path / "config.toml", settle=0.2)
     inbox, library = tmp_path / "inbox", tmp_path / "library"

@@ -215,6 +215,7 @@ def test_a_new_password_ends_every_session_in_the_running_service(served, tmp_pa
     assert request(port, "GET", "/api/map", Cookie=session_of(response))[0] == 200
 
 
+@pytest.mark.slow
 def test_the_password_command_writes_the_hash_into_its_own_0600_file(tmp_path):
     config = tmp_path / "config.toml"
     original = '# my settings\n[watch]\nsettle_seconds = 1.5\n\n[viewer]\nhost = "0.0.0.0"  # the LAN\nport = 8765\n'
@@ -340,6 +341,7 @@ def vm_kb(pid: int, field: str) -> int:
     return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1))  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 def test_a_flood_of_wrong_logins_keeps_the_page_answering_and_checks_one_at_a_time(tmp_path, daemon, password_hash):
     """100 connections from 100 addresses send wrong passwords at once, again and again, to the
     real service (a process); meanwhile a logged-in user's page requests. Before: the checks ran

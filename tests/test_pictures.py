@@ -145,6 +145,7 @@ def shrunk_copy(image: Image.Image) -> Image.Image:
     return copy
 
 
+@pytest.mark.slow
 def test_the_corpus_has_no_false_match(corpus):
     """Every picture of the corpus against every other: only the same photograph shown twice
     matches (the orientation samples are one photograph with a different numeral drawn on it;

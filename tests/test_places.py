@@ -273,6 +273,7 @@ def test_checkouts_share_one_index_keyed_by_content_and_none_is_deleted(tmp_path
     assert places.Gazetteer(second, cache).path == built
 
 
+@pytest.mark.slow
 def test_the_set_up_builds_the_index_without_numpy_and_a_new_process_only_opens_it(tmp_path):
     """`python -m geolocator.locate.places.cache` (the Makefile's set-up step) builds it, in pure
     Python; afterwards opening costs a mapping, not a build (bench/locate_speed.py measures the

@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from configs import write_config
 from expect import never, wait_until
 from photos import CORPUS_JPG, GPS_JPEGS, NO_GPS_JPEG, copy_corpus, jpeg_bytes, write_jpeg
@@ -183,6 +184,7 @@ def filed(root: Path) -> int:
     return sum(len(files_under(root / folder)) for folder in ("library", "failed", "duplicates"))
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_loses_nothing_and_records_nothing_twice(daemon, tmp_path, corpus):
     config = write_config(tmp_path / "config.toml", settle=0.2)
     inbox = tmp_path / "inbox"

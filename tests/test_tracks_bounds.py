@@ -135,6 +135,7 @@ def _geojson_line(path: Path, points: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_geojson_with_too_many_points_is_refused_while_streaming(tmp_path: Path) -> None:
     """A GeoJSON of 10M points took 2.8 GB before it was refused; here 500,000 points against a
     limit of 100,000: refused at the 100,001st, having held 100,000."""
