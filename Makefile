@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # pytest-xdist processes for `make test` (the machine this was written for has 2 cores).
 TEST_WORKERS ?= 4
+FAST_WORKERS ?= 2  # `make test-fast` waits on nothing: one process a core
 
 BASEMAP := viewer/static/basemap/index.json
 
@@ -43,7 +44,7 @@ test: $(VENV)/.dev places $(BASEMAP)
 test-fast: $(VENV)/.dev places
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not integration" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(FAST_WORKERS) -m "not integration" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
