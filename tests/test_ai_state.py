@@ -87,7 +87,8 @@ def test_a_missing_model_says_to_pull_it(service, fake_ollama):
     status, _ = ask(svc.map_url, "/api/ai/retry", svc.viewer.app.config["geolocator.token"])
     assert status == 200
     wait_until(lambda: svc.store.counts()["located"] == 1, 60, "placed once the model is there")
-    assert server_state(svc.map_url)["state"] == "ready"
+    # The answer is stored before the worker says it is done asking: "ready" follows.
+    wait_until(lambda: server_state(svc.map_url)["state"] == "ready", 60, "the AI ready again")
 
 
 def test_a_busy_server_is_told_apart_from_one_that_is_down(service, fake_ollama):
