@@ -101,8 +101,9 @@ class _Server(wsgi.Server):
 
     def stop(self) -> None:
         # cheroot's selector loop notices a stop only when its select() wakes, up to
-        # `expiration_interval` (0.5 s) later; cheroot touches the listening socket to wake it, but
-        # before asking the loop to stop. Connections of our own until the stop is done wake it at once.
+        # `expiration_interval` (0.5 s) later: cheroot touches the listening socket to wake it only
+        # after it has waited for the loop to end. Connections of our own, until the stop is done,
+        # wake it at once.
         stopped = threading.Event()
         waker = threading.Thread(target=self._wake_until, args=(stopped,), name="viewer-stop-waker")
         waker.start()
