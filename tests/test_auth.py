@@ -73,8 +73,9 @@ def test_a_short_empty_or_huge_password_cannot_be_set():
     assert auth.verify_password("0123456789", auth.hash_password("0123456789"))
 
 
-def legacy_hash(password: str, n: int, r: int, p: int) -> str:
-    """A hash as an older geolocator wrote it (N=2^15, r=8, p=1 before), made by hashlib itself."""
+def scrypt_hash(password: str, n: int, r: int = 8, p: int = 1) -> str:
+    """A hash in the form geolocator keeps, with the scrypt parameters given (an older geolocator
+    wrote N=2^15, r=8, p=1), made by hashlib itself."""
     import base64
     import hashlib
 
@@ -85,11 +86,11 @@ def legacy_hash(password: str, n: int, r: int, p: int) -> str:
 
 
 def test_an_older_hash_of_a_short_password_still_verifies_and_is_named_weaker():
-    old = legacy_hash("pw", 2**15, 8, 1)
+    old = scrypt_hash("pw", 2**15, 8, 1)
     assert auth.verify_password("pw", old) and not auth.verify_password("pW", old)
     assert auth.is_weaker(old)
-    assert auth.is_weaker(legacy_hash("pw", 2**14, 8, 5))  # less memory, if more work
-    assert not auth.is_weaker(legacy_hash("pw", 2**17, 8, 1))  # OWASP's first choice: as strong
+    assert auth.is_weaker(scrypt_hash("pw", 2**14, 8, 5))  # less memory, if more work
+    assert not auth.is_weaker(scrypt_hash("pw", 2**17, 8, 1))  # OWASP's first choice: as strong
 
 
 def test_a_session_token_is_random_and_only_its_digest_is_kept():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import threading
 import time
@@ -21,6 +20,7 @@ from configs import write_config
 from expect import wait_until
 from processes import free_port, run_daemon, stop, wait_ready
 from records import record, rid
+from test_auth import scrypt_hash
 
 from geolocator.auth import hash_password, verify_password
 from geolocator.auth.password_file import password_path, read_hash, write_hash
@@ -252,17 +252,6 @@ def test_the_password_command_refuses_a_short_password_or_a_mismatch_and_can_pri
     printed = run_password(["--print", "--config", str(config)], "long enough now\nlong enough now\n", tmp_path)
     assert printed.returncode == 0 and not file.exists()
     assert verify_password("long enough now", printed.stdout.strip().splitlines()[-1])
-
-
-def scrypt_hash(password: str, n: int, r: int = 8, p: int = 1) -> str:
-    """A hash in the form geolocator keeps, made with the scrypt parameters given."""
-    import base64
-    import hashlib
-
-    salt = os.urandom(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=256 * n * r + (1 << 20))
-    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
-    return f"scrypt$n={n},r={r},p={p}${b64(salt)}${b64(key)}"
 
 
 def old_hash(password: str) -> str:
