@@ -90,11 +90,11 @@ class _Connection(cheroot_server.HTTPConnection):
 class _Server(wsgi.Server):
     ConnectionClass = _Connection
 
-    def __init__(self, *args: Any, linger_seconds: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, linger_seconds: float, lingering: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.linger_seconds = linger_seconds
         self.gate = HeaderGate(super().process_conn, self.put_conn, limit=MAX_HEADERS, deadline=self.timeout)
-        self.lingering = threading.BoundedSemaphore(LINGERING)
+        self.lingering = threading.BoundedSemaphore(lingering)
 
     def process_conn(self, conn: Any) -> None:
         self.gate.admit(conn)
@@ -132,10 +132,11 @@ class ViewerServer:
 
     def __init__(
         self, app: Any, host: str = "127.0.0.1", port: int = 8765, threads: int = 8, timeout: float = TIMEOUT,
-        linger_seconds: float = LINGER_SECONDS,
+        linger_seconds: float = LINGER_SECONDS, lingering: int = LINGERING,
     ) -> None:
         self.app = app
         self.linger_seconds = linger_seconds
+        self.lingering = lingering
         self.host = host
         self.port = port
         self.threads = threads
@@ -159,7 +160,7 @@ class ViewerServer:
             raise RuntimeError("the viewer is already started")
         server = _Server(
             (self.host, self.port), self.app, numthreads=self.threads, server_name="geolocator",
-            timeout=self.timeout, request_queue_size=BACKLOG, linger_seconds=self.linger_seconds,
+            timeout=self.timeout, request_queue_size=BACKLOG, linger_seconds=self.linger_seconds, lingering=self.lingering,
         )
         server.max_request_header_size = MAX_HEADERS
         server.prepare()  # binds now, so a busy port fails here rather than in the thread
