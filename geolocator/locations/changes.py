@@ -264,12 +264,14 @@ class Locations:
         for record in sent.records:
             self.apply(self.placer.photo_filed(record.id))
             filed = self.store.get(record.id) if self.copies is not None else None
-            if self.copies is not None and filed is not None and filed.phash == OWED:
+            if self.copies is None or filed is None:
+                continue
+            if filed.phash == OWED:
                 self.copies.owe([filed.id])  # filed without its picture: hashed by the next pass (`compare_filed`)
-            elif self.copies is not None and filed is not None:
-                placed = self.apply(self.copies.copies_of(filed))
-                if placed:
-                    log.info("%s placed %d of its copies filed earlier", record.name, len(placed))
+                continue
+            placed = self.apply(self.copies.copies_of(filed))
+            if placed:
+                log.info("%s placed %d of its copies filed earlier", record.name, len(placed))
 
     def _track_filed(self, sent: Sent) -> None:
         for record in sent.records:
