@@ -23,7 +23,6 @@ A GPS track file is not a photo: it is never placed, reverted or asked about (40
 from __future__ import annotations
 
 import json
-import logging
 import math
 from typing import Any
 
@@ -38,8 +37,6 @@ from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route
 from viewer.rows import counts, map_row, public_record
-
-log = logging.getLogger(__name__)
 
 MAX_IDS = 10_000  # "all shown" of a large library, in one request
 MAX_FIX_BODY = 32 + MAX_IDS * 20  # {"ids": ["<16 hex>", ...], "lat": ..., "lon": ...}
@@ -83,20 +80,10 @@ def place_of(text: str) -> dict[str, Any]:
         raise bottle.HTTPError(400, str(exc)) from None
     else:
         return {"lat": point.lat, "lon": point.lon, "label": None, "kind": "coordinates", "radius_km": None}
-    match = _find(text)
+    match = places.search(text)
     if match is None:
         raise bottle.HTTPError(400, f"no place called {text.strip()[:100]!r} is known, and it is not coordinates")
     return {"lat": match.lat, "lon": match.lon, "label": match.label, "kind": match.level, "radius_km": match.radius_km}
-
-
-def _find(text: str) -> places.Match | None:
-    """The place a name means, as the search box reads it (`Gazetteer.search`)."""
-    try:
-        gazetteer = places.gazetteer()
-    except OSError:
-        log.exception("the place index is not available")
-        return None
-    return gazetteer.search(text)
 
 
 def answer(ctx: Context, records: list[PhotoRecord], since: int) -> bytes:

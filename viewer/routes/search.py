@@ -11,19 +11,16 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 import bottle
 
-from geolocator.locate.places import Match, gazetteer, normalize
+from geolocator.locate.places import Match, normalize, search
 from geolocator.record import PhotoRecord, Source, Status
 from viewer.context import ID_RE, Context
 from viewer.respond import send_json
 from viewer.routes import route
-
-log = logging.getLogger(__name__)
 
 MAX_QUERY = 100
 MAX_BRIEF = 200  # a list draws a few dozen rows at a time
@@ -50,16 +47,6 @@ def place_names(query: PlaceQuery, place: str | None) -> bool:
 
 def matching_ids(query: PlaceQuery, records: list[PhotoRecord]) -> list[str]:
     return [r.id for r in records if r.status is Status.LOCATED and place_names(query, r.place)]
-
-
-def lookup(query: PlaceQuery) -> Match | None:
-    """The place the query names (`Gazetteer.search`); None when the gazetteer knows none."""
-    try:
-        places = gazetteer()
-    except OSError:  # the index could not be built or opened: searching by file name still works
-        log.exception("the place index is not available")
-        return None
-    return places.search(query.text)
 
 
 def match_json(match: Match) -> dict[str, Any]:
@@ -103,7 +90,7 @@ def install(app: bottle.Bottle, ctx: Context) -> None:
     @route(app, "GET", "/api/places")
     def api_places() -> bytes:
         query = parse_query(bottle.request.query.get("q", ""))
-        match = lookup(query)
+        match = search(query.text)
         return send_json({
             "query": query.text,
             "match": None if match is None else match_json(match),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import threading
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ from geolocator.locate.places.cache import cache_dir, ensure_index
 from geolocator.locate.places.index import KM_PER_DEG, Candidate, Kind, PlaceIndex, Sources, choose, flat_km, haversine_km, normalize, region_key
 from geolocator.locate.places.kdtree import unit_vector
 
+log = logging.getLogger(__name__)
+
 NEAR_KM = 25.0  # a town further than this is never named as the place, only as where the place is from
 SHORE_KM = 5.0  # at sea this near a town, the town is the place (a harbour, a beach, a coast the marine areas draw coarsely)
 SEA_BEARING_KM = 100.0  # at sea, the nearest town is said (with its distance and direction) up to this far
@@ -37,7 +40,7 @@ ANTARCTIC_LAT = -60.0  # south of this, land is Antarctica (the Antarctic Treaty
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 OUTLIER = 3.0  # a region's place this many times further from its middle than 90% of them is a far island (`extent`)
 
-__all__ = ["Gazetteer", "Match", "Place", "PlaceName", "city_wins", "describe", "extent", "gazetteer", "haversine_km", "name", "normalize", "region_key"]
+__all__ = ["Gazetteer", "Match", "Place", "PlaceName", "city_wins", "describe", "extent", "gazetteer", "haversine_km", "name", "normalize", "region_key", "search"]
 
 # Names models and people use for countries that differ from GeoNames' own.
 COUNTRY_ALIASES = {
@@ -408,6 +411,17 @@ def gazetteer() -> Gazetteer:
     # wait for the first's build (seconds, ~300 MB) and then merely open the index it wrote.
     with _opening:
         return Gazetteer()
+
+
+def search(text: str) -> Match | None:
+    """`Gazetteer.search` on the shared gazetteer; None (and the reason logged) when the place
+    index cannot be opened or built: the page's other searches still work."""
+    try:
+        shared = gazetteer()
+    except OSError:
+        log.exception("the place index is not available")
+        return None
+    return shared.search(text)
 
 
 def name(lat: float, lon: float) -> PlaceName:
