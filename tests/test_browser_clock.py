@@ -71,7 +71,7 @@ def test_a_click_on_the_track_line_fixes_the_cameras_clock(page, tmp_path):
 
         page.click(".clock-bar .clock-apply")
         page.wait_for_selector(".clock-bar", state="detached")
-        assert "Clock fixed: 3 photo(s)" in (page.locator("#notice").text_content() or "")
+        page.wait_for_selector("#notice:has-text('Clock fixed: 3 photo(s)')")  # said once the map has the moved rows
         for name, minute in (("a.jpg", 10), ("b.jpg", 20), ("c.jpg", 30)):
             moved = record(svc, name)
             assert moved is not None and at_minute(moved, minute) and moved.time_basis == "clock_fix", name
