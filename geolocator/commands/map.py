@@ -6,7 +6,8 @@ while it runs, and then its own map page is the one to use: this command says wh
 
 from __future__ import annotations
 
-import threading
+import time
+from typing import NoReturn
 
 from geolocator.auth.password_file import page_password
 from geolocator.config import Config
@@ -14,8 +15,11 @@ from geolocator.core import Core
 from geolocator.errors import GeolocatorError
 from geolocator.record.store import database_in_use
 
+SIGNAL_CHECK_SECONDS = 0.5
 
-def main(config: Config) -> int:
+
+def main(config: Config) -> NoReturn:
+    """Serves until interrupted: Ctrl-C's KeyboardInterrupt ends it (the CLI's exit code 130)."""
     from viewer.app import create_app
     from viewer.server import ViewerServer
 
@@ -31,10 +35,12 @@ def main(config: Config) -> int:
             raise GeolocatorError(f"cannot listen on {config.viewer.host}:{config.viewer.port}: {exc.strerror or exc}") from None
         try:
             print(f"map: {server.url}", flush=True)
-            threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt, handled by the CLI)
+            while True:
+                # A timed sleep, never an endless wait: a signal landing just as a wait blocks is
+                # only seen when the wait returns (CPython checks for it between bytecodes).
+                time.sleep(SIGNAL_CHECK_SECONDS)
         finally:
             server.stop()
-    return 0
 
 
 def running_service_message(config: Config) -> str:
