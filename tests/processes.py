@@ -17,9 +17,9 @@ SYSTEMD_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_
 
 def daemon_env(**extra: str) -> dict[str, str]:
     """This environment without systemd's variables (a test under systemd must not notify it),
-    unbuffered, plus `extra`."""
+    unbuffered, with faulthandler on (see `stop`), plus `extra`."""
     env = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARIABLES}
-    return env | {"PYTHONUNBUFFERED": "1"} | extra
+    return env | {"PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"} | extra
 
 
 def start_daemon(*args: str, cwd: Path, env: dict[str, str] | None = None, python: tuple[str, ...] = ()) -> subprocess.Popen[str]:
@@ -49,9 +49,16 @@ def wait_ready(proc: subprocess.Popen[str]) -> str:
 
 
 def stop(proc: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM, timeout: float = 20) -> tuple[str, str]:
-    """Send `sig` and wait for the end; returns the rest of stdout and stderr."""
+    """Send `sig` and wait for the end; returns the rest of stdout and stderr. A process that has
+    not ended by `timeout` is aborted, and the test fails with where each of its threads was
+    (faulthandler's dump on SIGABRT)."""
     proc.send_signal(sig)
-    return proc.communicate(timeout=timeout)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, stderr = proc.communicate()
+        raise AssertionError(f"{proc.args!r} did not end within {timeout} s of {sig.name}; its threads then:\n{stderr[-6000:]}") from None
 
 
 def reap(proc: subprocess.Popen[str]) -> None:
