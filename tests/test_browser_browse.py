@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from expect import wait_until_js
+from expect import wait_until, wait_until_js
 from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
@@ -112,8 +112,9 @@ def panel_total(page) -> int:
 
 
 def markers_on_map(page) -> int:
-    clustered = sum(int(t) for t in page.locator(".marker-cluster span").all_text_contents())
-    return clustered + page.locator(".leaflet-marker-pane .photo-marker").count()
+    """The photos the map draws, in clusters or alone (read at once: a redraw may come between two reads)."""
+    return page.evaluate("[...document.querySelectorAll('.marker-cluster span')].reduce((n, s) => n + Number(s.textContent), 0)"
+                         " + document.querySelectorAll('.leaflet-marker-pane .photo-marker').length")
 
 
 def in_bounds(records, bounds) -> list[PhotoRecord]:
@@ -132,6 +133,19 @@ def newest_first(records) -> list[str]:
     return [r.id for r in sorted(by_name, key=lambda r: r.taken_at[:10], reverse=True)]
 
 
+def panel_in_view(page, records) -> list[PhotoRecord]:
+    """The photos in the map's view, once the panel lists exactly them, newest first (its rows drawn
+    are a run of that order). The panel follows the map once the view is drawn, a moment after the
+    move: until then it lists the last view's photos (as many, maybe), and a drag may glide on after
+    the mouse is up."""
+    def listed() -> tuple[list[PhotoRecord]] | None:
+        expected = in_bounds(records, bounds(page))
+        order, drawn = newest_first(expected), panel_ids(page)
+        run = order[order.index(drawn[0]):][:len(drawn)] if drawn and drawn[0] in order else []
+        return (expected,) if panel_total(page) == len(expected) and drawn == run and bool(drawn) == bool(order) else None
+    return wait_until(listed, timeout=20, message="the panel listing the photos in view")[0]
+
+
 def test_the_panel_shows_exactly_the_photos_in_view_after_a_pan(page, viewer):
     open_map(page, viewer)
     wait_until_js(page, f"document.querySelector('#list').dataset.total === '{sum(c[3] for c in CITIES.values())}'")
@@ -140,18 +154,14 @@ def test_the_panel_shows_exactly_the_photos_in_view_after_a_pan(page, viewer):
     page.mouse.down()
     page.mouse.move(820, 420, steps=5)  # a real drag of the map: the panel follows
     page.mouse.up()
-    view = bounds(page)
-    expected = in_bounds(viewer.records, view)
+    expected = panel_in_view(page, viewer.records)
     assert 0 < len(expected) < CITIES["paris"][3] + 1
-    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
-    assert panel_ids(page) == newest_first(expected)  # exactly these, newest first
+    assert panel_ids(page) == newest_first(expected)  # exactly these, newest first, all drawn
     assert page.text_content('#tabs [data-tab="photos"] .n') == str(len(expected))
     # Pan to Tokyo: the panel now holds Tokyo's photos only.
     page.evaluate("void geolocator.map.panTo([35.6895 + 0.004, 139.6917 + 0.002], {animate: false})")
-    page.wait_for_timeout(50)
-    expected = in_bounds(viewer.records, bounds(page))
+    expected = panel_in_view(page, viewer.records)
     assert expected and all(r.place.endswith("Japan") for r in expected)
-    wait_until_js(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
     assert panel_ids(page) == newest_first(expected)
     # Rows show the place and the date in the user's locale; clicking one selects it on the map.
     row = page.locator("#list .vrow").first
@@ -194,8 +204,8 @@ def test_the_timeline_brush_filters_the_map_and_the_panel(page, viewer):
     expected = [r for r in viewer.records if r.status is Status.LOCATED and start <= r.taken_at[:10] <= end]
     assert 0 < len(expected) < total
     wait_until_js(page, f"document.querySelector('#list').dataset.total === '{len(expected)}'")
-    wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim')")
-    assert markers_on_map(page) == len(expected)
+    # The list follows at once, the map once its worker has indexed the points in range.
+    wait_until(lambda: markers_on_map(page) == len(expected), timeout=20, message="the map drawing the photos in range")
     # The range in the user's locale (de-DE here), never ISO.
     months = page.evaluate("([a, b]) => [a, b].map(d => new Intl.DateTimeFormat(undefined, {year: 'numeric', month: 'short', "
                            "timeZone: 'UTC'}).format(new Date(d + 'T00:00:00Z')))", [start, end])
@@ -225,8 +235,8 @@ def test_search_by_place_flies_there_filters_only_when_asked_and_by_file_name(pa
     lisbon = CITIES["lisbon"][3]
     page.click("#place-chip .chip")
     wait_until_js(page, f"document.querySelector('#list').dataset.total === '{lisbon}'")
-    wait_until_js(page, "!document.querySelector('.leaflet-cluster-anim')")
-    assert markers_on_map(page) == lisbon
+    # The list follows at once, the map once its worker has indexed the place's photos.
+    wait_until(lambda: markers_on_map(page) == lisbon, timeout=20, message="the map drawing the place's photos")
     # A new search replaces the chip and its filter.
     page.fill('#filters input[name="q"]', "Paris")
     page.press('#filters input[name="q"]', "Enter")
@@ -288,6 +298,7 @@ def test_selecting_scrolls_its_row_into_view_and_the_notice_never_covers_the_pop
 def test_the_viewer_shows_a_heic_and_steps_through_the_panel(page, viewer):
     open_map(page, viewer)
     page.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 14, {animate: false})")
+    order = newest_first(panel_in_view(page, viewer.records))  # the whole panel, drawn or not: the viewer steps through it
     heic = rid(1)  # the first Lisbon photo
     page.evaluate(f"geolocator.select('{heic}', false)")  # scrolls its row into view
     wait_until_js(page, f"!!document.querySelector('#list .vrow[data-id=\"{heic}\"] .vrow-thumb img')")
@@ -296,7 +307,6 @@ def test_the_viewer_shows_a_heic_and_steps_through_the_panel(page, viewer):
     wait_until_js(page, f"document.querySelector('#photoviewer').dataset.loaded === '{heic}'", timeout=30)
     size = page.evaluate("(i => [i.naturalWidth, i.naturalHeight, i.currentSrc])(document.querySelector('#photoviewer img.pv-media'))")
     assert size[0] > 0 and size[1] > 0 and size[2].endswith(f"/preview/{heic}")
-    order = newest_first(in_bounds(viewer.records, bounds(page)))  # the whole panel, drawn or not
     at = order.index(heic)
     assert page.text_content(".pv-position") == f"{at + 1} / {len(order)}"
     page.keyboard.press("ArrowRight")

@@ -82,7 +82,8 @@ def test_a_click_on_the_track_line_fixes_the_cameras_clock(page, tmp_path):
         typed = record(svc, "typed.jpg")
         assert typed is not None and typed.taken_utc is None
         page.evaluate("(id) => geolocator.select(id, true)", typed.id)
-        click_at_rest(page, ".leaflet-popup button.clock")
+        # its own popup's button: b.jpg's popup stays open until the new one opens (and fades out after)
+        click_at_rest(page, f'.leaflet-popup .popup[data-id="{typed.id}"] button.clock')
         field = page.locator('.clock-bar input[name="true-time"]')
         assert field.input_value() == "2024-06-03 09:00:00"  # no UTC offset known: the person adds it
         wait_until_js(page, "() => /type the true time/.test(document.querySelector('.clock-bar .place-message').textContent)")

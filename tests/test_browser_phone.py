@@ -103,14 +103,17 @@ def test_nothing_shows_through_the_viewers_caption(phone, viewer):
 def test_a_place_found_by_search_is_shown_above_the_sheet(phone, viewer):
     open_map(phone, viewer)
     half_open(phone)
+    phone.evaluate("window.flights = 0; geolocator.map.on('moveend', () => { window.flights += 1; })")
     phone.fill('#filters input[name="q"]', "Tokyo")
     phone.press('#filters input[name="q"]', "Enter")
     phone.wait_for_selector("#place-chip .place-name")
-    wait_until_js(phone, "geolocator.map.getZoom() >= 9 && !geolocator.map._animatingZoom && !document.querySelector('.leaflet-zoom-anim')")
+    # Landed: the flight's one moveend is at its end (its zoom passes 9 on the way in, its centre still moving).
+    wait_until_js(phone, "window.flights > 0 && geolocator.map.getZoom() >= 9")
     sheet = box(phone, "#side")
     tokyo = phone.evaluate("(p => [p.x, p.y])(geolocator.map.latLngToContainerPoint([35.6895, 139.6917]))")
     assert 0 < tokyo[1] < sheet["y"] - 20, (tokyo, sheet)  # in the part of the map that shows
-    wait_until_js(phone, "document.querySelectorAll('.marker-cluster, .leaflet-marker-pane .photo-marker').length > 0")
-    for mark in phone.locator(".marker-cluster, .leaflet-marker-pane .photo-marker").all():
-        at = mark.bounding_box()
-        assert at["y"] + at["height"] <= sheet["y"], (at, sheet)  # the photos there are not under the sheet's top edge
+    # The markers of the view landed on (drawn last, at its zoom), read at once: a redraw replaces them.
+    wait_until_js(phone, "(m => m.length && m[m.length - 1].detail.zoom === geolocator.map.getZoom())(performance.getEntriesByName('geolocator:drawn'))"
+                         " && document.querySelectorAll('.marker-cluster, .leaflet-marker-pane .photo-marker').length > 0")
+    bottoms = phone.evaluate("[...document.querySelectorAll('.marker-cluster, .leaflet-marker-pane .photo-marker')].map(m => m.getBoundingClientRect().bottom)")
+    assert bottoms and all(bottom <= sheet["y"] for bottom in bottoms), (bottoms, sheet)  # the photos there are not under the sheet's top edge
