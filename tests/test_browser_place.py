@@ -135,6 +135,28 @@ def test_a_dropped_photo_is_filed_and_shown_with_its_popup_at_its_place(page, tm
         service.stop()
 
 
+def test_an_open_popup_says_when_its_photo_starts_waiting_for_ollama(page, tmp_path, fake_ollama):
+    # First seen while the AI is asking (pending, no reason to wait), then Ollama is too busy to answer.
+    fake_ollama.hold()
+    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"host": fake_ollama.url, "timeout": 30.0},
+                           "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
+    service = Service(config).start()
+    try:
+        open_map(page, service.map_url)
+        drop_files(page, [("no-gps.jpg", jpeg_bytes(78))])
+        assert fake_ollama.wait_in_flight(1, timeout=30)
+        page.wait_for_selector(".leaflet-popup .popup[data-status=pending]", timeout=30000)
+        assert page.locator(".leaflet-popup button.retry").count() == 0
+        fake_ollama.fail(503)
+        fake_ollama.release()
+        page.wait_for_selector('.leaflet-popup dd[data-field="waiting"]:has-text("Ollama")', timeout=30000)
+        assert page.locator(".leaflet-popup button.retry").count() == 1
+        assert page.locator(".leaflet-popup .popup").get_attribute("data-id") == next(r.id for r in service.store.all() if r.name == "no-gps.jpg")
+        assert not page.errors, page.errors
+    finally:
+        service.stop()
+
+
 def test_a_dropped_photo_placed_by_the_ai_shows_the_estimate(page, tmp_path, fake_ollama):
     # Sure of the region only: an estimate tens of km wide.
     fake_ollama.answer('{"country": "Japan", "region": "Kyoto", "city": null, "landmark": null, "latitude": 34.9671, '

@@ -145,6 +145,7 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 async function follow(job, id) {
   const until = Date.now() + FOLLOW_FOR_MS;
   let shown = null; // the status the map was last brought to
+  let said = null; // and the reason it gave for it (a pending photo's: why it waits)
   while (Date.now() < until) {
     let record = null;
     try {
@@ -160,8 +161,13 @@ async function follow(job, id) {
     if (record && row && row[C.status] === record.status && !record.moving_from) {
       if (record.status !== shown) {
         shown = record.status;
+        said = record.error;
         describe(job, record);
         if (!state.placing && !job.dismissed) select(id, true); // not while the person places a photo by hand
+      } else if (record.error !== said) {
+        // Still waiting, for another reason (Ollama went away or came back): its open popup says so.
+        said = record.error;
+        if (!state.placing && state.selected === id) select(id, false);
       }
       if (record.status !== 'pending') return;
     }
