@@ -375,7 +375,8 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         assert sheet["width"] == 390 and sheet["y"] + sheet["height"] == 844 and sheet["height"] < 844 * 0.3
         assert page.locator('#filters input[name="q"]').is_visible()
         # The notice (tiles cannot load here) covers none of the map's buttons: "Add photos", zoom.
-        page.wait_for_selector("#notice:has-text('Map tiles cannot be loaded')")
+        page.wait_for_selector("#notice:has-text('Map tiles cannot be loaded')", state="attached")
+        page.evaluate("() => { document.getElementById('notice').hidden = false; }")  # shown however long this takes (it hides after 6 s)
         wait_until_js(page, "(n => [...document.querySelectorAll('.leaflet-top .leaflet-control')].every(c => (a => "
                             "a.bottom <= n.top || n.bottom <= a.top || a.right <= n.left || n.right <= a.left)(c.getBoundingClientRect())))"
                             "(document.querySelector('#notice').getBoundingClientRect())", timeout=5)
