@@ -16,6 +16,7 @@ unexpected warnings).
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -41,6 +42,15 @@ QUICK_BACKOFF = Backoff(base=0.2, cap=1.0)  # an AI retry within a test's patien
 # What a test module holds when its tests start another process, a server or the service.
 STARTS_PARTS = {"subprocess", "run_daemon", "start_daemon", "ViewerServer", "Service", "FakeOllama", "fake_ollama"}
 STARTS_FIXTURES = {"service", "daemon", "fake_ollama", "browser", "page", "phone"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A shell starting `make test &` without job control makes it ignore SIGINT, and so every
+    daemon it starts: Python leaves an ignored SIGINT ignored, and a test stopping a daemon with
+    Ctrl-C's signal would wait in vain. A handler (not an ignore) is reset to the default in each
+    child process, whose Python then turns SIGINT into KeyboardInterrupt as it does at a terminal."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
