@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from browsers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from expect import wait_until_js  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -38,8 +39,6 @@ from geolocator.record.store import Store  # noqa: E402
 from viewer import ViewerServer, create_app  # noqa: E402
 
 BASEMAP = REPO / "viewer" / "static" / "basemap"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 RUNS = 5
 TOWNS = {"Bled": (46.3683, 14.1146), "Antigua Guatemala": (14.5611, -90.7344), "Nara": (34.6851, 135.8048), "Bergen": (60.3913, 5.3221)}
 
@@ -136,7 +135,7 @@ def main() -> int:
             server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
             try:
                 with sync_playwright() as p:
-                    browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                    browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
                     first_paint(browser, server.url)  # the label index is made on the first request: not a page's cost
                     paints = [first_paint(browser, server.url) for _ in range(RUNS)]
                     outline = statistics.median(p[0] for p in paints)

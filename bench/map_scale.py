@@ -41,14 +41,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from browsers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 from geolocator.record import PhotoRecord, Source, Status  # noqa: E402
 from geolocator.record.store import write_snapshot  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 TARGETS = {100_000: 1.0, 1_000_000: 3.0}
 TARGETED_LOADS = {100_000: ("warm",), 1_000_000: ("warm", "cold")}  # the loads each target is for
 WARM_RUNS = 3
@@ -234,7 +233,7 @@ def new_page(browser: Any) -> Any:
 
 def run(n: int, playwright: Any) -> list[tuple[str, dict[str, Any]]]:
     db = database(n)
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             service = Service(db, Path(tmp))

@@ -22,6 +22,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from browsers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from corpus import CORPUS as CORPUS_ROOT  # noqa: E402
 from expect import wait_until_js  # noqa: E402
 from fake_ollama import FakeOllama  # noqa: E402
@@ -34,7 +35,6 @@ from geolocator.record.store import Store  # noqa: E402
 from viewer import ViewerServer, create_app  # noqa: E402
 
 CORPUS = CORPUS_ROOT / "exif-samples"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SAMPLES = ["jpg/gps", "heic", "heic/mobile", "jpg/mobile", "jpg/Canon_40D.jpg", "jpg/Nikon_D70.jpg", "jpg/Pentax_K10D.jpg", "jpg/corrupted.jpg", "jpg/tests/35-empty.jpg"]
 AI_ANSWERS = [
     {
@@ -79,7 +79,7 @@ def main(folder: Path) -> int:
             server = ViewerServer(create_app(Core.build(config, store)), "127.0.0.1", 0).start()
             try:
                 with sync_playwright() as p:
-                    browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+                    browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
                     page = open_library(browser, server.url, [30, 10], 2, viewport={"width": 1280, "height": 760})
                     page.screenshot(path=str(folder / "screenshot-library.png"))
                     name = Path(SAMPLES[4]).name
