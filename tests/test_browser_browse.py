@@ -379,7 +379,7 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         page.evaluate("() => { document.getElementById('notice').hidden = false; }")  # shown however long this takes (it hides after 6 s)
         wait_until_js(page, "(n => [...document.querySelectorAll('.leaflet-top .leaflet-control')].every(c => (a => "
                             "a.bottom <= n.top || n.bottom <= a.top || a.right <= n.left || n.right <= a.left)(c.getBoundingClientRect())))"
-                            "(document.querySelector('#notice').getBoundingClientRect())", timeout=5)
+                            "(document.querySelector('#notice').getBoundingClientRect())", timeout=20)
         notice = page.locator("#notice").bounding_box()
         for control in (page.locator(".upload-control"), page.locator(".leaflet-control-zoom")):
             box = control.bounding_box()

@@ -293,7 +293,7 @@ def test_a_photo_cut_short_waits_then_is_located_from_its_whole_header_with_a_wa
             except NotSettled:
                 return None
 
-        record = expect(try_again, timeout=5, what="the cut file to be filed once unchanged")
+        record = expect(try_again, timeout=30, what="the cut file to be filed once unchanged")
         assert record.status is Status.LOCATED and record.warning.startswith("truncated: JPEG without its end marker")
         assert record.source is Source.EXIF and record.lat is not None  # its EXIF and GPS are whole (test_truncated.py)
         assert (config.paths.library / record.path).read_bytes() == whole[: len(whole) // 2]
