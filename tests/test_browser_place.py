@@ -8,6 +8,8 @@ one's uncertainty circle (as an AI estimate's, in its own colour and dashes) whe
 from __future__ import annotations
 
 import base64
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -104,12 +106,20 @@ def drop_files(page, files: list[tuple[str, bytes]]) -> None:
     }""", [[name, base64.b64encode(data).decode()] for name, data in files])
 
 
-def test_a_dropped_photo_is_filed_and_shown_with_its_popup_at_its_place(page, tmp_path):
-    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"host": "http://127.0.0.1:9", "timeout": 2.0},
-                           "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
+@contextlib.contextmanager
+def service_on_the_map(page, tmp_path: Path, ollama: dict) -> Iterator[Service]:
+    """The service over tmp_path (its AI as `ollama` says), its map open in `page`; stopped after."""
+    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": ollama, "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
     service = Service(config).start()
     try:
         open_map(page, service.map_url)
+        yield service
+    finally:
+        service.stop()
+
+
+def test_a_dropped_photo_is_filed_and_shown_with_its_popup_at_its_place(page, tmp_path):
+    with service_on_the_map(page, tmp_path, {"host": "http://127.0.0.1:9", "timeout": 2.0}) as service:
         photo = (CORPUS_JPG / GPS_JPEGS[0]).read_bytes()
         drop_files(page, [("DSCN0010.jpg", photo)])
         item = page.locator("#uploads .upload", has_text="DSCN0010.jpg")
@@ -131,18 +141,12 @@ def test_a_dropped_photo_is_filed_and_shown_with_its_popup_at_its_place(page, tm
         assert page.locator(".leaflet-popup button.retry").count() == 1
         assert page.locator("#uploads .upload", has_text="no-gps.jpg").get_attribute("data-state") == "waiting"
         assert not page.errors, page.errors
-    finally:
-        service.stop()
 
 
 def test_an_open_popup_says_when_its_photo_starts_waiting_for_ollama(page, tmp_path, fake_ollama):
     # First seen while the AI is asking (pending, no reason to wait), then Ollama is too busy to answer.
     fake_ollama.hold()
-    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"host": fake_ollama.url, "timeout": 30.0},
-                           "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
-    service = Service(config).start()
-    try:
-        open_map(page, service.map_url)
+    with service_on_the_map(page, tmp_path, {"host": fake_ollama.url, "timeout": 30.0}) as service:
         drop_files(page, [("no-gps.jpg", jpeg_bytes(78))])
         assert fake_ollama.wait_in_flight(1, timeout=30)
         photo = next(r.id for r in service.store.all() if r.name == "no-gps.jpg")
@@ -155,19 +159,13 @@ def test_an_open_popup_says_when_its_photo_starts_waiting_for_ollama(page, tmp_p
         page.wait_for_selector(f'{popup} dd[data-field="waiting"]:has-text("Ollama")', timeout=30000)
         assert page.locator(f"{popup} button.retry").count() == 1
         assert not page.errors, page.errors
-    finally:
-        service.stop()
 
 
 def test_a_dropped_photo_placed_by_the_ai_shows_the_estimate(page, tmp_path, fake_ollama):
     # Sure of the region only: an estimate tens of km wide.
     fake_ollama.answer('{"country": "Japan", "region": "Kyoto", "city": null, "landmark": null, "latitude": 34.9671, '
                        '"longitude": 135.7727, "confidence": 0.8, "description": "Vermilion torii gates on a hillside."}')
-    config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"host": fake_ollama.url, "timeout": 10.0},
-                           "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
-    service = Service(config).start()
-    try:
-        open_map(page, service.map_url)
+    with service_on_the_map(page, tmp_path, {"host": fake_ollama.url, "timeout": 10.0}) as service:
         drop_files(page, [("kyoto.jpg", jpeg_bytes(55))])
         page.wait_for_selector('.leaflet-popup .popup[data-status=located] dd[data-field="description"]', timeout=40000)
         assert page.text_content('.leaflet-popup dd[data-field="description"]') == "Vermilion torii gates on a hillside."
@@ -179,8 +177,6 @@ def test_a_dropped_photo_placed_by_the_ai_shows_the_estimate(page, tmp_path, fak
         assert abs(record.lat - 34.97) < 0.5 and abs(record.lon - 135.77) < 0.5
         # Flown to from the world view: no closer than the whole circle fits.
         assert page.evaluate("() => geolocator.map.getZoom() <= geolocator.map.getBoundsZoom(geolocator.state.uncertainty.getBounds())")
-    finally:
-        service.stop()
 
 
 def test_where_was_this_taken_keeps_nothing_until_added(page, viewer, tmp_path):
