@@ -53,8 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-@pytest.hookimpl(trylast=True)  # after xdist's, which names the group in the test's id
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The browser tests (test_browser*.py) carry the `browser` mark: `-m "not browser"` leaves them
     out. Those and the tests that start the service, a server or another process (or whose module
     does) carry `integration`: `make test-fast` runs the others. The tests marked `slow` run first,
@@ -67,14 +66,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if (item.path.name.startswith("test_browser") or STARTS_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or (module is not None and STARTS_PARTS & set(vars(module)))):
             item.add_marker(pytest.mark.integration)
-    if config.getoption("dist", "no") == "loadgroup" or getattr(config.option, "loadgroup", False):
-        grouped = [item for item in items if item.get_closest_marker("xdist_group")]
+    # Stable: file order kept within each group.
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, item.get_closest_marker("integration") is None))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With `--dist loadgroup`, a test process names each test's xdist_group in its id (how the
+    tests of a group reach one process); refuse a collection where that did not happen."""
+    if getattr(session.config.option, "loadgroup", False):
+        grouped = [item for item in session.items if item.get_closest_marker("xdist_group")]
         if grouped and not any("@" in item.nodeid for item in grouped):
             # Seen with pytest 9.2 and xdist 3.8 (pytest-xdist#1386): the groups' tests spread over
             # the processes, and a fixture built once for a group is built by each.
             raise pytest.UsageError("--dist loadgroup does not group the xdist_group tests with this pytest and pytest-xdist")
-    # Stable: file order kept within each group.
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, item.get_closest_marker("integration") is None))
 
 
 @pytest.hookimpl(wrapper=True)
