@@ -71,8 +71,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """With `--dist loadgroup`, a test process names each test's xdist_group in its id (how the
-    tests of a group reach one process); refuse a collection where that did not happen."""
+    """Refuse a collection that did not select what was asked: `-m "not integration"` (make
+    test-fast) keeping a test marked integration (the marks come too late when the hook that adds
+    them runs after -m's selection); `--dist loadgroup` without each test's xdist_group in its id
+    (how the tests of a group reach one process)."""
+    if "not integration" in (session.config.option.markexpr or "") and any(item.get_closest_marker("integration") for item in session.items):
+        raise pytest.UsageError('-m "not integration" kept integration tests: the marks were added after the selection')
     if getattr(session.config.option, "loadgroup", False):
         grouped = [item for item in session.items if item.get_closest_marker("xdist_group")]
         if grouped and not any("@" in item.nodeid for item in grouped):
