@@ -19,7 +19,7 @@ from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
-from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
+from tests.test_browser import CHROMIUM, MARKERS_DRAWN, TILE_HOST, Viewer
 
 pytestmark = [
     pytest.mark.timeout(120),
@@ -112,9 +112,7 @@ def panel_total(page) -> int:
 
 
 def markers_on_map(page) -> int:
-    """The photos the map draws, in clusters or alone (read at once: a redraw may come between two reads)."""
-    return page.evaluate("[...document.querySelectorAll('.marker-cluster span')].reduce((n, s) => n + Number(s.textContent), 0)"
-                         " + document.querySelectorAll('.leaflet-marker-pane .photo-marker').length")
+    return page.evaluate(MARKERS_DRAWN)
 
 
 def in_bounds(records, bounds) -> list[PhotoRecord]:
