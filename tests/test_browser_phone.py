@@ -103,12 +103,13 @@ def test_nothing_shows_through_the_viewers_caption(phone, viewer):
 def test_a_place_found_by_search_is_shown_above_the_sheet(phone, viewer):
     open_map(phone, viewer)
     half_open(phone)
-    phone.evaluate("window.flights = 0; geolocator.map.on('moveend', () => { window.flights += 1; })")
+    phone.evaluate("window.landedAt = 0; geolocator.map.on('moveend', () => { window.landedAt = geolocator.map.getZoom(); })")
     phone.fill('#filters input[name="q"]', "Tokyo")
     phone.press('#filters input[name="q"]', "Enter")
     phone.wait_for_selector("#place-chip .place-name")
-    # Landed: the flight's one moveend is at its end (its zoom passes 9 on the way in, its centre still moving).
-    wait_until_js(phone, "window.flights > 0 && geolocator.map.getZoom() >= 9")
+    # Landed: the flight's one moveend is at its end (its zoom passes 9 on the way in, its centre still
+    # moving); a moveend before it (the sheet's resize) is at the world's zoom.
+    wait_until_js(phone, "window.landedAt >= 9")
     sheet = box(phone, "#side")
     tokyo = phone.evaluate("(p => [p.x, p.y])(geolocator.map.latLngToContainerPoint([35.6895, 139.6917]))")
     assert 0 < tokyo[1] < sheet["y"] - 20, (tokyo, sheet)  # in the part of the map that shows
