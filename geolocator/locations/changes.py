@@ -263,8 +263,10 @@ class Locations:
     def _photo_filed(self, sent: Sent) -> None:
         for record in sent.records:
             self.apply(self.placer.photo_filed(record.id))
-            filed = self.store.get(record.id) if self.copies is not None else None
-            if self.copies is None or filed is None:
+            if self.copies is None:
+                continue
+            filed = self.store.get(record.id)
+            if filed is None:
                 continue
             if filed.phash == OWED:
                 self.copies.owe([filed.id])  # filed without its picture: hashed by the next pass (`compare_filed`)
