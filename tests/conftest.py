@@ -15,15 +15,18 @@ unexpected warnings).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from browsers import launched, screenshot_pages
+from browsers import FAILED, Tabs, launched, screenshot_pages
 from configs import make_config
 from corpus import CORPUS
 from expect import wait_until
@@ -41,7 +44,7 @@ QUICK_BACKOFF = Backoff(base=0.2, cap=1.0)  # an AI retry within a test's patien
 
 # What a test module holds when its tests start another process, a server or the service.
 STARTS_PARTS = {"subprocess", "run_daemon", "start_daemon", "ViewerServer", "Service", "FakeOllama", "fake_ollama"}
-STARTS_FIXTURES = {"service", "daemon", "fake_ollama", "browser", "page", "phone"}
+STARTS_FIXTURES = {"service", "daemon", "fake_ollama", "browser", "tabs", "page", "phone"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,8 +90,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
-    """A browser test that failed leaves a screenshot of each page it had open in its tmp_path."""
+    """A browser test that failed leaves a screenshot of each page it had open in its tmp_path; a
+    test that failed in any phase is marked so (its page is not lent again: browsers.Tabs)."""
     report: pytest.TestReport = yield
+    if report.failed:
+        item.stash[FAILED] = True
     funcargs = getattr(item, "funcargs", {})
     if report.when == "call" and report.failed and "browser" in funcargs and "tmp_path" in funcargs:
         try:
@@ -103,6 +109,18 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """One chromium for the test process (tests/browsers.py), started by the first test that asks."""
     with launched(tmp_path_factory.mktemp("warmup")) as chromium:
         yield chromium
+
+
+@pytest.fixture(scope="session")
+def kept_tabs(browser: object) -> Tabs:
+    return Tabs(browser)
+
+
+@pytest.fixture
+def tabs(kept_tabs: Tabs, request: pytest.FixtureRequest) -> Callable[..., contextlib.AbstractContextManager[Any]]:
+    """`with tabs(**context_options) as page:` a page of the test process's chromium, kept
+    between tests (browsers.Tabs); DESKTOP unless the options say, tiles.invalid aborted."""
+    return functools.partial(kept_tabs.lend, request.node)
 
 
 @pytest.fixture(scope="session")

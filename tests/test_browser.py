@@ -1,18 +1,15 @@
 """The map page in a real browser (Debian's chromium through Playwright) against a real server.
 
-One browser for the test process (conftest's `browser`); each test gets its own store, server and
-browser context. Tiles
-point at a host that cannot exist (`.invalid`) and are aborted by a route, so these tests also
-prove the page works offline.
+One browser for the test process (conftest's `browser`); each test gets its own store and server,
+and borrows a page kept between tests (conftest's `tabs`). Tiles point at a host that cannot exist
+(`.invalid`) and are aborted by a route, so these tests also prove the page works offline.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -128,40 +125,22 @@ def viewer(tmp_path, corpus):
     v.stop()
 
 
-@contextlib.contextmanager
-def desktop_page(browser, abort: str | None = None) -> Iterator:
-    """A 1280x800 page that gathers its script errors in `page.errors` (requests to `abort`, a URL
-    pattern, fail)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    if abort:
-        context.route(abort, lambda route: route.abort())
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    context.close()
-
-
 @pytest.fixture
-def desktop(browser):
-    """`desktop_page` as a fixture: modules that need nothing more take it as their `page`."""
-    with desktop_page(browser) as page:
+def desktop(tabs):
+    """A 1280x800 page gathering its script errors in `page.errors`: modules that need nothing more take it as their `page`."""
+    with tabs() as page:
         yield page
 
 
 @pytest.fixture
-def page(browser, viewer):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.route(f"http://{TILE_HOST}/**", lambda route: route.abort())
-    page = context.new_page()
-    page.requests = []
-    page.errors = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" and "tiles.invalid" not in m.text
-            and "ERR_FAILED" not in m.text else None)
-    yield page
-    context.close()
+def page(tabs, viewer):
+    """`desktop`, also listing the URLs it asked for (`page.requests`) and counting console errors as script errors."""
+    with tabs() as page:
+        page.requests = []
+        page.on("request", lambda r: page.requests.append(r.url))
+        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" and "tiles.invalid" not in m.text
+                and "ERR_FAILED" not in m.text else None)
+        yield page
 
 
 def open_map(page, viewer) -> None:

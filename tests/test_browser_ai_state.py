@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsers import DESKTOP, PHONE
 from expect import wait_until
 from photos import write_jpeg
 
@@ -24,23 +25,11 @@ from tests.test_browser_browse import save_screenshot
 sync_api = pytest.importorskip("playwright.sync_api")
 
 TILES = "http://tiles.invalid/{z}/{x}/{y}.png"
-PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 pytestmark = [
     pytest.mark.timeout(150),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
-
-
-
-def new_page(browser, options: dict):
-    context = browser.new_context(**options)
-    context.route("http://tiles.invalid/**", lambda route: route.abort())
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return context, page
 
 
 @pytest.fixture
@@ -69,9 +58,8 @@ def count(page, name: str) -> int:
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
-def test_ollama_down_is_said_in_the_header_with_the_fix_and_retry_all_now_places_the_photos(browser, service, fake_ollama, device, tmp_path):
-    context, page = new_page(browser, PHONE if device == "phone" else DESKTOP)
-    try:
+def test_ollama_down_is_said_in_the_header_with_the_fix_and_retry_all_now_places_the_photos(tabs, service, fake_ollama, device, tmp_path):
+    with tabs(**(PHONE if device == "phone" else DESKTOP)) as page:
         open_map(page, service.map_url)
         page.wait_for_selector("#ai[data-state=down]")
         title, server, fix = (page.text_content(f"#ai .{part}") for part in ("ai-title", "ai-server", "ai-fix"))
@@ -110,43 +98,39 @@ def test_ollama_down_is_said_in_the_header_with_the_fix_and_retry_all_now_places
         page.wait_for_selector("#ai", state="hidden", timeout=20000)  # all is well: nothing to say
         wait_until(lambda: count(page, "pending") == 0 and count(page, "located") == 3, 20, "the header's counts")
         assert not page.errors, page.errors
-    finally:
-        context.close()
 
 
-def test_a_missing_model_says_to_pull_it(browser, tmp_path, fake_ollama):
+def test_a_missing_model_says_to_pull_it(tabs, tmp_path, fake_ollama):
     fake_ollama.remove("qwen2.5vl")
     config = build_config({"watch": {"settle_seconds": 0.3}, "ollama": {"host": fake_ollama.url, "timeout": 5.0},
                            "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
     service = Service(config, backoff=Backoff(base=600, cap=600)).start()
-    context, page = new_page(browser, DESKTOP)
     try:
-        write_jpeg(config.paths.inbox / "nogps.jpg", 1)
-        open_map(page, service.map_url)
-        page.wait_for_selector('#ai[data-state="model missing"]', timeout=30000)
-        assert "the model qwen2.5vl is missing" in page.text_content("#ai .ai-server")
-        fix = page.text_content("#ai .ai-fix")
-        assert "ollama pull qwen2.5vl" in fix and "or set [ollama] enabled = false" in fix
-        fake_ollama.install("qwen2.5vl")
-        page.click("#ai .ai-retry")
-        wait_until(lambda: service.store.counts()["located"] == 1, 30, "placed once the model is there")
-        page.wait_for_selector("#ai", state="hidden", timeout=20000)
-        assert not page.errors, page.errors
+        with tabs(**DESKTOP) as page:
+            write_jpeg(config.paths.inbox / "nogps.jpg", 1)
+            open_map(page, service.map_url)
+            page.wait_for_selector('#ai[data-state="model missing"]', timeout=30000)
+            assert "the model qwen2.5vl is missing" in page.text_content("#ai .ai-server")
+            fix = page.text_content("#ai .ai-fix")
+            assert "ollama pull qwen2.5vl" in fix and "or set [ollama] enabled = false" in fix
+            fake_ollama.install("qwen2.5vl")
+            page.click("#ai .ai-retry")
+            wait_until(lambda: service.store.counts()["located"] == 1, 30, "placed once the model is there")
+            page.wait_for_selector("#ai", state="hidden", timeout=20000)
+            assert not page.errors, page.errors
     finally:
-        context.close()
         service.stop()
 
 
-def test_nothing_is_said_while_the_ai_is_off(browser, tmp_path):
+def test_nothing_is_said_while_the_ai_is_off(tabs, tmp_path):
     config = build_config({"ollama": {"enabled": False}, "viewer": {"port": 0, "tile_url": TILES}}, tmp_path, None)
     service = Service(config).start()
-    context, page = new_page(browser, DESKTOP)
     try:
-        write_jpeg(Path(config.paths.inbox) / "nogps.jpg", 1)
-        wait_until(lambda: service.store.counts()["unlocated"] == 1, 20, "filed as unlocated")
-        open_map(page, service.map_url)
-        assert page.locator("#ai").is_hidden()
-        assert not page.errors, page.errors
+        with tabs(**DESKTOP) as page:
+            write_jpeg(Path(config.paths.inbox) / "nogps.jpg", 1)
+            wait_until(lambda: service.store.counts()["unlocated"] == 1, 20, "filed as unlocated")
+            open_map(page, service.map_url)
+            assert page.locator("#ai").is_hidden()
+            assert not page.errors, page.errors
     finally:
-        context.close()
         service.stop()

@@ -14,18 +14,20 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from browsers import PHONE
 from expect import wait_until, wait_until_js
 from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
-from tests.test_browser import CHROMIUM, MARKERS_DRAWN, TILE_HOST, Viewer
+from tests.test_browser import CHROMIUM, MARKERS_DRAWN, Viewer
 
 pytestmark = [
     pytest.mark.timeout(120),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)"),
 ]
 
+PHONE_EN_GB = {**PHONE, "locale": "en-GB"}
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CITIES = {  # name: (lat, lon, place, how many)
     "lisbon": (38.7139, -9.1394, "Baixa, Lisbon, Lisbon, Portugal", 30),
@@ -79,21 +81,12 @@ def viewer(tmp_path, corpus):
     v.stop()
 
 
-def new_page(browser, **options):
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **options})
-    context.route(f"http://{TILE_HOST}/**", lambda route: route.abort())
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return context, page
-
 
 @pytest.fixture
-def page(browser):
-    context, page = new_page(browser, locale="de-DE")
-    yield page
-    assert not page.errors, page.errors
-    context.close()
+def page(tabs):
+    with tabs(locale="de-DE") as page:
+        yield page
+        assert not page.errors, page.errors
 
 
 def open_map(page, viewer) -> None:
@@ -362,10 +355,8 @@ def test_desktop_layout(page, viewer, tmp_path):
     save_screenshot(page, "screenshot.png")
 
 
-def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp_path):
-    context, page = new_page(browser, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
-                             device_scale_factor=2, locale="en-GB")
-    try:
+def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(tabs, viewer, tmp_path):
+    with tabs(**PHONE_EN_GB) as page:
         open_map(page, viewer)
         map_box = page.locator("#map").bounding_box()
         assert map_box["width"] == 390 and map_box["height"] == 844
@@ -405,14 +396,10 @@ def test_phone_layout_map_full_width_and_a_sheet_to_pull_up(browser, viewer, tmp
         page.evaluate("void geolocator.map.setView([38.7139 + 0.01, -9.1394 + 0.006], 15, {animate: false})")
         save_screenshot(page, "screenshot-phone.png")
         assert not page.errors, page.errors
-    finally:
-        context.close()
 
 
-def test_search_on_a_phone_flies_there_and_the_chip_fits_the_screen(browser, viewer, tmp_path):
-    context, page = new_page(browser, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
-                             device_scale_factor=2, locale="en-GB")
-    try:
+def test_search_on_a_phone_flies_there_and_the_chip_fits_the_screen(tabs, viewer, tmp_path):
+    with tabs(**PHONE_EN_GB) as page:
         open_map(page, viewer)
         total = sum(c[3] for c in CITIES.values())
         page.fill('#filters input[name="q"]', "Tokyo")
@@ -430,5 +417,3 @@ def test_search_on_a_phone_flies_there_and_the_chip_fits_the_screen(browser, vie
         tokyo = CITIES["tokyo"][3]
         wait_until_js(page, f"document.querySelector('#list').dataset.total === '{tokyo}'")
         assert not page.errors, page.errors
-    finally:
-        context.close()

@@ -15,7 +15,7 @@ from records import rid
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
 from tests.test_browser import CHROMIUM, Viewer
-from tests.test_browser_browse import new_page, open_map
+from tests.test_browser_browse import PHONE_EN_GB, open_map
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -66,11 +66,9 @@ def total(page) -> int:
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
-def test_undated_photos_are_undated_and_a_wrong_camera_clock_is_flagged_and_kept_out_of_the_timeline(browser, viewer, tmp_path, device):
-    options = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True} if device == "phone" else {}
-    context, page = new_page(browser, locale="en-GB", **options)
-    press = page.click if device == "desktop" else page.tap
-    try:
+def test_undated_photos_are_undated_and_a_wrong_camera_clock_is_flagged_and_kept_out_of_the_timeline(tabs, viewer, tmp_path, device):
+    with tabs(**(PHONE_EN_GB if device == "phone" else {"locale": "en-GB"})) as page:
+        press = page.click if device == "desktop" else page.tap
         open_map(page, viewer)
         if device == "phone":  # the filters and the timeline are in the sheet pulled up full
             page.tap("#sheet-handle")
@@ -113,5 +111,3 @@ def test_undated_photos_are_undated_and_a_wrong_camera_clock_is_flagged_and_kept
         wait_until_js(page, "document.querySelector('#list').dataset.total === '12'")
         assert not page.is_checked('#filters input[name="undated"]')
         assert not page.errors, page.errors
-    finally:
-        context.close()

@@ -44,9 +44,8 @@ def submit(page, password: str) -> str:
     return str(wait_until_js(page, "document.getElementById('login-message').textContent.replace('Checking…', '')"))
 
 
-def test_the_login_page_says_what_happened_and_opens_the_map(browser, served):
-    page = browser.new_page()
-    try:
+def test_the_login_page_says_what_happened_and_opens_the_map(tabs, served):
+    with tabs() as page:
         page.goto(served)
         assert page.url.endswith("/login")
         assert submit(page, "not it at all") == "Wrong password."
@@ -68,5 +67,3 @@ def test_the_login_page_says_what_happened_and_opens_the_map(browser, served):
             return (await fetch('/api/map')).status;
         }""", token)
         assert ended == 401
-    finally:
-        page.close()

@@ -21,7 +21,8 @@ from records import rid
 
 from geolocator.record import PhotoRecord, Source, Status
 from geolocator.record.store import Store
-from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
+from tests import test_browser as shared
+from tests.test_browser import CHROMIUM, Viewer
 from viewer.rows import MAP_COLUMNS
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -76,15 +77,12 @@ def small(tmp_path):
     v.stop()
 
 
-def new_page(browser, url: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.route(f"http://{TILE_HOST}/**", lambda route: route.abort())
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
+page = shared.desktop  # a 1280x800 page gathering its script errors (a fixture)
+
+
+def open_map(page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("body[data-ready=true]", state="attached", timeout=60000)
-    return page
 
 
 DRAWN = """() => {
@@ -157,21 +155,20 @@ BIG_LIBRARY = pytest.mark.xdist_group("map-100k")  # the tests over `big` run in
 
 @pytest.mark.slow
 @BIG_LIBRARY
-def test_cluster_counts_equal_the_database_at_100k(browser, big):
-    page = new_page(browser, big.url)
+def test_cluster_counts_equal_the_database_at_100k(page, big):
+    open_map(page, big.url)
     page.evaluate("void geolocator.map.setView([20, 0], 1, { animate: false })")  # the whole world in view
     wait_until_js(page, f"(({DRAWN})()).total === {big.store.counts()['located']}", timeout=30)
     drawn = page.evaluate(DRAWN)
     assert drawn["total"] == big.store.counts()["located"]  # unlocated, failed and duplicates are not drawn
     assert len(drawn["clusters"]) < 500  # only what is on screen: a few hundred markers, not 90k
     assert not page.errors, page.errors
-    page.context.close()
 
 
 @pytest.mark.slow
 @BIG_LIBRARY
-def test_a_click_on_a_cluster_at_100k_zooms_in_and_shows_its_children(browser, big):
-    page = new_page(browser, big.url)
+def test_a_click_on_a_cluster_at_100k_zooms_in_and_shows_its_children(page, big):
+    open_map(page, big.url)
     zoom = page.evaluate("geolocator.map.getZoom()")
     # The biggest cluster well inside the map (not under the side panel's edge or a control).
     target = page.evaluate("""() => {
@@ -205,11 +202,10 @@ def test_a_click_on_a_cluster_at_100k_zooms_in_and_shows_its_children(browser, b
     assert len(near) >= 2
     assert max(near) < target["count"]
     assert not page.errors, page.errors
-    page.context.close()
 
 
-def test_a_new_photo_appears_as_a_marker_without_a_reload(browser, small):
-    page = new_page(browser, small.url)
+def test_a_new_photo_appears_as_a_marker_without_a_reload(page, small):
+    open_map(page, small.url)
     page.evaluate("void geolocator.map.setView([-33.9, 18.4], 14, { animate: false })")  # Cape Town: no photo of ours
     wait_until_js(page, "geolocator.photoLayer.getLayers().length === 0 && !document.querySelector('.marker-cluster')")
     small.store.put(PhotoRecord(id=rid(7000), sha256=rid(7000) * 4, name="table-mountain.jpg", path=None,
@@ -227,15 +223,14 @@ def test_a_new_photo_appears_as_a_marker_without_a_reload(browser, small):
     wait_until_js(page, f"geolocator.state.markers.get('{rid(7000)}').getLatLng().lat === -33.905", timeout=20)
     wait_until_js(page, "document.querySelector('.leaflet-marker-pane .photo-marker.nearby') !== null")
     assert not page.errors, page.errors
-    page.context.close()
 
 
-def test_selecting_a_photo_inside_a_cluster_zooms_until_it_is_drawn_alone(browser, small):
+def test_selecting_a_photo_inside_a_cluster_zooms_until_it_is_drawn_alone(page, small):
     small.store.put_many([
         PhotoRecord(id=rid(8000 + i), sha256=rid(8000 + i) * 4, name=f"twin_{i}.jpg", path=None, status=Status.LOCATED,
                     source=Source.EXIF, lat=52.3700 + i * 0.0005, lon=4.8900) for i in range(2)
     ])
-    page = new_page(browser, small.url)
+    open_map(page, small.url)
     page.evaluate("void geolocator.map.setView([52.37, 4.89], 5, { animate: false })")
     wait_until_js(page, "document.querySelector('.marker-cluster') !== null")
     assert not page.evaluate(f"geolocator.photoLayer.getLayers().some(m => m.photoId === '{rid(8000)}')")
@@ -245,10 +240,9 @@ def test_selecting_a_photo_inside_a_cluster_zooms_until_it_is_drawn_alone(browse
     # Drawn alone, both twins: no cluster holds them any more.
     assert page.evaluate(f"['{rid(8000)}', '{rid(8001)}'].every(id => geolocator.photoLayer.getLayers().some(m => m.photoId === id))")
     assert not page.errors, page.errors
-    page.context.close()
 
 
-def test_the_panel_keeps_javascripts_order_for_rows_sent_in_order_and_rows_that_came_later(browser, small):
+def test_the_panel_keeps_javascripts_order_for_rows_sent_in_order_and_rows_that_came_later(page, small):
     # The server sends the rows newest first and the panel trusts that order; names compare as
     # JavaScript compares them (UTF-16 code units): "\U0001F600" (D83D DE00) before "\uFF21".
     def photo(n: int, name: str, day: str) -> PhotoRecord:
@@ -257,7 +251,7 @@ def test_the_panel_keeps_javascripts_order_for_rows_sent_in_order_and_rows_that_
 
     small.store.put_many([photo(0, "\uff21.jpg", "2030-05-01"), photo(1, "\U0001f600.jpg", "2030-05-01"),
                           photo(2, "b.jpg", "2030-04-01"), photo(3, "a.jpg", "2030-06-01")])
-    page = new_page(browser, small.url)
+    open_map(page, small.url)
     page.evaluate("void geolocator.map.setView([-54.8, -68.3], 12, { animate: false })")  # Ushuaia: only these
     listed = "[...document.querySelectorAll('#list .vrow')].sort((a, b) => new DOMMatrix(getComputedStyle(a).transform).f" \
              " - new DOMMatrix(getComputedStyle(b).transform).f).map(r => r.querySelector('.vrow-name').textContent)"
@@ -268,4 +262,3 @@ def test_the_panel_keeps_javascripts_order_for_rows_sent_in_order_and_rows_that_
     wait_until_js(page, f"{listed}.length === 6", timeout=20)
     assert page.evaluate(listed) == ["d.jpg", "a.jpg", "c.jpg", "\U0001f600.jpg", "\uff21.jpg", "b.jpg"]
     assert not page.errors, page.errors
-    page.context.close()

@@ -11,7 +11,7 @@ from expect import wait_until_js
 
 from tests import test_browser_browse as browse
 from tests.test_browser import CHROMIUM
-from tests.test_browser_browse import new_page, open_map
+from tests.test_browser_browse import PHONE_EN_GB, open_map
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -25,12 +25,10 @@ WIDTH, HEIGHT = 390, 844
 
 
 @pytest.fixture
-def phone(browser):
-    context, page = new_page(browser, viewport={"width": WIDTH, "height": HEIGHT}, has_touch=True, is_mobile=True,
-                             device_scale_factor=2, locale="en-GB")
-    yield page
-    assert not page.errors, page.errors
-    context.close()
+def phone(tabs):
+    with tabs(**PHONE_EN_GB) as page:
+        yield page
+        assert not page.errors, page.errors
 
 
 def half_open(page) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsers import DESKTOP, PHONE
 from expect import MAP_AT_REST, click_at_rest, wait_until_js
 from photos import CORPUS_JPG, GPS_JPEGS, jpeg_bytes
 from records import rid
@@ -38,10 +39,7 @@ pytestmark = shared.browser_marks(150)
 
 
 
-@pytest.fixture
-def page(browser):
-    with shared.desktop_page(browser, abort="http://tiles.invalid/**") as page:
-        yield page
+page = shared.desktop  # a 1280x800 page gathering its script errors (a fixture)
 
 
 def records(library: Path) -> list[PhotoRecord]:
@@ -333,20 +331,16 @@ def header_count(page, name: str) -> int:
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
-def test_a_pending_photo_placed_by_hand_and_reverted_waits_for_the_ai_again(browser, pending_viewer, device):
+def test_a_pending_photo_placed_by_hand_and_reverted_waits_for_the_ai_again(tabs, pending_viewer, device):
     url, store = pending_viewer
-    options = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True} if device == "phone" else {"viewport": {"width": 1280, "height": 800}}
-    context = browser.new_context(**options)
-    context.route("http://tiles.invalid/**", lambda route: route.abort())
-    page = context.new_page()
-    tap = page.click if device == "desktop" else page.tap
+    with tabs(**(PHONE if device == "phone" else DESKTOP)) as page:
+        tap = page.click if device == "desktop" else page.tap
 
-    def press(selector: str) -> None:  # once the map is at rest: a popup's autopan moves what is in it
-        page.wait_for_selector(selector)
-        wait_until_js(page, MAP_AT_REST)
-        tap(selector)
+        def press(selector: str) -> None:  # once the map is at rest: a popup's autopan moves what is in it
+            page.wait_for_selector(selector)
+            wait_until_js(page, MAP_AT_REST)
+            tap(selector)
 
-    try:
         open_map(page, url)
         assert in_the_ais_queue(store)
         assert (header_count(page, "pending"), header_count(page, "located")) == (1, 0)
@@ -378,8 +372,6 @@ def test_a_pending_photo_placed_by_hand_and_reverted_waits_for_the_ai_again(brow
         assert "unlocated" not in page.text_content(popup)
         wait_until_js(page, "[...document.querySelectorAll('#list .vrow')].some(r => r.textContent.includes('waiting.jpg')"
                             " && r.textContent.includes('pending: waiting for the AI'))")
-    finally:
-        context.close()
 
 
 def test_several_photos_are_placed_together(page, viewer):

@@ -34,7 +34,7 @@ from geolocator.media.images import decode_still
 from geolocator.media.video_frames import MAX_PACKET_BYTES, MAX_SIDE
 from geolocator.record import record_id
 from geolocator.record.store import Store
-from tests.test_browser import CHROMIUM, TILE_HOST, Viewer
+from tests.test_browser import CHROMIUM, Viewer
 from tests.test_viewer_http import Client
 from viewer import ViewerServer, create_app
 from viewer.thumbnails import THUMB_PX
@@ -352,7 +352,7 @@ def test_the_service_files_a_video_without_pyav_and_serves_its_thumbnail(tmp_pat
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (scripts/install-system-deps.sh)")
-def test_the_page_shows_video_thumbnails_in_the_list_and_the_popup_and_plays_the_video(browser, tmp_path, videos):
+def test_the_page_shows_video_thumbnails_in_the_list_and_the_popup_and_plays_the_video(tabs, tmp_path, videos):
     served = Viewer(tmp_path)
     library = served.config.paths.library
     library.mkdir(parents=True)
@@ -364,37 +364,32 @@ def test_the_page_shows_video_thumbnails_in_the_list_and_the_popup_and_plays_the
                     record(3, name="web.mp4", path="web.mp4", lat=38.7144, lon=-9.1394, taken_at="2024-05-03T10:00:00")])
     store.close()
     served.start()
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
-        context.route(f"http://{TILE_HOST}/**", lambda route: route.abort())
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(served.url)
-        page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
-        page.evaluate("void geolocator.map.setView([38.7144, -9.1389], 15, {animate: false})")
-        wait_until_js(page, "document.querySelector('#list').dataset.total === '3'")
-        # Each row's thumbnail is the video's first picture, upright: the phone video is portrait.
-        sizes = wait_until_js(page, "(imgs => imgs.length === 3 && imgs.every(i => i.complete && i.naturalWidth > 0)"
-                                    " && Object.fromEntries(imgs.map(i => [i.closest('.vrow').dataset.id, [i.naturalWidth, i.naturalHeight]])))"
-                                    "([...document.querySelectorAll('#list .vrow-thumb img')])")
-        assert sizes == {rid(1): [96, 160], rid(2): [96, 160], rid(3): [96, 160]}
-        page.locator(f"#list .vrow[data-id='{rid(1)}'] .vrow-name").click()
-        page.wait_for_selector(f".leaflet-popup .popup[data-id='{rid(1)}']")
-        assert wait_until_js(page, "(i => i && i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight])"
-                                   "(document.querySelector('.leaflet-popup img.thumb'))") == [96, 160]
-        # The viewer plays the video itself, from /image/ (Range), not a still: its metadata read, upright.
-        page.click(f"#list .vrow[data-id='{rid(3)}'] .vrow-thumb")
-        playing = "(v => v && v.readyState >= 1 && [v.getAttribute('src'), v.videoWidth, v.videoHeight])(document.querySelector('#photoviewer video.pv-media'))"
-        assert wait_until_js(page, playing) == [f"/image/{rid(3)}", 96, 160]
-        # H.264 (phones' codec): played where the browser can; a chromium built without it offers the download.
-        page.keyboard.press("Escape")
-        page.click(f"#list .vrow[data-id='{rid(1)}'] .vrow-thumb")
-        shown = wait_until_js(page, f"{playing} || (a => a && a.getAttribute('href'))(document.querySelector('#photoviewer .pv-cannot a[download]'))")
-        assert shown in ([f"/image/{rid(1)}", 96, 160], f"/image/{rid(1)}")
-        assert not errors, errors
+        with tabs() as page:
+            page.goto(served.url)
+            page.wait_for_selector("body[data-ready=true]", state="attached", timeout=20000)
+            page.evaluate("void geolocator.map.setView([38.7144, -9.1389], 15, {animate: false})")
+            wait_until_js(page, "document.querySelector('#list').dataset.total === '3'")
+            # Each row's thumbnail is the video's first picture, upright: the phone video is portrait.
+            sizes = wait_until_js(page, "(imgs => imgs.length === 3 && imgs.every(i => i.complete && i.naturalWidth > 0)"
+                                        " && Object.fromEntries(imgs.map(i => [i.closest('.vrow').dataset.id, [i.naturalWidth, i.naturalHeight]])))"
+                                        "([...document.querySelectorAll('#list .vrow-thumb img')])")
+            assert sizes == {rid(1): [96, 160], rid(2): [96, 160], rid(3): [96, 160]}
+            page.locator(f"#list .vrow[data-id='{rid(1)}'] .vrow-name").click()
+            page.wait_for_selector(f".leaflet-popup .popup[data-id='{rid(1)}']")
+            assert wait_until_js(page, "(i => i && i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight])"
+                                       "(document.querySelector('.leaflet-popup img.thumb'))") == [96, 160]
+            # The viewer plays the video itself, from /image/ (Range), not a still: its metadata read, upright.
+            page.click(f"#list .vrow[data-id='{rid(3)}'] .vrow-thumb")
+            playing = "(v => v && v.readyState >= 1 && [v.getAttribute('src'), v.videoWidth, v.videoHeight])(document.querySelector('#photoviewer video.pv-media'))"
+            assert wait_until_js(page, playing) == [f"/image/{rid(3)}", 96, 160]
+            # H.264 (phones' codec): played where the browser can; a chromium built without it offers the download.
+            page.keyboard.press("Escape")
+            page.click(f"#list .vrow[data-id='{rid(1)}'] .vrow-thumb")
+            shown = wait_until_js(page, f"{playing} || (a => a && a.getAttribute('href'))(document.querySelector('#photoviewer .pv-cannot a[download]'))")
+            assert shown in ([f"/image/{rid(1)}", 96, 160], f"/image/{rid(1)}")
+            assert not page.errors, page.errors
     finally:
-        context.close()
         served.stop()
 
 
