@@ -17,7 +17,7 @@ from records import record
 from smallfs import fill_inodes, fill_space, small_fs
 from tinydb import TinyDB
 
-from geolocator.record import Source, Status
+from geolocator.record import ChangeKind, ClockSync, LocationChange, PhotoRecord, Source, Status
 from geolocator.record.store import MIN_COMPACT_LINES, Store, StoreError, load_records, open_tinydb
 
 
@@ -265,3 +265,24 @@ def test_a_store_that_cannot_write_says_why_until_it_can_again_and_closes_anyway
             store.put(record(3))
             assert store.problem is None
         assert sorted(r.name for r in load_records(db).values()) == ["1.jpg", "3.jpg"]
+
+
+def test_a_record_is_stored_as_to_dict_without_its_defaults_and_stamped_as_replace_would():
+    """`stored` and `stamped` are written for speed (putting 100k records): the same results as
+    the plain forms they replace, for a record at its defaults and for one with every field set."""
+    full = record(
+        2, source=Source.AI, lat=1.5, lon=-2.5, altitude=3.0, place="P", city="C", region="R", country_code="PT",
+        confidence=0.5, radius_km=9.0, status=Status.LOCATED, model="m", attempts=2, sidecars=("a.xmp",),
+        sidecar_moves=(("a.xmp", "in/a.xmp"),), ai_decisions=("asked",), decisions=("kept",), declined=(Source.TRACK,),
+        history=(LocationChange(n=1, prev=None, kind=ChangeKind.SET, at="2024-01-01T00:00:00Z", by="ai", source=Source.AI, lat=1.5, lon=-2.5),),
+        clock_sync=ClockSync(utc="2024-01-01T00:00:00+00:00", first_day="2024-01-01", last_day="2024-01-01", how="typed", at="2024-01-02"),
+        file_stat=(1, 2, 3), added_at="2024-01-01T00:00:00Z",
+    )
+    defaults = {f.name: f.default for f in dataclasses.fields(PhotoRecord) if f.default is not dataclasses.MISSING}
+    for each in (record(1), full):
+        plain = {name: value for name, value in each.to_dict().items()
+                 if name not in defaults or value != ([] if isinstance(defaults[name], tuple) else defaults[name])}
+        assert each.stored() == plain
+        assert PhotoRecord.from_dict(each.stored()) == each
+        for now in ("2025-02-02T00:00:00Z",):
+            assert each.stamped(now) == dataclasses.replace(each, updated_at=now, added_at=each.added_at or now)

@@ -19,7 +19,6 @@ writers (pipeline workers and the viewer's manual fixes).
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import gc
 import json
@@ -352,10 +351,7 @@ class Store:
     def put_many(self, records: Iterable[PhotoRecord]) -> list[PhotoRecord]:
         """Upsert records; durable (fsynced) when this returns. Returns the stored copies."""
         now = utc_now()
-        stored = []
-        for record in records:
-            copy = dataclasses.replace(record, updated_at=now, added_at=record.added_at or now)
-            stored.append(copy)
+        stored = [record.stamped(now) for record in records]
         payload = b"".join(orjson.dumps(r.stored()) + b"\n" for r in stored)
         with self._lock:
             try:
