@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # pytest-xdist processes for `make test` (the machine this was written for has 2 cores).
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 FAST_WORKERS ?= 2  # `make test-fast` waits on nothing: one process a core
 
 BASEMAP := viewer/static/basemap/index.json
