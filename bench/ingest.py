@@ -196,7 +196,7 @@ def copies_pass_seconds(log: Path) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def bench_throughput(root: Path, n: int) -> None:
+def bench_throughput(root: Path, n: int) -> bool:
     config = config_at(root)
     paths = make_photos(config.paths.inbox, n, "t")
     exiftool = shutil.which("exiftool")
@@ -222,12 +222,14 @@ def bench_throughput(root: Path, n: int) -> None:
     print(f"    then the copies pass (their pictures hashed and compared, while the inbox is quiet): {compared} photos, {pass_rate:6.0f} photos/s; both: {1 / (seconds + 1 / pass_rate):6.0f} photos/s")
     if exif_rate:
         print(f"    exiftool -n -j -GPSLatitude -GPSLongitude -@ argfile (read only, same files): {exif_rate:6.0f} photos/s")
-        print(f"    ratio: {rate / exif_rate:.1f}x  (target >= 3x); with the copies pass {1 / (seconds + 1 / pass_rate) / exif_rate:.1f}x")
-    else:
-        print("    exiftool not installed: no comparison")
+        met = rate / exif_rate >= 3
+        print(f"    ratio: {rate / exif_rate:.1f}x  (target >= 3x){'' if met else '  TARGET NOT MET'}; with the copies pass {1 / (seconds + 1 / pass_rate) / exif_rate:.1f}x")
+        return met
+    print("    exiftool not installed: no comparison")
+    return False
 
 
-def bench_latency(root: Path, drops: int) -> None:
+def bench_latency(root: Path, drops: int) -> bool:
     config = config_at(root)  # the default settle_seconds (2.0)
     source = make_photos(root / "outside", drops, "l")
     latencies = []
@@ -245,7 +247,9 @@ def bench_latency(root: Path, drops: int) -> None:
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-    print(f"(2) drop->record latency, {drops} copies, settle_seconds={config.watch.settle_seconds}: p50 {p50:.3f} s, p99 {p99:.3f} s  (targets 0.3 s / 1 s)")
+    met = p50 <= 0.3 and p99 <= 1
+    print(f"(2) drop->record latency, {drops} copies, settle_seconds={config.watch.settle_seconds}: p50 {p50:.3f} s, p99 {p99:.3f} s  (targets 0.3 s / 1 s){'' if met else '  TARGET NOT MET'}")
+    return met
 
 
 def synthetic(n: int) -> PhotoRecord:
@@ -263,7 +267,7 @@ def prefill(db: Path, n: int) -> None:
             store.put_many(synthetic(i) for i in range(start, min(n, start + 5000)))
 
 
-def bench_scaling(root: Path, photos: int) -> dict[int, float]:
+def bench_scaling(root: Path, photos: int) -> bool:
     costs = {}
     for size in (1_000, 100_000):
         base = root / f"scale{size}"
@@ -273,11 +277,11 @@ def bench_scaling(root: Path, photos: int) -> dict[int, float]:
         with Store(config.paths.database) as store:
             costs[size] = ingest(Pipeline(Core.build(config, store)), paths)
     ratio = costs[100_000] / costs[1_000]
-    print(f"(3) per-photo cost: {costs[1_000] * 1000:.2f} ms at 1k records, {costs[100_000] * 1000:.2f} ms at 100k  -> {ratio:.2f}x  (target <= 1.5x)")
-    return costs
+    print(f"(3) per-photo cost: {costs[1_000] * 1000:.2f} ms at 1k records, {costs[100_000] * 1000:.2f} ms at 100k  -> {ratio:.2f}x  (target <= 1.5x){'' if ratio <= 1.5 else '  TARGET NOT MET'}")
+    return ratio <= 1.5
 
 
-def bench_startup(root: Path) -> None:
+def bench_startup(root: Path) -> bool:
     base = root / "scale100000"  # reuses the 100k store of (3)
     if not base.exists():
         prefill(base / "geolocator.json", 100_000)
@@ -305,7 +309,10 @@ def bench_startup(root: Path) -> None:
     finally:
         proc.kill()
         sock.close()
-    print(f"(4) start-up with 100k records (daemon.py, map page on): READY after {ready:.2f} s (target 2 s); RSS {rss_ready:.0f} MB at READY, {rss_later:.0f} MB 3 s later (target 300 MB)")
+    met = ready <= 2 and max(rss_ready, rss_later) <= 300
+    print(f"(4) start-up with 100k records (daemon.py, map page on): READY after {ready:.2f} s (target 2 s); RSS {rss_ready:.0f} MB at READY,"
+          f" {rss_later:.0f} MB 3 s later (target 300 MB){'' if met else '  TARGET NOT MET'}")
+    return met
 
 
 def rss_mb(pid: int) -> float:
@@ -331,11 +338,8 @@ def main() -> int:
         scan_ok = bench_scan(root, "spread over the globe (half at sea)", anywhere, args.repeats) and scan_ok
         if args.scan_only:
             return 0 if scan_ok else 1
-        bench_throughput(root / "throughput", n)
-        bench_latency(root / "latency", drops)
-        bench_scaling(root, scale_photos)
-        bench_startup(root)
-    return 0
+        met = [bench_throughput(root / "throughput", n), bench_latency(root / "latency", drops), bench_scaling(root, scale_photos), bench_startup(root)]
+    return 0 if scan_ok and all(met) else 1
 
 
 if __name__ == "__main__":
