@@ -8,7 +8,8 @@ its end or started, stopped and reaped; a free port; -X importtime lists), `expe
 photos), `exiftool_process` (one exiftool kept open for the test process's fixtures and
 references), `smallfs` (a real filesystem to fill), `fake_ollama` (an HTTP server speaking Ollama's
 API), `browsers` (chromium through Playwright). Here: the corpus, the running service and daemon,
-the fake Ollama, one chromium for the test process (screenshots of a failed test's pages), and the
+the fake Ollama, one chromium for the test process and the pages kept in it (`tabs`; screenshots
+of a failed test's pages), and the
 autouse guards against leaked threads (and, through pyproject.toml's filterwarnings, against
 unexpected warnings).
 """
