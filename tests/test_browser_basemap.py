@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browsers import DESKTOP, PHONE
 from expect import wait_until_js
 
 from geolocator.config import load_config
@@ -32,8 +33,6 @@ pytestmark = [
     pytest.mark.skipif(not BASEMAP.exists(), reason="the basemap is not built (scripts/build_basemap.py)"),
 ]
 
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
 TOWNS = {  # slug: (town, lat, lon, neighbours: at least one is named too, a picture for the README or None)
     "bled": ("Bled", 46.3683, 14.1146, {"Radovljica", "Lesce", "Jesenice", "Zasip"}, "desktop"),
     "antigua": ("Antigua Guatemala", 14.5611, -90.7344, {"Ciudad Vieja", "Jocotenango", "Santa María de Jesús", "Pastores"}, None),

@@ -284,5 +284,5 @@ def test_a_record_is_stored_as_to_dict_without_its_defaults_and_stamped_as_repla
                  if name not in defaults or value != ([] if isinstance(defaults[name], tuple) else defaults[name])}
         assert each.stored() == plain
         assert PhotoRecord.from_dict(each.stored()) == each
-        for now in ("2025-02-02T00:00:00Z",):
-            assert each.stamped(now) == dataclasses.replace(each, updated_at=now, added_at=each.added_at or now)
+        now = "2025-02-02T00:00:00Z"
+        assert each.stamped(now) == dataclasses.replace(each, updated_at=now, added_at=each.added_at or now)

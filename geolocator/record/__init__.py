@@ -245,13 +245,9 @@ class PhotoRecord(Location):
         data = {name: getattr(self, name) for name in _FIELD_NAMES}
         data["status"] = self.status.value
         data["source"] = self.source.value if self.source else None
-        data["history"] = [change.to_dict() for change in self.history]
-        data["ai_decisions"] = list(self.ai_decisions)
-        data["sidecars"] = list(self.sidecars)
-        data["sidecar_moves"] = [list(move) for move in self.sidecar_moves]
-        data["decisions"] = list(self.decisions)
-        data["declined"] = [source.value for source in self.declined]
-        data["clock_sync"] = self.clock_sync.to_dict() if self.clock_sync else None
+        for name, stored_form in _STORED_FORMS:
+            value = data[name]
+            data[name] = None if value is None else stored_form(value)
         return data
 
     def stored(self) -> dict[str, Any]:
@@ -324,7 +320,7 @@ _REPEATED = ("place", "city", "region", "country_code", "camera", "camera_serial
 _CONVERTED = ("history", "ai_decisions", "sidecars", "sidecar_moves", "decisions", "declined", "clock_sync", "file_stat")  # stored as lists or objects
 # What `to_dict` writes for a field at its default: `stored` leaves those out, `from_dict` puts them back.
 _STORED_DEFAULTS = {name: [] if name in _CONVERTED and default is not None else default for name, default in _DEFAULTS.items()}
-# How `to_dict` writes the fields that are not stored as they are (status and source aside).
+# How `to_dict` and `stored` write the fields that are not kept as they are (status and source aside; None stays None).
 _STORED_FORMS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("history", lambda history: [change.to_dict() for change in history]),
     ("ai_decisions", list), ("sidecars", list), ("decisions", list),
